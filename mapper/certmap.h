@@ -1,0 +1,200 @@
+/*
+ * libcertmap: turn a verified TLS client certificate into a system identity.
+ *
+ * Typical use:
+ *
+ *	struct certmap_ctx *ctx = NULL;
+ *	struct certmap_answer *ans = NULL;
+ *	char *err = NULL;
+ *	if (certmap_ctx_new("/etc/certmap/certmap.conf", &ctx, &err) != 0) ...
+ *	struct certmap_request req = { .cert = der, .cert_len = der_len };
+ *	if (certmap_map(ctx, &req, &ans) != 0) ...
+ *	if (certmap_answer_verdict(ans) == CERTMAP_VERDICT_MAPPED)
+ *		login(certmap_answer_user(ans));
+ *	certmap_answer_free(ans);
+ *	certmap_ctx_free(ctx);
+ *
+ * Strings returned by accessors are owned by the object they come from and
+ * live as long as it does. Functions that return int return 0 or a
+ * certmap_err code. A context is immutable once created and may be used by
+ * several threads at once; answers are owned by their caller.
+ */
+#ifndef CERTMAP_H
+#define CERTMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CERTMAP_VERSION_MAJOR 0
+#define CERTMAP_VERSION_MINOR 1
+#define CERTMAP_VERSION_PATCH 0
+#define CERTMAP_VERSION_STRING "0.1.0"
+
+#if defined(__GNUC__)
+#define CERTMAP_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define CERTMAP_MUST_CHECK
+#endif
+
+/* The one error space of libcertmap. 0 is success. */
+typedef enum certmap_err {
+	CERTMAP_OK = 0,
+	CERTMAP_ERR_SYSTEM,      /* a system call failed: see errno */
+	CERTMAP_ERR_NOMEM,       /* out of memory */
+	CERTMAP_ERR_INVALID_ARG, /* a bad argument from the caller */
+	CERTMAP_ERR_CONFIG,      /* the configuration is invalid */
+	CERTMAP_ERR_CERT,        /* the certificate cannot be read or is malformed */
+	CERTMAP_ERR_RULE,        /* a rule is invalid */
+	CERTMAP_ERR_TOO_LARGE,   /* an input is over its size limit */
+	CERTMAP_ERR_NOT_FOUND,   /* a needed value or entry does not exist */
+	CERTMAP_ERR_BACKEND,     /* an account backend could not be reached */
+	CERTMAP_ERR_HINT,        /* an RFC 4681 hint is malformed */
+	CERTMAP_ERR_IO,          /* a file could not be read */
+	CERTMAP_ERR_PROTOCOL,    /* a peer sent a malformed message */
+	CERTMAP_ERR__MAX
+} certmap_err;
+
+/* A sentence for an error code; never NULL. For CERTMAP_ERR_SYSTEM it is
+ * strerror(errno) as errno is at the time of the call. */
+const char *certmap_strerror(int err);
+
+/* Library version as a string, e.g. "0.1.0". */
+const char *certmap_version(void);
+
+/* ---- Context ---- */
+
+struct certmap_ctx;
+
+/*
+ * Loads a configuration file (NULL: the built-in default path). On failure
+ * returns CERTMAP_ERR_CONFIG (or another code) and, when errmsg is not NULL,
+ * a malloc'd text naming file, line and setting of every error, which the
+ * caller frees.
+ */
+CERTMAP_MUST_CHECK int certmap_ctx_new(const char *config_path,
+				       struct certmap_ctx **ctx,
+				       char **errmsg);
+void certmap_ctx_free(struct certmap_ctx *ctx);
+
+/* The default configuration path, e.g. "/etc/certmap/certmap.conf". */
+const char *certmap_default_config(void);
+
+/* ---- Requests ---- */
+
+#define CERTMAP_REQ_TRACE 0x1u  /* record a trace in the answer */
+
+struct certmap_request {
+	const unsigned char *cert;   /* DER or PEM */
+	size_t cert_len;
+	const unsigned char *const *chain; /* optional intermediates, DER or PEM each */
+	const size_t *chain_len;
+	size_t n_chain;
+	const char *user;            /* requested login name, or NULL */
+	const char *upn_hint;        /* RFC 4681 user_principal_name, or NULL */
+	const char *domain_hint;     /* RFC 4681 domain_name, or NULL */
+	unsigned int flags;          /* CERTMAP_REQ_* */
+};
+
+/* ---- Answers ---- */
+
+enum certmap_verdict {
+	CERTMAP_VERDICT_MAPPED = 0,
+	CERTMAP_VERDICT_REFUSED,
+	CERTMAP_VERDICT_AMBIGUOUS,
+	CERTMAP_VERDICT_ERROR,
+};
+
+/* Stable reason codes; certmap_reason_name() gives their documented names. */
+enum certmap_reason {
+	CERTMAP_REASON_NONE = 0,
+	CERTMAP_REASON_NO_RULE_MATCHED,
+	CERTMAP_REASON_NO_ACCOUNT,
+	CERTMAP_REASON_AMBIGUOUS,
+	CERTMAP_REASON_NOT_CANDIDATE,
+	CERTMAP_REASON_UNTRUSTED,
+	CERTMAP_REASON_EXPIRED,
+	CERTMAP_REASON_NOT_YET_VALID,
+	CERTMAP_REASON_REVOKED,
+	CERTMAP_REASON_EKU_MISSING,
+	CERTMAP_REASON_KEY_TOO_SMALL,
+	CERTMAP_REASON_UID_REFUSED,
+	CERTMAP_REASON_INVALID_CERTIFICATE,
+	CERTMAP_REASON_HINT_INVALID,
+	CERTMAP_REASON_BACKEND_UNAVAILABLE,
+	CERTMAP_REASON_CONFIG_ERROR,
+	CERTMAP_REASON__MAX
+};
+
+struct certmap_answer;
+
+/* One candidate a rule produced, and what became of it. */
+struct certmap_candidate {
+	const char *user;
+	const char *domain;
+	const char *status;  /* "kept", "no_account", "uid_refused", "invalid_name", "not_requested", "not_hinted" */
+	const char *note;    /* a sentence, may be NULL */
+};
+
+/* One rule considered for the decision. */
+struct certmap_trace_entry {
+	const char *rule;
+	int priority;
+	bool matched;
+	const char *note;    /* why it did not match, or what it expanded to */
+	const struct certmap_candidate *candidates;
+	size_t n_candidates;
+};
+
+/*
+ * Maps one certificate. Returns 0 with a new answer in *answer (whatever the
+ * verdict: refusals are answers), or an error code when no answer could be
+ * built (out of memory, bad arguments).
+ */
+CERTMAP_MUST_CHECK int certmap_map(const struct certmap_ctx *ctx,
+				   const struct certmap_request *req,
+				   struct certmap_answer **answer);
+void certmap_answer_free(struct certmap_answer *a);
+
+enum certmap_verdict certmap_answer_verdict(const struct certmap_answer *a);
+enum certmap_reason certmap_answer_reason(const struct certmap_answer *a);
+/* A human sentence (for refusals and errors; "" when mapped). Never NULL. */
+const char *certmap_answer_message(const struct certmap_answer *a);
+/* NULL unless mapped. */
+const char *certmap_answer_user(const struct certmap_answer *a);
+uid_t certmap_answer_uid(const struct certmap_answer *a);
+gid_t certmap_answer_gid(const struct certmap_answer *a);
+const char *certmap_answer_home(const struct certmap_answer *a);
+const char *certmap_answer_rule(const struct certmap_answer *a);
+const char *certmap_answer_domain(const struct certmap_answer *a);
+/* Group names, primary group first; n_groups may be 0. */
+size_t certmap_answer_n_groups(const struct certmap_answer *a);
+const char *certmap_answer_group(const struct certmap_answer *a, size_t i);
+/* Hex SHA-256 of the certificate ("" if it could not be parsed). */
+const char *certmap_answer_cert_sha256(const struct certmap_answer *a);
+size_t certmap_answer_n_trace(const struct certmap_answer *a);
+const struct certmap_trace_entry *
+certmap_answer_trace(const struct certmap_answer *a, size_t i);
+
+/* "mapped", "refused", "ambiguous", "error". */
+const char *certmap_verdict_name(enum certmap_verdict v);
+/* "no_rule_matched", ... ; "" for CERTMAP_REASON_NONE. */
+const char *certmap_reason_name(enum certmap_reason r);
+
+/*
+ * The answer as one JSON object, as certmapctl test --json prints it:
+ * "verdict"; when mapped "user", "uid", "gid", "groups", "home", "rule",
+ * "domain"; otherwise "reason" and "message"; "trace" when with_trace.
+ * Returns a malloc'd NUL-terminated string, or NULL when out of memory.
+ */
+char *certmap_answer_to_json(const struct certmap_answer *a, bool with_trace);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,150 @@
+/*
+ * The identity object: every field certmap extracts from one end-entity
+ * certificate, parsed once per request and immutable afterwards.
+ *
+ * Text values are kept as cm_value (ptr,len). A value with an embedded NUL
+ * or an encoding certmap does not accept is kept with unusable set; it never
+ * matches a rule and never expands in a template, and it is never truncated.
+ */
+#ifndef CERTMAP_IDENTITY_H
+#define CERTMAP_IDENTITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+/* Hard cap on certificate input; anything larger is refused. */
+#define CM_CERT_MAX_SIZE (64 * 1024)
+
+/* One attribute-value assertion of a distinguished name. */
+struct cm_ava {
+	char *type;          /* short name as SSSD/OpenSSL print it ("CN", "DC", "emailAddress") or dotted OID */
+	char *oid;           /* dotted OID */
+	struct cm_value value; /* UTF-8 text of the value */
+	size_t rdn;          /* index of the RDN (SET) this AVA belongs to, in DER order */
+};
+
+struct cm_name {
+	unsigned char *der;  /* DER of the Name */
+	size_t der_len;
+	struct cm_ava *avas; /* in DER order (X.500 order: C first, CN last usually) */
+	size_t n_avas;
+	size_t n_rdns;
+	/*
+	 * Renderings. sssd: exactly the string libsss_certmap 2.8 matches
+	 * <SUBJECT>/<ISSUER> against and inserts for {subject_dn} (RFC 2253
+	 * order, non-ASCII bytes as \XX). rfc4514: the same order with UTF-8
+	 * kept. x500: "C=..,O=..,CN=.." (DER order).
+	 */
+	struct cm_value sssd;
+	struct cm_value rfc4514;
+	struct cm_value x500;
+};
+
+enum cm_san_type {
+	CM_SAN_OTHER_NAME = 0,  /* any otherName, including UPN and Kerberos */
+	CM_SAN_RFC822,
+	CM_SAN_DNS,
+	CM_SAN_X400,
+	CM_SAN_DIRNAME,
+	CM_SAN_EDIPARTY,
+	CM_SAN_URI,
+	CM_SAN_IP,
+	CM_SAN_RID,
+};
+
+/* otherName flavours certmap understands. */
+enum cm_other_kind {
+	CM_OTHER_GENERIC = 0,
+	CM_OTHER_UPN,           /* 1.3.6.1.4.1.311.20.2.3, UTF8String */
+	CM_OTHER_KRB5,          /* 1.3.6.1.5.2.2, KRB5PrincipalName */
+};
+
+struct cm_san {
+	enum cm_san_type type;
+	/*
+	 * Text form: rfc822/dns/uri as given; IP as text ("192.0.2.1",
+	 * "2001:db8::1"); registeredID dotted; directoryName like
+	 * cm_name.sssd; UPN and Kerberos principal as "user@REALM".
+	 * Unusable for x400Address and ediPartyName (no text form), and for
+	 * generic otherNames.
+	 */
+	struct cm_value text;
+	/* Bytes of the value as it appears in the certificate: for an otherName the
+	 * DER of the [0] EXPLICIT value's content (what SSSD compares a
+	 * <SAN:otherName> blob against); for others the content octets. */
+	struct cm_value raw;
+	enum cm_other_kind other_kind;
+	char *other_oid;        /* otherName type-id, dotted; NULL otherwise */
+	/* For UPN, Kerberos and rfc822: the part before the last '@'
+	 * (SSSD's .short_name); unusable when text is. */
+	struct cm_value short_name;
+	/* For directoryName: its parsed name. */
+	struct cm_name *dirname;
+};
+
+struct cm_identity {
+	unsigned char *der;     /* the certificate, DER */
+	size_t der_len;
+
+	struct cm_name subject;
+	struct cm_name issuer;
+
+	unsigned char *serial;  /* big-endian magnitude bytes as SSSD gives them (see cert.c) */
+	size_t serial_len;
+	char *serial_dec;       /* decimal */
+
+	bool has_ski;
+	unsigned char *ski;
+	size_t ski_len;
+
+	bool has_ku;
+	uint32_t ku;            /* X509v3_KU_* bits as OpenSSL defines them */
+
+	bool has_eku;
+	struct cm_strv eku;     /* dotted OIDs */
+
+	struct cm_san *sans;
+	size_t n_sans;
+
+	bool has_sid;
+	struct cm_value sid;    /* "S-1-5-21-..." text from 1.3.6.1.4.1.311.25.2 */
+
+	unsigned char sha1[20];
+	unsigned char sha256[32];
+	unsigned char spki_sha1[20];
+	unsigned char spki_sha256[32];
+
+	/* Validity, seconds since the epoch. */
+	int64_t not_before;
+	int64_t not_after;
+
+	/* Public key: "RSA", "EC", "ED25519" ...; bits. */
+	char *key_type;
+	int key_bits;
+};
+
+/*
+ * Parses one certificate given as DER or PEM (the first CERTIFICATE block).
+ * On success stores a new identity in *out and returns 0. On failure
+ * returns a certmap_err code and, if errmsg is not NULL, a malloc'd
+ * sentence in *errmsg. The input is not referenced afterwards.
+ */
+int cm_identity_parse(const unsigned char *data, size_t len,
+		      struct cm_identity **out, char **errmsg);
+void cm_identity_free(struct cm_identity *id);
+
+/* Decodes PEM (first CERTIFICATE block) or passes DER through: *der is malloc'd. */
+int cm_cert_to_der(const unsigned char *data, size_t len,
+		   unsigned char **der, size_t *der_len, char **errmsg);
+
+/* Field names for certmapctl show, in display order. The callback gets one
+ * call per value; a multi-valued field is called once per value. */
+typedef void (*cm_field_cb)(void *arg, const char *field,
+			    const struct cm_value *value, bool binary);
+void cm_identity_foreach_field(const struct cm_identity *id,
+			       cm_field_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * Map files for MAPFILE: rules. Each line is
+ *	"key" user[,user...]
+ * with '#' comments and blank lines allowed. Keys are quoted and compared
+ * byte for byte; inside the quotes \" and \\ stand for " and \.
+ * A file is read and checked once, when the configuration is loaded.
+ */
+#ifndef CERTMAP_MAPFILE_H
+#define CERTMAP_MAPFILE_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+#define CM_MAPFILE_MAX_SIZE (16 * 1024 * 1024)
+#define CM_MAPFILE_MAX_LINE 8192
+
+struct cm_mapfile;
+
+/* Reads and parses path. Returns 0, or CERTMAP_ERR_IO / _CONFIG / _TOO_LARGE
+ * with a malloc'd "path:line: what is wrong" in *errmsg. */
+int cm_mapfile_load(const char *path, struct cm_mapfile **out, char **errmsg);
+/* Parses a buffer; name is used in error messages. */
+int cm_mapfile_parse(const char *data, size_t len, const char *name,
+		     struct cm_mapfile **out, char **errmsg);
+void cm_mapfile_free(struct cm_mapfile *mf);
+
+/* Appends the users listed for key to out (nothing when the key is absent).
+ * Returns 0 or CERTMAP_ERR_NOMEM. */
+int cm_mapfile_lookup(const struct cm_mapfile *mf, const char *key,
+		      size_t key_len, struct cm_strv *out);
+
+#endif

@@ -1,0 +1,262 @@
+/* Internal helpers: (ptr,len) values, string vectors, bounded buffers. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+int cm_value_set(struct cm_value *v, const void *data, size_t len)
+{
+	unsigned char *p;
+
+	if (len == SIZE_MAX) {
+		return -1;
+	}
+	p = malloc(len + 1);
+	if (p == NULL) {
+		return -1;
+	}
+	if (len > 0) {
+		memcpy(p, data, len);
+	}
+	p[len] = '\0';
+	free(v->data);
+	v->data = p;
+	v->len = len;
+	v->unusable = NULL;
+	return 0;
+}
+
+int cm_value_set_text(struct cm_value *v, const void *data, size_t len)
+{
+	if (cm_value_set(v, data, len) != 0) {
+		return -1;
+	}
+	if (memchr(v->data, '\0', len) != NULL) {
+		v->unusable = "the value contains a NUL byte";
+	}
+	return 0;
+}
+
+void cm_value_clear(struct cm_value *v)
+{
+	free(v->data);
+	v->data = NULL;
+	v->len = 0;
+	v->unusable = NULL;
+}
+
+static int strv_grow(struct cm_strv *sv)
+{
+	size_t cap;
+	char **v;
+
+	if (sv->n + 1 < sv->cap) {
+		return 0;
+	}
+	cap = sv->cap == 0 ? 4 : sv->cap * 2;
+	v = realloc(sv->v, cap * sizeof(*v));
+	if (v == NULL) {
+		return -1;
+	}
+	sv->v = v;
+	sv->cap = cap;
+	return 0;
+}
+
+int cm_strv_take(struct cm_strv *sv, char *s)
+{
+	if (s == NULL || strv_grow(sv) != 0) {
+		free(s);
+		return -1;
+	}
+	sv->v[sv->n++] = s;
+	sv->v[sv->n] = NULL;
+	return 0;
+}
+
+int cm_strv_addn(struct cm_strv *sv, const char *s, size_t len)
+{
+	return cm_strv_take(sv, strndup(s, len));
+}
+
+int cm_strv_add(struct cm_strv *sv, const char *s)
+{
+	return cm_strv_take(sv, strdup(s));
+}
+
+bool cm_strv_contains(const struct cm_strv *sv, const char *s)
+{
+	for (size_t i = 0; i < sv->n; i++) {
+		if (strcmp(sv->v[i], s) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+void cm_strv_clear(struct cm_strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++) {
+		free(sv->v[i]);
+	}
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = 0;
+	sv->cap = 0;
+}
+
+void cm_buf_init(struct cm_buf *b, size_t cap)
+{
+	memset(b, 0, sizeof(*b));
+	b->cap = cap == 0 ? CM_BUF_DEFAULT_CAP : cap;
+}
+
+static bool buf_reserve(struct cm_buf *b, size_t more)
+{
+	size_t want, alloc;
+	char *p;
+
+	if (b->failed) {
+		return false;
+	}
+	if (more > b->cap || b->len > b->cap - more) {
+		b->failed = true;
+		return false;
+	}
+	want = b->len + more + 1;
+	if (want <= b->alloc) {
+		return true;
+	}
+	alloc = b->alloc == 0 ? 64 : b->alloc;
+	while (alloc < want) {
+		alloc *= 2;
+	}
+	p = realloc(b->data, alloc);
+	if (p == NULL) {
+		b->failed = true;
+		return false;
+	}
+	b->data = p;
+	b->alloc = alloc;
+	return true;
+}
+
+void cm_buf_add(struct cm_buf *b, const void *data, size_t len)
+{
+	if (!buf_reserve(b, len)) {
+		return;
+	}
+	if (len > 0) {
+		memcpy(b->data + b->len, data, len);
+	}
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+void cm_buf_adds(struct cm_buf *b, const char *s)
+{
+	cm_buf_add(b, s, strlen(s));
+}
+
+void cm_buf_addc(struct cm_buf *b, char c)
+{
+	cm_buf_add(b, &c, 1);
+}
+
+void cm_buf_printf(struct cm_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !buf_reserve(b, (size_t)n)) {
+		b->failed = true;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+char *cm_buf_steal(struct cm_buf *b, size_t *len)
+{
+	char *p;
+
+	if (b->failed) {
+		cm_buf_free(b);
+		return NULL;
+	}
+	if (b->data == NULL && !buf_reserve(b, 0)) {
+		return NULL;
+	}
+	p = b->data;
+	if (len != NULL) {
+		*len = b->len;
+	}
+	b->data = NULL;
+	b->len = 0;
+	b->alloc = 0;
+	return p;
+}
+
+void cm_buf_free(struct cm_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+	b->alloc = 0;
+}
+
+void cm_buf_hex(struct cm_buf *b, const unsigned char *p, size_t len, bool upper, char sep)
+{
+	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		char two[2] = { digits[p[i] >> 4], digits[p[i] & 0xf] };
+
+		if (i > 0 && sep != '\0') {
+			cm_buf_addc(b, sep);
+		}
+		cm_buf_add(b, two, 2);
+	}
+}
+
+char *cm_asprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return n < 0 ? NULL : s;
+}
+
+void cm_buf_add_escaped(struct cm_buf *b, const unsigned char *p, size_t len, size_t max)
+{
+	size_t n = len < max ? len : max;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		if (c == '\\') {
+			cm_buf_adds(b, "\\\\");
+		} else if (c < 0x20 || c == 0x7f) {
+			cm_buf_printf(b, "\\x%02x", c);
+		} else {
+			cm_buf_addc(b, (char)c);
+		}
+	}
+	if (n < len) {
+		cm_buf_adds(b, "...");
+	}
+}

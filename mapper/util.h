@@ -1,0 +1,83 @@
+/*
+ * Small internal helpers shared by every stage of libcertmap:
+ * (ptr,len) values, a growable string vector and a bounded byte buffer.
+ */
+#ifndef CERTMAP_UTIL_H
+#define CERTMAP_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CM_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * A value taken from a certificate. data is heap memory owned by whoever
+ * owns the value; it always has one extra NUL byte after len so that a
+ * usable text value can be handed to C string functions. A value with an
+ * embedded NUL, a bad encoding or an unsupported type has unusable set to a
+ * static sentence saying why: such a value never matches and never expands.
+ */
+struct cm_value {
+	unsigned char *data;
+	size_t len;
+	const char *unusable;
+};
+
+/* Copies len bytes into v (adds the trailing NUL). Returns 0 or -1 (ENOMEM). */
+int cm_value_set(struct cm_value *v, const void *data, size_t len);
+/* Like cm_value_set, then marks the value unusable if it holds a NUL byte. */
+int cm_value_set_text(struct cm_value *v, const void *data, size_t len);
+void cm_value_clear(struct cm_value *v);
+static inline bool cm_value_usable(const struct cm_value *v)
+{
+	return v->data != NULL && v->unusable == NULL;
+}
+
+/* A NULL-terminated vector of owned C strings. */
+struct cm_strv {
+	char **v;
+	size_t n;
+	size_t cap;
+};
+
+int cm_strv_add(struct cm_strv *sv, const char *s);
+int cm_strv_addn(struct cm_strv *sv, const char *s, size_t len);
+/* Takes ownership of s (frees it on failure). */
+int cm_strv_take(struct cm_strv *sv, char *s);
+bool cm_strv_contains(const struct cm_strv *sv, const char *s);
+void cm_strv_clear(struct cm_strv *sv);
+
+/*
+ * A growable byte buffer with a hard cap; appends fail (and set failed)
+ * rather than exceed it, so callers may append freely and check once.
+ */
+#define CM_BUF_DEFAULT_CAP (1024 * 1024)
+struct cm_buf {
+	char *data;
+	size_t len;
+	size_t alloc;
+	size_t cap;
+	bool failed;
+};
+
+void cm_buf_init(struct cm_buf *b, size_t cap);
+void cm_buf_add(struct cm_buf *b, const void *data, size_t len);
+void cm_buf_adds(struct cm_buf *b, const char *s);
+void cm_buf_addc(struct cm_buf *b, char c);
+void cm_buf_printf(struct cm_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Returns the NUL-terminated contents and resets b, or NULL if any append failed. */
+char *cm_buf_steal(struct cm_buf *b, size_t *len);
+void cm_buf_free(struct cm_buf *b);
+
+/* Lower-case hex of len bytes, with sep between bytes when sep != 0. */
+void cm_buf_hex(struct cm_buf *b, const unsigned char *p, size_t len, bool upper, char sep);
+
+/* malloc-or-NULL printf. */
+char *cm_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Appends a printable, escaped copy of untrusted bytes (for logs and traces). */
+void cm_buf_add_escaped(struct cm_buf *b, const unsigned char *p, size_t len, size_t max);
+
+#endif

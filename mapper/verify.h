@@ -1,0 +1,62 @@
+/*
+ * The verification policy: chain to trust anchors, validity time,
+ * revocation (only with a CRL), required EKU, minimum key sizes.
+ */
+#ifndef CERTMAP_VERIFY_H
+#define CERTMAP_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "certmap.h"
+#include "identity.h"
+#include "util.h"
+
+#define CM_DEFAULT_MIN_RSA_BITS 2048
+#define CM_DEFAULT_MIN_EC_BITS 256
+
+struct cm_verify_policy {
+	/* false: the caller (a TLS server) already verified the chain, so only
+	 * the EKU and key-size checks run. */
+	bool enabled;
+	char *ca_file;
+	char *ca_dir;
+	char *crl_file;
+	/* EKU names as sss-certmap(5) spells them ("clientAuth") or dotted
+	 * OIDs. The certificate's EKU extension must list every one;
+	 * anyExtendedKeyUsage and a missing extension do not satisfy it. */
+	struct cm_strv require_eku;
+	int min_rsa_bits;
+	int min_ec_bits;
+};
+
+struct cm_verifier;
+
+/*
+ * Loads the trust anchors and CRL once. With enabled set, ca_file or
+ * ca_dir is required. Returns 0, or CERTMAP_ERR_CONFIG with a malloc'd
+ * sentence in *errmsg (unreadable file, no certificate in it, unknown EKU
+ * name ...). The policy is copied.
+ */
+int cm_verifier_new(const struct cm_verify_policy *p, struct cm_verifier **out,
+		    char **errmsg);
+void cm_verifier_free(struct cm_verifier *v);
+
+/*
+ * Checks one certificate against the policy, with optional untrusted
+ * intermediates (each DER or PEM). now == 0 means the current time.
+ * Returns CERTMAP_REASON_NONE when it passes, otherwise the reason
+ * (UNTRUSTED, EXPIRED, NOT_YET_VALID, REVOKED, EKU_MISSING, KEY_TOO_SMALL,
+ * INVALID_CERTIFICATE) and a malloc'd sentence in *msg. Safe to call from
+ * several threads on one verifier.
+ */
+enum certmap_reason cm_verify(const struct cm_verifier *v,
+			      const struct cm_identity *id,
+			      const unsigned char *const *chain,
+			      const size_t *chain_len, size_t n_chain,
+			      time_t now, char **msg);
+
+void cm_verify_policy_clear(struct cm_verify_policy *p);
+
+#endif
