@@ -1,1 +1,42 @@
-/* placeholder */
+/*
+ * Building answers (struct certmap_answer) inside the library: the
+ * verdict, the mapped account, and the trace of every rule considered.
+ */
+#ifndef CERTMAP_ANSWER_H
+#define CERTMAP_ANSWER_H
+
+#include "backend.h"
+#include "certmap.h"
+#include "util.h"
+
+struct certmap_answer {
+	enum certmap_verdict verdict;
+	enum certmap_reason reason;
+	char *message;
+	struct cm_account account;   /* valid when mapped */
+	char *rule;
+	char *domain;
+	char cert_sha256[65];
+	struct certmap_trace_entry *trace;
+	size_t n_trace;
+	size_t trace_alloc;
+};
+
+struct certmap_answer *cm_answer_new(void);
+
+/* Adds a trace entry; returns its index, or -1 when out of memory. */
+long cm_answer_trace_add(struct certmap_answer *a, const char *rule,
+			 int priority, bool matched, const char *note);
+/* Adds a candidate to trace entry i. Returns 0 or -1. */
+int cm_answer_candidate_add(struct certmap_answer *a, long i, const char *user,
+			    const char *domain, const char *status,
+			    const char *note);
+
+/* Sets a refusal (or ambiguous / error, by reason). Returns 0 or -1. */
+int cm_answer_refuse(struct certmap_answer *a, enum certmap_reason reason,
+		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Sets the mapped verdict; takes over acct's contents. Returns 0 or -1. */
+int cm_answer_set_mapped(struct certmap_answer *a, struct cm_account *acct,
+			 const char *rule, const char *domain);
+
+#endif

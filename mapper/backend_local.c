@@ -1,1 +1,175 @@
-/* placeholder: not yet written */
+/*
+ * The local domain: accounts and groups through NSS, so that whatever the
+ * system's nsswitch.conf knows (files, sss, ldap via nslcd ...) works.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "certmap.h"
+
+/* getpw*_r and getgr*_r need a buffer; grow it on ERANGE up to this. */
+#define NSS_BUF_MAX (1024 * 1024)
+
+static size_t nss_initial_buf(int which)
+{
+	long n = sysconf(which);
+
+	return n > 0 && n < NSS_BUF_MAX ? (size_t)n : 16384;
+}
+
+int cm_local_lookup(const char *name, struct cm_account *acct, char **msg)
+{
+	struct passwd pw, *res = NULL;
+	size_t size = nss_initial_buf(_SC_GETPW_R_SIZE_MAX);
+	char *buf = NULL;
+	int rc, e;
+
+	for (;;) {
+		char *nbuf = realloc(buf, size);
+
+		if (nbuf == NULL) {
+			rc = CERTMAP_ERR_NOMEM;
+			goto out;
+		}
+		buf = nbuf;
+		e = getpwnam_r(name, &pw, buf, size, &res);
+		if (e != ERANGE || size >= NSS_BUF_MAX) {
+			break;
+		}
+		size *= 2;
+	}
+	if (res == NULL) {
+		/* POSIX lets "no such user" come back as 0, ENOENT, ESRCH, EBADF or EPERM. */
+		if (e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM) {
+			rc = CERTMAP_ERR_NOT_FOUND;
+		} else {
+			rc = CERTMAP_ERR_BACKEND;
+			if (msg != NULL) {
+				*msg = cm_asprintf("NSS lookup failed: %s", strerror(e));
+			}
+		}
+		goto out;
+	}
+	acct->name = strdup(pw.pw_name);
+	acct->home = strdup(pw.pw_dir != NULL ? pw.pw_dir : "");
+	acct->uid = pw.pw_uid;
+	acct->gid = pw.pw_gid;
+	rc = acct->name == NULL || acct->home == NULL ? CERTMAP_ERR_NOMEM : CERTMAP_OK;
+out:
+	free(buf);
+	return rc;
+}
+
+/* Appends the name of group gid; an unknown gid is not an error. */
+static int add_group_name(struct cm_account *acct, gid_t gid, char **buf, size_t *size)
+{
+	struct group gr, *res = NULL;
+	int e;
+
+	for (;;) {
+		e = getgrgid_r(gid, &gr, *buf, *size, &res);
+		if (e != ERANGE || *size >= NSS_BUF_MAX) {
+			break;
+		}
+		char *nbuf = realloc(*buf, *size * 2);
+
+		if (nbuf == NULL) {
+			return CERTMAP_ERR_NOMEM;
+		}
+		*buf = nbuf;
+		*size *= 2;
+	}
+	if (res == NULL || cm_strv_contains(&acct->groups, gr.gr_name)) {
+		return CERTMAP_OK;
+	}
+	return cm_strv_add(&acct->groups, gr.gr_name) == 0 ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
+}
+
+int cm_local_groups(struct cm_account *acct, char **msg)
+{
+	gid_t *gids = NULL;
+	int ngroups = 64, rc = CERTMAP_OK;
+	size_t size = nss_initial_buf(_SC_GETGR_R_SIZE_MAX);
+	char *buf = malloc(size);
+
+	if (buf == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	for (;;) {
+		gid_t *ng = realloc(gids, (size_t)ngroups * sizeof(*gids));
+		int want = ngroups;
+
+		if (ng == NULL) {
+			rc = CERTMAP_ERR_NOMEM;
+			goto out;
+		}
+		gids = ng;
+		if (getgrouplist(acct->name, acct->gid, gids, &ngroups) >= 0) {
+			break;
+		}
+		if (ngroups <= want) {
+			ngroups = want * 2;
+		}
+		if (ngroups > CM_MAX_GROUPS) {
+			rc = CERTMAP_ERR_BACKEND;
+			if (msg != NULL) {
+				*msg = cm_asprintf("%s is in more than %d groups", acct->name, CM_MAX_GROUPS);
+			}
+			goto out;
+		}
+	}
+	/* The primary group first, as id(1) prints it. */
+	if ((rc = add_group_name(acct, acct->gid, &buf, &size)) != CERTMAP_OK) {
+		goto out;
+	}
+	for (int i = 0; i < ngroups; i++) {
+		if ((rc = add_group_name(acct, gids[i], &buf, &size)) != CERTMAP_OK) {
+			goto out;
+		}
+	}
+out:
+	free(gids);
+	free(buf);
+	return rc;
+}
+
+int cm_backend_lookup(const struct cm_domain *d, const char *name,
+		      struct cm_account *acct, char **msg)
+{
+	switch (d->type) {
+	case CM_DOMAIN_LOCAL:
+		return cm_local_lookup(name, acct, msg);
+	case CM_DOMAIN_LDAP:
+	default:
+		if (msg != NULL) {
+			*msg = cm_asprintf("domain %s: ldap domains are not available", d->name);
+		}
+		return CERTMAP_ERR_BACKEND;
+	}
+}
+
+int cm_backend_groups(const struct cm_domain *d, struct cm_account *acct, char **msg)
+{
+	switch (d->type) {
+	case CM_DOMAIN_LOCAL:
+		return cm_local_groups(acct, msg);
+	case CM_DOMAIN_LDAP:
+	default:
+		return CERTMAP_ERR_BACKEND;
+	}
+}
+
+void cm_account_clear(struct cm_account *acct)
+{
+	free(acct->name);
+	free(acct->home);
+	cm_strv_clear(&acct->groups);
+	memset(acct, 0, sizeof(*acct));
+}

@@ -1,1 +1,86 @@
-/* placeholder */
+/*
+ * The configuration: one libconfig file read by the library, the PAM
+ * module, the CLI and the service. Loading validates everything (unknown
+ * settings, types, ranges, rule syntax, map files) and collects every
+ * error with file, line and setting.
+ */
+#ifndef CERTMAP_CONF_H
+#define CERTMAP_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "mapfile.h"
+#include "rules.h"
+#include "util.h"
+#include "verify.h"
+
+#define CM_CONFIG_MAX_SIZE (1024 * 1024)
+#define CM_DEFAULT_MIN_UID 1000
+
+enum cm_domain_type {
+	CM_DOMAIN_LOCAL = 0,
+	CM_DOMAIN_LDAP,
+};
+
+struct cm_domain {
+	char *name;
+	enum cm_domain_type type;
+	uid_t min_uid;
+	bool allow_uid0;
+	/* ldap settings, checked but not used until LDAP domains exist. */
+	struct cm_strv uri;
+	char *base;
+	char *groups;
+};
+
+struct cm_rule {
+	char *name;
+	int priority;           /* 0 is the highest */
+	struct cm_match *match;
+	struct cm_map *map;
+	struct cm_mapfile *mapfile;       /* MAPFILE: rules only */
+	const struct cm_domain **domains; /* the domains this rule applies to */
+	size_t n_domains;
+};
+
+struct cm_service_conf {
+	char *socket;
+	char *user;
+	uid_t *allowed_uids;
+	size_t n_allowed_uids;
+	gid_t *allowed_gids;
+	size_t n_allowed_gids;
+	unsigned int max_connections;
+	unsigned int max_connections_per_uid;
+	unsigned int timeout;    /* seconds */
+	unsigned int cache_ttl;  /* seconds */
+	unsigned int cache_size; /* entries */
+};
+
+struct cm_config {
+	char *path;
+	struct cm_verify_policy verify;
+	struct cm_domain *domains;
+	size_t n_domains;
+	struct cm_rule *rules;   /* sorted by priority, config order within one */
+	size_t n_rules;
+	struct cm_service_conf service;
+};
+
+/*
+ * Reads and validates a configuration file. Returns 0 and *out, or
+ * CERTMAP_ERR_CONFIG (CERTMAP_ERR_IO, _TOO_LARGE) with every error found,
+ * one per line, "file:line: setting: what is wrong", in *errmsg.
+ */
+int cm_config_load(const char *path, struct cm_config **out, char **errmsg);
+/* The same from a buffer; name stands for the file in messages. */
+int cm_config_parse(const char *text, size_t len, const char *name,
+		    struct cm_config **out, char **errmsg);
+void cm_config_free(struct cm_config *cfg);
+
+const struct cm_domain *cm_config_domain(const struct cm_config *cfg,
+					 const char *name);
+
+#endif

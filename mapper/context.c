@@ -1,1 +1,172 @@
-/* placeholder: not yet written */
+/*
+ * The public entry points: a context (configuration + verifier, immutable
+ * after creation) and certmap_map(), which runs the pipeline for one
+ * request: parse, verify, check request fields, decide.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "answer.h"
+#include "certmap.h"
+#include "conf.h"
+#include "decision.h"
+#include "identity.h"
+#include "verify.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+struct certmap_ctx {
+	struct cm_config *cfg;
+	struct cm_verifier *verifier;
+};
+
+const char *certmap_default_config(void)
+{
+	return SYSCONFDIR "/certmap/certmap.conf";
+}
+
+int certmap_ctx_new(const char *config_path, struct certmap_ctx **ctx, char **errmsg)
+{
+	struct certmap_ctx *c = NULL;
+	int rc;
+
+	if (ctx == NULL) {
+		return CERTMAP_ERR_INVALID_ARG;
+	}
+	*ctx = NULL;
+	if (errmsg != NULL) {
+		*errmsg = NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	if (config_path == NULL) {
+		config_path = certmap_default_config();
+	}
+	if ((rc = cm_config_load(config_path, &c->cfg, errmsg)) != CERTMAP_OK) {
+		goto out;
+	}
+	if ((rc = cm_verifier_new(&c->cfg->verify, &c->verifier, errmsg)) != CERTMAP_OK) {
+		goto out;
+	}
+	*ctx = c;
+	c = NULL;
+out:
+	certmap_ctx_free(c);
+	return rc;
+}
+
+void certmap_ctx_free(struct certmap_ctx *ctx)
+{
+	if (ctx == NULL) {
+		return;
+	}
+	cm_verifier_free(ctx->verifier);
+	cm_config_free(ctx->cfg);
+	free(ctx);
+}
+
+static void hex_digest(char out[65], const unsigned char d[32])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < 32; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 0xf];
+	}
+	out[64] = '\0';
+}
+
+/* Checks the caller-supplied strings; refuses (in a) what is malformed. */
+static bool request_fields_ok(const struct certmap_request *req, struct certmap_answer *a)
+{
+	if (req->user != NULL && strnlen(req->user, CM_MAX_USER_LEN + 1) > CM_MAX_USER_LEN) {
+		cm_answer_refuse(a, CERTMAP_REASON_NOT_CANDIDATE,
+				 "the requested user name is longer than %d bytes", CM_MAX_USER_LEN);
+		return false;
+	}
+	if (req->upn_hint != NULL && req->upn_hint[0] != '\0' &&
+	    !cm_hint_valid(req->upn_hint, CM_MAX_UPN_HINT_LEN)) {
+		cm_answer_refuse(a, CERTMAP_REASON_HINT_INVALID,
+				 "the UPN hint is not printable text of at most %d bytes",
+				 CM_MAX_UPN_HINT_LEN);
+		return false;
+	}
+	if (req->domain_hint != NULL && req->domain_hint[0] != '\0' &&
+	    !cm_hint_valid(req->domain_hint, CM_MAX_DOMAIN_HINT_LEN)) {
+		cm_answer_refuse(a, CERTMAP_REASON_HINT_INVALID,
+				 "the domain hint is not printable text of at most %d bytes",
+				 CM_MAX_DOMAIN_HINT_LEN);
+		return false;
+	}
+	return true;
+}
+
+int certmap_map(const struct certmap_ctx *ctx, const struct certmap_request *req,
+		struct certmap_answer **answer)
+{
+	struct certmap_answer *a = NULL;
+	struct cm_identity *id = NULL;
+	enum certmap_reason reason;
+	char *msg = NULL;
+	int rc;
+
+	if (answer == NULL) {
+		return CERTMAP_ERR_INVALID_ARG;
+	}
+	*answer = NULL;
+	if (ctx == NULL || req == NULL || (req->cert == NULL && req->cert_len > 0) ||
+	    (req->n_chain > 0 && (req->chain == NULL || req->chain_len == NULL))) {
+		return CERTMAP_ERR_INVALID_ARG;
+	}
+	if ((a = cm_answer_new()) == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	rc = CERTMAP_OK;
+	if (req->n_chain > CM_MAX_CHAIN) {
+		cm_answer_refuse(a, CERTMAP_REASON_INVALID_CERTIFICATE,
+				 "more than %d chain certificates", CM_MAX_CHAIN);
+		goto done;
+	}
+	rc = cm_identity_parse(req->cert, req->cert_len, &id, &msg);
+	if (rc == CERTMAP_ERR_NOMEM) {
+		goto out;
+	}
+	if (rc != CERTMAP_OK) {
+		rc = CERTMAP_OK;
+		cm_answer_refuse(a, CERTMAP_REASON_INVALID_CERTIFICATE, "%s",
+				 msg != NULL ? msg : "the certificate cannot be parsed");
+		goto done;
+	}
+	hex_digest(a->cert_sha256, id->sha256);
+	reason = cm_verify(ctx->verifier, id, req->chain, req->chain_len, req->n_chain, 0, &msg);
+	if (reason != CERTMAP_REASON_NONE) {
+		cm_answer_refuse(a, reason, "%s", msg != NULL ? msg : certmap_reason_name(reason));
+		goto done;
+	}
+	if (!request_fields_ok(req, a)) {
+		goto done;
+	}
+	rc = cm_decide(ctx->cfg, id, req, a);
+	if (rc != CERTMAP_OK) {
+		goto out;
+	}
+done:
+	/* A refusal whose sentence could not be allocated still denies. */
+	if (a->message == NULL && a->verdict != CERTMAP_VERDICT_MAPPED) {
+		rc = CERTMAP_ERR_NOMEM;
+		goto out;
+	}
+	*answer = a;
+	a = NULL;
+out:
+	certmap_answer_free(a);
+	cm_identity_free(id);
+	free(msg);
+	return rc;
+}

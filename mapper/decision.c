@@ -1,1 +1,339 @@
-/* placeholder: not yet written */
+/* The decision: from matching rules to one account, or a refusal. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "backend.h"
+#include "decision.h"
+
+struct candidate {
+	struct cm_account acct;
+	const struct cm_rule *rule;
+	const struct cm_domain *domain;
+};
+
+struct level {
+	struct candidate c[CM_MAX_CANDIDATES];
+	size_t n;
+	/* Why the best-ranked dropped candidate was dropped. */
+	enum certmap_reason drop_reason;
+	char *drop_msg;
+	bool any_matched;
+};
+
+static void level_clear(struct level *lv)
+{
+	for (size_t i = 0; i < lv->n; i++) {
+		cm_account_clear(&lv->c[i].acct);
+	}
+	lv->n = 0;
+}
+
+static void note_drop(struct level *lv, enum certmap_reason reason, char *msg)
+{
+	if (lv->drop_reason == CERTMAP_REASON_NONE && msg != NULL) {
+		lv->drop_reason = reason;
+		lv->drop_msg = msg;
+	} else {
+		free(msg);
+	}
+}
+
+static bool level_has(const struct level *lv, const struct cm_domain *d, const char *name)
+{
+	for (size_t i = 0; i < lv->n; i++) {
+		if (lv->c[i].domain == d && strcmp(lv->c[i].acct.name, name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Looks one name up in one domain and keeps it if the domain allows it.
+ * Returns 0, CERTMAP_ERR_NOMEM or CERTMAP_ERR_BACKEND (msg set). */
+static int consider(struct certmap_answer *a, long t, struct level *lv,
+		    const struct cm_rule *r, const struct cm_domain *d,
+		    const char *name, char **msg)
+{
+	struct cm_account acct = { 0 };
+	const char *status = "kept";
+	char *note = NULL;
+	int rc;
+
+	rc = cm_backend_lookup(d, name, &acct, msg);
+	if (rc == CERTMAP_ERR_NOT_FOUND) {
+		status = "no_account";
+		note = cm_asprintf("no account %s in domain %s", name, d->name);
+		note_drop(lv, CERTMAP_REASON_NO_ACCOUNT, cm_asprintf("%s", note ? note : ""));
+	} else if (rc != CERTMAP_OK) {
+		return rc;
+	} else if (acct.uid == 0 && !d->allow_uid0) {
+		status = "uid_refused";
+		note = cm_asprintf("%s has uid 0, which domain %s does not allow (allow_uid0)", name, d->name);
+		note_drop(lv, CERTMAP_REASON_UID_REFUSED, cm_asprintf("%s", note ? note : ""));
+	} else if (acct.uid != 0 && acct.uid < d->min_uid) {
+		status = "uid_refused";
+		note = cm_asprintf("%s has uid %u, below min_uid %u of domain %s", name,
+				   (unsigned)acct.uid, (unsigned)d->min_uid, d->name);
+		note_drop(lv, CERTMAP_REASON_UID_REFUSED, cm_asprintf("%s", note ? note : ""));
+	} else if (level_has(lv, d, acct.name)) {
+		status = "duplicate";
+	} else if (lv->n == CM_MAX_CANDIDATES) {
+		status = "dropped";
+		note = cm_asprintf("more than %d candidates", CM_MAX_CANDIDATES);
+	} else {
+		lv->c[lv->n].acct = acct;
+		lv->c[lv->n].rule = r;
+		lv->c[lv->n].domain = d;
+		lv->n++;
+		memset(&acct, 0, sizeof(acct));
+	}
+	rc = cm_answer_candidate_add(a, t, name, d->name, status, note) == 0 ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
+	cm_account_clear(&acct);
+	free(note);
+	return rc;
+}
+
+/* Expands a matched rule into user names (MAPFILE: keys looked up). */
+static int rule_names(const struct cm_rule *r, const struct cm_identity *id,
+		      struct cm_strv *names, struct cm_buf *why)
+{
+	struct cm_strv keys = { 0 };
+	int rc;
+
+	if (cm_map_kind(r->map) != CM_MAP_MAPFILE) {
+		return cm_map_expand(r->map, id, names, why);
+	}
+	rc = cm_map_expand(r->map, id, &keys, why);
+	for (size_t i = 0; rc == CERTMAP_OK && i < keys.n; i++) {
+		if (cm_mapfile_lookup(r->mapfile, keys.v[i], strlen(keys.v[i]), names) != 0) {
+			rc = CERTMAP_ERR_NOMEM;
+		}
+	}
+	if (rc == CERTMAP_OK && names->n == 0) {
+		cm_buf_adds(why, "no map file entry for ");
+		for (size_t i = 0; i < keys.n; i++) {
+			cm_buf_printf(why, "%s\"", i > 0 ? ", " : "");
+			cm_buf_add_escaped(why, (const unsigned char *)keys.v[i], strlen(keys.v[i]), 256);
+			cm_buf_adds(why, "\"");
+		}
+		rc = CERTMAP_ERR_NOT_FOUND;
+	}
+	cm_strv_clear(&keys);
+	return rc;
+}
+
+static void describe_names(struct cm_buf *why, const struct cm_strv *names)
+{
+	if (why->len > 0) {
+		cm_buf_adds(why, "; ");
+	}
+	cm_buf_adds(why, "candidates: ");
+	for (size_t i = 0; i < names->n; i++) {
+		cm_buf_printf(why, "%s%s", i > 0 ? ", " : "", names->v[i]);
+	}
+}
+
+static int eval_rule(const struct cm_rule *r, const struct cm_identity *id,
+		     struct certmap_answer *a, struct level *lv, char **errmsg)
+{
+	struct cm_buf why;
+	struct cm_strv names = { 0 };
+	bool matched;
+	long t;
+	int rc = CERTMAP_OK;
+
+	cm_buf_init(&why, 16384);
+	matched = cm_match_eval(r->match, id, &why);
+	if (matched) {
+		lv->any_matched = true;
+		rc = rule_names(r, id, &names, &why);
+		if (rc == CERTMAP_ERR_NOMEM) {
+			goto out;
+		}
+		rc = CERTMAP_OK;
+		if (names.n > 0) {
+			describe_names(&why, &names);
+		}
+	}
+	t = cm_answer_trace_add(a, r->name, r->priority, matched,
+				why.failed ? "(note too long)" : (why.data != NULL ? why.data : ""));
+	if (t < 0) {
+		rc = CERTMAP_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < names.n && rc == CERTMAP_OK; i++) {
+		for (size_t k = 0; k < r->n_domains && rc == CERTMAP_OK; k++) {
+			rc = consider(a, t, lv, r, r->domains[k], names.v[i], errmsg);
+		}
+	}
+out:
+	cm_strv_clear(&names);
+	cm_buf_free(&why);
+	return rc;
+}
+
+/* The user part of a UPN hint: everything before the last '@'. */
+static bool hint_names(const struct candidate *c, const char *upn, const char *domain)
+{
+	if (domain != NULL && strcasecmp(c->domain->name, domain) != 0) {
+		return false;
+	}
+	if (upn != NULL) {
+		const char *at = strrchr(upn, '@');
+		size_t ulen = at != NULL ? (size_t)(at - upn) : strlen(upn);
+
+		if (strcmp(c->acct.name, upn) != 0 &&
+		    !(strlen(c->acct.name) == ulen && strncmp(c->acct.name, upn, ulen) == 0)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static const char *nonempty(const char *s)
+{
+	return s != NULL && *s != '\0' ? s : NULL;
+}
+
+static void list_candidates(struct cm_buf *b, const struct level *lv)
+{
+	for (size_t i = 0; i < lv->n; i++) {
+		cm_buf_printf(b, "%s%s (%s)", i > 0 ? ", " : "", lv->c[i].acct.name,
+			      lv->c[i].domain->name);
+	}
+}
+
+/* Picks the one account from a level's candidates, or refuses. */
+static int choose(struct level *lv, const struct certmap_request *req,
+		  struct certmap_answer *a)
+{
+	const char *user = nonempty(req->user);
+	const char *upn = nonempty(req->upn_hint), *dom = nonempty(req->domain_hint);
+	struct cm_buf list;
+	size_t pick = 0, n = 0;
+	char *msg = NULL;
+	int rc;
+
+	cm_buf_init(&list, 65536);
+	list_candidates(&list, lv);
+	for (size_t i = 0; i < lv->n; i++) {
+		bool ok = user != NULL ? strcmp(lv->c[i].acct.name, user) == 0 : true;
+
+		/* Hints only narrow: they never add a candidate. */
+		if (ok && (upn != NULL || dom != NULL)) {
+			ok = hint_names(&lv->c[i], upn, dom);
+		}
+		if (ok) {
+			pick = i;
+			n++;
+		}
+	}
+	if (n == 0 && user != NULL) {
+		rc = cm_answer_refuse(a, CERTMAP_REASON_NOT_CANDIDATE,
+				      "%s is not a candidate for this certificate (candidates: %s)",
+				      user, list.data);
+	} else if (n == 0) {
+		rc = cm_answer_refuse(a, CERTMAP_REASON_NOT_CANDIDATE,
+				      "the user-mapping hint names none of the candidates (%s)", list.data);
+	} else if (n > 1) {
+		rc = cm_answer_refuse(a, CERTMAP_REASON_AMBIGUOUS,
+				      "%zu accounts qualify: %s", n, list.data);
+	} else {
+		struct candidate *c = &lv->c[pick];
+
+		rc = cm_backend_groups(c->domain, &c->acct, &msg);
+		if (rc == CERTMAP_ERR_NOMEM) {
+			goto out;
+		}
+		if (rc != CERTMAP_OK) {
+			rc = cm_answer_refuse(a, CERTMAP_REASON_BACKEND_UNAVAILABLE, "%s",
+					      msg != NULL ? msg : "group lookup failed");
+		} else {
+			rc = cm_answer_set_mapped(a, &c->acct, c->rule->name, c->domain->name);
+		}
+	}
+	rc = rc == 0 ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
+out:
+	free(msg);
+	cm_buf_free(&list);
+	return rc;
+}
+
+static int refuse_empty(const struct level *lv, struct certmap_answer *a)
+{
+	int rc;
+
+	if (lv->drop_reason != CERTMAP_REASON_NONE) {
+		rc = cm_answer_refuse(a, lv->drop_reason, "%s", lv->drop_msg);
+	} else if (lv->any_matched) {
+		rc = cm_answer_refuse(a, CERTMAP_REASON_NO_RULE_MATCHED,
+				      "rules matched, but none produced a user name for this certificate");
+	} else {
+		rc = cm_answer_refuse(a, CERTMAP_REASON_NO_RULE_MATCHED,
+				      "no rule matches this certificate");
+	}
+	return rc == 0 ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
+}
+
+int cm_decide(const struct cm_config *cfg, const struct cm_identity *id,
+	      const struct certmap_request *req, struct certmap_answer *a)
+{
+	struct level *lv = calloc(1, sizeof(*lv));
+	char *errmsg = NULL;
+	size_t i = 0;
+	int rc = CERTMAP_OK;
+
+	if (lv == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	while (i < cfg->n_rules) {
+		int prio = cfg->rules[i].priority;
+
+		for (; i < cfg->n_rules && cfg->rules[i].priority == prio; i++) {
+			rc = eval_rule(&cfg->rules[i], id, a, lv, &errmsg);
+			if (rc != CERTMAP_OK) {
+				break;
+			}
+		}
+		if (rc == CERTMAP_ERR_BACKEND) {
+			rc = cm_answer_refuse(a, CERTMAP_REASON_BACKEND_UNAVAILABLE, "%s",
+					      errmsg != NULL ? errmsg : "backend unavailable");
+			rc = rc == 0 ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
+			goto out;
+		}
+		if (rc != CERTMAP_OK) {
+			goto out;
+		}
+		if (lv->n > 0) {
+			rc = choose(lv, req, a);
+			goto out;
+		}
+	}
+	rc = refuse_empty(lv, a);
+out:
+	level_clear(lv);
+	free(lv->drop_msg);
+	free(lv);
+	free(errmsg);
+	return rc;
+}
+
+bool cm_hint_valid(const char *s, size_t max)
+{
+	size_t len = strnlen(s, max + 1);
+
+	if (len == 0 || len > max) {
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f) {
+			return false;
+		}
+	}
+	return true;
+}
