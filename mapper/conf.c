@@ -251,6 +251,28 @@ static size_t get_id_list(struct conf_ctx *c, const config_setting_t *group,
 
 /* ---------------------------------------------------------------- verify */
 
+/* Relative file names in the configuration are relative to its directory. */
+static void resolve_path(struct conf_ctx *c, char **path)
+{
+	const char *slash;
+	char *abs;
+
+	if (*path == NULL || (*path)[0] == '/') {
+		return;
+	}
+	slash = strrchr(c->file, '/');
+	if (slash == NULL) {
+		return;
+	}
+	abs = cm_asprintf("%.*s/%s", (int)(slash - c->file), c->file, *path);
+	if (abs == NULL) {
+		c->nomem = true;
+		return;
+	}
+	free(*path);
+	*path = abs;
+}
+
 static void load_verify(struct conf_ctx *c, const config_setting_t *root,
 			struct cm_verify_policy *v)
 {
@@ -281,6 +303,9 @@ static void load_verify(struct conf_ctx *c, const config_setting_t *root,
 		get_uint(c, g, "min_ec_bits", 160, 571, &ec);
 		v->min_rsa_bits = (int)rsa;
 		v->min_ec_bits = (int)ec;
+		resolve_path(c, &v->ca_file);
+		resolve_path(c, &v->ca_dir);
+		resolve_path(c, &v->crl_file);
 	}
 	if (!eku_set && cm_strv_add(&v->require_eku, "clientAuth") != 0) {
 		c->nomem = true;

@@ -1,5 +1,109 @@
-/* placeholder */
+/* Unit tests for mapper/util.c. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util.h"
+
+static void test_value_keeps_nul(void **state)
+{
+	struct cm_value v = { 0 };
+
+	(void)state;
+	assert_int_equal(cm_value_set_text(&v, "a\0b", 3), 0);
+	assert_int_equal(v.len, 3);
+	assert_memory_equal(v.data, "a\0b", 3);
+	assert_non_null(v.unusable);
+	assert_false(cm_value_usable(&v));
+	assert_int_equal(cm_value_set_text(&v, "abc", 3), 0);
+	assert_null(v.unusable);
+	assert_true(cm_value_usable(&v));
+	assert_int_equal(v.data[3], '\0');
+	cm_value_clear(&v);
+	assert_null(v.data);
+}
+
+static void test_strv(void **state)
+{
+	struct cm_strv sv = { 0 };
+
+	(void)state;
+	for (int i = 0; i < 100; i++) {
+		char s[16];
+
+		snprintf(s, sizeof(s), "n%d", i);
+		assert_int_equal(cm_strv_add(&sv, s), 0);
+	}
+	assert_int_equal(sv.n, 100);
+	assert_string_equal(sv.v[99], "n99");
+	assert_null(sv.v[100]);
+	assert_true(cm_strv_contains(&sv, "n42"));
+	assert_false(cm_strv_contains(&sv, "n100"));
+	assert_int_equal(cm_strv_addn(&sv, "abcdef", 3), 0);
+	assert_string_equal(sv.v[100], "abc");
+	cm_strv_clear(&sv);
+	assert_int_equal(sv.n, 0);
+}
+
+static void test_buf_cap(void **state)
+{
+	struct cm_buf b;
+	char *s;
+	size_t len;
+
+	(void)state;
+	cm_buf_init(&b, 8);
+	cm_buf_adds(&b, "1234");
+	cm_buf_printf(&b, "%d", 5678);
+	assert_false(b.failed);
+	assert_string_equal(b.data, "12345678");
+	cm_buf_addc(&b, 'x');
+	assert_true(b.failed);
+	assert_null(cm_buf_steal(&b, &len));
+
+	cm_buf_init(&b, 0);
+	cm_buf_hex(&b, (const unsigned char *)"\x01\xab\xff", 3, false, ':');
+	cm_buf_hex(&b, (const unsigned char *)"\xab", 1, true, 0);
+	s = cm_buf_steal(&b, &len);
+	assert_string_equal(s, "01:ab:ffAB");
+	assert_int_equal(len, 10);
+	free(s);
+}
+
+static void test_buf_escaped(void **state)
+{
+	struct cm_buf b;
+	char *s;
+
+	(void)state;
+	cm_buf_init(&b, 0);
+	cm_buf_add_escaped(&b, (const unsigned char *)"a\0b\\c\n", 6, 100);
+	s = cm_buf_steal(&b, NULL);
+	assert_string_equal(s, "a\\x00b\\\\c\\x0a");
+	free(s);
+	cm_buf_init(&b, 0);
+	cm_buf_add_escaped(&b, (const unsigned char *)"abcdef", 6, 3);
+	s = cm_buf_steal(&b, NULL);
+	assert_string_equal(s, "abc...");
+	free(s);
+}
+
 int main(void)
 {
-	return 77;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_value_keeps_nul),
+		cmocka_unit_test(test_strv),
+		cmocka_unit_test(test_buf_cap),
+		cmocka_unit_test(test_buf_escaped),
+	};
+
+	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

@@ -1,0 +1,12 @@
+#!/bin/sh
+# Installs everything certmap needs to build and test on Debian 12 (as root).
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+	build-essential autoconf automake libtool pkg-config \
+	libssl-dev openssl libconfig-dev libjson-c-dev \
+	libpam0g-dev libldap2-dev libsystemd-dev \
+	libcmocka-dev libnss-wrapper libpam-wrapper \
+	clang-14 libclang-rt-14-dev \
+	libsss-certmap-dev gnutls-bin ca-certificates
