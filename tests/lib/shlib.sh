@@ -1,0 +1,38 @@
+# Shell helpers for the integration tests (sourced).
+# Each check prints "PASS: name" or "FAIL: name", and finish() prints the
+# closing "N passed, M failed" line and sets the exit status.
+pass=0
+fail=0
+srcdir=${CERTMAP_SRCDIR:?run through make check}
+builddir=${CERTMAP_BUILDDIR:?run through make check}
+certs=${CERTMAP_TEST_CERTS:?run through make check}
+CERTMAPCTL="$builddir/certmapctl"
+
+ok() { pass=$((pass + 1)); echo "PASS: $1"; }
+ko() { fail=$((fail + 1)); echo "FAIL: $1"; }
+
+# expect_exit NAME CODE CMD... : runs CMD (output in $out) and checks its exit status.
+expect_exit() {
+	name=$1; want=$2; shift 2
+	out=$("$@" 2>&1) && rc=0 || rc=$?
+	if [ "$rc" -eq "$want" ]; then ok "$name"; else ko "$name (exit $rc, want $want)"; printf '%s\n' "$out" | head -20; fi
+}
+
+# expect_out NAME TEXT : the last command's output contains TEXT.
+expect_out() {
+	if printf '%s\n' "$out" | grep -qF -- "$2"; then ok "$1"; else ko "$1 (no '$2')"; printf '%s\n' "$out" | head -20; fi
+}
+
+expect_no_out() {
+	if printf '%s\n' "$out" | grep -qF -- "$2"; then ko "$1 (found '$2')"; else ok "$1"; fi
+}
+
+# Runs certmapctl with nss_wrapper accounts (libasan first under ASan).
+ctl() {
+	sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPCTL" "$@"
+}
+
+finish() {
+	echo "$pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+}
