@@ -11,6 +11,7 @@
 #include "answer.h"
 #include "certmap.h"
 #include "conf.h"
+#include "context.h"
 #include "decision.h"
 #include "identity.h"
 #include "verify.h"
@@ -59,6 +60,11 @@ int certmap_ctx_new(const char *config_path, struct certmap_ctx **ctx, char **er
 out:
 	certmap_ctx_free(c);
 	return rc;
+}
+
+const struct cm_config *cm_ctx_config(const struct certmap_ctx *ctx)
+{
+	return ctx->cfg;
 }
 
 void certmap_ctx_free(struct certmap_ctx *ctx)

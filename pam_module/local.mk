@@ -1,0 +1,1 @@
+# pam_certmap.so build and tests (included from the top Makefile.am).

@@ -1,0 +1,1 @@
+# certmapd, its protocol and client library (included from the top Makefile.am).
