@@ -2,7 +2,14 @@
  * Map files for MAPFILE: rules. Each line is
  *	"key" user[,user...]
  * with '#' comments and blank lines allowed. Keys are quoted and compared
- * byte for byte; inside the quotes \" and \\ stand for " and \.
+ * byte for byte; inside the quotes \" and \\ stand for " and \ (any other
+ * backslash is an error). A key may hold any byte but NUL and newline.
+ * Users are separated by commas (white space around them allowed); each
+ * must be a valid user name (non-empty, at most 256 bytes, no '/', ':',
+ * ',', white space or control byte, no leading '-' or '+'). A '#' at the
+ * start of a line or after white space starts a comment.
+ * A key listed on several lines maps to the union of their users, in file
+ * order, each user once.
  * A file is read and checked once, when the configuration is loaded.
  */
 #ifndef CERTMAP_MAPFILE_H
