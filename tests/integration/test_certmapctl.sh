@@ -28,7 +28,7 @@ expect_exit "test --json maps alice" 0 ctl test --json --config "$tmp/certmap.co
 expect_out "json verdict" '"verdict": "mapped"'
 expect_out "json user" '"user": "alice"'
 expect_out "json uid" '"uid": 1000'
-expect_out "json groups" '"alice", "dev"'
+expect_compact "json groups" '"groups":["alice","dev"]'
 expect_out "json rule" '"rule": "upn"'
 expect_out "json domain" '"domain": "local"'
 expect_out "json trace" '"trace": ['
@@ -83,10 +83,10 @@ expect_out "show json sid" "S-1-5-21-2084710061-1330166313-3217380000-1105"
 expect_exit "eval-rule default LDAP filter" 0 ctl eval-rule --json "$certs/alice.pem"
 expect_out "eval-rule matched" '"matched": true'
 expect_out "eval-rule filter" '"filter": "(userCertificate;binary=\\30\\82'
-expect_out "eval-rule domains empty" '"domains": [ ]'
+expect_compact "eval-rule domains empty" '"domains":[]'
 expect_exit "eval-rule LOCAL" 0 ctl eval-rule --json --map 'LOCAL:{subject_principal.short_name}' --domains a,b "$certs/alice.pem"
 expect_out "eval-rule LOCAL user" '"filter": "alice"'
-expect_out "eval-rule domains" '"domains": [ "a", "b" ]'
+expect_compact "eval-rule domains" '"domains":["a","b"]'
 expect_exit "eval-rule not matched" 1 ctl eval-rule --json --match '<ISSUER>^CN=nobody$' "$certs/alice.pem"
 expect_out "eval-rule matched false" '"matched": false'
 expect_no_out "no filter when not matched" '"filter"'

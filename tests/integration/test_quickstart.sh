@@ -9,7 +9,7 @@ export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
 expect_exit "sample config is valid" 0 ctl check-config --config "$sample/certmap.conf"
 expect_exit "sample maps" 0 ctl test --json --config "$sample/certmap.conf" "$sample/alice.pem"
 expect_out "sample user" '"user": "alice"'
-expect_out "sample groups" '"alice", "developers"'
+expect_compact "sample groups" '"groups":["alice","developers"]'
 expect_out "sample rule" '"rule": "upn"'
 # The installed default configuration is valid once its CA file exists.
 tmp=$(mktemp -d "$builddir/tests/tmp-qs.XXXXXX")

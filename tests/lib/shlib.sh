@@ -23,6 +23,12 @@ expect_out() {
 	if printf '%s\n' "$out" | grep -qF -- "$2"; then ok "$1"; else ko "$1 (no '$2')"; printf '%s\n' "$out" | head -20; fi
 }
 
+# expect_compact NAME TEXT : like expect_out, with spaces and newlines
+# removed from the output first (for pretty-printed JSON).
+expect_compact() {
+	if printf '%s' "$out" | tr -d ' \n' | grep -qF -- "$2"; then ok "$1"; else ko "$1 (no '$2')"; printf '%s\n' "$out" | head -20; fi
+}
+
 expect_no_out() {
 	if printf '%s\n' "$out" | grep -qF -- "$2"; then ko "$1 (found '$2')"; else ok "$1"; fi
 }
