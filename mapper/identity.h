@@ -20,9 +20,20 @@
 
 /* One attribute-value assertion of a distinguished name. */
 struct cm_ava {
-	char *type;          /* short name as SSSD/OpenSSL print it ("CN", "DC", "emailAddress") or dotted OID */
+	/*
+	 * The attribute name exactly as libsss_certmap names it in DNs and
+	 * compares it for {subject_dn_component.NAME}: OpenSSL's short name
+	 * mapped to the NSS spelling ("CN", "O", "DC", "UID", "E" for
+	 * emailAddress, "givenName", "MAIL", "STREET", "OID.2.5.4.13" for
+	 * description), and "UNDEF" for an OID OpenSSL does not know (then
+	 * use oid).
+	 */
+	char *type;
 	char *oid;           /* dotted OID */
-	struct cm_value value; /* UTF-8 text of the value */
+	struct cm_value value; /* UTF-8 text of the value (unusable: NUL, not a string type, bad encoding) */
+	/* The value as SSSD renders it inside a DN and inserts it for
+	 * {subject_dn_component}: RFC 2253 escaping, non-ASCII bytes as \XX. */
+	struct cm_value sssd_value;
 	size_t rdn;          /* index of the RDN (SET) this AVA belongs to, in DER order */
 };
 
@@ -78,8 +89,10 @@ struct cm_san {
 	struct cm_value raw;
 	enum cm_other_kind other_kind;
 	char *other_oid;        /* otherName type-id, dotted; NULL otherwise */
-	/* For UPN, Kerberos and rfc822: the part before the last '@'
-	 * (SSSD's .short_name); unusable when text is. */
+	/* SSSD's .short_name: for UPN, Kerberos and rfc822 the part before
+	 * the FIRST '@', for dNSName the part before the first '.'; the whole
+	 * text when there is none. Unusable when text is; empty (data NULL)
+	 * for other types. */
 	struct cm_value short_name;
 	/* For directoryName: its parsed name. */
 	struct cm_name *dirname;
@@ -92,9 +105,14 @@ struct cm_identity {
 	struct cm_name subject;
 	struct cm_name issuer;
 
-	unsigned char *serial;  /* big-endian magnitude bytes as SSSD gives them (see cert.c) */
+	/* Big-endian magnitude bytes without the DER sign byte, at least one
+	 * byte: what SSSD prints for {serial_number} (DER 02 03 00 ff 01 gives
+	 * "ff01"). serial_dec is decimal, with '-' for a negative serial
+	 * (SSSD refuses such certificates, and serial 0, altogether). */
+	unsigned char *serial;
 	size_t serial_len;
-	char *serial_dec;       /* decimal */
+	char *serial_dec;
+	bool serial_negative;
 
 	bool has_ski;
 	unsigned char *ski;
@@ -140,11 +158,31 @@ void cm_identity_free(struct cm_identity *id);
 int cm_cert_to_der(const unsigned char *data, size_t len,
 		   unsigned char **der, size_t *der_len, char **errmsg);
 
-/* Field names for certmapctl show, in display order. The callback gets one
- * call per value; a multi-valued field is called once per value. */
+/*
+ * Field names for certmapctl show, in display order: subject, subject_x500,
+ * subject_rdn.<TYPE> (one per AVA; <TYPE> is the dotted OID when type is
+ * "UNDEF"), issuer, issuer_x500, serial (lower-case hex, no separator),
+ * serial_dec, not_before, not_after (ISO 8601 UTC), key ("RSA 2048"), sha1,
+ * sha256, spki_sha1, spki_sha256, ski (hex), ku (one call per bit, names
+ * as sss-certmap(5) spells them), eku (name if known, else the OID),
+ * san.rfc822, san.dns, san.uri, san.ip, san.rid, san.dirname, san.x400,
+ * san.ediparty (hex of raw), san.upn, san.krb5, san.other.<oid> (hex of raw),
+ * sid. The callback gets one call per value, in certificate order; values
+ * are always text (binary is always false; binary values are rendered as
+ * hex), and unusable values are passed with their reason set. The value is
+ * only valid during the call.
+ */
 typedef void (*cm_field_cb)(void *arg, const char *field,
 			    const struct cm_value *value, bool binary);
 void cm_identity_foreach_field(const struct cm_identity *id,
 			       cm_field_cb cb, void *arg);
+
+/* The EKU names of sss-certmap(5) ("clientAuth", "pkinit", "msScLogin" ...):
+ * the dotted OID for a name, or NULL when the name is unknown. */
+const char *cm_eku_oid(const char *name);
+/* The first sss-certmap(5) name for a dotted EKU OID, or NULL. */
+const char *cm_eku_name(const char *oid);
+/* The X509v3_KU_* bit for a key-usage name ("digitalSignature"), or 0. */
+uint32_t cm_ku_bit(const char *name);
 
 #endif

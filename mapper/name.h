@@ -1,1 +1,34 @@
-/* placeholder */
+/*
+ * Distinguished names: parsing one DER Name into a struct cm_name with its
+ * AVAs and the renderings libsss_certmap uses.
+ */
+#ifndef CERTMAP_NAME_H
+#define CERTMAP_NAME_H
+
+#include <stddef.h>
+
+#include <openssl/types.h>
+
+#include "identity.h"
+
+/*
+ * Parses the DER encoding of one X.501 Name (the whole TLV, no trailing
+ * bytes) into *out, which the caller zeroes first. Returns 0, or
+ * CERTMAP_ERR_CERT / CERTMAP_ERR_NOMEM with a malloc'd sentence in *errmsg
+ * (when errmsg is not NULL). On failure *out is left cleared.
+ *
+ * A value that cannot be shown (NUL byte, not a string type, bad encoding)
+ * makes that AVA's value unusable; a value that OpenSSL cannot render at all
+ * makes the three renderings unusable, as SSSD then refuses the
+ * certificate.
+ */
+int cm_name_parse(const unsigned char *der, size_t len, struct cm_name *out,
+		  char **errmsg);
+/* Frees everything a cm_name owns and zeroes it; NULL is a no-op. */
+void cm_name_clear(struct cm_name *n);
+
+/* The dotted text of an OID (malloc'd), or NULL when out of memory or
+ * the OID cannot be printed. */
+char *cm_oid_text(const ASN1_OBJECT *obj);
+
+#endif

@@ -1,5 +1,679 @@
-/* placeholder */
+/* Unit tests for mapper/cert.c and mapper/name.c, on the generated certificates. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "certmap.h"
+#include "identity.h"
+#include "name.h"
+#include "testlib.h"
+
+#define OID_CLIENT_AUTH "1.3.6.1.5.5.7.3.2"
+
+static void assert_text(const struct cm_value *v, const char *expect)
+{
+	assert_non_null(v->data);
+	if (v->unusable != NULL) {
+		fail_msg("value unusable: %s", v->unusable);
+	}
+	assert_int_equal(v->len, strlen(expect));
+	assert_memory_equal(v->data, expect, v->len);
+}
+
+static void assert_ava(const struct cm_name *n, size_t i, const char *type,
+		       const char *value, size_t rdn)
+{
+	assert_true(i < n->n_avas);
+	assert_string_equal(n->avas[i].type, type);
+	assert_text(&n->avas[i].value, value);
+	assert_int_equal(n->avas[i].rdn, rdn);
+}
+
+static void read_cert_file(const char *name, unsigned char **data, size_t *len)
+{
+	char *path = cmt_cert_path(name);
+
+	assert_int_equal(cmt_read_file(path, data, len), 0);
+	free(path);
+}
+
+static void test_alice(void **state)
+{
+	struct cm_identity *id = cmt_load_identity("alice.pem");
+	const struct cm_name *s = &id->subject;
+
+	(void)state;
+	assert_text(&s->sssd, "CN=Alice Example,UID=alice,OU=Users,O=Example,DC=example,DC=com");
+	assert_text(&s->rfc4514, "CN=Alice Example,UID=alice,OU=Users,O=Example,DC=example,DC=com");
+	assert_text(&s->x500, "DC=com,DC=example,O=Example,OU=Users,UID=alice,CN=Alice Example");
+	assert_int_equal(s->n_avas, 6);
+	assert_int_equal(s->n_rdns, 6);
+	assert_ava(s, 0, "DC", "com", 0);
+	assert_ava(s, 1, "DC", "example", 1);
+	assert_ava(s, 2, "O", "Example", 2);
+	assert_ava(s, 3, "OU", "Users", 3);
+	assert_ava(s, 4, "UID", "alice", 4);
+	assert_ava(s, 5, "CN", "Alice Example", 5);
+	assert_string_equal(s->avas[4].oid, "0.9.2342.19200300.100.1.1");
+	assert_text(&id->issuer.sssd, "CN=Certmap Test CA,O=Certmap Test,C=US");
+	assert_text(&id->issuer.x500, "C=US,O=Certmap Test,CN=Certmap Test CA");
+
+	assert_string_equal(id->key_type, "RSA");
+	assert_int_equal(id->key_bits, 2048);
+	assert_true(id->has_ku);
+	assert_int_equal(id->ku, X509v3_KU_DIGITAL_SIGNATURE | X509v3_KU_KEY_ENCIPHERMENT);
+	assert_true(id->has_eku);
+	assert_int_equal(id->eku.n, 1);
+	assert_string_equal(id->eku.v[0], OID_CLIENT_AUTH);
+	assert_true(id->has_ski);
+	assert_int_equal(id->ski_len, 20);
+	assert_false(id->has_sid);
+	assert_true(id->not_after - id->not_before >= 3650LL * 86400);
+
+	assert_int_equal(id->n_sans, 2);
+	assert_int_equal(id->sans[0].type, CM_SAN_RFC822);
+	assert_text(&id->sans[0].text, "alice@example.com");
+	assert_text(&id->sans[0].short_name, "alice");
+	assert_null(id->sans[0].other_oid);
+	assert_int_equal(id->sans[1].type, CM_SAN_OTHER_NAME);
+	assert_int_equal(id->sans[1].other_kind, CM_OTHER_UPN);
+	assert_string_equal(id->sans[1].other_oid, "1.3.6.1.4.1.311.20.2.3");
+	assert_text(&id->sans[1].text, "alice@EXAMPLE.COM");
+	assert_text(&id->sans[1].short_name, "alice");
+	/* raw is the DER of the inner value: UTF8String "alice@EXAMPLE.COM". */
+	assert_int_equal(id->sans[1].raw.len, 19);
+	assert_memory_equal(id->sans[1].raw.data, "\x0c\x11" "alice@EXAMPLE.COM", 19);
+	cm_identity_free(id);
+}
+
+/* The digests are checked against the file bytes and the private key. */
+static void test_digests(void **state)
+{
+	struct cm_identity *id = cmt_load_identity("alice.der");
+	unsigned char *der = NULL, *spki = NULL, *keypem = NULL;
+	size_t der_len = 0, keylen = 0;
+	unsigned char md[32];
+	EVP_PKEY *key = NULL;
+	BIO *bio = NULL;
+	int n;
+
+	(void)state;
+	read_cert_file("alice.der", &der, &der_len);
+	assert_int_equal(id->der_len, der_len);
+	assert_memory_equal(id->der, der, der_len);
+	assert_int_equal(EVP_Digest(der, der_len, md, NULL, EVP_sha256(), NULL), 1);
+	assert_memory_equal(id->sha256, md, 32);
+	assert_int_equal(EVP_Digest(der, der_len, md, NULL, EVP_sha1(), NULL), 1);
+	assert_memory_equal(id->sha1, md, 20);
+
+	read_cert_file("alice.key", &keypem, &keylen);
+	bio = BIO_new_mem_buf(keypem, (int)keylen);
+	key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	assert_non_null(key);
+	n = i2d_PUBKEY(key, &spki);
+	assert_true(n > 0);
+	assert_int_equal(EVP_Digest(spki, (size_t)n, md, NULL, EVP_sha256(), NULL), 1);
+	assert_memory_equal(id->spki_sha256, md, 32);
+	assert_int_equal(EVP_Digest(spki, (size_t)n, md, NULL, EVP_sha1(), NULL), 1);
+	assert_memory_equal(id->spki_sha1, md, 20);
+	OPENSSL_free(spki);
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	free(keypem);
+	free(der);
+	cm_identity_free(id);
+}
+
+static void test_der_equals_pem(void **state)
+{
+	struct cm_identity *a = cmt_load_identity("alice.der");
+	struct cm_identity *b = cmt_load_identity("alice.pem");
+
+	(void)state;
+	assert_int_equal(a->der_len, b->der_len);
+	assert_memory_equal(a->der, b->der, a->der_len);
+	assert_memory_equal(a->sha256, b->sha256, 32);
+	assert_int_equal(a->subject.sssd.len, b->subject.sssd.len);
+	assert_memory_equal(a->subject.sssd.data, b->subject.sssd.data, a->subject.sssd.len);
+	assert_int_equal(a->n_sans, b->n_sans);
+	cm_identity_free(a);
+	cm_identity_free(b);
+}
+
+static void test_validity(void **state)
+{
+	struct cm_identity *id = cmt_load_identity("expired.pem");
+
+	(void)state;
+	assert_int_equal(id->not_before, 1577836800LL); /* 2020-01-01 */
+	assert_int_equal(id->not_after, 1609459200LL);  /* 2021-01-01 */
+	cm_identity_free(id);
+	id = cmt_load_identity("notyet.pem");           /* GeneralizedTime */
+	assert_int_equal(id->not_before, 4070908800LL); /* 2099-01-01 */
+	assert_int_equal(id->not_after, 4102444800LL);  /* 2100-01-01 */
+	cm_identity_free(id);
+}
+
+static void test_bob_ec(void **state)
+{
+	struct cm_identity *id = cmt_load_identity("bob-ec.pem");
+
+	(void)state;
+	assert_string_equal(id->key_type, "EC");
+	assert_int_equal(id->key_bits, 256);
+	assert_text(&id->subject.sssd, "CN=bob,O=Example,DC=example,DC=com");
+	assert_int_equal(id->n_sans, 2);
+	assert_text(&id->sans[0].text, "bob@example.com");
+	assert_text(&id->sans[1].text, "bob@EXAMPLE.COM");
+	cm_identity_free(id);
+	id = cmt_load_identity("ec384.pem");
+	assert_string_equal(id->key_type, "EC");
+	assert_int_equal(id->key_bits, 384);
+	cm_identity_free(id);
+}
+
+static void test_utf8(void **state)
+{
+	struct cm_identity *id = cmt_load_identity("utf8.pem");
+	const struct cm_name *s = &id->subject;
+
+	(void)state;
+	assert_text(&s->sssd, "CN=J\\C3\\BCrgen M\\C3\\BCller,O=Example");
+	assert_text(&s->rfc4514, "CN=J\xc3\xbcrgen M\xc3\xbcller,O=Example");
+	assert_text(&s->x500, "O=Example,CN=J\\C3\\BCrgen M\\C3\\BCller");
+	assert_ava(s, 1, "CN", "J\xc3\xbcrgen M\xc3\xbcller", 1);
+	assert_text(&s->avas[1].sssd_value, "J\\C3\\BCrgen M\\C3\\BCller");
+	cm_identity_free(id);
+}
+
+/* T61String is read as Latin-1, BMPString as UCS-2: both become UTF-8. */
+static void test_t61_bmp(void **state)
+{
+	struct cm_identity *id = cmt_load_identity("t61.pem");
+
+	(void)state;
+	assert_ava(&id->subject, 1, "CN", "T61 M\xc3\xbcller", 1);
+	assert_text(&id->subject.sssd, "CN=T61 M\\C3\\BCller,O=Example");
+	cm_identity_free(id);
+	id = cmt_load_identity("bmp-cn.pem");
+	assert_ava(&id->subject, 0, "O", "Example", 0);
+	assert_ava(&id->subject, 1, "CN", "BMP M\xc3\xbcller", 1);
+	assert_text(&id->subject.sssd, "CN=BMP M\\C3\\BCller,O=Example");
+	cm_identity_free(id);
+	id = cmt_load_identity("printable-dc.pem");
+	assert_text(&id->subject.sssd, "CN=pdc,O=Example,DC=example,DC=com");
+	cm_identity_free(id);
+	id = cmt_load_identity("email-dn.pem");
+	assert_text(&id->subject.sssd, "E=eve@example.com,CN=eve,O=Example");
+	assert_ava(&id->subject, 2, "E", "eve@example.com", 2);
+	assert_string_equal(id->subject.avas[2].oid, "1.2.840.113549.1.9.1");
+	cm_identity_free(id);
+}
+
+/* SSSD prints each AVA of a multi-valued RDN as its own component. */
+static void test_multirdn(void **state)
+{
+	struct cm_identity *id = cmt_load_identity("multirdn.pem");
+	const struct cm_name *s = &id->subject;
+
+	(void)state;
+	assert_int_equal(s->n_avas, 3);
+	assert_int_equal(s->n_rdns, 2);
+	assert_ava(s, 0, "O", "Example", 0);
+	assert_ava(s, 1, "CN", "carol", 1);
+	assert_ava(s, 2, "UID", "carol", 1);
+	assert_text(&s->sssd, "UID=carol,CN=carol,O=Example");
+	assert_text(&s->x500, "O=Example,CN=carol,UID=carol");
+	cm_identity_free(id);
+}
+
+static void test_special_dn(void **state)
+{
+	struct cm_identity *id = cmt_load_identity("special-dn.pem");
+	const struct cm_name *s = &id->subject;
+
+	(void)state;
+	assert_text(&s->sssd, "CN=x=\\\"y\\\"\\;\\<z\\>#,OU=\\ lead/trail\\ ,OU=\\#lead,"
+		    "OU=a\\+b,O=Ex\\, Inc.");
+	assert_ava(s, 0, "O", "Ex, Inc.", 0);
+	assert_ava(s, 3, "OU", " lead/trail ", 3);
+	assert_ava(s, 4, "CN", "x=\"y\";<z>#", 4);
+	assert_text(&s->avas[4].sssd_value, "x=\\\"y\\\"\\;\\<z\\>#");
+	cm_identity_free(id);
+
+	id = cmt_load_identity("escapes.pem");
+	s = &id->subject;
+	assert_text(&s->sssd, "CN=\\#hash,OU=tab\\09and cr\\0Dhere,OU=a=b\\;c,"
+		    "OU=trailing space\\ ,OU=\\ leading space,O=back\\\\slash");
+	assert_ava(s, 0, "O", "back\\slash", 0);
+	assert_ava(s, 4, "OU", "tab\tand cr\rhere", 4);
+	cm_identity_free(id);
+
+	id = cmt_load_identity("special-cn.pem");
+	assert_text(&id->subject.sssd, "CN=a*b(c)d\\\\e,O=Example");
+	cm_identity_free(id);
+}
+
+static void test_empty_subject(void **state)
+{
+	struct cm_identity *id = cmt_load_identity("empty-subject.pem");
+
+	(void)state;
+	assert_int_equal(id->subject.n_avas, 0);
+	assert_int_equal(id->subject.n_rdns, 0);
+	assert_text(&id->subject.sssd, "");
+	assert_text(&id->subject.x500, "");
+	assert_int_equal(id->n_sans, 2);
+	assert_text(&id->sans[0].text, "empty@example.com");
+	cm_identity_free(id);
+}
+
+static void test_multisan(void **state)
+{
+	static const struct {
+		enum cm_san_type type;
+		const char *text, *short_name;
+	} want[] = {
+		{ CM_SAN_RFC822, "erin@example.com", "erin" },
+		{ CM_SAN_RFC822, "erin.alt@example.org", "erin.alt" },
+		{ CM_SAN_DNS, "erin.example.com", "erin" },
+		{ CM_SAN_DNS, "erin2.example.com", "erin2" },
+		{ CM_SAN_OTHER_NAME, "erin@EXAMPLE.COM", "erin" },
+		{ CM_SAN_OTHER_NAME, "erin2@EXAMPLE.COM", "erin2" },
+	};
+	struct cm_identity *id = cmt_load_identity("multisan.pem");
+
+	(void)state;
+	assert_int_equal(id->n_sans, CM_ARRAY_SIZE(want));
+	for (size_t i = 0; i < CM_ARRAY_SIZE(want); i++) {
+		assert_int_equal(id->sans[i].type, want[i].type);
+		assert_text(&id->sans[i].text, want[i].text);
+		assert_text(&id->sans[i].short_name, want[i].short_name);
+	}
+	assert_int_equal(id->sans[4].other_kind, CM_OTHER_UPN);
+	cm_identity_free(id);
+}
+
+static void test_krb5(void **state)
+{
+	struct cm_identity *id = cmt_load_identity("krb5.pem");
+
+	(void)state;
+	assert_int_equal(id->n_sans, 1);
+	assert_int_equal(id->sans[0].type, CM_SAN_OTHER_NAME);
+	assert_int_equal(id->sans[0].other_kind, CM_OTHER_KRB5);
+	assert_string_equal(id->sans[0].other_oid, "1.3.6.1.5.2.2");
+	assert_text(&id->sans[0].text, "dave@EXAMPLE.COM");
+	assert_text(&id->sans[0].short_name, "dave");
+	assert_int_equal(id->sans[0].raw.data[0], 0x30);
+	cm_identity_free(id);
+	id = cmt_load_identity("krb5-multi.pem");
+	assert_text(&id->sans[0].text, "host/server.example.com@EXAMPLE.COM");
+	assert_text(&id->sans[0].short_name, "host/server.example.com");
+	cm_identity_free(id);
+}
+
+static void test_sid(void **state)
+{
+	struct cm_identity *id = cmt_load_identity("sid.pem");
+
+	(void)state;
+	assert_true(id->has_sid);
+	assert_text(&id->sid, "S-1-5-21-2084710061-1330166313-3217380000-1105");
+	cm_identity_free(id);
+}
+
+/* Embedded NUL: kept whole, never truncated, and unusable. */
+static void test_nul_values(void **state)
+{
+	struct cm_identity *id = cmt_load_identity("nul-email.pem");
+
+	(void)state;
+	assert_int_equal(id->n_sans, 1);
+	assert_int_equal(id->sans[0].type, CM_SAN_RFC822);
+	assert_int_equal(id->sans[0].text.len, 24);
+	assert_memory_equal(id->sans[0].text.data, "victim@example.com\0.evil", 24);
+	assert_non_null(id->sans[0].text.unusable);
+	assert_false(cm_value_usable(&id->sans[0].text));
+	assert_false(cm_value_usable(&id->sans[0].short_name));
+	cm_identity_free(id);
+
+	id = cmt_load_identity("nul-dns.pem");
+	assert_int_equal(id->sans[0].type, CM_SAN_DNS);
+	assert_int_equal(id->sans[0].text.len, 29);
+	assert_memory_equal(id->sans[0].text.data, "victim.example.com\0.evil.test", 29);
+	assert_false(cm_value_usable(&id->sans[0].text));
+	cm_identity_free(id);
+}
+
+static void test_allsan(void **state)
+{
+	struct cm_identity *id = cmt_load_identity("allsan.pem");
+	const struct cm_san *s = id->sans;
+
+	(void)state;
+	assert_int_equal(id->n_sans, 12);
+	assert_int_equal(s[0].type, CM_SAN_OTHER_NAME);
+	assert_int_equal(s[0].other_kind, CM_OTHER_GENERIC);
+	assert_string_equal(s[0].other_oid, "1.2.3.4.5");
+	assert_false(cm_value_usable(&s[0].text));
+	assert_int_equal(s[0].raw.len, 15);
+	assert_memory_equal(s[0].raw.data, "\x0c\x0dgeneric-other", 15);
+	assert_int_equal(s[1].type, CM_SAN_RFC822);
+	assert_text(&s[1].text, "all@example.com");
+	assert_int_equal(s[2].type, CM_SAN_DNS);
+	assert_text(&s[2].text, "all.example.com");
+	assert_text(&s[2].short_name, "all");
+	assert_int_equal(s[3].type, CM_SAN_X400);
+	assert_false(cm_value_usable(&s[3].text));
+	assert_int_equal(s[3].raw.len, 8);
+	assert_memory_equal(s[3].raw.data, "\x30\x06\x61\x04\x13\x02US", 8);
+	assert_int_equal(s[4].type, CM_SAN_DIRNAME);
+	assert_text(&s[4].text, "CN=dir name,O=Dir Org");
+	assert_non_null(s[4].dirname);
+	assert_int_equal(s[4].dirname->n_avas, 2);
+	assert_ava(s[4].dirname, 0, "O", "Dir Org", 0);
+	assert_int_equal(s[5].type, CM_SAN_EDIPARTY);
+	assert_false(cm_value_usable(&s[5].text));
+	assert_int_equal(s[5].raw.len, 13);
+	assert_memory_equal(s[5].raw.data, "\xa1\x0b\x0c\x09" "edi party", 13);
+	assert_int_equal(s[6].type, CM_SAN_URI);
+	assert_text(&s[6].text, "https://all.example.com/path?q=1");
+	assert_int_equal(s[7].type, CM_SAN_IP);
+	assert_text(&s[7].text, "192.0.2.1");
+	assert_int_equal(s[7].raw.len, 4);
+	assert_int_equal(s[8].type, CM_SAN_IP);
+	assert_text(&s[8].text, "2001:db8::1");
+	assert_int_equal(s[8].raw.len, 16);
+	assert_int_equal(s[9].type, CM_SAN_RID);
+	assert_text(&s[9].text, "1.2.3.4.5.6");
+	assert_int_equal(s[10].other_kind, CM_OTHER_UPN);
+	assert_text(&s[10].text, "allsan@EXAMPLE.COM");
+	assert_int_equal(s[11].other_kind, CM_OTHER_KRB5);
+	assert_text(&s[11].text, "allsan@EXAMPLE.COM");
+	cm_identity_free(id);
+}
+
+static void test_upn_bmp(void **state)
+{
+	struct cm_identity *id = cmt_load_identity("upn-bmp.pem");
+
+	(void)state;
+	assert_int_equal(id->n_sans, 2);
+	assert_int_equal(id->sans[0].other_kind, CM_OTHER_UPN);
+	assert_false(cm_value_usable(&id->sans[0].text));
+	assert_string_equal(id->sans[0].text.unusable, "the UPN is not a UTF8String");
+	assert_false(cm_value_usable(&id->sans[0].short_name));
+	assert_int_equal(id->sans[0].raw.data[0], 0x1e); /* BMPString */
+	assert_text(&id->sans[1].text, "bmp@example.com");
+	cm_identity_free(id);
+}
+
+static void test_ski_ku_eku(void **state)
+{
+	struct cm_identity *id = cmt_load_identity("noski.pem");
+
+	(void)state;
+	assert_false(id->has_ski);
+	assert_null(id->ski);
+	cm_identity_free(id);
+	id = cmt_load_identity("noku.pem");
+	assert_false(id->has_ku);
+	assert_true(id->has_eku);
+	cm_identity_free(id);
+	id = cmt_load_identity("noeku.pem");
+	assert_false(id->has_eku);
+	assert_int_equal(id->eku.n, 0);
+	cm_identity_free(id);
+	id = cmt_load_identity("keycert-only.pem");
+	assert_int_equal(id->ku, X509v3_KU_KEY_ENCIPHERMENT);
+	cm_identity_free(id);
+	id = cmt_load_identity("serverauth.pem");
+	assert_int_equal(id->eku.n, 1);
+	assert_string_equal(id->eku.v[0], "1.3.6.1.5.5.7.3.1");
+	cm_identity_free(id);
+	assert_string_equal(cm_eku_oid("pkinit"), "1.3.6.1.5.2.3.4");
+	assert_string_equal(cm_eku_oid("msScLogin"), "1.3.6.1.4.1.311.20.2.2");
+	assert_null(cm_eku_oid("clientauth"));
+	assert_string_equal(cm_eku_name(OID_CLIENT_AUTH), "clientAuth");
+	assert_int_equal(cm_ku_bit("cRLSign"), X509v3_KU_CRL_SIGN);
+	assert_int_equal(cm_ku_bit("nope"), 0);
+}
+
+/* SSSD prints the magnitude without the DER sign byte. */
+static void test_serial(void **state)
+{
+	static const unsigned char big[] = {
+		0x80, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
+		0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00, 0x11,
+	};
+	struct cm_identity *id = cmt_load_identity("bigserial.pem");
+
+	(void)state;
+	assert_int_equal(id->serial_len, sizeof(big));
+	assert_memory_equal(id->serial, big, sizeof(big));
+	assert_string_equal(id->serial_dec, "11156202859447933955902901154173239148085265");
+	assert_false(id->serial_negative);
+	cm_identity_free(id);
+	id = cmt_load_identity("smallserial.pem");
+	assert_int_equal(id->serial_len, 1);
+	assert_int_equal(id->serial[0], 1);
+	assert_string_equal(id->serial_dec, "1");
+	cm_identity_free(id);
+}
+
+static int parse_bytes(const unsigned char *p, size_t len, char **err)
+{
+	struct cm_identity *id = NULL;
+	int rv = cm_identity_parse(p, len, &id, err);
+
+	if (rv == 0) {
+		assert_non_null(id);
+	} else {
+		assert_null(id);
+		assert_non_null(*err);
+	}
+	cm_identity_free(id);
+	return rv;
+}
+
+static void test_bad_input(void **state)
+{
+	unsigned char *der = NULL, *pem = NULL, *key = NULL, *buf;
+	size_t der_len = 0, pem_len = 0, key_len = 0;
+	char *err = NULL;
+
+	(void)state;
+	read_cert_file("alice.der", &der, &der_len);
+	read_cert_file("alice.pem", &pem, &pem_len);
+	read_cert_file("alice.key", &key, &key_len);
+
+	assert_int_equal(parse_bytes((const unsigned char *)"hello world", 11, &err),
+			 CERTMAP_ERR_CERT);
+	free(err);
+	err = NULL;
+	assert_int_equal(parse_bytes(der, 0, &err), CERTMAP_ERR_CERT);
+	free(err);
+	err = NULL;
+	assert_int_equal(parse_bytes(der, der_len - 10, &err), CERTMAP_ERR_CERT);
+	free(err);
+	err = NULL;
+
+	buf = calloc(1, CM_CERT_MAX_SIZE + 2);
+	assert_non_null(buf);
+	memcpy(buf, der, der_len);
+	assert_int_equal(parse_bytes(buf, der_len + 1, &err), CERTMAP_ERR_CERT);
+	assert_non_null(strstr(err, "1 trailing bytes"));
+	free(err);
+	err = NULL;
+	assert_int_equal(parse_bytes(buf, CM_CERT_MAX_SIZE + 1, &err), CERTMAP_ERR_TOO_LARGE);
+	free(err);
+	err = NULL;
+
+	/* A valid outer SEQUENCE that is no certificate. */
+	assert_int_equal(parse_bytes((const unsigned char *)"\x30\x03\x02\x01\x01", 5, &err),
+			 CERTMAP_ERR_CERT);
+	free(err);
+	err = NULL;
+	/* PEM: a key alone is refused; a key before the certificate is skipped. */
+	assert_int_equal(parse_bytes(key, key_len, &err), CERTMAP_ERR_CERT);
+	free(err);
+	err = NULL;
+	buf = realloc(buf, key_len + pem_len);
+	memcpy(buf, key, key_len);
+	memcpy(buf + key_len, pem, pem_len);
+	assert_int_equal(parse_bytes(buf, key_len + pem_len, &err), 0);
+	free(buf);
+	free(der);
+	free(pem);
+	free(key);
+}
+
+static void test_cert_to_der(void **state)
+{
+	unsigned char *pem = NULL, *der = NULL, *out = NULL;
+	size_t pem_len = 0, der_len = 0, out_len = 0;
+	char *err = NULL;
+
+	(void)state;
+	read_cert_file("alice.pem", &pem, &pem_len);
+	read_cert_file("alice.der", &der, &der_len);
+	assert_int_equal(cm_cert_to_der(pem, pem_len, &out, &out_len, &err), 0);
+	assert_null(err);
+	assert_int_equal(out_len, der_len);
+	assert_memory_equal(out, der, der_len);
+	free(out);
+	assert_int_equal(cm_cert_to_der(pem, 40, &out, &out_len, &err), CERTMAP_ERR_CERT);
+	assert_null(out);
+	assert_int_equal(out_len, 0);
+	free(err);
+	free(pem);
+	free(der);
+}
+
+static void test_name_parse(void **state)
+{
+	struct cm_identity *id = cmt_load_identity("alice.pem");
+	struct cm_name n = { 0 };
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(cm_name_parse(id->subject.der, id->subject.der_len, &n, &err), 0);
+	assert_int_equal(n.sssd.len, id->subject.sssd.len);
+	assert_memory_equal(n.sssd.data, id->subject.sssd.data, n.sssd.len);
+	cm_name_clear(&n);
+	assert_int_equal(cm_name_parse(id->subject.der, id->subject.der_len - 1, &n, &err),
+			 CERTMAP_ERR_CERT);
+	assert_non_null(err);
+	assert_null(n.avas);
+	free(err);
+	cm_name_clear(NULL);
+	cm_identity_free(id);
+}
+
+/* foreach_field: collect "field=value" lines. */
+struct lines {
+	char buf[16384];
+	size_t len;
+};
+
+static void collect(void *arg, const char *field, const struct cm_value *v, bool binary)
+{
+	struct lines *l = arg;
+	int n;
+
+	assert_false(binary);
+	n = snprintf(l->buf + l->len, sizeof(l->buf) - l->len, "%s=%.*s%s\n", field,
+		     (int)v->len, (const char *)v->data, v->unusable != NULL ? " [unusable]" : "");
+	assert_true(n > 0 && (size_t)n < sizeof(l->buf) - l->len);
+	l->len += (size_t)n;
+}
+
+static void test_foreach_field(void **state)
+{
+	struct cm_identity *id = cmt_load_identity("alice.pem");
+	struct lines *l = calloc(1, sizeof(*l));
+
+	(void)state;
+	cm_identity_foreach_field(id, collect, l);
+	assert_non_null(strstr(l->buf, "subject=CN=Alice Example,UID=alice,OU=Users,O=Example,"
+				       "DC=example,DC=com\nsubject_x500=DC=com,"));
+	assert_non_null(strstr(l->buf, "\nsubject_rdn.DC=com\nsubject_rdn.DC=example\n"));
+	assert_non_null(strstr(l->buf, "\nsubject_rdn.UID=alice\n"));
+	assert_non_null(strstr(l->buf, "\nissuer=CN=Certmap Test CA,O=Certmap Test,C=US\n"));
+	assert_non_null(strstr(l->buf, "\nkey=RSA 2048\n"));
+	assert_non_null(strstr(l->buf, "\nku=digitalSignature\nku=keyEncipherment\neku=clientAuth\n"));
+	assert_non_null(strstr(l->buf, "\nsan.rfc822=alice@example.com\nsan.upn=alice@EXAMPLE.COM\n"));
+	assert_non_null(strstr(l->buf, "Z\nnot_after="));
+	cm_identity_free(id);
+
+	memset(l, 0, sizeof(*l));
+	id = cmt_load_identity("allsan.pem");
+	cm_identity_foreach_field(id, collect, l);
+	assert_non_null(strstr(l->buf, "\nsan.other.1.2.3.4.5=0c0d67656e657269632d6f74686572\n"));
+	assert_non_null(strstr(l->buf, "\nsan.x400=3006610413025553\n"));
+	assert_non_null(strstr(l->buf, "\nsan.dirname=CN=dir name,O=Dir Org\n"));
+	assert_non_null(strstr(l->buf, "\nsan.ip=192.0.2.1\nsan.ip=2001:db8::1\nsan.rid=1.2.3.4.5.6\n"));
+	assert_non_null(strstr(l->buf, "\nsan.krb5=allsan@EXAMPLE.COM\n"));
+	cm_identity_free(id);
+
+	memset(l, 0, sizeof(*l));
+	id = cmt_load_identity("bigserial.pem");
+	cm_identity_foreach_field(id, collect, l);
+	assert_non_null(strstr(l->buf, "\nserial=80112233445566778899aabbccddeeff0011\n"));
+	cm_identity_free(id);
+
+	memset(l, 0, sizeof(*l));
+	id = cmt_load_identity("sid.pem");
+	cm_identity_foreach_field(id, collect, l);
+	assert_non_null(strstr(l->buf, "\nsid=S-1-5-21-2084710061-1330166313-3217380000-1105\n"));
+	cm_identity_free(id);
+
+	memset(l, 0, sizeof(*l));
+	id = cmt_load_identity("upn-bmp.pem");
+	cm_identity_foreach_field(id, collect, l);
+	assert_non_null(strstr(l->buf, "\nsan.upn= [unusable]\n"));
+	cm_identity_free(id);
+	free(l);
+}
+
 int main(void)
 {
-	return 77;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_alice),
+		cmocka_unit_test(test_digests),
+		cmocka_unit_test(test_der_equals_pem),
+		cmocka_unit_test(test_validity),
+		cmocka_unit_test(test_bob_ec),
+		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_t61_bmp),
+		cmocka_unit_test(test_multirdn),
+		cmocka_unit_test(test_special_dn),
+		cmocka_unit_test(test_empty_subject),
+		cmocka_unit_test(test_multisan),
+		cmocka_unit_test(test_krb5),
+		cmocka_unit_test(test_sid),
+		cmocka_unit_test(test_nul_values),
+		cmocka_unit_test(test_allsan),
+		cmocka_unit_test(test_upn_bmp),
+		cmocka_unit_test(test_ski_ku_eku),
+		cmocka_unit_test(test_serial),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_cert_to_der),
+		cmocka_unit_test(test_name_parse),
+		cmocka_unit_test(test_foreach_field),
+	};
+
+	return cmocka_run_group_tests_name("cert", tests, NULL, NULL);
 }

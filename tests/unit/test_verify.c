@@ -1,5 +1,313 @@
-/* placeholder */
+/* Unit tests for mapper/verify.c, on the generated certificates. */
+#include "config.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "certmap.h"
+#include "identity.h"
+#include "testlib.h"
+#include "verify.h"
+
+/* A policy with every path under $CERTMAP_TEST_CERTS. */
+static void policy_init(struct cm_verify_policy *p, bool enabled, const char *ca,
+			const char *crl)
+{
+	memset(p, 0, sizeof(*p));
+	p->enabled = enabled;
+	p->ca_file = ca != NULL ? cmt_cert_path(ca) : NULL;
+	p->crl_file = crl != NULL ? cmt_cert_path(crl) : NULL;
+	p->min_rsa_bits = CM_DEFAULT_MIN_RSA_BITS;
+	p->min_ec_bits = CM_DEFAULT_MIN_EC_BITS;
+	assert_int_equal(cm_strv_add(&p->require_eku, "clientAuth"), 0);
+}
+
+static struct cm_verifier *verifier(bool enabled, const char *crl)
+{
+	struct cm_verify_policy p;
+	struct cm_verifier *v = NULL;
+	char *err = NULL;
+
+	policy_init(&p, enabled, "ca.pem", crl);
+	if (cm_verifier_new(&p, &v, &err) != 0) {
+		fail_msg("cm_verifier_new: %s", err);
+	}
+	cm_verify_policy_clear(&p);
+	return v;
+}
+
+/* Verifies one certificate file, with an optional chain file. */
+static enum certmap_reason check(const struct cm_verifier *v, const char *name,
+				 const char *chain_name, time_t now, char **msg)
+{
+	struct cm_identity *id = cmt_load_identity(name);
+	unsigned char *chain = NULL;
+	size_t chain_len = 0;
+	const unsigned char *chains[1];
+	enum certmap_reason r;
+
+	if (chain_name != NULL) {
+		char *path = cmt_cert_path(chain_name);
+
+		assert_int_equal(cmt_read_file(path, &chain, &chain_len), 0);
+		free(path);
+	}
+	chains[0] = chain;
+	r = cm_verify(v, id, chains, &chain_len, chain != NULL ? 1 : 0, now, msg);
+	if (r == CERTMAP_REASON_NONE) {
+		assert_null(*msg);
+	} else {
+		assert_non_null(*msg);
+	}
+	free(chain);
+	cm_identity_free(id);
+	return r;
+}
+
+static void expect(const struct cm_verifier *v, const char *name, const char *chain,
+		   enum certmap_reason want, const char *msg_part)
+{
+	char *msg = NULL;
+	enum certmap_reason r = check(v, name, chain, 0, &msg);
+
+	if (r != want) {
+		fail_msg("%s: reason %d, want %d (%s)", name, r, want, msg ? msg : "");
+	}
+	if (msg_part != NULL && strstr(msg, msg_part) == NULL) {
+		fail_msg("%s: message \"%s\" lacks \"%s\"", name, msg, msg_part);
+	}
+	free(msg);
+}
+
+static void test_chain_and_time(void **state)
+{
+	struct cm_verifier *v = verifier(true, NULL);
+
+	(void)state;
+	expect(v, "alice.pem", NULL, CERTMAP_REASON_NONE, NULL);
+	expect(v, "alice.der", NULL, CERTMAP_REASON_NONE, NULL);
+	expect(v, "bob-ec.pem", NULL, CERTMAP_REASON_NONE, NULL);
+	expect(v, "expired.pem", NULL, CERTMAP_REASON_EXPIRED, "expired");
+	expect(v, "notyet.pem", NULL, CERTMAP_REASON_NOT_YET_VALID, "not yet valid");
+	expect(v, "untrusted.pem", NULL, CERTMAP_REASON_UNTRUSTED, "issuer");
+	/* Without a CRL, revocation is not checked. */
+	expect(v, "revoked.pem", NULL, CERTMAP_REASON_NONE, NULL);
+	expect(v, "via-inter.pem", NULL, CERTMAP_REASON_UNTRUSTED, NULL);
+	expect(v, "via-inter.pem", "chain.pem", CERTMAP_REASON_NONE, NULL);
+	/* A wrong chain certificate does not help. */
+	expect(v, "via-inter.pem", "rogue-ca.pem", CERTMAP_REASON_UNTRUSTED, NULL);
+	cm_verifier_free(v);
+}
+
+static void test_crl(void **state)
+{
+	struct cm_verifier *v = verifier(true, "crl.pem");
+
+	(void)state;
+	expect(v, "revoked.pem", NULL, CERTMAP_REASON_REVOKED, "revoked");
+	expect(v, "alice.pem", NULL, CERTMAP_REASON_NONE, NULL);
+	cm_verifier_free(v);
+	v = verifier(true, "crl-empty.pem");
+	expect(v, "revoked.pem", NULL, CERTMAP_REASON_NONE, NULL);
+	cm_verifier_free(v);
+}
+
+static void test_now(void **state)
+{
+	struct cm_verifier *v = verifier(true, NULL);
+	struct cm_identity *id = cmt_load_identity("alice.pem");
+	char *msg = NULL;
+
+	(void)state;
+	/* now is used instead of the clock: one second into alice's validity is
+	 * fine, and in 2020 (inside expired's validity) the CA is not yet valid. */
+	assert_int_equal(check(v, "alice.pem", NULL, (time_t)id->not_before + 1, &msg),
+			 CERTMAP_REASON_NONE);
+	assert_int_equal(check(v, "expired.pem", NULL, (time_t)1600000000, &msg),
+			 CERTMAP_REASON_UNTRUSTED); /* the CA itself is not valid yet in 2020 */
+	free(msg);
+	cm_identity_free(id);
+	cm_verifier_free(v);
+}
+
+static void test_eku_and_key(void **state)
+{
+	struct cm_verifier *v = verifier(true, NULL);
+
+	(void)state;
+	expect(v, "serverauth.pem", NULL, CERTMAP_REASON_EKU_MISSING, "lacks clientAuth");
+	expect(v, "noeku.pem", NULL, CERTMAP_REASON_EKU_MISSING, "no extendedKeyUsage");
+	expect(v, "rsa1024.pem", NULL, CERTMAP_REASON_KEY_TOO_SMALL,
+	       "the RSA key has 1024 bits; at least 2048 are required");
+	cm_verifier_free(v);
+}
+
+static void test_min_ec_bits(void **state)
+{
+	struct cm_verify_policy p;
+	struct cm_verifier *v = NULL;
+	char *err = NULL;
+
+	(void)state;
+	policy_init(&p, true, "ca.pem", NULL);
+	p.min_ec_bits = 384;
+	p.min_rsa_bits = 1024;
+	assert_int_equal(cm_verifier_new(&p, &v, &err), 0);
+	expect(v, "bob-ec.pem", NULL, CERTMAP_REASON_KEY_TOO_SMALL,
+	       "the EC key has 256 bits; at least 384 are required");
+	expect(v, "ec384.pem", NULL, CERTMAP_REASON_NONE, NULL);
+	expect(v, "rsa1024.pem", NULL, CERTMAP_REASON_NONE, NULL);
+	cm_verifier_free(v);
+	cm_verify_policy_clear(&p);
+}
+
+/* enabled = false: no chain or time check, but EKU and key size still run. */
+static void test_disabled(void **state)
+{
+	struct cm_verifier *v = verifier(false, NULL);
+
+	(void)state;
+	expect(v, "untrusted.pem", NULL, CERTMAP_REASON_NONE, NULL);
+	expect(v, "expired.pem", NULL, CERTMAP_REASON_NONE, NULL);
+	expect(v, "via-inter.pem", NULL, CERTMAP_REASON_NONE, NULL);
+	expect(v, "serverauth.pem", NULL, CERTMAP_REASON_EKU_MISSING, NULL);
+	expect(v, "rsa1024.pem", NULL, CERTMAP_REASON_KEY_TOO_SMALL, NULL);
+	cm_verifier_free(v);
+}
+
+static void test_eku_names(void **state)
+{
+	struct cm_verify_policy p;
+	struct cm_verifier *v = NULL;
+	char *err = NULL;
+
+	(void)state;
+	policy_init(&p, false, NULL, NULL);
+	cm_strv_clear(&p.require_eku);
+	assert_int_equal(cm_strv_add(&p.require_eku, "1.3.6.1.5.5.7.3.2"), 0);
+	assert_int_equal(cm_verifier_new(&p, &v, &err), 0);
+	expect(v, "alice.pem", NULL, CERTMAP_REASON_NONE, NULL);
+	cm_verifier_free(v);
+	assert_int_equal(cm_strv_add(&p.require_eku, "msScLogin"), 0);
+	assert_int_equal(cm_verifier_new(&p, &v, &err), 0);
+	expect(v, "alice.pem", NULL, CERTMAP_REASON_EKU_MISSING, "msScLogin");
+	cm_verifier_free(v);
+	assert_int_equal(cm_strv_add(&p.require_eku, "clientauth"), 0);
+	assert_int_equal(cm_verifier_new(&p, &v, &err), CERTMAP_ERR_CONFIG);
+	assert_null(v);
+	assert_non_null(strstr(err, "\"clientauth\""));
+	free(err);
+	cm_verify_policy_clear(&p);
+}
+
+static void new_fails(struct cm_verify_policy *p, const char *msg_part)
+{
+	struct cm_verifier *v = NULL;
+	char *err = NULL;
+
+	assert_int_equal(cm_verifier_new(p, &v, &err), CERTMAP_ERR_CONFIG);
+	assert_null(v);
+	assert_non_null(err);
+	if (strstr(err, msg_part) == NULL) {
+		fail_msg("message \"%s\" lacks \"%s\"", err, msg_part);
+	}
+	free(err);
+	cm_verify_policy_clear(p);
+}
+
+static void test_new_errors(void **state)
+{
+	struct cm_verify_policy p;
+
+	(void)state;
+	policy_init(&p, true, "no-such-ca.pem", NULL);
+	new_fails(&p, "no-such-ca.pem");
+	policy_init(&p, true, NULL, NULL);
+	new_fails(&p, "neither verify.ca_file nor verify.ca_dir");
+	policy_init(&p, true, "alice.key", NULL);
+	new_fails(&p, "verify.ca_file");
+	policy_init(&p, true, "ca.pem", "no-such-crl.pem");
+	new_fails(&p, "no-such-crl.pem");
+	policy_init(&p, true, "ca.pem", "ca.pem");
+	new_fails(&p, "verify.crl_file");
+	policy_init(&p, true, NULL, NULL);
+	p.ca_dir = strdup("/nonexistent/certmap-ca-dir");
+	new_fails(&p, "/nonexistent/certmap-ca-dir");
+	policy_init(&p, false, NULL, NULL);
+	p.min_rsa_bits = -1;
+	new_fails(&p, "negative");
+}
+
+/* One verifier, several threads at once. */
+struct worker {
+	const struct cm_verifier *v;
+	struct cm_identity *good, *bad;
+	int failures;
+};
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < 50; i++) {
+		char *msg = NULL;
+
+		if (cm_verify(w->v, w->good, NULL, NULL, 0, 0, &msg) != CERTMAP_REASON_NONE) {
+			w->failures++;
+		}
+		free(msg);
+		msg = NULL;
+		if (cm_verify(w->v, w->bad, NULL, NULL, 0, 0, &msg) != CERTMAP_REASON_UNTRUSTED) {
+			w->failures++;
+		}
+		free(msg);
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	struct cm_verifier *v = verifier(true, "crl-empty.pem");
+	struct worker w[4];
+	pthread_t t[4];
+	struct cm_identity *good = cmt_load_identity("alice.pem");
+	struct cm_identity *bad = cmt_load_identity("untrusted.pem");
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){ v, good, bad, 0 };
+		assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(w[i].failures, 0);
+	}
+	cm_identity_free(good);
+	cm_identity_free(bad);
+	cm_verifier_free(v);
+}
+
 int main(void)
 {
-	return 77;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_chain_and_time),
+		cmocka_unit_test(test_crl),
+		cmocka_unit_test(test_now),
+		cmocka_unit_test(test_eku_and_key),
+		cmocka_unit_test(test_min_ec_bits),
+		cmocka_unit_test(test_disabled),
+		cmocka_unit_test(test_eku_names),
+		cmocka_unit_test(test_new_errors),
+		cmocka_unit_test(test_threads),
+	};
+
+	return cmocka_run_group_tests_name("verify", tests, NULL, NULL);
 }
