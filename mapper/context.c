@@ -10,10 +10,10 @@
 
 #include "answer.h"
 #include "certmap.h"
+#include "certcache.h"
 #include "conf.h"
 #include "context.h"
 #include "decision.h"
-#include "identity.h"
 #include "verify.h"
 
 #ifndef SYSCONFDIR
@@ -23,6 +23,7 @@
 struct certmap_ctx {
 	struct cm_config *cfg;
 	struct cm_verifier *verifier;
+	struct cm_cert_cache *certs;   /* the only mutable part; it locks itself */
 };
 
 const char *certmap_default_config(void)
@@ -55,6 +56,10 @@ int certmap_ctx_new(const char *config_path, struct certmap_ctx **ctx, char **er
 	if ((rc = cm_verifier_new(&c->cfg->verify, &c->verifier, errmsg)) != CERTMAP_OK) {
 		goto out;
 	}
+	if ((c->certs = cm_cert_cache_new(CM_CERT_CACHE_SIZE)) == NULL) {
+		rc = CERTMAP_ERR_NOMEM;
+		goto out;
+	}
 	*ctx = c;
 	c = NULL;
 out:
@@ -72,6 +77,7 @@ void certmap_ctx_free(struct certmap_ctx *ctx)
 	if (ctx == NULL) {
 		return;
 	}
+	cm_cert_cache_free(ctx->certs);
 	cm_verifier_free(ctx->verifier);
 	cm_config_free(ctx->cfg);
 	free(ctx);
@@ -117,9 +123,10 @@ int certmap_map(const struct certmap_ctx *ctx, const struct certmap_request *req
 		struct certmap_answer **answer)
 {
 	struct certmap_answer *a = NULL;
-	struct cm_identity *id = NULL;
+	struct cm_cert_entry *cert = NULL;
 	enum certmap_reason reason;
 	char *msg = NULL;
+	bool hit;
 	int rc;
 
 	if (answer == NULL) {
@@ -139,7 +146,7 @@ int certmap_map(const struct certmap_ctx *ctx, const struct certmap_request *req
 				 "more than %d chain certificates", CM_MAX_CHAIN);
 		goto done;
 	}
-	rc = cm_identity_parse(req->cert, req->cert_len, &id, &msg);
+	rc = cm_cert_cache_get(ctx->certs, ctx->cfg, req->cert, req->cert_len, &cert, &hit, &msg);
 	if (rc == CERTMAP_ERR_NOMEM) {
 		goto out;
 	}
@@ -149,8 +156,8 @@ int certmap_map(const struct certmap_ctx *ctx, const struct certmap_request *req
 				 msg != NULL ? msg : "the certificate cannot be parsed");
 		goto done;
 	}
-	hex_digest(a->cert_sha256, id->sha256);
-	reason = cm_verify(ctx->verifier, id, req->chain, req->chain_len, req->n_chain, 0, &msg);
+	hex_digest(a->cert_sha256, cert->sha256);
+	reason = cm_verify(ctx->verifier, cert->id, req->chain, req->chain_len, req->n_chain, 0, &msg);
 	if (reason != CERTMAP_REASON_NONE) {
 		cm_answer_refuse(a, reason, "%s", msg != NULL ? msg : certmap_reason_name(reason));
 		goto done;
@@ -158,7 +165,7 @@ int certmap_map(const struct certmap_ctx *ctx, const struct certmap_request *req
 	if (!request_fields_ok(req, a)) {
 		goto done;
 	}
-	rc = cm_decide(ctx->cfg, id, req, a);
+	rc = cm_decide(cert, req, a);
 	if (rc != CERTMAP_OK) {
 		goto out;
 	}
@@ -172,7 +179,7 @@ done:
 	a = NULL;
 out:
 	certmap_answer_free(a);
-	cm_identity_free(id);
+	cm_cert_entry_put(cert);
 	free(msg);
 	return rc;
 }

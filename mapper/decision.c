@@ -96,82 +96,22 @@ static int consider(struct certmap_answer *a, long t, struct level *lv,
 	return rc;
 }
 
-/* Expands a matched rule into user names (MAPFILE: keys looked up). */
-static int rule_names(const struct cm_rule *r, const struct cm_identity *id,
-		      struct cm_strv *names, struct cm_buf *why)
-{
-	struct cm_strv keys = { 0 };
-	int rc;
-
-	if (cm_map_kind(r->map) != CM_MAP_MAPFILE) {
-		return cm_map_expand(r->map, id, names, why);
-	}
-	rc = cm_map_expand(r->map, id, &keys, why);
-	for (size_t i = 0; rc == CERTMAP_OK && i < keys.n; i++) {
-		if (cm_mapfile_lookup(r->mapfile, keys.v[i], strlen(keys.v[i]), names) != 0) {
-			rc = CERTMAP_ERR_NOMEM;
-		}
-	}
-	if (rc == CERTMAP_OK && names->n == 0) {
-		cm_buf_adds(why, "no map file entry for ");
-		for (size_t i = 0; i < keys.n; i++) {
-			cm_buf_printf(why, "%s\"", i > 0 ? ", " : "");
-			cm_buf_add_escaped(why, (const unsigned char *)keys.v[i], strlen(keys.v[i]), 256);
-			cm_buf_adds(why, "\"");
-		}
-		rc = CERTMAP_ERR_NOT_FOUND;
-	}
-	cm_strv_clear(&keys);
-	return rc;
-}
-
-static void describe_names(struct cm_buf *why, const struct cm_strv *names)
-{
-	if (why->len > 0) {
-		cm_buf_adds(why, "; ");
-	}
-	cm_buf_adds(why, "candidates: ");
-	for (size_t i = 0; i < names->n; i++) {
-		cm_buf_printf(why, "%s%s", i > 0 ? ", " : "", names->v[i]);
-	}
-}
-
-static int eval_rule(const struct cm_rule *r, const struct cm_identity *id,
+static int eval_rule(const struct cm_rule *r, const struct cm_rule_result *res,
 		     struct certmap_answer *a, struct level *lv, char **errmsg)
 {
-	struct cm_buf why;
-	struct cm_strv names = { 0 };
-	bool matched;
 	long t;
 	int rc = CERTMAP_OK;
 
-	cm_buf_init(&why, 16384);
-	matched = cm_match_eval(r->match, id, &why);
-	if (matched) {
-		lv->any_matched = true;
-		rc = rule_names(r, id, &names, &why);
-		if (rc == CERTMAP_ERR_NOMEM) {
-			goto out;
-		}
-		rc = CERTMAP_OK;
-		if (names.n > 0) {
-			describe_names(&why, &names);
-		}
-	}
-	t = cm_answer_trace_add(a, r->name, r->priority, matched,
-				why.failed ? "(note too long)" : (why.data != NULL ? why.data : ""));
+	lv->any_matched = lv->any_matched || res->matched;
+	t = cm_answer_trace_add(a, r->name, r->priority, res->matched, res->note);
 	if (t < 0) {
-		rc = CERTMAP_ERR_NOMEM;
-		goto out;
+		return CERTMAP_ERR_NOMEM;
 	}
-	for (size_t i = 0; i < names.n && rc == CERTMAP_OK; i++) {
+	for (size_t i = 0; i < res->names.n && rc == CERTMAP_OK; i++) {
 		for (size_t k = 0; k < r->n_domains && rc == CERTMAP_OK; k++) {
-			rc = consider(a, t, lv, r, r->domains[k], names.v[i], errmsg);
+			rc = consider(a, t, lv, r, r->domains[k], res->names.v[i], errmsg);
 		}
 	}
-out:
-	cm_strv_clear(&names);
-	cm_buf_free(&why);
 	return rc;
 }
 
@@ -278,9 +218,10 @@ static int refuse_empty(const struct level *lv, struct certmap_answer *a)
 	return rc == 0 ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
 }
 
-int cm_decide(const struct cm_config *cfg, const struct cm_identity *id,
-	      const struct certmap_request *req, struct certmap_answer *a)
+int cm_decide(struct cm_cert_entry *cert, const struct certmap_request *req,
+	      struct certmap_answer *a)
 {
+	const struct cm_config *cfg = cert->cfg;
 	struct level *lv = calloc(1, sizeof(*lv));
 	char *errmsg = NULL;
 	size_t i = 0;
@@ -290,10 +231,19 @@ int cm_decide(const struct cm_config *cfg, const struct cm_identity *id,
 		return CERTMAP_ERR_NOMEM;
 	}
 	while (i < cfg->n_rules) {
+		const struct cm_rule_result *res;
 		int prio = cfg->rules[i].priority;
+		size_t end = i;
 
-		for (; i < cfg->n_rules && cfg->rules[i].priority == prio; i++) {
-			rc = eval_rule(&cfg->rules[i], id, a, lv, &errmsg);
+		while (end < cfg->n_rules && cfg->rules[end].priority == prio) {
+			end++;
+		}
+		if ((res = cm_cert_entry_eval(cert, i, end)) == NULL) {
+			rc = CERTMAP_ERR_NOMEM;
+			goto out;
+		}
+		for (; i < end; i++) {
+			rc = eval_rule(&cfg->rules[i], &res[i], a, lv, &errmsg);
 			if (rc != CERTMAP_OK) {
 				break;
 			}

@@ -8,9 +8,8 @@
 #define CERTMAP_DECISION_H
 
 #include "answer.h"
+#include "certcache.h"
 #include "certmap.h"
-#include "conf.h"
-#include "identity.h"
 
 /* Limits on request strings from outside the process. */
 #define CM_MAX_USER_LEN 256
@@ -21,11 +20,12 @@
 #define CM_MAX_CANDIDATES 256
 
 /*
- * Decides for a parsed, verified certificate and fills a. Returns 0 (the
- * verdict is in a) or CERTMAP_ERR_NOMEM.
+ * Decides for a parsed, verified certificate (its rules are evaluated on
+ * first use, see certcache.h) and fills a. Returns 0 (the verdict is in a)
+ * or CERTMAP_ERR_NOMEM.
  */
-int cm_decide(const struct cm_config *cfg, const struct cm_identity *id,
-	      const struct certmap_request *req, struct certmap_answer *a);
+int cm_decide(struct cm_cert_entry *cert, const struct certmap_request *req,
+	      struct certmap_answer *a);
 
 /* Checks a hint string: printable UTF-8, no control bytes, bounded. */
 bool cm_hint_valid(const char *s, size_t max);
