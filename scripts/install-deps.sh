@@ -9,4 +9,4 @@ apt-get install -y -q --no-install-recommends \
 	libpam0g-dev libldap2-dev libsystemd-dev \
 	libcmocka-dev libnss-wrapper libpam-wrapper \
 	clang-14 libclang-rt-14-dev \
-	libsss-certmap-dev gnutls-bin ca-certificates
+	libsss-certmap-dev libtalloc-dev gnutls-bin ca-certificates
