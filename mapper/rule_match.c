@@ -1,1 +1,888 @@
-/* placeholder: not yet written */
+/*
+ * Matching rules of sss-certmap(5): "[KRB5:][&&|||]<COMPONENT>value...".
+ *
+ * The reference is the behaviour of libsss_certmap 2.8.2, including its
+ * quirks (abbreviated SAN type names, every value of a SAN type must match,
+ * a SAN type without values never matches, a certificate without a key
+ * usage extension has every key usage). The deliberate differences are:
+ * a value certmap cannot use (embedded NUL, bad encoding) never matches,
+ * <SUBJECT>/<ISSUER> are also tried against the UTF-8 form of the DN,
+ * <KU> accepts numbers, an empty <EKU> list is an error, and iPAddress
+ * values are matched as text.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#include "certmap.h"
+#include "rules.h"
+
+enum comp_kind {
+	COMP_ISSUER,
+	COMP_SUBJECT,
+	COMP_KU,
+	COMP_EKU,
+	COMP_SAN,
+};
+
+/* SAN selectors, in the order SSSD tries abbreviations against them. */
+enum san_sel {
+	SAN_SEL_OTHER_NAME = 0,
+	SAN_SEL_RFC822,
+	SAN_SEL_DNS,
+	SAN_SEL_X400,
+	SAN_SEL_DIRNAME,
+	SAN_SEL_EDIPARTY,
+	SAN_SEL_URI,
+	SAN_SEL_IP,
+	SAN_SEL_RID,
+	SAN_SEL_PKINIT,
+	SAN_SEL_NT,
+	SAN_SEL_PRINCIPAL,
+	SAN_SEL_STRING_OTHER,   /* "stringOtherName" or a dotted OID */
+};
+
+static const struct {
+	const char *name;
+	enum san_sel sel;
+	bool is_blob;           /* value is base64, compared as bytes */
+} san_names[] = {
+	{ "otherName", SAN_SEL_OTHER_NAME, true },
+	{ "rfc822Name", SAN_SEL_RFC822, false },
+	{ "dNSName", SAN_SEL_DNS, false },
+	{ "x400Address", SAN_SEL_X400, true },
+	{ "directoryName", SAN_SEL_DIRNAME, false },
+	{ "ediPartyName", SAN_SEL_EDIPARTY, true },
+	{ "uniformResourceIdentifier", SAN_SEL_URI, false },
+	{ "iPAddress", SAN_SEL_IP, false },
+	{ "registeredID", SAN_SEL_RID, false },
+	{ "pkinitSAN", SAN_SEL_PKINIT, false },
+	{ "ntPrincipalName", SAN_SEL_NT, false },
+	{ "Principal", SAN_SEL_PRINCIPAL, false },
+	{ "stringOtherName", SAN_SEL_STRING_OTHER, false },
+};
+
+static const struct {
+	const char *name;
+	uint32_t bit;
+} ku_names[] = {
+	{ "digitalSignature", KU_DIGITAL_SIGNATURE },
+	{ "nonRepudiation", KU_NON_REPUDIATION },
+	{ "keyEncipherment", KU_KEY_ENCIPHERMENT },
+	{ "dataEncipherment", KU_DATA_ENCIPHERMENT },
+	{ "keyAgreement", KU_KEY_AGREEMENT },
+	{ "keyCertSign", KU_KEY_CERT_SIGN },
+	{ "cRLSign", KU_CRL_SIGN },
+	{ "encipherOnly", KU_ENCIPHER_ONLY },
+	{ "decipherOnly", KU_DECIPHER_ONLY },
+};
+
+static const struct {
+	const char *name;
+	const char *oid;
+} eku_names[] = {
+	{ "serverAuth", "1.3.6.1.5.5.7.3.1" },
+	{ "clientAuth", "1.3.6.1.5.5.7.3.2" },
+	{ "codeSigning", "1.3.6.1.5.5.7.3.3" },
+	{ "emailProtection", "1.3.6.1.5.5.7.3.4" },
+	{ "timeStamping", "1.3.6.1.5.5.7.3.8" },
+	{ "OCSPSigning", "1.3.6.1.5.5.7.3.9" },
+	{ "KPClientAuth", "1.3.6.1.5.2.3.4" },
+	{ "pkinit", "1.3.6.1.5.2.3.4" },
+	{ "msScLogin", "1.3.6.1.4.1.311.20.2.2" },
+};
+
+struct comp {
+	enum comp_kind kind;
+	char *text;             /* the component as written, for messages */
+	bool has_re;
+	regex_t re;
+	uint32_t ku;
+	struct cm_strv oids;
+	enum san_sel san;
+	char *oid;              /* SAN_SEL_STRING_OTHER given as an OID */
+	unsigned char *blob;
+	size_t blob_len;
+};
+
+struct cm_match {
+	bool is_or;
+	struct comp *comps;
+	size_t n;
+};
+
+static void comp_clear(struct comp *c)
+{
+	free(c->text);
+	if (c->has_re) {
+		regfree(&c->re);
+	}
+	cm_strv_clear(&c->oids);
+	free(c->oid);
+	free(c->blob);
+}
+
+void cm_match_free(struct cm_match *m)
+{
+	if (m == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		comp_clear(&m->comps[i]);
+	}
+	free(m->comps);
+	free(m);
+}
+
+/* ------------------------------------------------------------ parsing */
+
+struct parser {
+	const char *start;
+	const char *cur;
+	char *err;
+};
+
+static int perr(struct parser *p, const char *at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Stores "<message> at offset N" as the parse error; returns CERTMAP_ERR_RULE. */
+static int perr(struct parser *p, const char *at, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	free(p->err);
+	p->err = cm_asprintf("%s at offset %zu", msg, (size_t)(at - p->start));
+	free(msg);
+	return p->err == NULL ? CERTMAP_ERR_NOMEM : CERTMAP_ERR_RULE;
+}
+
+static bool cm_is_dotted_decimal(const char *s, size_t len)
+{
+	bool has_dot = false;
+
+	if (len == 0 || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[len - 1])) {
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			has_dot = true;
+		} else if (!isdigit((unsigned char)s[i])) {
+			return false;
+		}
+	}
+	return has_dot;
+}
+
+/* The value of a component runs to the next '<' or the end; SSSD rejects an empty one. */
+static int get_value(struct parser *p, const char *what, char **out)
+{
+	const char *end = strchr(p->cur, '<');
+	size_t len = end == NULL ? strlen(p->cur) : (size_t)(end - p->cur);
+
+	*out = NULL;
+	if (len == 0) {
+		return perr(p, p->cur, "missing value for %s", what);
+	}
+	*out = strndup(p->cur, len);
+	if (*out == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	p->cur += len;
+	return 0;
+}
+
+/* Splits a comma list, trimming blanks and skipping empty items, as SSSD does. */
+static int split_list(const char *s, struct cm_strv *out)
+{
+	while (*s != '\0') {
+		const char *comma = strchr(s, ',');
+		const char *e = comma == NULL ? s + strlen(s) : comma;
+		const char *b = s;
+
+		while (b < e && isspace((unsigned char)*b)) {
+			b++;
+		}
+		while (e > b && isspace((unsigned char)e[-1])) {
+			e--;
+		}
+		if (e > b && cm_strv_addn(out, b, (size_t)(e - b)) != 0) {
+			return CERTMAP_ERR_NOMEM;
+		}
+		if (comma == NULL) {
+			break;
+		}
+		s = comma + 1;
+	}
+	return 0;
+}
+
+/*
+ * glibc's regcomp() needs memory exponential in stacked repetitions
+ * ("a+++++..."), so a rule could exhaust memory when the configuration is
+ * loaded. certmap rejects a repetition operator that directly follows
+ * another one (outside a bracket expression); SSSD accepts them.
+ */
+static bool regex_stacked_repeat(const char *re)
+{
+	bool prev_repeat = false;
+	bool in_bracket = false;
+
+	for (const char *c = re; *c != '\0'; c++) {
+		bool repeat = false;
+
+		if (in_bracket) {
+			in_bracket = *c != ']' || c[-1] == '[' || (c[-1] == '^' && c[-2] == '[');
+		} else if (*c == '\\' && c[1] != '\0') {
+			c++;
+		} else if (*c == '[') {
+			in_bracket = true;
+		} else if (*c == '*' || *c == '+' || *c == '?' || *c == '{') {
+			if (prev_repeat) {
+				return true;
+			}
+			repeat = true;
+			if (*c == '{') {
+				c += strcspn(c, "}");
+				if (*c == '\0') {
+					return false;
+				}
+			}
+		}
+		prev_repeat = repeat;
+	}
+	return false;
+}
+
+static int compile_regex(struct parser *p, struct comp *c, const char *what, const char *at)
+{
+	char msg[128];
+	int r;
+
+	if (regex_stacked_repeat(c->text)) {
+		return perr(p, at, "invalid regex in %s: stacked repetition operators", what);
+	}
+	r = regcomp(&c->re, c->text, REG_EXTENDED | REG_NOSUB);
+	if (r != 0) {
+		regerror(r, &c->re, msg, sizeof(msg));
+		free(p->err);
+		p->err = cm_asprintf("invalid regex in %s at offset %zu: %s", what,
+				     (size_t)(at - p->start), msg);
+		return p->err == NULL ? CERTMAP_ERR_NOMEM : CERTMAP_ERR_RULE;
+	}
+	c->has_re = true;
+	return 0;
+}
+
+/* certmap accepts a number (decimal or 0x hex) besides the names SSSD knows. */
+static bool parse_ku_number(const char *s, uint32_t *bits)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)s[0])) {
+		return false;
+	}
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno != 0 || *end != '\0' || v > 0xffff) {
+		return false;
+	}
+	*bits = (uint32_t)v;
+	return true;
+}
+
+static int parse_ku(struct parser *p, struct comp *c, const char *at)
+{
+	struct cm_strv items = { 0 };
+	int r;
+
+	if ((r = split_list(c->text, &items)) != 0) {
+		goto out;
+	}
+	for (size_t i = 0; i < items.n; i++) {
+		size_t k;
+		uint32_t bits = 0;
+
+		for (k = 0; k < CM_ARRAY_SIZE(ku_names); k++) {
+			if (strcasecmp(items.v[i], ku_names[k].name) == 0) {
+				break;
+			}
+		}
+		if (k < CM_ARRAY_SIZE(ku_names)) {
+			c->ku |= ku_names[k].bit;
+		} else if (parse_ku_number(items.v[i], &bits)) {
+			c->ku |= bits;
+		} else {
+			r = perr(p, at, "unknown KU value '%s'", items.v[i]);
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	cm_strv_clear(&items);
+	return r;
+}
+
+static int parse_eku(struct parser *p, struct comp *c, const char *at)
+{
+	struct cm_strv items = { 0 };
+	int r;
+
+	if ((r = split_list(c->text, &items)) != 0) {
+		goto out;
+	}
+	/* SSSD 2.8.2 crashes on an empty list; certmap refuses it. */
+	if (items.n == 0) {
+		r = perr(p, at, "empty EKU list");
+		goto out;
+	}
+	for (size_t i = 0; i < items.n; i++) {
+		const char *oid = NULL;
+
+		for (size_t k = 0; k < CM_ARRAY_SIZE(eku_names); k++) {
+			if (strcasecmp(items.v[i], eku_names[k].name) == 0) {
+				oid = eku_names[k].oid;
+				break;
+			}
+		}
+		if (oid == NULL && cm_is_dotted_decimal(items.v[i], strlen(items.v[i]))) {
+			oid = items.v[i];
+		}
+		if (oid == NULL) {
+			r = perr(p, at, "unknown EKU value '%s'", items.v[i]);
+			goto out;
+		}
+		if (cm_strv_add(&c->oids, oid) != 0) {
+			r = CERTMAP_ERR_NOMEM;
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	cm_strv_clear(&items);
+	return r;
+}
+
+/* Strict base64 (RFC 4648, padding optional); returns false on anything else. */
+static bool b64_decode(const char *s, unsigned char **out, size_t *out_len)
+{
+	size_t len = strlen(s), n = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+	unsigned char *buf = malloc(len / 4 * 3 + 3);
+
+	if (buf == NULL) {
+		return false;
+	}
+	while (len > 0 && s[len - 1] == '=') {
+		len--;
+	}
+	for (size_t i = 0; i < len; i++) {
+		const char *tab = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		const char *q = s[i] == '\0' ? NULL : strchr(tab, s[i]);
+
+		if (q == NULL) {
+			free(buf);
+			return false;
+		}
+		acc = (acc << 6) | (uint32_t)(q - tab);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if (n == 0) {
+		free(buf);
+		return false;
+	}
+	*out = buf;
+	*out_len = n;
+	return true;
+}
+
+static int parse_san_type(struct parser *p, struct comp *c)
+{
+	const char *end = strchr(p->cur, '>');
+	size_t len;
+	size_t i;
+
+	if (end == NULL) {
+		return perr(p, p->cur, "missing '>' after <SAN:");
+	}
+	len = (size_t)(end - p->cur);
+	c->san = SAN_SEL_PRINCIPAL;
+	if (len == 0) {
+		p->cur = end + 1;
+		return 0;
+	}
+	/* SSSD accepts any case-insensitive prefix of a type name. */
+	for (i = 0; i < CM_ARRAY_SIZE(san_names); i++) {
+		if (strncasecmp(p->cur, san_names[i].name, len) == 0) {
+			break;
+		}
+	}
+	if (i < CM_ARRAY_SIZE(san_names)) {
+		c->san = san_names[i].sel;
+	} else if (cm_is_dotted_decimal(p->cur, len)) {
+		c->san = SAN_SEL_STRING_OTHER;
+		c->oid = strndup(p->cur, len);
+		if (c->oid == NULL) {
+			return CERTMAP_ERR_NOMEM;
+		}
+	} else {
+		char *name = strndup(p->cur, len);
+		int r;
+
+		if (name == NULL) {
+			return CERTMAP_ERR_NOMEM;
+		}
+		r = perr(p, p->cur, "unknown SAN type '%s'", name);
+		free(name);
+		return r;
+	}
+	p->cur = end + 1;
+	return 0;
+}
+
+static bool san_is_blob(enum san_sel sel)
+{
+	return sel == SAN_SEL_OTHER_NAME || sel == SAN_SEL_X400 || sel == SAN_SEL_EDIPARTY;
+}
+
+static int parse_san(struct parser *p, struct comp *c, bool typed)
+{
+	const char *at;
+	int r;
+
+	c->san = SAN_SEL_PRINCIPAL;
+	if (typed && (r = parse_san_type(p, c)) != 0) {
+		return r;
+	}
+	at = p->cur;
+	if ((r = get_value(p, "<SAN>", &c->text)) != 0) {
+		return r;
+	}
+	if (san_is_blob(c->san)) {
+		if (!b64_decode(c->text, &c->blob, &c->blob_len)) {
+			return perr(p, at, "invalid base64 value '%s' in <SAN>", c->text);
+		}
+		return 0;
+	}
+	return compile_regex(p, c, "<SAN>", at);
+}
+
+static int parse_component(struct parser *p, struct comp *c)
+{
+	static const struct {
+		const char *tag;
+		enum comp_kind kind;
+	} tags[] = {
+		{ "ISSUER>", COMP_ISSUER }, { "SUBJECT>", COMP_SUBJECT },
+		{ "KU>", COMP_KU }, { "EKU>", COMP_EKU },
+		{ "SAN>", COMP_SAN }, { "SAN:", COMP_SAN },
+	};
+	const char *lt = p->cur;
+	const char *at;
+	size_t i;
+	int r;
+
+	if (*p->cur != '<') {
+		return perr(p, p->cur, "expected '<' to start a component");
+	}
+	p->cur++;
+	for (i = 0; i < CM_ARRAY_SIZE(tags); i++) {
+		if (strncmp(p->cur, tags[i].tag, strlen(tags[i].tag)) == 0) {
+			break;
+		}
+	}
+	if (i == CM_ARRAY_SIZE(tags)) {
+		const char *gt = strchr(p->cur, '>');
+		size_t n = gt == NULL ? strcspn(p->cur, "<") : (size_t)(gt - p->cur);
+		char *name = strndup(p->cur, n > 40 ? 40 : n);
+
+		if (name == NULL) {
+			return CERTMAP_ERR_NOMEM;
+		}
+		r = perr(p, lt, "unknown component <%s>", name);
+		free(name);
+		return r;
+	}
+	c->kind = tags[i].kind;
+	p->cur += strlen(tags[i].tag);
+	if (c->kind == COMP_SAN) {
+		return parse_san(p, c, i == CM_ARRAY_SIZE(tags) - 1);
+	}
+	at = p->cur;
+	switch (c->kind) {
+	case COMP_ISSUER:
+		if ((r = get_value(p, "<ISSUER>", &c->text)) != 0) {
+			return r;
+		}
+		return compile_regex(p, c, "<ISSUER>", at);
+	case COMP_SUBJECT:
+		if ((r = get_value(p, "<SUBJECT>", &c->text)) != 0) {
+			return r;
+		}
+		return compile_regex(p, c, "<SUBJECT>", at);
+	case COMP_KU:
+		if ((r = get_value(p, "<KU>", &c->text)) != 0) {
+			return r;
+		}
+		return parse_ku(p, c, at);
+	case COMP_EKU:
+		if ((r = get_value(p, "<EKU>", &c->text)) != 0) {
+			return r;
+		}
+		return parse_eku(p, c, at);
+	case COMP_SAN:
+	default:
+		return CERTMAP_ERR_RULE;
+	}
+}
+
+/*
+ * SSSD's rule-type prefix: text before the first ':' made only of upper-case
+ * ASCII letters and digits (possibly empty). Sets *body to the rule body;
+ * any prefix other than KRB5 (or an empty one) is an error.
+ */
+static int skip_match_prefix(struct parser *p, const char **body)
+{
+	const char *colon = strchr(p->start, ':');
+	char *type = NULL;
+	int r;
+
+	*body = p->start;
+	if (colon == NULL) {
+		return 0;
+	}
+	for (const char *c = p->start; c < colon; c++) {
+		if (!(isascii((unsigned char)*c) && (isdigit((unsigned char)*c) || isupper((unsigned char)*c)))) {
+			return 0;
+		}
+	}
+	if (colon == p->start || (colon - p->start == 4 && strncmp(p->start, "KRB5", 4) == 0)) {
+		*body = colon + 1;
+		return 0;
+	}
+	if ((type = strndup(p->start, (size_t)(colon - p->start))) == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	r = perr(p, p->start, "unsupported matching rule type '%s'", type);
+	free(type);
+	return r;
+}
+
+static int match_parse_body(struct parser *p, struct cm_match *m)
+{
+	size_t cap = 0;
+	int r;
+
+	if (strncmp(p->cur, "&&", 2) == 0) {
+		p->cur += 2;
+	} else if (strncmp(p->cur, "||", 2) == 0) {
+		m->is_or = true;
+		p->cur += 2;
+	}
+	while (*p->cur != '\0') {
+		if (m->n == cap) {
+			size_t ncap = cap == 0 ? 4 : cap * 2;
+			struct comp *nc = realloc(m->comps, ncap * sizeof(*nc));
+
+			if (nc == NULL) {
+				return CERTMAP_ERR_NOMEM;
+			}
+			m->comps = nc;
+			cap = ncap;
+		}
+		memset(&m->comps[m->n], 0, sizeof(m->comps[m->n]));
+		m->n++;
+		if ((r = parse_component(p, &m->comps[m->n - 1])) != 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
+int cm_match_parse(const char *text, struct cm_match **out, char **errmsg)
+{
+	struct parser p = { 0 };
+	struct cm_match *m = NULL;
+	int r;
+
+	*out = NULL;
+	if (errmsg != NULL) {
+		*errmsg = NULL;
+	}
+	if (text == NULL || *text == '\0') {
+		text = CM_DEFAULT_MATCH;
+	}
+	p.start = text;
+	if (strlen(text) > CM_RULE_MAX_LEN) {
+		p.err = cm_asprintf("matching rule longer than %d bytes", CM_RULE_MAX_LEN);
+		r = CERTMAP_ERR_RULE;
+		goto out;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		r = CERTMAP_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = skip_match_prefix(&p, &p.cur)) != 0) {
+		goto out;
+	}
+	if ((r = match_parse_body(&p, m)) != 0) {
+		goto out;
+	}
+	*out = m;
+	m = NULL;
+	r = 0;
+out:
+	cm_match_free(m);
+	if (r != 0 && errmsg != NULL) {
+		*errmsg = p.err;
+		p.err = NULL;
+	}
+	free(p.err);
+	return r;
+}
+
+/* --------------------------------------------------------- evaluation */
+
+static void why_value(struct cm_buf *why, const struct cm_value *v)
+{
+	cm_buf_addc(why, '\'');
+	cm_buf_add_escaped(why, v->data, v->len, 200);
+	cm_buf_addc(why, '\'');
+}
+
+static bool regex_value(const regex_t *re, const struct cm_value *v)
+{
+	return cm_value_usable(v) && regexec(re, (const char *)v->data, 0, NULL, 0) == 0;
+}
+
+static bool eval_dn(const struct comp *c, const struct cm_name *n, struct cm_buf *why)
+{
+	const char *what = c->kind == COMP_ISSUER ? "<ISSUER>" : "<SUBJECT>";
+
+	if (!cm_value_usable(&n->sssd)) {
+		if (why != NULL) {
+			cm_buf_printf(why, "%s: the DN is unusable (%s). ", what,
+				      n->sssd.unusable != NULL ? n->sssd.unusable : "missing");
+		}
+		return false;
+	}
+	if (regex_value(&c->re, &n->sssd)) {
+		return true;
+	}
+	/* Rules written in UTF-8 match the RFC 4514 form of non-ASCII DNs. */
+	if (cm_value_usable(&n->rfc4514) &&
+	    (n->rfc4514.len != n->sssd.len || memcmp(n->rfc4514.data, n->sssd.data, n->sssd.len) != 0) &&
+	    regex_value(&c->re, &n->rfc4514)) {
+		return true;
+	}
+	if (why != NULL) {
+		cm_buf_printf(why, "%s '", what);
+		cm_buf_add_escaped(why, (const unsigned char *)c->text, strlen(c->text), 200);
+		cm_buf_adds(why, "' does not match ");
+		why_value(why, &n->sssd);
+		cm_buf_adds(why, ". ");
+	}
+	return false;
+}
+
+static bool eval_ku(const struct comp *c, const struct cm_identity *id, struct cm_buf *why)
+{
+	/* No KU extension: every usage is allowed (X.509 13.3.2, as SSSD). */
+	uint32_t have = id->has_ku ? id->ku : UINT32_MAX;
+
+	if ((have & c->ku) == c->ku) {
+		return true;
+	}
+	if (why != NULL) {
+		cm_buf_printf(why, "<KU> '%s': the certificate's key usage 0x%04x lacks 0x%04x. ",
+			      c->text, have, c->ku & ~have);
+	}
+	return false;
+}
+
+static bool has_eku(const struct cm_identity *id, const char *oid)
+{
+	return id->has_eku && cm_strv_contains(&id->eku, oid);
+}
+
+static bool eval_eku(const struct comp *c, const struct cm_identity *id, bool is_or, struct cm_buf *why)
+{
+	for (size_t i = 0; i < c->oids.n; i++) {
+		bool ok = has_eku(id, c->oids.v[i]);
+
+		/* SSSD checks each EKU of an || rule on its own. */
+		if (is_or && ok) {
+			return true;
+		}
+		if (!is_or && !ok) {
+			if (why != NULL) {
+				cm_buf_printf(why, "<EKU> '%s': the certificate has no extended key usage %s. ",
+					      c->text, c->oids.v[i]);
+			}
+			return false;
+		}
+	}
+	if (is_or) {
+		if (why != NULL) {
+			cm_buf_printf(why, "<EKU> '%s': none of these extended key usages is present. ", c->text);
+		}
+		return false;
+	}
+	return true;
+}
+
+static bool san_selected(const struct comp *c, const struct cm_san *s)
+{
+	switch (c->san) {
+	case SAN_SEL_OTHER_NAME:
+		return s->type == CM_SAN_OTHER_NAME;
+	case SAN_SEL_RFC822:
+		return s->type == CM_SAN_RFC822;
+	case SAN_SEL_DNS:
+		return s->type == CM_SAN_DNS;
+	case SAN_SEL_X400:
+		return s->type == CM_SAN_X400;
+	case SAN_SEL_DIRNAME:
+		return s->type == CM_SAN_DIRNAME;
+	case SAN_SEL_EDIPARTY:
+		return s->type == CM_SAN_EDIPARTY;
+	case SAN_SEL_URI:
+		return s->type == CM_SAN_URI;
+	case SAN_SEL_IP:
+		return s->type == CM_SAN_IP;
+	case SAN_SEL_RID:
+		return s->type == CM_SAN_RID;
+	case SAN_SEL_PKINIT:
+		return s->type == CM_SAN_OTHER_NAME && s->other_kind == CM_OTHER_KRB5;
+	case SAN_SEL_NT:
+		return s->type == CM_SAN_OTHER_NAME && s->other_kind == CM_OTHER_UPN;
+	case SAN_SEL_PRINCIPAL:
+		return s->type == CM_SAN_OTHER_NAME &&
+		       (s->other_kind == CM_OTHER_KRB5 || s->other_kind == CM_OTHER_UPN);
+	case SAN_SEL_STRING_OTHER:
+		return s->type == CM_SAN_OTHER_NAME && c->oid != NULL && s->other_oid != NULL &&
+		       strcmp(s->other_oid, c->oid) == 0;
+	default:
+		return false;
+	}
+}
+
+/* One SAN value against one component; the value is the text, or the raw
+ * bytes for blobs and OID-selected otherNames (SSSD matches those bytes). */
+static bool san_value_ok(const struct comp *c, const struct cm_san *s, const struct cm_value **shown)
+{
+	const struct cm_value *v = san_is_blob(c->san) || c->san == SAN_SEL_STRING_OTHER ? &s->raw : &s->text;
+
+	*shown = v;
+	if (san_is_blob(c->san)) {
+		return v->data != NULL && v->len > 0 && memmem(v->data, v->len, c->blob, c->blob_len) != NULL;
+	}
+	if (c->san == SAN_SEL_STRING_OTHER && v->data != NULL && memchr(v->data, '\0', v->len) != NULL) {
+		return false;
+	}
+	return c->san == SAN_SEL_STRING_OTHER ? (v->data != NULL && regexec(&c->re, (const char *)v->data, 0, NULL, 0) == 0)
+					      : regex_value(&c->re, v);
+}
+
+static bool eval_san(const struct comp *c, const struct cm_identity *id, struct cm_buf *why)
+{
+	size_t seen = 0;
+
+	for (size_t i = 0; i < id->n_sans; i++) {
+		const struct cm_san *s = &id->sans[i];
+		const struct cm_value *v = NULL;
+
+		if (!san_selected(c, s)) {
+			continue;
+		}
+		seen++;
+		if (san_value_ok(c, s, &v)) {
+			continue;
+		}
+		if (why != NULL) {
+			cm_buf_adds(why, "<SAN> '");
+			cm_buf_add_escaped(why, (const unsigned char *)c->text, strlen(c->text), 200);
+			cm_buf_adds(why, "' does not hold for ");
+			why_value(why, v);
+			if (v->unusable != NULL) {
+				cm_buf_printf(why, " (unusable: %s)", v->unusable);
+			}
+			cm_buf_adds(why, ". ");
+		}
+		return false;
+	}
+	if (seen == 0 && why != NULL) {
+		cm_buf_adds(why, "<SAN> '");
+		cm_buf_add_escaped(why, (const unsigned char *)c->text, strlen(c->text), 200);
+		cm_buf_adds(why, "': the certificate has no SAN of that type. ");
+	}
+	return seen > 0;
+}
+
+static bool eval_comp(const struct comp *c, const struct cm_identity *id, bool is_or, struct cm_buf *why)
+{
+	switch (c->kind) {
+	case COMP_ISSUER:
+		return eval_dn(c, &id->issuer, why);
+	case COMP_SUBJECT:
+		return eval_dn(c, &id->subject, why);
+	case COMP_KU:
+		return eval_ku(c, id, why);
+	case COMP_EKU:
+		return eval_eku(c, id, is_or, why);
+	case COMP_SAN:
+		return eval_san(c, id, why);
+	default:
+		return false;
+	}
+}
+
+bool cm_match_eval(const struct cm_match *m, const struct cm_identity *id, struct cm_buf *why)
+{
+	size_t mark = why != NULL ? why->len : 0;
+
+	/* A rule without components never matches (as in SSSD). */
+	if (m->n == 0) {
+		if (why != NULL) {
+			cm_buf_adds(why, "the matching rule has no component. ");
+		}
+		return false;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		bool ok = eval_comp(&m->comps[i], id, m->is_or, why);
+
+		if (ok && m->is_or) {
+			if (why != NULL && why->data != NULL && !why->failed) {
+				why->len = mark;
+				why->data[mark] = '\0';
+			}
+			return true;
+		}
+		if (!ok && !m->is_or) {
+			return false;
+		}
+	}
+	return !m->is_or;
+}

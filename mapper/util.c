@@ -194,8 +194,11 @@ char *cm_buf_steal(struct cm_buf *b, size_t *len)
 		cm_buf_free(b);
 		return NULL;
 	}
-	if (b->data == NULL && !buf_reserve(b, 0)) {
-		return NULL;
+	if (b->data == NULL) {
+		if (!buf_reserve(b, 0)) {
+			return NULL;
+		}
+		b->data[0] = '\0';
 	}
 	p = b->data;
 	if (len != NULL) {

@@ -70,6 +70,11 @@ static void test_buf_cap(void **state)
 	assert_null(cm_buf_steal(&b, &len));
 
 	cm_buf_init(&b, 0);
+	s = cm_buf_steal(&b, &len);
+	assert_string_equal(s, "");
+	assert_int_equal(len, 0);
+	free(s);
+	cm_buf_init(&b, 0);
 	cm_buf_hex(&b, (const unsigned char *)"\x01\xab\xff", 3, false, ':');
 	cm_buf_hex(&b, (const unsigned char *)"\xab", 1, true, 0);
 	s = cm_buf_steal(&b, &len);
