@@ -323,6 +323,24 @@ name_string = EXP:1,SEQUENCE:allsan_krb_parts
 [allsan_krb_parts]
 part1 = GENSTR:allsan
 
+[allsan-sssd]
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = ASN1:SEQUENCE:allsan_sssd_names
+[allsan_sssd_names]
+n01_other = IMP:0,SEQUENCE:allsan_other
+n02_email = IMP:1,IA5STRING:all@example.com
+n03_dns = IMP:2,IA5STRING:all.example.com
+n05_dir = EXP:4,SEQUENCE:allsan_dir
+n07_uri = IMP:6,IA5STRING:https://all.example.com/path?q=1
+n08_ip4 = IMP:7,FORMAT:HEX,OCTETSTRING:c0000201
+n09_ip6 = IMP:7,FORMAT:HEX,OCTETSTRING:20010db8000000000000000000000001
+n10_rid = IMP:8,OID:1.2.3.4.5.6
+n11_upn = IMP:0,SEQUENCE:allsan_upn
+n12_krb = IMP:0,SEQUENCE:allsan_krb
+
 [upn-bmp]
 keyUsage = critical,digitalSignature,keyEncipherment
 extendedKeyUsage = clientAuth
@@ -517,6 +535,7 @@ leaf root rsa2048 "/O=Example/CN=root"
 leaf rsa1024 rsa1024 "/O=Example/CN=small"
 leaf via-inter rsa2048 "/O=Example/CN=ken" via-inter inter-ca
 leaf allsan rsa2048 "/O=Example/CN=allsan"
+leaf allsan-sssd rsa2048 "/O=Example/CN=allsan-sssd"
 leaf upn-bmp rsa2048 "/O=Example/CN=bmp"
 leaf empty-subject rsa2048 "/"
 leaf noski rsa2048 "/O=Example/CN=noski"
@@ -601,6 +620,7 @@ root                 /O=Example/CN=root; UPN root@EXAMPLE.COM, email root@exampl
 rsa1024              RSA 1024 key; /O=Example/CN=small; UPN small@EXAMPLE.COM
 via-inter            issued by inter-ca (needs chain.pem); /O=Example/CN=ken; UPN ken@EXAMPLE.COM
 allsan               /O=Example/CN=allsan; SAN, in order: otherName 1.2.3.4.5 UTF8 "generic-other", email all@example.com, DNS all.example.com, x400Address (ORAddress with country-name PrintableString US), directoryName /O=Dir Org/CN=dir name, ediPartyName (partyName UTF8 "edi party"), URI https://all.example.com/path?q=1, IP 192.0.2.1, IP 2001:db8::1, registeredID 1.2.3.4.5.6, UPN allsan@EXAMPLE.COM, Kerberos allsan@EXAMPLE.COM
+allsan-sssd          /O=Example/CN=allsan-sssd; like allsan without x400Address and ediPartyName (which make libsss_certmap 2.8.2 crash), so the differential test compares every other SAN type
 upn-bmp              /O=Example/CN=bmp; UPN otherName whose value is a BMPString "bmp@EXAMPLE.COM" (not UTF8String); email bmp@example.com
 empty-subject        empty subject; critical SAN email empty@example.com, UPN empty@EXAMPLE.COM
 noski                /O=Example/CN=noski; no SKI and no AKI; UPN noski@EXAMPLE.COM
