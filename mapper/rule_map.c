@@ -17,7 +17,9 @@
  * expand once per value of a multi-valued field, and add the conversion
  * !grid for {subject_dn}/{issuer_dn}: the DN in DER order as grid-mapfile
  * writes it, "/C=US/O=Example/CN=alice", the values unescaped UTF-8, the
- * AVAs of a multi-valued RDN joined with '+'.
+ * AVAs of a multi-valued RDN joined with '+', and the attribute names as
+ * OpenSSL prints them ("emailAddress", not SSSD's "E"), so that keys copied
+ * from `openssl x509 -noout -subject -nameopt compat` match.
  */
 #include "config.h"
 
@@ -761,6 +763,15 @@ static void add_rdn(struct cm_buf *b, const char *rdn, bool ad)
 	}
 }
 
+/* OpenSSL's short name of the attribute, or its dotted OID. */
+static const char *grid_attr_name(const struct cm_ava *a)
+{
+	int nid = OBJ_txt2nid(a->oid);
+	const char *sn = nid != NID_undef ? OBJ_nid2sn(nid) : NULL;
+
+	return sn != NULL ? sn : a->oid;
+}
+
 static int dn_grid(struct exp *e, const struct tpl *t, const struct cm_name *n, struct cm_buf *b)
 {
 	for (size_t i = 0; i < n->n_avas; i++) {
@@ -771,7 +782,7 @@ static int dn_grid(struct exp *e, const struct tpl *t, const struct cm_name *n, 
 					 a->value.unusable != NULL ? a->value.unusable : "missing");
 		}
 		cm_buf_addc(b, i > 0 && a->rdn == n->avas[i - 1].rdn ? '+' : '/');
-		cm_buf_adds(b, a->type);
+		cm_buf_adds(b, grid_attr_name(a));
 		cm_buf_addc(b, '=');
 		cm_buf_add(b, a->value.data, a->value.len);
 	}

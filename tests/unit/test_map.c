@@ -298,6 +298,10 @@ static void test_local(void **state)
 	check("utf8", "MAPFILE:/m:{subject_dn!grid}", "/O=Example/CN=J\xc3\xbcrgen M\xc3\xbcller");
 	check("multirdn", "MAPFILE:/etc/m:{subject_dn!grid}", "/O=Example/CN=carol+UID=carol");
 	check("alice", "MAPFILE:/etc/m:{issuer_dn!grid}", "/C=US/O=Certmap Test/CN=Certmap Test CA");
+	/* OpenSSL's attribute names, as openssl x509 -subject prints them. */
+	check("email-dn", "MAPFILE:/etc/m:{subject_dn!grid}", "/O=Example/CN=eve/emailAddress=eve@example.com");
+	check("alice", "MAPFILE:/etc/m:{subject_dn!grid}",
+	      "/DC=com/DC=example/O=Example/OU=Users/UID=alice/CN=Alice Example");
 	check("alice", "MAPFILE:/etc/m:{subject_rfc822_name}", "alice@example.com");
 	check("krb5-multi", "MAPFILE:/etc/m:{subject_principal}", "host/server.example.com@EXAMPLE.COM");
 }
