@@ -766,10 +766,13 @@ static void add_rdn(struct cm_buf *b, const char *rdn, bool ad)
 /* OpenSSL's short name of the attribute, or its dotted OID. */
 static const char *grid_attr_name(const struct cm_ava *a)
 {
-	int nid = OBJ_txt2nid(a->oid);
+	int nid = a->oid != NULL ? OBJ_txt2nid(a->oid) : NID_undef;
 	const char *sn = nid != NID_undef ? OBJ_nid2sn(nid) : NULL;
 
-	return sn != NULL ? sn : a->oid;
+	if (sn != NULL) {
+		return sn;
+	}
+	return a->oid != NULL ? a->oid : a->type;
 }
 
 static int dn_grid(struct exp *e, const struct tpl *t, const struct cm_name *n, struct cm_buf *b)
