@@ -13,6 +13,7 @@
 
 #include "certmap.h"
 #include "cli.h"
+#include "../service/ctl_query.h"
 
 static const struct command {
 	const char *name;
@@ -25,6 +26,10 @@ static const struct command {
 	{ "eval-rule", cmd_eval_rule,
 	  "eval-rule [--match RULE] [--map RULE] [--domains D,...] [--json] CERT" },
 	{ "check-config", cmd_check_config, "check-config [--config FILE] [--json]" },
+	{ "query", cmd_query,
+	  "query [--socket PATH] [--config FILE] [--user NAME] [--upn-hint UPN] [--domain-hint DOMAIN] "
+	  "[--timeout SEC] [--json] CERT [CHAIN...]" },
+	{ "stats", cmd_stats, "stats [--socket PATH] [--config FILE] [--json]" },
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,178 @@
+/* The answer cache: a chained hash table plus an LRU list. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+
+struct cache_entry {
+	unsigned char key[32];
+	struct cache_entry *next_hash;
+	struct cache_entry *lru_prev, *lru_next; /* lru_next: more recently used */
+	uint64_t expires_ms;
+	size_t len;
+	char frame[];
+};
+
+struct cm_cache {
+	struct cache_entry **buckets;
+	size_t n_buckets;       /* a power of two */
+	size_t count;
+	size_t max_entries;
+	uint64_t ttl_ms;
+	struct cache_entry *oldest, *newest;
+};
+
+struct cm_cache *cm_cache_new(size_t max_entries, uint64_t ttl_ms)
+{
+	struct cm_cache *c = calloc(1, sizeof(*c));
+	size_t n = 16;
+
+	if (c == NULL) {
+		return NULL;
+	}
+	while (n < max_entries && n < ((size_t)1 << 24)) {
+		n <<= 1;
+	}
+	c->buckets = calloc(n, sizeof(*c->buckets));
+	if (c->buckets == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->n_buckets = n;
+	c->max_entries = ttl_ms > 0 ? max_entries : 0;
+	c->ttl_ms = ttl_ms;
+	return c;
+}
+
+static size_t bucket_of(const struct cm_cache *c, const unsigned char key[32])
+{
+	size_t h;
+
+	/* The key is a SHA-256: its bytes are already uniform. */
+	memcpy(&h, key, sizeof(h));
+	return h & (c->n_buckets - 1);
+}
+
+static void lru_unlink(struct cm_cache *c, struct cache_entry *e)
+{
+	if (e->lru_prev != NULL) {
+		e->lru_prev->lru_next = e->lru_next;
+	} else {
+		c->oldest = e->lru_next;
+	}
+	if (e->lru_next != NULL) {
+		e->lru_next->lru_prev = e->lru_prev;
+	} else {
+		c->newest = e->lru_prev;
+	}
+	e->lru_prev = e->lru_next = NULL;
+}
+
+static void lru_push(struct cm_cache *c, struct cache_entry *e)
+{
+	e->lru_prev = c->newest;
+	e->lru_next = NULL;
+	if (c->newest != NULL) {
+		c->newest->lru_next = e;
+	} else {
+		c->oldest = e;
+	}
+	c->newest = e;
+}
+
+static void entry_remove(struct cm_cache *c, struct cache_entry *e)
+{
+	struct cache_entry **pp = &c->buckets[bucket_of(c, e->key)];
+
+	while (*pp != e) {
+		pp = &(*pp)->next_hash;
+	}
+	*pp = e->next_hash;
+	lru_unlink(c, e);
+	c->count--;
+	free(e);
+}
+
+static struct cache_entry *lookup(struct cm_cache *c, const unsigned char key[32])
+{
+	struct cache_entry *e = c->buckets[bucket_of(c, key)];
+
+	while (e != NULL && memcmp(e->key, key, 32) != 0) {
+		e = e->next_hash;
+	}
+	return e;
+}
+
+const char *cm_cache_get(struct cm_cache *c, const unsigned char key[32],
+			 uint64_t now_ms, size_t *len)
+{
+	struct cache_entry *e = lookup(c, key);
+
+	*len = 0;
+	if (e == NULL) {
+		return NULL;
+	}
+	if (now_ms >= e->expires_ms) {
+		entry_remove(c, e);
+		return NULL;
+	}
+	lru_unlink(c, e);
+	lru_push(c, e);
+	*len = e->len;
+	return e->frame;
+}
+
+int cm_cache_put(struct cm_cache *c, const unsigned char key[32],
+		 const char *frame, size_t len, uint64_t now_ms)
+{
+	struct cache_entry *e;
+	size_t b;
+
+	if (c->max_entries == 0) {
+		return 0;
+	}
+	if ((e = lookup(c, key)) != NULL) {
+		entry_remove(c, e);
+	}
+	e = malloc(sizeof(*e) + len);
+	if (e == NULL) {
+		return -1;
+	}
+	memcpy(e->key, key, 32);
+	memcpy(e->frame, frame, len);
+	e->len = len;
+	e->expires_ms = now_ms + c->ttl_ms;
+	while (c->count >= c->max_entries && c->oldest != NULL) {
+		entry_remove(c, c->oldest);
+	}
+	b = bucket_of(c, key);
+	e->next_hash = c->buckets[b];
+	c->buckets[b] = e;
+	lru_push(c, e);
+	c->count++;
+	return 0;
+}
+
+void cm_cache_flush(struct cm_cache *c)
+{
+	while (c != NULL && c->oldest != NULL) {
+		entry_remove(c, c->oldest);
+	}
+}
+
+size_t cm_cache_count(const struct cm_cache *c)
+{
+	return c->count;
+}
+
+void cm_cache_free(struct cm_cache *c)
+{
+	if (c == NULL) {
+		return;
+	}
+	cm_cache_flush(c);
+	free(c->buckets);
+	free(c);
+}

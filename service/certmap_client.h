@@ -1,0 +1,100 @@
+/*
+ * certmap_client: ask the running certmapd over its Unix socket.
+ *
+ * A TLS server that has finished a handshake with a client certificate
+ * sends the certificate to certmapd and receives the same answer object
+ * that certmap_map() gives in-process, read with the certmap_answer_*
+ * accessors of <certmap/certmap.h>:
+ *
+ *	struct certmap_client *cl = NULL;
+ *	struct certmap_answer *ans = NULL;
+ *	if (certmap_client_connect(NULL, 2000, &cl) != 0) ... service down
+ *	struct certmap_request req = { .cert = der, .cert_len = der_len };
+ *	if (certmap_client_map(cl, &req, &ans) != 0) ... service down or bad reply
+ *	if (certmap_answer_verdict(ans) == CERTMAP_VERDICT_MAPPED)
+ *		use(certmap_answer_user(ans));
+ *	certmap_answer_free(ans);
+ *	certmap_client_free(cl);
+ *
+ * One client holds one connection and may be shared by several threads:
+ * calls are serialised by a mutex inside the client. When the service has
+ * closed an idle connection, a call reconnects once by itself.
+ *
+ * Return codes are enum certmap_err:
+ *   CERTMAP_OK                 *answer (or *json) is set;
+ *   CERTMAP_ERR_INVALID_ARG    a bad argument, or the service rejected the
+ *                              request (org.varlink.service.InvalidParameter,
+ *                              MethodNotFound);
+ *   CERTMAP_ERR_BACKEND        the service cannot be reached: connect
+ *                              failed, timed out, or the connection broke;
+ *   CERTMAP_ERR_SYSTEM         errno EACCES: the service refused this
+ *                              process (org.certmap.Mapper.PermissionDenied);
+ *   CERTMAP_ERR_TOO_LARGE      the request is over the protocol's limit;
+ *   CERTMAP_ERR_PROTOCOL       the reply is malformed or unexpected;
+ *   CERTMAP_ERR_NOMEM          out of memory.
+ * A failure of the service's own account backend (LDAP down) is not an
+ * error code: it is an answer with verdict "error" and reason
+ * CERTMAP_REASON_BACKEND_UNAVAILABLE, exactly as certmap_map() reports it.
+ */
+#ifndef CERTMAP_CLIENT_H
+#define CERTMAP_CLIENT_H
+
+#include "certmap.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The socket certmapd listens on unless service.socket says otherwise. */
+#define CERTMAP_CLIENT_DEFAULT_SOCKET "/run/certmapd/socket"
+
+struct certmap_client;
+struct x509_st; /* OpenSSL's X509 */
+
+/*
+ * Connects to certmapd at path (NULL: CERTMAP_CLIENT_DEFAULT_SOCKET).
+ * timeout_ms bounds the connect and, later, each call (send and reply
+ * together); 0 or less means 5000. On success *client is a new client
+ * that the caller frees with certmap_client_free().
+ */
+CERTMAP_MUST_CHECK int certmap_client_connect(const char *path, int timeout_ms,
+					      struct certmap_client **client);
+void certmap_client_free(struct certmap_client *client);
+
+/*
+ * Maps one certificate through the service. req is the same request
+ * certmap_map() takes: cert (DER or PEM), optional chain, user, upn_hint,
+ * domain_hint; CERTMAP_REQ_TRACE in flags asks for the trace (the service
+ * gives it only to an administrator allowed to see it). On success *answer
+ * is a new answer owned by the caller (certmap_answer_free()).
+ */
+CERTMAP_MUST_CHECK int certmap_client_map(struct certmap_client *client,
+					  const struct certmap_request *req,
+					  struct certmap_answer **answer);
+
+/*
+ * The same with an OpenSSL certificate (for example from
+ * SSL_get0_peer_certificate()). req may be NULL; its cert fields are
+ * ignored, its other fields are used.
+ */
+CERTMAP_MUST_CHECK int certmap_client_map_x509(struct certmap_client *client,
+					       const struct x509_st *cert,
+					       const struct certmap_request *req,
+					       struct certmap_answer **answer);
+
+/* The service's counters (org.certmap.Mapper.GetStats) as a malloc'd JSON
+ * object text in *json, which the caller frees. */
+CERTMAP_MUST_CHECK int certmap_client_stats(struct certmap_client *client,
+					    char **json);
+
+/* Asks the service to reload its configuration (org.certmap.Mapper.Reload,
+ * privileged). CERTMAP_ERR_CONFIG when the new file is broken (the service
+ * keeps the old one); *errmsg (may be NULL) gets the service's message. */
+CERTMAP_MUST_CHECK int certmap_client_reload(struct certmap_client *client,
+					     char **errmsg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

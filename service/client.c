@@ -1,0 +1,552 @@
+/*
+ * certmap_client: the varlink client of certmapd. One connection per
+ * client object, guarded by a mutex; a call that finds the connection
+ * closed by the service (idle timeout, restart) reconnects once.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "answer.h"
+#include "answer_parse.h"
+#include "certmap_client.h"
+#include "protocol.h"
+
+#define DEFAULT_TIMEOUT_MS 5000
+
+struct certmap_client {
+	pthread_mutex_t lock;
+	char *path;
+	int fd;
+	int timeout_ms;
+	char *in;         /* bytes read past the last reply */
+	size_t in_len, in_alloc;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for events until the deadline; 0 ready, -1 timed out or failed. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = events };
+		int64_t left = deadline - now_ms();
+		int n;
+
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		n = poll(&p, 1, (int)left);
+		if (n > 0) {
+			return 0;
+		}
+		if (n < 0 && errno != EINTR) {
+			return -1;
+		}
+	}
+}
+
+static void drop_connection(struct certmap_client *c)
+{
+	if (c->fd >= 0) {
+		close(c->fd);
+	}
+	c->fd = -1;
+	c->in_len = 0;
+}
+
+static int open_connection(struct certmap_client *c, int64_t deadline)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t elen = sizeof(int);
+	int fd, err = 0;
+
+	if (strlen(c->path) >= sizeof(sa.sun_path)) {
+		return CERTMAP_ERR_INVALID_ARG;
+	}
+	memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		return CERTMAP_ERR_SYSTEM;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		if (errno != EINPROGRESS || wait_fd(fd, POLLOUT, deadline) != 0 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err != 0) {
+			close(fd);
+			return CERTMAP_ERR_BACKEND;
+		}
+	}
+	c->fd = fd;
+	c->in_len = 0;
+	return 0;
+}
+
+/* Sends one frame; -1 with errno on failure. */
+static int send_all(int fd, const char *p, size_t len, int64_t deadline)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (wait_fd(fd, POLLOUT, deadline) != 0) {
+				return -1;
+			}
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Reads until one NUL-terminated frame is complete. Returns its length
+ * (the frame stays at c->in), 0 on end of file before any byte, -1 on
+ * error or timeout, -2 when the reply is over the limit.
+ */
+static long read_frame(struct certmap_client *c, int64_t deadline)
+{
+	for (;;) {
+		char *nul = memchr(c->in, '\0', c->in_len);
+		ssize_t n;
+
+		if (nul != NULL) {
+			return (long)(nul - c->in) + 1;
+		}
+		if (c->in_len >= CMP_MAX_REPLY) {
+			return -2;
+		}
+		if (c->in_alloc - c->in_len < 4096) {
+			size_t na = c->in_alloc == 0 ? 16384 : c->in_alloc * 2;
+			char *p = realloc(c->in, na);
+
+			if (p == NULL) {
+				return -1;
+			}
+			c->in = p;
+			c->in_alloc = na;
+		}
+		n = recv(c->fd, c->in + c->in_len, c->in_alloc - c->in_len, MSG_DONTWAIT);
+		if (n > 0) {
+			c->in_len += (size_t)n;
+		} else if (n == 0) {
+			return c->in_len == 0 ? 0 : -1;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (wait_fd(c->fd, POLLIN, deadline) != 0) {
+				return -1;
+			}
+		} else if (errno != EINTR) {
+			return c->in_len == 0 && errno == ECONNRESET ? 0 : -1;
+		}
+	}
+}
+
+static int decode_reply(struct certmap_client *c, size_t len, json_object **reply)
+{
+	json_tokener *tok = json_tokener_new_ex(32);
+	json_object *o = NULL;
+	int rv = CERTMAP_ERR_PROTOCOL;
+
+	if (tok == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	o = json_tokener_parse_ex(tok, c->in, (int)len - 1);
+	if (o != NULL && json_tokener_get_error(tok) == json_tokener_success &&
+	    json_tokener_get_parse_end(tok) == len - 1 && json_object_is_type(o, json_type_object)) {
+		*reply = o;
+		o = NULL;
+		rv = 0;
+	}
+	json_object_put(o);
+	json_tokener_free(tok);
+	c->in_len -= len;
+	memmove(c->in, c->in + len, c->in_len);
+	return rv;
+}
+
+/* One round trip with the lock held; reconnects once on a stale connection. */
+static int call_locked(struct certmap_client *c, const char *frame, size_t len,
+		       json_object **reply)
+{
+	int64_t deadline = now_ms() + c->timeout_ms;
+	int rv;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool fresh = c->fd < 0;
+		long n;
+
+		if (fresh && (rv = open_connection(c, deadline)) != 0) {
+			return rv;
+		}
+		/* A send that fails may still leave the service's reason to read
+		 * (it says PermissionDenied and closes), so read in any case. */
+		(void)send_all(c->fd, frame, len, deadline);
+		n = read_frame(c, deadline);
+		if (n > 0) {
+			rv = decode_reply(c, (size_t)n, reply);
+			if (rv != 0) {
+				drop_connection(c);
+			}
+			return rv;
+		}
+		drop_connection(c);
+		if (n == -2) {
+			return CERTMAP_ERR_PROTOCOL;
+		}
+		if (n < 0 || fresh) {
+			return CERTMAP_ERR_BACKEND;
+		}
+	}
+	return CERTMAP_ERR_BACKEND;
+}
+
+/* Sends {"method": m, "parameters": params} (taking params) and returns the reply. */
+static int call(struct certmap_client *c, const char *method, json_object *params,
+		json_object **reply)
+{
+	json_object *msg = json_object_new_object();
+	const char *s;
+	size_t len;
+	int rv = CERTMAP_ERR_NOMEM;
+
+	*reply = NULL;
+	if (msg == NULL || params == NULL) {
+		json_object_put(params);
+		goto out;
+	}
+	json_object_object_add(msg, CMP_F_METHOD, json_object_new_string(method));
+	json_object_object_add(msg, CMP_F_PARAMETERS, params);
+	s = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (s == NULL) {
+		goto out;
+	}
+	len = strlen(s) + 1; /* the NUL terminates the frame */
+	if (len > CMP_MAX_REQUEST) {
+		rv = CERTMAP_ERR_TOO_LARGE;
+		goto out;
+	}
+	pthread_mutex_lock(&c->lock);
+	rv = call_locked(c, s, len, reply);
+	pthread_mutex_unlock(&c->lock);
+out:
+	json_object_put(msg);
+	return rv;
+}
+
+/* Maps a varlink error reply to a code; 0 when the reply is not an error. */
+static int reply_error(json_object *reply, const char **name)
+{
+	json_object *e = NULL;
+	const char *n;
+
+	*name = NULL;
+	if (!json_object_object_get_ex(reply, CMP_F_ERROR, &e)) {
+		return 0;
+	}
+	if (!json_object_is_type(e, json_type_string)) {
+		return CERTMAP_ERR_PROTOCOL;
+	}
+	*name = n = json_object_get_string(e);
+	if (strcmp(n, CMP_E_PERMISSION_DENIED) == 0) {
+		errno = EACCES;
+		return CERTMAP_ERR_SYSTEM;
+	}
+	if (strcmp(n, CMP_E_TOO_LARGE) == 0) {
+		return CERTMAP_ERR_TOO_LARGE;
+	}
+	if (strcmp(n, CMP_E_TOO_MANY_CONNECTIONS) == 0 ||
+	    strcmp(n, CMP_E_BACKEND_UNAVAILABLE) == 0) {
+		return CERTMAP_ERR_BACKEND;
+	}
+	if (strcmp(n, CMP_E_RELOAD_FAILED) == 0) {
+		return CERTMAP_ERR_CONFIG;
+	}
+	if (strcmp(n, CMP_E_INVALID_PARAMETER) == 0 || strcmp(n, CMP_E_METHOD_NOT_FOUND) == 0 ||
+	    strcmp(n, CMP_E_INTERFACE_NOT_FOUND) == 0) {
+		return CERTMAP_ERR_INVALID_ARG;
+	}
+	return CERTMAP_ERR_PROTOCOL;
+}
+
+static json_object *params_of(json_object *reply)
+{
+	json_object *p = NULL;
+
+	if (!json_object_object_get_ex(reply, CMP_F_PARAMETERS, &p) ||
+	    !json_object_is_type(p, json_type_object)) {
+		return NULL;
+	}
+	return p;
+}
+
+/* ---------------------------------------------------------------- public */
+
+int certmap_client_connect(const char *path, int timeout_ms, struct certmap_client **client)
+{
+	struct certmap_client *c = NULL;
+	int rv;
+
+	if (client == NULL) {
+		return CERTMAP_ERR_INVALID_ARG;
+	}
+	*client = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->path = strdup(path != NULL ? path : CERTMAP_CLIENT_DEFAULT_SOCKET)) == NULL) {
+		free(c);
+		return CERTMAP_ERR_NOMEM;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	c->fd = -1;
+	c->timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
+	if ((rv = open_connection(c, now_ms() + c->timeout_ms)) != 0) {
+		certmap_client_free(c);
+		return rv;
+	}
+	*client = c;
+	return 0;
+}
+
+void certmap_client_free(struct certmap_client *c)
+{
+	if (c == NULL) {
+		return;
+	}
+	drop_connection(c);
+	pthread_mutex_destroy(&c->lock);
+	free(c->in);
+	free(c->path);
+	free(c);
+}
+
+static bool printable_text(const unsigned char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if ((p[i] < 0x20 && p[i] != '\n' && p[i] != '\r' && p[i] != '\t') || p[i] >= 0x7f) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* PEM text goes as it is; anything else is sent as base64 DER. */
+static json_object *cert_json(const unsigned char *p, size_t len)
+{
+	json_object *s;
+	char *b64;
+
+	if (len >= 11 && memcmp(p, "-----BEGIN ", 11) == 0 && printable_text(p, len)) {
+		return json_object_new_string_len((const char *)p, (int)len);
+	}
+	if (len > CMP_MAX_REQUEST) {
+		return NULL;
+	}
+	b64 = malloc(len / 3 * 4 + 5);
+	if (b64 == NULL) {
+		return NULL;
+	}
+	EVP_EncodeBlock((unsigned char *)b64, p, (int)len);
+	s = json_object_new_string(b64);
+	free(b64);
+	return s;
+}
+
+static int add_name(json_object *p, const char *key, const char *value)
+{
+	if (value == NULL) {
+		return 0;
+	}
+	return json_object_object_add(p, key, json_object_new_string(value));
+}
+
+static json_object *map_params(const struct certmap_request *req)
+{
+	json_object *p = json_object_new_object(), *chain = NULL, *cert;
+	bool ok = p != NULL;
+
+	if (ok && (cert = cert_json(req->cert, req->cert_len)) != NULL) {
+		json_object_object_add(p, CMP_P_CERTIFICATE, cert);
+	} else {
+		ok = false;
+	}
+	if (ok && req->n_chain > 0) {
+		chain = json_object_new_array();
+		ok = chain != NULL && json_object_object_add(p, CMP_P_CHAIN, chain) == 0;
+		for (size_t i = 0; ok && i < req->n_chain; i++) {
+			json_object *c = cert_json(req->chain[i], req->chain_len[i]);
+
+			ok = c != NULL && json_object_array_add(chain, c) == 0;
+		}
+	}
+	ok = ok && add_name(p, CMP_P_USER, req->user) == 0;
+	ok = ok && add_name(p, CMP_P_UPN_HINT, req->upn_hint) == 0;
+	ok = ok && add_name(p, CMP_P_DOMAIN_HINT, req->domain_hint) == 0;
+	if (ok && (req->flags & CERTMAP_REQ_TRACE)) {
+		ok = json_object_object_add(p, CMP_P_TRACE, json_object_new_boolean(true)) == 0;
+	}
+	if (!ok) {
+		json_object_put(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* BackendUnavailable is an answer, as certmap_map() would give it. */
+static int backend_answer(json_object *params, struct certmap_answer **answer)
+{
+	struct certmap_answer *a = NULL;
+	json_object *m = NULL;
+	const char *msg = "the service's account backend is unavailable";
+
+	if (params != NULL && cm_answer_from_json(params, answer) == 0) {
+		return 0;
+	}
+	if (params != NULL && json_object_object_get_ex(params, CMP_P_MESSAGE, &m) &&
+	    json_object_is_type(m, json_type_string)) {
+		msg = json_object_get_string(m);
+	}
+	if ((a = cm_answer_new()) == NULL ||
+	    cm_answer_refuse(a, CERTMAP_REASON_BACKEND_UNAVAILABLE, "%s", msg) != 0) {
+		certmap_answer_free(a);
+		return CERTMAP_ERR_NOMEM;
+	}
+	*answer = a;
+	return 0;
+}
+
+int certmap_client_map(struct certmap_client *client, const struct certmap_request *req,
+		       struct certmap_answer **answer)
+{
+	json_object *reply = NULL;
+	const char *err = NULL;
+	int rv;
+
+	if (answer == NULL) {
+		return CERTMAP_ERR_INVALID_ARG;
+	}
+	*answer = NULL;
+	if (client == NULL || req == NULL || req->cert == NULL || req->cert_len == 0 ||
+	    (req->n_chain > 0 && (req->chain == NULL || req->chain_len == NULL))) {
+		return CERTMAP_ERR_INVALID_ARG;
+	}
+	if (req->cert_len > CMP_MAX_CERT || req->n_chain > CMP_MAX_CHAIN) {
+		return CERTMAP_ERR_TOO_LARGE;
+	}
+	if ((rv = call(client, CMP_M_MAP, map_params(req), &reply)) != 0) {
+		goto out;
+	}
+	rv = reply_error(reply, &err);
+	if (err != NULL && strcmp(err, CMP_E_BACKEND_UNAVAILABLE) == 0) {
+		rv = backend_answer(params_of(reply), answer);
+		goto out;
+	}
+	if (rv == 0) {
+		rv = cm_answer_from_json(params_of(reply), answer);
+	}
+out:
+	json_object_put(reply);
+	return rv;
+}
+
+int certmap_client_map_x509(struct certmap_client *client, const struct x509_st *cert,
+			    const struct certmap_request *req, struct certmap_answer **answer)
+{
+	struct certmap_request r = { 0 };
+	unsigned char *der = NULL;
+	int len, rv;
+
+	if (answer == NULL) {
+		return CERTMAP_ERR_INVALID_ARG;
+	}
+	*answer = NULL;
+	if (cert == NULL) {
+		return CERTMAP_ERR_INVALID_ARG;
+	}
+	if ((len = i2d_X509((X509 *)cert, &der)) <= 0) {
+		return CERTMAP_ERR_CERT;
+	}
+	if (req != NULL) {
+		r = *req;
+	}
+	r.cert = der;
+	r.cert_len = (size_t)len;
+	rv = certmap_client_map(client, &r, answer);
+	OPENSSL_free(der);
+	return rv;
+}
+
+int certmap_client_stats(struct certmap_client *client, char **json)
+{
+	json_object *reply = NULL, *p;
+	const char *err = NULL;
+	int rv;
+
+	if (json == NULL) {
+		return CERTMAP_ERR_INVALID_ARG;
+	}
+	*json = NULL;
+	if (client == NULL) {
+		return CERTMAP_ERR_INVALID_ARG;
+	}
+	if ((rv = call(client, CMP_M_GET_STATS, json_object_new_object(), &reply)) != 0 ||
+	    (rv = reply_error(reply, &err)) != 0) {
+		goto out;
+	}
+	if ((p = params_of(reply)) == NULL) {
+		rv = CERTMAP_ERR_PROTOCOL;
+		goto out;
+	}
+	*json = strdup(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
+	rv = *json != NULL ? 0 : CERTMAP_ERR_NOMEM;
+out:
+	json_object_put(reply);
+	return rv;
+}
+
+int certmap_client_reload(struct certmap_client *client, char **errmsg)
+{
+	json_object *reply = NULL, *m = NULL, *p;
+	const char *err = NULL;
+	int rv;
+
+	if (errmsg != NULL) {
+		*errmsg = NULL;
+	}
+	if (client == NULL) {
+		return CERTMAP_ERR_INVALID_ARG;
+	}
+	if ((rv = call(client, CMP_M_RELOAD, json_object_new_object(), &reply)) != 0) {
+		goto out;
+	}
+	rv = reply_error(reply, &err);
+	p = params_of(reply);
+	if (rv != 0 && errmsg != NULL && p != NULL &&
+	    json_object_object_get_ex(p, CMP_P_MESSAGE, &m) && json_object_is_type(m, json_type_string)) {
+		*errmsg = strdup(json_object_get_string(m));
+	}
+out:
+	json_object_put(reply);
+	return rv;
+}

@@ -1,0 +1,298 @@
+/* certmapd: start-up, privileges, sockets and shutdown. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "daemon.h"
+
+#define DEFAULT_WORKERS 4
+#define MAX_WORKERS 64
+
+struct opts {
+	const char *config;
+	bool foreground;
+	unsigned int workers;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: certmapd [--config FILE] [--foreground] [--workers N]\n"
+		   "  -c, --config FILE   configuration (default %s)\n"
+		   "  -f, --foreground    stay in the foreground and log to stderr too\n"
+		   "  -w, --workers N     threads for lookups (default %d, 1-%d)\n"
+		   "  -V, --version       print the version\n",
+		certmap_default_config(), DEFAULT_WORKERS, MAX_WORKERS);
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end = NULL;
+	unsigned long n;
+	int c;
+
+	o->config = certmap_default_config();
+	o->workers = DEFAULT_WORKERS;
+	while ((c = getopt_long(argc, argv, "c:fw:Vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'f': o->foreground = true; break;
+		case 'w':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || n < 1 || n > MAX_WORKERS) {
+				fprintf(stderr, "certmapd: --workers must be 1 to %d\n", MAX_WORKERS);
+				return -1;
+			}
+			o->workers = (unsigned int)n;
+			break;
+		case 'V': printf("certmapd %s\n", PACKAGE_VERSION); exit(0);
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* A socket file left by a dead instance is removed; a live one is an error. */
+static int clear_stale(const char *path, const struct sockaddr_un *sa)
+{
+	struct stat sb;
+	int fd, rc;
+
+	if (lstat(path, &sb) != 0) {
+		return errno == ENOENT ? 0 : -1;
+	}
+	if (!S_ISSOCK(sb.st_mode)) {
+		cmd_log(LOG_ERR, "%s exists and is not a socket", path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		return -1;
+	}
+	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	close(fd);
+	if (rc == 0) {
+		cmd_log(LOG_ERR, "another certmapd is serving %s", path);
+		return -1;
+	}
+	return unlink(path);
+}
+
+static int make_dir(const char *path)
+{
+	char *copy = strdup(path);
+	const char *dir;
+	int rc = -1;
+
+	if (copy == NULL) {
+		return -1;
+	}
+	dir = dirname(copy);
+	if (mkdir(dir, 0755) == 0 || errno == EEXIST) {
+		rc = 0;
+	} else {
+		cmd_log(LOG_ERR, "cannot create %s: %m", dir);
+	}
+	free(copy);
+	return rc;
+}
+
+/*
+ * Creates the listening socket with mode 0666 under a umask, so there is
+ * no moment with another mode. Who may talk to the service is decided by
+ * SO_PEERCRED against service.allowed_uids/gids, not by the file mode.
+ */
+static int bind_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	mode_t old;
+	int fd = -1, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		cmd_log(LOG_ERR, "socket path %s is too long", path);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (make_dir(path) != 0 || clear_stale(path, &sa) != 0) {
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
+		cmd_log(LOG_ERR, "socket: %m");
+		return -1;
+	}
+	old = umask(0111);
+	rc = bind(fd, (const struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc != 0 || listen(fd, SOMAXCONN) != 0) {
+		cmd_log(LOG_ERR, "cannot listen on %s: %m", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int get_socket(const struct cm_service_conf *sc, bool *created)
+{
+	int n = cmd_listen_fds();
+
+	*created = false;
+	if (n < 0 || n > 1) {
+		cmd_log(LOG_ERR, "expected one activated socket, got %d", n);
+		return -1;
+	}
+	if (n == 1) {
+		int fd = 3; /* SD_LISTEN_FDS_START */
+		int fl = fcntl(fd, F_GETFL);
+
+		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+			cmd_log(LOG_ERR, "activated socket: %m");
+			return -1;
+		}
+		return fd;
+	}
+	*created = true;
+	return bind_socket(sc->socket);
+}
+
+/* After binding: become service.user ("root" keeps root). */
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0) {
+		return 0;
+	}
+	if (strcmp(user, "root") == 0) {
+		cmd_log(LOG_WARNING, "service.user is root: keeping root privileges");
+		return 0;
+	}
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		cmd_log(LOG_ERR, "service.user %s does not exist", user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		return 0;
+	}
+	if (initgroups(user, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		cmd_log(LOG_ERR, "cannot switch to %s: %m", user);
+		return -1;
+	}
+	if (setuid(0) != -1 || geteuid() != pw->pw_uid || getegid() != pw->pw_gid) {
+		cmd_log(LOG_ERR, "privileges were not dropped");
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_signals(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	/* Blocked before the workers start, so only the signalfd sees them. */
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
+		return -1;
+	}
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static int start(struct cmd_state *st, const struct opts *o, bool *created)
+{
+	const struct cm_service_conf *sc = &st->gen->cfg->service;
+
+	if ((st->listen_fd = get_socket(sc, created)) < 0 || drop_privileges(sc->user) != 0) {
+		return -1;
+	}
+	if (!o->foreground && daemon(0, 0) != 0) {
+		cmd_log(LOG_ERR, "cannot detach: %m");
+		return -1;
+	}
+	if ((st->signal_fd = setup_signals()) < 0) {
+		cmd_log(LOG_ERR, "signals: %m");
+		return -1;
+	}
+	st->cache = cm_cache_new(sc->cache_size, (uint64_t)sc->cache_ttl * 1000u);
+	st->workers = cmd_workers_start(o->workers, &st->done_fd);
+	st->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (st->cache == NULL || st->workers == NULL) {
+		cmd_log(LOG_ERR, "cannot start: out of memory or threads");
+		return -1;
+	}
+	st->stats.started_ms = cmd_now_ms();
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cmd_state st = { .listen_fd = -1, .signal_fd = -1, .done_fd = -1,
+				.spare_fd = -1, .epfd = -1 };
+	struct opts o = { 0 };
+	char *err = NULL, *socket_path = NULL;
+	bool created = false;
+	int rc = 1;
+
+	if (parse_opts(argc, argv, &o) != 0) {
+		return 2;
+	}
+	openlog("certmapd", LOG_PID | (o.foreground ? LOG_PERROR : 0), LOG_DAEMON);
+	st.config_path = o.config;
+	if ((st.gen = cmd_gen_load(o.config, &err)) == NULL) {
+		cmd_log(LOG_ERR, "cannot load %s: %s", o.config, err != NULL ? err : "unknown error");
+		goto out;
+	}
+	if (start(&st, &o, &created) != 0) {
+		goto out;
+	}
+	cmd_log(LOG_NOTICE, "certmapd %s serving %s as uid %u with %u workers", PACKAGE_VERSION,
+		created ? st.gen->cfg->service.socket : "an activated socket",
+		(unsigned)geteuid(), o.workers);
+	/* A reload may name another socket; the one to remove is this one. */
+	socket_path = created ? strdup(st.gen->cfg->service.socket) : NULL;
+	cmd_notify("READY=1");
+	rc = cmd_loop_run(&st) == 0 ? 0 : 1;
+	cmd_notify("STOPPING=1");
+	if (socket_path != NULL && unlink(socket_path) != 0) {
+		cmd_log(LOG_INFO, "cannot remove %s: %m", socket_path);
+	}
+out:
+	cmd_workers_stop(st.workers);
+	cm_cache_free(st.cache);
+	cmd_gen_unref(st.gen);
+	free(err);
+	free(socket_path);
+	closelog();
+	return rc;
+}

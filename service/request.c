@@ -1,0 +1,420 @@
+/* The certmapd request codec: frames, envelope, Map parameters, replies. */
+#include "config.h"
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "identity.h"
+#include "request.h"
+
+static int reject(struct cmp_fail *fail, const char *error, const char *parameter,
+		  const char *message)
+{
+	fail->error = error;
+	fail->parameter = parameter;
+	fail->message = message;
+	return -1;
+}
+
+static int invalid(struct cmp_fail *fail, const char *parameter, const char *message)
+{
+	return reject(fail, CMP_E_INVALID_PARAMETER, parameter, message);
+}
+
+static int decode_envelope_field(struct cmp_call *call, const char *key,
+				 json_object *v, struct cmp_fail *fail)
+{
+	if (strcmp(key, CMP_F_METHOD) == 0) {
+		if (!json_object_is_type(v, json_type_string)) {
+			return invalid(fail, CMP_F_METHOD, "method must be a string");
+		}
+		call->method = json_object_get_string(v);
+		if (strlen(call->method) != (size_t)json_object_get_string_len(v)) {
+			return invalid(fail, CMP_F_METHOD, "method holds a NUL byte");
+		}
+	} else if (strcmp(key, CMP_F_PARAMETERS) == 0) {
+		if (!json_object_is_type(v, json_type_object)) {
+			return invalid(fail, CMP_F_PARAMETERS, "parameters must be an object");
+		}
+		call->params = v;
+	} else if (strcmp(key, CMP_F_ONEWAY) == 0 || strcmp(key, CMP_F_MORE) == 0 ||
+		   strcmp(key, CMP_F_UPGRADE) == 0) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			return invalid(fail, key[0] == 'o' ? CMP_F_ONEWAY : key[0] == 'm' ? CMP_F_MORE : CMP_F_UPGRADE,
+				       "must be a boolean");
+		}
+		if (key[0] == 'o') {
+			call->oneway = json_object_get_boolean(v);
+		} else if (key[0] == 'm') {
+			call->more = json_object_get_boolean(v);
+		} else if (json_object_get_boolean(v)) {
+			/* Connection upgrades hand the socket to another protocol: none exists. */
+			return invalid(fail, CMP_F_UPGRADE, "no method supports upgrade");
+		}
+	} else {
+		return invalid(fail, NULL, "unknown field in the message");
+	}
+	return 0;
+}
+
+static bool only_space(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r') {
+			return false;
+		}
+	}
+	return true;
+}
+
+int cmp_call_decode(const char *frame, size_t len, struct cmp_call *call,
+		    struct cmp_fail *fail)
+{
+	json_tokener *tok = NULL;
+	json_object *root = NULL;
+	int rv = -1;
+
+	memset(call, 0, sizeof(*call));
+	if (len + 1 > CMP_MAX_REQUEST) {
+		return reject(fail, CMP_E_TOO_LARGE, NULL, "the request is over the size limit");
+	}
+	if (memchr(frame, '\0', len) != NULL) {
+		return invalid(fail, NULL, "the message holds a NUL byte");
+	}
+	tok = json_tokener_new_ex(CMP_MAX_JSON_DEPTH);
+	if (tok == NULL) {
+		return reject(fail, CMP_E_BACKEND_UNAVAILABLE, NULL, "out of memory");
+	}
+	root = json_tokener_parse_ex(tok, frame, (int)len);
+	if (root == NULL || json_tokener_get_error(tok) != json_tokener_success) {
+		rv = invalid(fail, NULL, "the message is not one complete JSON object");
+		goto out;
+	}
+	if (!only_space(frame + json_tokener_get_parse_end(tok),
+			len - json_tokener_get_parse_end(tok))) {
+		rv = invalid(fail, NULL, "trailing bytes after the JSON object");
+		goto out;
+	}
+	if (!json_object_is_type(root, json_type_object)) {
+		rv = invalid(fail, NULL, "the message is not a JSON object");
+		goto out;
+	}
+	call->root = root;
+	json_object_object_foreach(root, key, v) {
+		if (decode_envelope_field(call, key, v, fail) != 0) {
+			goto out;
+		}
+	}
+	if (call->method == NULL) {
+		rv = invalid(fail, CMP_F_METHOD, "the message has no method");
+		goto out;
+	}
+	if (call->params == NULL) {
+		call->params = json_object_new_object();
+		if (call->params == NULL ||
+		    json_object_object_add(root, CMP_F_PARAMETERS, call->params) != 0) {
+			rv = reject(fail, CMP_E_BACKEND_UNAVAILABLE, NULL, "out of memory");
+			goto out;
+		}
+	}
+	root = NULL;
+	rv = 0;
+out:
+	if (rv != 0) {
+		call->root = NULL;
+		cmp_call_clear(call);
+	}
+	json_object_put(root);
+	json_tokener_free(tok);
+	return rv;
+}
+
+void cmp_call_clear(struct cmp_call *call)
+{
+	json_object_put(call->root);
+	memset(call, 0, sizeof(*call));
+}
+
+/* ---------------------------------------------------------------- Map */
+
+static bool is_pem(const char *s, size_t len)
+{
+	static const char begin[] = "-----BEGIN ";
+
+	return len >= sizeof(begin) - 1 && memcmp(s, begin, sizeof(begin) - 1) == 0;
+}
+
+/* Base64 (whitespace allowed) to bytes; -1 on a bad character or padding. */
+static int base64_decode(const char *s, size_t len, unsigned char **out, size_t *out_len)
+{
+	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
+	unsigned char *buf = malloc(len / 4 * 3 + 4);
+	int n1 = 0, n2 = 0, rv = -1;
+
+	if (ctx == NULL || buf == NULL || len > CMP_MAX_REQUEST) {
+		goto out;
+	}
+	EVP_DecodeInit(ctx);
+	if (EVP_DecodeUpdate(ctx, buf, &n1, (const unsigned char *)s, (int)len) < 0 ||
+	    EVP_DecodeFinal(ctx, buf + n1, &n2) < 0 || n1 + n2 == 0) {
+		goto out;
+	}
+	*out = buf;
+	*out_len = (size_t)(n1 + n2);
+	buf = NULL;
+	rv = 0;
+out:
+	EVP_ENCODE_CTX_free(ctx);
+	free(buf);
+	return rv;
+}
+
+/*
+ * A certificate is PEM text or base64 DER. PEM that does not decode is
+ * kept as given so that the library answers invalid_certificate, as
+ * certmapctl test does; base64 that does not decode is a bad parameter.
+ */
+static int decode_cert(json_object *v, const char *name, unsigned char **out,
+		       size_t *out_len, struct cmp_fail *fail)
+{
+	const char *s;
+	size_t len;
+
+	if (!json_object_is_type(v, json_type_string)) {
+		return invalid(fail, name, "a certificate must be a string");
+	}
+	s = json_object_get_string(v);
+	len = (size_t)json_object_get_string_len(v);
+	if (len == 0) {
+		return invalid(fail, name, "the certificate is empty");
+	}
+	if (is_pem(s, len)) {
+		if (cm_cert_to_der((const unsigned char *)s, len, out, out_len, NULL) == 0) {
+			return 0;
+		}
+		*out = malloc(len);
+		if (*out == NULL) {
+			return reject(fail, CMP_E_BACKEND_UNAVAILABLE, NULL, "out of memory");
+		}
+		memcpy(*out, s, len);
+		*out_len = len;
+		return 0;
+	}
+	if (base64_decode(s, len, out, out_len) != 0) {
+		return invalid(fail, name, "the certificate is neither PEM nor base64 DER");
+	}
+	if (*out_len > CMP_MAX_CERT) {
+		free(*out);
+		*out = NULL;
+		return reject(fail, CMP_E_TOO_LARGE, name, "the certificate is over the size limit");
+	}
+	return 0;
+}
+
+static int decode_chain(json_object *v, struct cmp_map *m, struct cmp_fail *fail)
+{
+	size_t n;
+
+	if (json_object_is_type(v, json_type_null)) {
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_array)) {
+		return invalid(fail, CMP_P_CHAIN, "chain must be a list of certificates");
+	}
+	n = json_object_array_length(v);
+	if (n > CMP_MAX_CHAIN) {
+		return reject(fail, CMP_E_TOO_LARGE, CMP_P_CHAIN, "the chain has too many certificates");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (decode_cert(json_object_array_get_idx(v, i), CMP_P_CHAIN, &m->chain[i],
+				&m->chain_len[i], fail) != 0) {
+			return -1;
+		}
+		m->n_chain++;
+	}
+	return 0;
+}
+
+/* An optional name: null or a string of at most CMP_MAX_NAME bytes, no NUL. */
+static int decode_name(json_object *v, const char *name, const char **out,
+		       struct cmp_fail *fail)
+{
+	size_t len;
+
+	if (json_object_is_type(v, json_type_null)) {
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		return invalid(fail, name, "must be a string");
+	}
+	len = (size_t)json_object_get_string_len(v);
+	if (len > CMP_MAX_NAME) {
+		return reject(fail, CMP_E_TOO_LARGE, name, "the name is over the size limit");
+	}
+	if (len == 0 || strlen(json_object_get_string(v)) != len) {
+		return invalid(fail, name, "the name is empty or holds a NUL byte");
+	}
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+static int decode_map_field(struct cmp_map *m, const char *key, json_object *v,
+			    struct cmp_fail *fail)
+{
+	if (strcmp(key, CMP_P_CERTIFICATE) == 0) {
+		return decode_cert(v, CMP_P_CERTIFICATE, &m->cert, &m->cert_len, fail);
+	}
+	if (strcmp(key, CMP_P_CHAIN) == 0) {
+		return decode_chain(v, m, fail);
+	}
+	if (strcmp(key, CMP_P_USER) == 0) {
+		return decode_name(v, CMP_P_USER, &m->user, fail);
+	}
+	if (strcmp(key, CMP_P_UPN_HINT) == 0) {
+		return decode_name(v, CMP_P_UPN_HINT, &m->upn_hint, fail);
+	}
+	if (strcmp(key, CMP_P_DOMAIN_HINT) == 0) {
+		return decode_name(v, CMP_P_DOMAIN_HINT, &m->domain_hint, fail);
+	}
+	if (strcmp(key, CMP_P_TRACE) == 0) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			return invalid(fail, CMP_P_TRACE, "trace must be a boolean");
+		}
+		m->trace = json_object_get_boolean(v);
+		return 0;
+	}
+	return invalid(fail, NULL, "unknown parameter");
+}
+
+static void key_add(EVP_MD_CTX *md, const void *p, size_t len)
+{
+	uint64_t n = len;
+
+	/* Length prefixes keep ("ab","c") and ("a","bc") apart. */
+	EVP_DigestUpdate(md, &n, sizeof(n));
+	if (len > 0) {
+		EVP_DigestUpdate(md, p, len);
+	}
+}
+
+static void key_add_name(EVP_MD_CTX *md, const char *s)
+{
+	unsigned char absent = 0xff;
+
+	if (s == NULL) {
+		EVP_DigestUpdate(md, &absent, 1);
+		return;
+	}
+	key_add(md, s, strlen(s));
+}
+
+static int map_key(struct cmp_map *m)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char flag = m->trace ? 1 : 0;
+	uint64_t n_chain = m->n_chain;
+	int rv = -1;
+
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		goto out;
+	}
+	key_add(md, m->cert, m->cert_len);
+	EVP_DigestUpdate(md, &n_chain, sizeof(n_chain));
+	for (size_t i = 0; i < m->n_chain; i++) {
+		key_add(md, m->chain[i], m->chain_len[i]);
+	}
+	key_add_name(md, m->user);
+	key_add_name(md, m->upn_hint);
+	key_add_name(md, m->domain_hint);
+	EVP_DigestUpdate(md, &flag, 1);
+	if (EVP_DigestFinal_ex(md, m->key, NULL) != 1) {
+		goto out;
+	}
+	rv = 0;
+out:
+	EVP_MD_CTX_free(md);
+	return rv;
+}
+
+int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m,
+		   struct cmp_fail *fail)
+{
+	memset(m, 0, sizeof(*m));
+	json_object_object_foreach(call->params, key, v) {
+		if (decode_map_field(m, key, v, fail) != 0) {
+			goto fail;
+		}
+	}
+	if (m->cert == NULL) {
+		invalid(fail, CMP_P_CERTIFICATE, "the certificate is missing");
+		goto fail;
+	}
+	if (map_key(m) != 0) {
+		reject(fail, CMP_E_BACKEND_UNAVAILABLE, NULL, "cannot hash the request");
+		goto fail;
+	}
+	return 0;
+fail:
+	cmp_map_clear(m);
+	return -1;
+}
+
+void cmp_map_clear(struct cmp_map *m)
+{
+	free(m->cert);
+	for (size_t i = 0; i < m->n_chain; i++) {
+		free(m->chain[i]);
+	}
+	memset(m, 0, sizeof(*m));
+}
+
+void cmp_map_request(const struct cmp_map *m, struct certmap_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->cert = m->cert;
+	req->cert_len = m->cert_len;
+	req->chain = (const unsigned char *const *)m->chain;
+	req->chain_len = m->chain_len;
+	req->n_chain = m->n_chain;
+	req->user = m->user;
+	req->upn_hint = m->upn_hint;
+	req->domain_hint = m->domain_hint;
+	req->flags = m->trace ? CERTMAP_REQ_TRACE : 0;
+}
+
+/* ---------------------------------------------------------------- replies */
+
+void cmp_reply_params(struct cm_buf *out, const char *params_json, size_t len)
+{
+	cm_buf_adds(out, "{\"" CMP_F_PARAMETERS "\":");
+	cm_buf_add(out, params_json, len);
+	cm_buf_add(out, "}", 2); /* the brace and the NUL terminator */
+}
+
+void cmp_reply_error(struct cm_buf *out, const struct cmp_fail *fail)
+{
+	json_object *o = json_object_new_object();
+	json_object *p = json_object_new_object();
+	const char *s;
+
+	if (o == NULL || p == NULL) {
+		out->failed = true;
+		goto out;
+	}
+	json_object_object_add(o, CMP_F_ERROR, json_object_new_string(fail->error));
+	if (fail->parameter != NULL) {
+		json_object_object_add(p, CMP_P_PARAMETER, json_object_new_string(fail->parameter));
+	}
+	if (fail->message != NULL) {
+		json_object_object_add(p, CMP_P_MESSAGE, json_object_new_string(fail->message));
+	}
+	json_object_object_add(o, CMP_F_PARAMETERS, p);
+	p = NULL;
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	cm_buf_add(out, s, strlen(s) + 1);
+out:
+	json_object_put(p);
+	json_object_put(o);
+}

@@ -1,0 +1,69 @@
+/*
+ * The certmapd request codec: one varlink frame (the bytes before its NUL)
+ * in, a validated call out; and the reply frames out. Shared by the
+ * service and its fuzz target; every check of untrusted bytes lives here.
+ */
+#ifndef CERTMAP_SERVICE_REQUEST_H
+#define CERTMAP_SERVICE_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "certmap.h"
+#include "protocol.h"
+#include "util.h"
+
+struct json_object;
+
+/* Why a frame or its parameters were rejected: a varlink error. */
+struct cmp_fail {
+	const char *error;      /* CMP_E_* */
+	const char *parameter;  /* the offending field, or NULL */
+	const char *message;    /* a static sentence */
+};
+
+/* One decoded call. Strings point into root, which the call owns. */
+struct cmp_call {
+	struct json_object *root;
+	const char *method;
+	struct json_object *params; /* an object, never NULL after decode */
+	bool oneway;
+	bool more;
+};
+
+/*
+ * Decodes one frame (len bytes, no NUL inside, NUL terminator not
+ * included): exactly one JSON object, nothing after it but whitespace,
+ * the varlink envelope fields only. Returns 0 and *call, or -1 and *fail.
+ */
+int cmp_call_decode(const char *frame, size_t len, struct cmp_call *call,
+		    struct cmp_fail *fail);
+void cmp_call_clear(struct cmp_call *call);
+
+/* The decoded parameters of org.certmap.Mapper.Map. */
+struct cmp_map {
+	unsigned char *cert;       /* DER, or the raw bytes of an unreadable PEM */
+	size_t cert_len;
+	unsigned char *chain[CMP_MAX_CHAIN];
+	size_t chain_len[CMP_MAX_CHAIN];
+	size_t n_chain;
+	const char *user;          /* borrowed from the call, or NULL */
+	const char *upn_hint;
+	const char *domain_hint;
+	bool trace;
+	unsigned char key[32];     /* SHA-256 of everything above: the cache key */
+};
+
+/* Validates and decodes Map's parameters. Returns 0, or -1 and *fail. */
+int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m,
+		   struct cmp_fail *fail);
+void cmp_map_clear(struct cmp_map *m);
+/* Fills a library request from m (pointers into m). */
+void cmp_map_request(const struct cmp_map *m, struct certmap_request *req);
+
+/* Appends the frame {"parameters": <params_json>} and its NUL to out. */
+void cmp_reply_params(struct cm_buf *out, const char *params_json, size_t len);
+/* Appends an error frame {"error": ..., "parameters": {...}} and its NUL. */
+void cmp_reply_error(struct cm_buf *out, const struct cmp_fail *fail);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * A small client for the certmapd tests, on the public client library
+ * (and raw sockets for the malformed-request cases).
+ *
+ *   svc_client map SOCKET CERT [USER]     answer JSON; exit as certmapctl query
+ *   svc_client stress SOCKET CERT WANT_USER THREADS REQUESTS
+ *                                         every thread maps, checks the user;
+ *                                         half share one client, half own one
+ *   svc_client raw SOCKET                 sends stdin as is, prints the reply
+ *                                         frame; exit 0 reply, 1 closed, 3 refused
+ *   svc_client stall SOCKET WAIT_S        sends half a request, then waits:
+ *                                         exit 0 when the service drops it in time
+ *   svc_client stats SOCKET | reload SOCKET
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "certmap.h"
+#include "certmap_client.h"
+#include "testlib.h"
+
+static int exit_for(int rc, const struct certmap_answer *a)
+{
+	if (rc != CERTMAP_OK) {
+		fprintf(stderr, "svc_client: %s\n", certmap_strerror(rc));
+		return rc == CERTMAP_ERR_BACKEND || rc == CERTMAP_ERR_SYSTEM ? 3 : 2;
+	}
+	if (certmap_answer_reason(a) == CERTMAP_REASON_NONE) {
+		return 0;
+	}
+	if (certmap_answer_reason(a) == CERTMAP_REASON_BACKEND_UNAVAILABLE) {
+		return 3;
+	}
+	if (certmap_answer_reason(a) == CERTMAP_REASON_INVALID_CERTIFICATE ||
+	    certmap_answer_reason(a) == CERTMAP_REASON_CONFIG_ERROR) {
+		return 2;
+	}
+	return 1;
+}
+
+static int do_map(const char *sock, const char *cert, const char *user)
+{
+	struct certmap_client *cl = NULL;
+	struct certmap_answer *a = NULL;
+	struct certmap_request req = { 0 };
+	unsigned char *data = NULL;
+	size_t len = 0;
+	char *json;
+	int rc;
+
+	if (cmt_read_file(cert, &data, &len) != 0) {
+		return 2;
+	}
+	req.cert = data;
+	req.cert_len = len;
+	req.user = user;
+	req.flags = CERTMAP_REQ_TRACE;
+	rc = certmap_client_connect(sock, 3000, &cl);
+	if (rc == CERTMAP_OK) {
+		rc = certmap_client_map(cl, &req, &a);
+	}
+	if (rc == CERTMAP_OK && (json = certmap_answer_to_json(a, true)) != NULL) {
+		printf("%s\n", json);
+		free(json);
+	}
+	rc = exit_for(rc, a);
+	certmap_answer_free(a);
+	certmap_client_free(cl);
+	free(data);
+	return rc;
+}
+
+struct stress {
+	const char *sock;
+	struct certmap_client *shared;
+	const unsigned char *cert;
+	size_t cert_len;
+	const char *want;
+	int requests;
+	int bad;
+};
+
+static void *stress_thread(void *arg)
+{
+	struct stress *s = arg;
+	struct certmap_client *own = NULL, *cl = s->shared;
+	struct certmap_request req = { .cert = s->cert, .cert_len = s->cert_len };
+	int bad = 0;
+
+	if (cl == NULL && certmap_client_connect(s->sock, 10000, &own) != CERTMAP_OK) {
+		s->bad = s->requests;
+		return NULL;
+	}
+	if (cl == NULL) {
+		cl = own;
+	}
+	for (int i = 0; i < s->requests; i++) {
+		struct certmap_answer *a = NULL;
+
+		if (certmap_client_map(cl, &req, &a) != CERTMAP_OK ||
+		    certmap_answer_user(a) == NULL || strcmp(certmap_answer_user(a), s->want) != 0) {
+			bad++;
+		}
+		certmap_answer_free(a);
+	}
+	certmap_client_free(own);
+	s->bad = bad;
+	return NULL;
+}
+
+static int do_stress(const char *sock, const char *cert, const char *want, int n, int reqs)
+{
+	struct certmap_client *shared = NULL;
+	struct stress *st = calloc((size_t)n, sizeof(*st));
+	pthread_t *th = calloc((size_t)n, sizeof(*th));
+	unsigned char *data = NULL;
+	size_t len = 0;
+	int bad = 0;
+
+	if (st == NULL || th == NULL || cmt_read_file(cert, &data, &len) != 0 ||
+	    certmap_client_connect(sock, 10000, &shared) != CERTMAP_OK) {
+		return 2;
+	}
+	for (int i = 0; i < n; i++) {
+		st[i] = (struct stress){ sock, i % 2 == 0 ? shared : NULL, data, len, want, reqs, 0 };
+		pthread_create(&th[i], NULL, stress_thread, &st[i]);
+	}
+	for (int i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		bad += st[i].bad;
+	}
+	printf("%d of %d answers wrong\n", bad, n * reqs);
+	certmap_client_free(shared);
+	free(data);
+	free(st);
+	free(th);
+	return bad == 0 ? 0 : 1;
+}
+
+static int raw_connect(const char *sock)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		perror("connect");
+		exit(3);
+	}
+	return fd;
+}
+
+/* Prints the first reply frame; 0 when one came, 1 when the socket closed. */
+static int read_reply(int fd, int timeout_ms)
+{
+	char buf[65536];
+	size_t len = 0;
+
+	while (len < sizeof(buf)) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, timeout_ms) <= 0) {
+			return 4;
+		}
+		n = read(fd, buf + len, sizeof(buf) - len);
+		if (n <= 0) {
+			return 1;
+		}
+		len += (size_t)n;
+		if (memchr(buf, '\0', len) != NULL) {
+			printf("%s\n", buf);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int do_raw(const char *sock)
+{
+	static char in[1 << 20];
+	size_t len = fread(in, 1, sizeof(in), stdin);
+	int fd = raw_connect(sock);
+	size_t off = 0;
+	int rc;
+
+	while (off < len) {
+		ssize_t n = send(fd, in + off, len - off, MSG_NOSIGNAL);
+
+		if (n <= 0) {
+			break; /* the service may close after its error reply */
+		}
+		off += (size_t)n;
+	}
+	shutdown(fd, SHUT_WR);
+	rc = read_reply(fd, 5000);
+	close(fd);
+	return rc;
+}
+
+static int do_stall(const char *sock, int wait_s)
+{
+	static const char half[] = "{\"method\": \"org.certmap.Mapper.Ma";
+	int fd = raw_connect(sock);
+	char c;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int rc = 1;
+
+	if (write(fd, half, sizeof(half) - 1) < 0) {
+		return 2;
+	}
+	if (poll(&p, 1, wait_s * 1000) == 1 && read(fd, &c, 1) == 0) {
+		rc = 0; /* dropped by the service */
+	}
+	close(fd);
+	return rc;
+}
+
+static int do_admin(const char *sock, bool reload)
+{
+	struct certmap_client *cl = NULL;
+	char *out = NULL;
+	int rc = certmap_client_connect(sock, 3000, &cl);
+
+	if (rc == CERTMAP_OK) {
+		rc = reload ? certmap_client_reload(cl, &out) : certmap_client_stats(cl, &out);
+	}
+	if (out != NULL) {
+		printf("%s\n", out);
+	}
+	free(out);
+	certmap_client_free(cl);
+	if (rc != CERTMAP_OK) {
+		fprintf(stderr, "svc_client: %s\n", certmap_strerror(rc));
+	}
+	return rc == CERTMAP_OK ? 0 : rc == CERTMAP_ERR_CONFIG ? 1 : 3;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 4 && strcmp(argv[1], "map") == 0) {
+		return do_map(argv[2], argv[3], argc > 4 ? argv[4] : NULL);
+	}
+	if (argc == 7 && strcmp(argv[1], "stress") == 0) {
+		return do_stress(argv[2], argv[3], argv[4], atoi(argv[5]), atoi(argv[6]));
+	}
+	if (argc == 3 && strcmp(argv[1], "raw") == 0) {
+		return do_raw(argv[2]);
+	}
+	if (argc == 4 && strcmp(argv[1], "stall") == 0) {
+		return do_stall(argv[2], atoi(argv[3]));
+	}
+	if (argc == 3 && (strcmp(argv[1], "stats") == 0 || strcmp(argv[1], "reload") == 0)) {
+		return do_admin(argv[2], argv[1][0] == 'r');
+	}
+	fprintf(stderr, "usage: svc_client map|stress|raw|stall|stats|reload SOCKET ...\n");
+	return 2;
+}

@@ -1,0 +1,186 @@
+#!/bin/sh
+# certmapd end to end: the real daemon on a temporary socket, nss_wrapper
+# accounts, the suite's certificates; answers compared with certmapctl test.
+set -u
+. "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
+
+CERTMAPD="$builddir/certmapd"
+CLIENT="$builddir/tests/service/svc_client"
+mkdir -p "$builddir/tests"
+tmp=$(mktemp -d "$builddir/tests/tmp-svc.XXXXXX")
+chmod 755 "$tmp"
+pid=
+stop_daemon() {
+	if [ -n "$pid" ]; then
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		pid=
+	fi
+}
+trap 'stop_daemon; rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM HUP
+
+printf 'alice:x:1000:1000:Alice:/home/alice:/bin/sh\nbob:x:1001:1001:Bob:/home/bob:/bin/sh\nerin:x:1002:1002::/home/erin:/bin/sh\nerin2:x:1003:1003::/home/erin2:/bin/sh\nroot:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n' > "$tmp/passwd"
+printf 'alice:x:1000:\nbob:x:1001:\nerin:x:1002:\nerin2:x:1003:\ndev:x:2000:alice\nnogroup:x:65534:\n' > "$tmp/group"
+NSS_WRAPPER_PASSWD="$tmp/passwd"; NSS_WRAPPER_GROUP="$tmp/group"
+export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
+sock="$tmp/sock"
+
+write_config() { # $1: file, $2: extra service settings
+	cat > "$1" <<EOC
+verify = { ca_file = "$certs/ca.pem"; };
+domains = ( { name = "local"; type = "local"; } );
+rules = (
+  { name = "upn"; priority = 10; match = "<EKU>clientAuth";
+    map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; }
+);
+service = { socket = "$sock"; user = "root"; allowed_uids = [0, $(id -u)];
+  timeout = 2; cache_ttl = 60; cache_size = 100; $2 };
+EOC
+}
+write_config "$tmp/certmap.conf" ""
+
+start_daemon() { # $1: config
+	sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$1" >> "$tmp/log" 2>&1 &
+	pid=$!
+	i=0
+	while [ ! -S "$sock" ] && [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 0.1; i=$((i + 1))
+	done
+	[ -S "$sock" ]
+}
+client() { sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" "$@"; }
+flat() { printf '%s' "$1" | tr -d ' \n\t'; }
+
+if start_daemon "$tmp/certmap.conf"; then ok "daemon starts"; else ko "daemon starts"; cat "$tmp/log"; finish; exit 1; fi
+
+# --- answers match certmapctl test (verdict, fields, trace, exit code)
+for c in alice expired untrusted root multirdn multisan; do
+	ref=$(ctl test --json --config "$tmp/certmap.conf" "$certs/$c.pem" 2>&1) && wrc=0 || wrc=$?
+	got=$(client map "$sock" "$certs/$c.pem" 2>&1) && grc=0 || grc=$?
+	if [ "$(flat "$ref")" = "$(flat "$got")" ] && [ "$wrc" -eq "$grc" ]; then
+		ok "Map $c matches certmapctl test (exit $grc)"
+	else
+		ko "Map $c matches certmapctl test"; echo "test ($wrc): $ref"; echo "service ($grc): $got"
+	fi
+done
+expect_exit "alice mapped" 0 client map "$sock" "$certs/alice.pem"
+expect_out "alice user" '"user":"alice"'
+expect_out "alice groups" '"groups":["alice","dev"]'
+expect_exit "DER certificate" 0 client map "$sock" "$certs/alice.der"
+expect_exit "requested user bob refused" 1 client map "$sock" "$certs/alice.pem" bob
+expect_out "not_candidate" '"reason":"not_candidate"'
+expect_exit "multisan ambiguous" 1 client map "$sock" "$certs/multisan.pem"
+expect_out "ambiguous verdict" '"verdict":"ambiguous"'
+printf 'not a certificate' > "$tmp/garbage.pem"
+expect_exit "garbage certificate is exit 2" 2 client map "$sock" "$tmp/garbage.pem"
+expect_out "invalid_certificate" '"reason":"invalid_certificate"'
+if "$CERTMAPCTL" query --help >/dev/null 2>&1; then
+	ref=$(ctl test --json --config "$tmp/certmap.conf" "$certs/alice.pem")
+	expect_exit "certmapctl query maps alice" 0 ctl query --json --socket "$sock" "$certs/alice.pem"
+	if [ "$(flat "$ref")" = "$(flat "$out")" ]; then ok "query JSON = test JSON"; else ko "query JSON = test JSON"; echo "$ref"; echo "$out"; fi
+	expect_exit "certmapctl query expired" 1 ctl query --json --socket "$sock" "$certs/expired.pem"
+	expect_exit "certmapctl query, no service" 3 ctl query --socket "$tmp/nosock" "$certs/alice.pem"
+	expect_exit "certmapctl stats" 0 ctl stats --json --socket "$sock"
+	expect_out "stats requests" '"requests"'
+else
+	echo "SKIP: certmapctl query not built in yet"
+fi
+
+# --- varlink service interface
+printf '{"method":"org.varlink.service.GetInfo"}\0' > "$tmp/req"
+expect_exit "GetInfo" 0 client raw "$sock" < "$tmp/req"
+expect_out "GetInfo interfaces" '"interfaces":["org.varlink.service","org.certmap.Mapper"]'
+printf '{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"org.certmap.Mapper"}}\0' > "$tmp/req"
+expect_exit "GetInterfaceDescription" 0 client raw "$sock" < "$tmp/req"
+expect_out "IDL names the interface" 'interface org.certmap.Mapper'
+
+# --- bad requests get an error and the service keeps serving
+check_error() { # name, expected error, request file
+	expect_exit "$1 answered" 0 client raw "$sock" < "$3"
+	expect_out "$1 -> $2" "\"error\":\"$2\""
+	expect_exit "$1: still serving" 0 client map "$sock" "$certs/alice.pem"
+}
+head -c 300000 /dev/zero | tr '\0' 'a' > "$tmp/big"; printf '\0' >> "$tmp/big"
+check_error "oversized" org.certmap.Mapper.TooLarge "$tmp/big"
+printf '{"method":"org.certmap.Mapper.Map","parameters":{"certif' > "$tmp/trunc"
+check_error "truncated" org.varlink.service.InvalidParameter "$tmp/trunc"
+printf 'hello world\0' > "$tmp/nonjson"
+check_error "non-JSON" org.varlink.service.InvalidParameter "$tmp/nonjson"
+printf '{"method":"org.certmap.Mapper.Unmap","parameters":{}}\0' > "$tmp/wrong"
+check_error "wrong method" org.varlink.service.MethodNotFound "$tmp/wrong"
+printf '{"method":"com.example.Other.Call"}\0' > "$tmp/iface"
+check_error "wrong interface" org.varlink.service.InterfaceNotFound "$tmp/iface"
+printf '\001\377\376\000\033[0m\x80\x81{\0' > "$tmp/binary"
+check_error "binary garbage" org.varlink.service.InvalidParameter "$tmp/binary"
+printf '{"method":"org.certmap.Mapper.Map","parameters":{}} {}\0' > "$tmp/trailing"
+check_error "trailing bytes" org.varlink.service.InvalidParameter "$tmp/trailing"
+printf '{"method":"org.certmap.Mapper.Map","parameters":{"certificate":"@@@"}}\0' > "$tmp/badb64"
+check_error "bad base64" org.varlink.service.InvalidParameter "$tmp/badb64"
+printf '{"method":"org.certmap.Mapper.Map","parameters":{"user":"alice"}}\0' > "$tmp/nocert"
+check_error "missing certificate" org.varlink.service.InvalidParameter "$tmp/nocert"
+printf '{"method":"org.certmap.Mapper.GetStats","oneway":true}\0{"method":"org.certmap.Mapper.GetStats"}\0' > "$tmp/oneway"
+expect_exit "oneway gets no reply, the next call does" 0 client raw "$sock" < "$tmp/oneway"
+expect_out "reply to the second call" '"requests":'
+
+# --- a stalled client does not block others and is dropped after the timeout
+client stall "$sock" 6 & stall=$!
+sleep 0.3
+t0=$(date +%s%N)
+expect_exit "served while a client stalls" 0 client map "$sock" "$certs/alice.pem"
+t1=$(date +%s%N)
+if [ $(( (t1 - t0) / 1000000 )) -lt 1000 ]; then ok "no wait behind the stalled client"; else ko "waited $(( (t1 - t0) / 1000000 )) ms"; fi
+if wait "$stall"; then ok "stalled client dropped after the timeout"; else ko "stalled client not dropped"; fi
+
+# --- peers not in allowed_uids are refused
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
+	expect_exit "uid 65534 refused" 3 setpriv --reuid=65534 --regid=65534 --clear-groups \
+		sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" map "$sock" "$certs/alice.pem"
+	expect_out "permission denied" "Permission denied"
+	expect_exit "uid 65534 refused (raw)" 0 setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$CLIENT" raw "$sock" < "$tmp/req"
+	expect_out "PermissionDenied error" '"error":"org.certmap.Mapper.PermissionDenied"'
+else
+	echo "SKIP: peer credential checks need root"
+fi
+
+# --- 64 concurrent clients, many requests each
+expect_exit "64 clients x 200 requests" 0 client stress "$sock" "$certs/alice.pem" alice 64 200
+expect_out "all answers right" "0 of 12800 answers wrong"
+
+# --- reloads: a broken file keeps the old configuration
+cp "$tmp/certmap.conf" "$tmp/good.conf"
+printf 'rules = ( { name = "x"; match = "<BROKEN"; } );\n' > "$tmp/certmap.conf"
+kill -HUP "$pid"; sleep 0.5
+expect_exit "broken SIGHUP: still mapping" 0 client map "$sock" "$certs/alice.pem"
+if grep -q "keeping the running configuration" "$tmp/log"; then ok "broken reload logged"; else ko "broken reload logged"; fi
+expect_exit "Reload method with a broken file" 1 client reload "$sock"
+cp "$tmp/good.conf" "$tmp/certmap.conf"
+sed -i 's/LOCAL:{subject_principal.short_name}/LOCAL:bob/' "$tmp/certmap.conf"
+kill -HUP "$pid"; sleep 0.5
+expect_exit "good SIGHUP: new rules apply (cache flushed)" 1 client map "$sock" "$certs/alice.pem" alice
+expect_exit "new rule maps to bob" 0 client map "$sock" "$certs/alice.pem"
+expect_out "bob" '"user":"bob"'
+cp "$tmp/good.conf" "$tmp/certmap.conf"
+expect_exit "Reload method" 0 client reload "$sock"
+expect_exit "stats" 0 client stats "$sock"
+expect_out "reloads counted" '"reloads":2'
+expect_out "hits counted" '"hits":'
+if grep -q 'decision mapped user=alice rule=upn domain=local cert_sha256=' "$tmp/log"; then ok "decision logged"; else ko "decision logged"; fi
+
+# --- clean stop
+kill -TERM "$pid"
+if wait "$pid"; then ok "SIGTERM exit 0"; else ko "SIGTERM exit status"; fi
+pid=
+if [ ! -e "$sock" ]; then ok "socket removed"; else ko "socket removed"; fi
+
+# --- start-up errors
+if [ "$(id -u)" -eq 0 ]; then
+	write_config "$tmp/nouser.conf" ""
+	sed -i 's/user = "root"/user = "certmap-no-such-user"/' "$tmp/nouser.conf"
+	expect_exit "missing service.user is a start-up error" 1 sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" -f -c "$tmp/nouser.conf"
+	expect_out "says which user" "certmap-no-such-user does not exist"
+fi
+expect_exit "broken config at start" 1 "$CERTMAPD" -f -c "$tmp/nonexistent.conf"
+
+finish
