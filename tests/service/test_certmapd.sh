@@ -17,7 +17,8 @@ stop_daemon() {
 		pid=
 	fi
 }
-trap 'stop_daemon; rm -rf "$tmp"' EXIT
+tls_pid=
+trap 'stop_daemon; [ -n "$tls_pid" ] && kill "$tls_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM HUP
 
 printf 'alice:x:1000:1000:Alice:/home/alice:/bin/sh\nbob:x:1001:1001:Bob:/home/bob:/bin/sh\nerin:x:1002:1002::/home/erin:/bin/sh\nerin2:x:1003:1003::/home/erin2:/bin/sh\nroot:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n' > "$tmp/passwd"
@@ -167,6 +168,31 @@ expect_exit "stats" 0 client stats "$sock"
 expect_out "reloads counted" '"reloads":2'
 expect_out "hits counted" '"hits":'
 if grep -q 'decision mapped user=alice rule=upn domain=local cert_sha256=' "$tmp/log"; then ok "decision logged"; else ko "decision logged"; fi
+
+# --- the TLS server example of doc/examples: a real handshake, then certmapd
+port=0
+for try in 1 2 3 4 5; do
+	port=$(( $(od -An -N2 -tu2 /dev/urandom) % 20000 + 30000 ))
+	sh "$srcdir/tests/lib/nsswrap.sh" "$builddir/doc/examples/tls-server" "$port" \
+		"$certs/serverauth.pem" "$certs/serverauth.key" "$certs/ca.pem" "$sock" > "$tmp/tls.log" 2>&1 &
+	tls_pid=$!
+	sleep 0.3
+	kill -0 "$tls_pid" 2>/dev/null && break
+	tls_pid=
+done
+if [ -n "$tls_pid" ]; then
+	out=$(openssl s_client -connect "127.0.0.1:$port" -cert "$certs/alice.pem" -key "$certs/alice.key" \
+		-CAfile "$certs/ca.pem" -quiet < /dev/null 2>/dev/null)
+	expect_out "TLS example maps the client certificate" "user alice uid 1000 groups alice,dev"
+	out=$(openssl s_client -connect "127.0.0.1:$port" -cert "$certs/root.pem" -key "$certs/root.key" \
+		-CAfile "$certs/ca.pem" -quiet < /dev/null 2>/dev/null)
+	expect_out "TLS example refuses uid 0" "denied: uid_refused"
+	kill "$tls_pid" 2>/dev/null
+	wait "$tls_pid" 2>/dev/null
+	tls_pid=
+else
+	ko "TLS example starts"; cat "$tmp/tls.log"
+fi
 
 # --- clean stop
 kill -TERM "$pid"
