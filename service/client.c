@@ -130,7 +130,7 @@ static int send_all(int fd, const char *p, size_t len, int64_t deadline)
 static long read_frame(struct certmap_client *c, int64_t deadline)
 {
 	for (;;) {
-		char *nul = memchr(c->in, '\0', c->in_len);
+		char *nul = c->in_len > 0 ? memchr(c->in, '\0', c->in_len) : NULL;
 		ssize_t n;
 
 		if (nul != NULL) {

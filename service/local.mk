@@ -53,6 +53,9 @@ check_PROGRAMS += doc/examples/tls-server
 doc_examples_tls_server_SOURCES = doc/examples/tls-server.c
 doc_examples_tls_server_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service
 doc_examples_tls_server_LDADD = libcertmap.la -lssl $(OPENSSL_LIBS)
+# A real binary, not a libtool wrapper script, so the tests can preload
+# nss_wrapper (and libasan) into it alone.
+doc_examples_tls_server_LDFLAGS = -no-install
 
 # ---------------------------------------------------------------- bench
 check_PROGRAMS += bench/service/bench_client

@@ -253,7 +253,7 @@ static bool conn_frame(struct cmd_state *st, struct conn *c, size_t len)
 static void conn_process(struct cmd_state *st, struct conn *c)
 {
 	while (c->fd >= 0 && !c->busy) {
-		char *nul = memchr(c->in, '\0', c->in_len);
+		char *nul = c->in_len > 0 ? memchr(c->in, '\0', c->in_len) : NULL;
 
 		if (nul != NULL) {
 			if (!conn_frame(st, c, (size_t)(nul - c->in))) {

@@ -108,11 +108,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if ((ctx = make_ctx(argv[2], argv[3], argv[4])) == NULL || (lfd = listen_on(argv[1])) < 0) {
+		SSL_CTX_free(ctx);
 		return 1;
 	}
 	/* One client object for the whole server; it reconnects when needed. */
 	if ((rc = certmap_client_connect(argc == 6 ? argv[5] : NULL, 2000, &cm)) != CERTMAP_OK) {
 		fprintf(stderr, "cannot reach certmapd: %s\n", certmap_strerror(rc));
+		close(lfd);
+		SSL_CTX_free(ctx);
 		return 1;
 	}
 	for (;;) {

@@ -187,6 +187,7 @@ if [ -n "$tls_pid" ]; then
 	out=$(openssl s_client -connect "127.0.0.1:$port" -cert "$certs/root.pem" -key "$certs/root.key" \
 		-CAfile "$certs/ca.pem" -quiet < /dev/null 2>/dev/null)
 	expect_out "TLS example refuses uid 0" "denied: uid_refused"
+	[ "$fail" -eq 0 ] || head -30 "$tmp/tls.log"
 	kill "$tls_pid" 2>/dev/null
 	wait "$tls_pid" 2>/dev/null
 	tls_pid=
