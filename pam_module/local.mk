@@ -1,1 +1,55 @@
 # pam_certmap.so build and tests (included from the top Makefile.am).
+
+pammod_LTLIBRARIES = pam_certmap.la
+pam_certmap_la_SOURCES = \
+	pam_module/pam_certmap.c pam_module/pam_certmap.h \
+	pam_module/options.c pam_module/cert_env.c \
+	pam_module/socket.c
+pam_certmap_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam_module -I$(top_srcdir)/service
+# Only the pam_sm_* hooks leave the module; libcertmap is linked in whole.
+# libpam dlcloses the module at every pam_end(): libcertmap's once-per-process
+# state (digests fetched from OpenSSL, the digest name list) would be lost and
+# leaked each time, so the module stays loaded once it is (-z nodelete), as
+# libcrypto itself does.
+pam_certmap_la_LDFLAGS = -module -avoid-version -shared -Wl,-z,nodelete \
+	-Wl,--version-script=$(top_srcdir)/pam_module/pam_certmap.sym
+pam_certmap_la_LIBADD = libcertmap_internal.la \
+	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(JSONC_LIBS) $(PAM_LIBS)
+EXTRA_pam_certmap_la_DEPENDENCIES = pam_module/pam_certmap.sym
+
+man_MANS += doc/pam_certmap.8
+EXTRA_DIST += pam_module/pam_certmap.sym doc/pam_certmap.8 \
+	conf/pam.d/certmap-webapp conf/pam.d/certmap-sshd-style \
+	tests/pam/test_pam.sh tests/pam/corpus
+
+# Tests: a driver that runs the real libpam on a test service directory,
+# and a stand-in certmapd that answers garbage.
+check_PROGRAMS += tests/pam/pam_driver tests/pam/stub_certmapd
+tests_pam_pam_driver_SOURCES = tests/pam/pam_driver.c
+tests_pam_pam_driver_LDADD = $(PAM_LIBS) -ldl
+tests_pam_stub_certmapd_SOURCES = tests/pam/stub_certmapd.c
+TESTS += tests/pam/test_pam.sh
+
+# The certificate decoder reads untrusted environment values: its fuzz
+# target (tests/pam/fuzz_cert_env.c) replays its corpus in test_pam.sh.
+check_PROGRAMS += tests/pam/replay_cert_env
+tests_pam_replay_cert_env_SOURCES = tests/pam/fuzz_cert_env.c tests/fuzz/replay.c \
+	pam_module/cert_env.c
+tests_pam_replay_cert_env_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam_module
+tests_pam_replay_cert_env_LDADD = $(OPENSSL_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/pam/fuzz_cert_env
+tests_pam_fuzz_cert_env_SOURCES = tests/pam/fuzz_cert_env.c pam_module/cert_env.c
+tests_pam_fuzz_cert_env_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam_module
+tests_pam_fuzz_cert_env_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
+tests_pam_fuzz_cert_env_LDADD = $(OPENSSL_LIBS)
+endif
+
+# A PAM module is loaded by file name: its libtool archive is of no use
+# in the module directory. (pammoddir has no "exec" in its name, so the
+# module is installed with the data.)
+install-data-hook:
+	rm -f $(DESTDIR)$(pammoddir)/pam_certmap.la
+# Without the archive libtool cannot name the module any more: remove it.
+uninstall-hook:
+	rm -f $(DESTDIR)$(pammoddir)/pam_certmap.so
