@@ -1,7 +1,14 @@
 /*
  * Certificate parsing: one DER or PEM certificate in, one immutable
- * struct cm_identity out. Each field has its own small extraction function
- * so the OpenSSL parser can later give way to a lazy DER walker.
+ * struct cm_identity out, without building an OpenSSL X509 object (whose
+ * d2i_X509 spends 100+ us decoding the public key through the providers).
+ * One strict walk over the DER (mapper/der.c) locates every field; OpenSSL's
+ * own d2i functions then decode just the small pieces (names, the serial,
+ * times, the extensions certmap reads), so each field decodes exactly as
+ * it does inside d2i_X509. Acceptance: everything d2i_X509 rejects is
+ * rejected, plus what is not DER; tests/fuzz/fuzz_cert_diff.c proves it
+ * against the X509-based reference (tests/fuzz/ref_identity.c) and lists
+ * each extra rejection.
  *
  * What SSSD (libsss_certmap 2.8.2) does, checked against the library:
  * - {serial_number} prints the magnitude of the serial without the DER
@@ -27,6 +34,9 @@
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/asn1t.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -35,12 +45,12 @@
 #include <openssl/x509v3.h>
 
 #include "certmap.h"
+#include "der.h"
 #include "identity.h"
 #include "name.h"
 
 #define OID_UPN "1.3.6.1.4.1.311.20.2.3"
 #define OID_KRB5 "1.3.6.1.5.2.2"
-#define OID_SID_EXT "1.3.6.1.4.1.311.25.2"
 /* DER content octets of 1.3.6.1.4.1.311.25.2.1, the SID's otherName type. */
 static const unsigned char sid_oid_der[] = {
 	0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x19, 0x02, 0x01
@@ -70,65 +80,6 @@ static int nomem(char **errmsg)
 {
 	return fail(errmsg, CERTMAP_ERR_NOMEM, "out of memory");
 }
-
-/* A read-only cursor over DER bytes. */
-struct der {
-	const unsigned char *p;
-	size_t len;
-};
-
-/*
- * Reads one TLV with a one-byte tag and a definite length. On success
- * moves c past it and returns 0 with the content in *content; otherwise
- * returns -1 and leaves c alone.
- */
-static int der_get(struct der *c, unsigned char *tag, struct der *content)
-{
-	size_t hdr = 2, n;
-
-	if (c->len < 2 || (c->p[0] & 0x1f) == 0x1f) {
-		return -1;
-	}
-	n = c->p[1];
-	if (n & 0x80) {
-		size_t k = n & 0x7f;
-
-		if (k == 0 || k > 4 || c->len < 2 + k) {
-			return -1;
-		}
-		n = 0;
-		for (size_t i = 0; i < k; i++) {
-			n = (n << 8) | c->p[2 + i];
-		}
-		hdr += k;
-	}
-	if (n > c->len - hdr) {
-		return -1;
-	}
-	*tag = c->p[0];
-	content->p = c->p + hdr;
-	content->len = n;
-	c->p += hdr + n;
-	c->len -= hdr + n;
-	return 0;
-}
-
-/* Reads one TLV that must have the given tag. */
-static int der_expect(struct der *c, unsigned char tag, struct der *content)
-{
-	struct der save = *c;
-	unsigned char t;
-
-	if (der_get(c, &t, content) != 0) {
-		return -1;
-	}
-	if (t != tag) {
-		*c = save;
-		return -1;
-	}
-	return 0;
-}
-
 /* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
 static bool utf8_valid(const unsigned char *p, size_t len)
 {
@@ -219,10 +170,10 @@ static int value_set_ia5(struct cm_value *v, const ASN1_STRING *s)
 
 static int check_one_der(const unsigned char *der, size_t len, char **errmsg)
 {
-	struct der c = { der, len }, content;
+	struct cm_der c = { der, len }, content;
 	unsigned char tag;
 
-	if (der_get(&c, &tag, &content) != 0 || tag != 0x30) {
+	if (cm_der_get(&c, &tag, &content, NULL) != 0 || tag != 0x30) {
 		return fail(errmsg, CERTMAP_ERR_CERT,
 			    "the certificate is not a DER SEQUENCE (truncated or not a certificate)");
 	}
@@ -306,20 +257,273 @@ int cm_cert_to_der(const unsigned char *data, size_t len,
 	return 0;
 }
 
+/* ---------------------------------------------------------------- the walk */
+
+/* The extensions certmap reads; any other extension is only checked for
+ * its shape and for not appearing twice. */
+enum cert_ext {
+	EXT_SKI,
+	EXT_KU,
+	EXT_EKU,
+	EXT_SAN,
+	EXT_SID,
+	N_EXT,
+};
+
+static const struct {
+	const unsigned char *oid;
+	size_t len;
+	const char *name;
+} cert_exts[N_EXT] = {
+	[EXT_SKI] = { (const unsigned char *)"\x55\x1d\x0e", 3, "subjectKeyIdentifier" },
+	[EXT_KU] = { (const unsigned char *)"\x55\x1d\x0f", 3, "keyUsage" },
+	[EXT_EKU] = { (const unsigned char *)"\x55\x1d\x25", 3, "extendedKeyUsage" },
+	[EXT_SAN] = { (const unsigned char *)"\x55\x1d\x11", 3, "subjectAltName" },
+	[EXT_SID] = { (const unsigned char *)"\x2b\x06\x01\x04\x01\x82\x37\x19\x02", 9, "SID" },
+};
+
+/* More extensions than this is refused (duplicate checks are quadratic). */
+#define CM_MAX_EXTENSIONS 128
+
+/* Where each field lives in the certificate, found by one walk. */
+struct cert_parts {
+	int version;                    /* 0 for v1, 1 for v2, 2 for v3 */
+	struct cm_der serial;           /* INTEGER TLV */
+	struct cm_der issuer, subject;  /* Name TLVs */
+	struct cm_der not_before, not_after; /* Time TLVs */
+	struct cm_der spki;             /* SubjectPublicKeyInfo TLV */
+	struct cm_der spki_alg;         /* its AlgorithmIdentifier contents */
+	struct cm_der spki_key;         /* its BIT STRING contents */
+	struct cm_der ext[N_EXT];       /* extnValue contents; p NULL when absent */
+	struct cm_der ext_ids[CM_MAX_EXTENSIONS];
+	size_t n_ext;
+};
+
+static int bad(char **errmsg, const char *what)
+{
+	return fail(errmsg, CERTMAP_ERR_CERT,
+		    "the certificate is not a valid DER X.509 certificate: %s", what);
+}
+
+/*
+ * An AlgorithmIdentifier exactly as d2i_X509 takes it (its parameters are
+ * an ANY, whose primitive contents OpenSSL checks by type).
+ */
+static bool algor_ok(const struct cm_der *tlv)
+{
+	const unsigned char *p = tlv->p;
+	X509_ALGOR *a = d2i_X509_ALGOR(NULL, &p, (long)tlv->len);
+	bool ok = a != NULL && p == tlv->p + tlv->len;
+
+	X509_ALGOR_free(a);
+	ERR_clear_error();
+	return ok;
+}
+
+static int walk_algor(struct cm_der *c, struct cm_der *content, char **errmsg)
+{
+	struct cm_der tlv;
+
+	if (cm_der_expect(c, 0x30, content, &tlv) != 0 || !algor_ok(&tlv)) {
+		return bad(errmsg, "a malformed AlgorithmIdentifier");
+	}
+	return 0;
+}
+
+/* version [0] EXPLICIT INTEGER DEFAULT v1: DER leaves v1 out. */
+static int walk_version(struct cm_der *tbs, struct cert_parts *cp, char **errmsg)
+{
+	struct cm_der v;
+
+	cp->version = 0;
+	if (cm_der_peek(tbs) != 0xa0) {
+		return 0;
+	}
+	if (cm_der_expect(tbs, 0xa0, &v, NULL) != 0 || v.len != 3 ||
+	    v.p[0] != 0x02 || v.p[1] != 0x01 || (v.p[2] != 1 && v.p[2] != 2)) {
+		return bad(errmsg, "the version is not v2 or v3");
+	}
+	cp->version = v.p[2];
+	return 0;
+}
+
+static int walk_validity(struct cm_der *tbs, struct cert_parts *cp, char **errmsg)
+{
+	struct cm_der v, t;
+	unsigned char tag;
+
+	if (cm_der_expect(tbs, 0x30, &v, NULL) != 0 ||
+	    cm_der_get(&v, &tag, &t, &cp->not_before) != 0 || (tag != 0x17 && tag != 0x18) ||
+	    cm_der_get(&v, &tag, &t, &cp->not_after) != 0 || (tag != 0x17 && tag != 0x18) ||
+	    v.len != 0) {
+		return bad(errmsg, "a malformed validity period");
+	}
+	return 0;
+}
+
+static int walk_spki(struct cm_der *tbs, struct cert_parts *cp, char **errmsg)
+{
+	struct cm_der spki;
+	int rv;
+
+	if (cm_der_expect(tbs, 0x30, &spki, &cp->spki) != 0) {
+		return bad(errmsg, "a malformed subjectPublicKeyInfo");
+	}
+	if ((rv = walk_algor(&spki, &cp->spki_alg, errmsg)) != 0) {
+		return rv;
+	}
+	if (cm_der_expect(&spki, 0x03, &cp->spki_key, NULL) != 0 || spki.len != 0) {
+		return bad(errmsg, "a malformed subjectPublicKeyInfo");
+	}
+	return 0;
+}
+
+/* issuerUniqueID [1] and subjectUniqueID [2]: IMPLICIT BIT STRINGs, v2 and v3 only. */
+static int walk_unique_ids(struct cm_der *tbs, const struct cert_parts *cp, char **errmsg)
+{
+	for (unsigned char tag = 0x81; tag <= 0x82; tag++) {
+		struct cm_der v;
+
+		if (cm_der_peek(tbs) != tag) {
+			continue;
+		}
+		if (cp->version < 1 || cm_der_expect(tbs, tag, &v, NULL) != 0 ||
+		    !cm_der_bits_ok(v.p, v.len)) {
+			return bad(errmsg, "a malformed or misplaced unique identifier");
+		}
+	}
+	return 0;
+}
+
+static int ext_record(struct cert_parts *cp, const struct cm_der *oid,
+		      const struct cm_der *value, char **errmsg)
+{
+	for (size_t i = 0; i < cp->n_ext; i++) {
+		if (cm_der_equal(&cp->ext_ids[i], oid->p, oid->len)) {
+			return bad(errmsg, "an extension appears more than once");
+		}
+	}
+	if (cp->n_ext == CM_MAX_EXTENSIONS) {
+		return bad(errmsg, "too many extensions");
+	}
+	cp->ext_ids[cp->n_ext++] = *oid;
+	for (size_t k = 0; k < N_EXT; k++) {
+		if (cm_der_equal(oid, cert_exts[k].oid, cert_exts[k].len)) {
+			cp->ext[k] = *value;
+		}
+	}
+	return 0;
+}
+
+/* Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } */
+static int walk_extension(struct cm_der *list, struct cert_parts *cp, char **errmsg)
+{
+	struct cm_der e, oid, crit, value;
+
+	if (cm_der_expect(list, 0x30, &e, NULL) != 0 ||
+	    cm_der_expect(&e, 0x06, &oid, NULL) != 0) {
+		return bad(errmsg, "a malformed extension");
+	}
+	/* DER leaves the default FALSE out: an encoded critical is TRUE (ff). */
+	if (cm_der_peek(&e) == 0x01 &&
+	    (cm_der_expect(&e, 0x01, &crit, NULL) != 0 || crit.p[0] != 0xff)) {
+		return bad(errmsg, "an extension's critical flag is not DER");
+	}
+	if (cm_der_expect(&e, 0x04, &value, NULL) != 0 || e.len != 0) {
+		return bad(errmsg, "a malformed extension");
+	}
+	return ext_record(cp, &oid, &value, errmsg);
+}
+
+/* extensions [3] EXPLICIT SEQUENCE SIZE (1..MAX) OF Extension, v3 only. */
+static int walk_extensions(struct cm_der *tbs, struct cert_parts *cp, char **errmsg)
+{
+	struct cm_der outer, list;
+	int rv;
+
+	if (cm_der_peek(tbs) != 0xa3) {
+		return 0;
+	}
+	if (cp->version != 2 || cm_der_expect(tbs, 0xa3, &outer, NULL) != 0 ||
+	    cm_der_expect(&outer, 0x30, &list, NULL) != 0 || outer.len != 0 ||
+	    list.len == 0) {
+		return bad(errmsg, "malformed or misplaced extensions");
+	}
+	while (list.len > 0) {
+		if ((rv = walk_extension(&list, cp, errmsg)) != 0) {
+			return rv;
+		}
+	}
+	return 0;
+}
+
+static int walk_tbs(struct cm_der *tbs, struct cert_parts *cp, char **errmsg)
+{
+	struct cm_der alg, name;
+	int rv;
+
+	if ((rv = walk_version(tbs, cp, errmsg)) != 0) {
+		return rv;
+	}
+	if (cm_der_expect(tbs, 0x02, &name, &cp->serial) != 0) {
+		return bad(errmsg, "no serial number");
+	}
+	if ((rv = walk_algor(tbs, &alg, errmsg)) != 0) {
+		return rv;
+	}
+	if (cm_der_expect(tbs, 0x30, &name, &cp->issuer) != 0) {
+		return bad(errmsg, "no issuer name");
+	}
+	if ((rv = walk_validity(tbs, cp, errmsg)) != 0) {
+		return rv;
+	}
+	if (cm_der_expect(tbs, 0x30, &name, &cp->subject) != 0) {
+		return bad(errmsg, "no subject name");
+	}
+	if ((rv = walk_spki(tbs, cp, errmsg)) != 0 ||
+	    (rv = walk_unique_ids(tbs, cp, errmsg)) != 0 ||
+	    (rv = walk_extensions(tbs, cp, errmsg)) != 0) {
+		return rv;
+	}
+	return tbs->len == 0 ? 0 : bad(errmsg, "unexpected data after the extensions");
+}
+
+/*
+ * Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm,
+ * signatureValue BIT STRING }. The whole tree is checked to be DER first,
+ * so the walk only checks order and tags.
+ */
+static int cert_walk(const unsigned char *der, size_t len, struct cert_parts *cp,
+		     char **errmsg)
+{
+	struct cm_der all = { der, len }, cert, tbs, alg, sig;
+	int rv;
+
+	if (!cm_der_validate(der, len)) {
+		return bad(errmsg, "the encoding is not DER");
+	}
+	if (cm_der_expect(&all, 0x30, &cert, NULL) != 0 ||
+	    cm_der_expect(&cert, 0x30, &tbs, NULL) != 0) {
+		return bad(errmsg, "no tbsCertificate");
+	}
+	if ((rv = walk_algor(&cert, &alg, errmsg)) != 0) {
+		return rv;
+	}
+	if (cm_der_expect(&cert, 0x03, &sig, NULL) != 0 || cert.len != 0) {
+		return bad(errmsg, "a malformed signature");
+	}
+	return walk_tbs(&tbs, cp, errmsg);
+}
+
 /* ---------------------------------------------------------------- fields */
 
-static int get_name(const X509_NAME *xn, struct cm_name *out, const char *what,
+static int get_name(const struct cm_der *tlv, struct cm_name *out, const char *what,
 		    char **errmsg)
 {
-	const unsigned char *der = NULL;
-	size_t len = 0;
 	char *why = NULL;
 	int rv;
 
-	if (X509_NAME_get0_der((X509_NAME *)xn, &der, &len) != 1) {
-		return fail(errmsg, CERTMAP_ERR_CERT, "the %s name cannot be encoded", what);
-	}
-	rv = cm_name_parse(der, len, out, &why);
+	rv = cm_name_parse(tlv->p, tlv->len, out, &why);
 	if (rv != 0) {
 		rv = fail(errmsg, rv, "the %s name: %s", what, why != NULL ? why : "?");
 	}
@@ -327,21 +531,23 @@ static int get_name(const X509_NAME *xn, struct cm_name *out, const char *what,
 	return rv;
 }
 
-static int get_serial(X509 *x, struct cm_identity *id, char **errmsg)
+static int get_serial(const struct cm_der *tlv, struct cm_identity *id, char **errmsg)
 {
-	const ASN1_INTEGER *s = X509_get0_serialNumber(x);
+	const unsigned char *p = tlv->p;
+	ASN1_INTEGER *s = d2i_ASN1_INTEGER(NULL, &p, (long)tlv->len);
 	BIGNUM *bn = NULL;
 	char *dec = NULL;
-	size_t len = (size_t)ASN1_STRING_length(s);
+	size_t len;
 	int rv;
 
-	bn = ASN1_INTEGER_to_BN(s, NULL);
+	bn = s != NULL ? ASN1_INTEGER_to_BN(s, NULL) : NULL;
 	dec = bn != NULL ? BN_bn2dec(bn) : NULL;
 	if (dec == NULL) {
 		rv = fail(errmsg, CERTMAP_ERR_CERT, "the serial number cannot be decoded");
 		goto out;
 	}
 	/* OpenSSL keeps the magnitude without the sign byte; 0 may be empty. */
+	len = (size_t)ASN1_STRING_length(s);
 	id->serial = calloc(len == 0 ? 1 : len, 1);
 	id->serial_dec = strdup(dec);
 	if (id->serial == NULL || id->serial_dec == NULL) {
@@ -357,33 +563,49 @@ static int get_serial(X509 *x, struct cm_identity *id, char **errmsg)
 out:
 	OPENSSL_free(dec);
 	BN_free(bn);
+	ASN1_INTEGER_free(s);
 	return rv;
 }
 
-/* X509_get_ext_d2i, telling "absent" from "malformed or repeated". */
-static int ext_d2i(X509 *x, int nid, const char *what, void **out, char **errmsg)
+/*
+ * Decodes one extension's value with OpenSSL's own item for it (what
+ * X509_get_ext_d2i would use), requiring DER and no trailing bytes.
+ * *out is NULL when the extension is absent.
+ */
+static int ext_d2i(const struct cert_parts *cp, enum cert_ext k, const ASN1_ITEM *it,
+		   ASN1_VALUE **out, char **errmsg)
 {
-	int crit = -1;
+	const struct cm_der *v = &cp->ext[k];
+	const unsigned char *p = v->p;
 
-	*out = X509_get_ext_d2i(x, nid, &crit, NULL);
-	if (*out == NULL && crit != -1) {
-		return fail(errmsg, CERTMAP_ERR_CERT,
-			    "the %s extension is malformed or appears more than once", what);
+	*out = NULL;
+	if (v->p == NULL) {
+		return 0;
 	}
-	ERR_clear_error();
+	if (cm_der_validate(v->p, v->len)) {
+		*out = ASN1_item_d2i(NULL, &p, (long)v->len, it);
+	}
+	if (*out == NULL || p != v->p + v->len) {
+		ASN1_item_free(*out, it);
+		*out = NULL;
+		return fail(errmsg, CERTMAP_ERR_CERT, "the %s extension is malformed",
+			    cert_exts[k].name);
+	}
 	return 0;
 }
 
-static int get_ski(X509 *x, struct cm_identity *id, char **errmsg)
+static int get_ski(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
 {
-	ASN1_OCTET_STRING *ski = NULL;
+	ASN1_VALUE *v = NULL;
+	ASN1_OCTET_STRING *ski;
 	size_t len;
 	int rv;
 
-	if ((rv = ext_d2i(x, NID_subject_key_identifier, "subjectKeyIdentifier",
-			  (void **)&ski, errmsg)) != 0 || ski == NULL) {
+	if ((rv = ext_d2i(cp, EXT_SKI, ASN1_ITEM_rptr(ASN1_OCTET_STRING), &v, errmsg)) != 0 ||
+	    v == NULL) {
 		return rv;
 	}
+	ski = (ASN1_OCTET_STRING *)v;
 	len = (size_t)ASN1_STRING_length(ski);
 	id->ski = malloc(len + 1);
 	if (id->ski == NULL) {
@@ -397,17 +619,19 @@ static int get_ski(X509 *x, struct cm_identity *id, char **errmsg)
 	return rv;
 }
 
-static int get_ku(X509 *x, struct cm_identity *id, char **errmsg)
+static int get_ku(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
 {
-	ASN1_BIT_STRING *ku = NULL;
+	ASN1_VALUE *v = NULL;
+	ASN1_BIT_STRING *ku;
 	const unsigned char *p;
 	int rv;
 
-	if ((rv = ext_d2i(x, NID_key_usage, "keyUsage", (void **)&ku, errmsg)) != 0 ||
-	    ku == NULL) {
+	if ((rv = ext_d2i(cp, EXT_KU, ASN1_ITEM_rptr(ASN1_BIT_STRING), &v, errmsg)) != 0 ||
+	    v == NULL) {
 		return rv;
 	}
 	/* The same bit layout as OpenSSL's X509v3_KU_* constants. */
+	ku = (ASN1_BIT_STRING *)v;
 	p = ASN1_STRING_get0_data(ku);
 	id->ku = 0;
 	if (ASN1_STRING_length(ku) > 0) {
@@ -421,15 +645,17 @@ static int get_ku(X509 *x, struct cm_identity *id, char **errmsg)
 	return 0;
 }
 
-static int get_eku(X509 *x, struct cm_identity *id, char **errmsg)
+static int get_eku(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
 {
-	EXTENDED_KEY_USAGE *eku = NULL;
+	ASN1_VALUE *v = NULL;
+	EXTENDED_KEY_USAGE *eku;
 	int rv;
 
-	if ((rv = ext_d2i(x, NID_ext_key_usage, "extendedKeyUsage", (void **)&eku,
-			  errmsg)) != 0 || eku == NULL) {
+	if ((rv = ext_d2i(cp, EXT_EKU, ASN1_ITEM_rptr(EXTENDED_KEY_USAGE), &v, errmsg)) != 0 ||
+	    v == NULL) {
 		return rv;
 	}
+	eku = (EXTENDED_KEY_USAGE *)v;
 	id->has_eku = true;
 	for (int i = 0; i < sk_ASN1_OBJECT_num(eku); i++) {
 		if (cm_strv_take(&id->eku, cm_oid_text(sk_ASN1_OBJECT_value(eku, i))) != 0) {
@@ -465,11 +691,11 @@ static int san_set_unusable_text(struct cm_san *san, const char *why)
 }
 
 /* Appends one Kerberos GeneralString to b; false if it is not text. */
-static bool krb5_add_string(struct cm_buf *b, struct der *c)
+static bool krb5_add_string(struct cm_buf *b, struct cm_der *c)
 {
-	struct der s;
+	struct cm_der s;
 
-	if (der_expect(c, 0x1b, &s) != 0 || memchr(s.p, '\0', s.len) != NULL ||
+	if (cm_der_expect(c, 0x1b, &s, NULL) != 0 || memchr(s.p, '\0', s.len) != NULL ||
 	    !utf8_valid(s.p, s.len)) {
 		return false;
 	}
@@ -485,16 +711,16 @@ static bool krb5_add_string(struct cm_buf *b, struct der *c)
  */
 static char *krb5_render(const unsigned char *p, size_t len, size_t *out_len)
 {
-	struct der all = { p, len }, seq, realm, pn, pnseq, type, names, strs, v;
+	struct cm_der all = { p, len }, seq, realm, pn, pnseq, type, names, strs, v;
 	struct cm_buf b;
 	size_t n = 0;
 
-	if (der_expect(&all, 0x30, &seq) != 0 || all.len != 0 ||
-	    der_expect(&seq, 0xa0, &realm) != 0 || der_expect(&seq, 0xa1, &pn) != 0 ||
-	    seq.len != 0 || der_expect(&pn, 0x30, &pnseq) != 0 || pn.len != 0 ||
-	    der_expect(&pnseq, 0xa0, &type) != 0 || der_expect(&type, 0x02, &v) != 0 ||
-	    type.len != 0 || der_expect(&pnseq, 0xa1, &names) != 0 || pnseq.len != 0 ||
-	    der_expect(&names, 0x30, &strs) != 0 || names.len != 0) {
+	if (cm_der_expect(&all, 0x30, &seq, NULL) != 0 || all.len != 0 ||
+	    cm_der_expect(&seq, 0xa0, &realm, NULL) != 0 || cm_der_expect(&seq, 0xa1, &pn, NULL) != 0 ||
+	    seq.len != 0 || cm_der_expect(&pn, 0x30, &pnseq, NULL) != 0 || pn.len != 0 ||
+	    cm_der_expect(&pnseq, 0xa0, &type, NULL) != 0 || cm_der_expect(&type, 0x02, &v, NULL) != 0 ||
+	    type.len != 0 || cm_der_expect(&pnseq, 0xa1, &names, NULL) != 0 || pnseq.len != 0 ||
+	    cm_der_expect(&names, 0x30, &strs, NULL) != 0 || names.len != 0) {
 		return NULL;
 	}
 	cm_buf_init(&b, CM_CERT_MAX_SIZE);
@@ -619,14 +845,14 @@ static int san_binary(const GENERAL_NAME *g, struct cm_san *san, const char *why
 {
 	unsigned char *der = NULL;
 	size_t len = 0;
-	struct der c, content;
+	struct cm_der c, content;
 	unsigned char tag;
 	int rv = -1;
 
 	DER_OF(GENERAL_NAME, g, &der, &len);
 	c.p = der;
 	c.len = len;
-	if (der != NULL && der_get(&c, &tag, &content) == 0 &&
+	if (der != NULL && cm_der_get(&c, &tag, &content, NULL) == 0 &&
 	    cm_value_set(&san->raw, content.p, content.len) == 0) {
 		rv = san_set_unusable_text(san, why);
 	}
@@ -670,15 +896,17 @@ static int san_fill(const GENERAL_NAME *g, struct cm_san *san)
 	}
 }
 
-static int get_sans(X509 *x, struct cm_identity *id, char **errmsg)
+static int get_sans(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
 {
-	GENERAL_NAMES *gens = NULL;
+	ASN1_VALUE *v = NULL;
+	GENERAL_NAMES *gens;
 	int rv, n;
 
-	if ((rv = ext_d2i(x, NID_subject_alt_name, "subjectAltName", (void **)&gens,
-			  errmsg)) != 0 || gens == NULL) {
+	if ((rv = ext_d2i(cp, EXT_SAN, ASN1_ITEM_rptr(GENERAL_NAMES), &v, errmsg)) != 0 ||
+	    v == NULL) {
 		return rv;
 	}
+	gens = (GENERAL_NAMES *)v;
 	n = sk_GENERAL_NAME_num(gens);
 	id->sans = calloc((size_t)n + 1, sizeof(*id->sans));
 	if (id->sans == NULL) {
@@ -720,103 +948,174 @@ static bool sid_text_ok(const unsigned char *p, size_t len)
  * [0] EXPLICIT OCTET STRING "S-1-5-..." } (an otherName in GeneralNames
  * form). Returns 0 with the text in *out, or -1 when malformed.
  */
-static int sid_find(const unsigned char *p, size_t len, struct der *out)
+static int sid_find(const unsigned char *p, size_t len, struct cm_der *out)
 {
-	struct der all = { p, len }, seq, on, oid, val;
+	struct cm_der all = { p, len }, seq, on, oid, val;
 
-	if (der_expect(&all, 0x30, &seq) != 0 || all.len != 0) {
+	if (cm_der_expect(&all, 0x30, &seq, NULL) != 0 || all.len != 0) {
 		return -1;
 	}
 	while (seq.len > 0) {
-		if (der_expect(&seq, 0xa0, &on) != 0 || der_expect(&on, 0x06, &oid) != 0 ||
-		    der_expect(&on, 0xa0, &val) != 0 || on.len != 0) {
+		if (cm_der_expect(&seq, 0xa0, &on, NULL) != 0 || cm_der_expect(&on, 0x06, &oid, NULL) != 0 ||
+		    cm_der_expect(&on, 0xa0, &val, NULL) != 0 || on.len != 0) {
 			return -1;
 		}
 		if (oid.len == sizeof(sid_oid_der) &&
 		    memcmp(oid.p, sid_oid_der, oid.len) == 0) {
-			return der_expect(&val, 0x04, out) == 0 && val.len == 0 ? 0 : -1;
+			return cm_der_expect(&val, 0x04, out, NULL) == 0 && val.len == 0 ? 0 : -1;
 		}
 	}
 	return -1;
 }
 
-static int get_sid(X509 *x, struct cm_identity *id, char **errmsg)
+static int get_sid(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
 {
-	ASN1_OBJECT *obj = OBJ_txt2obj(OID_SID_EXT, 1);
-	const ASN1_OCTET_STRING *data;
-	struct der sid;
-	int idx, rv = 0;
+	const struct cm_der *v = &cp->ext[EXT_SID];
+	struct cm_der sid;
 
-	if (obj == NULL) {
-		return nomem(errmsg);
+	if (v->p == NULL) {
+		return 0;
 	}
-	idx = X509_get_ext_by_OBJ(x, obj, -1);
-	if (idx < 0) {
-		goto out;
-	}
-	if (X509_get_ext_by_OBJ(x, obj, idx) >= 0) {
-		rv = fail(errmsg, CERTMAP_ERR_CERT, "the SID extension appears more than once");
-		goto out;
+	/* Not DER is refused like any other extension certmap reads; DER
+	 * that is no SID only makes the SID unusable. */
+	if (!cm_der_validate(v->p, v->len)) {
+		return fail(errmsg, CERTMAP_ERR_CERT, "the SID extension is not DER");
 	}
 	id->has_sid = true;
-	data = X509_EXTENSION_get_data(X509_get_ext(x, idx));
-	if (sid_find(ASN1_STRING_get0_data(data), (size_t)ASN1_STRING_length(data), &sid) != 0) {
+	if (sid_find(v->p, v->len, &sid) != 0) {
 		if (cm_value_set(&id->sid, "", 0) != 0) {
-			rv = nomem(errmsg);
+			return nomem(errmsg);
 		}
 		id->sid.unusable = "the SID extension is malformed";
-		goto out;
+		return 0;
 	}
 	if (cm_value_set_text(&id->sid, sid.p, sid.len) != 0) {
-		rv = nomem(errmsg);
-		goto out;
+		return nomem(errmsg);
 	}
 	if (id->sid.unusable == NULL && !sid_text_ok(sid.p, sid.len)) {
 		id->sid.unusable = "the SID is not in S-1-... form";
 	}
-out:
-	ASN1_OBJECT_free(obj);
-	return rv;
-}
-
-/* ---------------------------------------------------------------- key, time, digests */
-
-static int get_digests(X509 *x, struct cm_identity *id, char **errmsg)
-{
-	unsigned char *spki = NULL;
-	int n, rv = 0;
-
-	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
-	if (n <= 0 ||
-	    !EVP_Digest(id->der, id->der_len, id->sha1, NULL, EVP_sha1(), NULL) ||
-	    !EVP_Digest(id->der, id->der_len, id->sha256, NULL, EVP_sha256(), NULL) ||
-	    !EVP_Digest(spki, (size_t)n, id->spki_sha1, NULL, EVP_sha1(), NULL) ||
-	    !EVP_Digest(spki, (size_t)n, id->spki_sha256, NULL, EVP_sha256(), NULL)) {
-		rv = fail(errmsg, CERTMAP_ERR_CERT, "the certificate digests cannot be computed");
-	}
-	OPENSSL_free(spki);
-	return rv;
-}
-
-static int time_to_epoch(const ASN1_TIME *t, int64_t *out)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
-		return -1;
-	}
-	*out = (int64_t)timegm(&tm);
 	return 0;
 }
 
-static int get_validity(X509 *x, struct cm_identity *id, char **errmsg)
+/* ---------------------------------------------------------------- time, digests */
+
+/* The digests, fetched once: an implicit fetch per EVP_Digest call costs
+ * as much as hashing the certificate. */
+static EVP_MD *md_sha1, *md_sha256;
+static CRYPTO_ONCE md_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void md_init(void)
 {
-	if (time_to_epoch(X509_get0_notBefore(x), &id->not_before) != 0 ||
-	    time_to_epoch(X509_get0_notAfter(x), &id->not_after) != 0) {
+	md_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	ERR_clear_error();
+}
+
+static bool digest(const void *p, size_t len, unsigned char *out, const EVP_MD *fetched,
+		   const EVP_MD *fallback)
+{
+	return EVP_Digest(p, len, out, NULL, fetched != NULL ? fetched : fallback, NULL) == 1;
+}
+
+static int get_digests(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
+{
+	if (!CRYPTO_THREAD_run_once(&md_once, md_init) ||
+	    !digest(id->der, id->der_len, id->sha1, md_sha1, EVP_sha1()) ||
+	    !digest(id->der, id->der_len, id->sha256, md_sha256, EVP_sha256()) ||
+	    !digest(cp->spki.p, cp->spki.len, id->spki_sha1, md_sha1, EVP_sha1()) ||
+	    !digest(cp->spki.p, cp->spki.len, id->spki_sha256, md_sha256, EVP_sha256())) {
+		return fail(errmsg, CERTMAP_ERR_CERT, "the certificate digests cannot be computed");
+	}
+	return 0;
+}
+
+/*
+ * RFC 5280 4.1.2.5: UTCTime YYMMDDHHMMSSZ, GeneralizedTime YYYYMMDDHHMMSSZ
+ * (DER: seconds present, no fraction, Zulu). OpenSSL converts it.
+ */
+static int time_to_epoch(const struct cm_der *tlv, int64_t *out)
+{
+	const unsigned char *p = tlv->p;
+	ASN1_TIME *t = d2i_ASN1_TIME(NULL, &p, (long)tlv->len);
+	size_t want = tlv->p[0] == 0x17 ? 13 : 15;
+	struct tm tm;
+	int rv = -1;
+
+	memset(&tm, 0, sizeof(tm));
+	if (t == NULL || p != tlv->p + tlv->len || (size_t)ASN1_STRING_length(t) != want ||
+	    ASN1_STRING_get0_data(t)[want - 1] != 'Z' || ASN1_TIME_to_tm(t, &tm) != 1) {
+		goto out;
+	}
+	*out = (int64_t)timegm(&tm);
+	rv = 0;
+out:
+	ASN1_TIME_free(t);
+	return rv;
+}
+
+static int get_validity(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
+{
+	if (time_to_epoch(&cp->not_before, &id->not_before) != 0 ||
+	    time_to_epoch(&cp->not_after, &id->not_after) != 0) {
 		return fail(errmsg, CERTMAP_ERR_CERT, "the validity period cannot be decoded");
 	}
 	return 0;
+}
+
+/* ---------------------------------------------------------------- public key */
+
+/*
+ * The key's type and size must be what OpenSSL reports for the key that
+ * d2i_X509 decodes (EVP_PKEY_get_base_id, EVP_PKEY_get_bits), or the
+ * algorithm OID with 0 bits when OpenSSL cannot decode the key. Decoding
+ * through the providers is what makes d2i_X509 slow, so the common keys
+ * take a fast path that checks exactly what OpenSSL's decoder checks:
+ * - rsaEncryption: RSAPublicKey decodes (OpenSSL ignores the parameters);
+ *   bits is the modulus length;
+ * - id-ecPublicKey on P-256/P-384/P-521/secp256k1 named by OID: the point
+ *   decodes on the curve; bits is the order's length;
+ * - Ed25519 / Ed448: no parameters, 32 / 57 bytes; 256 / 456 bits.
+ * Everything else (RSA-PSS, DSA, explicit curves, unusual encodings, keys
+ * that fail those checks) takes the slow, exact path: OpenSSL decodes the
+ * SubjectPublicKeyInfo on its own.
+ */
+
+/* RSAPublicKey with the same ASN.1 template OpenSSL's RSA uses (n, e as BIGNUMs). */
+typedef struct {
+	BIGNUM *n;
+	BIGNUM *e;
+} CM_RSA_PUBKEY;
+
+ASN1_SEQUENCE(CM_RSA_PUBKEY) = {
+	ASN1_SIMPLE(CM_RSA_PUBKEY, n, BIGNUM),
+	ASN1_SIMPLE(CM_RSA_PUBKEY, e, BIGNUM),
+} static_ASN1_SEQUENCE_END(CM_RSA_PUBKEY)
+
+static const unsigned char oid_rsa[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
+static const unsigned char oid_ec[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
+static const unsigned char oid_ed25519[] = { 0x2b, 0x65, 0x70 };
+static const unsigned char oid_ed448[] = { 0x2b, 0x65, 0x71 };
+
+static struct ec_curve {
+	const unsigned char *oid;
+	size_t oid_len;
+	int nid;
+	EC_GROUP *group; /* made once, read-only afterwards */
+} ec_curves[] = {
+	{ (const unsigned char *)"\x2a\x86\x48\xce\x3d\x03\x01\x07", 8, NID_X9_62_prime256v1, NULL },
+	{ (const unsigned char *)"\x2b\x81\x04\x00\x22", 5, NID_secp384r1, NULL },
+	{ (const unsigned char *)"\x2b\x81\x04\x00\x23", 5, NID_secp521r1, NULL },
+	{ (const unsigned char *)"\x2b\x81\x04\x00\x0a", 5, NID_secp256k1, NULL },
+};
+static CRYPTO_ONCE ec_curves_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void ec_curves_init(void)
+{
+	for (size_t i = 0; i < CM_ARRAY_SIZE(ec_curves); i++) {
+		ec_curves[i].group = EC_GROUP_new_by_curve_name(ec_curves[i].nid);
+	}
+	ERR_clear_error();
 }
 
 static const char *key_type_name(int base_id)
@@ -838,42 +1137,131 @@ static const char *key_type_name(int base_id)
 	}
 }
 
-static int get_key(X509 *x, struct cm_identity *id, char **errmsg)
+/* The slow path: OpenSSL decodes the key, as d2i_X509 does. */
+static int key_exact(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
 {
-	EVP_PKEY *pk = X509_get0_pubkey(x);
+	const unsigned char *p = cp->spki.p;
+	X509_PUBKEY *xpk = d2i_X509_PUBKEY(NULL, &p, (long)cp->spki.len);
+	EVP_PKEY *pk = xpk != NULL ? X509_PUBKEY_get0(xpk) : NULL;
 	const char *name = pk != NULL ? key_type_name(EVP_PKEY_get_base_id(pk)) : NULL;
 	ASN1_OBJECT *alg = NULL;
+	int rv = 0;
 
-	ERR_clear_error();
-	if (name != NULL) {
+	if (xpk == NULL) {
+		rv = bad(errmsg, "a malformed subjectPublicKeyInfo");
+	} else if (name != NULL) {
 		id->key_type = strdup(name);
 		id->key_bits = EVP_PKEY_get_bits(pk);
 	} else {
 		/* Unknown or undecodable key: name it by its algorithm OID. */
-		X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, X509_get_X509_PUBKEY(x));
+		X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, xpk);
 		id->key_type = alg != NULL ? cm_oid_text(alg) : strdup("unknown");
 		id->key_bits = 0;
+	}
+	if (rv == 0 && id->key_type == NULL) {
+		rv = nomem(errmsg);
+	}
+	X509_PUBKEY_free(xpk);
+	ERR_clear_error();
+	return rv;
+}
+
+/* RSA modulus bits, or -1 when OpenSSL would not decode the key. */
+static int rsa_bits(const unsigned char *p, size_t len)
+{
+	const unsigned char *q = p;
+	CM_RSA_PUBKEY *k = (CM_RSA_PUBKEY *)ASN1_item_d2i(NULL, &q, (long)len,
+							  ASN1_ITEM_rptr(CM_RSA_PUBKEY));
+	int bits = k != NULL ? BN_num_bits(k->n) : -1;
+
+	ASN1_item_free((ASN1_VALUE *)k, ASN1_ITEM_rptr(CM_RSA_PUBKEY));
+	ERR_clear_error();
+	return bits;
+}
+
+/* EC order bits when params names a known curve and the point is on it, or -1. */
+static int ec_bits(const struct cm_der *params, const unsigned char *p, size_t len)
+{
+	struct cm_der c = *params, oid;
+	const EC_GROUP *g = NULL;
+	EC_POINT *pt = NULL;
+	int bits = -1;
+
+	if (cm_der_expect(&c, 0x06, &oid, NULL) != 0 || c.len != 0 || len == 0 ||
+	    (p[0] != 0x02 && p[0] != 0x03 && p[0] != 0x04) ||
+	    !CRYPTO_THREAD_run_once(&ec_curves_once, ec_curves_init)) {
+		return -1;
+	}
+	for (size_t i = 0; i < CM_ARRAY_SIZE(ec_curves); i++) {
+		if (cm_der_equal(&oid, ec_curves[i].oid, ec_curves[i].oid_len)) {
+			g = ec_curves[i].group;
+		}
+	}
+	if (g != NULL && (pt = EC_POINT_new(g)) != NULL &&
+	    EC_POINT_oct2point(g, pt, p, len, NULL) == 1) {
+		bits = EC_GROUP_order_bits(g);
+	}
+	EC_POINT_free(pt);
+	ERR_clear_error();
+	return bits;
+}
+
+/* Fills key_type/key_bits by the fast path; returns 1 when it does not apply. */
+static int key_fast(const struct cert_parts *cp, struct cm_identity *id)
+{
+	struct cm_der alg = cp->spki_alg, oid;
+	const unsigned char *key = cp->spki_key.p + 1;
+	size_t key_len = cp->spki_key.len - 1;
+	const char *type = NULL;
+	int bits = -1;
+
+	/* An unused-bits count other than 0 is legal but odd: exact path. */
+	if (cm_der_expect(&alg, 0x06, &oid, NULL) != 0 || cp->spki_key.p[0] != 0) {
+		return 1;
+	}
+	if (cm_der_equal(&oid, oid_rsa, sizeof(oid_rsa))) {
+		type = "RSA", bits = rsa_bits(key, key_len);
+	} else if (cm_der_equal(&oid, oid_ec, sizeof(oid_ec))) {
+		type = "EC", bits = ec_bits(&alg, key, key_len);
+	} else if (cm_der_equal(&oid, oid_ed25519, sizeof(oid_ed25519))) {
+		type = "ED25519", bits = alg.len == 0 && key_len == 32 ? 256 : -1;
+	} else if (cm_der_equal(&oid, oid_ed448, sizeof(oid_ed448))) {
+		type = "ED448", bits = alg.len == 0 && key_len == 57 ? 456 : -1;
+	}
+	if (bits < 0) {
+		return 1;
+	}
+	id->key_type = strdup(type);
+	id->key_bits = bits;
+	return 0;
+}
+
+static int get_key(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
+{
+	if (key_fast(cp, id) != 0) {
+		return key_exact(cp, id, errmsg);
 	}
 	return id->key_type == NULL ? nomem(errmsg) : 0;
 }
 
 /* ---------------------------------------------------------------- parse */
 
-static int identity_fill(X509 *x, struct cm_identity *id, char **errmsg)
+static int identity_fill(const struct cert_parts *cp, struct cm_identity *id,
+			 char **errmsg)
 {
 	int rv;
 
-	if ((rv = get_name(X509_get_subject_name(x), &id->subject, "subject", errmsg)) != 0 ||
-	    (rv = get_name(X509_get_issuer_name(x), &id->issuer, "issuer", errmsg)) != 0 ||
-	    (rv = get_serial(x, id, errmsg)) != 0 ||
-	    (rv = get_ski(x, id, errmsg)) != 0 ||
-	    (rv = get_ku(x, id, errmsg)) != 0 ||
-	    (rv = get_eku(x, id, errmsg)) != 0 ||
-	    (rv = get_sans(x, id, errmsg)) != 0 ||
-	    (rv = get_sid(x, id, errmsg)) != 0 ||
-	    (rv = get_digests(x, id, errmsg)) != 0 ||
-	    (rv = get_validity(x, id, errmsg)) != 0 ||
-	    (rv = get_key(x, id, errmsg)) != 0) {
+	if ((rv = get_name(&cp->subject, &id->subject, "subject", errmsg)) != 0 ||
+	    (rv = get_name(&cp->issuer, &id->issuer, "issuer", errmsg)) != 0 ||
+	    (rv = get_serial(&cp->serial, id, errmsg)) != 0 ||
+	    (rv = get_ski(cp, id, errmsg)) != 0 ||
+	    (rv = get_ku(cp, id, errmsg)) != 0 ||
+	    (rv = get_eku(cp, id, errmsg)) != 0 ||
+	    (rv = get_sans(cp, id, errmsg)) != 0 ||
+	    (rv = get_sid(cp, id, errmsg)) != 0 ||
+	    (rv = get_digests(cp, id, errmsg)) != 0 ||
+	    (rv = get_validity(cp, id, errmsg)) != 0 ||
+	    (rv = get_key(cp, id, errmsg)) != 0) {
 		return rv;
 	}
 	return 0;
@@ -883,8 +1271,7 @@ int cm_identity_parse(const unsigned char *data, size_t len,
 		      struct cm_identity **out, char **errmsg)
 {
 	struct cm_identity *id = NULL;
-	X509 *x = NULL;
-	const unsigned char *p;
+	struct cert_parts *cp = NULL;
 	int rv;
 
 	*out = NULL;
@@ -892,30 +1279,21 @@ int cm_identity_parse(const unsigned char *data, size_t len,
 		*errmsg = NULL;
 	}
 	id = calloc(1, sizeof(*id));
-	if (id == NULL) {
+	cp = calloc(1, sizeof(*cp));
+	if (id == NULL || cp == NULL) {
 		rv = nomem(errmsg);
 		goto out;
 	}
-	if ((rv = cm_cert_to_der(data, len, &id->der, &id->der_len, errmsg)) != 0) {
-		goto out;
-	}
-	p = id->der;
-	x = d2i_X509(NULL, &p, (long)id->der_len);
-	if (x == NULL || p != id->der + id->der_len) {
-		const char *why = ERR_reason_error_string(ERR_peek_last_error());
-
-		rv = fail(errmsg, CERTMAP_ERR_CERT, "the certificate is not a valid X.509 certificate%s%s",
-			  why != NULL ? ": " : "", why != NULL ? why : "");
-		goto out;
-	}
-	if ((rv = identity_fill(x, id, errmsg)) != 0) {
+	if ((rv = cm_cert_to_der(data, len, &id->der, &id->der_len, errmsg)) != 0 ||
+	    (rv = cert_walk(id->der, id->der_len, cp, errmsg)) != 0 ||
+	    (rv = identity_fill(cp, id, errmsg)) != 0) {
 		goto out;
 	}
 	*out = id;
 	id = NULL;
 	rv = 0;
 out:
-	X509_free(x);
+	free(cp);
 	cm_identity_free(id);
 	ERR_clear_error();
 	return rv;
@@ -1174,3 +1552,4 @@ void cm_identity_foreach_field(const struct cm_identity *id,
 		emit_value(&e, "sid", &id->sid);
 	}
 }
+

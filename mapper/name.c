@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,11 +39,64 @@ static const struct {
 /* Flags for the rfc4514 rendering: SSSD's, but UTF-8 kept as it is. */
 #define CM_RFC4514_FLAGS (ASN1_STRFLGS_RFC2253 & ~ASN1_STRFLGS_ESC_MSB)
 
+/* Appends v in decimal (cm_buf_printf's vsnprintf dominated OID printing). */
+static void buf_add_u64(struct cm_buf *b, uint64_t v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	cm_buf_add(b, d + i, sizeof(d) - i);
+}
+
+/*
+ * Dotted text of DER OID contents when every arc fits in 56 bits (what
+ * OBJ_obj2txt prints, without its per-arc BIO_snprintf), else NULL.
+ */
+static char *oid_text_fast(const unsigned char *p, size_t len)
+{
+	struct cm_buf b;
+	uint64_t v = 0;
+	bool first = true;
+
+	cm_buf_init(&b, 0);
+	for (size_t i = 0; i < len; i++) {
+		if (v >> 56) {
+			cm_buf_free(&b);
+			return NULL;
+		}
+		v = (v << 7) | (p[i] & 0x7f);
+		if (p[i] & 0x80) {
+			continue;
+		}
+		if (first) {
+			/* The first sub-identifier holds two arcs: 40 * X + Y. */
+			unsigned x = v < 80 ? (unsigned)(v / 40) : 2;
+
+			buf_add_u64(&b, x);
+			cm_buf_addc(&b, '.');
+			v -= 40 * (uint64_t)x;
+			first = false;
+		} else {
+			cm_buf_addc(&b, '.');
+		}
+		buf_add_u64(&b, v);
+		v = 0;
+	}
+	return cm_buf_steal(&b, NULL);
+}
+
 char *cm_oid_text(const ASN1_OBJECT *obj)
 {
 	char *s = NULL;
 	int n;
 
+	if (OBJ_length(obj) > 0 && (s = oid_text_fast(OBJ_get0_data(obj), OBJ_length(obj))) != NULL) {
+		return s;
+	}
 	n = OBJ_obj2txt(NULL, 0, obj, 1);
 	if (n <= 0) {
 		return NULL;
@@ -75,33 +129,29 @@ static const char *ava_type_name(int nid)
 }
 
 /*
- * Renders one value with ASN1_STRING_print_ex. Returns 0, 1 when OpenSSL
- * cannot render it (bad encoding), -1 when out of memory.
+ * Renders one value with ASN1_STRING_print_ex into bio (a memory BIO the
+ * caller reuses for every value of a name: creating one per value cost
+ * more than the printing). Returns 0, 1 when OpenSSL cannot render it
+ * (bad encoding), -1 when out of memory.
  */
-static int print_value(const ASN1_STRING *s, unsigned long flags, struct cm_value *out)
+static int print_value(BIO *bio, const ASN1_STRING *s, unsigned long flags,
+		       struct cm_value *out)
 {
-	BIO *bio = NULL;
 	char *p = NULL;
 	long n;
-	int rv = -1;
 
-	bio = BIO_new(BIO_s_mem());
-	if (bio == NULL) {
-		goto out;
+	if (BIO_reset(bio) != 1) {
+		return -1;
 	}
 	if (ASN1_STRING_print_ex(bio, s, flags) < 0) {
 		ERR_clear_error();
-		rv = 1;
-		goto out;
+		return 1;
 	}
 	n = BIO_get_mem_data(bio, &p);
 	if (n < 0 || cm_value_set_text(out, p, (size_t)n) != 0) {
-		goto out;
+		return -1;
 	}
-	rv = 0;
-out:
-	BIO_free(bio);
-	return rv;
+	return 0;
 }
 
 /* The value as UTF-8; unusable when it is no character string. */
@@ -129,7 +179,7 @@ static int ava_set_utf8(const ASN1_STRING *s, struct cm_value *v)
  * Fills one AVA. *renderable is cleared when OpenSSL cannot print the
  * value (SSSD then refuses the certificate). Returns 0 or -1 (ENOMEM).
  */
-static int ava_fill(const X509_NAME_ENTRY *e, struct cm_ava *ava,
+static int ava_fill(BIO *bio, const X509_NAME_ENTRY *e, struct cm_ava *ava,
 		    struct cm_value *rfc4514_value, bool *renderable)
 {
 	const ASN1_OBJECT *obj = X509_NAME_ENTRY_get_object(e);
@@ -145,9 +195,9 @@ static int ava_fill(const X509_NAME_ENTRY *e, struct cm_ava *ava,
 	if (ava_set_utf8(data, &ava->value) != 0) {
 		return -1;
 	}
-	r = print_value(data, ASN1_STRFLGS_RFC2253, &ava->sssd_value);
+	r = print_value(bio, data, ASN1_STRFLGS_RFC2253, &ava->sssd_value);
 	if (r == 0) {
-		r = print_value(data, CM_RFC4514_FLAGS, rfc4514_value);
+		r = print_value(bio, data, CM_RFC4514_FLAGS, rfc4514_value);
 	}
 	if (r < 0) {
 		return -1;
@@ -230,18 +280,20 @@ static void name_mark_unrenderable(struct cm_name *n)
 static int name_fill(const X509_NAME *xn, struct cm_name *n)
 {
 	struct cm_value *rfc_values = NULL;
+	BIO *bio = NULL;
 	bool renderable = true;
 	int count = X509_NAME_entry_count(xn);
 	int rv = -1;
 
 	n->avas = calloc((size_t)count + 1, sizeof(*n->avas));
 	rfc_values = calloc((size_t)count + 1, sizeof(*rfc_values));
-	if (n->avas == NULL || rfc_values == NULL) {
+	bio = BIO_new(BIO_s_mem());
+	if (n->avas == NULL || rfc_values == NULL || bio == NULL) {
 		goto out;
 	}
 	for (int i = 0; i < count; i++) {
 		n->n_avas++;
-		if (ava_fill(X509_NAME_get_entry(xn, i), &n->avas[i],
+		if (ava_fill(bio, X509_NAME_get_entry(xn, i), &n->avas[i],
 			     &rfc_values[i], &renderable) != 0) {
 			goto out;
 		}
@@ -259,6 +311,7 @@ out:
 		cm_value_clear(&rfc_values[i]);
 	}
 	free(rfc_values);
+	BIO_free(bio);
 	return rv;
 }
 

@@ -540,6 +540,81 @@ static void test_bad_input(void **state)
 	free(key);
 }
 
+/* Parses a patched copy of alice.der; returns the error and its message. */
+static int parse_patched(const unsigned char *der, size_t len, char **err)
+{
+	struct cm_identity *id = NULL;
+	int rv = cm_identity_parse(der, len, &id, err);
+
+	cm_identity_free(id);
+	return rv;
+}
+
+/* The position of the first occurrence of needle in der, which must exist. */
+static size_t find_bytes(const unsigned char *der, size_t len, const char *needle, size_t n)
+{
+	const unsigned char *at = memmem(der, len, needle, n);
+
+	assert_non_null(at);
+	return (size_t)(at - der);
+}
+
+/*
+ * Encodings OpenSSL's d2i_X509 accepts but DER forbids are refused (the
+ * extra rejections listed in tests/fuzz/fuzz_cert_diff.c).
+ */
+static void test_strict_der(void **state)
+{
+	unsigned char *der = NULL, *buf;
+	size_t len = 0, at;
+	char *err = NULL;
+
+	(void)state;
+	read_cert_file("alice.der", &der, &len);
+	buf = malloc(len + 1);
+	assert_non_null(buf);
+	/* A non-minimal length: 30 82 xx xx written as 30 83 00 xx xx. */
+	assert_int_equal(der[1], 0x82);
+	buf[0] = 0x30;
+	buf[1] = 0x83;
+	buf[2] = 0x00;
+	memcpy(buf + 3, der + 2, len - 2);
+	assert_int_equal(parse_patched(buf, len + 1, &err), CERTMAP_ERR_CERT);
+	assert_non_null(strstr(err, "not a DER SEQUENCE"));
+	free(err);
+	err = NULL;
+	/* Version v4 (a0 03 02 01 03). */
+	memcpy(buf, der, len);
+	at = find_bytes(buf, len, "\xa0\x03\x02\x01\x02", 5);
+	buf[at + 4] = 0x03;
+	assert_int_equal(parse_patched(buf, len, &err), CERTMAP_ERR_CERT);
+	assert_non_null(strstr(err, "version"));
+	free(err);
+	err = NULL;
+	/* keyUsage marked critical with BOOLEAN 01 instead of ff. */
+	memcpy(buf, der, len);
+	at = find_bytes(buf, len, "\x55\x1d\x0f\x01\x01\xff", 6);
+	buf[at + 5] = 0x01;
+	assert_int_equal(parse_patched(buf, len, &err), CERTMAP_ERR_CERT);
+	assert_non_null(strstr(err, "not DER"));
+	free(err);
+	err = NULL;
+	/* The second extension's OID turned into the first's: a duplicate. */
+	memcpy(buf, der, len);
+	at = find_bytes(buf, len, "\x55\x1d\x25", 3);
+	buf[at + 2] = 0x0f;
+	assert_int_equal(parse_patched(buf, len, &err), CERTMAP_ERR_CERT);
+	assert_non_null(strstr(err, "more than once"));
+	free(err);
+	/* The untouched certificate still parses. */
+	memcpy(buf, der, len);
+	err = NULL;
+	assert_int_equal(parse_patched(buf, len, &err), 0);
+	assert_null(err);
+	free(buf);
+	free(der);
+}
+
 static void test_cert_to_der(void **state)
 {
 	unsigned char *pem = NULL, *der = NULL, *out = NULL;
@@ -670,6 +745,7 @@ int main(void)
 		cmocka_unit_test(test_ski_ku_eku),
 		cmocka_unit_test(test_serial),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_strict_der),
 		cmocka_unit_test(test_cert_to_der),
 		cmocka_unit_test(test_name_parse),
 		cmocka_unit_test(test_foreach_field),
