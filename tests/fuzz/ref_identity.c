@@ -198,9 +198,10 @@ static int value_set_ia5(struct cm_value *v, const ASN1_STRING *s)
 		*(out) = NULL;                                           \
 		*(outlen) = 0;                                           \
 		if (n_ > 0) {                                            \
-			*(out) = malloc((size_t)n_);                     \
+			*(out) = malloc((size_t)n_ + 1);                 \
 			if (*(out) != NULL) {                            \
 				memcpy(*(out), der_, (size_t)n_);        \
+				(*(out))[n_] = '\0'; /* as cm_value has */ \
 				*(outlen) = (size_t)n_;                  \
 			}                                                \
 		}                                                        \
