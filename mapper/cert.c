@@ -1019,6 +1019,15 @@ static bool digest(const void *p, size_t len, unsigned char *out, const EVP_MD *
 	return EVP_Digest(p, len, out, NULL, fetched != NULL ? fetched : fallback, NULL) == 1;
 }
 
+int cm_sha256(const void *p, size_t len, unsigned char out[32])
+{
+	if (!CRYPTO_THREAD_run_once(&md_once, md_init) ||
+	    !digest(p, len, out, md_sha256, EVP_sha256())) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	return CERTMAP_OK;
+}
+
 static int get_digests(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
 {
 	if (!CRYPTO_THREAD_run_once(&md_once, md_init) ||

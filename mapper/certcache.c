@@ -1,7 +1,6 @@
 /* Parsed certificates and rule outcomes, cached by SHA-256 (certcache.h). */
 #include "config.h"
 
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,8 +203,7 @@ int cm_cert_cache_get(struct cm_cert_cache *c, const struct cm_config *cfg,
 	if ((rc = cm_cert_to_der(data, len, &der, &der_len, errmsg)) != CERTMAP_OK) {
 		return rc;
 	}
-	if (EVP_Digest(der, der_len, sha, NULL, EVP_sha256(), NULL) != 1) {
-		rc = CERTMAP_ERR_NOMEM;
+	if ((rc = cm_sha256(der, der_len, sha)) != CERTMAP_OK) {
 		goto out;
 	}
 	if (c != NULL && c->max > 0) {
@@ -283,9 +281,16 @@ static void eval_one(const struct cm_rule *r, const struct cm_identity *id,
 {
 	struct cm_buf why;
 
+	/* Why a rule did not match is worked out only when a trace asks for
+	 * it (cm_rule_note): most rules of a large configuration do not match,
+	 * and the sentence costs more than the regular expression. */
+	res->matched = cm_match_eval(r->match, id, NULL);
+	if (!res->matched) {
+		atomic_store_explicit(&res->done, true, memory_order_release);
+		return;
+	}
 	cm_buf_init(&why, 16384);
-	res->matched = cm_match_eval(r->match, id, &why);
-	if (res->matched && rule_names(r, id, &res->names, &why) == CERTMAP_ERR_NOMEM) {
+	if (rule_names(r, id, &res->names, &why) == CERTMAP_ERR_NOMEM) {
 		res->failed = true;
 	}
 	if (res->names.n > 0) {
@@ -311,4 +316,21 @@ static void eval_one(const struct cm_rule *r, const struct cm_identity *id,
 		return;
 	}
 	atomic_store_explicit(&res->done, true, memory_order_release);
+}
+
+char *cm_rule_note(const struct cm_cert_entry *e, size_t i)
+{
+	const struct cm_rule_result *res = &e->results[i];
+	struct cm_buf why;
+
+	if (res->note != NULL) {
+		return strdup(res->note);
+	}
+	cm_buf_init(&why, 16384);
+	(void)cm_match_eval(e->cfg->rules[i].match, e->id, &why);
+	if (why.failed) {
+		cm_buf_free(&why);
+		return strdup("(note too long)");
+	}
+	return cm_buf_steal(&why, NULL);
 }

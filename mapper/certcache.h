@@ -25,7 +25,7 @@ struct cm_rule_result {
 	atomic_bool done;      /* set (release) once the fields below are final */
 	bool matched;
 	bool failed;           /* out of memory while evaluating (transient) */
-	char *note;            /* why it did not match, or what it expanded to */
+	char *note;            /* what a matched rule expanded to; NULL if not matched */
 	struct cm_strv names;  /* user names (MAPFILE: keys already looked up) */
 };
 
@@ -64,5 +64,9 @@ void cm_cert_entry_put(struct cm_cert_entry *e);
  */
 const struct cm_rule_result *cm_cert_entry_eval(struct cm_cert_entry *e,
 						size_t from, size_t to);
+
+/* The trace sentence for rule i of an evaluated entry: what it expanded to,
+ * or why it did not match (worked out now). malloc'd; NULL if out of memory. */
+char *cm_rule_note(const struct cm_cert_entry *e, size_t i);
 
 #endif

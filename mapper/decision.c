@@ -90,26 +90,44 @@ static int consider(struct certmap_answer *a, long t, struct level *lv,
 		lv->n++;
 		memset(&acct, 0, sizeof(acct));
 	}
-	rc = cm_answer_candidate_add(a, t, name, d->name, status, note) == 0 ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
+	rc = CERTMAP_OK;
+	if (t >= 0 && cm_answer_candidate_add(a, t, name, d->name, status, note) != 0) {
+		rc = CERTMAP_ERR_NOMEM;
+	}
 	cm_account_clear(&acct);
 	free(note);
 	return rc;
 }
 
-static int eval_rule(const struct cm_rule *r, const struct cm_rule_result *res,
+/* Adds rule i's trace entry; returns its index, or -1 when out of memory. */
+static long trace_rule(const struct cm_cert_entry *cert, size_t i, struct certmap_answer *a)
+{
+	const struct cm_rule *r = &cert->cfg->rules[i];
+	char *note = cm_rule_note(cert, i);
+	long t = -1;
+
+	if (note != NULL) {
+		t = cm_answer_trace_add(a, r->name, r->priority, cert->results[i].matched, note);
+	}
+	free(note);
+	return t;
+}
+
+static int eval_rule(const struct cm_cert_entry *cert, size_t i, bool trace,
 		     struct certmap_answer *a, struct level *lv, char **errmsg)
 {
-	long t;
+	const struct cm_rule *r = &cert->cfg->rules[i];
+	const struct cm_rule_result *res = &cert->results[i];
+	long t = -1;
 	int rc = CERTMAP_OK;
 
 	lv->any_matched = lv->any_matched || res->matched;
-	t = cm_answer_trace_add(a, r->name, r->priority, res->matched, res->note);
-	if (t < 0) {
+	if (trace && (t = trace_rule(cert, i, a)) < 0) {
 		return CERTMAP_ERR_NOMEM;
 	}
-	for (size_t i = 0; i < res->names.n && rc == CERTMAP_OK; i++) {
+	for (size_t n = 0; n < res->names.n && rc == CERTMAP_OK; n++) {
 		for (size_t k = 0; k < r->n_domains && rc == CERTMAP_OK; k++) {
-			rc = consider(a, t, lv, r, r->domains[k], res->names.v[i], errmsg);
+			rc = consider(a, t, lv, r, r->domains[k], res->names.v[n], errmsg);
 		}
 	}
 	return rc;
@@ -231,19 +249,18 @@ int cm_decide(struct cm_cert_entry *cert, const struct certmap_request *req,
 		return CERTMAP_ERR_NOMEM;
 	}
 	while (i < cfg->n_rules) {
-		const struct cm_rule_result *res;
 		int prio = cfg->rules[i].priority;
 		size_t end = i;
 
 		while (end < cfg->n_rules && cfg->rules[end].priority == prio) {
 			end++;
 		}
-		if ((res = cm_cert_entry_eval(cert, i, end)) == NULL) {
+		if (cm_cert_entry_eval(cert, i, end) == NULL) {
 			rc = CERTMAP_ERR_NOMEM;
 			goto out;
 		}
 		for (; i < end; i++) {
-			rc = eval_rule(&cfg->rules[i], &res[i], a, lv, &errmsg);
+			rc = eval_rule(cert, i, (req->flags & CERTMAP_REQ_TRACE) != 0, a, lv, &errmsg);
 			if (rc != CERTMAP_OK) {
 				break;
 			}

@@ -154,6 +154,9 @@ int cm_identity_parse(const unsigned char *data, size_t len,
 		      struct cm_identity **out, char **errmsg);
 void cm_identity_free(struct cm_identity *id);
 
+/* SHA-256 of len bytes with a digest fetched once. Returns 0 or an error. */
+int cm_sha256(const void *p, size_t len, unsigned char out[32]);
+
 /* Decodes PEM (first CERTIFICATE block) or passes DER through: *der is malloc'd. */
 int cm_cert_to_der(const unsigned char *data, size_t len,
 		   unsigned char **der, size_t *der_len, char **errmsg);

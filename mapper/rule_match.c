@@ -698,7 +698,8 @@ static bool eval_dn(const struct comp *c, const struct cm_name *n, struct cm_buf
 		return true;
 	}
 	if (why != NULL) {
-		cm_buf_printf(why, "%s '", what);
+		cm_buf_adds(why, what);
+		cm_buf_adds(why, " '");
 		cm_buf_add_escaped(why, (const unsigned char *)c->text, strlen(c->text), 200);
 		cm_buf_adds(why, "' does not match ");
 		why_value(why, &n->sssd);

@@ -132,7 +132,7 @@ static bool buf_reserve(struct cm_buf *b, size_t more)
 	if (want <= b->alloc) {
 		return true;
 	}
-	alloc = b->alloc == 0 ? 64 : b->alloc;
+	alloc = b->alloc == 0 ? 256 : b->alloc;
 	while (alloc < want) {
 		alloc *= 2;
 	}
@@ -247,18 +247,26 @@ char *cm_asprintf(const char *fmt, ...)
 void cm_buf_add_escaped(struct cm_buf *b, const unsigned char *p, size_t len, size_t max)
 {
 	size_t n = len < max ? len : max;
+	size_t run = 0;
 
+	/* Copies runs of printable bytes at once; escapes the rest. */
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = p[i];
 
+		if (c != '\\' && c >= 0x20 && c != 0x7f) {
+			continue;
+		}
+		cm_buf_add(b, p + run, i - run);
+		run = i + 1;
 		if (c == '\\') {
 			cm_buf_adds(b, "\\\\");
-		} else if (c < 0x20 || c == 0x7f) {
-			cm_buf_printf(b, "\\x%02x", c);
 		} else {
-			cm_buf_addc(b, (char)c);
+			char hex[4] = { '\\', 'x', "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 0xf] };
+
+			cm_buf_add(b, hex, sizeof(hex));
 		}
 	}
+	cm_buf_add(b, p + run, n - run);
 	if (n < len) {
 		cm_buf_adds(b, "...");
 	}

@@ -160,6 +160,43 @@ static void test_maps_alice_with_groups(void **state)
 	certmap_ctx_free(ctx);
 }
 
+/* Without CERTMAP_REQ_TRACE the answer carries no trace. */
+static void test_trace_only_when_asked(void **state)
+{
+	struct certmap_ctx *ctx = ctx_with("", "",
+		"{ name = \"no\"; priority = 1; match = \"<ISSUER>^CN=nobody$\"; map = \"LOCAL:bob\"; }," UPN_RULE);
+	struct certmap_request req = { 0 };
+	unsigned char *data = NULL;
+	size_t len = 0;
+	char *path = cmt_cert_path("alice.pem");
+	struct certmap_answer *a = NULL;
+	const struct certmap_trace_entry *t;
+
+	(void)state;
+	assert_int_equal(cmt_read_file(path, &data, &len), 0);
+	req.cert = data;
+	req.cert_len = len;
+	assert_int_equal(certmap_map(ctx, &req, &a), CERTMAP_OK);
+	assert_string_equal(certmap_answer_user(a), "alice");
+	assert_int_equal(certmap_answer_n_trace(a), 0);
+	certmap_answer_free(a);
+	/* The same certificate again, now cached, with a trace. */
+	req.flags = CERTMAP_REQ_TRACE;
+	assert_int_equal(certmap_map(ctx, &req, &a), CERTMAP_OK);
+	assert_int_equal(certmap_answer_n_trace(a), 2);
+	t = certmap_answer_trace(a, 0);
+	assert_false(t->matched);
+	assert_non_null(strstr(t->note, "<ISSUER> '^CN=nobody$' does not match 'CN=Certmap Test CA,O=Certmap Test,C=US'"));
+	t = certmap_answer_trace(a, 1);
+	assert_true(t->matched);
+	assert_string_equal(t->note, "candidates: alice");
+	assert_int_equal(t->n_candidates, 1);
+	certmap_answer_free(a);
+	certmap_ctx_free(ctx);
+	free(data);
+	free(path);
+}
+
 static void test_json_answer(void **state)
 {
 	struct certmap_ctx *ctx = ctx_with("", "", UPN_RULE);
@@ -498,6 +535,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_maps_alice_with_groups),
+		cmocka_unit_test(test_trace_only_when_asked),
 		cmocka_unit_test(test_json_answer),
 		cmocka_unit_test(test_embedded_nul_never_maps),
 		cmocka_unit_test(test_verification_refusals),
