@@ -32,4 +32,22 @@ void cli_print_json(struct json_object *o);
 
 extern const char *cli_command_usage;
 
+/* The certificate and chain files of test and query. */
+#define CLI_MAX_CERTS 9
+struct cli_certs {
+	unsigned char *data[CLI_MAX_CERTS];
+	size_t len[CLI_MAX_CERTS];
+};
+struct certmap_request;
+struct certmap_answer;
+
+/* Reads argv[first..argc) (certificate, then chain) into c and points req
+ * at them. Prints an error and returns -1 on failure. */
+int cli_read_certs(int argc, char **argv, int first, struct cli_certs *c,
+		   struct certmap_request *req);
+void cli_certs_free(struct cli_certs *c);
+/* Prints an answer (text with trace, or JSON) and returns the exit status
+ * it gives: 0 mapped, 1 refused, 2 certificate or config error, 3 backend. */
+int cli_report_answer(const struct certmap_answer *a, bool json);
+
 #endif

@@ -115,115 +115,19 @@ static int connect_service(const struct query_opts *o, struct certmap_client **c
 	return rc == CERTMAP_OK ? CLI_OK : CLI_BACKEND;
 }
 
-static int exit_code(const struct certmap_answer *a)
-{
-	switch (certmap_answer_reason(a)) {
-	case CERTMAP_REASON_NONE:
-		return CLI_OK;
-	case CERTMAP_REASON_BACKEND_UNAVAILABLE:
-		return CLI_BACKEND;
-	case CERTMAP_REASON_CONFIG_ERROR:
-	case CERTMAP_REASON_INVALID_CERTIFICATE:
-		return CLI_USAGE;
-	case CERTMAP_REASON_NO_RULE_MATCHED:
-	case CERTMAP_REASON_NO_ACCOUNT:
-	case CERTMAP_REASON_AMBIGUOUS:
-	case CERTMAP_REASON_NOT_CANDIDATE:
-	case CERTMAP_REASON_UNTRUSTED:
-	case CERTMAP_REASON_EXPIRED:
-	case CERTMAP_REASON_NOT_YET_VALID:
-	case CERTMAP_REASON_REVOKED:
-	case CERTMAP_REASON_EKU_MISSING:
-	case CERTMAP_REASON_KEY_TOO_SMALL:
-	case CERTMAP_REASON_UID_REFUSED:
-	case CERTMAP_REASON_HINT_INVALID:
-	case CERTMAP_REASON__MAX:
-	default:
-		return CLI_REFUSED;
-	}
-}
-
-static void print_text(const struct certmap_answer *a)
-{
-	enum certmap_verdict v = certmap_answer_verdict(a);
-
-	if (certmap_answer_cert_sha256(a)[0] != '\0') {
-		printf("certificate sha256 %s\n", certmap_answer_cert_sha256(a));
-	}
-	for (size_t i = 0; i < certmap_answer_n_trace(a); i++) {
-		const struct certmap_trace_entry *e = certmap_answer_trace(a, i);
-
-		printf("rule %s (priority %d): %s%s%s\n", e->rule, e->priority,
-		       e->matched ? "matched" : "not matched", e->note[0] != '\0' ? ": " : "", e->note);
-	}
-	if (v != CERTMAP_VERDICT_MAPPED) {
-		printf("verdict: %s (%s): %s\n", certmap_verdict_name(v),
-		       certmap_reason_name(certmap_answer_reason(a)), certmap_answer_message(a));
-		return;
-	}
-	printf("verdict: mapped\n  user:   %s\n  uid:    %u\n  gid:    %u\n  groups: ",
-	       certmap_answer_user(a), (unsigned)certmap_answer_uid(a), (unsigned)certmap_answer_gid(a));
-	for (size_t i = 0; i < certmap_answer_n_groups(a); i++) {
-		printf("%s%s", i > 0 ? "," : "", certmap_answer_group(a, i));
-	}
-	printf("\n  home:   %s\n  rule:   %s\n  domain: %s\n", certmap_answer_home(a),
-	       certmap_answer_rule(a), certmap_answer_domain(a));
-}
-
-static int print_answer(const struct certmap_answer *a, bool json)
-{
-	char *s;
-
-	if (!json) {
-		print_text(a);
-		return 0;
-	}
-	if ((s = certmap_answer_to_json(a, true)) == NULL) {
-		cli_error("out of memory");
-		return -1;
-	}
-	cli_print_json(json_tokener_parse(s));
-	free(s);
-	return 0;
-}
-
-/* Reads CERT and CHAIN... into req; the buffers go to bufs[0..n]. */
-static int read_request(int argc, char **argv, int first, struct certmap_request *req,
-			unsigned char **bufs, size_t *lens)
-{
-	int n = argc - first;
-
-	if (n > 9) {
-		cli_error("at most 8 chain certificates");
-		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		if (cli_read_file(argv[first + i], &bufs[i], &lens[i]) != 0) {
-			return -1;
-		}
-	}
-	req->cert = bufs[0];
-	req->cert_len = lens[0];
-	req->chain = (const unsigned char *const *)&bufs[1];
-	req->chain_len = &lens[1];
-	req->n_chain = (size_t)n - 1;
-	return 0;
-}
-
 int cmd_query(int argc, char **argv)
 {
 	struct query_opts o = { 0 };
 	struct certmap_client *cl = NULL;
 	struct certmap_answer *a = NULL;
 	struct certmap_request req = { 0 };
-	unsigned char *bufs[10] = { 0 };
-	size_t lens[10] = { 0 };
+	struct cli_certs certs = { 0 };
 	int first, rc = CLI_USAGE, r;
 
 	if ((first = parse_opts(argc, argv, &o, true)) < 0) {
 		return CLI_USAGE;
 	}
-	if (read_request(argc, argv, first, &req, bufs, lens) != 0) {
+	if (cli_read_certs(argc, argv, first, &certs, &req) != 0) {
 		goto out;
 	}
 	req.user = o.user;
@@ -238,13 +142,11 @@ int cmd_query(int argc, char **argv)
 		rc = r == CERTMAP_ERR_BACKEND || r == CERTMAP_ERR_SYSTEM ? CLI_BACKEND : CLI_USAGE;
 		goto out;
 	}
-	rc = print_answer(a, o.json) == 0 ? exit_code(a) : CLI_USAGE;
+	rc = cli_report_answer(a, o.json);
 out:
 	certmap_answer_free(a);
 	certmap_client_free(cl);
-	for (size_t i = 0; i < CM_ARRAY_SIZE(bufs); i++) {
-		free(bufs[i]);
-	}
+	cli_certs_free(&certs);
 	return rc;
 }
 
