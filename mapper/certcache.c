@@ -332,5 +332,9 @@ char *cm_rule_note(const struct cm_cert_entry *e, size_t i)
 		cm_buf_free(&why);
 		return strdup("(note too long)");
 	}
+	/* The matcher ends each sentence with ". "; drop the last space. */
+	while (why.len > 0 && why.data[why.len - 1] == ' ') {
+		why.data[--why.len] = '\0';
+	}
 	return cm_buf_steal(&why, NULL);
 }
