@@ -5,8 +5,9 @@
  * runs. Not built by make; build it by hand from a configured build dir:
  *
  *   gcc -O2 -I. -I$SRC/mapper -I$SRC/tests/fuzz $SRC/bench/bench_parse.c \
- *       $SRC/tests/fuzz/ref_identity.c .libs/libcertmap_internal.a \
- *       -lcrypto -lconfig -ljson-c -lpthread -o bench_parse
+ *       $SRC/tests/fuzz/ref_identity.c $SRC/tests/fuzz/ref_name.c \
+ *       .libs/libcertmap_internal.a -lcrypto -lconfig -ljson-c -lpthread \
+ *       -o bench_parse
  *   ./bench_parse CERT.der...
  */
 #include "config.h"

@@ -1,27 +1,51 @@
 /*
- * Distinguished names. The "sssd" rendering must be byte for byte what
- * libsss_certmap 2.8 matches <SUBJECT>/<ISSUER> against: it prints each
- * AVA on its own as "NAME=value", where NAME is OpenSSL's short name in
- * SSSD's NSS spelling and value is ASN1_STRING_print_ex() with
- * ASN1_STRFLGS_RFC2253 (UTF-8 conversion, RFC 2253 escapes, control and
- * non-ASCII bytes as \XX), and joins the AVAs with ',' in reverse DER order.
- * A multi-valued RDN is not kept together: its AVAs are joined with ','
- * like the others. We use the same OpenSSL function for the values, so the
- * escaping cannot drift from SSSD's.
+ * Distinguished names, walked straight from the DER. The "sssd" rendering
+ * must be byte for byte what libsss_certmap 2.8 matches <SUBJECT>/<ISSUER>
+ * against: it prints each AVA on its own as "NAME=value", where NAME is
+ * OpenSSL's short name in SSSD's NSS spelling and value is what
+ * ASN1_STRING_print_ex() prints with ASN1_STRFLGS_RFC2253, and joins the
+ * AVAs with ',' in reverse DER order (a multi-valued RDN is not kept
+ * together).
+ *
+ * d2i_X509_NAME + ASN1_STRING_print_ex through a BIO cost more than the
+ * rest of the certificate together, so this file does both itself, to the
+ * letter of OpenSSL 3.0 (crypto/x509/x_name.c, crypto/asn1/a_strex.c,
+ * a_mbstr.c, a_utf8.c), and tests/fuzz/fuzz_name_diff.c and
+ * fuzz_cert_diff.c compare it with the OpenSSL-based original
+ * (tests/fuzz/ref_name.c):
+ *
+ * - Acceptance: every Name d2i_X509_NAME rejects is rejected. On top, the
+ *   encoding must be DER (cm_der_validate: tests/fuzz/fuzz_cert_diff.c's
+ *   not_der row). The order inside a SET OF is NOT checked, as OpenSSL
+ *   does not check it either: unsorted multi-valued RDNs exist in the wild
+ *   and libsss_certmap accepts them. An empty RDN (SET {}) is accepted and
+ *   counts for the RDN index, as in OpenSSL.
+ * - Values: the universal types of OpenSSL's B_ASN1_PRINTABLE mask only.
+ *   UTF8String, BMPString and UniversalString must hold valid Unicode
+ *   scalar values (OpenSSL's canonical encoding fails otherwise, which
+ *   fails the decode); Numeric/Printable/Teletex/IA5String are one byte per
+ *   character, taken as Latin-1 without any character check.
+ * - Printing: the bytes printed are the value's UTF-8 (OpenSSL prints a
+ *   UTF8String byte by byte and converts the other string types to UTF-8
+ *   first). RFC 2253 escapes with a backslash ("+,;<>\ and a leading '#'
+ *   or ' ', a trailing ' '; a one-character value counts as last only, so
+ *   a lone "#" stays bare), control bytes and (for sssd) bytes over 0x7f
+ *   as \XX. Any other type is printed as '#' and the upper-case hex of its
+ *   whole DER TLV.
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/asn1.h>
-#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
-#include <openssl/x509.h>
 
 #include "certmap.h"
+#include "der.h"
 #include "name.h"
 
 /* The OpenSSL short names SSSD renames (its openssl_2_nss_attr_name table). */
@@ -36,37 +60,44 @@ static const struct {
 	{ "street", "STREET" },
 };
 
-/* Flags for the rfc4514 rendering: SSSD's, but UTF-8 kept as it is. */
-#define CM_RFC4514_FLAGS (ASN1_STRFLGS_RFC2253 & ~ASN1_STRFLGS_ESC_MSB)
+static const char not_a_string[] =
+	"the attribute value is not a character string or is badly encoded";
 
-/* Appends v in decimal (cm_buf_printf's vsnprintf dominated OID printing). */
-static void buf_add_u64(struct cm_buf *b, uint64_t v)
+/* ---------------------------------------------------------------- OIDs */
+
+/* Writes v in decimal at out (room for 20 bytes); returns the length. */
+static size_t put_u64(char *out, uint64_t v)
 {
-	char d[24];
+	char d[20];
 	size_t i = sizeof(d);
 
 	do {
 		d[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v > 0);
-	cm_buf_add(b, d + i, sizeof(d) - i);
+	memcpy(out, d + i, sizeof(d) - i);
+	return sizeof(d) - i;
 }
 
 /*
  * Dotted text of DER OID contents when every arc fits in 56 bits (what
- * OBJ_obj2txt prints, without its per-arc BIO_snprintf), else NULL.
+ * OBJ_obj2txt prints, without its per-arc BIO_snprintf), else NULL. A
+ * sub-identifier of k bytes prints as at most 18 * k characters, the first
+ * one ("X.Y") 4 more.
  */
 static char *oid_text_fast(const unsigned char *p, size_t len)
 {
-	struct cm_buf b;
+	char stack[256], *buf = stack, *out = NULL;
+	size_t cap = 18 * len + 4, o = 0;
 	uint64_t v = 0;
 	bool first = true;
 
-	cm_buf_init(&b, 0);
+	if (cap > sizeof(stack) && (buf = malloc(cap)) == NULL) {
+		return NULL;
+	}
 	for (size_t i = 0; i < len; i++) {
 		if (v >> 56) {
-			cm_buf_free(&b);
-			return NULL;
+			goto out;
 		}
 		v = (v << 7) | (p[i] & 0x7f);
 		if (p[i] & 0x80) {
@@ -76,38 +107,72 @@ static char *oid_text_fast(const unsigned char *p, size_t len)
 			/* The first sub-identifier holds two arcs: 40 * X + Y. */
 			unsigned x = v < 80 ? (unsigned)(v / 40) : 2;
 
-			buf_add_u64(&b, x);
-			cm_buf_addc(&b, '.');
+			buf[o++] = (char)('0' + x);
 			v -= 40 * (uint64_t)x;
 			first = false;
-		} else {
-			cm_buf_addc(&b, '.');
 		}
-		buf_add_u64(&b, v);
+		buf[o++] = '.';
+		o += put_u64(buf + o, v);
 		v = 0;
 	}
-	return cm_buf_steal(&b, NULL);
+	if ((out = malloc(o + 1)) != NULL) {
+		memcpy(out, buf, o);
+		out[o] = '\0';
+	}
+out:
+	if (buf != stack) {
+		free(buf);
+	}
+	return out;
+}
+
+/* OBJ_obj2txt into a malloc'd string. */
+static char *oid_text_slow(const ASN1_OBJECT *obj)
+{
+	char *s = NULL;
+	int n = OBJ_obj2txt(NULL, 0, obj, 1);
+
+	if (n <= 0) {
+		return NULL;
+	}
+	s = malloc((size_t)n + 1);
+	if (s != NULL && OBJ_obj2txt(s, n + 1, obj, 1) != n) {
+		free(s);
+		s = NULL;
+	}
+	return s;
 }
 
 char *cm_oid_text(const ASN1_OBJECT *obj)
 {
 	char *s = NULL;
-	int n;
 
 	if (OBJ_length(obj) > 0 && (s = oid_text_fast(OBJ_get0_data(obj), OBJ_length(obj))) != NULL) {
 		return s;
 	}
-	n = OBJ_obj2txt(NULL, 0, obj, 1);
-	if (n <= 0) {
-		return NULL;
+	return oid_text_slow(obj);
+}
+
+/* An ASN1_OBJECT for an OID TLV (the rare slow paths only). */
+static ASN1_OBJECT *oid_object(const struct cm_der *tlv)
+{
+	const unsigned char *p = tlv->p;
+	ASN1_OBJECT *obj = d2i_ASN1_OBJECT(NULL, &p, (long)tlv->len);
+
+	if (obj == NULL) {
+		ERR_clear_error();
 	}
-	s = malloc((size_t)n + 1);
-	if (s == NULL) {
-		return NULL;
-	}
-	if (OBJ_obj2txt(s, n + 1, obj, 1) != n) {
-		free(s);
-		return NULL;
+	return obj;
+}
+
+static char *oid_text_der(const struct cm_der *content, const struct cm_der *tlv)
+{
+	ASN1_OBJECT *obj = NULL;
+	char *s = oid_text_fast(content->p, content->len);
+
+	if (s == NULL && (obj = oid_object(tlv)) != NULL) {
+		s = oid_text_slow(obj);
+		ASN1_OBJECT_free(obj);
 	}
 	return s;
 }
@@ -129,236 +194,558 @@ static const char *ava_type_name(int nid)
 }
 
 /*
- * Renders one value with ASN1_STRING_print_ex into bio (a memory BIO the
- * caller reuses for every value of a name: creating one per value cost
- * more than the printing). Returns 0, 1 when OpenSSL cannot render it
- * (bad encoding), -1 when out of memory.
+ * Attribute names of the OIDs names nearly always use, filled once: the
+ * X.520 arc 2.5.4.x (DER 55 04 x) by x, and a few others by their DER
+ * contents. Built-in OIDs always map to the same NID (OBJ_obj2nid looks in
+ * the built-in table first), so the cache never goes stale. A NULL entry
+ * (unknown, or out of memory at set-up) takes the slow path.
  */
-static int print_value(BIO *bio, const ASN1_STRING *s, unsigned long flags,
-		       struct cm_value *out)
-{
-	char *p = NULL;
-	long n;
+static const char *x520_names[128];
+static const int other_nids[] = {
+	NID_domainComponent, NID_userId, NID_rfc822Mailbox, NID_pkcs9_emailAddress,
+	NID_pkcs9_unstructuredName, NID_pkcs9_unstructuredAddress,
+	NID_jurisdictionCountryName, NID_jurisdictionStateOrProvinceName,
+	NID_jurisdictionLocalityName,
+};
+static struct {
+	const unsigned char *der;
+	size_t len;
+	const char *name;
+} other_names[CM_ARRAY_SIZE(other_nids)];
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
 
-	if (BIO_reset(bio) != 1) {
-		return -1;
+static void names_init(void)
+{
+	for (unsigned x = 0; x < CM_ARRAY_SIZE(x520_names); x++) {
+		const unsigned char der[] = { 0x06, 0x03, 0x55, 0x04, (unsigned char)x };
+		struct cm_der tlv = { der, sizeof(der) };
+		ASN1_OBJECT *obj = oid_object(&tlv);
+		int nid = obj != NULL ? OBJ_obj2nid(obj) : NID_undef;
+
+		x520_names[x] = nid != NID_undef ? ava_type_name(nid) : NULL;
+		ASN1_OBJECT_free(obj);
 	}
-	if (ASN1_STRING_print_ex(bio, s, flags) < 0) {
-		ERR_clear_error();
-		return 1;
+	for (size_t i = 0; i < CM_ARRAY_SIZE(other_nids); i++) {
+		const ASN1_OBJECT *obj = OBJ_nid2obj(other_nids[i]);
+
+		if (obj != NULL && OBJ_length(obj) > 0) {
+			other_names[i].der = OBJ_get0_data(obj);
+			other_names[i].len = OBJ_length(obj);
+			other_names[i].name = ava_type_name(other_nids[i]);
+		}
 	}
-	n = BIO_get_mem_data(bio, &p);
-	if (n < 0 || cm_value_set_text(out, p, (size_t)n) != 0) {
-		return -1;
-	}
-	return 0;
+	ERR_clear_error();
 }
 
-/* The value as UTF-8; unusable when it is no character string. */
-static int ava_set_utf8(const ASN1_STRING *s, struct cm_value *v)
+/* The attribute name of an OID (static storage), or NULL when out of memory. */
+static const char *oid_type_name(const struct cm_der *content, const struct cm_der *tlv)
 {
-	unsigned char *utf8 = NULL;
-	int n;
+	ASN1_OBJECT *obj = NULL;
+	const char *name = NULL;
 
-	n = ASN1_STRING_to_UTF8(&utf8, s);
-	if (n < 0) {
-		ERR_clear_error();
-		if (cm_value_set(v, ASN1_STRING_get0_data(s),
-				 (size_t)ASN1_STRING_length(s)) != 0) {
-			return -1;
+	if (pthread_once(&names_once, names_init) == 0) {
+		if (content->len == 3 && content->p[0] == 0x55 && content->p[1] == 0x04 &&
+		    content->p[2] < CM_ARRAY_SIZE(x520_names) && x520_names[content->p[2]] != NULL) {
+			return x520_names[content->p[2]];
 		}
-		v->unusable = "the attribute value is not a character string or is badly encoded";
+		for (size_t i = 0; i < CM_ARRAY_SIZE(other_names); i++) {
+			if (other_names[i].name != NULL &&
+			    cm_der_equal(content, other_names[i].der, other_names[i].len)) {
+				return other_names[i].name;
+			}
+		}
+	}
+	obj = oid_object(tlv);
+	if (obj != NULL) {
+		name = ava_type_name(OBJ_obj2nid(obj));
+		ASN1_OBJECT_free(obj);
+	}
+	return name;
+}
+
+/* ---------------------------------------------------------------- values */
+
+/* Universal tags d2i_X509_NAME takes as a value (B_ASN1_PRINTABLE). */
+static bool value_tag_ok(unsigned char tag)
+{
+	switch (tag) {
+	case 0x03: /* BIT STRING */
+	case 0x07: /* ObjectDescriptor */
+	case 0x08: /* EXTERNAL, primitive: OpenSSL's B_ASN1_UNKNOWN */
+	case 0x09: /* REAL */
+	case 0x0b: /* EMBEDDED PDV */
+	case 0x0c: /* UTF8String */
+	case 0x0d: /* RELATIVE-OID */
+	case 0x0e: /* TIME */
+	case 0x0f: /* reserved */
+	case 0x12: /* NumericString */
+	case 0x13: /* PrintableString */
+	case 0x14: /* TeletexString */
+	case 0x16: /* IA5String */
+	case 0x1c: /* UniversalString */
+	case 0x1d: /* CHARACTER STRING */
+	case 0x1e: /* BMPString */
+	case 0x30: /* SEQUENCE */
+		return true;
+	default:
+		return false;
+	}
+}
+
+static size_t utf8_put(unsigned char *out, uint32_t c)
+{
+	if (c < 0x80) {
+		out[0] = (unsigned char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		out[0] = (unsigned char)(0xc0 | (c >> 6));
+		out[1] = (unsigned char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		out[0] = (unsigned char)(0xe0 | (c >> 12));
+		out[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
+		out[2] = (unsigned char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	out[0] = (unsigned char)(0xf0 | (c >> 18));
+	out[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f));
+	out[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
+	out[3] = (unsigned char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
+static bool scalar_ok(uint32_t c)
+{
+	return c <= 0x10ffff && (c < 0xd800 || c > 0xdfff);
+}
+
+/*
+ * Length of the valid UTF-8 sequence at p (OpenSSL's UTF8_getc plus its
+ * scalar check: shortest form, no surrogate, at most U+10FFFF), or 0.
+ */
+static size_t utf8_seq(const unsigned char *p, size_t avail)
+{
+	uint32_t c;
+	size_t n;
+
+	if (p[0] < 0x80) {
+		return 1;
+	}
+	if ((p[0] & 0xe0) == 0xc0) {
+		n = 2;
+		c = p[0] & 0x1f;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		n = 3;
+		c = p[0] & 0x0f;
+	} else if ((p[0] & 0xf8) == 0xf0) {
+		n = 4;
+		c = p[0] & 0x07;
+	} else {
 		return 0;
 	}
-	n = cm_value_set_text(v, utf8, (size_t)n);
-	OPENSSL_free(utf8);
+	if (avail < n) {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80) {
+			return 0;
+		}
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if (c < (n == 2 ? 0x80u : n == 3 ? 0x800u : 0x10000u) || !scalar_ok(c)) {
+		return 0;
+	}
 	return n;
 }
 
 /*
- * Fills one AVA. *renderable is cleared when OpenSSL cannot print the
- * value (SSSD then refuses the certificate). Returns 0 or -1 (ENOMEM).
+ * The UTF-8 of a character string value into out (room for 2 * len bytes),
+ * as ASN1_STRING_to_UTF8 converts it; *out_len gets its length. Returns
+ * false when the value is not valid for its type (d2i_X509_NAME rejects
+ * such a name).
  */
-static int ava_fill(BIO *bio, const X509_NAME_ENTRY *e, struct cm_ava *ava,
-		    struct cm_value *rfc4514_value, bool *renderable)
+static bool string_to_utf8(unsigned char tag, const unsigned char *p, size_t len,
+			   unsigned char *out, size_t *out_len)
 {
-	const ASN1_OBJECT *obj = X509_NAME_ENTRY_get_object(e);
-	const ASN1_STRING *data = X509_NAME_ENTRY_get_data(e);
-	int r;
+	size_t o = 0, n;
 
-	ava->oid = cm_oid_text(obj);
-	ava->type = strdup(ava_type_name(OBJ_obj2nid(obj)));
-	if (ava->oid == NULL || ava->type == NULL) {
-		return -1;
+	switch (tag) {
+	case 0x0c:
+		for (size_t i = 0; i < len; i += n) {
+			if ((n = utf8_seq(p + i, len - i)) == 0) {
+				return false;
+			}
+		}
+		memcpy(out, p, len);
+		o = len;
+		break;
+	case 0x1e:
+	case 0x1c: {
+		size_t w = tag == 0x1e ? 2 : 4;
+
+		if (len % w != 0) {
+			return false;
+		}
+		for (size_t i = 0; i < len; i += w) {
+			uint32_t c = w == 2 ? (uint32_t)p[i] << 8 | p[i + 1] :
+				     (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 |
+				     (uint32_t)p[i + 2] << 8 | p[i + 3];
+
+			if (!scalar_ok(c)) {
+				return false;
+			}
+			o += utf8_put(out + o, c);
+		}
+		break;
 	}
-	ava->rdn = (size_t)X509_NAME_ENTRY_set(e);
-	if (ava_set_utf8(data, &ava->value) != 0) {
-		return -1;
+	default:
+		/* Numeric, Printable, Teletex, IA5: a byte is a Latin-1 character. */
+		for (size_t i = 0; i < len; i++) {
+			o += utf8_put(out + o, p[i]);
+		}
+		break;
 	}
-	r = print_value(bio, data, ASN1_STRFLGS_RFC2253, &ava->sssd_value);
-	if (r == 0) {
-		r = print_value(bio, data, CM_RFC4514_FLAGS, rfc4514_value);
-	}
-	if (r < 0) {
-		return -1;
-	}
-	if (r > 0) {
-		*renderable = false;
-	}
-	return 0;
+	*out_len = o;
+	return true;
 }
 
-/* Appends "TYPE=value" for every AVA, forward or in reverse order. */
-static int render(const struct cm_name *n, const struct cm_value *values,
-		  bool reverse, bool oid_for_undef, struct cm_value *out)
+static bool is_string_tag(unsigned char tag)
 {
-	struct cm_buf b;
-	char *s;
-	size_t len = 0;
-
-	cm_buf_init(&b, 0);
-	for (size_t k = 0; k < n->n_avas; k++) {
-		size_t i = reverse ? n->n_avas - 1 - k : k;
-		const struct cm_ava *a = &n->avas[i];
-		bool undef = strcmp(a->type, "UNDEF") == 0;
-
-		if (k > 0) {
-			cm_buf_addc(&b, ',');
-		}
-		cm_buf_adds(&b, oid_for_undef && undef ? a->oid : a->type);
-		cm_buf_addc(&b, '=');
-		cm_buf_add(&b, values[i].data, values[i].len);
+	switch (tag) {
+	case 0x0c:
+	case 0x12:
+	case 0x13:
+	case 0x14:
+	case 0x16:
+	case 0x1c:
+	case 0x1e:
+		return true;
+	default:
+		return false;
 	}
-	s = cm_buf_steal(&b, &len);
+}
+
+/* How ASN1_STRFLGS_RFC2253 escapes an ASCII byte (a_strex.c's char_type). */
+enum esc { ESC_NONE, ESC_BS, ESC_BS_FIRST, ESC_BS_EDGE, ESC_HEX };
+
+static enum esc esc_class(unsigned char c)
+{
+	switch (c) {
+	case '"':
+	case '+':
+	case ',':
+	case ';':
+	case '<':
+	case '>':
+	case '\\':
+		return ESC_BS;
+	case '#':
+		return ESC_BS_FIRST;
+	case ' ':
+		return ESC_BS_EDGE;
+	default:
+		return c < 0x20 || c == 0x7f ? ESC_HEX : ESC_NONE;
+	}
+}
+
+/*
+ * Appends the escaped UTF-8 text p..len at out (room for 3 * len bytes);
+ * msb: bytes over 0x7f as \XX (ASN1_STRFLGS_ESC_MSB). Returns the length.
+ */
+static size_t escape(const unsigned char *p, size_t len, bool msb, unsigned char *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = p[i];
+		/* OpenSSL's "last" overrides "first" for a one-character value. */
+		bool last = i + 1 == len, first = i == 0 && !last;
+		enum esc e = c > 0x7f ? (msb ? ESC_HEX : ESC_NONE) : esc_class(c);
+
+		if (e == ESC_BS || (e == ESC_BS_FIRST && first) ||
+		    (e == ESC_BS_EDGE && (first || last))) {
+			out[o++] = '\\';
+			out[o++] = c;
+		} else if (e == ESC_HEX) {
+			out[o++] = '\\';
+			out[o++] = (unsigned char)hex[c >> 4];
+			out[o++] = (unsigned char)hex[c & 0xf];
+		} else {
+			out[o++] = c;
+		}
+	}
+	return o;
+}
+
+/* v = malloc'd p (len bytes plus the NUL it has room for). */
+static void value_take(struct cm_value *v, unsigned char *p, size_t len)
+{
+	p[len] = '\0';
+	v->data = p;
+	v->len = len;
+	v->unusable = NULL;
+}
+
+/* "#" and the upper-case hex of the TLV: how OpenSSL dumps a non-string. */
+static int value_dump(const struct cm_der *tlv, struct cm_value *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char *s = malloc(2 * tlv->len + 2);
+
 	if (s == NULL) {
 		return -1;
 	}
-	free(out->data);
-	out->data = (unsigned char *)s;
-	out->len = len;
-	out->unusable = NULL;
+	s[0] = '#';
+	for (size_t i = 0; i < tlv->len; i++) {
+		s[1 + 2 * i] = (unsigned char)hex[tlv->p[i] >> 4];
+		s[2 + 2 * i] = (unsigned char)hex[tlv->p[i] & 0xf];
+	}
+	value_take(out, s, 2 * tlv->len + 1);
 	return 0;
 }
 
-static int name_render_all(struct cm_name *n, const struct cm_value *rfc_values)
+/*
+ * A value that is no character string: unusable, holding what OpenSSL
+ * keeps of it (a SEQUENCE's whole TLV, a BIT STRING's bits without the
+ * unused-bits byte, else the contents), printed as a DER dump.
+ */
+static int value_binary(unsigned char tag, const struct cm_der *content,
+			const struct cm_der *tlv, struct cm_ava *a)
 {
-	struct cm_value *sssd_values = NULL;
-	int rv = -1;
+	struct cm_der raw = tag == 0x30 ? *tlv : *content;
 
-	sssd_values = calloc(n->n_avas + 1, sizeof(*sssd_values));
-	if (sssd_values == NULL) {
-		goto out;
+	if (tag == 0x03) {
+		raw.p++;
+		raw.len--;
 	}
+	if (cm_value_set(&a->value, raw.p, raw.len) != 0) {
+		return -1;
+	}
+	a->value.unusable = not_a_string;
+	return value_dump(tlv, &a->sssd_value);
+}
+
+/* Returns 0, 1 when the string is badly encoded, -1 when out of memory. */
+static int value_string(unsigned char tag, const struct cm_der *content, struct cm_ava *a)
+{
+	unsigned char *utf8 = NULL, *esc = NULL;
+	size_t n = 0;
+
+	/* A Latin-1 byte takes at most 2 UTF-8 bytes, a BMP or UCS-4 unit fewer
+	 * than its own size. */
+	utf8 = malloc(2 * content->len + 1);
+	if (utf8 == NULL) {
+		return -1;
+	}
+	if (!string_to_utf8(tag, content->p, content->len, utf8, &n)) {
+		free(utf8);
+		return 1;
+	}
+	value_take(&a->value, utf8, n);
+	if (memchr(utf8, '\0', n) != NULL) {
+		a->value.unusable = "the value contains a NUL byte";
+	}
+	esc = malloc(3 * n + 1);
+	if (esc == NULL) {
+		return -1;
+	}
+	value_take(&a->sssd_value, esc, escape(utf8, n, true, esc));
+	return 0;
+}
+
+/* ---------------------------------------------------------------- structure */
+
+/* Reads one AttributeTypeAndValue; 0 or -1 when it is not one d2i accepts. */
+static int ava_read(const struct cm_der *seq, struct cm_der *oid, struct cm_der *oid_tlv,
+		    unsigned char *tag, struct cm_der *value, struct cm_der *value_tlv)
+{
+	struct cm_der c = *seq;
+
+	if (cm_der_expect(&c, 0x06, oid, oid_tlv) != 0 || !cm_der_oid_ok(oid->p, oid->len) ||
+	    cm_der_get(&c, tag, value, value_tlv) != 0 || c.len != 0 ||
+	    !value_tag_ok(*tag)) {
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Calls fn for every AVA (RDN index, AttributeTypeAndValue contents) in
+ * DER order. Returns 0, -1 when the structure is wrong, or fn's non-zero.
+ */
+static int name_walk(const unsigned char *der, size_t len,
+		     int (*fn)(void *arg, size_t rdn, const struct cm_der *ava), void *arg)
+{
+	struct cm_der all = { der, len }, rdns, set, ava;
+	size_t rdn = 0;
+	int rv;
+
+	if (cm_der_expect(&all, 0x30, &rdns, NULL) != 0 || all.len != 0) {
+		return -1;
+	}
+	for (; rdns.len > 0; rdn++) {
+		if (cm_der_expect(&rdns, 0x31, &set, NULL) != 0) {
+			return -1;
+		}
+		while (set.len > 0) {
+			if (cm_der_expect(&set, 0x30, &ava, NULL) != 0) {
+				return -1;
+			}
+			if ((rv = fn(arg, rdn, &ava)) != 0) {
+				return rv;
+			}
+		}
+	}
+	return 0;
+}
+
+/* name_walk callback: checks the AVA's shape and counts it. */
+static int ava_count(void *arg, size_t rdn, const struct cm_der *seq)
+{
+	struct cm_der oid, oid_tlv, value, value_tlv;
+	unsigned char tag;
+
+	(void)rdn;
+	if (ava_read(seq, &oid, &oid_tlv, &tag, &value, &value_tlv) != 0) {
+		return -1;
+	}
+	++*(size_t *)arg;
+	return 0;
+}
+
+/* name_walk callback: fills the next AVA; -1 ENOMEM, 1 bad string. */
+static int ava_fill(void *arg, size_t rdn, const struct cm_der *seq)
+{
+	struct cm_name *n = arg;
+	struct cm_ava *a = &n->avas[n->n_avas];
+	struct cm_der oid, oid_tlv, value, value_tlv;
+	const char *type;
+	unsigned char tag;
+
+	if (ava_read(seq, &oid, &oid_tlv, &tag, &value, &value_tlv) != 0) {
+		return 1;
+	}
+	n->n_avas++;
+	a->rdn = rdn;
+	n->n_rdns = rdn + 1;
+	type = oid_type_name(&oid, &oid_tlv);
+	a->type = type != NULL ? strdup(type) : NULL;
+	a->oid = oid_text_der(&oid, &oid_tlv);
+	if (a->type == NULL || a->oid == NULL) {
+		return -1;
+	}
+	if (!is_string_tag(tag)) {
+		return value_binary(tag, &value, &value_tlv, a);
+	}
+	return value_string(tag, &value, a);
+}
+
+/* ---------------------------------------------------------------- renderings */
+
+/* The rfc4514 value: the sssd one with UTF-8 kept (a dump is the same). */
+static size_t rfc_value(const struct cm_ava *a, unsigned char *out)
+{
+	if (a->value.unusable == not_a_string) {
+		memcpy(out, a->sssd_value.data, a->sssd_value.len);
+		return a->sssd_value.len;
+	}
+	return escape(a->value.data, a->value.len, false, out);
+}
+
+/* Joins "TYPE=value" for every AVA with ',', forward or in reverse order. */
+static int render(const struct cm_name *n, bool reverse, bool rfc, struct cm_value *out)
+{
+	unsigned char *s = NULL;
+	size_t cap = 1, o = 0;
+
 	for (size_t i = 0; i < n->n_avas; i++) {
-		sssd_values[i] = n->avas[i].sssd_value;
+		const struct cm_ava *a = &n->avas[i];
+
+		cap += strlen(a->type) + strlen(a->oid) + 2 +
+		       (rfc ? 3 * a->value.len + a->sssd_value.len : a->sssd_value.len);
 	}
-	if (render(n, sssd_values, true, false, &n->sssd) != 0 ||
-	    render(n, sssd_values, false, false, &n->x500) != 0 ||
-	    render(n, rfc_values, true, true, &n->rfc4514) != 0) {
-		goto out;
+	s = malloc(cap);
+	if (s == NULL) {
+		return -1;
 	}
-	rv = 0;
-out:
-	/* The values are borrowed from the AVAs: free only the array. */
-	free(sssd_values);
-	return rv;
+	for (size_t k = 0; k < n->n_avas; k++) {
+		const struct cm_ava *a = &n->avas[reverse ? n->n_avas - 1 - k : k];
+		const char *type = rfc && strcmp(a->type, "UNDEF") == 0 ? a->oid : a->type;
+		size_t tl = strlen(type);
+
+		if (k > 0) {
+			s[o++] = ',';
+		}
+		memcpy(s + o, type, tl);
+		o += tl;
+		s[o++] = '=';
+		if (rfc) {
+			o += rfc_value(a, s + o);
+		} else {
+			memcpy(s + o, a->sssd_value.data, a->sssd_value.len);
+			o += a->sssd_value.len;
+		}
+	}
+	value_take(out, s, o);
+	return 0;
 }
 
-static void name_mark_unrenderable(struct cm_name *n)
+/* ---------------------------------------------------------------- API */
+
+static int name_fail(char **errmsg, int rv, const char *why)
 {
-	static const char why[] = "the name holds a value that cannot be decoded";
-	struct cm_value *all[] = { &n->sssd, &n->rfc4514, &n->x500 };
-
-	for (size_t i = 0; i < CM_ARRAY_SIZE(all); i++) {
-		if (all[i]->data == NULL) {
-			cm_value_set(all[i], "", 0);
-		}
-		all[i]->unusable = why;
+	if (errmsg != NULL && *errmsg == NULL) {
+		*errmsg = strdup(why);
 	}
-}
-
-static int name_fill(const X509_NAME *xn, struct cm_name *n)
-{
-	struct cm_value *rfc_values = NULL;
-	BIO *bio = NULL;
-	bool renderable = true;
-	int count = X509_NAME_entry_count(xn);
-	int rv = -1;
-
-	n->avas = calloc((size_t)count + 1, sizeof(*n->avas));
-	rfc_values = calloc((size_t)count + 1, sizeof(*rfc_values));
-	bio = BIO_new(BIO_s_mem());
-	if (n->avas == NULL || rfc_values == NULL || bio == NULL) {
-		goto out;
-	}
-	for (int i = 0; i < count; i++) {
-		n->n_avas++;
-		if (ava_fill(bio, X509_NAME_get_entry(xn, i), &n->avas[i],
-			     &rfc_values[i], &renderable) != 0) {
-			goto out;
-		}
-		n->n_rdns = n->avas[i].rdn + 1;
-	}
-	if (name_render_all(n, rfc_values) != 0) {
-		goto out;
-	}
-	if (!renderable) {
-		name_mark_unrenderable(n);
-	}
-	rv = 0;
-out:
-	for (int i = 0; rfc_values != NULL && i < count; i++) {
-		cm_value_clear(&rfc_values[i]);
-	}
-	free(rfc_values);
-	BIO_free(bio);
 	return rv;
 }
 
 int cm_name_parse(const unsigned char *der, size_t len, struct cm_name *out,
 		  char **errmsg)
 {
-	X509_NAME *xn = NULL;
-	const unsigned char *p = der;
-	int rv = CERTMAP_ERR_NOMEM;
+	size_t count = 0;
+	int rv = CERTMAP_ERR_NOMEM, r;
 
 	memset(out, 0, sizeof(*out));
 	if (errmsg != NULL) {
 		*errmsg = NULL;
 	}
 	if (len == 0 || len > CM_CERT_MAX_SIZE) {
-		rv = CERTMAP_ERR_CERT;
-		if (errmsg != NULL) {
-			*errmsg = strdup("the distinguished name is empty or too long");
-		}
+		rv = name_fail(errmsg, CERTMAP_ERR_CERT, "the distinguished name is empty or too long");
 		goto out;
 	}
-	xn = d2i_X509_NAME(NULL, &p, (long)len);
-	if (xn == NULL || p != der + len) {
-		ERR_clear_error();
-		rv = CERTMAP_ERR_CERT;
-		if (errmsg != NULL) {
-			*errmsg = strdup("the distinguished name is not valid DER");
-		}
+	if (!cm_der_validate(der, len) || name_walk(der, len, ava_count, &count) != 0) {
+		rv = name_fail(errmsg, CERTMAP_ERR_CERT, "the distinguished name is not valid DER");
 		goto out;
 	}
 	out->der = malloc(len);
-	if (out->der == NULL) {
+	out->avas = calloc(count + 1, sizeof(*out->avas));
+	if (out->der == NULL || out->avas == NULL) {
 		goto out;
 	}
 	memcpy(out->der, der, len);
 	out->der_len = len;
-	if (name_fill(xn, out) != 0) {
+	r = name_walk(der, len, ava_fill, out);
+	if (r > 0) {
+		rv = name_fail(errmsg, CERTMAP_ERR_CERT,
+			       "the distinguished name holds a badly encoded string");
+		goto out;
+	}
+	if (r < 0 || render(out, true, false, &out->sssd) != 0 ||
+	    render(out, false, false, &out->x500) != 0 ||
+	    render(out, true, true, &out->rfc4514) != 0) {
 		goto out;
 	}
 	rv = 0;
 out:
-	X509_NAME_free(xn);
 	if (rv != 0) {
 		cm_name_clear(out);
 	}
-	if (rv == CERTMAP_ERR_NOMEM && errmsg != NULL && *errmsg == NULL) {
-		*errmsg = strdup("out of memory");
+	if (rv == CERTMAP_ERR_NOMEM) {
+		name_fail(errmsg, rv, "out of memory");
 	}
 	return rv;
 }

@@ -17,10 +17,10 @@
  * CERTMAP_ERR_CERT / CERTMAP_ERR_NOMEM with a malloc'd sentence in *errmsg
  * (when errmsg is not NULL). On failure *out is left cleared.
  *
- * A value that cannot be shown (NUL byte, not a string type, bad encoding)
- * makes that AVA's value unusable; a value that OpenSSL cannot render at all
- * makes the three renderings unusable, as SSSD then refuses the
- * certificate.
+ * Every Name d2i_X509_NAME rejects is rejected, and so is any encoding
+ * that is not DER (see name.c). A value that cannot be shown as text (NUL
+ * byte, not a string type) makes that AVA's value unusable; it is still
+ * rendered (a non-string as '#' and the hex of its DER, as OpenSSL does).
  */
 int cm_name_parse(const unsigned char *der, size_t len, struct cm_name *out,
 		  char **errmsg);

@@ -30,11 +30,24 @@
  * | time_format  | UTCTime other than YYMMDDHHMMSSZ, GeneralizedTime     | RFC 5280 4.1.2.5.1/2 (DER times)     |
  * |              | other than YYYYMMDDHHMMSSZ (no fraction, no offset)   |                                      |
  *
+ * Names: mapper/name.c walks the Name's DER itself; the reference keeps
+ * the original d2i_X509_NAME + ASN1_STRING_print_ex code
+ * (tests/fuzz/ref_name.c; fuzz_name_diff.c compares the two on names
+ * alone). Its only extra rejection is not_der (a BER string, a bad DER
+ * tree inside a SEQUENCE value); like OpenSSL it accepts an unsorted SET
+ * OF and an empty RDN, so no row is needed for them.
+ *
  * Not a difference: the public key's type and size are OpenSSL's (a fast
  * path for RSA, named P-256/384/521/secp256k1 and Ed25519/Ed448 checks
  * what OpenSSL's decoder checks; anything else is decoded by OpenSSL).
  * Input that is not DER-looking (first byte not 0x30) is PEM for certmap
  * and is skipped: the reference takes DER only.
+ *
+ *   clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -I$SRC/mapper -I. \
+ *       -I$SRC/tests/fuzz $SRC/tests/fuzz/fuzz_cert_diff.c \
+ *       $SRC/tests/fuzz/ref_identity.c $SRC/tests/fuzz/ref_name.c \
+ *       $SRC/tests/fuzz/ref_der.c $SRC/mapper/cert.c $SRC/mapper/der.c \
+ *       $SRC/mapper/name.c $SRC/mapper/util.c -lcrypto -o fuzz_cert_diff
  */
 #include "config.h"
 
@@ -51,6 +64,7 @@
 #include <openssl/x509v3.h>
 
 #include "identity.h"
+#include "ref_der.h"
 #include "ref_identity.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -70,98 +84,6 @@ static bool same_i2d(int n, unsigned char *enc, const unsigned char *p, size_t l
 
 	OPENSSL_free(enc);
 	return same;
-}
-
-/*
- * DER's rules, written again with OpenSSL's ASN1_get_object (independent
- * of mapper/der.c): minimal definite lengths, low tag numbers (certmap
- * refuses the legal but unused high-tag form too), constructed only for
- * SEQUENCE/SET and non-universal tags, and the universal primitives'
- * contents. It looks inside what OpenSSL stores verbatim (a SEQUENCE in
- * an ANY), which re-encoding cannot show. Depth over 32 counts as bad.
- */
-static bool integer_bad(const unsigned char *p, long n)
-{
-	return n == 0 || (n > 1 && ((p[0] == 0 && !(p[1] & 0x80)) ||
-				    (p[0] == 0xff && (p[1] & 0x80))));
-}
-
-static bool oid_bad(const unsigned char *p, long n)
-{
-	if (n == 0 || (p[n - 1] & 0x80)) {
-		return true;
-	}
-	for (long i = 0; i < n; i++) {
-		if (p[i] == 0x80 && (i == 0 || !(p[i - 1] & 0x80))) {
-			return true;
-		}
-	}
-	return false;
-}
-
-static bool prim_bad(int tag, const unsigned char *p, long n)
-{
-	switch (tag) {
-	case V_ASN1_EOC:
-	case V_ASN1_SEQUENCE:
-	case V_ASN1_SET:
-		return true;
-	case V_ASN1_BOOLEAN:
-		return n != 1 || (p[0] != 0 && p[0] != 0xff);
-	case V_ASN1_INTEGER:
-	case V_ASN1_ENUMERATED:
-		return integer_bad(p, n);
-	case V_ASN1_BIT_STRING:
-		return n == 0 || p[0] > 7 || (n == 1 && p[0] != 0) ||
-		       (n > 1 && (p[n - 1] & ((1 << p[0]) - 1)) != 0);
-	case V_ASN1_NULL:
-		return n != 0;
-	case V_ASN1_OBJECT:
-		return oid_bad(p, n);
-	case V_ASN1_UNIVERSALSTRING:
-		return n % 4 != 0;
-	case V_ASN1_BMPSTRING:
-		return n % 2 != 0;
-	default:
-		return false;
-	}
-}
-
-static bool tree_bad(const unsigned char *p, long len, int depth)
-{
-	while (len > 0) {
-		const unsigned char *start = p;
-		long n = 0;
-		int tag = 0, cls = 0;
-		int r = ASN1_get_object(&p, &n, &tag, &cls, len);
-		long hl = (long)(p - start);
-
-		if ((r & 0x80) || (r & 0x01) || tag >= 31 ||
-		    ASN1_object_size((r & 0x20) ? 1 : 0, (int)n, tag) != hl + n) {
-			return true;
-		}
-		if (r & 0x20) {
-			if ((cls == V_ASN1_UNIVERSAL && tag != V_ASN1_SEQUENCE &&
-			     tag != V_ASN1_SET) || depth >= 32 || tree_bad(p, n, depth + 1)) {
-				return true;
-			}
-		} else if (cls == V_ASN1_UNIVERSAL && prim_bad(tag, p, n)) {
-			return true;
-		}
-		p += n;
-		len -= hl + n;
-	}
-	return false;
-}
-
-/* p..len is exactly one TLV (nothing after it). */
-static bool single_tlv(const unsigned char *p, long len)
-{
-	const unsigned char *q = p;
-	long n = 0;
-	int tag, cls, r = ASN1_get_object(&q, &n, &tag, &cls, len);
-
-	return !(r & 0x80) && !(r & 0x01) && (q - p) + n == len;
 }
 
 /* One of the extension values certmap decodes re-encodes differently. */
@@ -198,8 +120,8 @@ static bool ext_not_der(X509 *x)
 		if ((nid == NID_subject_key_identifier || nid == NID_key_usage ||
 		     nid == NID_ext_key_usage || nid == NID_subject_alt_name ||
 		     strcmp(oid, "1.3.6.1.4.1.311.25.2") == 0) &&
-		    (tree_bad(ASN1_STRING_get0_data(v), ASN1_STRING_length(v), 0) ||
-		     !single_tlv(ASN1_STRING_get0_data(v), ASN1_STRING_length(v)))) {
+		    (ref_der_tree_bad(ASN1_STRING_get0_data(v), ASN1_STRING_length(v), 0) ||
+		     !ref_der_single_tlv(ASN1_STRING_get0_data(v), ASN1_STRING_length(v)))) {
 			return true;
 		}
 	}
@@ -241,7 +163,7 @@ static bool row_not_der(const unsigned char *der, size_t len, X509 *x)
 	ERR_clear_error();
 	/* The TBS as read against a fresh encoding of it, and the whole
 	 * certificate (OpenSSL's cached TBS, re-encoded rest). */
-	if (tree_bad(der, (long)len, 0) || !tbs_as_read(der, len, &tbs, &tbs_len)) {
+	if (ref_der_tree_bad(der, (long)len, 0) || !tbs_as_read(der, len, &tbs, &tbs_len)) {
 		return true;
 	}
 	n = i2d_re_X509_tbs(x, &enc);

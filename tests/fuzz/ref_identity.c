@@ -27,7 +27,7 @@
 
 #include "certmap.h"
 #include "identity.h"
-#include "name.h"
+#include "ref_name.h"
 #include "ref_identity.h"
 
 #define OID_UPN "1.3.6.1.4.1.311.20.2.3"
@@ -235,7 +235,7 @@ static int get_name(const X509_NAME *xn, struct cm_name *out, const char *what,
 	if (X509_NAME_get0_der((X509_NAME *)xn, &der, &len) != 1) {
 		return fail(errmsg, CERTMAP_ERR_CERT, "the %s name cannot be encoded", what);
 	}
-	rv = cm_name_parse(der, len, out, &why);
+	rv = ref_name_parse(der, len, out, &why);
 	if (rv != 0) {
 		rv = fail(errmsg, rv, "the %s name: %s", what, why != NULL ? why : "?");
 	}
@@ -521,7 +521,7 @@ static int san_dirname(const X509_NAME *xn, struct cm_san *san)
 	san->dirname = calloc(1, sizeof(*san->dirname));
 	if (san->dirname == NULL ||
 	    X509_NAME_get0_der((X509_NAME *)xn, &der, &len) != 1 ||
-	    cm_name_parse(der, len, san->dirname, NULL) != 0 ||
+	    ref_name_parse(der, len, san->dirname, NULL) != 0 ||
 	    cm_value_set(&san->raw, der, len) != 0 ||
 	    cm_value_set(&san->text, san->dirname->sssd.data, san->dirname->sssd.len) != 0) {
 		return -1;

@@ -657,6 +657,155 @@ static void test_name_parse(void **state)
 	cm_identity_free(id);
 }
 
+/* DER of a one-AVA Name: OID contents oid (olen bytes), value tag + bytes. */
+static size_t one_ava_name(unsigned char *out, const char *oid, size_t olen,
+			  unsigned char tag, const char *v, size_t vlen)
+{
+	size_t ava = 2 + olen + 2 + vlen, n = 0;
+
+	assert_true(ava + 4 < 0x80);
+	out[n++] = 0x30;
+	out[n++] = (unsigned char)(ava + 4);
+	out[n++] = 0x31;
+	out[n++] = (unsigned char)(ava + 2);
+	out[n++] = 0x30;
+	out[n++] = (unsigned char)ava;
+	out[n++] = 0x06;
+	out[n++] = (unsigned char)olen;
+	memcpy(out + n, oid, olen);
+	n += olen;
+	out[n++] = tag;
+	out[n++] = (unsigned char)vlen;
+	memcpy(out + n, v, vlen);
+	return n + vlen;
+}
+
+#define OID_CN "\x55\x04\x03", 3
+
+/* Parses CN=<tag v> and checks the value, sssd value and rfc4514 rendering. */
+static void check_cn(unsigned char tag, const char *v, size_t vlen, const char *value,
+		     const char *sssd, const char *rfc4514)
+{
+	unsigned char der[128];
+	struct cm_name n = { 0 };
+	size_t len = one_ava_name(der, OID_CN, tag, v, vlen);
+
+	assert_int_equal(cm_name_parse(der, len, &n, NULL), 0);
+	assert_int_equal(n.n_avas, 1);
+	assert_string_equal(n.avas[0].type, "CN");
+	assert_string_equal(n.avas[0].oid, "2.5.4.3");
+	assert_text(&n.avas[0].value, value);
+	assert_text(&n.sssd, sssd);
+	assert_text(&n.rfc4514, rfc4514);
+	assert_text(&n.x500, sssd);
+	cm_name_clear(&n);
+}
+
+/* OpenSSL's RFC 2253 escaping, quirks included, and the string types. */
+static void test_name_escaping(void **state)
+{
+	(void)state;
+	check_cn(0x0c, "#a b ", 5, "#a b ", "CN=\\#a b\\ ", "CN=\\#a b\\ ");
+	/* A one-character value is "last" only: a lone '#' stays bare. */
+	check_cn(0x0c, "#", 1, "#", "CN=#", "CN=#");
+	check_cn(0x0c, " ", 1, " ", "CN=\\ ", "CN=\\ ");
+	check_cn(0x0c, "\"+,;<>\\=", 8, "\"+,;<>\\=", "CN=\\\"\\+\\,\\;\\<\\>\\\\=",
+		 "CN=\\\"\\+\\,\\;\\<\\>\\\\=");
+	check_cn(0x0c, "a\x01\x7f", 3, "a\x01\x7f", "CN=a\\01\\7F", "CN=a\\01\\7F");
+	check_cn(0x0c, "\xc3\xa9,", 3, "\xc3\xa9,", "CN=\\C3\\A9\\,", "CN=\xc3\xa9\\,");
+	/* Teletex and Printable are Latin-1, BMP is UCS-2, Universal UCS-4. */
+	check_cn(0x14, "\xe9#", 2, "\xc3\xa9#", "CN=\\C3\\A9#", "CN=\xc3\xa9#");
+	check_cn(0x13, " \xff", 2, " \xc3\xbf", "CN=\\ \\C3\\BF", "CN=\\ \xc3\xbf");
+	check_cn(0x1e, "\x00\x41\x20\xac", 4, "A\xe2\x82\xac", "CN=A\\E2\\82\\AC",
+		 "CN=A\xe2\x82\xac");
+	check_cn(0x1c, "\x00\x01\xf6\x00\x00\x00\x00 ", 8, "\xf0\x9f\x98\x80 ",
+		 "CN=\\F0\\9F\\98\\80\\ ", "CN=\xf0\x9f\x98\x80\\ ");
+}
+
+static void test_name_values(void **state)
+{
+	unsigned char der[128];
+	struct cm_name n = { 0 };
+	char *err = NULL;
+	size_t len;
+
+	(void)state;
+	/* NUL: printed escaped, the value unusable. */
+	len = one_ava_name(der, OID_CN, 0x0c, "a\0b", 3);
+	assert_int_equal(cm_name_parse(der, len, &n, NULL), 0);
+	assert_string_equal(n.avas[0].value.unusable, "the value contains a NUL byte");
+	assert_text(&n.sssd, "CN=a\\00b");
+	cm_name_clear(&n);
+	/* Not a string: the DER dumped in hex, the value unusable. */
+	len = one_ava_name(der, OID_CN, 0x03, "\x00\xff", 2);
+	assert_int_equal(cm_name_parse(der, len, &n, NULL), 0);
+	assert_non_null(n.avas[0].value.unusable);
+	assert_int_equal(n.avas[0].value.len, 1);
+	assert_int_equal(n.avas[0].value.data[0], 0xff);
+	assert_text(&n.sssd, "CN=#030200FF");
+	assert_text(&n.rfc4514, "CN=#030200FF");
+	cm_name_clear(&n);
+	/* An OID OpenSSL does not know: UNDEF, and the OID for rfc4514. */
+	len = one_ava_name(der, "\x2b\x06\x01\x04\x01\x86\x8d\x1f\x01", 9, 0x0c, "x", 1);
+	assert_int_equal(cm_name_parse(der, len, &n, NULL), 0);
+	assert_string_equal(n.avas[0].type, "UNDEF");
+	assert_string_equal(n.avas[0].oid, "1.3.6.1.4.1.99999.1");
+	assert_text(&n.sssd, "UNDEF=x");
+	assert_text(&n.rfc4514, "1.3.6.1.4.1.99999.1=x");
+	cm_name_clear(&n);
+	/* Refused like d2i_X509_NAME refuses them: VisibleString, OCTET
+	 * STRING, bad UTF-8, a surrogate in a BMPString, a UCS-4 value over
+	 * U+10FFFF, a context tag. */
+	len = one_ava_name(der, OID_CN, 0x1a, "abc", 3);
+	assert_int_equal(cm_name_parse(der, len, &n, &err), CERTMAP_ERR_CERT);
+	assert_string_equal(err, "the distinguished name is not valid DER");
+	free(err);
+	len = one_ava_name(der, OID_CN, 0x04, "abc", 3);
+	assert_int_equal(cm_name_parse(der, len, &n, NULL), CERTMAP_ERR_CERT);
+	len = one_ava_name(der, OID_CN, 0x0c, "\xc0\xaf", 2);
+	assert_int_equal(cm_name_parse(der, len, &n, &err), CERTMAP_ERR_CERT);
+	assert_string_equal(err, "the distinguished name holds a badly encoded string");
+	free(err);
+	assert_null(n.avas);
+	len = one_ava_name(der, OID_CN, 0x1e, "\xd8\x00", 2);
+	assert_int_equal(cm_name_parse(der, len, &n, NULL), CERTMAP_ERR_CERT);
+	len = one_ava_name(der, OID_CN, 0x1c, "\x00\x11\x00\x00", 4);
+	assert_int_equal(cm_name_parse(der, len, &n, NULL), CERTMAP_ERR_CERT);
+	len = one_ava_name(der, OID_CN, 0x80, "abc", 3);
+	assert_int_equal(cm_name_parse(der, len, &n, NULL), CERTMAP_ERR_CERT);
+}
+
+/* Empty RDNs count for the index; an unsorted SET OF is taken as it is. */
+static void test_name_rdns(void **state)
+{
+	static const unsigned char empty_rdn[] =
+		"\x30\x12\x31\x00\x31\x0c\x30\x0a\x06\x03\x55\x04\x03\x0c\x03" "bob\x31\x00";
+	static const unsigned char unsorted[] =
+		"\x30\x1e\x31\x1c\x30\x0c\x06\x03\x55\x04\x0b\x0c\x05Users"
+		"\x30\x0c\x06\x03\x55\x04\x03\x0c\x05" "alice";
+	struct cm_name n = { 0 };
+
+	(void)state;
+	assert_int_equal(cm_name_parse(empty_rdn, sizeof(empty_rdn) - 1, &n, NULL), 0);
+	assert_int_equal(n.n_avas, 1);
+	assert_int_equal(n.n_rdns, 2);
+	assert_ava(&n, 0, "CN", "bob", 1);
+	assert_text(&n.sssd, "CN=bob");
+	cm_name_clear(&n);
+	assert_int_equal(cm_name_parse(unsorted, sizeof(unsorted) - 1, &n, NULL), 0);
+	assert_int_equal(n.n_rdns, 1);
+	assert_ava(&n, 0, "OU", "Users", 0);
+	assert_ava(&n, 1, "CN", "alice", 0);
+	assert_text(&n.sssd, "CN=alice,OU=Users");
+	assert_text(&n.x500, "OU=Users,CN=alice");
+	cm_name_clear(&n);
+	assert_int_equal(cm_name_parse((const unsigned char *)"\x30\x00", 2, &n, NULL), 0);
+	assert_int_equal(n.n_avas, 0);
+	assert_int_equal(n.n_rdns, 0);
+	assert_text(&n.sssd, "");
+	cm_name_clear(&n);
+}
+
 /* foreach_field: collect "field=value" lines. */
 struct lines {
 	char buf[16384];
@@ -748,6 +897,9 @@ int main(void)
 		cmocka_unit_test(test_strict_der),
 		cmocka_unit_test(test_cert_to_der),
 		cmocka_unit_test(test_name_parse),
+		cmocka_unit_test(test_name_escaping),
+		cmocka_unit_test(test_name_values),
+		cmocka_unit_test(test_name_rdns),
 		cmocka_unit_test(test_foreach_field),
 	};
 

@@ -1,0 +1,193 @@
+/*
+ * Differential fuzz target for distinguished names alone: mapper/name.c
+ * (its own DER walk, string decoding and RFC 2253 escaping) against
+ * tests/fuzz/ref_name.c (d2i_X509_NAME + ASN1_STRING_print_ex, what
+ * libsss_certmap does). It aborts when
+ * - certmap accepts a Name the reference rejects (never allowed);
+ * - certmap rejects one the reference accepts and the input is DER (the
+ *   one deliberate extra rejection, row not_der of fuzz_cert_diff.c's
+ *   table, checked independently with ref_der.c);
+ * - both accept and any AVA field or rendering differs.
+ *
+ * Input: a Name's DER when the first byte is 0x30. Otherwise the first
+ * byte is a value's tag and the rest its contents, wrapped as the single
+ * AVA of a Name (the attribute from the second byte: CN, O, DC, an
+ * unknown OID ...), which keeps mutations on the value decoding and
+ * escaping.
+ *
+ *   clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -I$SRC/mapper -I. \
+ *       $SRC/tests/fuzz/fuzz_name_diff.c $SRC/tests/fuzz/ref_name.c \
+ *       $SRC/tests/fuzz/ref_der.c $SRC/mapper/name.c $SRC/mapper/der.c \
+ *       $SRC/mapper/util.c -lcrypto -o fuzz_name_diff
+ *   ./fuzz_name_diff -max_total_time=300 CORPUS $SRC/tests/fuzz/corpus/name_diff
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "identity.h"
+#include "name.h"
+#include "ref_der.h"
+#include "ref_name.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void differ(const char *what)
+{
+	fprintf(stderr, "fuzz_name_diff: %s\n", what);
+	abort();
+}
+
+static void cmp_bytes(const void *a, size_t alen, const void *b, size_t blen, const char *what)
+{
+	if (alen != blen || (alen > 0 && memcmp(a, b, alen) != 0)) {
+		differ(what);
+	}
+}
+
+static void cmp_str(const char *a, const char *b, const char *what)
+{
+	if ((a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0)) {
+		differ(what);
+	}
+}
+
+static void cmp_value(const struct cm_value *a, const struct cm_value *b, const char *what)
+{
+	if ((a->data == NULL) != (b->data == NULL)) {
+		differ(what);
+	}
+	cmp_bytes(a->data, a->len, b->data, b->len, what);
+	cmp_str(a->unusable, b->unusable, what);
+}
+
+static void cmp_name(const struct cm_name *a, const struct cm_name *b)
+{
+	cmp_bytes(a->der, a->der_len, b->der, b->der_len, "name DER");
+	if (a->n_avas != b->n_avas || a->n_rdns != b->n_rdns) {
+		differ("name AVA/RDN count");
+	}
+	for (size_t i = 0; i < a->n_avas; i++) {
+		cmp_str(a->avas[i].type, b->avas[i].type, "AVA type");
+		cmp_str(a->avas[i].oid, b->avas[i].oid, "AVA oid");
+		cmp_value(&a->avas[i].value, &b->avas[i].value, "AVA value");
+		cmp_value(&a->avas[i].sssd_value, &b->avas[i].sssd_value, "AVA sssd_value");
+		if (a->avas[i].rdn != b->avas[i].rdn) {
+			differ("AVA rdn");
+		}
+	}
+	cmp_value(&a->sssd, &b->sssd, "name sssd");
+	cmp_value(&a->rfc4514, &b->rfc4514, "name rfc4514");
+	cmp_value(&a->x500, &b->x500, "name x500");
+}
+
+/* Appends a DER header (tag, minimal length) at out; returns its size. */
+static size_t put_header(unsigned char *out, unsigned char tag, size_t len)
+{
+	size_t n = 0;
+
+	out[n++] = tag;
+	if (len < 0x80) {
+		out[n++] = (unsigned char)len;
+	} else if (len < 0x100) {
+		out[n++] = 0x81;
+		out[n++] = (unsigned char)len;
+	} else {
+		out[n++] = 0x82;
+		out[n++] = (unsigned char)(len >> 8);
+		out[n++] = (unsigned char)len;
+	}
+	return n;
+}
+
+/* The attribute OIDs (DER contents) a wrapped value gets. */
+static const struct {
+	unsigned char len;
+	unsigned char der[10];
+} wrap_oids[] = {
+	{ 3, { 0x55, 0x04, 0x03 } },                   /* CN */
+	{ 3, { 0x55, 0x04, 0x0a } },                   /* O */
+	{ 3, { 0x55, 0x04, 0x0d } },                   /* description */
+	{ 3, { 0x55, 0x04, 0x2a } },                   /* GN */
+	{ 3, { 0x55, 0x04, 0x7f } },                   /* 2.5.4.127, unknown */
+	{ 10, { 0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19 } }, /* DC */
+	{ 9, { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01 } },       /* emailAddress */
+	{ 4, { 0x2b, 0x06, 0x01, 0x04 } },             /* 1.3.6.1.4, unknown */
+};
+
+/* Size of a DER header for contents of len bytes. */
+static size_t header_size(size_t len)
+{
+	return len < 0x80 ? 2 : len < 0x100 ? 3 : 4;
+}
+
+/* Wraps tag + value as SEQUENCE { SET { SEQUENCE { OID, value } } }. */
+static unsigned char *wrap_value(const uint8_t *data, size_t size, size_t *out_len)
+{
+	size_t k = size > 1 ? data[1] % (sizeof(wrap_oids) / sizeof(wrap_oids[0])) : 0;
+	size_t skip = size > 1 ? 2 : 1, vlen = size - skip;
+	size_t ava_len = 2 + wrap_oids[k].len + header_size(vlen) + vlen;
+	size_t set_len = header_size(ava_len) + ava_len;
+	size_t seq_len = header_size(set_len) + set_len;
+	unsigned char *out = NULL;
+	size_t n = 0;
+
+	if (seq_len > 0xffff || (out = malloc(header_size(seq_len) + seq_len)) == NULL) {
+		return NULL;
+	}
+	n += put_header(out + n, 0x30, seq_len);
+	n += put_header(out + n, 0x31, set_len);
+	n += put_header(out + n, 0x30, ava_len);
+	n += put_header(out + n, 0x06, wrap_oids[k].len);
+	memcpy(out + n, wrap_oids[k].der, wrap_oids[k].len);
+	n += wrap_oids[k].len;
+	n += put_header(out + n, data[0], vlen);
+	if (vlen > 0) {
+		memcpy(out + n, data + skip, vlen);
+	}
+	*out_len = n + vlen;
+	return out;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct cm_name mine = { 0 }, ref = { 0 };
+	unsigned char *wrapped = NULL;
+	const unsigned char *der = data;
+	size_t len = size;
+	char *err = NULL;
+	int rm, rr;
+
+	if (size == 0 || size > CM_CERT_MAX_SIZE) {
+		return 0;
+	}
+	if (data[0] != 0x30) {
+		wrapped = wrap_value(data, size, &len);
+		if (wrapped == NULL) {
+			return 0;
+		}
+		der = wrapped;
+	}
+	rm = cm_name_parse(der, len, &mine, &err);
+	rr = ref_name_parse(der, len, &ref, NULL);
+	if (rm == 0 && rr != 0) {
+		differ("certmap accepts a name the reference rejects");
+	}
+	if (rm != 0 && rr == 0 && !ref_der_tree_bad(der, (long)len, 0) &&
+	    ref_der_single_tlv(der, (long)len)) {
+		fprintf(stderr, "certmap: %s\n", err != NULL ? err : "(no message)");
+		differ("certmap rejects a DER name the reference accepts");
+	}
+	if (rm == 0 && rr == 0) {
+		cmp_name(&mine, &ref);
+	}
+	free(err);
+	free(wrapped);
+	cm_name_clear(&mine);
+	cm_name_clear(&ref);
+	return 0;
+}
