@@ -1028,13 +1028,35 @@ int cm_sha256(const void *p, size_t len, unsigned char out[32])
 	return CERTMAP_OK;
 }
 
-static int get_digests(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
+int cm_identity_digests(const struct cm_identity *id, unsigned char sha1[20],
+			unsigned char spki_sha1[20], unsigned char spki_sha256[32])
 {
+	const unsigned char *spki = id->der + id->spki_off;
+
 	if (!CRYPTO_THREAD_run_once(&md_once, md_init) ||
-	    !digest(id->der, id->der_len, id->sha1, md_sha1, EVP_sha1()) ||
-	    !digest(id->der, id->der_len, id->sha256, md_sha256, EVP_sha256()) ||
-	    !digest(cp->spki.p, cp->spki.len, id->spki_sha1, md_sha1, EVP_sha1()) ||
-	    !digest(cp->spki.p, cp->spki.len, id->spki_sha256, md_sha256, EVP_sha256())) {
+	    !digest(id->der, id->der_len, sha1, md_sha1, EVP_sha1()) ||
+	    !digest(spki, id->spki_len, spki_sha1, md_sha1, EVP_sha1()) ||
+	    !digest(spki, id->spki_len, spki_sha256, md_sha256, EVP_sha256())) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	return CERTMAP_OK;
+}
+
+static int get_digests(const struct cert_parts *cp, struct cm_identity *id,
+		       const unsigned char *sha256, char **errmsg)
+{
+	bool ok = CRYPTO_THREAD_run_once(&md_once, md_init);
+
+	id->spki_off = (size_t)(cp->spki.p - id->der);
+	id->spki_len = cp->spki.len;
+
+	/* The caller (the certificate cache) may have hashed the DER already. */
+	if (ok && sha256 != NULL) {
+		memcpy(id->sha256, sha256, sizeof(id->sha256));
+	} else if (ok) {
+		ok = digest(id->der, id->der_len, id->sha256, md_sha256, EVP_sha256());
+	}
+	if (!ok) {
 		return fail(errmsg, CERTMAP_ERR_CERT, "the certificate digests cannot be computed");
 	}
 	return 0;
@@ -1257,6 +1279,7 @@ static int get_key(const struct cert_parts *cp, struct cm_identity *id, char **e
 /* ---------------------------------------------------------------- parse */
 
 static int identity_fill(const struct cert_parts *cp, struct cm_identity *id,
+			 const unsigned char *sha256,
 			 char **errmsg)
 {
 	int rv;
@@ -1269,7 +1292,7 @@ static int identity_fill(const struct cert_parts *cp, struct cm_identity *id,
 	    (rv = get_eku(cp, id, errmsg)) != 0 ||
 	    (rv = get_sans(cp, id, errmsg)) != 0 ||
 	    (rv = get_sid(cp, id, errmsg)) != 0 ||
-	    (rv = get_digests(cp, id, errmsg)) != 0 ||
+	    (rv = get_digests(cp, id, sha256, errmsg)) != 0 ||
 	    (rv = get_validity(cp, id, errmsg)) != 0 ||
 	    (rv = get_key(cp, id, errmsg)) != 0) {
 		return rv;
@@ -1277,33 +1300,76 @@ static int identity_fill(const struct cert_parts *cp, struct cm_identity *id,
 	return 0;
 }
 
+/* Parses DER already in id->der. */
+static int identity_parse(struct cm_identity *id, const unsigned char *sha256, char **errmsg)
+{
+	struct cert_parts *cp = calloc(1, sizeof(*cp));
+	int rv;
+
+	if (cp == NULL) {
+		return nomem(errmsg);
+	}
+	if ((rv = cert_walk(id->der, id->der_len, cp, errmsg)) == 0) {
+		rv = identity_fill(cp, id, sha256, errmsg);
+	}
+	free(cp);
+	return rv;
+}
+
 int cm_identity_parse(const unsigned char *data, size_t len,
 		      struct cm_identity **out, char **errmsg)
 {
 	struct cm_identity *id = NULL;
-	struct cert_parts *cp = NULL;
 	int rv;
 
 	*out = NULL;
 	if (errmsg != NULL) {
 		*errmsg = NULL;
 	}
-	id = calloc(1, sizeof(*id));
-	cp = calloc(1, sizeof(*cp));
-	if (id == NULL || cp == NULL) {
+	if ((id = calloc(1, sizeof(*id))) == NULL) {
 		rv = nomem(errmsg);
 		goto out;
 	}
 	if ((rv = cm_cert_to_der(data, len, &id->der, &id->der_len, errmsg)) != 0 ||
-	    (rv = cert_walk(id->der, id->der_len, cp, errmsg)) != 0 ||
-	    (rv = identity_fill(cp, id, errmsg)) != 0) {
+	    (rv = identity_parse(id, NULL, errmsg)) != 0) {
 		goto out;
 	}
 	*out = id;
 	id = NULL;
-	rv = 0;
 out:
-	free(cp);
+	cm_identity_free(id);
+	ERR_clear_error();
+	return rv;
+}
+
+int cm_identity_parse_der(unsigned char *der, size_t len, const unsigned char sha256[32],
+			  struct cm_identity **out, char **errmsg)
+{
+	struct cm_identity *id = NULL;
+	int rv;
+
+	*out = NULL;
+	if (errmsg != NULL) {
+		*errmsg = NULL;
+	}
+	if ((id = calloc(1, sizeof(*id))) == NULL) {
+		free(der);
+		rv = nomem(errmsg);
+		goto out;
+	}
+	id->der = der;
+	id->der_len = len;
+	if (len > CM_CERT_MAX_SIZE) {
+		rv = fail(errmsg, CERTMAP_ERR_TOO_LARGE, "the certificate is larger than %d bytes",
+			  CM_CERT_MAX_SIZE);
+		goto out;
+	}
+	if ((rv = identity_parse(id, sha256, errmsg)) != 0) {
+		goto out;
+	}
+	*out = id;
+	id = NULL;
+out:
 	cm_identity_free(id);
 	ERR_clear_error();
 	return rv;
@@ -1534,6 +1600,8 @@ void cm_identity_foreach_field(const struct cm_identity *id,
 			       cm_field_cb cb, void *arg)
 {
 	const struct emit e = { cb, arg };
+	unsigned char sha1[20], spki_sha1[20], spki_sha256[32];
+	bool digests = cm_identity_digests(id, sha1, spki_sha1, spki_sha256) == CERTMAP_OK;
 	char *key;
 
 	emit_name(&e, &id->subject, "subject");
@@ -1547,10 +1615,14 @@ void cm_identity_foreach_field(const struct cm_identity *id,
 		emit_str(&e, "key", key);
 	}
 	free(key);
-	emit_hex(&e, "sha1", id->sha1, sizeof(id->sha1));
+	if (digests) {
+		emit_hex(&e, "sha1", sha1, sizeof(sha1));
+	}
 	emit_hex(&e, "sha256", id->sha256, sizeof(id->sha256));
-	emit_hex(&e, "spki_sha1", id->spki_sha1, sizeof(id->spki_sha1));
-	emit_hex(&e, "spki_sha256", id->spki_sha256, sizeof(id->spki_sha256));
+	if (digests) {
+		emit_hex(&e, "spki_sha1", spki_sha1, sizeof(spki_sha1));
+		emit_hex(&e, "spki_sha256", spki_sha256, sizeof(spki_sha256));
+	}
 	if (id->has_ski) {
 		emit_hex(&e, "ski", id->ski, id->ski_len);
 	}

@@ -159,7 +159,8 @@ static struct cm_cert_entry *insert(struct cm_cert_cache *c, struct cm_cert_entr
 	return e;
 }
 
-static int entry_new(const struct cm_config *cfg, const unsigned char *der, size_t len,
+/* Takes ownership of der. */
+static int entry_new(const struct cm_config *cfg, unsigned char *der, size_t len,
 		     const unsigned char sha[32], struct cm_cert_entry **out, char **errmsg)
 {
 	struct cm_cert_entry *e = calloc(1, sizeof(*e));
@@ -167,6 +168,7 @@ static int entry_new(const struct cm_config *cfg, const unsigned char *der, size
 
 	if (e == NULL || pthread_mutex_init(&e->lock, NULL) != 0) {
 		free(e);
+		free(der);
 		return CERTMAP_ERR_NOMEM;
 	}
 	e->cfg = cfg;
@@ -175,9 +177,10 @@ static int entry_new(const struct cm_config *cfg, const unsigned char *der, size
 	e->results = calloc(cfg->n_rules + 1, sizeof(*e->results));
 	if (e->results == NULL) {
 		entry_free(e);
+		free(der);
 		return CERTMAP_ERR_NOMEM;
 	}
-	if ((rc = cm_identity_parse(der, len, &e->id, errmsg)) != CERTMAP_OK) {
+	if ((rc = cm_identity_parse_der(der, len, sha, &e->id, errmsg)) != CERTMAP_OK) {
 		entry_free(e);
 		return rc;
 	}
@@ -216,7 +219,9 @@ int cm_cert_cache_get(struct cm_cert_cache *c, const struct cm_config *cfg,
 			goto out;
 		}
 	}
-	if ((rc = entry_new(cfg, der, der_len, sha, &e, errmsg)) != CERTMAP_OK) {
+	rc = entry_new(cfg, der, der_len, sha, &e, errmsg);
+	der = NULL;
+	if (rc != CERTMAP_OK) {
 		goto out;
 	}
 	*out = c != NULL && c->max > 0 ? insert(c, e) : e;

@@ -130,10 +130,12 @@ struct cm_identity {
 	bool has_sid;
 	struct cm_value sid;    /* "S-1-5-21-..." text from 1.3.6.1.4.1.311.25.2 */
 
-	unsigned char sha1[20];
 	unsigned char sha256[32];
-	unsigned char spki_sha1[20];
-	unsigned char spki_sha256[32];
+	/* Where the SubjectPublicKeyInfo lies in der; its digests and the
+	 * certificate's SHA-1 are computed on demand (cm_identity_digests):
+	 * only certmapctl show needs them. */
+	size_t spki_off;
+	size_t spki_len;
 
 	/* Validity, seconds since the epoch. */
 	int64_t not_before;
@@ -152,7 +154,19 @@ struct cm_identity {
  */
 int cm_identity_parse(const unsigned char *data, size_t len,
 		      struct cm_identity **out, char **errmsg);
+/*
+ * The same for a certificate already in DER whose SHA-256 the caller has
+ * computed (sha256 may be NULL). Takes ownership of der (malloc'd), also
+ * on failure. The DER must not be larger than CM_CERT_MAX_SIZE.
+ */
+int cm_identity_parse_der(unsigned char *der, size_t len, const unsigned char sha256[32],
+			  struct cm_identity **out, char **errmsg);
 void cm_identity_free(struct cm_identity *id);
+
+/* The certificate's SHA-1 and its public key's SHA-1 and SHA-256.
+ * Returns 0 or CERTMAP_ERR_NOMEM. */
+int cm_identity_digests(const struct cm_identity *id, unsigned char sha1[20],
+			unsigned char spki_sha1[20], unsigned char spki_sha256[32]);
 
 /* SHA-256 of len bytes with a digest fetched once. Returns 0 or an error. */
 int cm_sha256(const void *p, size_t len, unsigned char out[32]);

@@ -106,6 +106,11 @@ struct comp {
 	char *text;             /* the component as written, for messages */
 	bool has_re;
 	regex_t re;
+	/* A literal every match must start with ("^CN=Example CA" gives
+	 * "CN=Example CA"): most rules of a large configuration fail on it,
+	 * with a memcmp instead of a regexec. NULL when there is none. */
+	char *prefix;
+	size_t prefix_len;
 	uint32_t ku;
 	struct cm_strv oids;
 	enum san_sel san;
@@ -123,6 +128,7 @@ struct cm_match {
 static void comp_clear(struct comp *c)
 {
 	free(c->text);
+	free(c->prefix);
 	if (c->has_re) {
 		regfree(&c->re);
 	}
@@ -270,6 +276,31 @@ static bool regex_stacked_repeat(const char *re)
 	return false;
 }
 
+/*
+ * The literal that starts every match of an anchored expression without
+ * alternation: the characters after '^' up to the first special one, less
+ * the last if a quantifier follows it ("^ab*" may match "a").
+ */
+static void regex_literal_prefix(struct comp *c)
+{
+	const char *t = c->text;
+	size_t n = 0;
+
+	if (t[0] != '^' || strchr(t, '|') != NULL) {
+		return;
+	}
+	t++;
+	while (t[n] != '\0' && strchr(".[]()*+?{}|^$\\", t[n]) == NULL) {
+		n++;
+	}
+	if (n > 0 && t[n] != '\0' && strchr("*+?{", t[n]) != NULL) {
+		n--;
+	}
+	if (n > 0 && (c->prefix = strndup(t, n)) != NULL) {
+		c->prefix_len = n;
+	}
+}
+
 static int compile_regex(struct parser *p, struct comp *c, const char *what, const char *at)
 {
 	char msg[128];
@@ -287,6 +318,7 @@ static int compile_regex(struct parser *p, struct comp *c, const char *what, con
 		return p->err == NULL ? CERTMAP_ERR_NOMEM : CERTMAP_ERR_RULE;
 	}
 	c->has_re = true;
+	regex_literal_prefix(c);
 	return 0;
 }
 
@@ -672,9 +704,14 @@ static void why_value(struct cm_buf *why, const struct cm_value *v)
 	cm_buf_addc(why, '\'');
 }
 
-static bool regex_value(const regex_t *re, const struct cm_value *v)
+static bool regex_value(const struct comp *c, const struct cm_value *v)
 {
-	return cm_value_usable(v) && regexec(re, (const char *)v->data, 0, NULL, 0) == 0;
+	if (!cm_value_usable(v) ||
+	    (c->prefix != NULL && (v->len < c->prefix_len ||
+				   memcmp(v->data, c->prefix, c->prefix_len) != 0))) {
+		return false;
+	}
+	return regexec(&c->re, (const char *)v->data, 0, NULL, 0) == 0;
 }
 
 static bool eval_dn(const struct comp *c, const struct cm_name *n, struct cm_buf *why)
@@ -688,13 +725,13 @@ static bool eval_dn(const struct comp *c, const struct cm_name *n, struct cm_buf
 		}
 		return false;
 	}
-	if (regex_value(&c->re, &n->sssd)) {
+	if (regex_value(c, &n->sssd)) {
 		return true;
 	}
 	/* Rules written in UTF-8 match the RFC 4514 form of non-ASCII DNs. */
 	if (cm_value_usable(&n->rfc4514) &&
 	    (n->rfc4514.len != n->sssd.len || memcmp(n->rfc4514.data, n->sssd.data, n->sssd.len) != 0) &&
-	    regex_value(&c->re, &n->rfc4514)) {
+	    regex_value(c, &n->rfc4514)) {
 		return true;
 	}
 	if (why != NULL) {
@@ -804,7 +841,7 @@ static bool san_value_ok(const struct comp *c, const struct cm_san *s, const str
 		return false;
 	}
 	return c->san == SAN_SEL_STRING_OTHER ? (v->data != NULL && regexec(&c->re, (const char *)v->data, 0, NULL, 0) == 0)
-					      : regex_value(&c->re, v);
+					      : regex_value(c, v);
 }
 
 static bool eval_san(const struct comp *c, const struct cm_identity *id, struct cm_buf *why)

@@ -385,10 +385,8 @@ static void cmp_identity(const struct cm_identity *a, const struct cm_identity *
 		cmp_san(&a->sans[i], &b->sans[i]);
 	}
 	cmp_value(&a->sid, &b->sid, "SID");
-	cmp_bytes(a->sha1, 20, b->sha1, 20, "sha1");
 	cmp_bytes(a->sha256, 32, b->sha256, 32, "sha256");
-	cmp_bytes(a->spki_sha1, 20, b->spki_sha1, 20, "spki_sha1");
-	cmp_bytes(a->spki_sha256, 32, b->spki_sha256, 32, "spki_sha256");
+	cmp_bytes(a->der + a->spki_off, a->spki_len, b->der + b->spki_off, b->spki_len, "spki");
 	if (a->not_before != b->not_before || a->not_after != b->not_after) {
 		differ("validity");
 	}

@@ -704,11 +704,15 @@ static int get_digests(X509 *x, struct cm_identity *id, char **errmsg)
 
 	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
 	if (n <= 0 ||
-	    !EVP_Digest(id->der, id->der_len, id->sha1, NULL, EVP_sha1(), NULL) ||
-	    !EVP_Digest(id->der, id->der_len, id->sha256, NULL, EVP_sha256(), NULL) ||
-	    !EVP_Digest(spki, (size_t)n, id->spki_sha1, NULL, EVP_sha1(), NULL) ||
-	    !EVP_Digest(spki, (size_t)n, id->spki_sha256, NULL, EVP_sha256(), NULL)) {
+	    !EVP_Digest(id->der, id->der_len, id->sha256, NULL, EVP_sha256(), NULL)) {
 		rv = fail(errmsg, CERTMAP_ERR_CERT, "the certificate digests cannot be computed");
+	} else {
+		/* OpenSSL's encoding of the key, located in the certificate:
+		 * equal bytes give equal digests. */
+		const unsigned char *at = memmem(id->der, id->der_len, spki, (size_t)n);
+
+		id->spki_off = at != NULL ? (size_t)(at - id->der) : 0;
+		id->spki_len = at != NULL ? (size_t)n : 0;
 	}
 	OPENSSL_free(spki);
 	return rv;

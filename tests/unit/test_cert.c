@@ -103,7 +103,7 @@ static void test_digests(void **state)
 	struct cm_identity *id = cmt_load_identity("alice.der");
 	unsigned char *der = NULL, *spki = NULL, *keypem = NULL;
 	size_t der_len = 0, keylen = 0;
-	unsigned char md[32];
+	unsigned char md[32], sha1[20], spki_sha1[20], spki_sha256[32];
 	EVP_PKEY *key = NULL;
 	BIO *bio = NULL;
 	int n;
@@ -114,8 +114,9 @@ static void test_digests(void **state)
 	assert_memory_equal(id->der, der, der_len);
 	assert_int_equal(EVP_Digest(der, der_len, md, NULL, EVP_sha256(), NULL), 1);
 	assert_memory_equal(id->sha256, md, 32);
+	assert_int_equal(cm_identity_digests(id, sha1, spki_sha1, spki_sha256), 0);
 	assert_int_equal(EVP_Digest(der, der_len, md, NULL, EVP_sha1(), NULL), 1);
-	assert_memory_equal(id->sha1, md, 20);
+	assert_memory_equal(sha1, md, 20);
 
 	read_cert_file("alice.key", &keypem, &keylen);
 	bio = BIO_new_mem_buf(keypem, (int)keylen);
@@ -124,9 +125,9 @@ static void test_digests(void **state)
 	n = i2d_PUBKEY(key, &spki);
 	assert_true(n > 0);
 	assert_int_equal(EVP_Digest(spki, (size_t)n, md, NULL, EVP_sha256(), NULL), 1);
-	assert_memory_equal(id->spki_sha256, md, 32);
+	assert_memory_equal(spki_sha256, md, 32);
 	assert_int_equal(EVP_Digest(spki, (size_t)n, md, NULL, EVP_sha1(), NULL), 1);
-	assert_memory_equal(id->spki_sha1, md, 20);
+	assert_memory_equal(spki_sha1, md, 20);
 	OPENSSL_free(spki);
 	EVP_PKEY_free(key);
 	BIO_free(bio);

@@ -256,6 +256,7 @@ static void test_digests(void **state)
 {
 	struct cm_identity *id = load("alice");
 	char *res = NULL, *sha1 = NULL;
+	unsigned char digest1[20], spki1[20], spki256[32];
 	struct cm_buf b;
 
 	(void)state;
@@ -267,8 +268,9 @@ static void test_digests(void **state)
 	assert_string_equal(res, sha1);
 	free(res);
 	free(sha1);
+	assert_int_equal(cm_identity_digests(id, digest1, spki1, spki256), 0);
 	cm_buf_init(&b, 0);
-	cm_buf_hex(&b, id->sha1, 20, false, '\0');
+	cm_buf_hex(&b, digest1, 20, false, '\0');
 	cm_buf_add(&b, "", 0);
 	sha1 = cm_buf_steal(&b, NULL);
 	assert_int_equal(expand("LDAPU1:{cert!SHA1}", id, &res, NULL), 0);

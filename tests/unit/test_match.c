@@ -273,6 +273,36 @@ static void test_subject_issuer(void **state)
 	id_free(id);
 }
 
+/* Anchored expressions are first checked against their literal prefix;
+ * quantifiers, alternation and escapes must not make that check lie. */
+static void test_literal_prefix(void **state)
+{
+	struct cm_identity *id = id_new();
+
+	(void)state;
+	assert_true(eval("<SUBJECT>^CN=alice", id, NULL));
+	assert_false(eval("<SUBJECT>^CN=alicf", id, NULL));
+	assert_false(eval("<SUBJECT>^CN=alice,O=Example,", id, NULL));
+	assert_true(eval("<SUBJECT>^CN=alicex*,O", id, NULL));
+	assert_true(eval("<SUBJECT>^CN=alicx?e", id, NULL));
+	assert_true(eval("<SUBJECT>^CN=alicx{0}e", id, NULL));
+	assert_false(eval("<SUBJECT>^CN=alicx+e", id, NULL));
+	assert_true(eval("<SUBJECT>^CN=bob|alice", id, NULL));
+	assert_true(eval("<SUBJECT>^CN=(bob|alice)", id, NULL));
+	assert_true(eval("<SUBJECT>^CN\\=alice", id, NULL));
+	assert_true(eval("<SUBJECT>^C.=alice", id, NULL));
+	assert_true(eval("<SUBJECT>^[C]N=alice", id, NULL));
+	assert_false(eval("<SUBJECT>^O=Example", id, NULL));
+	/* Longer than the value. */
+	assert_false(eval("<ISSUER>^CN=CA,O=Something longer than the DN", id, NULL));
+	/* The UTF-8 rendering is checked too. */
+	set_text(&id->subject.sssd, "CN=J\\C3\\BCrgen", 14);
+	set_text(&id->subject.rfc4514, "CN=J\xc3\xbcrgen", 10);
+	assert_true(eval("<SUBJECT>^CN=J\xc3\xbcrgen$", id, NULL));
+	assert_true(eval("<SUBJECT>^CN=J\\\\C3", id, NULL));
+	id_free(id);
+}
+
 static void test_san_types(void **state)
 {
 	struct cm_identity *id = id_new();
@@ -431,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_ku),
 		cmocka_unit_test(test_eku),
 		cmocka_unit_test(test_subject_issuer),
+		cmocka_unit_test(test_literal_prefix),
 		cmocka_unit_test(test_san_types),
 		cmocka_unit_test(test_san_every_value),
 		cmocka_unit_test(test_san_unusable),
