@@ -295,8 +295,15 @@ static void eval_one(const struct cm_rule *r, const struct cm_identity *id,
 		return;
 	}
 	cm_buf_init(&why, 16384);
-	if (rule_names(r, id, &res->names, &why) == CERTMAP_ERR_NOMEM) {
+	switch (rule_names(r, id, &res->names, &why)) {
+	case CERTMAP_ERR_NOMEM:
 		res->failed = true;
+		break;
+	case CERTMAP_ERR_TOO_LARGE:
+		res->overflow = true;
+		break;
+	default:
+		break;
 	}
 	if (res->names.n > 0) {
 		cm_buf_adds(&why, why.len > 0 ? "; candidates: " : "candidates: ");

@@ -25,6 +25,7 @@ struct cm_rule_result {
 	atomic_bool done;      /* set (release) once the fields below are final */
 	bool matched;
 	bool failed;           /* out of memory while evaluating (transient) */
+	bool overflow;         /* matched, but gives more names than certmap takes */
 	char *note;            /* what a matched rule expanded to; NULL if not matched */
 	struct cm_strv names;  /* user names (MAPFILE: keys already looked up) */
 };

@@ -21,6 +21,9 @@ struct level {
 	enum certmap_reason drop_reason;
 	char *drop_msg;
 	bool any_matched;
+	/* More candidates than CM_MAX_CANDIDATES: deciding on part of them
+	 * could map where the whole set is ambiguous. */
+	bool truncated;
 };
 
 static void level_clear(struct level *lv)
@@ -83,6 +86,7 @@ static int consider(struct certmap_answer *a, long t, struct level *lv,
 	} else if (lv->n == CM_MAX_CANDIDATES) {
 		status = "dropped";
 		note = cm_asprintf("more than %d candidates", CM_MAX_CANDIDATES);
+		lv->truncated = true;
 	} else {
 		lv->c[lv->n].acct = acct;
 		lv->c[lv->n].rule = r;
@@ -122,6 +126,7 @@ static int eval_rule(const struct cm_cert_entry *cert, size_t i, bool trace,
 	int rc = CERTMAP_OK;
 
 	lv->any_matched = lv->any_matched || res->matched;
+	lv->truncated = lv->truncated || res->overflow;
 	if (trace && (t = trace_rule(cert, i, a)) < 0) {
 		return CERTMAP_ERR_NOMEM;
 	}
@@ -177,11 +182,19 @@ static int choose(struct level *lv, const struct certmap_request *req,
 
 	cm_buf_init(&list, 65536);
 	list_candidates(&list, lv);
+	if (lv->truncated) {
+		rc = cm_answer_refuse(a, CERTMAP_REASON_AMBIGUOUS,
+				      "the rules give more candidates than certmap weighs "
+				      "(at most %d accounts, 64 names per rule)", CM_MAX_CANDIDATES);
+		rc = rc == 0 ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < lv->n; i++) {
 		bool ok = user != NULL ? strcmp(lv->c[i].acct.name, user) == 0 : true;
 
-		/* Hints only narrow: they never add a candidate. */
-		if (ok && (upn != NULL || dom != NULL)) {
+		/* Hints only narrow, and only when no name was requested
+		 * (DESIGN.md step 6): they never add a candidate. */
+		if (ok && user == NULL && (upn != NULL || dom != NULL)) {
 			ok = hint_names(&lv->c[i], upn, dom);
 		}
 		if (ok) {
@@ -274,7 +287,7 @@ int cm_decide(struct cm_cert_entry *cert, const struct certmap_request *req,
 		if (rc != CERTMAP_OK) {
 			goto out;
 		}
-		if (lv->n > 0) {
+		if (lv->n > 0 || lv->truncated) {
 			rc = choose(lv, req, a);
 			goto out;
 		}

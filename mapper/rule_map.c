@@ -17,7 +17,8 @@
  * expand once per value of a multi-valued field, and add the conversion
  * !grid for {subject_dn}/{issuer_dn}: the DN in DER order as grid-mapfile
  * writes it, "/C=US/O=Example/CN=alice", the values unescaped UTF-8, the
- * AVAs of a multi-valued RDN joined with '+', and the attribute names as
+ * AVAs of a multi-valued RDN joined with '+' (a value holding '/' or '+'
+ * makes the expansion fail: the form has no escapes), and the attribute names as
  * OpenSSL prints them ("emailAddress", not SSSD's "E"), so that keys copied
  * from `openssl x509 -noout -subject -nameopt compat` match.
  */
@@ -786,6 +787,13 @@ static int dn_grid(struct exp *e, const struct tpl *t, const struct cm_name *n, 
 			return not_found(e, t, "the value of %s is unusable (%s)", a->type,
 					 a->value.unusable != NULL ? a->value.unusable : "missing");
 		}
+		/* The grid form has no escapes: CN="alice/CN=admin" would read as
+		 * two RDNs and take another certificate's map file entry. */
+		if (memchr(a->value.data, '/', a->value.len) != NULL ||
+		    memchr(a->value.data, '+', a->value.len) != NULL) {
+			return not_found(e, t, "the value of %s holds '/' or '+', which the grid "
+					 "form cannot show unambiguously", a->type);
+		}
 		cm_buf_addc(b, i > 0 && a->rdn == n->avas[i - 1].rdn ? '+' : '/');
 		cm_buf_adds(b, grid_attr_name(a));
 		cm_buf_addc(b, '=');
@@ -1090,7 +1098,8 @@ static int expand_ldap(const struct cm_map *m, struct exp *e, struct cm_strv *ou
 	return r;
 }
 
-/* Every combination of prefix x value, capped at MAP_MAX_RESULTS. */
+/* Every combination of prefix x value; more than MAP_MAX_RESULTS is an
+ * error, not a silent cut, so that no decision rests on part of them. */
 static int combine(struct exp *e, struct cm_strv *acc, const struct cm_strv *vals)
 {
 	struct cm_strv next = { 0 };
@@ -1102,10 +1111,11 @@ static int combine(struct exp *e, struct cm_strv *acc, const struct cm_strv *val
 
 			if (next.n == MAP_MAX_RESULTS) {
 				if (e->why != NULL) {
-					cm_buf_printf(e->why, "more than %d combinations; the rest were dropped. ",
+					cm_buf_printf(e->why, "more than %d combinations of values. ",
 						      MAP_MAX_RESULTS);
 				}
-				goto done;
+				r = CERTMAP_ERR_TOO_LARGE;
+				goto out;
 			}
 			if ((s = cm_asprintf("%s%s", acc->v[i], vals->v[k])) == NULL ||
 			    cm_strv_take(&next, s) != 0) {
@@ -1113,7 +1123,6 @@ static int combine(struct exp *e, struct cm_strv *acc, const struct cm_strv *val
 			}
 		}
 	}
-done:
 	cm_strv_clear(acc);
 	*acc = next;
 	next = (struct cm_strv){ 0 };

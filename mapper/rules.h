@@ -60,7 +60,8 @@ const char *cm_map_file(const struct cm_map *m);
  *   dropped, with a note appended to why).
  * MAPFILE: one key per value; the caller looks the keys up.
  * Returns 0 with at least one string in out, CERTMAP_ERR_NOT_FOUND when a
- * needed field is absent or unusable (why says which), or another error.
+ * needed field is absent or unusable (why says which), CERTMAP_ERR_TOO_LARGE
+ * when a LOCAL:/MAPFILE: rule would give more than 64 names, or another error.
  */
 int cm_map_expand(const struct cm_map *m, const struct cm_identity *id,
 		  struct cm_strv *out, struct cm_buf *why);

@@ -271,3 +271,29 @@ void cm_buf_add_escaped(struct cm_buf *b, const unsigned char *p, size_t len, si
 		cm_buf_adds(b, "...");
 	}
 }
+
+void cm_buf_add_quoted(struct cm_buf *b, const unsigned char *p, size_t len, size_t max)
+{
+	size_t n = len < max ? len : max;
+
+	cm_buf_addc(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		if (c == '"' || c == '\\') {
+			char esc[2] = { '\\', (char)c };
+
+			cm_buf_add(b, esc, 2);
+		} else if (c < 0x20 || c > 0x7e) {
+			char hex[4] = { '\\', 'x', "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 0xf] };
+
+			cm_buf_add(b, hex, 4);
+		} else {
+			cm_buf_addc(b, (char)c);
+		}
+	}
+	if (n < len) {
+		cm_buf_adds(b, "...");
+	}
+	cm_buf_addc(b, '"');
+}

@@ -77,6 +77,11 @@ void cm_buf_hex(struct cm_buf *b, const unsigned char *p, size_t len, bool upper
 /* malloc-or-NULL printf. */
 char *cm_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Appends untrusted bytes as a double-quoted log value: '"', '\\', control
+ * bytes and bytes above 0x7e escaped, at most max bytes of input. A log
+ * line built from such values cannot be made to show a forged field. */
+void cm_buf_add_quoted(struct cm_buf *b, const unsigned char *p, size_t len, size_t max);
+
 /* Appends a printable, escaped copy of untrusted bytes (for logs and traces). */
 void cm_buf_add_escaped(struct cm_buf *b, const unsigned char *p, size_t len, size_t max);
 

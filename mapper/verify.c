@@ -386,12 +386,20 @@ static enum certmap_reason check_eku(const struct cm_verifier *v,
 static enum certmap_reason check_key(const struct cm_verifier *v,
 				     const struct cm_identity *id, char **msg)
 {
-	int min = 0;
+	int min;
 
-	if (strcmp(id->key_type, "RSA") == 0) {
+	/* DSA's strength follows its modulus like RSA's; Ed25519 and Ed448
+	 * have one size each. Any other key is refused, not waved through. */
+	if (strcmp(id->key_type, "RSA") == 0 || strcmp(id->key_type, "DSA") == 0) {
 		min = v->p.min_rsa_bits;
 	} else if (strcmp(id->key_type, "EC") == 0) {
 		min = v->p.min_ec_bits;
+	} else if (strcmp(id->key_type, "ED25519") == 0 || strcmp(id->key_type, "ED448") == 0) {
+		min = 1;
+	} else {
+		return reason_msg(msg, CERTMAP_REASON_KEY_TOO_SMALL,
+				  "the key type %s is not one certmap can weigh (RSA, DSA, EC, "
+				  "Ed25519, Ed448)", id->key_type);
 	}
 	if (id->key_bits < min) {
 		return reason_msg(msg, CERTMAP_REASON_KEY_TOO_SMALL,

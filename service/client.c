@@ -420,8 +420,16 @@ static int backend_answer(json_object *params, struct certmap_answer **answer)
 	json_object *m = NULL;
 	const char *msg = "the service's account backend is unavailable";
 
-	if (params != NULL && cm_answer_from_json(params, answer) == 0) {
-		return 0;
+	/* An error reply can only refuse: whatever verdict it claims, only a
+	 * backend_unavailable refusal is taken from it. */
+	if (params != NULL && cm_answer_from_json(params, &a) == 0) {
+		if (certmap_answer_verdict(a) != CERTMAP_VERDICT_MAPPED &&
+		    certmap_answer_reason(a) == CERTMAP_REASON_BACKEND_UNAVAILABLE) {
+			*answer = a;
+			return 0;
+		}
+		certmap_answer_free(a);
+		a = NULL;
 	}
 	if (params != NULL && json_object_object_get_ex(params, CMP_P_MESSAGE, &m) &&
 	    json_object_is_type(m, json_type_string)) {

@@ -388,7 +388,7 @@ static void log_field(struct cm_buf *b, const char *name, const char *value)
 		cm_buf_adds(b, "-");
 		return;
 	}
-	cm_buf_add_escaped(b, (const unsigned char *)value, strlen(value), 128);
+	cm_buf_add_quoted(b, (const unsigned char *)value, strlen(value), 128);
 }
 
 /* One NOTICE line per decision; every string in it is escaped. */

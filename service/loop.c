@@ -217,6 +217,8 @@ static void queue_error(struct cmd_state *st, struct conn *c, const char *error,
 	c->close_after_write = true;
 }
 
+static bool peer_allowed(const struct cm_service_conf *sc, const struct cmd_peer *p);
+
 /* Decodes and answers one frame; false when the connection waits (job, close). */
 static bool conn_frame(struct cmd_state *st, struct conn *c, size_t len)
 {
@@ -231,6 +233,14 @@ static bool conn_frame(struct cmd_state *st, struct conn *c, size_t len)
 	if (r != 0) {
 		st->stats.requests++;
 		queue_error(st, c, fail.error, fail.parameter, fail.message);
+		return true;
+	}
+	/* A reload may have taken this peer off the allowed lists. */
+	if (!peer_allowed(&st->gen->cfg->service, &c->peer)) {
+		st->stats.requests++;
+		queue_error(st, c, CMP_E_PERMISSION_DENIED, NULL,
+			    "this peer is no longer allowed by service.allowed_uids/allowed_gids");
+		cmp_call_clear(&call);
 		return true;
 	}
 	r = cmd_dispatch(st, c, &c->peer, &call, &c->out);

@@ -1,6 +1,8 @@
 /* The certmapd request codec: frames, envelope, Map parameters, replies. */
 #include "config.h"
 
+#include <ctype.h>
+
 #include <json-c/json.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -146,6 +148,26 @@ static bool is_pem(const char *s, size_t len)
 	return len >= sizeof(begin) - 1 && memcmp(s, begin, sizeof(begin) - 1) == 0;
 }
 
+/* Only the base64 alphabet and white space, with '=' padding at the end:
+ * OpenSSL's decoder would stop quietly at a '-' and ignore what follows. */
+static bool base64_text(const char *s, size_t len)
+{
+	size_t pad = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '=') {
+			pad++;
+		} else if (isspace(c)) {
+			continue;
+		} else if (pad > 0 || !(isalnum(c) || c == '+' || c == '/')) {
+			return false;
+		}
+	}
+	return pad <= 2;
+}
+
 /* Base64 (whitespace allowed) to bytes; -1 on a bad character or padding. */
 static int base64_decode(const char *s, size_t len, unsigned char **out, size_t *out_len)
 {
@@ -153,7 +175,7 @@ static int base64_decode(const char *s, size_t len, unsigned char **out, size_t 
 	unsigned char *buf = malloc(len / 4 * 3 + 4);
 	int n1 = 0, n2 = 0, rv = -1;
 
-	if (ctx == NULL || buf == NULL || len > CMP_MAX_REQUEST) {
+	if (ctx == NULL || buf == NULL || len > CMP_MAX_REQUEST || !base64_text(s, len)) {
 		goto out;
 	}
 	EVP_DecodeInit(ctx);

@@ -28,6 +28,12 @@ static const char mapped_other[] =
     "\"gid\":1001,\"groups\":[\"bob\"],\"home\":\"/home/bob\",\"rule\":\"upn\","
     "\"domain\":\"local\"}}";
 
+/* An error reply that claims a mapping: it must still refuse. */
+static const char error_mapped[] =
+    "{\"error\":\"org.certmap.Mapper.BackendUnavailable\",\"parameters\":{\"verdict\":\"mapped\","
+    "\"user\":\"alice\",\"uid\":1000,\"gid\":1000,\"groups\":[\"alice\"],\"home\":\"/home/alice\","
+    "\"rule\":\"upn\",\"domain\":\"local\"}}";
+
 static void reply(int fd, const char *mode)
 {
 	static const char garbage[] = "this is not varlink at all";
@@ -39,6 +45,8 @@ static void reply(int fd, const char *mode)
 		(void)!write(fd, truncated, sizeof(truncated) - 1);
 	} else if (strcmp(mode, "mapped-other") == 0) {
 		(void)!write(fd, mapped_other, sizeof(mapped_other));
+	} else if (strcmp(mode, "error-mapped") == 0) {
+		(void)!write(fd, error_mapped, sizeof(error_mapped));
 	} else if (strcmp(mode, "silent") == 0) {
 		sleep(30);
 	}

@@ -334,6 +334,11 @@ pam_run sock-stub -u alice -f "$C=$certs/alice.pem" auth
 expect_line "certmapd maps someone else" "auth: PAM_AUTH_ERR"
 expect_line "certmapd maps someone else: PAM_USER kept" "PAM_USER=alice"
 expect_clean "certmapd maps someone else"
+stub error-mapped
+pam_run sock-stub -f "$C=$certs/alice.pem" auth
+expect_line "an error reply claiming a mapping is not one" "auth: PAM_AUTHINFO_UNAVAIL"
+expect_line "error reply: PAM_USER unset" "PAM_USER=(unset)"
+expect_clean "error reply claiming a mapping"
 stub silent
 pam_run sock-stub -f "$C=$certs/alice.pem" auth
 expect_line "certmapd silent: timeout" "auth: PAM_AUTHINFO_UNAVAIL"

@@ -118,6 +118,9 @@ printf '{"method":"org.certmap.Mapper.Map","parameters":{}} {}\0' > "$tmp/traili
 check_error "trailing bytes" org.varlink.service.InvalidParameter "$tmp/trailing"
 printf '{"method":"org.certmap.Mapper.Map","parameters":{"certificate":"@@@"}}\0' > "$tmp/badb64"
 check_error "bad base64" org.varlink.service.InvalidParameter "$tmp/badb64"
+b64=$(openssl base64 -A < "$certs/alice.der")
+printf '{"method":"org.certmap.Mapper.Map","parameters":{"certificate":"%s-----not base64 {}"}}\0' "$b64" > "$tmp/b64tail"
+check_error "base64 with trailing garbage" org.varlink.service.InvalidParameter "$tmp/b64tail"
 printf '{"method":"org.certmap.Mapper.Map","parameters":{"user":"alice"}}\0' > "$tmp/nocert"
 check_error "missing certificate" org.varlink.service.InvalidParameter "$tmp/nocert"
 printf '{"method":"org.certmap.Mapper.GetStats","oneway":true}\0{"method":"org.certmap.Mapper.GetStats"}\0' > "$tmp/oneway"
@@ -167,7 +170,7 @@ expect_exit "Reload method" 0 client reload "$sock"
 expect_exit "stats" 0 client stats "$sock"
 expect_out "reloads counted" '"reloads":2'
 expect_out "hits counted" '"hits":'
-if grep -q 'decision mapped user=alice rule=upn domain=local cert_sha256=' "$tmp/log"; then ok "decision logged"; else ko "decision logged"; fi
+if grep -q 'decision mapped user="alice" rule="upn" domain="local" cert_sha256=' "$tmp/log"; then ok "decision logged"; else ko "decision logged"; fi
 
 # --- the TLS server example of doc/examples: a real handshake, then certmapd
 port=0

@@ -461,6 +461,11 @@ static void test_hints_narrow(void **state)
 	a = map_req(ctx, "multisan.pem", &req);
 	assert_string_equal(certmap_answer_user(a), "erin");
 	certmap_answer_free(a);
+	/* A requested name is decided without the hint (DESIGN.md step 6). */
+	req = (struct certmap_request){ .user = "erin", .upn_hint = "erin2@EXAMPLE.COM" };
+	a = map_req(ctx, "multisan.pem", &req);
+	assert_string_equal(certmap_answer_user(a), "erin");
+	certmap_answer_free(a);
 	/* A hint never adds a candidate. */
 	req = (struct certmap_request){ .upn_hint = "alice@EXAMPLE.COM" };
 	a = map_req(ctx, "multisan.pem", &req);

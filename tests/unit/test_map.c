@@ -300,6 +300,8 @@ static void test_local(void **state)
 	check("utf8", "MAPFILE:/m:{subject_dn!grid}", "/O=Example/CN=J\xc3\xbcrgen M\xc3\xbcller");
 	check("multirdn", "MAPFILE:/etc/m:{subject_dn!grid}", "/O=Example/CN=carol+UID=carol");
 	check("alice", "MAPFILE:/etc/m:{issuer_dn!grid}", "/C=US/O=Certmap Test/CN=Certmap Test CA");
+	/* No escapes in the grid form: '/' and '+' in a value refuse it. */
+	check_fails("special-dn", "MAPFILE:/etc/m:{subject_dn!grid}", "cannot show unambiguously");
 	/* OpenSSL's attribute names, as openssl x509 -subject prints them. */
 	check("email-dn", "MAPFILE:/etc/m:{subject_dn!grid}", "/O=Example/CN=eve/emailAddress=eve@example.com");
 	check("alice", "MAPFILE:/etc/m:{subject_dn!grid}",
