@@ -260,6 +260,18 @@ extendedKeyUsage = clientAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 subjectAltName = otherName:$UPN;UTF8:small@EXAMPLE.COM
+[dsa1024]
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = otherName:$UPN;UTF8:dsa@EXAMPLE.COM
+[ed25519]
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = otherName:$UPN;UTF8:ed@EXAMPLE.COM
 [via-inter]
 keyUsage = critical,digitalSignature,keyEncipherment
 extendedKeyUsage = clientAuth
@@ -421,6 +433,10 @@ key() {
 		-pkeyopt ec_paramgen_curve:P-256 -out "$1.key" ;;
 	p384) run "$OPENSSL" genpkey -algorithm EC \
 		-pkeyopt ec_paramgen_curve:P-384 -out "$1.key" ;;
+	dsa*) run "$OPENSSL" genpkey -genparam -algorithm DSA \
+		-pkeyopt "dsa_paramgen_bits:${2#dsa}" -out "work/$1.param"
+		run "$OPENSSL" genpkey -paramfile "work/$1.param" -out "$1.key" ;;
+	ed25519) run "$OPENSSL" genpkey -algorithm ED25519 -out "$1.key" ;;
 	*) echo "gen-certs.sh: bad key type $2" >&2; exit 1 ;;
 	esac
 }
@@ -535,6 +551,8 @@ leaf root rsa2048 "/O=Example/CN=root"
 leaf rsa1024 rsa1024 "/O=Example/CN=small"
 leaf via-inter rsa2048 "/O=Example/CN=ken" via-inter inter-ca
 leaf allsan rsa2048 "/O=Example/CN=allsan"
+leaf dsa1024 dsa1024 "/O=Example/CN=dsa"
+leaf ed25519 ed25519 "/O=Example/CN=ed"
 leaf allsan-sssd rsa2048 "/O=Example/CN=allsan-sssd"
 leaf upn-bmp rsa2048 "/O=Example/CN=bmp"
 leaf empty-subject rsa2048 "/"
@@ -621,6 +639,8 @@ rsa1024              RSA 1024 key; /O=Example/CN=small; UPN small@EXAMPLE.COM
 via-inter            issued by inter-ca (needs chain.pem); /O=Example/CN=ken; UPN ken@EXAMPLE.COM
 allsan               /O=Example/CN=allsan; SAN, in order: otherName 1.2.3.4.5 UTF8 "generic-other", email all@example.com, DNS all.example.com, x400Address (ORAddress with country-name PrintableString US), directoryName /O=Dir Org/CN=dir name, ediPartyName (partyName UTF8 "edi party"), URI https://all.example.com/path?q=1, IP 192.0.2.1, IP 2001:db8::1, registeredID 1.2.3.4.5.6, UPN allsan@EXAMPLE.COM, Kerberos allsan@EXAMPLE.COM
 allsan-sssd          /O=Example/CN=allsan-sssd; like allsan without x400Address and ediPartyName (which make libsss_certmap 2.8.2 crash), so the differential test compares every other SAN type
+dsa1024              /O=Example/CN=dsa; DSA 1024-bit key, UPN dsa@EXAMPLE.COM (key-size policy)
+ed25519              /O=Example/CN=ed; Ed25519 key, UPN ed@EXAMPLE.COM
 upn-bmp              /O=Example/CN=bmp; UPN otherName whose value is a BMPString "bmp@EXAMPLE.COM" (not UTF8String); email bmp@example.com
 empty-subject        empty subject; critical SAN email empty@example.com, UPN empty@EXAMPLE.COM
 noski                /O=Example/CN=noski; no SKI and no AKI; UPN noski@EXAMPLE.COM

@@ -147,6 +147,10 @@ static void test_eku_and_key(void **state)
 	expect(v, "noeku.pem", NULL, CERTMAP_REASON_EKU_MISSING, "no extendedKeyUsage");
 	expect(v, "rsa1024.pem", NULL, CERTMAP_REASON_KEY_TOO_SMALL,
 	       "the RSA key has 1024 bits; at least 2048 are required");
+	/* DSA is held to the RSA minimum; Ed25519 has one, strong, size. */
+	expect(v, "dsa1024.pem", NULL, CERTMAP_REASON_KEY_TOO_SMALL,
+	       "the DSA key has 1024 bits; at least 2048 are required");
+	expect(v, "ed25519.pem", NULL, CERTMAP_REASON_NONE, NULL);
 	cm_verifier_free(v);
 }
 
