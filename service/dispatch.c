@@ -324,6 +324,11 @@ static int do_map(struct cmd_state *st, struct conn *c, const struct cmd_peer *p
 		return 0;
 	}
 	st->stats.misses++;
+	if (cmp_map_decode_certs(&job->map, &fail) != 0) {
+		cmd_job_free(job);
+		cmp_reply_error(out, &fail);
+		return 0;
+	}
 	job->conn = c;
 	job->gen = cmd_gen_ref(st->gen);
 	job->call = *call;

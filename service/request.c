@@ -4,6 +4,7 @@
 #include <ctype.h>
 
 #include <json-c/json.h>
+#include <pthread.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,17 +202,9 @@ out:
 static int decode_cert(json_object *v, const char *name, unsigned char **out,
 		       size_t *out_len, struct cmp_fail *fail)
 {
-	const char *s;
-	size_t len;
+	const char *s = json_object_get_string(v);
+	size_t len = (size_t)json_object_get_string_len(v);
 
-	if (!json_object_is_type(v, json_type_string)) {
-		return invalid(fail, name, "a certificate must be a string");
-	}
-	s = json_object_get_string(v);
-	len = (size_t)json_object_get_string_len(v);
-	if (len == 0) {
-		return invalid(fail, name, "the certificate is empty");
-	}
 	if (is_pem(s, len)) {
 		if (cm_cert_to_der((const unsigned char *)s, len, out, out_len, NULL) == 0) {
 			return 0;
@@ -235,6 +228,19 @@ static int decode_cert(json_object *v, const char *name, unsigned char **out,
 	return 0;
 }
 
+/* A certificate parameter: a non-empty string, kept as sent. */
+static int take_cert(json_object *v, const char *name, json_object **out, struct cmp_fail *fail)
+{
+	if (!json_object_is_type(v, json_type_string)) {
+		return invalid(fail, name, "a certificate must be a string");
+	}
+	if (json_object_get_string_len(v) == 0) {
+		return invalid(fail, name, "the certificate is empty");
+	}
+	*out = v;
+	return 0;
+}
+
 static int decode_chain(json_object *v, struct cmp_map *m, struct cmp_fail *fail)
 {
 	size_t n;
@@ -250,8 +256,8 @@ static int decode_chain(json_object *v, struct cmp_map *m, struct cmp_fail *fail
 		return reject(fail, CMP_E_TOO_LARGE, CMP_P_CHAIN, "the chain has too many certificates");
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (decode_cert(json_object_array_get_idx(v, i), CMP_P_CHAIN, &m->chain[i],
-				&m->chain_len[i], fail) != 0) {
+		if (take_cert(json_object_array_get_idx(v, i), CMP_P_CHAIN, &m->chain_json[i],
+			      fail) != 0) {
 			return -1;
 		}
 		m->n_chain++;
@@ -286,7 +292,7 @@ static int decode_map_field(struct cmp_map *m, const char *key, json_object *v,
 			    struct cmp_fail *fail)
 {
 	if (strcmp(key, CMP_P_CERTIFICATE) == 0) {
-		return decode_cert(v, CMP_P_CERTIFICATE, &m->cert, &m->cert_len, fail);
+		return take_cert(v, CMP_P_CERTIFICATE, &m->cert_json, fail);
 	}
 	if (strcmp(key, CMP_P_CHAIN) == 0) {
 		return decode_chain(v, m, fail);
@@ -332,6 +338,19 @@ static void key_add_name(EVP_MD_CTX *md, const char *s)
 	key_add(md, s, strlen(s));
 }
 
+static void key_add_json(EVP_MD_CTX *md, json_object *v)
+{
+	key_add(md, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+}
+
+static EVP_MD *key_md;
+static pthread_once_t key_md_once = PTHREAD_ONCE_INIT;
+
+static void key_md_init(void)
+{
+	key_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 static int map_key(struct cmp_map *m)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -339,13 +358,14 @@ static int map_key(struct cmp_map *m)
 	uint64_t n_chain = m->n_chain;
 	int rv = -1;
 
-	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+	if (md == NULL || pthread_once(&key_md_once, key_md_init) != 0 ||
+	    EVP_DigestInit_ex(md, key_md != NULL ? key_md : EVP_sha256(), NULL) != 1) {
 		goto out;
 	}
-	key_add(md, m->cert, m->cert_len);
+	key_add_json(md, m->cert_json);
 	EVP_DigestUpdate(md, &n_chain, sizeof(n_chain));
 	for (size_t i = 0; i < m->n_chain; i++) {
-		key_add(md, m->chain[i], m->chain_len[i]);
+		key_add_json(md, m->chain_json[i]);
 	}
 	key_add_name(md, m->user);
 	key_add_name(md, m->upn_hint);
@@ -369,7 +389,7 @@ int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m,
 			goto fail;
 		}
 	}
-	if (m->cert == NULL) {
+	if (m->cert_json == NULL) {
 		invalid(fail, CMP_P_CERTIFICATE, "the certificate is missing");
 		goto fail;
 	}
@@ -381,6 +401,20 @@ int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m,
 fail:
 	cmp_map_clear(m);
 	return -1;
+}
+
+int cmp_map_decode_certs(struct cmp_map *m, struct cmp_fail *fail)
+{
+	if (decode_cert(m->cert_json, CMP_P_CERTIFICATE, &m->cert, &m->cert_len, fail) != 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < m->n_chain; i++) {
+		if (decode_cert(m->chain_json[i], CMP_P_CHAIN, &m->chain[i], &m->chain_len[i],
+				fail) != 0) {
+			return -1;
+		}
+	}
+	return 0;
 }
 
 void cmp_map_clear(struct cmp_map *m)

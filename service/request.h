@@ -42,6 +42,11 @@ void cmp_call_clear(struct cmp_call *call);
 
 /* The decoded parameters of org.certmap.Mapper.Map. */
 struct cmp_map {
+	/* The certificates as sent, borrowed from the call: the cache key is
+	 * taken over them, so that a cache hit decodes nothing. */
+	struct json_object *cert_json;
+	struct json_object *chain_json[CMP_MAX_CHAIN];
+	/* Filled by cmp_map_decode_certs(). */
 	unsigned char *cert;       /* DER, or the raw bytes of an unreadable PEM */
 	size_t cert_len;
 	unsigned char *chain[CMP_MAX_CHAIN];
@@ -51,12 +56,16 @@ struct cmp_map {
 	const char *upn_hint;
 	const char *domain_hint;
 	bool trace;
-	unsigned char key[32];     /* SHA-256 of everything above: the cache key */
+	unsigned char key[32];     /* SHA-256 of the request as sent: the cache key */
 };
 
-/* Validates and decodes Map's parameters. Returns 0, or -1 and *fail. */
+/* Validates Map's parameters and computes the cache key; the certificates
+ * are decoded only by cmp_map_decode_certs(). Returns 0, or -1 and *fail. */
 int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m,
 		   struct cmp_fail *fail);
+/* Decodes the certificate and chain (PEM or base64 DER). Returns 0, or -1
+ * and *fail. The call m came from must still be alive. */
+int cmp_map_decode_certs(struct cmp_map *m, struct cmp_fail *fail);
 void cmp_map_clear(struct cmp_map *m);
 /* Fills a library request from m (pointers into m). */
 void cmp_map_request(const struct cmp_map *m, struct certmap_request *req);

@@ -29,7 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (cmp_map_decode(&call, &map, &fail) == 0) {
 			struct certmap_request req;
 
-			cmp_map_request(&map, &req);
+			if (cmp_map_decode_certs(&map, &fail) == 0) {
+				cmp_map_request(&map, &req);
+			} else {
+				cmp_reply_error(&out, &fail);
+			}
 			cmp_map_clear(&map);
 		} else {
 			cmp_reply_error(&out, &fail);
