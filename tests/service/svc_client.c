@@ -226,6 +226,34 @@ static int do_stall(const char *sock, int wait_s)
 	return rc;
 }
 
+/*
+ * Sends one request, prints its reply, waits until the file go exists
+ * (the test reloads the service meanwhile), then sends the same request
+ * again on the same connection and prints that reply.
+ */
+static int do_pause(const char *sock, const char *go)
+{
+	static char in[1 << 20];
+	size_t len = fread(in, 1, sizeof(in), stdin);
+	int fd = raw_connect(sock);
+	int rc;
+
+	if (send(fd, in, len, MSG_NOSIGNAL) != (ssize_t)len || read_reply(fd, 5000) != 0) {
+		close(fd);
+		return 2;
+	}
+	for (int i = 0; i < 100 && access(go, F_OK) != 0; i++) {
+		usleep(100 * 1000);
+	}
+	if (send(fd, in, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		close(fd);
+		return 2;
+	}
+	rc = read_reply(fd, 5000);
+	close(fd);
+	return rc;
+}
+
 static int do_admin(const char *sock, bool reload)
 {
 	struct certmap_client *cl = NULL;
@@ -256,6 +284,9 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && strcmp(argv[1], "raw") == 0) {
 		return do_raw(argv[2]);
+	}
+	if (argc == 4 && strcmp(argv[1], "pause") == 0) {
+		return do_pause(argv[2], argv[3]);
 	}
 	if (argc == 4 && strcmp(argv[1], "stall") == 0) {
 		return do_stall(argv[2], atoi(argv[3]));

@@ -172,6 +172,24 @@ expect_out "reloads counted" '"reloads":2'
 expect_out "hits counted" '"hits":'
 if grep -q 'decision mapped user="alice" rule="upn" domain="local" cert_sha256=' "$tmp/log"; then ok "decision logged"; else ko "decision logged"; fi
 
+# --- a reload that drops a peer's uid ends its open connection's service
+printf '{"method":"org.certmap.Mapper.GetStats"}\0' > "$tmp/stats-req"
+rm -f "$tmp/go"
+client pause "$sock" "$tmp/go" < "$tmp/stats-req" > "$tmp/pause.out" 2>&1 &
+pause_pid=$!
+sleep 0.5
+cp "$tmp/certmap.conf" "$tmp/keep.conf"
+sed -i "s/allowed_uids = \[0, $(id -u)\];/allowed_uids = [54321];/" "$tmp/certmap.conf"
+kill -HUP "$pid"; sleep 0.5
+touch "$tmp/go"
+wait "$pause_pid"
+out=$(cat "$tmp/pause.out")
+expect_out "first call answered" '"requests":'
+expect_out "after the reload the same connection is refused" '"error":"org.certmap.Mapper.PermissionDenied"'
+cp "$tmp/keep.conf" "$tmp/certmap.conf"
+kill -HUP "$pid"; sleep 0.5
+expect_exit "allowed again after the next reload" 0 client map "$sock" "$certs/alice.pem"
+
 # --- the TLS server example of doc/examples: a real handshake, then certmapd
 port=0
 for try in 1 2 3 4 5; do
