@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/asn1.h>
@@ -1410,6 +1411,8 @@ void cm_identity_free(struct cm_identity *id)
 
 /* ---------------------------------------------------------------- names of KU/EKU */
 
+/* The names sss-certmap(5) uses. The configuration spells them exactly;
+ * rules, like SSSD, ignore case (the _icase variants). */
 static const struct {
 	const char *name;
 	const char *oid;
@@ -1440,14 +1443,24 @@ static const struct {
 	{ "decipherOnly", X509v3_KU_DECIPHER_ONLY },
 };
 
-const char *cm_eku_oid(const char *name)
+static const char *eku_oid(const char *name, int (*cmp)(const char *, const char *))
 {
 	for (size_t i = 0; i < CM_ARRAY_SIZE(eku_names); i++) {
-		if (strcmp(name, eku_names[i].name) == 0) {
+		if (cmp(name, eku_names[i].name) == 0) {
 			return eku_names[i].oid;
 		}
 	}
 	return NULL;
+}
+
+const char *cm_eku_oid(const char *name)
+{
+	return eku_oid(name, strcmp);
+}
+
+const char *cm_eku_oid_icase(const char *name)
+{
+	return eku_oid(name, strcasecmp);
 }
 
 const char *cm_eku_name(const char *oid)
@@ -1460,14 +1473,24 @@ const char *cm_eku_name(const char *oid)
 	return NULL;
 }
 
-uint32_t cm_ku_bit(const char *name)
+static uint32_t ku_bit(const char *name, int (*cmp)(const char *, const char *))
 {
 	for (size_t i = 0; i < CM_ARRAY_SIZE(ku_names); i++) {
-		if (strcmp(name, ku_names[i].name) == 0) {
+		if (cmp(name, ku_names[i].name) == 0) {
 			return ku_names[i].bit;
 		}
 	}
 	return 0;
+}
+
+uint32_t cm_ku_bit(const char *name)
+{
+	return ku_bit(name, strcmp);
+}
+
+uint32_t cm_ku_bit_icase(const char *name)
+{
+	return ku_bit(name, strcasecmp);
 }
 
 /* ---------------------------------------------------------------- show */

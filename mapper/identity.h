@@ -197,9 +197,11 @@ void cm_identity_foreach_field(const struct cm_identity *id,
 /* The EKU names of sss-certmap(5) ("clientAuth", "pkinit", "msScLogin" ...):
  * the dotted OID for a name, or NULL when the name is unknown. */
 const char *cm_eku_oid(const char *name);
+const char *cm_eku_oid_icase(const char *name);
 /* The first sss-certmap(5) name for a dotted EKU OID, or NULL. */
 const char *cm_eku_name(const char *oid);
 /* The X509v3_KU_* bit for a key-usage name ("digitalSignature"), or 0. */
 uint32_t cm_ku_bit(const char *name);
+uint32_t cm_ku_bit_icase(const char *name);
 
 #endif

@@ -71,36 +71,6 @@ static const struct {
 	{ "stringOtherName", SAN_SEL_STRING_OTHER, false },
 };
 
-static const struct {
-	const char *name;
-	uint32_t bit;
-} ku_names[] = {
-	{ "digitalSignature", KU_DIGITAL_SIGNATURE },
-	{ "nonRepudiation", KU_NON_REPUDIATION },
-	{ "keyEncipherment", KU_KEY_ENCIPHERMENT },
-	{ "dataEncipherment", KU_DATA_ENCIPHERMENT },
-	{ "keyAgreement", KU_KEY_AGREEMENT },
-	{ "keyCertSign", KU_KEY_CERT_SIGN },
-	{ "cRLSign", KU_CRL_SIGN },
-	{ "encipherOnly", KU_ENCIPHER_ONLY },
-	{ "decipherOnly", KU_DECIPHER_ONLY },
-};
-
-static const struct {
-	const char *name;
-	const char *oid;
-} eku_names[] = {
-	{ "serverAuth", "1.3.6.1.5.5.7.3.1" },
-	{ "clientAuth", "1.3.6.1.5.5.7.3.2" },
-	{ "codeSigning", "1.3.6.1.5.5.7.3.3" },
-	{ "emailProtection", "1.3.6.1.5.5.7.3.4" },
-	{ "timeStamping", "1.3.6.1.5.5.7.3.8" },
-	{ "OCSPSigning", "1.3.6.1.5.5.7.3.9" },
-	{ "KPClientAuth", "1.3.6.1.5.2.3.4" },
-	{ "pkinit", "1.3.6.1.5.2.3.4" },
-	{ "msScLogin", "1.3.6.1.4.1.311.20.2.2" },
-};
-
 struct comp {
 	enum comp_kind kind;
 	char *text;             /* the component as written, for messages */
@@ -349,16 +319,10 @@ static int parse_ku(struct parser *p, struct comp *c, const char *at)
 		goto out;
 	}
 	for (size_t i = 0; i < items.n; i++) {
-		size_t k;
-		uint32_t bits = 0;
+		uint32_t bits = cm_ku_bit_icase(items.v[i]);
 
-		for (k = 0; k < CM_ARRAY_SIZE(ku_names); k++) {
-			if (strcasecmp(items.v[i], ku_names[k].name) == 0) {
-				break;
-			}
-		}
-		if (k < CM_ARRAY_SIZE(ku_names)) {
-			c->ku |= ku_names[k].bit;
+		if (bits != 0) {
+			c->ku |= bits;
 		} else if (parse_ku_number(items.v[i], &bits)) {
 			c->ku |= bits;
 		} else {
@@ -386,14 +350,8 @@ static int parse_eku(struct parser *p, struct comp *c, const char *at)
 		goto out;
 	}
 	for (size_t i = 0; i < items.n; i++) {
-		const char *oid = NULL;
+		const char *oid = cm_eku_oid_icase(items.v[i]);
 
-		for (size_t k = 0; k < CM_ARRAY_SIZE(eku_names); k++) {
-			if (strcasecmp(items.v[i], eku_names[k].name) == 0) {
-				oid = eku_names[k].oid;
-				break;
-			}
-		}
 		if (oid == NULL && cm_is_dotted_decimal(items.v[i], strlen(items.v[i]))) {
 			oid = items.v[i];
 		}
