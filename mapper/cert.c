@@ -311,12 +311,60 @@ static int bad(char **errmsg, const char *what)
  * An AlgorithmIdentifier exactly as d2i_X509 takes it (its parameters are
  * an ANY, whose primitive contents OpenSSL checks by type).
  */
-static bool algor_ok(const struct cm_der *tlv)
+/* An OBJECT IDENTIFIER's contents as OpenSSL's c2i_ASN1_OBJECT accepts
+ * them: not empty, no subidentifier starting with 0x80, none left open. */
+static bool oid_ok(const struct cm_der *oid)
+{
+	if (oid->len == 0 || (oid->p[oid->len - 1] & 0x80) != 0) {
+		return false;
+	}
+	for (size_t i = 0; i < oid->len; i++) {
+		if (oid->p[i] == 0x80 && (i == 0 || (oid->p[i - 1] & 0x80) == 0)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * The common AlgorithmIdentifiers (parameters absent, NULL, or an OID such
+ * as a named curve) are checked here; any other parameters go through
+ * d2i_X509_ALGOR, which checks more types than certmap cares to repeat.
+ */
+static bool algor_fast(const struct cm_der *content, bool *ok)
+{
+	struct cm_der c = *content, oid, param;
+
+	if (cm_der_expect(&c, 0x06, &oid, NULL) != 0 || !oid_ok(&oid)) {
+		*ok = false;
+		return true;
+	}
+	if (c.len == 0) {
+		*ok = true;
+		return true;
+	}
+	if (cm_der_peek(&c) == 0x05) {
+		*ok = cm_der_expect(&c, 0x05, &param, NULL) == 0 && param.len == 0 && c.len == 0;
+		return true;
+	}
+	if (cm_der_peek(&c) == 0x06) {
+		*ok = cm_der_expect(&c, 0x06, &param, NULL) == 0 && oid_ok(&param) && c.len == 0;
+		return true;
+	}
+	return false;
+}
+
+static bool algor_ok(const struct cm_der *tlv, const struct cm_der *content)
 {
 	const unsigned char *p = tlv->p;
-	X509_ALGOR *a = d2i_X509_ALGOR(NULL, &p, (long)tlv->len);
-	bool ok = a != NULL && p == tlv->p + tlv->len;
+	X509_ALGOR *a;
+	bool ok;
 
+	if (algor_fast(content, &ok)) {
+		return ok;
+	}
+	a = d2i_X509_ALGOR(NULL, &p, (long)tlv->len);
+	ok = a != NULL && p == tlv->p + tlv->len;
 	X509_ALGOR_free(a);
 	ERR_clear_error();
 	return ok;
@@ -326,7 +374,7 @@ static int walk_algor(struct cm_der *c, struct cm_der *content, char **errmsg)
 {
 	struct cm_der tlv;
 
-	if (cm_der_expect(c, 0x30, content, &tlv) != 0 || !algor_ok(&tlv)) {
+	if (cm_der_expect(c, 0x30, content, &tlv) != 0 || !algor_ok(&tlv, content)) {
 		return bad(errmsg, "a malformed AlgorithmIdentifier");
 	}
 	return 0;
