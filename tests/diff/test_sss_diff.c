@@ -438,7 +438,7 @@ static bool is_leaf(const char *name)
 {
 	size_t n = strlen(name);
 
-	return n > 4 && strcmp(name + n - 4, ".pem") == 0 && fnmatch("*ca*.pem", name, 0) != 0 &&
+	return n > 4 && strcmp(name + n - 4, ".pem") == 0 && fnmatch("*ca.pem", name, 0) != 0 &&
 	       fnmatch("crl*.pem", name, 0) != 0 && strcmp(name, "chain.pem") != 0;
 }
 
