@@ -1,6 +1,7 @@
 /* The answer cache: a chained hash table plus an LRU list. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@ struct cache_entry {
 };
 
 struct cm_cache {
+	pthread_mutex_t lock;    /* every loop reads and reorders the LRU */
 	struct cache_entry **buckets;
 	size_t n_buckets;       /* a power of two */
 	size_t count;
@@ -40,6 +42,7 @@ struct cm_cache *cm_cache_new(size_t max_entries, uint64_t ttl_ms)
 		free(c);
 		return NULL;
 	}
+	pthread_mutex_init(&c->lock, NULL);
 	c->n_buckets = n;
 	c->max_entries = ttl_ms > 0 ? max_entries : 0;
 	c->ttl_ms = ttl_ms;
@@ -105,37 +108,55 @@ static struct cache_entry *lookup(struct cm_cache *c, const unsigned char key[32
 	return e;
 }
 
-const char *cm_cache_get(struct cm_cache *c, const unsigned char key[32],
-			 uint64_t now_ms, size_t *len)
+bool cm_cache_get(struct cm_cache *c, const unsigned char key[32], uint64_t now_ms,
+		  struct cm_buf *out)
 {
-	struct cache_entry *e = lookup(c, key);
+	struct cache_entry *e;
+	bool hit = false;
 
-	*len = 0;
-	if (e == NULL) {
-		return NULL;
-	}
-	if (now_ms >= e->expires_ms) {
+	pthread_mutex_lock(&c->lock);
+	e = lookup(c, key);
+	if (e != NULL && now_ms >= e->expires_ms) {
 		entry_remove(c, e);
-		return NULL;
+	} else if (e != NULL) {
+		lru_unlink(c, e);
+		lru_push(c, e);
+		/* Copied under the lock: another loop may evict it right after. */
+		cm_buf_add(out, e->frame, e->len);
+		hit = true;
 	}
-	lru_unlink(c, e);
+	pthread_mutex_unlock(&c->lock);
+	return hit;
+}
+
+/* With the lock held: replaces any entry for key, evicting the oldest. */
+static void insert(struct cm_cache *c, struct cache_entry *e)
+{
+	struct cache_entry *old = lookup(c, e->key);
+	size_t b;
+
+	if (old != NULL) {
+		entry_remove(c, old);
+	}
+	while (c->count >= c->max_entries && c->oldest != NULL) {
+		entry_remove(c, c->oldest);
+	}
+	b = bucket_of(c, e->key);
+	e->next_hash = c->buckets[b];
+	c->buckets[b] = e;
 	lru_push(c, e);
-	*len = e->len;
-	return e->frame;
+	c->count++;
 }
 
 int cm_cache_put(struct cm_cache *c, const unsigned char key[32],
 		 const char *frame, size_t len, uint64_t now_ms)
 {
 	struct cache_entry *e;
-	size_t b;
 
 	if (c->max_entries == 0) {
 		return 0;
 	}
-	if ((e = lookup(c, key)) != NULL) {
-		entry_remove(c, e);
-	}
+	/* Built outside the lock, so the other loops wait only for the links. */
 	e = malloc(sizeof(*e) + len);
 	if (e == NULL) {
 		return -1;
@@ -144,27 +165,33 @@ int cm_cache_put(struct cm_cache *c, const unsigned char key[32],
 	memcpy(e->frame, frame, len);
 	e->len = len;
 	e->expires_ms = now_ms + c->ttl_ms;
-	while (c->count >= c->max_entries && c->oldest != NULL) {
-		entry_remove(c, c->oldest);
-	}
-	b = bucket_of(c, key);
-	e->next_hash = c->buckets[b];
-	c->buckets[b] = e;
-	lru_push(c, e);
-	c->count++;
+	e->lru_prev = e->lru_next = NULL;
+	pthread_mutex_lock(&c->lock);
+	insert(c, e);
+	pthread_mutex_unlock(&c->lock);
 	return 0;
 }
 
 void cm_cache_flush(struct cm_cache *c)
 {
-	while (c != NULL && c->oldest != NULL) {
+	if (c == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	while (c->oldest != NULL) {
 		entry_remove(c, c->oldest);
 	}
+	pthread_mutex_unlock(&c->lock);
 }
 
-size_t cm_cache_count(const struct cm_cache *c)
+size_t cm_cache_count(struct cm_cache *c)
 {
-	return c->count;
+	size_t n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->count;
+	pthread_mutex_unlock(&c->lock);
+	return n;
 }
 
 void cm_cache_free(struct cm_cache *c)
@@ -173,6 +200,7 @@ void cm_cache_free(struct cm_cache *c)
 		return;
 	}
 	cm_cache_flush(c);
+	pthread_mutex_destroy(&c->lock);
 	free(c->buckets);
 	free(c);
 }

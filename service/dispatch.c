@@ -79,7 +79,7 @@ void cmd_stats_latency(struct cmd_stats *s, uint64_t us)
 	while (i < CMD_LAT_BUCKETS && us > cmd_lat_bounds_us[i]) {
 		i++;
 	}
-	s->latency[i]++;
+	cmd_stats_add(s, CMD_C_LATENCY + i, 1);
 }
 
 /* ---------------------------------------------------------------- generations */
@@ -98,6 +98,14 @@ struct cmd_gen *cmd_gen_load(const char *path, char **errmsg)
 		return NULL;
 	}
 	g->cfg = cm_ctx_config(g->ctx);
+	g->cache = cm_cache_new(g->cfg->service.cache_size,
+				(uint64_t)g->cfg->service.cache_ttl * 1000u);
+	if (g->cache == NULL) {
+		certmap_ctx_free(g->ctx);
+		free(g);
+		*errmsg = strdup("out of memory");
+		return NULL;
+	}
 	atomic_init(&g->refs, 1);
 	return g;
 }
@@ -111,19 +119,20 @@ struct cmd_gen *cmd_gen_ref(struct cmd_gen *g)
 void cmd_gen_unref(struct cmd_gen *g)
 {
 	if (g != NULL && atomic_fetch_sub(&g->refs, 1) == 1) {
+		cm_cache_free(g->cache);
 		certmap_ctx_free(g->ctx);
 		free(g);
 	}
 }
 
-int cmd_reload(struct cmd_state *st, char **errmsg)
+int cmd_reload(struct cmd_loop *lp, char **errmsg)
 {
-	const struct cm_service_conf *old = &st->gen->cfg->service, *nw;
+	struct cmd_state *st = lp->st;
+	const struct cm_service_conf *old = &lp->gen->cfg->service, *nw;
 	struct cmd_gen *g = cmd_gen_load(st->config_path, errmsg);
-	struct cm_cache *cache;
 
 	if (g == NULL) {
-		st->stats.reload_failures++;
+		cmd_stats_add(&lp->stats, CMD_C_RELOAD_FAILURES, 1);
 		cmd_log(LOG_ERR, "reload of %s failed, keeping the running configuration: %s",
 			st->config_path, *errmsg != NULL ? *errmsg : "unknown error");
 		return -1;
@@ -132,19 +141,11 @@ int cmd_reload(struct cmd_state *st, char **errmsg)
 	if (strcmp(old->socket, nw->socket) != 0 || strcmp(old->user, nw->user) != 0) {
 		cmd_log(LOG_WARNING, "service.socket and service.user take effect at the next start");
 	}
-	cache = cm_cache_new(nw->cache_size, (uint64_t)nw->cache_ttl * 1000u);
-	if (cache == NULL) {
-		cmd_gen_unref(g);
-		*errmsg = strdup("out of memory");
-		st->stats.reload_failures++;
-		return -1;
-	}
-	/* Answers made under the old rules must not outlive them. */
-	cm_cache_free(st->cache);
-	st->cache = cache;
-	cmd_gen_unref(st->gen);
-	st->gen = g;
-	st->stats.reloads++;
+	/* The new generation brings an empty cache: answers made under the
+	 * old rules must not outlive them. */
+	cmd_loops_set_gen(st, g);
+	cmd_loop_refresh_gen(lp);
+	cmd_stats_add(&lp->stats, CMD_C_RELOADS, 1);
 	cmd_log(LOG_NOTICE, "configuration %s reloaded", st->config_path);
 	return 0;
 }
@@ -183,12 +184,12 @@ static int no_parameters(struct cmp_call *call, struct cm_buf *out)
 	return 0;
 }
 
-static int do_get_info(struct cmd_state *st, struct conn *c, const struct cmd_peer *peer,
+static int do_get_info(struct cmd_loop *lp, struct conn *c, const struct cmd_peer *peer,
 		       struct cmp_call *call, struct cm_buf *out)
 {
 	json_object *o = json_object_new_object(), *ifs = json_object_new_array();
 
-	(void)st, (void)c, (void)peer;
+	(void)lp, (void)c, (void)peer;
 	if (no_parameters(call, out) != 0) {
 		json_object_put(o);
 		json_object_put(ifs);
@@ -204,13 +205,13 @@ static int do_get_info(struct cmd_state *st, struct conn *c, const struct cmd_pe
 	return reply_object(out, o);
 }
 
-static int do_get_iface(struct cmd_state *st, struct conn *c, const struct cmd_peer *peer,
+static int do_get_iface(struct cmd_loop *lp, struct conn *c, const struct cmd_peer *peer,
 			struct cmp_call *call, struct cm_buf *out)
 {
 	json_object *name = NULL, *o;
 	const char *idl = NULL, *n;
 
-	(void)st, (void)c, (void)peer;
+	(void)lp, (void)c, (void)peer;
 	if (!json_object_object_get_ex(call->params, "interface", &name) ||
 	    !json_object_is_type(name, json_type_string) ||
 	    json_object_object_length(call->params) != 1) {
@@ -234,10 +235,10 @@ static void add_count(json_object *o, const char *key, uint64_t v)
 	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
 }
 
-static int do_get_stats(struct cmd_state *st, struct conn *c, const struct cmd_peer *peer,
+static int do_get_stats(struct cmd_loop *lp, struct conn *c, const struct cmd_peer *peer,
 			struct cmp_call *call, struct cm_buf *out)
 {
-	const struct cmd_stats *s = &st->stats;
+	struct cmd_stats sum, *s = &sum;
 	json_object *o = json_object_new_object(), *lat = json_object_new_array();
 
 	(void)c, (void)peer;
@@ -246,35 +247,36 @@ static int do_get_stats(struct cmd_state *st, struct conn *c, const struct cmd_p
 		json_object_put(lat);
 		return 0;
 	}
-	add_count(o, "requests", s->requests);
-	add_count(o, "hits", s->hits);
-	add_count(o, "misses", s->misses);
-	add_count(o, "errors", s->errors);
-	add_count(o, "mapped", s->mapped);
-	add_count(o, "refused", s->refused);
-	add_count(o, "ambiguous", s->ambiguous);
-	add_count(o, "failed", s->failed);
-	add_count(o, "rejected_peers", s->rejected_peers);
-	add_count(o, "timeouts", s->timeouts);
-	add_count(o, "reloads", s->reloads);
-	add_count(o, "reload_failures", s->reload_failures);
-	add_count(o, "connections", st->n_conns);
-	add_count(o, "cache_entries", cm_cache_count(st->cache));
-	add_count(o, "uptime_ms", cmd_now_ms() - s->started_ms);
+	cmd_loops_stats(lp->st, &sum);
+	add_count(o, "requests", cmd_stats_get(s, CMD_C_REQUESTS));
+	add_count(o, "hits", cmd_stats_get(s, CMD_C_HITS));
+	add_count(o, "misses", cmd_stats_get(s, CMD_C_MISSES));
+	add_count(o, "errors", cmd_stats_get(s, CMD_C_ERRORS));
+	add_count(o, "mapped", cmd_stats_get(s, CMD_C_MAPPED));
+	add_count(o, "refused", cmd_stats_get(s, CMD_C_REFUSED));
+	add_count(o, "ambiguous", cmd_stats_get(s, CMD_C_AMBIGUOUS));
+	add_count(o, "failed", cmd_stats_get(s, CMD_C_FAILED));
+	add_count(o, "rejected_peers", cmd_stats_get(s, CMD_C_REJECTED_PEERS));
+	add_count(o, "timeouts", cmd_stats_get(s, CMD_C_TIMEOUTS));
+	add_count(o, "reloads", cmd_stats_get(s, CMD_C_RELOADS));
+	add_count(o, "reload_failures", cmd_stats_get(s, CMD_C_RELOAD_FAILURES));
+	add_count(o, "connections", cmd_limits_count());
+	add_count(o, "cache_entries", cm_cache_count(lp->gen->cache));
+	add_count(o, "uptime_ms", cmd_now_ms() - lp->st->started_ms);
 	for (size_t i = 0; i <= CMD_LAT_BUCKETS; i++) {
 		json_object *b = json_object_new_object();
 
 		/* le -1 is the overflow bucket: slower than the last bound. */
 		json_object_object_add(b, "le", json_object_new_int64(i < CMD_LAT_BUCKETS ?
 			(int64_t)cmd_lat_bounds_us[i] : -1));
-		add_count(b, "count", s->latency[i]);
+		add_count(b, "count", cmd_stats_get(s, CMD_C_LATENCY + i));
 		json_object_array_add(lat, b);
 	}
 	json_object_object_add(o, "latency_us", lat);
 	return reply_object(out, o);
 }
 
-static int do_reload(struct cmd_state *st, struct conn *c, const struct cmd_peer *peer,
+static int do_reload(struct cmd_loop *lp, struct conn *c, const struct cmd_peer *peer,
 		     struct cmp_call *call, struct cm_buf *out)
 {
 	char *err = NULL;
@@ -284,7 +286,7 @@ static int do_reload(struct cmd_state *st, struct conn *c, const struct cmd_peer
 		return 0;
 	}
 	cmd_log(LOG_NOTICE, "reload asked by uid %u pid %d", (unsigned)peer->uid, (int)peer->pid);
-	if (cmd_reload(st, &err) != 0) {
+	if (cmd_reload(lp, &err) != 0) {
 		reply_fail(out, CMP_E_RELOAD_FAILED, NULL, err != NULL ? err : "reload failed");
 		free(err);
 		return 0;
@@ -293,13 +295,11 @@ static int do_reload(struct cmd_state *st, struct conn *c, const struct cmd_peer
 	return 0;
 }
 
-static int do_map(struct cmd_state *st, struct conn *c, const struct cmd_peer *peer,
+static int do_map(struct cmd_loop *lp, struct conn *c, const struct cmd_peer *peer,
 		  struct cmp_call *call, struct cm_buf *out)
 {
 	struct cmd_job *job = calloc(1, sizeof(*job));
 	struct cmp_fail fail;
-	const char *hit;
-	size_t len;
 
 	if (job == NULL) {
 		return reply_fail(out, CMP_E_BACKEND_UNAVAILABLE, NULL, "out of memory");
@@ -316,21 +316,20 @@ static int do_map(struct cmd_state *st, struct conn *c, const struct cmd_peer *p
 		 * traced answer and this untraced one never share an entry. */
 		job->map.key[0] ^= 0x01;
 	}
-	hit = cm_cache_get(st->cache, job->map.key, cmd_now_ms(), &len);
-	if (hit != NULL) {
-		st->stats.hits++;
-		cm_buf_add(out, hit, len);
+	if (cm_cache_get(lp->gen->cache, job->map.key, cmd_now_ms(), out)) {
+		cmd_stats_add(&lp->stats, CMD_C_HITS, 1);
 		cmd_job_free(job);
 		return 0;
 	}
-	st->stats.misses++;
+	cmd_stats_add(&lp->stats, CMD_C_MISSES, 1);
 	if (cmp_map_decode_certs(&job->map, &fail) != 0) {
 		cmd_job_free(job);
 		cmp_reply_error(out, &fail);
 		return 0;
 	}
+	job->loop = lp;
 	job->conn = c;
-	job->gen = cmd_gen_ref(st->gen);
+	job->gen = cmd_gen_ref(lp->gen);
 	job->call = *call;
 	memset(call, 0, sizeof(*call)); /* the job owns the strings now */
 	job->start_us = cmd_now_us();
@@ -338,14 +337,14 @@ static int do_map(struct cmd_state *st, struct conn *c, const struct cmd_peer *p
 	job->peer_pid = peer->pid;
 	job->oneway = job->call.oneway;
 	cm_buf_init(&job->reply, CMP_MAX_REPLY);
-	cmd_workers_submit(st->workers, job);
+	cmd_workers_submit(lp->st->workers, job);
 	return 1;
 }
 
 struct cmd_method {
 	const char *name;
 	bool admin_only;
-	int (*handler)(struct cmd_state *, struct conn *, const struct cmd_peer *,
+	int (*handler)(struct cmd_loop *, struct conn *, const struct cmd_peer *,
 		       struct cmp_call *, struct cm_buf *);
 };
 
@@ -364,10 +363,10 @@ static bool known_interface(const char *method)
 	       strncmp(method, CMP_IFACE_SERVICE ".", sizeof(CMP_IFACE_SERVICE)) == 0;
 }
 
-int cmd_dispatch(struct cmd_state *st, struct conn *c, const struct cmd_peer *peer,
+int cmd_dispatch(struct cmd_loop *lp, struct conn *c, const struct cmd_peer *peer,
 		 struct cmp_call *call, struct cm_buf *out)
 {
-	st->stats.requests++;
+	cmd_stats_add(&lp->stats, CMD_C_REQUESTS, 1);
 	for (size_t i = 0; i < CM_ARRAY_SIZE(methods); i++) {
 		if (strcmp(call->method, methods[i].name) != 0) {
 			continue;
@@ -376,7 +375,7 @@ int cmd_dispatch(struct cmd_state *st, struct conn *c, const struct cmd_peer *pe
 			return reply_fail(out, CMP_E_PERMISSION_DENIED, NULL,
 					  "this method is for administrators");
 		}
-		return methods[i].handler(st, c, peer, call, out);
+		return methods[i].handler(lp, c, peer, call, out);
 	}
 	if (!known_interface(call->method)) {
 		return reply_fail(out, CMP_E_INTERFACE_NOT_FOUND, "interface", "no such interface");

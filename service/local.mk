@@ -9,7 +9,8 @@ include_certmap_HEADERS += service/certmap_client.h
 
 # ---------------------------------------------------------------- certmapd
 sbin_PROGRAMS += certmapd
-certmapd_SOURCES = service/main.c service/loop.c service/dispatch.c \
+certmapd_SOURCES = service/main.c service/loop.c service/loops.c service/limits.c \
+	service/dispatch.c \
 	service/workers.c service/cache.c service/cache.h service/request.c \
 	service/request.h service/daemon.h service/sd_shim.c service/protocol.h
 certmapd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service

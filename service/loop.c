@@ -1,6 +1,7 @@
 /*
- * certmapd's event loop: one thread, epoll, non-blocking sockets. It
- * accepts, checks peer credentials and limits, splits the byte stream into
+ * One certmapd event loop: a thread with its own epoll set and its own
+ * connections, on non-blocking sockets (loops.c runs several). It accepts,
+ * checks peer credentials and limits, splits the byte stream into
  * NUL-terminated frames, answers cheap methods and cache hits itself and
  * hands cache misses to the workers. Each connection serves one request at
  * a time (varlink replies come in order); it is dropped when a request is
@@ -12,6 +13,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -31,7 +33,7 @@ struct conn {
 	struct cm_buf out;
 	size_t out_off;
 	uint64_t deadline_ms;
-	struct conn *prev, *next;   /* the deadline list, oldest first */
+	struct conn *prev, *next;   /* the loop's deadline list, oldest first */
 	uint32_t events;            /* what epoll watches now */
 	bool busy;                  /* a Map is out with a worker */
 	bool eof;                   /* the peer will send no more */
@@ -39,117 +41,86 @@ struct conn {
 	bool dead;                  /* closed while a job was out: free on its return */
 };
 
-/* Connections per uid; there are few distinct peers, so a list will do. */
-struct uid_count {
-	uid_t uid;
-	unsigned int n;
-};
-static struct uid_count *uid_counts;
-static size_t n_uid_counts;
-
-static struct conn *deadline_head, *deadline_tail;
-/* Closed connections, freed after the current batch of epoll events, which
- * may still name them. */
-static struct conn *graveyard;
-
-static unsigned int *uid_slot(uid_t uid, bool create)
-{
-	struct uid_count *u;
-
-	for (size_t i = 0; i < n_uid_counts; i++) {
-		if (uid_counts[i].uid == uid) {
-			return &uid_counts[i].n;
-		}
-	}
-	if (!create) {
-		return NULL;
-	}
-	u = realloc(uid_counts, (n_uid_counts + 1) * sizeof(*u));
-	if (u == NULL) {
-		return NULL;
-	}
-	uid_counts = u;
-	uid_counts[n_uid_counts] = (struct uid_count){ uid, 0 };
-	return &uid_counts[n_uid_counts++].n;
-}
-
-static void deadline_unlink(struct conn *c)
+static void deadline_unlink(struct cmd_loop *lp, struct conn *c)
 {
 	if (c->prev != NULL) {
 		c->prev->next = c->next;
-	} else if (deadline_head == c) {
-		deadline_head = c->next;
+	} else if (lp->deadline_head == c) {
+		lp->deadline_head = c->next;
 	}
 	if (c->next != NULL) {
 		c->next->prev = c->prev;
-	} else if (deadline_tail == c) {
-		deadline_tail = c->prev;
+	} else if (lp->deadline_tail == c) {
+		lp->deadline_tail = c->prev;
 	}
 	c->prev = c->next = NULL;
 }
 
 /* Every connection gets the same timeout, so appending keeps the list sorted. */
-static void deadline_reset(struct cmd_state *st, struct conn *c)
+static void deadline_reset(struct cmd_loop *lp, struct conn *c)
 {
-	deadline_unlink(c);
-	c->deadline_ms = cmd_now_ms() + (uint64_t)st->gen->cfg->service.timeout * 1000u;
-	c->prev = deadline_tail;
-	if (deadline_tail != NULL) {
-		deadline_tail->next = c;
+	deadline_unlink(lp, c);
+	c->deadline_ms = cmd_now_ms() + (uint64_t)lp->gen->cfg->service.timeout * 1000u;
+	c->prev = lp->deadline_tail;
+	if (lp->deadline_tail != NULL) {
+		lp->deadline_tail->next = c;
 	} else {
-		deadline_head = c;
+		lp->deadline_head = c;
 	}
-	deadline_tail = c;
+	lp->deadline_tail = c;
 }
 
-static void conn_free(struct conn *c)
+static void conn_free(struct cmd_loop *lp, struct conn *c)
 {
-	c->next = graveyard;
-	graveyard = c;
+	c->next = lp->graveyard;
+	lp->graveyard = c;
 }
 
-static void graveyard_empty(void)
+void cmd_loop_bury(struct cmd_loop *lp)
 {
-	while (graveyard != NULL) {
-		struct conn *c = graveyard;
+	while (lp->graveyard != NULL) {
+		struct conn *c = lp->graveyard;
 
-		graveyard = c->next;
+		lp->graveyard = c->next;
 		free(c->in);
 		cm_buf_free(&c->out);
 		free(c);
 	}
 }
 
-static void conn_close(struct cmd_state *st, struct conn *c)
+static void conn_close(struct cmd_loop *lp, struct conn *c)
 {
-	unsigned int *n = uid_slot(c->peer.uid, false);
-
 	if (c->fd < 0) {
 		return;
 	}
-	deadline_unlink(c);
-	epoll_ctl(st->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	deadline_unlink(lp, c);
+	epoll_ctl(lp->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
-	st->n_conns--;
-	if (n != NULL && *n > 0) {
-		(*n)--;
-	}
+	atomic_fetch_sub(&lp->n_conns, 1);
+	cmd_limits_release(c->peer.uid);
 	if (c->busy) {
 		c->dead = true;   /* the worker still points at it */
 		return;
 	}
-	conn_free(c);
+	conn_free(lp, c);
 }
 
-static int conn_watch(struct cmd_state *st, struct conn *c, uint32_t events)
+void cmd_loop_close_all(struct cmd_loop *lp)
+{
+	while (lp->deadline_head != NULL) {
+		conn_close(lp, lp->deadline_head);
+	}
+}
+
+static int conn_watch(struct cmd_loop *lp, struct conn *c, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = c };
 
 	if (events == c->events) {
 		return 0;
 	}
-	if (epoll_ctl(st->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+	if (epoll_ctl(lp->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
 		cmd_log(LOG_ERR, "epoll_ctl: %m");
 		return -1;
 	}
@@ -180,38 +151,38 @@ static int conn_flush(struct conn *c)
 	return 0;
 }
 
-static void conn_process(struct cmd_state *st, struct conn *c);
+static void conn_process(struct cmd_loop *lp, struct conn *c);
 
 /* Sends what is queued, then goes on with buffered requests. */
-static void conn_resume(struct cmd_state *st, struct conn *c)
+static void conn_resume(struct cmd_loop *lp, struct conn *c)
 {
 	int r;
 
 	if (c->out.failed) {
 		cmd_log(LOG_ERR, "reply to uid %u over the size limit or out of memory",
 			(unsigned)c->peer.uid);
-		conn_close(st, c);
+		conn_close(lp, c);
 		return;
 	}
 	r = conn_flush(c);
 	if (r < 0 || (r == 0 && c->close_after_write)) {
-		conn_close(st, c);
+		conn_close(lp, c);
 		return;
 	}
 	if (r == 1) {
-		conn_watch(st, c, EPOLLOUT);
+		conn_watch(lp, c, EPOLLOUT);
 		return;
 	}
-	deadline_reset(st, c);
-	conn_process(st, c);
+	deadline_reset(lp, c);
+	conn_process(lp, c);
 }
 
-static void queue_error(struct cmd_state *st, struct conn *c, const char *error,
+static void queue_error(struct cmd_loop *lp, struct conn *c, const char *error,
 			const char *parameter, const char *message)
 {
 	struct cmp_fail f = { error, parameter, message };
 
-	st->stats.errors++;
+	cmd_stats_add(&lp->stats, CMD_C_ERRORS, 1);
 	cmp_reply_error(&c->out, &f);
 	/* After a malformed frame the stream cannot be trusted: say why, then close. */
 	c->close_after_write = true;
@@ -220,7 +191,7 @@ static void queue_error(struct cmd_state *st, struct conn *c, const char *error,
 static bool peer_allowed(const struct cm_service_conf *sc, const struct cmd_peer *p);
 
 /* Decodes and answers one frame; false when the connection waits (job, close). */
-static bool conn_frame(struct cmd_state *st, struct conn *c, size_t len)
+static bool conn_frame(struct cmd_loop *lp, struct conn *c, size_t len)
 {
 	struct cmp_call call;
 	struct cmp_fail fail;
@@ -231,64 +202,64 @@ static bool conn_frame(struct cmd_state *st, struct conn *c, size_t len)
 	c->in_len -= len + 1;
 	memmove(c->in, c->in + len + 1, c->in_len);
 	if (r != 0) {
-		st->stats.requests++;
-		queue_error(st, c, fail.error, fail.parameter, fail.message);
+		cmd_stats_add(&lp->stats, CMD_C_REQUESTS, 1);
+		queue_error(lp, c, fail.error, fail.parameter, fail.message);
 		return true;
 	}
 	/* A reload may have taken this peer off the allowed lists. */
-	if (!peer_allowed(&st->gen->cfg->service, &c->peer)) {
-		st->stats.requests++;
-		queue_error(st, c, CMP_E_PERMISSION_DENIED, NULL,
+	if (!peer_allowed(&lp->gen->cfg->service, &c->peer)) {
+		cmd_stats_add(&lp->stats, CMD_C_REQUESTS, 1);
+		queue_error(lp, c, CMP_E_PERMISSION_DENIED, NULL,
 			    "this peer is no longer allowed by service.allowed_uids/allowed_gids");
 		cmp_call_clear(&call);
 		return true;
 	}
-	r = cmd_dispatch(st, c, &c->peer, &call, &c->out);
+	r = cmd_dispatch(lp, c, &c->peer, &call, &c->out);
 	if (r == 1) {
 		c->busy = true;
-		conn_watch(st, c, 0);
+		conn_watch(lp, c, 0);
 		return false;
 	}
 	if (c->out.len >= 9 && memcmp(c->out.data, "{\"error\":", 9) == 0) {
-		st->stats.errors++;
+		cmd_stats_add(&lp->stats, CMD_C_ERRORS, 1);
 	}
 	if (call.oneway) {
 		c->out.len = 0;
 	}
 	cmp_call_clear(&call);
-	cmd_stats_latency(&st->stats, cmd_now_us() - start);
+	cmd_stats_latency(&lp->stats, cmd_now_us() - start);
 	return true;
 }
 
-static void conn_process(struct cmd_state *st, struct conn *c)
+static void conn_process(struct cmd_loop *lp, struct conn *c)
 {
 	while (c->fd >= 0 && !c->busy) {
 		char *nul = c->in_len > 0 ? memchr(c->in, '\0', c->in_len) : NULL;
 
 		if (nul != NULL) {
-			if (!conn_frame(st, c, (size_t)(nul - c->in))) {
+			if (!conn_frame(lp, c, (size_t)(nul - c->in))) {
 				return;
 			}
-			conn_resume(st, c);
+			conn_resume(lp, c);
 			return;
 		}
 		if (c->in_len >= CMP_MAX_REQUEST) {
-			queue_error(st, c, CMP_E_TOO_LARGE, NULL, "the request is over the size limit");
+			queue_error(lp, c, CMP_E_TOO_LARGE, NULL, "the request is over the size limit");
 		} else if (c->eof && c->in_len > 0) {
-			queue_error(st, c, CMP_E_INVALID_PARAMETER, NULL, "the request is truncated");
+			queue_error(lp, c, CMP_E_INVALID_PARAMETER, NULL, "the request is truncated");
 		} else if (c->eof) {
-			conn_close(st, c);
+			conn_close(lp, c);
 			return;
 		} else {
-			conn_watch(st, c, EPOLLIN);
+			conn_watch(lp, c, EPOLLIN);
 			return;
 		}
-		conn_resume(st, c);
+		conn_resume(lp, c);
 		return;
 	}
 }
 
-static void conn_read(struct cmd_state *st, struct conn *c)
+static void conn_read(struct cmd_loop *lp, struct conn *c)
 {
 	ssize_t n;
 
@@ -297,7 +268,7 @@ static void conn_read(struct cmd_state *st, struct conn *c)
 		char *p = realloc(c->in, na);
 
 		if (p == NULL) {
-			conn_close(st, c);
+			conn_close(lp, c);
 			return;
 		}
 		c->in = p;
@@ -308,58 +279,63 @@ static void conn_read(struct cmd_state *st, struct conn *c)
 		return;
 	}
 	if (n < 0) {
-		conn_close(st, c);
+		conn_close(lp, c);
 		return;
 	}
 	if (n == 0) {
 		c->eof = true;
 	}
 	c->in_len += (size_t)n;
-	conn_process(st, c);
+	conn_process(lp, c);
 }
 
-static void conn_event(struct cmd_state *st, struct conn *c, uint32_t events)
+static void conn_event(struct cmd_loop *lp, struct conn *c, uint32_t events)
 {
 	if (c->fd < 0) {
 		return;
 	}
 	if ((events & (EPOLLERR | EPOLLHUP)) && c->busy) {
-		conn_close(st, c);
+		conn_close(lp, c);
 		return;
 	}
 	if (events & EPOLLOUT) {
-		conn_resume(st, c);
+		conn_resume(lp, c);
 		return;
 	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-		conn_read(st, c);
+		conn_read(lp, c);
 	}
 }
 
-void cmd_conn_job_done(struct cmd_state *st, struct cmd_job *job)
+void cmd_conn_job_done(struct cmd_loop *lp, struct cmd_job *job)
 {
 	struct conn *c = job->conn;
+	enum cmd_counter verdict;
 
 	switch (job->verdict) {
-	case CERTMAP_VERDICT_MAPPED: st->stats.mapped++; break;
-	case CERTMAP_VERDICT_REFUSED: st->stats.refused++; break;
-	case CERTMAP_VERDICT_AMBIGUOUS: st->stats.ambiguous++; break;
-	case CERTMAP_VERDICT_ERROR: st->stats.failed++; break;
-	default: st->stats.errors++; break;
+	case CERTMAP_VERDICT_MAPPED: verdict = CMD_C_MAPPED; break;
+	case CERTMAP_VERDICT_REFUSED: verdict = CMD_C_REFUSED; break;
+	case CERTMAP_VERDICT_AMBIGUOUS: verdict = CMD_C_AMBIGUOUS; break;
+	case CERTMAP_VERDICT_ERROR: verdict = CMD_C_FAILED; break;
+	default: verdict = CMD_C_ERRORS; break;
 	}
-	cmd_stats_latency(&st->stats, cmd_now_us() - job->start_us);
-	if (job->cacheable && job->gen == st->gen && !job->reply.failed) {
-		cm_cache_put(st->cache, job->map.key, job->reply.data, job->reply.len, cmd_now_ms());
+	cmd_stats_add(&lp->stats, verdict, 1);
+	cmd_stats_latency(&lp->stats, cmd_now_us() - job->start_us);
+	/* The cache belongs to the job's generation: an answer made under
+	 * rules a reload has replaced goes away with them. */
+	if (job->cacheable && !job->reply.failed) {
+		cm_cache_put(job->gen->cache, job->map.key, job->reply.data, job->reply.len,
+			     cmd_now_ms());
 	}
 	c->busy = false;
 	if (c->dead) {
-		conn_free(c);
+		conn_free(lp, c);
 		return;
 	}
 	if (!job->oneway) {
 		cm_buf_add(&c->out, job->reply.data, job->reply.len);
 	}
-	conn_resume(st, c);
+	conn_resume(lp, c);
 }
 
 /* ---------------------------------------------------------------- accept */
@@ -380,12 +356,12 @@ static bool peer_allowed(const struct cm_service_conf *sc, const struct cmd_peer
 }
 
 /* Says why in one frame, best effort, and closes. */
-static void refuse(struct cmd_state *st, int fd, const char *error, const char *message)
+static void refuse(struct cmd_loop *lp, int fd, const char *error, const char *message)
 {
 	struct cmp_fail f = { error, NULL, message };
 	struct cm_buf b;
 
-	st->stats.rejected_peers++;
+	cmd_stats_add(&lp->stats, CMD_C_REJECTED_PEERS, 1);
 	cm_buf_init(&b, 4096);
 	cmp_reply_error(&b, &f);
 	if (!b.failed && send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
@@ -410,14 +386,25 @@ static int read_peer(int fd, struct cmd_peer *p)
 	return 0;
 }
 
-static void conn_add(struct cmd_state *st, int fd, const struct cmd_peer *peer, unsigned int *slot)
+/* Gives up on a connection that was counted but never added. */
+static void conn_drop(struct cmd_loop *lp, int fd, const struct cmd_peer *peer)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	close(fd);
+	atomic_fetch_sub(&lp->n_conns, 1);
+	cmd_limits_release(peer->uid);
+}
+
+/* The connection is already counted in the limits and in lp->n_conns. */
+void cmd_loop_adopt(struct cmd_loop *lp, int fd, const struct cmd_peer *peer)
+{
+	struct conn *c = NULL;
 	struct epoll_event ev = { .events = EPOLLIN };
 
-	if (c == NULL || (c->in = malloc(4096)) == NULL) {
+	/* Handed over while the service stops: nobody will serve it. */
+	if (atomic_load(&lp->st->stopping) || (c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->in = malloc(4096)) == NULL) {
 		free(c);
-		close(fd);
+		conn_drop(lp, fd, peer);
 		return;
 	}
 	c->in_alloc = 4096;
@@ -426,24 +413,22 @@ static void conn_add(struct cmd_state *st, int fd, const struct cmd_peer *peer, 
 	c->events = EPOLLIN;
 	cm_buf_init(&c->out, CMP_MAX_REPLY);
 	ev.data.ptr = c;
-	if (epoll_ctl(st->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+	if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 		cmd_log(LOG_ERR, "epoll_ctl: %m");
-		close(fd);
 		free(c->in);
 		cm_buf_free(&c->out);
 		free(c);
+		conn_drop(lp, fd, peer);
 		return;
 	}
-	st->n_conns++;
-	(*slot)++;
-	deadline_reset(st, c);
+	deadline_reset(lp, c);
 }
 
-static void accept_one(struct cmd_state *st, int fd)
+static void accept_one(struct cmd_loop *lp, int fd)
 {
-	const struct cm_service_conf *sc = &st->gen->cfg->service;
+	const struct cm_service_conf *sc = &lp->gen->cfg->service;
 	struct cmd_peer peer;
-	unsigned int *slot;
+	struct cmd_loop *to;
 
 	/* Credentials first: nothing is read from a peer that is not allowed. */
 	if (read_peer(fd, &peer) != 0) {
@@ -454,42 +439,48 @@ static void accept_one(struct cmd_state *st, int fd)
 	if (!peer_allowed(sc, &peer)) {
 		cmd_log(LOG_WARNING, "peer uid %u gid %u pid %d is not allowed",
 			(unsigned)peer.uid, (unsigned)peer.gid, (int)peer.pid);
-		refuse(st, fd, CMP_E_PERMISSION_DENIED, "this uid may not use certmapd");
+		refuse(lp, fd, CMP_E_PERMISSION_DENIED, "this uid may not use certmapd");
 		return;
 	}
-	slot = uid_slot(peer.uid, true);
-	if (slot == NULL || st->n_conns >= sc->max_connections ||
-	    *slot >= sc->max_connections_per_uid) {
+	if (!cmd_limits_admit(peer.uid, sc->max_connections, sc->max_connections_per_uid)) {
 		cmd_log(LOG_WARNING, "connection limit reached, refusing uid %u", (unsigned)peer.uid);
-		refuse(st, fd, CMP_E_TOO_MANY_CONNECTIONS, "too many connections");
+		refuse(lp, fd, CMP_E_TOO_MANY_CONNECTIONS, "too many connections");
 		return;
 	}
-	conn_add(st, fd, &peer, slot);
+	to = cmd_loops_pick(lp);
+	if (to != lp && cmd_loop_hand_over(to, fd, &peer)) {
+		return;
+	}
+	atomic_fetch_add(&lp->n_conns, 1);
+	cmd_loop_adopt(lp, fd, &peer);
 }
 
-static void accept_all(struct cmd_state *st)
+static void accept_all(struct cmd_loop *lp)
 {
+	struct cmd_state *st = lp->st;
+
 	for (int i = 0; i < 64; i++) {
 		int fd = accept4(st->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			accept_one(st, fd);
+			accept_one(lp, fd);
 			continue;
 		}
 		if (errno == EINTR || errno == ECONNABORTED) {
 			continue;
 		}
-		if ((errno == EMFILE || errno == ENFILE) && st->spare_fd >= 0) {
+		if ((errno == EMFILE || errno == ENFILE) && lp->spare_fd >= 0) {
 			/* Out of descriptors: use the spare to take the peer off the
 			 * backlog and close it, rather than spin on a full queue. */
-			close(st->spare_fd);
+			close(lp->spare_fd);
 			fd = accept4(st->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 			if (fd >= 0) {
-				refuse(st, fd, CMP_E_TOO_MANY_CONNECTIONS, "out of file descriptors");
+				refuse(lp, fd, CMP_E_TOO_MANY_CONNECTIONS, "out of file descriptors");
 			}
-			st->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			lp->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 			cmd_log(LOG_ERR, "out of file descriptors");
 		} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			/* EAGAIN is normal: another loop took the peer first. */
 			cmd_log(LOG_ERR, "accept: %m");
 		}
 		return;
@@ -498,43 +489,44 @@ static void accept_all(struct cmd_state *st)
 
 /* ---------------------------------------------------------------- loop */
 
-static void expire(struct cmd_state *st)
+static void expire(struct cmd_loop *lp)
 {
 	uint64_t now = cmd_now_ms();
 
-	while (deadline_head != NULL && deadline_head->deadline_ms <= now) {
-		struct conn *c = deadline_head;
+	while (lp->deadline_head != NULL && lp->deadline_head->deadline_ms <= now) {
+		struct conn *c = lp->deadline_head;
 
-		st->stats.timeouts++;
+		cmd_stats_add(&lp->stats, CMD_C_TIMEOUTS, 1);
 		cmd_log(LOG_INFO, "dropping a connection of uid %u after the timeout",
 			(unsigned)c->peer.uid);
-		conn_close(st, c);
+		conn_close(lp, c);
 	}
 }
 
-static int next_timeout(void)
+static int next_timeout(const struct cmd_loop *lp)
 {
 	uint64_t now = cmd_now_ms();
 
-	if (deadline_head == NULL) {
+	if (lp->deadline_head == NULL) {
 		return -1;
 	}
-	if (deadline_head->deadline_ms <= now) {
+	if (lp->deadline_head->deadline_ms <= now) {
 		return 0;
 	}
-	return (int)(deadline_head->deadline_ms - now) + 1;
+	return (int)(lp->deadline_head->deadline_ms - now) + 1;
 }
 
-static void on_signal(struct cmd_state *st)
+/* Only loop 0 watches the signalfd. */
+static void on_signal(struct cmd_loop *lp)
 {
 	struct signalfd_siginfo si;
 	char *err = NULL;
 
-	while (read(st->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+	while (read(lp->st->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGHUP:
 			cmd_notify("RELOADING=1");
-			if (cmd_reload(st, &err) != 0) {
+			if (cmd_reload(lp, &err) != 0) {
 				free(err);
 				err = NULL;
 			}
@@ -543,7 +535,7 @@ static void on_signal(struct cmd_state *st)
 		case SIGTERM:
 		case SIGINT:
 			cmd_log(LOG_NOTICE, "stopping on signal %u", si.ssi_signo);
-			st->stopping = true;
+			cmd_loops_stop(lp->st);
 			break;
 		default:
 			break;
@@ -551,62 +543,40 @@ static void on_signal(struct cmd_state *st)
 	}
 }
 
-static void on_jobs_done(struct cmd_state *st)
+static void on_event(struct cmd_loop *lp, void *tag, uint32_t events)
 {
-	struct cmd_job *job = cmd_workers_take_done(st->workers);
-
-	while (job != NULL) {
-		struct cmd_job *next = job->next;
-
-		cmd_conn_job_done(st, job);
-		cmd_job_free(job);
-		job = next;
+	switch (cmd_loop_tag(tag)) {
+	case CMD_TAG_LISTEN: accept_all(lp); break;
+	case CMD_TAG_SIGNAL: on_signal(lp); break;
+	case CMD_TAG_WAKE: cmd_loop_read_mail(lp); break;
+	case CMD_TAG_CONN: conn_event(lp, tag, events); break;
 	}
 }
 
-static int watch_fd(struct cmd_state *st, int fd, void *tag)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
-
-	return epoll_ctl(st->epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
-/* Tags for the loop's own descriptors; connections use their struct conn. */
-static char tag_listen, tag_signal, tag_done;
-
-int cmd_loop_run(struct cmd_state *st)
+int cmd_loop_run(struct cmd_loop *lp)
 {
 	struct epoll_event evs[64];
+	int rc = 0;
 
-	st->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (st->epfd < 0 || watch_fd(st, st->listen_fd, &tag_listen) != 0 ||
-	    watch_fd(st, st->signal_fd, &tag_signal) != 0 ||
-	    watch_fd(st, st->done_fd, &tag_done) != 0) {
-		cmd_log(LOG_ERR, "epoll: %m");
-		return -1;
-	}
-	while (!st->stopping) {
-		int n = epoll_wait(st->epfd, evs, CM_ARRAY_SIZE(evs), next_timeout());
+	while (!atomic_load(&lp->st->stopping)) {
+		int n = epoll_wait(lp->epfd, evs, CM_ARRAY_SIZE(evs), next_timeout(lp));
 
 		if (n < 0 && errno != EINTR) {
 			cmd_log(LOG_ERR, "epoll_wait: %m");
-			return -1;
+			rc = -1;
+			break;
 		}
+		/* A reload on any loop applies to every request read from here on. */
+		cmd_loop_refresh_gen(lp);
 		for (int i = 0; i < n; i++) {
-			void *tag = evs[i].data.ptr;
-
-			if (tag == &tag_listen) {
-				accept_all(st);
-			} else if (tag == &tag_signal) {
-				on_signal(st);
-			} else if (tag == &tag_done) {
-				on_jobs_done(st);
-			} else {
-				conn_event(st, tag, evs[i].events);
-			}
+			on_event(lp, evs[i].data.ptr, evs[i].events);
 		}
-		expire(st);
-		graveyard_empty();
+		expire(lp);
+		cmd_loop_bury(lp);
 	}
-	return 0;
+	/* A busy connection is only marked dead: its job still points at it and
+	 * comes back through the mailbox, which cmd_loops_free drains. */
+	cmd_loop_close_all(lp);
+	cmd_loop_bury(lp);
+	return rc;
 }

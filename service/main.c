@@ -17,26 +17,55 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "cache.h"
 #include "daemon.h"
 
 #define DEFAULT_WORKERS 4
 #define MAX_WORKERS 64
+/* By default one loop per CPU: a cached answer is CPU-bound on its loop.
+ * Past 8, the shared cache lock and socket wake-ups gain little. */
+#define DEFAULT_MAX_LOOPS 8
+#define MAX_LOOPS 64
 
 struct opts {
 	const char *config;
 	bool foreground;
 	unsigned int workers;
+	unsigned int loops;
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: certmapd [--config FILE] [--foreground] [--workers N]\n"
+	fprintf(f, "Usage: certmapd [--config FILE] [--foreground] [--workers N] [--loops N]\n"
 		   "  -c, --config FILE   configuration (default %s)\n"
 		   "  -f, --foreground    stay in the foreground and log to stderr too\n"
 		   "  -w, --workers N     threads for lookups (default %d, 1-%d)\n"
+		   "  -l, --loops N       event-loop threads (default: online CPUs, at most %d; 1-%d)\n"
 		   "  -V, --version       print the version\n",
-		certmap_default_config(), DEFAULT_WORKERS, MAX_WORKERS);
+		certmap_default_config(), DEFAULT_WORKERS, MAX_WORKERS, DEFAULT_MAX_LOOPS, MAX_LOOPS);
+}
+
+static unsigned int default_loops(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1) {
+		return 1;
+	}
+	return n > DEFAULT_MAX_LOOPS ? DEFAULT_MAX_LOOPS : (unsigned int)n;
+}
+
+/* A count from 1 to max, or 0 if optarg is not one. */
+static unsigned int parse_count(const char *arg, unsigned int max)
+{
+	char *end = NULL;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || n < 1 || n > max) {
+		return 0;
+	}
+	return (unsigned int)n;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -45,28 +74,31 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "loops", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end = NULL;
-	unsigned long n;
 	int c;
 
 	o->config = certmap_default_config();
 	o->workers = DEFAULT_WORKERS;
-	while ((c = getopt_long(argc, argv, "c:fw:Vh", longopts, NULL)) != -1) {
+	o->loops = default_loops();
+	while ((c = getopt_long(argc, argv, "c:fw:l:Vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config = optarg; break;
 		case 'f': o->foreground = true; break;
 		case 'w':
-			errno = 0;
-			n = strtoul(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' || n < 1 || n > MAX_WORKERS) {
+			if ((o->workers = parse_count(optarg, MAX_WORKERS)) == 0) {
 				fprintf(stderr, "certmapd: --workers must be 1 to %d\n", MAX_WORKERS);
 				return -1;
 			}
-			o->workers = (unsigned int)n;
+			break;
+		case 'l':
+			if ((o->loops = parse_count(optarg, MAX_LOOPS)) == 0) {
+				fprintf(stderr, "certmapd: --loops must be 1 to %d\n", MAX_LOOPS);
+				return -1;
+			}
 			break;
 		case 'V': printf("certmapd %s\n", PACKAGE_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
@@ -244,21 +276,19 @@ static int start(struct cmd_state *st, const struct opts *o, bool *created)
 		cmd_log(LOG_ERR, "signals: %m");
 		return -1;
 	}
-	st->cache = cm_cache_new(sc->cache_size, (uint64_t)sc->cache_ttl * 1000u);
-	st->workers = cmd_workers_start(o->workers, &st->done_fd);
-	st->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (st->cache == NULL || st->workers == NULL) {
-		cmd_log(LOG_ERR, "cannot start: out of memory or threads");
+	st->workers = cmd_workers_start(o->workers);
+	if (st->workers == NULL || cmd_loops_new(st, o->loops) != 0) {
+		cmd_log(LOG_ERR, "cannot start: out of memory, threads or descriptors");
 		return -1;
 	}
-	st->stats.started_ms = cmd_now_ms();
+	st->started_ms = cmd_now_ms();
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct cmd_state st = { .listen_fd = -1, .signal_fd = -1, .done_fd = -1,
-				.spare_fd = -1, .epfd = -1 };
+	struct cmd_state st = { .listen_fd = -1, .signal_fd = -1,
+				.gen_lock = PTHREAD_MUTEX_INITIALIZER };
 	struct opts o = { 0 };
 	char *err = NULL, *socket_path = NULL;
 	bool created = false;
@@ -276,21 +306,28 @@ int main(int argc, char **argv)
 	if (start(&st, &o, &created) != 0) {
 		goto out;
 	}
-	cmd_log(LOG_NOTICE, "certmapd %s serving %s as uid %u with %u workers", PACKAGE_VERSION,
-		created ? st.gen->cfg->service.socket : "an activated socket",
-		(unsigned)geteuid(), o.workers);
+	cmd_log(LOG_NOTICE, "certmapd %s serving %s as uid %u with %u loops and %u workers",
+		PACKAGE_VERSION, created ? st.gen->cfg->service.socket : "an activated socket",
+		(unsigned)geteuid(), o.loops, o.workers);
 	/* A reload may name another socket; the one to remove is this one. */
 	socket_path = created ? strdup(st.gen->cfg->service.socket) : NULL;
 	cmd_notify("READY=1");
-	rc = cmd_loop_run(&st) == 0 ? 0 : 1;
+	rc = cmd_loops_run(&st) == 0 ? 0 : 1;
 	cmd_notify("STOPPING=1");
 	if (socket_path != NULL && unlink(socket_path) != 0) {
 		cmd_log(LOG_INFO, "cannot remove %s: %m", socket_path);
 	}
 out:
+	/* Workers first: the jobs they still hold point into the loops. */
 	cmd_workers_stop(st.workers);
-	cm_cache_free(st.cache);
+	cmd_loops_free(&st);
 	cmd_gen_unref(st.gen);
+	if (st.listen_fd >= 0) {
+		close(st.listen_fd);
+	}
+	if (st.signal_fd >= 0) {
+		close(st.signal_fd);
+	}
 	free(err);
 	free(socket_path);
 	closelog();
