@@ -47,6 +47,12 @@ static void usage(FILE *out)
 		certmap_default_config());
 }
 
+int cli_usage(bool help)
+{
+	fprintf(help ? stdout : stderr, "Usage: certmapctl %s\n", cli_command_usage);
+	return help ? CLI_OK : CLI_USAGE;
+}
+
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;

@@ -45,16 +45,13 @@ int cmd_check_config(int argc, char **argv)
 		case 'c': path = optarg; break;
 		case 'j': json = true; break;
 		case 'h':
-			printf("Usage: certmapctl %s\n", cli_command_usage);
-			return CLI_OK;
+			return cli_usage(true);
 		default:
-			fprintf(stderr, "Usage: certmapctl %s\n", cli_command_usage);
-			return CLI_USAGE;
+			return cli_usage(false);
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "Usage: certmapctl %s\n", cli_command_usage);
-		return CLI_USAGE;
+		return cli_usage(false);
 	}
 	if (path == NULL) {
 		path = certmap_default_config();

@@ -32,6 +32,10 @@ void cli_print_json(struct json_object *o);
 
 extern const char *cli_command_usage;
 
+/* Prints the running command's usage line: for --help to stdout (returns
+ * CLI_OK), for a usage error to stderr (returns CLI_USAGE). */
+int cli_usage(bool help);
+
 /* The certificate and chain files of test and query. */
 #define CLI_MAX_CERTS 9
 struct cli_certs {

@@ -169,15 +169,14 @@ int cmd_eval_rule(int argc, char **argv)
 			break;
 		case 'j': json = true; break;
 		case 'h':
-			printf("Usage: certmapctl %s\n", cli_command_usage);
-			return CLI_OK;
+			return cli_usage(true);
 		default:
-			fprintf(stderr, "Usage: certmapctl %s\n", cli_command_usage);
+			cli_usage(false);
 			goto out;
 		}
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "Usage: certmapctl %s\n", cli_command_usage);
+		cli_usage(false);
 		goto out;
 	}
 	if (cli_read_file(argv[optind], &data, &len) != 0) {

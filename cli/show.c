@@ -75,16 +75,13 @@ int cmd_show(int argc, char **argv)
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h':
-			printf("Usage: certmapctl %s\n", cli_command_usage);
-			return CLI_OK;
+			return cli_usage(true);
 		default:
-			fprintf(stderr, "Usage: certmapctl %s\n", cli_command_usage);
-			return CLI_USAGE;
+			return cli_usage(false);
 		}
 	}
 	if (optind + 1 != argc) {
-		fprintf(stderr, "Usage: certmapctl %s\n", cli_command_usage);
-		return CLI_USAGE;
+		return cli_usage(false);
 	}
 	if (cli_read_file(argv[optind], &data, &len) != 0) {
 		goto out;

@@ -39,15 +39,14 @@ static int parse_opts(int argc, char **argv, struct test_opts *o)
 		case 'D': o->domain_hint = optarg; break;
 		case 'j': o->json = true; break;
 		case 'h':
-			printf("Usage: certmapctl %s\n", cli_command_usage);
-			exit(CLI_OK);
+			exit(cli_usage(true));
 		default:
-			fprintf(stderr, "Usage: certmapctl %s\n", cli_command_usage);
+			cli_usage(false);
 			return -1;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "Usage: certmapctl %s\n", cli_command_usage);
+		cli_usage(false);
 		return -1;
 	}
 	return optind;

@@ -64,15 +64,14 @@ static int parse_opts(int argc, char **argv, struct query_opts *o, bool want_cer
 			}
 			break;
 		case 'h':
-			printf("Usage: certmapctl %s\n", cli_command_usage);
-			exit(CLI_OK);
+			exit(cli_usage(true));
 		default:
-			fprintf(stderr, "Usage: certmapctl %s\n", cli_command_usage);
+			cli_usage(false);
 			return -1;
 		}
 	}
 	if (want_cert ? optind >= argc : optind != argc) {
-		fprintf(stderr, "Usage: certmapctl %s\n", cli_command_usage);
+		cli_usage(false);
 		return -1;
 	}
 	return optind;
