@@ -285,6 +285,56 @@ static void test_digests(void **state)
 	cm_identity_free(id);
 }
 
+/* An identity with n rfc822Names and n dNSNames. */
+static struct cm_identity *many_sans(size_t n)
+{
+	struct cm_identity *id = load("alice");
+
+	for (size_t i = 0; i < id->n_sans; i++) {
+		cm_value_clear(&id->sans[i].text);
+		cm_value_clear(&id->sans[i].raw);
+		cm_value_clear(&id->sans[i].short_name);
+		free(id->sans[i].other_oid);
+	}
+	free(id->sans);
+	id->sans = calloc(2 * n, sizeof(*id->sans));
+	assert_non_null(id->sans);
+	id->n_sans = 2 * n;
+	for (size_t i = 0; i < 2 * n; i++) {
+		char *v = cm_asprintf(i < n ? "u%zu@example.com" : "h%zu.example.com", i % n);
+
+		id->sans[i].type = i < n ? CM_SAN_RFC822 : CM_SAN_DNS;
+		assert_int_equal(cm_value_set_text(&id->sans[i].text, v, strlen(v)), 0);
+		assert_int_equal(cm_value_set(&id->sans[i].raw, v, strlen(v)), 0);
+		free(v);
+	}
+	return id;
+}
+
+/* Several multi-valued fields multiply; past 64 names the rule gives none
+ * (CERTMAP_ERR_TOO_LARGE), so that no decision rests on a cut list. */
+static void test_local_combinations_cap(void **state)
+{
+	const char *rule = "LOCAL:{subject_rfc822_name.short_name}-{subject_dns_name.short_name}";
+	struct cm_identity *id = many_sans(8);
+	char *res = NULL, *why = NULL;
+
+	(void)state;
+	assert_int_equal(expand(rule, id, &res, &why), 0);
+	assert_non_null(strstr(res, "u0-h0|u0-h1|"));
+	assert_non_null(strstr(res, "|u7-h7"));
+	free(res);
+	free(why);
+	cm_identity_free(id);
+	id = many_sans(9);
+	res = why = NULL;
+	assert_int_equal(expand(rule, id, &res, &why), CERTMAP_ERR_TOO_LARGE);
+	assert_non_null(strstr(why, "more than 64 combinations"));
+	free(res);
+	free(why);
+	cm_identity_free(id);
+}
+
 static void test_local(void **state)
 {
 	(void)state;
@@ -345,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_ldap_failures),
 		cmocka_unit_test(test_digests),
 		cmocka_unit_test(test_local),
+		cmocka_unit_test(test_local_combinations_cap),
 		cmocka_unit_test(test_local_invalid_names),
 	};
 
