@@ -133,6 +133,31 @@ extendedKeyUsage = clientAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 subjectAltName = otherName:$UPN;UTF8:carol@EXAMPLE.COM
+[manysan]
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = @manysan_names
+[manysan_names]
+email.0 = m0@example.com
+email.1 = m1@example.com
+email.2 = m2@example.com
+email.3 = m3@example.com
+email.4 = m4@example.com
+email.5 = m5@example.com
+email.6 = m6@example.com
+email.7 = m7@example.com
+email.8 = m8@example.com
+DNS.0 = h0.example.com
+DNS.1 = h1.example.com
+DNS.2 = h2.example.com
+DNS.3 = h3.example.com
+DNS.4 = h4.example.com
+DNS.5 = h5.example.com
+DNS.6 = h6.example.com
+DNS.7 = h7.example.com
+DNS.8 = h8.example.com
 [multisan]
 keyUsage = critical,digitalSignature,keyEncipherment
 extendedKeyUsage = clientAuth
@@ -520,6 +545,7 @@ leaf ec384 p384 "/O=Example/CN=ec384"
 leaf utf8 rsa2048 "/O=Example/CN=Jürgen Müller"
 leaf multirdn rsa2048 "/O=Example/CN=carol+UID=carol"
 leaf multisan rsa2048 "/O=Example/CN=erin"
+leaf manysan rsa2048 "/O=Example/CN=many"
 leaf krb5 rsa2048 "/O=Example/CN=dave"
 leaf krb5-multi rsa2048 "/O=Example/CN=host"
 leaf sid rsa2048 "/O=Example/CN=frank"
@@ -639,6 +665,7 @@ rsa1024              RSA 1024 key; /O=Example/CN=small; UPN small@EXAMPLE.COM
 via-inter            issued by inter-ca (needs chain.pem); /O=Example/CN=ken; UPN ken@EXAMPLE.COM
 allsan               /O=Example/CN=allsan; SAN, in order: otherName 1.2.3.4.5 UTF8 "generic-other", email all@example.com, DNS all.example.com, x400Address (ORAddress with country-name PrintableString US), directoryName /O=Dir Org/CN=dir name, ediPartyName (partyName UTF8 "edi party"), URI https://all.example.com/path?q=1, IP 192.0.2.1, IP 2001:db8::1, registeredID 1.2.3.4.5.6, UPN allsan@EXAMPLE.COM, Kerberos allsan@EXAMPLE.COM
 allsan-sssd          /O=Example/CN=allsan-sssd; like allsan without x400Address and ediPartyName (which make libsss_certmap 2.8.2 crash), so the differential test compares every other SAN type
+manysan              /O=Example/CN=many; nine rfc822Names (m0..m8@example.com) and nine dNSNames (h0..h8.example.com)
 dsa1024              /O=Example/CN=dsa; DSA 1024-bit key, UPN dsa@EXAMPLE.COM (key-size policy)
 ed25519              /O=Example/CN=ed; Ed25519 key, UPN ed@EXAMPLE.COM
 upn-bmp              /O=Example/CN=bmp; UPN otherName whose value is a BMPString "bmp@EXAMPLE.COM" (not UTF8String); email bmp@example.com

@@ -430,6 +430,24 @@ static void test_fall_through_levels(void **state)
 	certmap_ctx_free(ctx);
 }
 
+/* A rule that would give more names than certmap weighs does not let a
+ * decision rest on part of them, even when another rule of its level
+ * gives one account. */
+static void test_too_many_names(void **state)
+{
+	struct certmap_ctx *ctx = ctx_with("", "",
+		"{ name = \"many\"; priority = 1; "
+		"  map = \"LOCAL:{subject_rfc822_name.short_name}{subject_dns_name.short_name}\"; },"
+		"{ name = \"one\"; priority = 1; map = \"LOCAL:bob\"; }");
+	struct certmap_answer *a = map_cert(ctx, "manysan.pem");
+
+	(void)state;
+	assert_refused(a, CERTMAP_REASON_AMBIGUOUS);
+	assert_non_null(strstr(certmap_answer_message(a), "more candidates than certmap weighs"));
+	certmap_answer_free(a);
+	certmap_ctx_free(ctx);
+}
+
 static void test_no_rule_matched(void **state)
 {
 	struct certmap_ctx *ctx = ctx_with("", "",
@@ -552,6 +570,7 @@ int main(void)
 		cmocka_unit_test(test_uid0_and_min_uid),
 		cmocka_unit_test(test_unnamed_primary_group),
 		cmocka_unit_test(test_fall_through_levels),
+		cmocka_unit_test(test_too_many_names),
 		cmocka_unit_test(test_no_rule_matched),
 		cmocka_unit_test(test_hints_narrow),
 		cmocka_unit_test(test_invalid_certificate),
