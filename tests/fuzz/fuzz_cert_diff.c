@@ -46,7 +46,7 @@
  *   clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -I$SRC/mapper -I. \
  *       -I$SRC/tests/fuzz $SRC/tests/fuzz/fuzz_cert_diff.c \
  *       $SRC/tests/fuzz/ref_identity.c $SRC/tests/fuzz/ref_name.c \
- *       $SRC/tests/fuzz/ref_der.c $SRC/mapper/cert.c $SRC/mapper/der.c \
+ *       $SRC/tests/fuzz/ref_der.c $SRC/tests/fuzz/ref_cmp.c $SRC/mapper/cert.c $SRC/mapper/der.c \
  *       $SRC/mapper/name.c $SRC/mapper/util.c -lcrypto -o fuzz_cert_diff
  */
 #include "config.h"
@@ -64,16 +64,11 @@
 #include <openssl/x509v3.h>
 
 #include "identity.h"
+#include "ref_cmp.h"
 #include "ref_der.h"
 #include "ref_identity.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void differ(const char *what)
-{
-	fprintf(stderr, "fuzz_cert_diff: %s\n", what);
-	abort();
-}
 
 /* ------------------------------------------------------------ the table's checks */
 
@@ -287,7 +282,7 @@ static void check_extra_rejection(const unsigned char *der, size_t len, const ch
 	X509 *x = d2i_X509(NULL, &p, (long)len);
 
 	if (x == NULL) {
-		differ("the reference accepted but d2i_X509 now rejects");
+		ref_differ("the reference accepted but d2i_X509 now rejects");
 	}
 	for (size_t i = 0; i < sizeof(extra_rejections) / sizeof(extra_rejections[0]); i++) {
 		if (extra_rejections[i].holds(der, len, x)) {
@@ -297,103 +292,60 @@ static void check_extra_rejection(const unsigned char *der, size_t len, const ch
 		}
 	}
 	fprintf(stderr, "certmap: %s\n", err != NULL ? err : "(no message)");
-	differ("certmap rejects a certificate the reference accepts, and no table row explains it");
+	ref_differ("certmap rejects a certificate the reference accepts, and no table row explains it");
 }
 
 /* ------------------------------------------------------------ comparing identities */
 
-static void cmp_bytes(const void *a, size_t alen, const void *b, size_t blen, const char *what)
-{
-	if (alen != blen || (alen > 0 && memcmp(a, b, alen) != 0)) {
-		differ(what);
-	}
-}
-
-static void cmp_str(const char *a, const char *b, const char *what)
-{
-	if ((a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0)) {
-		differ(what);
-	}
-}
-
-static void cmp_value(const struct cm_value *a, const struct cm_value *b, const char *what)
-{
-	if ((a->data == NULL) != (b->data == NULL)) {
-		differ(what);
-	}
-	cmp_bytes(a->data, a->len, b->data, b->len, what);
-	cmp_str(a->unusable, b->unusable, what);
-}
-
-static void cmp_name(const struct cm_name *a, const struct cm_name *b)
-{
-	cmp_bytes(a->der, a->der_len, b->der, b->der_len, "name DER");
-	if (a->n_avas != b->n_avas || a->n_rdns != b->n_rdns) {
-		differ("name AVA/RDN count");
-	}
-	for (size_t i = 0; i < a->n_avas; i++) {
-		cmp_str(a->avas[i].type, b->avas[i].type, "AVA type");
-		cmp_str(a->avas[i].oid, b->avas[i].oid, "AVA oid");
-		cmp_value(&a->avas[i].value, &b->avas[i].value, "AVA value");
-		cmp_value(&a->avas[i].sssd_value, &b->avas[i].sssd_value, "AVA sssd_value");
-		if (a->avas[i].rdn != b->avas[i].rdn) {
-			differ("AVA rdn");
-		}
-	}
-	cmp_value(&a->sssd, &b->sssd, "name sssd");
-	cmp_value(&a->rfc4514, &b->rfc4514, "name rfc4514");
-	cmp_value(&a->x500, &b->x500, "name x500");
-}
-
 static void cmp_san(const struct cm_san *a, const struct cm_san *b)
 {
 	if (a->type != b->type || a->other_kind != b->other_kind) {
-		differ("SAN type");
+		ref_differ("SAN type");
 	}
-	cmp_value(&a->text, &b->text, "SAN text");
-	cmp_value(&a->raw, &b->raw, "SAN raw");
-	cmp_value(&a->short_name, &b->short_name, "SAN short_name");
-	cmp_str(a->other_oid, b->other_oid, "SAN other_oid");
+	ref_cmp_value(&a->text, &b->text, "SAN text");
+	ref_cmp_value(&a->raw, &b->raw, "SAN raw");
+	ref_cmp_value(&a->short_name, &b->short_name, "SAN short_name");
+	ref_cmp_str(a->other_oid, b->other_oid, "SAN other_oid");
 	if ((a->dirname == NULL) != (b->dirname == NULL)) {
-		differ("SAN dirname");
+		ref_differ("SAN dirname");
 	}
 	if (a->dirname != NULL) {
-		cmp_name(a->dirname, b->dirname);
+		ref_cmp_name(a->dirname, b->dirname);
 	}
 }
 
 static void cmp_identity(const struct cm_identity *a, const struct cm_identity *b)
 {
-	cmp_bytes(a->der, a->der_len, b->der, b->der_len, "DER");
-	cmp_name(&a->subject, &b->subject);
-	cmp_name(&a->issuer, &b->issuer);
-	cmp_bytes(a->serial, a->serial_len, b->serial, b->serial_len, "serial");
-	cmp_str(a->serial_dec, b->serial_dec, "serial_dec");
+	ref_cmp_bytes(a->der, a->der_len, b->der, b->der_len, "DER");
+	ref_cmp_name(&a->subject, &b->subject);
+	ref_cmp_name(&a->issuer, &b->issuer);
+	ref_cmp_bytes(a->serial, a->serial_len, b->serial, b->serial_len, "serial");
+	ref_cmp_str(a->serial_dec, b->serial_dec, "serial_dec");
 	if (a->serial_negative != b->serial_negative || a->has_ski != b->has_ski ||
 	    a->has_ku != b->has_ku || a->ku != b->ku || a->has_eku != b->has_eku ||
 	    a->n_sans != b->n_sans || a->has_sid != b->has_sid) {
-		differ("flags, KU or SAN count");
+		ref_differ("flags, KU or SAN count");
 	}
-	cmp_bytes(a->ski, a->ski_len, b->ski, b->ski_len, "SKI");
+	ref_cmp_bytes(a->ski, a->ski_len, b->ski, b->ski_len, "SKI");
 	if (a->eku.n != b->eku.n) {
-		differ("EKU count");
+		ref_differ("EKU count");
 	}
 	for (size_t i = 0; i < a->eku.n; i++) {
-		cmp_str(a->eku.v[i], b->eku.v[i], "EKU");
+		ref_cmp_str(a->eku.v[i], b->eku.v[i], "EKU");
 	}
 	for (size_t i = 0; i < a->n_sans; i++) {
 		cmp_san(&a->sans[i], &b->sans[i]);
 	}
-	cmp_value(&a->sid, &b->sid, "SID");
-	cmp_bytes(a->sha256, 32, b->sha256, 32, "sha256");
-	cmp_bytes(a->der + a->spki_off, a->spki_len, b->der + b->spki_off, b->spki_len, "spki");
+	ref_cmp_value(&a->sid, &b->sid, "SID");
+	ref_cmp_bytes(a->sha256, 32, b->sha256, 32, "sha256");
+	ref_cmp_bytes(a->der + a->spki_off, a->spki_len, b->der + b->spki_off, b->spki_len, "spki");
 	if (a->not_before != b->not_before || a->not_after != b->not_after) {
-		differ("validity");
+		ref_differ("validity");
 	}
-	cmp_str(a->key_type, b->key_type, "key type");
+	ref_cmp_str(a->key_type, b->key_type, "key type");
 	if (a->key_bits != b->key_bits) {
 		fprintf(stderr, "key %s: %d vs %d\n", a->key_type, a->key_bits, b->key_bits);
-		differ("key bits");
+		ref_differ("key bits");
 	}
 }
 
@@ -409,7 +361,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rm = cm_identity_parse(data, size, &mine, &err);
 	rr = ref_identity_parse(data, size, &ref);
 	if (rm == 0 && rr != 0) {
-		differ("certmap accepts a certificate the reference rejects");
+		ref_differ("certmap accepts a certificate the reference rejects");
 	}
 	if (rm != 0 && rr == 0) {
 		check_extra_rejection(data, size, err);

@@ -17,7 +17,7 @@
  *
  *   clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -I$SRC/mapper -I. \
  *       $SRC/tests/fuzz/fuzz_name_diff.c $SRC/tests/fuzz/ref_name.c \
- *       $SRC/tests/fuzz/ref_der.c $SRC/mapper/name.c $SRC/mapper/der.c \
+ *       $SRC/tests/fuzz/ref_der.c $SRC/tests/fuzz/ref_cmp.c $SRC/mapper/name.c $SRC/mapper/der.c \
  *       $SRC/mapper/util.c -lcrypto -o fuzz_name_diff
  *   ./fuzz_name_diff -max_total_time=300 CORPUS $SRC/tests/fuzz/corpus/name_diff
  */
@@ -31,59 +31,11 @@
 
 #include "identity.h"
 #include "name.h"
+#include "ref_cmp.h"
 #include "ref_der.h"
 #include "ref_name.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void differ(const char *what)
-{
-	fprintf(stderr, "fuzz_name_diff: %s\n", what);
-	abort();
-}
-
-static void cmp_bytes(const void *a, size_t alen, const void *b, size_t blen, const char *what)
-{
-	if (alen != blen || (alen > 0 && memcmp(a, b, alen) != 0)) {
-		differ(what);
-	}
-}
-
-static void cmp_str(const char *a, const char *b, const char *what)
-{
-	if ((a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0)) {
-		differ(what);
-	}
-}
-
-static void cmp_value(const struct cm_value *a, const struct cm_value *b, const char *what)
-{
-	if ((a->data == NULL) != (b->data == NULL)) {
-		differ(what);
-	}
-	cmp_bytes(a->data, a->len, b->data, b->len, what);
-	cmp_str(a->unusable, b->unusable, what);
-}
-
-static void cmp_name(const struct cm_name *a, const struct cm_name *b)
-{
-	cmp_bytes(a->der, a->der_len, b->der, b->der_len, "name DER");
-	if (a->n_avas != b->n_avas || a->n_rdns != b->n_rdns) {
-		differ("name AVA/RDN count");
-	}
-	for (size_t i = 0; i < a->n_avas; i++) {
-		cmp_str(a->avas[i].type, b->avas[i].type, "AVA type");
-		cmp_str(a->avas[i].oid, b->avas[i].oid, "AVA oid");
-		cmp_value(&a->avas[i].value, &b->avas[i].value, "AVA value");
-		cmp_value(&a->avas[i].sssd_value, &b->avas[i].sssd_value, "AVA sssd_value");
-		if (a->avas[i].rdn != b->avas[i].rdn) {
-			differ("AVA rdn");
-		}
-	}
-	cmp_value(&a->sssd, &b->sssd, "name sssd");
-	cmp_value(&a->rfc4514, &b->rfc4514, "name rfc4514");
-	cmp_value(&a->x500, &b->x500, "name x500");
-}
 
 /* Appends a DER header (tag, minimal length) at out; returns its size. */
 static size_t put_header(unsigned char *out, unsigned char tag, size_t len)
@@ -175,15 +127,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rm = cm_name_parse(der, len, &mine, &err);
 	rr = ref_name_parse(der, len, &ref, NULL);
 	if (rm == 0 && rr != 0) {
-		differ("certmap accepts a name the reference rejects");
+		ref_differ("certmap accepts a name the reference rejects");
 	}
 	if (rm != 0 && rr == 0 && !ref_der_tree_bad(der, (long)len, 0) &&
 	    ref_der_single_tlv(der, (long)len)) {
 		fprintf(stderr, "certmap: %s\n", err != NULL ? err : "(no message)");
-		differ("certmap rejects a DER name the reference accepts");
+		ref_differ("certmap rejects a DER name the reference accepts");
 	}
 	if (rm == 0 && rr == 0) {
-		cmp_name(&mine, &ref);
+		ref_cmp_name(&mine, &ref);
 	}
 	free(err);
 	free(wrapped);
