@@ -78,29 +78,6 @@ static const char *pam_code_name(int rv)
 	}
 }
 
-/*
- * Certificate-derived text in a log line: quotes, backslashes, control
- * bytes and non-ASCII bytes are escaped, so that a value can neither end
- * its field nor forge a line; at most LOG_CAP bytes are shown.
- */
-static void log_escape(struct cm_buf *b, const char *value)
-{
-	size_t len = strnlen(value, LOG_CAP + 1);
-
-	for (size_t i = 0; i < len && i < LOG_CAP; i++) {
-		unsigned char c = (unsigned char)value[i];
-
-		if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f) {
-			cm_buf_printf(b, "\\x%02x", c);
-		} else {
-			cm_buf_addc(b, (char)c);
-		}
-	}
-	if (len > LOG_CAP) {
-		cm_buf_adds(b, "...");
-	}
-}
-
 static void log_add(struct cm_buf *b, const char *key, const char *value)
 {
 	cm_buf_printf(b, " %s=", key);
@@ -108,9 +85,9 @@ static void log_add(struct cm_buf *b, const char *key, const char *value)
 		cm_buf_addc(b, '-');
 		return;
 	}
-	cm_buf_addc(b, '"');
-	log_escape(b, value);
-	cm_buf_addc(b, '"');
+	/* Quoted and escaped: a value can neither leave its field nor
+	 * forge a line; at most LOG_CAP bytes are shown. */
+	cm_buf_add_quoted(b, (const unsigned char *)value, strnlen(value, LOG_CAP + 1), LOG_CAP);
 }
 
 static void decision_log_write(pam_handle_t *pamh, const struct decision_log *d, int rv)
