@@ -199,10 +199,7 @@ int cm_cert_cache_get(struct cm_cert_cache *c, const struct cm_config *cfg,
 
 	*out = NULL;
 	*hit = false;
-	if (len > CM_CERT_MAX_SIZE) {
-		*errmsg = cm_asprintf("the certificate is larger than %d bytes", CM_CERT_MAX_SIZE);
-		return CERTMAP_ERR_TOO_LARGE;
-	}
+	/* cm_cert_to_der enforces CM_CERT_MAX_SIZE. */
 	if ((rc = cm_cert_to_der(data, len, &der, &der_len, errmsg)) != CERTMAP_OK) {
 		return rc;
 	}
