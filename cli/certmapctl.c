@@ -13,7 +13,6 @@
 
 #include "certmap.h"
 #include "cli.h"
-#include "../service/ctl_query.h"
 
 static const struct command {
 	const char *name;

@@ -20,6 +20,12 @@ int cmd_show(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_eval_rule(int argc, char **argv);
 int cmd_check_config(int argc, char **argv);
+/* certmapctl query [--socket S] [--config F] [--user U] [--upn-hint U
+ * --domain-hint D] [--timeout SEC] [--json] CERT [CHAIN...]: exit codes as
+ * certmapctl test, 3 when the service cannot be reached (cli/query.c). */
+int cmd_query(int argc, char **argv);
+/* certmapctl stats [--socket S] [--config F] [--json]: 0, or 3 unreachable. */
+int cmd_stats(int argc, char **argv);
 
 /* Reads a whole file (at most CLI_MAX_FILE bytes); prints an error and
  * returns -1 on failure. "-" reads standard input. */

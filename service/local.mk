@@ -1,35 +1,25 @@
-# certmapd, its protocol and client library (included from the top Makefile.am).
-
-# ---------------------------------------------------------------- client library
-# The client is part of libcertmap so that the PAM module and TLS servers
-# need one library; it only speaks to the socket.
-libcertmap_internal_la_SOURCES += service/client.c service/answer_parse.c \
-	service/answer_parse.h service/protocol.h service/certmap_client.h
-include_certmap_HEADERS += service/certmap_client.h
+# certmapd (included from the top Makefile.am). The protocol header and the
+# client library live in client/.
 
 # ---------------------------------------------------------------- certmapd
 sbin_PROGRAMS += certmapd
 certmapd_SOURCES = service/main.c service/loop.c service/loops.c service/limits.c \
 	service/dispatch.c \
 	service/workers.c service/cache.c service/cache.h service/request.c \
-	service/request.h service/daemon.h service/sd_shim.c service/protocol.h
-certmapd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service
+	service/request.h service/daemon.h service/sd_shim.c
+certmapd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
 certmapd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) -pthread
 certmapd_LDADD = libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS) $(SYSTEMD_LIBS) -lpthread
 
-man_MANS += doc/certmapd.8 doc/certmap_client.3
-EXTRA_DIST += doc/certmapd.8 doc/certmap_client.3 doc/PROTOCOL.md \
+man_MANS += doc/certmapd.8
+EXTRA_DIST += doc/certmapd.8 \
 	conf/certmapd.socket conf/certmapd.service \
 	tests/service/test_certmapd.sh bench/service/run.sh
-
-# ---------------------------------------------------------------- certmapctl query / stats
-# service/ctl_query.c is linked into certmapctl by the top Makefile.am.
-EXTRA_DIST += service/ctl_query.c service/ctl_query.h
 
 # ---------------------------------------------------------------- tests
 check_PROGRAMS += tests/service/svc_client
 tests_service_svc_client_SOURCES = tests/service/svc_client.c
-tests_service_svc_client_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/tests/lib
+tests_service_svc_client_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client -I$(top_srcdir)/tests/lib
 tests_service_svc_client_CFLAGS = $(AM_CFLAGS) -pthread
 tests_service_svc_client_LDADD = tests/lib/libcmtest.la libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS) -lpthread
 TESTS += tests/service/test_certmapd.sh
@@ -38,12 +28,12 @@ TESTS += tests/service/test_certmapd.sh
 # tests/fuzz/replay.sh replays tests/fuzz/corpus/request through replay_request.
 check_PROGRAMS += tests/fuzz/replay_request
 tests_fuzz_replay_request_SOURCES = tests/fuzz/fuzz_request.c tests/fuzz/replay.c service/request.c
-tests_fuzz_replay_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service
+tests_fuzz_replay_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
 tests_fuzz_replay_request_LDADD = libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS)
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_request
 tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c service/request.c
-tests_fuzz_fuzz_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service
+tests_fuzz_fuzz_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
 tests_fuzz_fuzz_request_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_request_LDADD = libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS)
 endif
@@ -52,7 +42,7 @@ endif
 # Built by make check so that it cannot rot.
 check_PROGRAMS += doc/examples/tls-server
 doc_examples_tls_server_SOURCES = doc/examples/tls-server.c
-doc_examples_tls_server_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service
+doc_examples_tls_server_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
 doc_examples_tls_server_LDADD = libcertmap.la -lssl $(OPENSSL_LIBS)
 # A real binary, not a libtool wrapper script, so the tests can preload
 # nss_wrapper (and libasan) into it alone.

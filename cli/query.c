@@ -14,9 +14,8 @@
 
 #include "certmap.h"
 #include "certmap_client.h"
-#include "../cli/cli.h"
+#include "cli.h"
 #include "context.h"
-#include "ctl_query.h"
 
 struct query_opts {
 	const char *config;
