@@ -20,6 +20,9 @@
  * - CERTMAP_GROUPS and CERTMAP_RULE are removed from the PAM environment
  *   when a hook starts, and written only on success, so that a value set
  *   by the application or an earlier module is never mistaken for ours.
+ * - CERTMAP_GROUPS splits on commas into exactly the exported names: a
+ *   group whose name holds a comma (or is empty, or holds a control byte)
+ *   is left out and logged.
  */
 #include "config.h"
 
@@ -78,16 +81,21 @@ static const char *pam_code_name(int rv)
 	}
 }
 
-static void log_add(struct cm_buf *b, const char *key, const char *value)
+/* Quoted and escaped: a value can neither leave its field nor forge a
+ * line; at most LOG_CAP bytes are shown. */
+static void log_add_value(struct cm_buf *b, const char *value)
 {
-	cm_buf_printf(b, " %s=", key);
 	if (value == NULL || value[0] == '\0') {
 		cm_buf_addc(b, '-');
 		return;
 	}
-	/* Quoted and escaped: a value can neither leave its field nor
-	 * forge a line; at most LOG_CAP bytes are shown. */
 	cm_buf_add_quoted(b, (const unsigned char *)value, strnlen(value, LOG_CAP + 1), LOG_CAP);
+}
+
+static void log_add(struct cm_buf *b, const char *key, const char *value)
+{
+	cm_buf_printf(b, " %s=", key);
+	log_add_value(b, value);
 }
 
 static void decision_log_write(pam_handle_t *pamh, const struct decision_log *d, int rv)
@@ -234,17 +242,65 @@ static void env_clear(pam_handle_t *pamh)
 	env_unset(pamh, CM_PAM_ENV_RULE);
 }
 
-static char *groups_env(const struct certmap_answer *ans)
+/*
+ * CERTMAP_GROUPS is a comma-separated list, so a group name that holds a
+ * comma would read as several groups ("x,wheel" as membership of wheel).
+ * Such names, empty ones and ones with control bytes cannot be written
+ * unambiguously: they are left out, not escaped, because an application
+ * that splits on commas would not unescape. Leaving a group out only ever
+ * takes a membership away.
+ */
+static bool group_exportable(const char *name)
+{
+	if (name == NULL || name[0] == '\0') {
+		return false;
+	}
+	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
+		if (*p == ',' || *p < 0x20 || *p == 0x7f) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void group_left_out_log(pam_handle_t *pamh, const char *user, const char *group)
+{
+	struct cm_buf b;
+	char *line = NULL;
+
+	cm_buf_init(&b, 1024);
+	cm_buf_adds(&b, "group ");
+	log_add_value(&b, group);
+	cm_buf_adds(&b, " of user ");
+	log_add_value(&b, user);
+	cm_buf_adds(&b, " left out of " CM_PAM_ENV_GROUPS
+			": its name is empty or holds a comma or a control character");
+	line = cm_buf_steal(&b, NULL);
+	pam_syslog(pamh, LOG_WARNING, "%s",
+		   line != NULL ? line : "a group left out of " CM_PAM_ENV_GROUPS);
+	free(line);
+	cm_buf_free(&b);
+}
+
+static char *groups_env(pam_handle_t *pamh, const struct certmap_answer *ans)
 {
 	struct cm_buf b;
 	size_t n = certmap_answer_n_groups(ans);
+	bool first = true;
 	char *s;
 
 	cm_buf_init(&b, ENV_CAP);
 	cm_buf_adds(&b, CM_PAM_ENV_GROUPS "=");
 	for (size_t i = 0; i < n; i++) {
-		cm_buf_adds(&b, i > 0 ? "," : "");
-		cm_buf_adds(&b, certmap_answer_group(ans, i));
+		const char *g = certmap_answer_group(ans, i);
+
+		if (!group_exportable(g)) {
+			group_left_out_log(pamh, certmap_answer_user(ans), g);
+			continue;
+		}
+		cm_buf_adds(&b, first ? "" : ",");
+		cm_buf_adds(&b, g);
+		first = false;
 	}
 	s = cm_buf_steal(&b, NULL);
 	cm_buf_free(&b);
@@ -258,7 +314,7 @@ static int result_export(pam_handle_t *pamh, const struct certmap_answer *ans, b
 	char *rule = NULL;
 	int rv = PAM_BUF_ERR;
 
-	if ((groups = groups_env(ans)) == NULL ||
+	if ((groups = groups_env(pamh, ans)) == NULL ||
 	    (rule = cm_asprintf(CM_PAM_ENV_RULE "=%s", certmap_answer_rule(ans))) == NULL) {
 		goto out;
 	}

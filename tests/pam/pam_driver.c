@@ -10,8 +10,9 @@
  * (auth, setcred, acct) in order on the same handle and prints
  *	auth: PAM_SUCCESS
  * per hook, then PAM_USER, CERTMAP_GROUPS, CERTMAP_RULE ("(unset)" when
- * absent) and how often the module tried to talk to the user. Exit 0 when
- * every hook ran, 2 on a usage or setup error.
+ * absent) and how often the module tried to talk to the user. The
+ * module's log lines are copied to stderr. Exit 0 when every hook ran, 2 on
+ * a usage or setup error.
  *
  * --dlopen loads MODULE with RTLD_NOW, so that an undefined symbol fails
  * here instead of at someone's login, and looks up the hooks.
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include <security/pam_appl.h>
 
@@ -198,6 +200,9 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
+	/* The module's log lines (pam_syslog) are copied to stderr, where the
+	 * tests read them. */
+	openlog("pam_driver", LOG_PERROR, LOG_AUTHPRIV);
 	if (confdir == NULL || service == NULL) {
 		fprintf(stderr, "usage: pam_driver -d CONFDIR -s SERVICE [-u USER] "
 				"[-e NAME=VALUE] [-f NAME=FILE] HOOK...\n");

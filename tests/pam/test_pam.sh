@@ -93,6 +93,16 @@ expect_line() {
 	fi
 }
 
+# expect_log NAME TEXT : the module logged a line that holds TEXT (the
+# driver copies pam_syslog to stderr).
+expect_log() {
+	if printf '%s\n' "$out" | grep -q "pam_certmap(.*): .*$(printf '%s' "$2" | sed 's/[][\.*^$]/\\&/g')"; then
+		ok "$1"
+	else
+		ko "$1 (no log line with '$2')"; printf '%s\n' "$out" | head -20
+	fi
+}
+
 # expect_denied NAME : PAM_USER untouched, no CERTMAP_* variables.
 expect_clean() {
 	expect_line "$1: CERTMAP_GROUPS unset" "CERTMAP_GROUPS=(unset)"
@@ -255,6 +265,26 @@ expect_clean "forged variables removed"
 pam_run certmap -e "CERTMAP_GROUPS=wheel" -f "$C=$certs/alice.pem" auth
 expect_line "forged groups replaced" "CERTMAP_GROUPS=alice,dev"
 
+# --- CERTMAP_GROUPS stays a list that splits on commas: a group whose
+# name holds a comma ("x,wheel" would read as membership of wheel) is left
+# out and logged.
+printf 'wheel:x:10:\nx,wheel:x:3000:alice\n' | cat "$tmp/group" - > "$tmp/group-comma"
+NSS_WRAPPER_GROUP="$tmp/group-comma"
+pam_run certmap -f "$C=$certs/alice.pem" auth
+expect_line "group with a comma: still mapped" "auth: PAM_SUCCESS"
+expect_line "group with a comma: left out" "CERTMAP_GROUPS=alice,dev"
+expect_log "group with a comma: logged" 'group "x,wheel" of user "alice" left out of CERTMAP_GROUPS'
+printf 'alice:x:1000:\ndev:x:2000:alice\n,:x:3001:alice\nx,:x:3002:alice\n,wheel:x:3003:alice\n' > "$tmp/group-commas"
+NSS_WRAPPER_GROUP="$tmp/group-commas"
+pam_run certmap -u alice -f "$C=$certs/alice.pem" auth acct
+expect_line "groups named , x, ,wheel: left out" "CERTMAP_GROUPS=alice,dev"
+expect_line "groups named , x, ,wheel: account" "acct: PAM_SUCCESS"
+printf 'x,alice:x:1000:\ndev:x:2000:alice\n' > "$tmp/group-primary"
+NSS_WRAPPER_GROUP="$tmp/group-primary"
+pam_run certmap -f "$C=$certs/alice.pem" auth
+expect_line "primary group with a comma: left out" "CERTMAP_GROUPS=dev"
+NSS_WRAPPER_GROUP="$tmp/group"
+
 # --- account
 pam_run certmap -u alice -f "$C=$certs/alice.pem" acct
 expect_line "account alice" "acct: PAM_SUCCESS"
@@ -349,6 +379,9 @@ stub_stop
 if [ -x "$builddir/certmapd" ]; then
 	cp "$tmp/certmap.conf" "$tmp/certmapd.conf"
 	echo "service = { socket = \"$sockdir/certmapd\"; user = \"root\"; allowed_uids = [ $(id -u) ]; };" >> "$tmp/certmapd.conf"
+	# certmapd sees the group "x,wheel" too: its answer lists it, the
+	# module leaves it out.
+	NSS_WRAPPER_GROUP="$tmp/group-comma" \
 	sh "$srcdir/tests/lib/nsswrap.sh" "$builddir/certmapd" -f -c "$tmp/certmapd.conf" > "$tmp/certmapd.log" 2>&1 &
 	stub_pid=$!
 	i=0
@@ -361,6 +394,7 @@ if [ -x "$builddir/certmapd" ]; then
 	expect_line "certmapd maps alice: PAM_USER" "PAM_USER=alice"
 	expect_line "certmapd maps alice: groups" "CERTMAP_GROUPS=alice,dev"
 	expect_line "certmapd maps alice: rule" "CERTMAP_RULE=upn"
+	expect_log "certmapd: group with a comma logged" 'group "x,wheel" of user "alice" left out'
 	pam_run sock -u bob -f "$C=$certs/alice.pem" auth acct
 	expect_line "certmapd: wrong requested user" "auth: PAM_AUTH_ERR"
 	expect_line "certmapd: wrong requested user, account" "acct: PAM_AUTH_ERR"
