@@ -1,8 +1,10 @@
 /*
  * Module options, in layers: zero, the defaults, then the arguments of the
- * PAM configuration line. A known option with a bad value is a service
- * error (the administrator must see it); an unknown one is logged and
- * ignored, as Linux-PAM's own modules do.
+ * PAM configuration line. A known option with a bad value and an unknown
+ * option are both service errors that the administrator must see. Linux-PAM's
+ * own modules ignore unknown options, but here a typo such as "sokcet=" for
+ * "socket=" would silently change the mode (map in-process with the default
+ * configuration instead of asking certmapd): fail closed instead.
  */
 #include "config.h"
 
@@ -160,8 +162,11 @@ int cm_pam_opts_parse(pam_handle_t *pamh, int argc, const char **argv, struct cm
 		const struct opt_def *d = opt_find(argv[i], &value);
 
 		if (d == NULL) {
-			pam_syslog(pamh, LOG_WARNING, "unknown option ignored: %.64s", argv[i]);
-			continue;
+			pam_syslog(pamh, LOG_ERR,
+				   "unknown option %.64s: every call fails until the PAM "
+				   "configuration is fixed (see pam_certmap(8))",
+				   argv[i]);
+			goto out;
 		}
 		if (!opt_apply(d, value, o)) {
 			pam_syslog(pamh, LOG_ERR, "bad value for option %s: %.64s", d->name,

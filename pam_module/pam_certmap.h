@@ -39,10 +39,9 @@ struct cm_pam_opts {
 
 /*
  * Fills o with the defaults, then applies argv. Strings in o point into
- * argv (which libpam keeps for the life of the handle). Unknown options are
- * logged and ignored; a known option with a bad value, or config= together
- * with socket=, is logged and gives PAM_SERVICE_ERR. Returns PAM_SUCCESS or
- * PAM_SERVICE_ERR.
+ * argv (which libpam keeps for the life of the handle). An unknown option,
+ * a known option with a bad value, or config= together with socket=, is
+ * logged and gives PAM_SERVICE_ERR. Returns PAM_SUCCESS or PAM_SERVICE_ERR.
  */
 int cm_pam_opts_parse(pam_handle_t *pamh, int argc, const char **argv, struct cm_pam_opts *o);
 

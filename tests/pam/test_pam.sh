@@ -52,7 +52,11 @@ service() {
 	} > "$pamd/$name"
 }
 service certmap "config=$tmp/certmap.conf"
-service debug "config=$tmp/certmap.conf debug frobnicate=1 bogus"
+service debug "config=$tmp/certmap.conf debug"
+service unknown "config=$tmp/certmap.conf frobnicate=1"
+service unknownflag "config=$tmp/certmap.conf debugx"
+service typo "sokcet=$sockdir/nobody-listens"
+service typo-ignore "sokcet=$sockdir/nobody-listens ignore_no_cert"
 service nocfg "config=$tmp/nonexistent.conf"
 service norule "config=$tmp/norule.conf"
 service relcfg "config=certmap.conf"
@@ -325,7 +329,23 @@ expect_line "timeout over the limit" "auth: PAM_SERVICE_ERR"
 pam_run signtimeout -f "$C=$certs/alice.pem" auth
 expect_line "negative timeout" "auth: PAM_SERVICE_ERR"
 pam_run debug -f "$C=$certs/alice.pem" auth
-expect_line "unknown options are ignored" "auth: PAM_SUCCESS"
+expect_line "debug" "auth: PAM_SUCCESS"
+# An unknown option fails closed: "sokcet=" must not fall back to mapping
+# in-process with the default configuration.
+pam_run unknown -f "$C=$certs/alice.pem" auth acct
+expect_line "unknown option: auth" "auth: PAM_SERVICE_ERR"
+expect_line "unknown option: account" "acct: PAM_SERVICE_ERR"
+expect_line "unknown option: PAM_USER unset" "PAM_USER=(unset)"
+expect_clean "unknown option"
+expect_log "unknown option: logged" "unknown option frobnicate=1"
+pam_run unknownflag -f "$C=$certs/alice.pem" auth
+expect_line "flag with a suffix" "auth: PAM_SERVICE_ERR"
+expect_log "flag with a suffix: logged" "unknown option debugx"
+pam_run typo -f "$C=$certs/alice.pem" auth
+expect_line "sokcet= for socket=" "auth: PAM_SERVICE_ERR"
+expect_log "sokcet= for socket=: logged" "unknown option sokcet=$sockdir/nobody-listens"
+pam_run typo-ignore -u alice auth
+expect_line "unknown option: ignore_no_cert does not ignore it" "auth: PAM_SERVICE_ERR"
 pam_run nocfg auth
 expect_line "no certificate is checked before the config" "auth: PAM_CRED_INSUFFICIENT"
 
