@@ -30,6 +30,14 @@ tests_pam_pam_driver_LDADD = $(PAM_LIBS) -ldl
 tests_pam_stub_certmapd_SOURCES = tests/pam/stub_certmapd.c
 TESTS += tests/pam/test_pam.sh
 
+# doc/examples/pam-client.c, the pam_putenv example: built by make check so
+# that it cannot rot, with no project header or config.h (as its own build
+# line says), and run by test_pam.sh through pam_wrapper.
+check_PROGRAMS += doc/examples/pam-client
+doc_examples_pam_client_SOURCES = doc/examples/pam-client.c
+doc_examples_pam_client_CPPFLAGS =
+doc_examples_pam_client_LDADD = $(PAM_LIBS)
+
 # The certificate decoder reads untrusted environment values: its fuzz
 # target (tests/pam/fuzz_cert_env.c) replays its corpus in test_pam.sh.
 check_PROGRAMS += tests/pam/replay_cert_env

@@ -7,6 +7,6 @@ apt-get install -y -q --no-install-recommends \
 	build-essential autoconf automake libtool pkg-config \
 	libssl-dev openssl libconfig-dev libjson-c-dev \
 	libpam0g-dev libldap2-dev libsystemd-dev \
-	libcmocka-dev libnss-wrapper libpam-wrapper \
+	libcmocka-dev libnss-wrapper libpam-wrapper pamtester \
 	clang-14 libclang-rt-14-dev \
 	libsss-certmap-dev libtalloc-dev gnutls-bin ca-certificates

@@ -6,10 +6,10 @@
  *
  *   tls-server PORT SERVER-CERT SERVER-KEY CLIENT-CA [CERTMAPD-SOCKET]
  *
- * Build: cc tls-server.c $(pkg-config --cflags --libs libcertmap) -lssl -lcrypto
+ * Build it against an installed libcertmap (make installcheck runs this
+ * very line):
+ *   cc -o tls-server tls-server.c $(pkg-config --cflags --libs libcertmap) -lssl -lcrypto
  */
-#include "config.h"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/err.h>

@@ -435,6 +435,45 @@ else
 	echo "SKIP: certmapd is not built"
 fi
 
+# --- unchanged PAM applications: the pam_putenv example of doc/examples and
+# pamtester, the way README tells to test a stack. pam_wrapper makes their
+# pam_start() read the services from $pamd instead of /etc/pam.d.
+pamwrap=
+for d in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib; do
+	if [ -f "$d/libpam_wrapper.so" ]; then
+		pamwrap="$d/libpam_wrapper.so"
+		break
+	fi
+done
+app() {
+	LD_PRELOAD="$pamwrap" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$pamd" \
+		sh "$srcdir/tests/lib/nsswrap.sh" "$@"
+}
+if [ -n "$pamwrap" ]; then
+	CLIENT="$builddir/doc/examples/pam-client"
+	expect_exit "pam-client: alice" 0 app "$CLIENT" certmap "$certs/alice.pem"
+	expect_out "pam-client: alice mapped" "user alice, groups alice,dev"
+	expect_exit "pam-client: alice as herself" 0 app "$CLIENT" certmap "$certs/alice.pem" alice
+	expect_exit "pam-client: alice as bob" 1 app "$CLIENT" certmap "$certs/alice.pem" bob
+	expect_out "pam-client: alice as bob refused" "login refused: Authentication failure"
+	expect_exit "pam-client: expired" 1 app "$CLIENT" certmap "$certs/expired.pem"
+	expect_exit "pam-client: no such file" 2 app "$CLIENT" certmap "$tmp/nonexistent.pem"
+	if command -v pamtester > /dev/null; then
+		expect_exit "pamtester: alice" 0 app pamtester -E "$C=$(cat "$certs/alice.pem")" \
+			certmap alice authenticate acct_mgmt
+		expect_out "pamtester: authenticated" "pamtester: successfully authenticated"
+		expect_out "pamtester: account" "pamtester: account management done."
+		expect_exit "pamtester: alice as bob" 1 app pamtester -E "$C=$(cat "$certs/alice.pem")" \
+			certmap bob authenticate
+		expect_exit "pamtester: no certificate" 1 app pamtester certmap alice authenticate
+		expect_out "pamtester: no certificate refused" "Insufficient credentials"
+	else
+		echo "SKIP: pamtester is not installed"
+	fi
+else
+	echo "SKIP: pam_wrapper is not installed"
+fi
+
 # --- the shipped PAM snippets, with the built module and the test config
 sed -e "s|pam_certmap.so config=/etc/certmap/certmap.conf|$MODULE config=$tmp/certmap.conf|" \
 	"$srcdir/conf/pam.d/certmap-webapp" > "$pamd/webapp"
