@@ -42,7 +42,7 @@ static SSL_CTX *make_ctx(const char *cert, const char *key, const char *ca)
 
 static int listen_on(const char *port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	char *end = NULL;
 	unsigned long p = strtoul(port, &end, 10);
 	int fd, one = 1;
@@ -76,11 +76,13 @@ static void serve(SSL *ssl, struct certmap_client *cm)
 		n = snprintf(line, sizeof(line), "certmapd: %s\n", certmap_strerror(rc));
 	} else if (certmap_answer_verdict(a) != CERTMAP_VERDICT_MAPPED) {
 		n = snprintf(line, sizeof(line), "denied: %s (%s)\n",
-			     certmap_reason_name(certmap_answer_reason(a)), certmap_answer_message(a));
+			     certmap_reason_name(certmap_answer_reason(a)),
+			     certmap_answer_message(a));
 	} else {
 		n = snprintf(line, sizeof(line), "user %s uid %u groups", certmap_answer_user(a),
 			     (unsigned)certmap_answer_uid(a));
-		for (size_t i = 0; i < certmap_answer_n_groups(a) && n > 0 && (size_t)n < sizeof(line); i++) {
+		for (size_t i = 0;
+		     i < certmap_answer_n_groups(a) && n > 0 && (size_t)n < sizeof(line); i++) {
 			n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%s", i > 0 ? "," : " ",
 				      certmap_answer_group(a, i));
 		}
