@@ -196,7 +196,8 @@ static void test_limits(void **state)
 	free(text);
 	err = NULL;
 	assert_int_equal(cm_config_load("/nonexistent/certmap.conf", &cfg, &err), CERTMAP_ERR_IO);
-	assert_non_null(strstr(err, "/nonexistent/certmap.conf: No such file"));
+	assert_string_equal(err, "/nonexistent/certmap.conf: not found "
+				 "(the configuration file does not exist)");
 	free(err);
 }
 

@@ -417,8 +417,8 @@ static void test_missing_file(void **state)
 			 CERTMAP_ERR_IO);
 	assert_null(mf);
 	assert_non_null(err);
-	assert_string_equal(err, "/nonexistent/certmap/users.map: cannot open the map file: "
-				 "No such file or directory");
+	assert_string_equal(err, "/nonexistent/certmap/users.map: not found "
+				 "(the map file does not exist)");
 	free(err);
 
 	/* errmsg may be NULL. */
@@ -427,7 +427,7 @@ static void test_missing_file(void **state)
 	assert_null(mf);
 }
 
-static void test_directory_is_io_error(void **state)
+static void test_directory_is_refused(void **state)
 {
 	struct cm_mapfile *mf = NULL;
 	char *dir = cmt_tmpdir("mapfile-dir");
@@ -435,9 +435,9 @@ static void test_directory_is_io_error(void **state)
 	char *want = NULL;
 
 	(void)state;
-	assert_int_equal(cm_mapfile_load(dir, &mf, &err), CERTMAP_ERR_IO);
+	assert_int_equal(cm_mapfile_load(dir, &mf, &err), CERTMAP_ERR_CONFIG);
 	assert_null(mf);
-	want = cm_asprintf("%s: cannot read the map file: Is a directory", dir);
+	want = cm_asprintf("%s: the map file is a directory; it must be a regular file", dir);
 	assert_string_equal(err, want);
 	free(want);
 	free(err);
@@ -496,7 +496,7 @@ int main(void)
 	    cmocka_unit_test(test_oversized_file),
 	    cmocka_unit_test(test_load_file),
 	    cmocka_unit_test(test_missing_file),
-	    cmocka_unit_test(test_directory_is_io_error),
+	    cmocka_unit_test(test_directory_is_refused),
 	    cmocka_unit_test(test_many_keys),
 	};
 
