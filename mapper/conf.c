@@ -737,6 +737,33 @@ int cm_config_load(const char *path, struct cm_config **out, char **errmsg)
 	return rc;
 }
 
+static int add_file_once(struct cm_strv *files, const char *path)
+{
+	if (path == NULL || cm_strv_contains(files, path)) {
+		return CERTMAP_OK;
+	}
+	return cm_strv_add(files, path) == 0 ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
+}
+
+int cm_config_files(const struct cm_config *cfg, struct cm_strv *files)
+{
+	int rc;
+
+	if ((rc = add_file_once(files, cfg->path)) != CERTMAP_OK ||
+	    (rc = add_file_once(files, cfg->verify.ca_file)) != CERTMAP_OK ||
+	    (rc = add_file_once(files, cfg->verify.ca_dir)) != CERTMAP_OK ||
+	    (rc = add_file_once(files, cfg->verify.crl_file)) != CERTMAP_OK) {
+		return rc;
+	}
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		if (cfg->rules[i].map != NULL && cfg->rules[i].mapfile != NULL &&
+		    (rc = add_file_once(files, cm_map_file(cfg->rules[i].map))) != CERTMAP_OK) {
+			return rc;
+		}
+	}
+	return CERTMAP_OK;
+}
+
 const struct cm_domain *cm_config_domain(const struct cm_config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->n_domains; i++) {

@@ -93,6 +93,14 @@ void cm_config_free(struct cm_config *cfg);
 unsigned int cm_conf_scan(const char *text, size_t len, const char *name,
 			  struct cm_buf *out, struct cm_buf *errs);
 
+/*
+ * Appends to files every file and directory that loading cfg reads (the
+ * configuration itself, verify.ca_file, verify.ca_dir, verify.crl_file and
+ * the map files), each once: what a service must still be able to read
+ * to reload. Returns 0 or CERTMAP_ERR_NOMEM.
+ */
+int cm_config_files(const struct cm_config *cfg, struct cm_strv *files);
+
 const struct cm_domain *cm_config_domain(const struct cm_config *cfg,
 					 const char *name);
 

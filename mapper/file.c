@@ -338,10 +338,12 @@ static bool component_ok(const char *dir, bool last, uid_t uid, const gid_t *gro
 	}
 	need = last ? (S_ISDIR(st.st_mode) ? 5 : 4) : 1;
 	if (uid != 0 && (perm_bits(&st, uid, groups, n_groups) & need) != need) {
-		*reason = cm_asprintf("%s is not %s by uid %u (mode %04o, owner %u, group %u)",
-				      dir, last ? "readable" : "searchable", (unsigned)uid,
-				      (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
-				      (unsigned)st.st_gid);
+		*reason = last ? cm_asprintf("not readable: mode %04o, owner %u, group %u",
+					     (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+					     (unsigned)st.st_gid)
+			       : cm_asprintf("the directory %s is not searchable: mode %04o, "
+					     "owner %u, group %u", dir, (unsigned)(st.st_mode & 07777),
+					     (unsigned)st.st_uid, (unsigned)st.st_gid);
 		return false;
 	}
 	return true;

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -445,6 +447,51 @@ static void test_directory_is_refused(void **state)
 }
 
 /* Many keys: each one is found (the table is sorted and searched). */
+/* A FIFO as a map file hung certmapd's reload and check-config. */
+static void test_fifo_and_device_refused(void **state)
+{
+	struct cm_mapfile *mf = NULL;
+	char *dir = cmt_tmpdir("mapfile-fifo");
+	char *fifo = cm_asprintf("%s/users.map", dir);
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(10); /* a hang fails the test instead of stalling the suite */
+	assert_int_equal(cm_mapfile_load(fifo, &mf, &err), CERTMAP_ERR_CONFIG);
+	alarm(0);
+	assert_null(mf);
+	assert_non_null(strstr(err, "the map file is a FIFO (named pipe); it must be a regular file"));
+	free(err);
+	assert_int_equal(cm_mapfile_load("/dev/zero", &mf, &err), CERTMAP_ERR_CONFIG);
+	assert_non_null(strstr(err, "/dev/zero: the map file is a character device"));
+	free(err);
+	free(fifo);
+	free(dir);
+}
+
+/* A map file others can write would let them add mappings. */
+static void test_writable_mapfile_refused(void **state)
+{
+	struct cm_mapfile *mf = NULL;
+	char *dir = cmt_tmpdir("mapfile-mode");
+	char *path = cmt_write_file(dir, "users.map", "\"k\" alice\n");
+	char *err = NULL, *want;
+
+	(void)state;
+	assert_int_equal(cm_mapfile_load(path, &mf, &err), CERTMAP_OK);
+	cm_mapfile_free(mf);
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_int_equal(cm_mapfile_load(path, &mf, &err), CERTMAP_ERR_CONFIG);
+	want = cm_asprintf("%s: the map file is writable by group and others (mode 0666), so "
+			   "other users could change it; run chmod go-w %s", path, path);
+	assert_string_equal(err, want);
+	free(want);
+	free(err);
+	free(path);
+	free(dir);
+}
+
 static void test_many_keys(void **state)
 {
 	const int n = 20000;
@@ -498,6 +545,8 @@ int main(void)
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_directory_is_refused),
 	    cmocka_unit_test(test_many_keys),
+	    cmocka_unit_test(test_fifo_and_device_refused),
+	    cmocka_unit_test(test_writable_mapfile_refused),
 	};
 
 	return cmocka_run_group_tests_name("mapfile", tests, NULL, NULL);
