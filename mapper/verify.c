@@ -311,7 +311,10 @@ static int walk_pem(X509_STORE *store, struct pem_walk *w, bool want_crl,
 		type = header = NULL;
 		der = NULL;
 	}
-	if (rc == 0 && ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
+	/* PEM_read_bio ends with "no start line" at the end of the data; any
+	 * other error is a broken block. */
+	if (rc == 0 && (ERR_GET_LIB(ERR_peek_last_error()) != ERR_LIB_PEM ||
+			ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE)) {
 		rc = vfail_at(w->p, errmsg, CERTMAP_ERR_CONFIG, w->line, w->setting,
 			      "%s: a PEM block is malformed (bad base64 or no END line)", w->path);
 	}

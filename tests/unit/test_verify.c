@@ -277,6 +277,12 @@ static void test_file_errors_in_words(void **state)
 	policy_init(&p, true, NULL, NULL);
 	p.ca_file = strdup(garbage);
 	new_fails(&p, "not a PEM certificate file: no \"-----BEGIN CERTIFICATE-----\" line");
+	free(garbage);
+	garbage = cmt_write_file(dir, "broken.pem", "-----BEGIN CERTIFICATE-----\n"
+				 "!!not base64!!\n-----END CERTIFICATE-----\n");
+	policy_init(&p, true, NULL, NULL);
+	p.ca_file = strdup(garbage);
+	new_fails(&p, "broken.pem: a PEM block is malformed (bad base64 or no END line)");
 	/* A certificate where the CRL should be. */
 	policy_init(&p, true, "ca.pem", "alice.pem");
 	p.conf_file = strdup("c.conf");
