@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "certmap.h"
 #include "conf.h"
+#include "file.h"
 
 struct conf_ctx {
 	const char *file;
@@ -55,7 +55,7 @@ static void conf_err(struct conf_ctx *c, const config_setting_t *s,
 	struct cm_buf path;
 	char *msg = NULL;
 	va_list ap;
-	int n;
+	int n, line;
 
 	cm_buf_init(&path, 4096);
 	if (s != NULL) {
@@ -75,9 +75,15 @@ static void conf_err(struct conf_ctx *c, const config_setting_t *s,
 		cm_buf_free(&path);
 		return;
 	}
-	cm_buf_printf(&c->errs, "%s:%d: %s%s%s\n", c->file,
-		      s != NULL ? config_setting_source_line(s) : 0,
-		      path.data != NULL ? path.data : "",
+	line = s != NULL ? config_setting_source_line(s) : 0;
+	/* The root group has no line: a missing top-level setting is an
+	 * error about the whole file. */
+	if (line > 0) {
+		cm_buf_printf(&c->errs, "%s:%d: ", c->file, line);
+	} else {
+		cm_buf_printf(&c->errs, "%s: ", c->file);
+	}
+	cm_buf_printf(&c->errs, "%s%s%s\n", path.data != NULL ? path.data : "",
 		      path.len > 0 ? ": " : "", msg);
 	c->n_errs++;
 	free(msg);
@@ -251,6 +257,14 @@ static size_t get_id_list(struct conf_ctx *c, const config_setting_t *group,
 
 /* ---------------------------------------------------------------- verify */
 
+/* The line of group's member name, or 0 when it is not set. */
+static int setting_line(const config_setting_t *group, const char *name)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+
+	return s != NULL ? config_setting_source_line(s) : 0;
+}
+
 /* Relative file names in the configuration are relative to its directory. */
 static void resolve_path(struct conf_ctx *c, char **path)
 {
@@ -306,6 +320,13 @@ static void load_verify(struct conf_ctx *c, const config_setting_t *root,
 		resolve_path(c, &v->ca_file);
 		resolve_path(c, &v->ca_dir);
 		resolve_path(c, &v->crl_file);
+		v->ca_file_line = setting_line(g, "ca_file");
+		v->ca_dir_line = setting_line(g, "ca_dir");
+		v->crl_file_line = setting_line(g, "crl_file");
+		v->require_eku_line = setting_line(g, "require_eku");
+	}
+	if ((v->conf_file = strdup(c->file)) == NULL) {
+		c->nomem = true;
 	}
 	if (!eku_set && cm_strv_add(&v->require_eku, "clientAuth") != 0) {
 		c->nomem = true;
@@ -634,6 +655,8 @@ int cm_config_parse(const char *text, size_t len, const char *name,
 {
 	struct conf_ctx c = { .file = name };
 	struct cm_config *cfg = NULL;
+	struct cm_buf scanned = { 0 };
+	char *copy = NULL;
 	config_t lc;
 	int rc = CERTMAP_ERR_CONFIG;
 
@@ -652,7 +675,16 @@ int cm_config_parse(const char *text, size_t len, const char *name,
 		cm_buf_printf(&c.errs, "%s: contains a NUL byte\n", name);
 		goto out;
 	}
-	if (config_read_string(&lc, text) != CONFIG_TRUE) {
+	/* libconfig needs a NUL-terminated copy anyway; the scan makes it. */
+	cm_buf_init(&scanned, 2 * len + 1);
+	if (cm_conf_scan(text, len, name, &scanned, &c.errs) > 0) {
+		goto out;
+	}
+	if ((copy = cm_buf_steal(&scanned, NULL)) == NULL) {
+		rc = CERTMAP_ERR_NOMEM;
+		goto out;
+	}
+	if (config_read_string(&lc, copy) != CONFIG_TRUE) {
 		cm_buf_printf(&c.errs, "%s:%d: %s\n", name, config_error_line(&lc),
 			      config_error_text(&lc));
 		goto out;
@@ -674,6 +706,8 @@ int cm_config_parse(const char *text, size_t len, const char *name,
 	}
 out:
 	config_destroy(&lc);
+	cm_buf_free(&scanned);
+	free(copy);
 	cm_config_free(cfg);
 	if (rc != CERTMAP_OK && errmsg != NULL) {
 		if (c.errs.len > 0 && c.errs.data[c.errs.len - 1] == '\n') {
@@ -687,45 +721,47 @@ out:
 
 int cm_config_load(const char *path, struct cm_config **out, char **errmsg)
 {
-	FILE *f = NULL;
 	char *text = NULL;
-	struct stat st;
-	size_t got;
-	int rc = CERTMAP_ERR_IO;
+	size_t len = 0;
+	int rc;
 
 	*out = NULL;
 	if (errmsg != NULL) {
 		*errmsg = NULL;
 	}
-	f = fopen(path, "re");
-	if (f == NULL || fstat(fileno(f), &st) != 0) {
-		if (errmsg != NULL) {
-			*errmsg = cm_asprintf("%s: %s", path, strerror(errno));
-		}
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > CM_CONFIG_MAX_SIZE) {
-		if (errmsg != NULL) {
-			*errmsg = cm_asprintf("%s: not a regular file of at most %d bytes",
-					      path, CM_CONFIG_MAX_SIZE);
-		}
-		rc = CERTMAP_ERR_TOO_LARGE;
-		goto out;
-	}
-	text = malloc((size_t)st.st_size + 1);
-	if (text == NULL) {
-		rc = CERTMAP_ERR_NOMEM;
-		goto out;
-	}
-	got = fread(text, 1, (size_t)st.st_size, f);
-	text[got] = '\0';
-	rc = cm_config_parse(text, got, path, out, errmsg);
-out:
-	if (f != NULL) {
-		fclose(f);
+	rc = cm_file_read(path, "configuration file", CM_CONFIG_MAX_SIZE, &text, &len, errmsg);
+	if (rc == CERTMAP_OK) {
+		rc = cm_config_parse(text, len, path, out, errmsg);
 	}
 	free(text);
 	return rc;
+}
+
+static int add_file_once(struct cm_strv *files, const char *path)
+{
+	if (path == NULL || cm_strv_contains(files, path)) {
+		return CERTMAP_OK;
+	}
+	return cm_strv_add(files, path) == 0 ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
+}
+
+int cm_config_files(const struct cm_config *cfg, struct cm_strv *files)
+{
+	int rc;
+
+	if ((rc = add_file_once(files, cfg->path)) != CERTMAP_OK ||
+	    (rc = add_file_once(files, cfg->verify.ca_file)) != CERTMAP_OK ||
+	    (rc = add_file_once(files, cfg->verify.ca_dir)) != CERTMAP_OK ||
+	    (rc = add_file_once(files, cfg->verify.crl_file)) != CERTMAP_OK) {
+		return rc;
+	}
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		if (cfg->rules[i].map != NULL && cfg->rules[i].mapfile != NULL &&
+		    (rc = add_file_once(files, cm_map_file(cfg->rules[i].map))) != CERTMAP_OK) {
+			return rc;
+		}
+	}
+	return CERTMAP_OK;
 }
 
 const struct cm_domain *cm_config_domain(const struct cm_config *cfg, const char *name)

@@ -70,15 +70,36 @@ struct cm_config {
 };
 
 /*
- * Reads and validates a configuration file. Returns 0 and *out, or
- * CERTMAP_ERR_CONFIG (CERTMAP_ERR_IO, _TOO_LARGE) with every error found,
- * one per line, "file:line: setting: what is wrong", in *errmsg.
+ * Reads (with cm_file_read: a regular file of at most CM_CONFIG_MAX_SIZE
+ * bytes that only root or the reader can change) and validates a
+ * configuration file. Returns 0 and *out, or CERTMAP_ERR_CONFIG
+ * (CERTMAP_ERR_IO, _TOO_LARGE) with every error found, one per line,
+ * "file:line: setting: what is wrong" ("file: setting: ..." when the
+ * setting is missing altogether), in *errmsg.
  */
 int cm_config_load(const char *path, struct cm_config **out, char **errmsg);
 /* The same from a buffer; name stands for the file in messages. */
 int cm_config_parse(const char *text, size_t len, const char *name,
 		    struct cm_config **out, char **errmsg);
 void cm_config_free(struct cm_config *cfg);
+
+/*
+ * The lexical pass run before libconfig (conf_scan.c): copies len bytes of
+ * text to out with an L suffix on every integer literal (so that libconfig
+ * 1.5 reads each as 64-bit instead of truncating it to an int), and
+ * appends "name:line: problem" lines to errs for @include and for numbers
+ * that do not fit in 64 bits. Returns the number of problems.
+ */
+unsigned int cm_conf_scan(const char *text, size_t len, const char *name,
+			  struct cm_buf *out, struct cm_buf *errs);
+
+/*
+ * Appends to files every file and directory that loading cfg reads (the
+ * configuration itself, verify.ca_file, verify.ca_dir, verify.crl_file and
+ * the map files), each once: what a service must still be able to read
+ * to reload. Returns 0 or CERTMAP_ERR_NOMEM.
+ */
+int cm_config_files(const struct cm_config *cfg, struct cm_strv *files);
 
 const struct cm_domain *cm_config_domain(const struct cm_config *cfg,
 					 const char *name);

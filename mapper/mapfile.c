@@ -15,14 +15,11 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "certmap.h"
+#include "file.h"
 #include "mapfile.h"
 
 #define MAPFILE_MAX_USER 256
@@ -418,85 +415,19 @@ out:
 	return rc;
 }
 
-/*
- * Reads at most CM_MAPFILE_MAX_SIZE + 1 bytes of fd into *data: one byte
- * more than allowed is enough for the parser to say the file is too large.
- */
-static int read_all(int fd, char **data, size_t *len)
-{
-	const size_t limit = (size_t)CM_MAPFILE_MAX_SIZE + 1;
-	size_t alloc = 4096, n = 0;
-	char *buf = malloc(alloc);
-	int saved;
-	ssize_t r;
-
-	if (buf == NULL) {
-		return CERTMAP_ERR_NOMEM;
-	}
-	while (n < limit) {
-		if (n == alloc) {
-			char *nbuf;
-
-			alloc = alloc * 2 < limit ? alloc * 2 : limit;
-			nbuf = realloc(buf, alloc);
-			if (nbuf == NULL) {
-				free(buf);
-				return CERTMAP_ERR_NOMEM;
-			}
-			buf = nbuf;
-		}
-		r = read(fd, buf + n, alloc - n);
-		if (r < 0 && errno == EINTR) {
-			continue;
-		}
-		if (r < 0) {
-			saved = errno;
-			free(buf);
-			errno = saved;
-			return CERTMAP_ERR_IO;
-		}
-		if (r == 0) {
-			break;
-		}
-		n += (size_t)r;
-	}
-	*data = buf;
-	*len = n;
-	return CERTMAP_OK;
-}
-
 int cm_mapfile_load(const char *path, struct cm_mapfile **out, char **errmsg)
 {
 	char *data = NULL;
 	size_t len = 0;
-	int fd = -1;
 	int rc;
 
 	*out = NULL;
 	if (errmsg != NULL) {
 		*errmsg = NULL;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		rc = CERTMAP_ERR_IO;
-		if (errmsg != NULL) {
-			*errmsg =
-			    cm_asprintf("%s: cannot open the map file: %s", path, strerror(errno));
-		}
-		goto out;
-	}
-	if ((rc = read_all(fd, &data, &len)) != CERTMAP_OK) {
-		if (errmsg != NULL) {
-			*errmsg = cm_asprintf("%s: cannot read the map file: %s", path,
-					      rc == CERTMAP_ERR_IO ? strerror(errno)
-								   : certmap_strerror(rc));
-		}
-		goto out;
-	}
-	rc = cm_mapfile_parse(data, len, path, out, errmsg);
-out:
-	if (fd >= 0) {
-		close(fd);
+	rc = cm_file_read(path, "map file", CM_MAPFILE_MAX_SIZE, &data, &len, errmsg);
+	if (rc == CERTMAP_OK) {
+		rc = cm_mapfile_parse(data, len, path, out, errmsg);
 	}
 	free(data);
 	return rc;

@@ -24,7 +24,9 @@
 
 struct cm_mapfile;
 
-/* Reads and parses path. Returns 0, or CERTMAP_ERR_IO / _CONFIG / _TOO_LARGE
+/* Reads (with cm_file_read: a regular file of at most CM_MAPFILE_MAX_SIZE
+ * bytes that only root or the reader can change) and parses path.
+ * Returns 0, or CERTMAP_ERR_IO / _CONFIG / _TOO_LARGE
  * with a malloc'd "path:line: what is wrong" in *errmsg. */
 int cm_mapfile_load(const char *path, struct cm_mapfile **out, char **errmsg);
 /* Parses a buffer; name is used in error messages. */

@@ -15,13 +15,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <time.h>
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
+#include "file.h"
 #include "verify.h"
 
 struct cm_verifier {
@@ -44,6 +48,39 @@ static int vfail(char **errmsg, int code, const char *fmt, ...)
 		}
 		va_end(ap);
 	}
+	ERR_clear_error();
+	return code;
+}
+
+/* "file:line: setting: " before a message about one verify setting. */
+static int vfail_at(const struct cm_verify_policy *p, char **errmsg, int code, int line,
+		    const char *setting, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+static int vfail_at(const struct cm_verify_policy *p, char **errmsg, int code, int line,
+		    const char *setting, const char *fmt, ...)
+{
+	struct cm_buf b;
+	va_list ap;
+	char *msg = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		msg = NULL;
+	}
+	va_end(ap);
+	cm_buf_init(&b, 0);
+	if (p->conf_file != NULL && line > 0) {
+		cm_buf_printf(&b, "%s:%d: ", p->conf_file, line);
+	} else if (p->conf_file != NULL) {
+		cm_buf_printf(&b, "%s: ", p->conf_file);
+	}
+	cm_buf_printf(&b, "%s: %s", setting, msg != NULL ? msg : "out of memory");
+	free(msg);
+	if (errmsg != NULL && *errmsg == NULL) {
+		*errmsg = cm_buf_steal(&b, NULL);
+	}
+	cm_buf_free(&b);
 	ERR_clear_error();
 	return code;
 }
@@ -87,8 +124,8 @@ static int resolve_ekus(struct cm_verifier *v, char **errmsg)
 			oid = name;
 		}
 		if (oid == NULL) {
-			return vfail(errmsg, CERTMAP_ERR_CONFIG,
-				     "verify.require_eku: unknown extended key usage \"%s\" "
+			return vfail_at(&v->p, errmsg, CERTMAP_ERR_CONFIG, v->p.require_eku_line,
+				     "verify.require_eku", "unknown extended key usage \"%s\" "
 				     "(use an sss-certmap(5) name such as clientAuth, or a dotted OID)",
 				     name);
 		}
@@ -105,6 +142,13 @@ static int copy_policy(struct cm_verify_policy *dst, const struct cm_verify_poli
 	dst->enabled = src->enabled;
 	dst->min_rsa_bits = src->min_rsa_bits;
 	dst->min_ec_bits = src->min_ec_bits;
+	dst->ca_file_line = src->ca_file_line;
+	dst->ca_dir_line = src->ca_dir_line;
+	dst->crl_file_line = src->crl_file_line;
+	dst->require_eku_line = src->require_eku_line;
+	if (src->conf_file != NULL && (dst->conf_file = strdup(src->conf_file)) == NULL) {
+		return -1;
+	}
 	if ((src->ca_file != NULL && (dst->ca_file = strdup(src->ca_file)) == NULL) ||
 	    (src->ca_dir != NULL && (dst->ca_dir = strdup(src->ca_dir)) == NULL) ||
 	    (src->crl_file != NULL && (dst->crl_file = strdup(src->crl_file)) == NULL)) {
@@ -118,49 +162,262 @@ static int copy_policy(struct cm_verify_policy *dst, const struct cm_verify_poli
 	return 0;
 }
 
-static int load_ca_file(X509_STORE *store, const char *path, char **errmsg)
+/* Appends a DN as RFC 2253 text, escaped and capped: it may come from an
+ * attacker's certificate. */
+static void buf_add_dn(struct cm_buf *b, const X509_NAME *name)
 {
-	STACK_OF(X509_OBJECT) *objs;
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *p = NULL;
+	long n;
 
-	if (X509_STORE_load_file(store, path) != 1) {
-		return vfail(errmsg, CERTMAP_ERR_CONFIG,
-			     "verify.ca_file: cannot load %s: %s", path, ossl_reason());
+	if (bio == NULL || X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) < 0) {
+		cm_buf_adds(b, "(unprintable name)");
+	} else {
+		n = BIO_get_mem_data(bio, &p);
+		cm_buf_addc(b, '"');
+		cm_buf_add_escaped(b, (const unsigned char *)p, n > 0 ? (size_t)n : 0, 256);
+		cm_buf_addc(b, '"');
 	}
-	objs = X509_STORE_get0_objects(store);
-	if (objs == NULL || sk_X509_OBJECT_num(objs) == 0) {
-		return vfail(errmsg, CERTMAP_ERR_CONFIG,
-			     "verify.ca_file: %s holds no certificate", path);
+	BIO_free(bio);
+}
+
+/* Appends a certificate time as "2026-01-31 12:00:00 UTC". */
+static void buf_add_time(struct cm_buf *b, const ASN1_TIME *t)
+{
+	struct tm tm;
+	char text[64];
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1 ||
+	    strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
+		cm_buf_adds(b, "(an unreadable date)");
+		return;
+	}
+	cm_buf_adds(b, text);
+}
+
+/* The PEM block type words: "a CERTIFICATE", "an X509 CRL". */
+static const char *pem_article(const char *type)
+{
+	return strchr("AEIOUaeiou", type[0]) != NULL || strncmp(type, "X509", 4) == 0 ? "an" : "a";
+}
+
+/* What one PEM file holds, for messages: how many blocks of the wanted
+ * type, and the type of the first other block. */
+struct pem_walk {
+	const struct cm_verify_policy *p;
+	const char *setting;
+	const char *path;
+	int line;
+	unsigned int n_wanted;
+	char other[64];
+};
+
+/* Adds one CA certificate (DER) from the CA file to the store. */
+static int add_ca_cert(X509_STORE *store, struct pem_walk *w, bool trusted_form,
+		       const unsigned char *der, long der_len, char **errmsg)
+{
+	const unsigned char *q = der;
+	X509 *x = trusted_form ? d2i_X509_AUX(NULL, &q, der_len) : d2i_X509(NULL, &q, der_len);
+	struct cm_buf b;
+	int rc = 0;
+
+	if (x == NULL || q != der + der_len) {
+		rc = vfail_at(w->p, errmsg, CERTMAP_ERR_CONFIG, w->line, w->setting,
+			      "%s: certificate %u is not a valid X.509 certificate", w->path,
+			      w->n_wanted + 1);
+		goto out;
+	}
+	/* A client certificate given as the trust anchor would make every
+	 * certificate it "issued" (none) trusted and, worse, say nothing
+	 * about the real CA: that is a deployment mistake, refused here. */
+	if (X509_check_ca(x) == 0) {
+		cm_buf_init(&b, 0);
+		buf_add_dn(&b, X509_get_subject_name(x));
+		rc = vfail_at(w->p, errmsg, CERTMAP_ERR_CONFIG, w->line, w->setting,
+			      "%s: certificate %u, %s, is not a CA certificate (it has no "
+			      "basicConstraints CA:TRUE); give the CA certificate that issued "
+			      "the client certificates", w->path, w->n_wanted + 1,
+			      b.data != NULL ? b.data : "");
+		cm_buf_free(&b);
+		goto out;
+	}
+	if (X509_STORE_add_cert(store, x) != 1) {
+		rc = vfail_at(w->p, errmsg, CERTMAP_ERR_CONFIG, w->line, w->setting,
+			      "%s: certificate %u cannot be added: %s", w->path, w->n_wanted + 1,
+			      ossl_reason());
+		goto out;
+	}
+	w->n_wanted++;
+out:
+	X509_free(x);
+	return rc;
+}
+
+/* Adds one CRL (DER) to the store. */
+static int add_crl(X509_STORE *store, struct pem_walk *w, const unsigned char *der,
+		   long der_len, char **errmsg)
+{
+	const unsigned char *q = der;
+	X509_CRL *crl = d2i_X509_CRL(NULL, &q, der_len);
+	int rc = 0;
+
+	if (crl == NULL || q != der + der_len) {
+		rc = vfail_at(w->p, errmsg, CERTMAP_ERR_CONFIG, w->line, w->setting,
+			      "%s: CRL %u is not a valid X.509 CRL", w->path, w->n_wanted + 1);
+	} else if (X509_STORE_add_crl(store, crl) != 1) {
+		rc = vfail_at(w->p, errmsg, CERTMAP_ERR_CONFIG, w->line, w->setting,
+			      "%s: CRL %u cannot be added: %s", w->path, w->n_wanted + 1,
+			      ossl_reason());
+	} else {
+		w->n_wanted++;
+	}
+	X509_CRL_free(crl);
+	return rc;
+}
+
+/* Feeds every PEM block of data to the store: certificates (want_crl
+ * false) or CRLs (want_crl true); other block types are skipped. */
+static int walk_pem(X509_STORE *store, struct pem_walk *w, bool want_crl,
+		    const char *data, size_t len, char **errmsg)
+{
+	BIO *bio = BIO_new_mem_buf(data, (int)len);
+	char *type = NULL, *header = NULL;
+	unsigned char *der = NULL;
+	long der_len = 0;
+	int rc = 0;
+
+	if (bio == NULL) {
+		return vfail_at(w->p, errmsg, CERTMAP_ERR_NOMEM, w->line, w->setting, "out of memory");
+	}
+	while (rc == 0 && PEM_read_bio(bio, &type, &header, &der, &der_len) == 1) {
+		if (want_crl && strcmp(type, PEM_STRING_X509_CRL) == 0) {
+			rc = add_crl(store, w, der, der_len, errmsg);
+		} else if (!want_crl && (strcmp(type, PEM_STRING_X509) == 0 ||
+					 strcmp(type, PEM_STRING_X509_OLD) == 0)) {
+			rc = add_ca_cert(store, w, false, der, der_len, errmsg);
+		} else if (!want_crl && strcmp(type, PEM_STRING_X509_TRUSTED) == 0) {
+			rc = add_ca_cert(store, w, true, der, der_len, errmsg);
+		} else if (!want_crl && strcmp(type, PEM_STRING_X509_CRL) == 0) {
+			/* Revocation is checked only with verify.crl_file; a CRL
+			 * in the CA file would be silently ignored. */
+			rc = vfail_at(w->p, errmsg, CERTMAP_ERR_CONFIG, w->line, w->setting,
+				      "%s: holds a CRL; put CRLs in verify.crl_file", w->path);
+		} else if (w->other[0] == '\0') {
+			snprintf(w->other, sizeof(w->other), "%s", type);
+		}
+		OPENSSL_free(type);
+		OPENSSL_free(header);
+		OPENSSL_free(der);
+		type = header = NULL;
+		der = NULL;
+	}
+	/* PEM_read_bio ends with "no start line" at the end of the data; any
+	 * other error is a broken block. */
+	if (rc == 0 && (ERR_GET_LIB(ERR_peek_last_error()) != ERR_LIB_PEM ||
+			ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE)) {
+		rc = vfail_at(w->p, errmsg, CERTMAP_ERR_CONFIG, w->line, w->setting,
+			      "%s: a PEM block is malformed (bad base64 or no END line)", w->path);
+	}
+	BIO_free(bio);
+	ERR_clear_error();
+	return rc;
+}
+
+/* The error for a file without one block of the wanted type. */
+static int no_blocks(const struct pem_walk *w, char **errmsg, const char *what, const char *type)
+{
+	if (w->other[0] != '\0') {
+		return vfail_at(w->p, errmsg, CERTMAP_ERR_CONFIG, w->line, w->setting,
+				"%s: not a PEM %s file: it holds %s %s and no %s", w->path, what,
+				pem_article(w->other), w->other, type);
+	}
+	return vfail_at(w->p, errmsg, CERTMAP_ERR_CONFIG, w->line, w->setting,
+			"%s: not a PEM %s file: no \"-----BEGIN %s-----\" line", w->path, what,
+			type);
+}
+
+/* Reads a whole file with cm_file_read, with the setting's prefix on errors. */
+static int read_setting_file(const struct cm_verify_policy *p, const char *setting, int line,
+			     const char *path, const char *what, size_t max, char **data,
+			     size_t *len, char **errmsg)
+{
+	char *ferr = NULL;
+	int rc = cm_file_read(path, what, max, data, len, &ferr);
+
+	if (rc != 0) {
+		rc = vfail_at(p, errmsg, rc == CERTMAP_ERR_NOMEM ? rc : CERTMAP_ERR_CONFIG, line,
+			      setting, "%s", ferr != NULL ? ferr : certmap_strerror(rc));
+	}
+	free(ferr);
+	return rc;
+}
+
+static int load_ca_file(struct cm_verifier *v, char **errmsg)
+{
+	struct pem_walk w = {
+		.p = &v->p, .setting = "verify.ca_file", .path = v->p.ca_file,
+		.line = v->p.ca_file_line,
+	};
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = read_setting_file(&v->p, w.setting, w.line, w.path, "CA file",
+				    CM_CA_FILE_MAX_SIZE, &data, &len, errmsg)) != 0 ||
+	    (rc = walk_pem(v->store, &w, false, data, len, errmsg)) != 0) {
+		goto out;
+	}
+	if (w.n_wanted == 0) {
+		rc = no_blocks(&w, errmsg, "certificate", PEM_STRING_X509);
+	}
+out:
+	free(data);
+	return rc;
+}
+
+static int load_ca_dir(struct cm_verifier *v, char **errmsg)
+{
+	const char *path = v->p.ca_dir;
+	char *ferr = NULL;
+	int rc;
+
+	/* OpenSSL opens the hashed files of a CA directory itself, by name,
+	 * when it needs them (they are symbolic links by design, see
+	 * openssl-rehash(1)); certmap can only check the directory. */
+	if ((rc = cm_file_check_dir(path, "CA directory", &ferr)) != 0) {
+		rc = vfail_at(&v->p, errmsg, CERTMAP_ERR_CONFIG, v->p.ca_dir_line, "verify.ca_dir",
+			      "%s", ferr != NULL ? ferr : certmap_strerror(rc));
+		free(ferr);
+		return rc;
+	}
+	if (X509_STORE_load_path(v->store, path) != 1) {
+		return vfail_at(&v->p, errmsg, CERTMAP_ERR_CONFIG, v->p.ca_dir_line, "verify.ca_dir",
+				"cannot use %s: %s", path, ossl_reason());
 	}
 	return 0;
 }
 
-static int load_ca_dir(X509_STORE *store, const char *path, char **errmsg)
+static int load_crl(struct cm_verifier *v, char **errmsg)
 {
-	struct stat st;
+	struct pem_walk w = {
+		.p = &v->p, .setting = "verify.crl_file", .path = v->p.crl_file,
+		.line = v->p.crl_file_line,
+	};
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
 
-	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		return vfail(errmsg, CERTMAP_ERR_CONFIG,
-			     "verify.ca_dir: %s is not a readable directory", path);
+	if ((rc = read_setting_file(&v->p, w.setting, w.line, w.path, "CRL file",
+				    CM_CRL_FILE_MAX_SIZE, &data, &len, errmsg)) != 0 ||
+	    (rc = walk_pem(v->store, &w, true, data, len, errmsg)) != 0) {
+		goto out;
 	}
-	if (X509_STORE_load_path(store, path) != 1) {
-		return vfail(errmsg, CERTMAP_ERR_CONFIG,
-			     "verify.ca_dir: cannot use %s: %s", path, ossl_reason());
+	if (w.n_wanted == 0) {
+		rc = no_blocks(&w, errmsg, "CRL", PEM_STRING_X509_CRL);
 	}
-	return 0;
-}
-
-static int load_crl(X509_STORE *store, const char *path, char **errmsg)
-{
-	X509_LOOKUP *lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
-
-	if (lookup == NULL) {
-		return vfail(errmsg, CERTMAP_ERR_NOMEM, "out of memory");
-	}
-	if (X509_load_crl_file(lookup, path, X509_FILETYPE_PEM) <= 0) {
-		return vfail(errmsg, CERTMAP_ERR_CONFIG,
-			     "verify.crl_file: cannot load a CRL from %s: %s", path, ossl_reason());
-	}
-	return 0;
+out:
+	free(data);
+	return rc;
 }
 
 static int build_store(struct cm_verifier *v, char **errmsg)
@@ -178,12 +435,12 @@ static int build_store(struct cm_verifier *v, char **errmsg)
 	if (v->store == NULL) {
 		return vfail(errmsg, CERTMAP_ERR_NOMEM, "out of memory");
 	}
-	if ((p->ca_file != NULL && (rv = load_ca_file(v->store, p->ca_file, errmsg)) != 0) ||
-	    (p->ca_dir != NULL && (rv = load_ca_dir(v->store, p->ca_dir, errmsg)) != 0)) {
+	if ((p->ca_file != NULL && (rv = load_ca_file(v, errmsg)) != 0) ||
+	    (p->ca_dir != NULL && (rv = load_ca_dir(v, errmsg)) != 0)) {
 		return rv;
 	}
 	if (p->crl_file != NULL) {
-		if ((rv = load_crl(v->store, p->crl_file, errmsg)) != 0) {
+		if ((rv = load_crl(v, errmsg)) != 0) {
 			return rv;
 		}
 		flags |= X509_V_FLAG_CRL_CHECK;
@@ -243,6 +500,7 @@ void cm_verify_policy_clear(struct cm_verify_policy *p)
 	free(p->ca_file);
 	free(p->ca_dir);
 	free(p->crl_file);
+	free(p->conf_file);
 	cm_strv_clear(&p->require_eku);
 	memset(p, 0, sizeof(*p));
 }
@@ -289,29 +547,88 @@ static X509 *x509_from(const unsigned char *data, size_t len)
 	return x;
 }
 
+/* The sentence for a chain that does not verify: the missing issuer's
+ * name, the date that was missed. */
+static void describe_verify_error(struct cm_buf *b, X509_STORE_CTX *ctx, int err, int depth)
+{
+	X509 *cur = X509_STORE_CTX_get_current_cert(ctx);
+	const char *text = X509_verify_cert_error_string(err);
+
+	switch (err) {
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+		cm_buf_adds(b, "the certificate does not chain to a trusted CA: no trusted CA "
+			       "certificate for the issuer ");
+		if (cur != NULL) {
+			buf_add_dn(b, X509_get_issuer_name(cur));
+		}
+		cm_buf_printf(b, " (of the certificate at depth %d)", depth);
+		return;
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+		cm_buf_adds(b, "the certificate does not chain to a trusted CA: it ends in the "
+			       "self-signed certificate ");
+		if (cur != NULL) {
+			buf_add_dn(b, X509_get_subject_name(cur));
+		}
+		cm_buf_printf(b, ", which is not a trusted CA (at depth %d)", depth);
+		return;
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		cm_buf_adds(b, depth == 0 ? "the certificate expired on "
+					  : "the certificate does not chain to a trusted CA: "
+					    "a CA certificate expired on ");
+		buf_add_time(b, cur != NULL ? X509_get0_notAfter(cur) : NULL);
+		break;
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		cm_buf_adds(b, depth == 0 ? "the certificate is not yet valid: it is valid from "
+					  : "the certificate does not chain to a trusted CA: "
+					    "a CA certificate is not yet valid: it is valid from ");
+		buf_add_time(b, cur != NULL ? X509_get0_notBefore(cur) : NULL);
+		break;
+	case X509_V_ERR_CERT_REVOKED:
+		if (depth == 0) {
+			cm_buf_adds(b, "the certificate has been revoked");
+			return;
+		}
+		/* fall through */
+	default:
+		cm_buf_printf(b, "the certificate does not chain to a trusted CA: %s",
+			      text != NULL ? text : "unknown error");
+		break;
+	}
+	if (depth > 0) {
+		cm_buf_printf(b, " (at depth %d)", depth);
+	}
+}
+
 static enum certmap_reason map_verify_error(X509_STORE_CTX *ctx, char **msg)
 {
 	int err = X509_STORE_CTX_get_error(ctx);
 	int depth = X509_STORE_CTX_get_error_depth(ctx);
-	const char *text = X509_verify_cert_error_string(err);
+	enum certmap_reason r = CERTMAP_REASON_UNTRUSTED;
+	struct cm_buf b;
 
 	if (depth == 0) {
 		switch (err) {
 		case X509_V_ERR_CERT_HAS_EXPIRED:
-			return reason_msg(msg, CERTMAP_REASON_EXPIRED, "the certificate has expired");
+			r = CERTMAP_REASON_EXPIRED;
+			break;
 		case X509_V_ERR_CERT_NOT_YET_VALID:
-			return reason_msg(msg, CERTMAP_REASON_NOT_YET_VALID,
-					  "the certificate is not yet valid");
+			r = CERTMAP_REASON_NOT_YET_VALID;
+			break;
 		case X509_V_ERR_CERT_REVOKED:
-			return reason_msg(msg, CERTMAP_REASON_REVOKED,
-					  "the certificate has been revoked");
+			r = CERTMAP_REASON_REVOKED;
+			break;
 		default:
 			break;
 		}
 	}
-	return reason_msg(msg, CERTMAP_REASON_UNTRUSTED,
-			  "the certificate does not chain to a trusted CA: %s (at depth %d)",
-			  text != NULL ? text : "unknown error", depth);
+	cm_buf_init(&b, 0);
+	describe_verify_error(&b, ctx, err, depth);
+	r = reason_msg(msg, r, "%s", b.data != NULL && !b.failed ? b.data : "the certificate is not trusted");
+	cm_buf_free(&b);
+	return r;
 }
 
 static enum certmap_reason check_chain(const struct cm_verifier *v,

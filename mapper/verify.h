@@ -29,15 +29,30 @@ struct cm_verify_policy {
 	struct cm_strv require_eku;
 	int min_rsa_bits;
 	int min_ec_bits;
+	/* Where the settings were written, for "file:line: setting: ..."
+	 * messages; NULL and 0 when the policy does not come from a file. */
+	char *conf_file;
+	int ca_file_line;
+	int ca_dir_line;
+	int crl_file_line;
+	int require_eku_line;
 };
+
+#define CM_CA_FILE_MAX_SIZE (8 * 1024 * 1024)
+#define CM_CRL_FILE_MAX_SIZE (64 * 1024 * 1024)
 
 struct cm_verifier;
 
 /*
  * Loads the trust anchors and CRL once. With enabled set, ca_file or
- * ca_dir is required. Returns 0, or CERTMAP_ERR_CONFIG with a malloc'd
- * sentence in *errmsg (unreadable file, no certificate in it, unknown EKU
- * name ...). The policy is copied.
+ * ca_dir is required. ca_file and crl_file are read with cm_file_read
+ * (regular files of at most CM_CA_FILE_MAX_SIZE / CM_CRL_FILE_MAX_SIZE
+ * bytes that only root or the reader can change) and parsed from memory:
+ * ca_file must hold PEM CA certificates (a certificate that is not a CA is
+ * refused), crl_file PEM CRLs. Returns 0, or CERTMAP_ERR_CONFIG (_IO,
+ * _TOO_LARGE) with a malloc'd "file:line: setting: what is wrong" in
+ * *errmsg (not found, permission denied, not PEM, unknown EKU name ...).
+ * The policy is copied.
  */
 int cm_verifier_new(const struct cm_verify_policy *p, struct cm_verifier **out,
 		    char **errmsg);

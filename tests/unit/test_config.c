@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -196,8 +198,176 @@ static void test_limits(void **state)
 	free(text);
 	err = NULL;
 	assert_int_equal(cm_config_load("/nonexistent/certmap.conf", &cfg, &err), CERTMAP_ERR_IO);
-	assert_non_null(strstr(err, "/nonexistent/certmap.conf: No such file"));
+	assert_string_equal(err, "/nonexistent/certmap.conf: not found "
+				 "(the configuration file does not exist)");
 	free(err);
+}
+
+/* libconfig 1.5 reads 4294967296 into an int as 0: every integer is read as
+ * 64-bit and range-checked, so a uid 0 never appears by wrap-around. */
+static void test_integers_do_not_wrap(void **state)
+{
+	struct cm_config *cfg = NULL;
+	char *err = NULL;
+	const char *text = NO_VERIFY
+		"domains = ( { name = \"local\"; type = \"local\"; min_uid = 4294967296; } );\n"
+		"rules = ( { name = \"upn\"; priority = 4294967296;\n"
+		"            map = \"LOCAL:{subject_principal.short_name}\"; } );\n"
+		"service = { allowed_uids = [4294967296]; allowed_gids = [5, 0x100000000];\n"
+		"            cache_ttl = -4294967296; timeout = 99999999999999999999; };\n";
+
+	(void)state;
+	assert_int_equal(parse(text, &cfg, &err), CERTMAP_ERR_CONFIG);
+	assert_null(cfg);
+	/* The number that does not fit in 64 bits stops before libconfig. */
+	assert_string_equal(err, "/etc/certmap/t.conf:6: the number 99999999999999999999 "
+				 "does not fit in 64 bits");
+	free(err);
+	err = NULL;
+	text = NO_VERIFY
+		"domains = ( { name = \"local\"; type = \"local\"; min_uid = 4294967296; } );\n"
+		"rules = ( { name = \"upn\"; priority = 4294967296;\n"
+		"            map = \"LOCAL:{subject_principal.short_name}\"; } );\n"
+		"service = { allowed_uids = [4294967296]; allowed_gids = [5, 0x100000000];\n"
+		"            cache_ttl = -4294967296; timeout = 2147483648; };\n";
+	assert_int_equal(parse(text, &cfg, &err), CERTMAP_ERR_CONFIG);
+	assert_string_equal(err,
+		"/etc/certmap/t.conf:2: domains[0].min_uid: must be between 0 and 4294967294\n"
+		"/etc/certmap/t.conf:3: rules[0].priority: must be between 0 and 2147483647\n"
+		"/etc/certmap/t.conf:5: service.allowed_uids[0]: must be between 0 and 4294967294\n"
+		"/etc/certmap/t.conf:5: service.allowed_gids[1]: must be between 0 and 4294967294\n"
+		"/etc/certmap/t.conf:6: service.timeout: must be between 1 and 3600\n"
+		"/etc/certmap/t.conf:6: service.cache_ttl: must be between 0 and 86400");
+	free(err);
+	err = NULL;
+	/* Large values that fit are read exactly, in decimal and hex. */
+	text = NO_VERIFY
+		"domains = ( { name = \"local\"; type = \"local\"; min_uid = 0xFFFFFFFE; },\n"
+		"            { name = \"other\"; type = \"local\"; min_uid = 2147483648; } );\n"
+		"rules = ( { name = \"upn\"; priority = 7L;\n"
+		"            map = \"LOCAL:{subject_principal.short_name}\"; } );\n"
+		"service = { allowed_uids = [0, 3000000000]; cache_ttl = 1.5e3; };\n";
+	assert_int_equal(parse(text, &cfg, &err), CERTMAP_ERR_CONFIG);
+	/* ... and a float is still not an integer. */
+	assert_string_equal(err, "/etc/certmap/t.conf:6: service.cache_ttl: must be an integer");
+	free(err);
+	err = NULL;
+	text = NO_VERIFY
+		"domains = ( { name = \"local\"; type = \"local\"; min_uid = 0xFFFFFFFE; },\n"
+		"            { name = \"other\"; type = \"local\"; min_uid = 2147483648; } );\n"
+		"rules = ( { name = \"upn\"; priority = 7L;\n"
+		"            map = \"LOCAL:{subject_principal.short_name}\"; } );\n"
+		"service = { allowed_uids = [0, 3000000000]; /* 42 */ user = \"u1234567890123\"; };\n";
+	assert_int_equal(parse(text, &cfg, &err), CERTMAP_OK);
+	assert_int_equal(cfg->domains[0].min_uid, 4294967294u);
+	assert_int_equal(cfg->domains[1].min_uid, 2147483648u);
+	assert_int_equal(cfg->rules[0].priority, 7);
+	assert_int_equal(cfg->service.n_allowed_uids, 2);
+	assert_int_equal(cfg->service.allowed_uids[1], 3000000000u);
+	assert_string_equal(cfg->service.user, "u1234567890123");
+	cm_config_free(cfg);
+}
+
+/* libconfig 1.5 would open an @include itself, with no checks. */
+static void test_include_refused(void **state)
+{
+	struct cm_config *cfg = NULL;
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(parse(NO_VERIFY GOOD_DOMAINS "@include \"/dev/zero\"\n" GOOD_RULES,
+			       &cfg, &err), CERTMAP_ERR_CONFIG);
+	assert_string_equal(err, "/etc/certmap/t.conf:3: @include is not supported: certmap "
+				 "reads exactly one configuration file (see certmap.conf(5), "
+				 "INCLUDES)");
+	free(err);
+	err = NULL;
+	/* In a comment or a string it is text. */
+	assert_int_equal(parse(NO_VERIFY GOOD_DOMAINS "# @include \"x\"\n/* @include \"y\" */\n"
+			       "rules = ( { name = \"@include \\\" @include\"; match = \"<SUBJECT>x\";\n"
+			       "  map = \"LOCAL:a\"; } );\n", &cfg, &err), CERTMAP_OK);
+	assert_string_equal(cfg->rules[0].name, "@include \" @include");
+	cm_config_free(cfg);
+}
+
+/* Errors about a missing top-level setting have no line (not ":0:"). */
+static void test_missing_setting_has_no_line_zero(void **state)
+{
+	struct cm_config *cfg = NULL;
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(parse("", &cfg, &err), CERTMAP_ERR_CONFIG);
+	assert_null(strstr(err, ":0:"));
+	assert_non_null(strstr(err, "/etc/certmap/t.conf: verify: no trust anchors"));
+	assert_non_null(strstr(err, "/etc/certmap/t.conf: domains: is required"));
+	assert_non_null(strstr(err, "/etc/certmap/t.conf: rules: is required"));
+	free(err);
+}
+
+/* The configuration file itself goes through cm_file_read. */
+static void test_config_file_checks(void **state)
+{
+	char *dir = cmt_tmpdir("conf-file");
+	char *path = cmt_write_file(dir, "certmap.conf", NO_VERIFY GOOD_DOMAINS GOOD_RULES);
+	char *fifo = cm_asprintf("%s/fifo.conf", dir);
+	struct cm_config *cfg = NULL;
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(cm_config_load(path, &cfg, &err), CERTMAP_OK);
+	cm_config_free(cfg);
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_int_equal(cm_config_load(path, &cfg, &err), CERTMAP_ERR_CONFIG);
+	assert_non_null(strstr(err, "the configuration file is writable by group and others"));
+	assert_non_null(strstr(err, "chmod go-w"));
+	free(err);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(10); /* the old code blocked here forever */
+	assert_int_equal(cm_config_load(fifo, &cfg, &err), CERTMAP_ERR_CONFIG);
+	alarm(0);
+	assert_non_null(strstr(err, "is a FIFO (named pipe); it must be a regular file"));
+	free(err);
+	free(fifo);
+	free(path);
+	free(dir);
+}
+
+/* Errors of the verifier carry the file:line: of their setting. */
+static void test_verify_errors_name_file_and_line(void **state)
+{
+	char *dir = cmt_tmpdir("conf-verify");
+	char *crl = cmt_cert_path("ca.pem");
+	char *text = cm_asprintf("# comment\nverify = {\n  crl_file = \"%s\";\n"
+				 "  ca_file = \"/nonexistent/ca.pem\"; };\n" GOOD_DOMAINS GOOD_RULES,
+				 crl);
+	char *path = cmt_write_file(dir, "certmap.conf", text);
+	struct certmap_ctx *ctx = NULL;
+	char *err = NULL, *want;
+
+	(void)state;
+	assert_int_equal(certmap_ctx_new(path, &ctx, &err), CERTMAP_ERR_CONFIG);
+	want = cm_asprintf("%s:4: verify.ca_file: /nonexistent/ca.pem: not found (the CA file "
+			   "does not exist)", path);
+	assert_string_equal(err, want);
+	free(want);
+	free(err);
+	free(text);
+	free(path);
+	/* A certificate given as the CRL file. */
+	text = cm_asprintf("verify = { ca_file = \"%s\";\n crl_file = \"%s\"; };\n"
+			   GOOD_DOMAINS GOOD_RULES, crl, crl);
+	path = cmt_write_file(dir, "certmap2.conf", text);
+	assert_int_equal(certmap_ctx_new(path, &ctx, &err), CERTMAP_ERR_CONFIG);
+	want = cm_asprintf("%s:2: verify.crl_file: %s: not a PEM CRL file: it holds a "
+			   "CERTIFICATE and no X509 CRL", path, crl);
+	assert_string_equal(err, want);
+	free(want);
+	free(err);
+	free(text);
+	free(path);
+	free(crl);
+	free(dir);
 }
 
 static void test_missing_mapfile(void **state)
@@ -226,6 +396,11 @@ int main(void)
 		cmocka_unit_test(test_ldap_rule_needs_ldap_domain),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_missing_mapfile),
+		cmocka_unit_test(test_integers_do_not_wrap),
+		cmocka_unit_test(test_include_refused),
+		cmocka_unit_test(test_missing_setting_has_no_line_zero),
+		cmocka_unit_test(test_config_file_checks),
+		cmocka_unit_test(test_verify_errors_name_file_and_line),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

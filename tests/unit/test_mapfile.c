@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -417,8 +419,8 @@ static void test_missing_file(void **state)
 			 CERTMAP_ERR_IO);
 	assert_null(mf);
 	assert_non_null(err);
-	assert_string_equal(err, "/nonexistent/certmap/users.map: cannot open the map file: "
-				 "No such file or directory");
+	assert_string_equal(err, "/nonexistent/certmap/users.map: not found "
+				 "(the map file does not exist)");
 	free(err);
 
 	/* errmsg may be NULL. */
@@ -427,7 +429,7 @@ static void test_missing_file(void **state)
 	assert_null(mf);
 }
 
-static void test_directory_is_io_error(void **state)
+static void test_directory_is_refused(void **state)
 {
 	struct cm_mapfile *mf = NULL;
 	char *dir = cmt_tmpdir("mapfile-dir");
@@ -435,9 +437,9 @@ static void test_directory_is_io_error(void **state)
 	char *want = NULL;
 
 	(void)state;
-	assert_int_equal(cm_mapfile_load(dir, &mf, &err), CERTMAP_ERR_IO);
+	assert_int_equal(cm_mapfile_load(dir, &mf, &err), CERTMAP_ERR_CONFIG);
 	assert_null(mf);
-	want = cm_asprintf("%s: cannot read the map file: Is a directory", dir);
+	want = cm_asprintf("%s: the map file is a directory; it must be a regular file", dir);
 	assert_string_equal(err, want);
 	free(want);
 	free(err);
@@ -445,6 +447,51 @@ static void test_directory_is_io_error(void **state)
 }
 
 /* Many keys: each one is found (the table is sorted and searched). */
+/* A FIFO as a map file hung certmapd's reload and check-config. */
+static void test_fifo_and_device_refused(void **state)
+{
+	struct cm_mapfile *mf = NULL;
+	char *dir = cmt_tmpdir("mapfile-fifo");
+	char *fifo = cm_asprintf("%s/users.map", dir);
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(10); /* a hang fails the test instead of stalling the suite */
+	assert_int_equal(cm_mapfile_load(fifo, &mf, &err), CERTMAP_ERR_CONFIG);
+	alarm(0);
+	assert_null(mf);
+	assert_non_null(strstr(err, "the map file is a FIFO (named pipe); it must be a regular file"));
+	free(err);
+	assert_int_equal(cm_mapfile_load("/dev/zero", &mf, &err), CERTMAP_ERR_CONFIG);
+	assert_non_null(strstr(err, "/dev/zero: the map file is a character device"));
+	free(err);
+	free(fifo);
+	free(dir);
+}
+
+/* A map file others can write would let them add mappings. */
+static void test_writable_mapfile_refused(void **state)
+{
+	struct cm_mapfile *mf = NULL;
+	char *dir = cmt_tmpdir("mapfile-mode");
+	char *path = cmt_write_file(dir, "users.map", "\"k\" alice\n");
+	char *err = NULL, *want;
+
+	(void)state;
+	assert_int_equal(cm_mapfile_load(path, &mf, &err), CERTMAP_OK);
+	cm_mapfile_free(mf);
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_int_equal(cm_mapfile_load(path, &mf, &err), CERTMAP_ERR_CONFIG);
+	want = cm_asprintf("%s: the map file is writable by group and others (mode 0666), so "
+			   "other users could change it; run chmod go-w %s", path, path);
+	assert_string_equal(err, want);
+	free(want);
+	free(err);
+	free(path);
+	free(dir);
+}
+
 static void test_many_keys(void **state)
 {
 	const int n = 20000;
@@ -496,8 +543,10 @@ int main(void)
 	    cmocka_unit_test(test_oversized_file),
 	    cmocka_unit_test(test_load_file),
 	    cmocka_unit_test(test_missing_file),
-	    cmocka_unit_test(test_directory_is_io_error),
+	    cmocka_unit_test(test_directory_is_refused),
 	    cmocka_unit_test(test_many_keys),
+	    cmocka_unit_test(test_fifo_and_device_refused),
+	    cmocka_unit_test(test_writable_mapfile_refused),
 	};
 
 	return cmocka_run_group_tests_name("mapfile", tests, NULL, NULL);

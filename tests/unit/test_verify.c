@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -250,6 +253,106 @@ static void test_new_errors(void **state)
 	new_fails(&p, "negative");
 }
 
+/* File errors say what is wrong in words, after file:line: of the setting. */
+static void test_file_errors_in_words(void **state)
+{
+	struct cm_verify_policy p;
+	char *dir = cmt_tmpdir("verify-files");
+	char *garbage = cmt_write_file(dir, "garbage.pem", "hello\n");
+	char *want;
+
+	(void)state;
+	policy_init(&p, true, "no-such-ca.pem", NULL);
+	p.conf_file = strdup("/etc/certmap/certmap.conf");
+	p.ca_file_line = 7;
+	want = cm_asprintf("/etc/certmap/certmap.conf:7: verify.ca_file: %s: not found (the CA "
+			   "file does not exist)", p.ca_file);
+	new_fails(&p, want);
+	free(want);
+	/* A key, a CRL, or text instead of certificates. */
+	policy_init(&p, true, "alice.key", NULL);
+	new_fails(&p, "not a PEM certificate file: it holds a PRIVATE KEY and no CERTIFICATE");
+	policy_init(&p, true, "crl.pem", NULL);
+	new_fails(&p, "holds a CRL; put CRLs in verify.crl_file");
+	policy_init(&p, true, NULL, NULL);
+	p.ca_file = strdup(garbage);
+	new_fails(&p, "not a PEM certificate file: no \"-----BEGIN CERTIFICATE-----\" line");
+	free(garbage);
+	garbage = cmt_write_file(dir, "broken.pem", "-----BEGIN CERTIFICATE-----\n"
+				 "!!not base64!!\n-----END CERTIFICATE-----\n");
+	policy_init(&p, true, NULL, NULL);
+	p.ca_file = strdup(garbage);
+	new_fails(&p, "broken.pem: a PEM block is malformed (bad base64 or no END line)");
+	/* A certificate where the CRL should be. */
+	policy_init(&p, true, "ca.pem", "alice.pem");
+	p.conf_file = strdup("c.conf");
+	p.crl_file_line = 3;
+	new_fails(&p, "c.conf:3: verify.crl_file: ");
+	policy_init(&p, true, "ca.pem", "alice.pem");
+	new_fails(&p, "not a PEM CRL file: it holds a CERTIFICATE and no X509 CRL");
+	/* A FIFO never blocks (the alarm turns a hang into a failure). */
+	want = cm_asprintf("%s/fifo.pem", dir);
+	assert_int_equal(mkfifo(want, 0600), 0);
+	policy_init(&p, true, NULL, NULL);
+	p.ca_file = want;
+	alarm(10);
+	new_fails(&p, "is a FIFO (named pipe); it must be a regular file");
+	alarm(0);
+	free(garbage);
+	free(dir);
+}
+
+/* A client certificate given as the trust anchor is a mistake: refused. */
+static void test_leaf_is_not_a_ca(void **state)
+{
+	struct cm_verify_policy p;
+
+	(void)state;
+	policy_init(&p, true, "alice.pem", NULL);
+	new_fails(&p, "is not a CA certificate (it has no basicConstraints CA:TRUE)");
+	policy_init(&p, true, "alice.pem", NULL);
+	new_fails(&p, "certificate 1, \"CN=Alice Example,");
+}
+
+/* "2026-01-31 12:00:00 UTC" for a certificate time. */
+static char *utc(int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char text[64];
+
+	assert_non_null(gmtime_r(&tt, &tm));
+	assert_true(strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S UTC", &tm) > 0);
+	return strdup(text);
+}
+
+/* Refusals name the missing issuer and the date that was missed. */
+static void test_refusals_name_issuer_and_date(void **state)
+{
+	struct cm_verifier *v = verifier(true, NULL);
+	struct cm_identity *expired = cmt_load_identity("expired.pem");
+	struct cm_identity *notyet = cmt_load_identity("notyet.pem");
+	char *date, *want;
+
+	(void)state;
+	expect(v, "untrusted.pem", NULL, CERTMAP_REASON_UNTRUSTED,
+	       "no trusted CA certificate for the issuer \"CN=Rogue CA,O=Elsewhere\" "
+	       "(of the certificate at depth 0)");
+	date = utc(expired->not_after);
+	want = cm_asprintf("the certificate expired on %s", date);
+	expect(v, "expired.pem", NULL, CERTMAP_REASON_EXPIRED, want);
+	free(want);
+	free(date);
+	date = utc(notyet->not_before);
+	want = cm_asprintf("the certificate is not yet valid: it is valid from %s", date);
+	expect(v, "notyet.pem", NULL, CERTMAP_REASON_NOT_YET_VALID, want);
+	free(want);
+	free(date);
+	cm_identity_free(expired);
+	cm_identity_free(notyet);
+	cm_verifier_free(v);
+}
+
 /* One verifier, several threads at once. */
 struct worker {
 	const struct cm_verifier *v;
@@ -311,6 +414,9 @@ int main(void)
 		cmocka_unit_test(test_eku_names),
 		cmocka_unit_test(test_new_errors),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_file_errors_in_words),
+		cmocka_unit_test(test_leaf_is_not_a_ca),
+		cmocka_unit_test(test_refusals_name_issuer_and_date),
 	};
 
 	return cmocka_run_group_tests_name("verify", tests, NULL, NULL);
