@@ -50,6 +50,7 @@ int cmd_check_config(int argc, char **argv)
 			return cli_usage(false);
 		}
 	}
+	cli_json = json;
 	if (optind != argc) {
 		return cli_usage(false);
 	}
