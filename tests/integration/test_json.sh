@@ -79,7 +79,7 @@ n=0
 # run CMD...: runs certmapctl CMD, keeping stdout for json_check.
 run() {
 	n=$((n + 1))
-	printf '%s\n' "$*" > "$tmp/out/$n.cmd"
+	printf '%s ' "$@" > "$tmp/out/$n.cmd"
 	ctl "$@" > "$tmp/out/$n.json" 2>/dev/null
 }
 
