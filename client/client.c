@@ -616,6 +616,11 @@ static json_object *map_params(const struct certmap_request *req)
 	return p;
 }
 
+static bool utf8_name(const char *s)
+{
+	return s == NULL || cm_utf8_valid(s, strlen(s));
+}
+
 /* BackendUnavailable is an answer, as certmap_map() would give it. */
 static int backend_answer(json_object *params, struct certmap_answer **answer)
 {
@@ -664,6 +669,12 @@ int certmap_client_map(struct certmap_client *client, const struct certmap_reque
 	}
 	if (req->cert_len > CMP_MAX_CERT || req->n_chain > CMP_MAX_CHAIN) {
 		return CERTMAP_ERR_TOO_LARGE;
+	}
+	/* JSON carries UTF-8 only, and a name cannot be sent \x-quoted: it
+	 * would ask for another account. */
+	if (!utf8_name(req->user) || !utf8_name(req->upn_hint) || !utf8_name(req->domain_hint)) {
+		return fail(client, CERTMAP_ERR_INVALID_ARG,
+			    "the requested user or a hint is not valid UTF-8");
 	}
 	if ((rv = call(client, CMP_M_MAP, map_params(req), &reply)) != 0) {
 		goto out;

@@ -22,3 +22,5 @@ tests_integration_json_check_SOURCES = tests/integration/json_check.c
 tests_integration_json_check_LDADD = $(JSONC_LIBS)
 TESTS += tests/integration/test_json.sh
 EXTRA_DIST += tests/integration/test_json.sh
+TESTS += tests/integration/test_peer.sh
+EXTRA_DIST += tests/integration/test_peer.sh

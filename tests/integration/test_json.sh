@@ -185,6 +185,8 @@ expect_out "no socket message" "no socket at $tmp/nosocket: is certmapd running?
 expect_exit "no socket --json: exit 3" 3 ctl query --json --socket "$tmp/nosocket" "$certs/alice.pem"
 expect_compact "no socket reason" '"verdict":"error","reason":"backend_unavailable"'
 expect_exit "stats no socket: exit 3" 3 ctl stats --socket "$tmp/nosocket"
+expect_exit "query: a requested user not in UTF-8" 2 ctl query --json --socket "$sock" --user "$(printf 'b\377')" "$certs/alice.pem"
+expect_out "not UTF-8 message" "not valid UTF-8"
 expect_exit "query through certmapd" 0 ctl query --socket "$sock" "$certs/alice.pem"
 expect_out "query maps alice" "verdict: mapped"
 expect_exit "eval-rule LOCAL: labels a user" 0 ctl eval-rule --map 'LOCAL:{subject_principal.short_name}' "$certs/alice.pem"
