@@ -173,9 +173,9 @@ int cli_read_file(const char *path, unsigned char **data, size_t *len)
 
 	*data = NULL;
 	*len = 0;
-	/* Only certificates are read here: an unreadable one is exit 2. */
-	cli_set_reason("invalid_certificate");
 	if (f == NULL) {
+		/* Only certificates are read here: an unreadable one is exit 2. */
+		cli_set_reason("invalid_certificate");
 		cli_error("%s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -199,9 +199,9 @@ int cli_read_file(const char *path, unsigned char **data, size_t *len)
 	buf[n] = '\0';
 	*data = buf;
 	*len = n;
-	fail_reason = NULL;
 	return 0;
 fail:
+	cli_set_reason("invalid_certificate");
 	if (f != stdin) {
 		fclose(f);
 	}

@@ -102,7 +102,9 @@ CERTMAP_MUST_CHECK int certmap_client_open(const struct certmap_client_options *
 
 /*
  * A sentence about the last failed call on client (the service's own
- * message included), "" when there is none. Valid until the next call.
+ * message included), "" when there is none. Valid until the next call on
+ * client; with several threads sharing client, it may be another
+ * thread's.
  */
 const char *certmap_client_message(const struct certmap_client *client);
 
