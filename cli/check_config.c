@@ -113,6 +113,7 @@ int cmd_check_config(int argc, char **argv)
 			return cli_usage(false);
 		}
 	}
+	cli_json = json;
 	if (optind != argc) {
 		return cli_usage(false);
 	}

@@ -10,8 +10,21 @@ enum {
 	CLI_OK = 0,
 	CLI_REFUSED = 1,
 	CLI_USAGE = 2,
-	CLI_BACKEND = 3,
+	CLI_BACKEND = 3,    /* certmapd or an account backend cannot be reached */
+	CLI_PERMISSION = 4, /* this user may not open certmapd's socket */
+	CLI_NOT_ALLOWED = 5, /* certmapd refused this uid (service.allowed_uids/gids) */
+	CLI_UNTRUSTED = 6,  /* the socket is held by a process that is not certmapd's */
 };
+
+/*
+ * --json: every outcome is one JSON object on stdout. A command that fails
+ * before it prints its own object leaves it to main(), which prints the
+ * command's error shape with the first cli_error() message and the reason
+ * of cli_set_reason() (see certmapctl(8)).
+ */
+extern bool cli_json;
+/* A reason code for the error object ("config_error", ...); static string. */
+void cli_set_reason(const char *reason);
 
 /* Maximum size of a certificate file read from disk. */
 #define CLI_MAX_FILE (1024 * 1024)
@@ -30,9 +43,10 @@ int cmd_stats(int argc, char **argv);
 /* Reads a whole file (at most CLI_MAX_FILE bytes); prints an error and
  * returns -1 on failure. "-" reads standard input. */
 int cli_read_file(const char *path, unsigned char **data, size_t *len);
-/* Prints "certmapctl: <fmt>\n" to stderr. */
+/* Prints "certmapctl: <fmt>\n" to stderr (and keeps the first for --json). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prints one JSON value (and a newline) to stdout; frees it. */
+/* Prints one JSON value (and a newline) to stdout, every string made valid
+ * UTF-8 first; frees it. */
 struct json_object;
 void cli_print_json(struct json_object *o);
 

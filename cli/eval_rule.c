@@ -19,6 +19,7 @@
 struct eval_result {
 	bool matched;
 	char *filter;      /* NULL unless mapped */
+	const char *label; /* what filter is, for the text output */
 	char *error;       /* NULL unless something failed */
 	struct cm_strv domains;
 };
@@ -45,7 +46,7 @@ static void report(const struct eval_result *r, bool json)
 	}
 	printf("matched: %s\n", r->matched ? "yes" : "no");
 	if (r->filter != NULL) {
-		printf("filter:  %s\n", r->filter);
+		printf("%-8s %s\n", r->label, r->filter);
 	}
 	for (size_t i = 0; i < r->domains.n; i++) {
 		printf("domain:  %s\n", r->domains.v[i]);
@@ -129,6 +130,8 @@ static int evaluate(const char *match_rule, const char *map_rule,
 		goto out;
 	}
 	r->filter = strdup(names.v[0]);
+	r->label = cm_map_kind(map) == CM_MAP_LOCAL || cm_map_kind(map) == CM_MAP_MAPFILE ? "user:"
+										      : "filter:";
 	rc = CLI_OK;
 out:
 	cm_strv_clear(&names);
@@ -175,6 +178,7 @@ int cmd_eval_rule(int argc, char **argv)
 			goto out;
 		}
 	}
+	cli_json = json;
 	if (optind + 1 != argc) {
 		cli_usage(false);
 		goto out;

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 struct query_opts {
 	const char *config;
 	const char *socket;
+	const char *server_user;
 	const char *user;
 	const char *upn_hint;
 	const char *domain_hint;
@@ -32,6 +34,7 @@ static int parse_opts(int argc, char **argv, struct query_opts *o, bool want_cer
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "service-user", required_argument, NULL, 'S' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "upn-hint", required_argument, NULL, 'U' },
 		{ "domain-hint", required_argument, NULL, 'D' },
@@ -49,6 +52,7 @@ static int parse_opts(int argc, char **argv, struct query_opts *o, bool want_cer
 		switch (c) {
 		case 'c': o->config = optarg; break;
 		case 's': o->socket = optarg; break;
+		case 'S': o->server_user = optarg; break;
 		case 'u': o->user = optarg; break;
 		case 'U': o->upn_hint = optarg; break;
 		case 'D': o->domain_hint = optarg; break;
@@ -58,6 +62,7 @@ static int parse_opts(int argc, char **argv, struct query_opts *o, bool want_cer
 			o->timeout_s = strtoul(optarg, &end, 10);
 			if (errno != 0 || end == optarg || *end != '\0' || o->timeout_s < 1 ||
 			    o->timeout_s > 3600) {
+				cli_set_reason("usage_error");
 				cli_error("--timeout must be 1 to 3600 seconds");
 				return -1;
 			}
@@ -76,41 +81,99 @@ static int parse_opts(int argc, char **argv, struct query_opts *o, bool want_cer
 	return optind;
 }
 
-/* --socket, else service.socket of --config (or of the default file), else the default. */
-static char *socket_path(const struct query_opts *o)
+/* Where certmapd listens and as whom: --socket and --service-user, else
+ * service.socket and service.user of --config (or of the default file),
+ * else the defaults. */
+struct service_addr {
+	char *path;
+	char *user;
+};
+
+static int service_addr(const struct query_opts *o, struct service_addr *sa)
 {
 	struct certmap_ctx *ctx = NULL;
-	char *path = NULL;
+	const struct cm_service_conf *svc = NULL;
+	char *err = NULL;
+	int rc = CLI_OK;
 
-	if (o->socket != NULL) {
-		return strdup(o->socket);
+	memset(sa, 0, sizeof(*sa));
+	if (o->socket == NULL || o->server_user == NULL) {
+		if (certmap_ctx_new(o->config, &ctx, &err) == CERTMAP_OK) {
+			svc = &cm_ctx_config(ctx)->service;
+		} else if (o->config != NULL) {
+			cli_set_reason("config_error");
+			cli_error("cannot load %s (use --socket): %s", o->config,
+				  err != NULL ? err : "invalid configuration");
+			rc = CLI_USAGE;
+			goto out;
+		}
 	}
-	if (certmap_ctx_new(o->config, &ctx, NULL) == CERTMAP_OK) {
-		path = strdup(cm_ctx_config(ctx)->service.socket);
-		certmap_ctx_free(ctx);
-		return path;
+	sa->path = strdup(o->socket != NULL ? o->socket
+			  : svc != NULL ? svc->socket : CERTMAP_CLIENT_DEFAULT_SOCKET);
+	/* service.user has a default that need not exist where certmapctl runs. */
+	if (o->server_user != NULL) {
+		sa->user = strdup(o->server_user);
+	} else if (svc != NULL && svc->user != NULL && getpwnam(svc->user) != NULL) {
+		sa->user = strdup(svc->user);
 	}
-	if (o->config != NULL) {
-		cli_error("cannot load %s; use --socket", o->config);
-		return NULL;
+	if (sa->path == NULL) {
+		cli_error("out of memory");
+		rc = CLI_USAGE;
 	}
-	return strdup(CERTMAP_CLIENT_DEFAULT_SOCKET);
+out:
+	certmap_ctx_free(ctx);
+	free(err);
+	return rc;
+}
+
+/* The exit status and JSON reason of a client library failure. */
+static int client_failure(int rc)
+{
+	switch (rc) {
+	case CERTMAP_ERR_NO_SERVICE:
+	case CERTMAP_ERR_BACKEND:
+		cli_set_reason("backend_unavailable");
+		return CLI_BACKEND;
+	case CERTMAP_ERR_PERMISSION:
+		cli_set_reason("permission_denied");
+		return CLI_PERMISSION;
+	case CERTMAP_ERR_PEER_REFUSED:
+		cli_set_reason("not_allowed");
+		return CLI_NOT_ALLOWED;
+	case CERTMAP_ERR_UNTRUSTED_PEER:
+		cli_set_reason("untrusted_service");
+		return CLI_UNTRUSTED;
+	case CERTMAP_ERR_SYSTEM:
+		cli_set_reason("backend_unavailable");
+		return CLI_BACKEND;
+	default:
+		cli_set_reason("usage_error");
+		return CLI_USAGE;
+	}
 }
 
 static int connect_service(const struct query_opts *o, struct certmap_client **cl)
 {
-	char *path = socket_path(o);
+	struct service_addr sa;
+	struct certmap_client_options co = { 0 };
+	char *msg = NULL;
 	int rc;
 
-	if (path == NULL) {
-		return CLI_USAGE;
+	if ((rc = service_addr(o, &sa)) != CLI_OK) {
+		return rc;
 	}
-	rc = certmap_client_connect(path, (int)o->timeout_s * 1000, cl);
+	co.path = sa.path;
+	co.server_user = sa.user;
+	co.timeout_ms = (int)o->timeout_s * 1000;
+	rc = certmap_client_open(&co, cl, &msg);
 	if (rc != CERTMAP_OK) {
-		cli_error("cannot reach certmapd at %s: %s", path, certmap_strerror(rc));
+		cli_error("%s", msg != NULL ? msg : certmap_strerror(rc));
+		rc = client_failure(rc);
 	}
-	free(path);
-	return rc == CERTMAP_OK ? CLI_OK : CLI_BACKEND;
+	free(msg);
+	free(sa.path);
+	free(sa.user);
+	return rc;
 }
 
 int cmd_query(int argc, char **argv)
@@ -125,6 +188,7 @@ int cmd_query(int argc, char **argv)
 	if ((first = parse_opts(argc, argv, &o, true)) < 0) {
 		return CLI_USAGE;
 	}
+	cli_json = o.json;
 	if (cli_read_certs(argc, argv, first, &certs, &req) != 0) {
 		goto out;
 	}
@@ -136,8 +200,9 @@ int cmd_query(int argc, char **argv)
 		goto out;
 	}
 	if ((r = certmap_client_map(cl, &req, &a)) != CERTMAP_OK) {
-		cli_error("certmapd: %s", certmap_strerror(r));
-		rc = r == CERTMAP_ERR_BACKEND || r == CERTMAP_ERR_SYSTEM ? CLI_BACKEND : CLI_USAGE;
+		cli_error("%s", certmap_client_message(cl)[0] != '\0' ? certmap_client_message(cl)
+								  : certmap_strerror(r));
+		rc = client_failure(r);
 		goto out;
 	}
 	rc = cli_report_answer(a, o.json);
@@ -159,15 +224,22 @@ int cmd_stats(int argc, char **argv)
 	if (parse_opts(argc, argv, &o, false) < 0) {
 		return CLI_USAGE;
 	}
+	cli_json = o.json;
 	if ((rc = connect_service(&o, &cl)) != CLI_OK) {
 		goto out;
 	}
 	if ((r = certmap_client_stats(cl, &json)) != CERTMAP_OK) {
-		cli_error("certmapd: %s", certmap_strerror(r));
+		cli_error("%s", certmap_client_message(cl)[0] != '\0' ? certmap_client_message(cl)
+								  : certmap_strerror(r));
+		rc = client_failure(r);
+		goto out;
+	}
+	if ((obj = json_tokener_parse(json)) == NULL) {
+		cli_set_reason("backend_unavailable");
+		cli_error("certmapd sent statistics that are not JSON");
 		rc = CLI_BACKEND;
 		goto out;
 	}
-	obj = json_tokener_parse(json);
 	if (o.json) {
 		cli_print_json(obj);
 		obj = NULL;

@@ -11,6 +11,62 @@
 #include "cli.h"
 #include "identity.h"
 
+/*
+ * The template (or matching-rule component) that reads each field, so that
+ * what show prints can be written into a rule (certmap.conf(5), sss-certmap(5)).
+ */
+static const struct {
+	const char *field;
+	const char *tpl;
+} field_templates[] = {
+	{ "subject", "{subject_dn}" },
+	{ "subject_x500", "{subject_dn!nss_x500}" },
+	{ "issuer", "{issuer_dn}" },
+	{ "issuer_x500", "{issuer_dn!nss_x500}" },
+	{ "serial", "{serial_number}" },
+	{ "serial_dec", "{serial_number!dec}" },
+	{ "sha1", "{cert!sha1}" },
+	{ "sha256", "{cert!sha256}" },
+	{ "ski", "{subject_key_id}" },
+	{ "ku", "<KU>" },
+	{ "eku", "<EKU>" },
+	{ "san.rfc822", "{subject_rfc822_name}" },
+	{ "san.dns", "{subject_dns_name}" },
+	{ "san.uri", "{subject_uri}" },
+	{ "san.ip", "{subject_ip_address}" },
+	{ "san.rid", "{subject_registered_id}" },
+	{ "san.dirname", "{subject_directory_name}" },
+	{ "san.x400", "{subject_x400_address}" },
+	{ "san.ediparty", "{subject_ediparty_name}" },
+	{ "san.upn", "{subject_nt_principal} {subject_principal}" },
+	{ "san.krb5", "{subject_pkinit_principal} {subject_principal}" },
+	{ "sid", "{sid}" },
+};
+
+/* A malloc'd template text for field, or NULL when no template reads it. */
+static char *field_template(const char *field)
+{
+	static const char *const rdn[] = { "subject_rdn.", "issuer_rdn." };
+
+	for (size_t i = 0; i < CM_ARRAY_SIZE(field_templates); i++) {
+		if (strcmp(field, field_templates[i].field) == 0) {
+			return strdup(field_templates[i].tpl);
+		}
+	}
+	for (size_t i = 0; i < CM_ARRAY_SIZE(rdn); i++) {
+		if (strncmp(field, rdn[i], strlen(rdn[i])) == 0) {
+			return cm_asprintf("{%s_dn_component.%s}", i == 0 ? "subject" : "issuer",
+					   field + strlen(rdn[i]));
+		}
+	}
+	return NULL;
+}
+
+struct show_out {
+	json_object *root;
+	json_object *templates; /* --templates with --json */
+};
+
 /* Printable rendering of a value: escapes control bytes and NULs. */
 static char *printable(const struct cm_value *v)
 {
@@ -24,23 +80,37 @@ static char *printable(const struct cm_value *v)
 static void print_text(void *arg, const char *field, const struct cm_value *v, bool binary)
 {
 	char *s = printable(v);
+	char *tpl = field_template(field);
 
 	(void)arg;
 	(void)binary;
+	printf("%-16s %s", field, s != NULL ? s : "");
 	if (v->unusable != NULL) {
-		printf("%-16s %s   [unusable: %s]\n", field, s != NULL ? s : "", v->unusable);
-	} else {
-		printf("%-16s %s\n", field, s != NULL ? s : "");
+		printf("   [unusable: %s]", v->unusable);
 	}
+	if (tpl != NULL) {
+		printf("   (%s)", tpl);
+	}
+	putchar('\n');
+	free(tpl);
 	free(s);
 }
 
 static void add_json(void *arg, const char *field, const struct cm_value *v, bool binary)
 {
-	json_object *root = arg, *list = NULL, *val;
+	struct show_out *out = arg;
+	json_object *root = out->root, *list = NULL, *val;
 	char *s = printable(v);
 
 	(void)binary;
+	if (out->templates != NULL && !json_object_object_get_ex(out->templates, field, NULL)) {
+		char *tpl = field_template(field);
+
+		if (tpl != NULL) {
+			json_object_object_add(out->templates, field, json_object_new_string(tpl));
+		}
+		free(tpl);
+	}
 	if (!json_object_object_get_ex(root, field, &list)) {
 		list = json_object_new_array();
 		json_object_object_add(root, field, list);
@@ -60,6 +130,7 @@ int cmd_show(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "templates", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -67,19 +138,21 @@ int cmd_show(int argc, char **argv)
 	unsigned char *data = NULL;
 	size_t len;
 	char *err = NULL;
-	bool json = false;
+	bool json = false, templates = false;
 	int c, rc = CLI_USAGE;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "j", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
+		case 't': templates = true; break;
 		case 'h':
 			return cli_usage(true);
 		default:
 			return cli_usage(false);
 		}
 	}
+	cli_json = json;
 	if (optind + 1 != argc) {
 		return cli_usage(false);
 	}
@@ -87,14 +160,19 @@ int cmd_show(int argc, char **argv)
 		goto out;
 	}
 	if (cm_identity_parse(data, len, &id, &err) != CERTMAP_OK) {
+		cli_set_reason("invalid_certificate");
 		cli_error("%s: %s", argv[optind], err != NULL ? err : "cannot parse the certificate");
 		goto out;
 	}
 	if (json) {
-		json_object *root = json_object_new_object();
+		struct show_out out = { json_object_new_object(), NULL };
 
-		cm_identity_foreach_field(id, add_json, root);
-		cli_print_json(root);
+		if (templates) {
+			out.templates = json_object_new_object();
+			json_object_object_add(out.root, "templates", out.templates);
+		}
+		cm_identity_foreach_field(id, add_json, &out);
+		cli_print_json(out.root);
 	} else {
 		cm_identity_foreach_field(id, print_text, NULL);
 	}

@@ -65,10 +65,12 @@ int cmd_test(int argc, char **argv)
 	if ((first = parse_opts(argc, argv, &o)) < 0) {
 		return CLI_USAGE;
 	}
+	cli_json = o.json;
 	if (cli_read_certs(argc, argv, first, &certs, &req) != 0) {
 		goto out;
 	}
 	if (certmap_ctx_new(o.config, &ctx, &err) != CERTMAP_OK) {
+		cli_set_reason("config_error");
 		cli_error("%s", err != NULL ? err : "cannot load the configuration");
 		goto out;
 	}

@@ -20,13 +20,21 @@
  * calls are serialised by a mutex inside the client. When the service has
  * closed an idle connection, a call reconnects once by itself.
  *
- * Return codes are enum certmap_err:
+ * Who answers: the process listening on the socket (SO_PEERCRED) must be
+ * root, the caller's own uid, or the service user (the account named
+ * CERTMAP_CLIENT_DEFAULT_SERVER_USER, or certmap_client_options.server_user);
+ * anyone else could only be an impostor who created the socket path while
+ * certmapd was down, and the connection fails.
+ *
+ * Return codes of a client made by certmap_client_connect() (those of
+ * certmap_client_open() are finer, see there) are enum certmap_err:
  *   CERTMAP_OK                 *answer (or *json) is set;
  *   CERTMAP_ERR_INVALID_ARG    a bad argument, or the service rejected the
  *                              request (org.varlink.service.InvalidParameter,
  *                              MethodNotFound);
  *   CERTMAP_ERR_BACKEND        the service cannot be reached: connect
- *                              failed, timed out, or the connection broke;
+ *                              failed, timed out, or the connection broke,
+ *                              or an untrusted process holds the socket;
  *   CERTMAP_ERR_SYSTEM         errno EACCES: the service refused this
  *                              process (org.certmap.Mapper.PermissionDenied);
  *   CERTMAP_ERR_TOO_LARGE      the request is over the protocol's limit;
@@ -47,6 +55,8 @@ extern "C" {
 
 /* The socket certmapd listens on unless service.socket says otherwise. */
 #define CERTMAP_CLIENT_DEFAULT_SOCKET "/run/certmapd/socket"
+/* The account certmapd runs as unless service.user says otherwise. */
+#define CERTMAP_CLIENT_DEFAULT_SERVER_USER "certmapd"
 
 struct certmap_client;
 struct x509_st; /* OpenSSL's X509 */
@@ -60,6 +70,43 @@ struct x509_st; /* OpenSSL's X509 */
 CERTMAP_MUST_CHECK int certmap_client_connect(const char *path, int timeout_ms,
 					      struct certmap_client **client);
 void certmap_client_free(struct certmap_client *client);
+
+/* Options of certmap_client_open(); zero-initialise, then set what you need. */
+struct certmap_client_options {
+	const char *path;        /* NULL: CERTMAP_CLIENT_DEFAULT_SOCKET */
+	int timeout_ms;          /* 0 or less: 5000 */
+	/* The account (name, or uid in decimal) certmapd runs as, which may
+	 * answer besides root and the caller's own uid. NULL: the account
+	 * CERTMAP_CLIENT_DEFAULT_SERVER_USER if it exists. A given name that
+	 * does not exist is CERTMAP_ERR_INVALID_ARG. */
+	const char *server_user;
+};
+
+/*
+ * Like certmap_client_connect(), with options (NULL: all defaults) and
+ * finer return codes, here and from every later call on this client:
+ *   CERTMAP_ERR_NO_SERVICE      no socket at the path, or nothing listens
+ *                               on it (certmapd is not running);
+ *   CERTMAP_ERR_PERMISSION      this process may not open the socket;
+ *   CERTMAP_ERR_PEER_REFUSED    certmapd refused this process's uid/gid
+ *                               (org.certmap.Mapper.PermissionDenied);
+ *   CERTMAP_ERR_UNTRUSTED_PEER  the socket is held by a process that is not
+ *                               root, the caller's uid or the service user;
+ *   CERTMAP_ERR_BACKEND         timeouts and broken connections;
+ * and the other codes as above. On failure *errmsg (may be NULL) gets a
+ * malloc'd sentence for an administrator ("no socket at P: is certmapd
+ * running?"), which the caller frees.
+ */
+CERTMAP_MUST_CHECK int certmap_client_open(const struct certmap_client_options *options,
+					   struct certmap_client **client, char **errmsg);
+
+/*
+ * A sentence about the last failed call on client (the service's own
+ * message included), "" when there is none. Valid until the next call on
+ * client; with several threads sharing client, it may be another
+ * thread's.
+ */
+const char *certmap_client_message(const struct certmap_client *client);
 
 /*
  * Maps one certificate through the service. req is the same request

@@ -12,6 +12,9 @@
 #include <openssl/x509.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -33,7 +36,28 @@ struct certmap_client {
 	int timeout_ms;
 	char *in;         /* bytes read past the last reply */
 	size_t in_len, in_alloc;
+	uid_t server_uid; /* the service user, or (uid_t)-1 */
+	bool fine_codes;  /* made by certmap_client_open(): the 0.1.1 codes */
+	char *message;    /* what the last failure was, or NULL */
 };
+
+/* Sets the client's message about the last failure and returns rv. */
+static int fail(struct certmap_client *c, int rv, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct certmap_client *c, int rv, const char *fmt, ...)
+{
+	va_list ap;
+	char *m = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0) {
+		m = NULL;
+	}
+	va_end(ap);
+	free(c->message);
+	c->message = m;
+	return rv;
+}
 
 static int64_t now_ms(void)
 {
@@ -74,26 +98,83 @@ static void drop_connection(struct certmap_client *c)
 	c->in_len = 0;
 }
 
+/* Why connect() failed, in the caller's words. */
+static int connect_failure(struct certmap_client *c, int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+		return fail(c, CERTMAP_ERR_NO_SERVICE, "no socket at %s: is certmapd running?", c->path);
+	case ECONNREFUSED:
+		return fail(c, CERTMAP_ERR_NO_SERVICE,
+			    "nothing listens on %s: is certmapd running?", c->path);
+	case EACCES:
+	case EPERM:
+		return fail(c, CERTMAP_ERR_PERMISSION, "permission denied on %s (uid %u)", c->path,
+			    (unsigned)geteuid());
+	case ETIMEDOUT:
+		return fail(c, CERTMAP_ERR_BACKEND, "certmapd at %s did not accept within %d ms",
+			    c->path, c->timeout_ms);
+	default:
+		return fail(c, CERTMAP_ERR_BACKEND, "cannot connect to %s: %s", c->path, strerror(err));
+	}
+}
+
+/*
+ * The process that listens on the socket must be root (systemd's socket
+ * activation, or certmapd started as root), this process's own uid (which
+ * could not be protected from itself anyway) or the service user: when
+ * certmapd is down, anybody who can create the socket path could answer.
+ */
+static int check_peer(struct certmap_client *c, int fd)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0 || len != sizeof(uc)) {
+		return fail(c, CERTMAP_ERR_BACKEND, "cannot read the credentials of %s: %s", c->path,
+			    strerror(errno));
+	}
+	if (uc.uid == 0 || uc.uid == geteuid() ||
+	    (c->server_uid != (uid_t)-1 && uc.uid == c->server_uid)) {
+		return 0;
+	}
+	return fail(c, CERTMAP_ERR_UNTRUSTED_PEER,
+		    "the process listening on %s runs as uid %u, which is not root, this "
+		    "process's uid or the service user: not trusted (set the service user if "
+		    "certmapd runs as another account)",
+		    c->path, (unsigned)uc.uid);
+}
+
 static int open_connection(struct certmap_client *c, int64_t deadline)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	socklen_t elen = sizeof(int);
-	int fd, err = 0;
+	int fd, err = 0, rv;
 
 	if (strlen(c->path) >= sizeof(sa.sun_path)) {
-		return CERTMAP_ERR_INVALID_ARG;
+		return fail(c, CERTMAP_ERR_INVALID_ARG, "socket path too long: %s", c->path);
 	}
 	memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
-		return CERTMAP_ERR_SYSTEM;
+		return fail(c, CERTMAP_ERR_SYSTEM, "socket: %s", strerror(errno));
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		if (errno != EINPROGRESS || wait_fd(fd, POLLOUT, deadline) != 0 ||
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0 || err != 0) {
-			close(fd);
-			return CERTMAP_ERR_BACKEND;
+		err = errno;
+		if (err == EINPROGRESS && wait_fd(fd, POLLOUT, deadline) != 0) {
+			err = errno;
+		} else if (err == EINPROGRESS && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0) {
+			err = errno;
 		}
+		if (err != 0) {
+			close(fd);
+			return connect_failure(c, err);
+		}
+	}
+	if ((rv = check_peer(c, fd)) != 0) {
+		close(fd);
+		return rv;
 	}
 	c->fd = fd;
 	c->in_len = 0;
@@ -209,18 +290,25 @@ static int call_locked(struct certmap_client *c, const char *frame, size_t len,
 			rv = decode_reply(c, (size_t)n, reply);
 			if (rv != 0) {
 				drop_connection(c);
+				fail(c, rv, "certmapd at %s sent a malformed reply", c->path);
 			}
 			return rv;
 		}
 		drop_connection(c);
 		if (n == -2) {
-			return CERTMAP_ERR_PROTOCOL;
+			return fail(c, CERTMAP_ERR_PROTOCOL, "the reply of certmapd at %s is over %d bytes",
+				    c->path, CMP_MAX_REPLY);
+		}
+		if (n < 0 && errno == ETIMEDOUT) {
+			return fail(c, CERTMAP_ERR_BACKEND, "certmapd at %s did not answer within %d ms",
+				    c->path, c->timeout_ms);
 		}
 		if (n < 0 || fresh) {
-			return CERTMAP_ERR_BACKEND;
+			break;
 		}
 	}
-	return CERTMAP_ERR_BACKEND;
+	return fail(c, CERTMAP_ERR_BACKEND, "certmapd at %s closed the connection without an answer",
+		    c->path);
 }
 
 /* Sends {"method": m, "parameters": params} (taking params) and returns the reply. */
@@ -256,8 +344,36 @@ out:
 	return rv;
 }
 
+static json_object *params_of(json_object *reply);
+
+/* The message parameter of an error reply, or "". */
+static const char *error_message(json_object *reply)
+{
+	json_object *p = params_of(reply), *m = NULL;
+
+	if (p != NULL && json_object_object_get_ex(p, CMP_P_MESSAGE, &m) &&
+	    json_object_is_type(m, json_type_string)) {
+		return json_object_get_string(m);
+	}
+	return "";
+}
+
+/* The service's PermissionDenied, with what to change and its own words. */
+static int refused(struct certmap_client *c, json_object *reply)
+{
+	const char *m = error_message(reply);
+	char *quoted = cm_utf8_sanitize(m, strlen(m));
+
+	fail(c, CERTMAP_ERR_PEER_REFUSED,
+	     "certmapd refused uid %u: add it to service.allowed_uids or a group in "
+	     "service.allowed_gids (certmapd says: %s)",
+	     (unsigned)geteuid(), quoted != NULL ? quoted : "");
+	free(quoted);
+	return CERTMAP_ERR_PEER_REFUSED;
+}
+
 /* Maps a varlink error reply to a code; 0 when the reply is not an error. */
-static int reply_error(json_object *reply, const char **name)
+static int reply_error(struct certmap_client *c, json_object *reply, const char **name)
 {
 	json_object *e = NULL;
 	const char *n;
@@ -267,28 +383,27 @@ static int reply_error(json_object *reply, const char **name)
 		return 0;
 	}
 	if (!json_object_is_type(e, json_type_string)) {
-		return CERTMAP_ERR_PROTOCOL;
+		return fail(c, CERTMAP_ERR_PROTOCOL, "certmapd at %s sent a malformed error", c->path);
 	}
 	*name = n = json_object_get_string(e);
 	if (strcmp(n, CMP_E_PERMISSION_DENIED) == 0) {
-		errno = EACCES;
-		return CERTMAP_ERR_SYSTEM;
+		return refused(c, reply);
 	}
 	if (strcmp(n, CMP_E_TOO_LARGE) == 0) {
-		return CERTMAP_ERR_TOO_LARGE;
+		return fail(c, CERTMAP_ERR_TOO_LARGE, "certmapd: %s", error_message(reply));
 	}
 	if (strcmp(n, CMP_E_TOO_MANY_CONNECTIONS) == 0 ||
 	    strcmp(n, CMP_E_BACKEND_UNAVAILABLE) == 0) {
-		return CERTMAP_ERR_BACKEND;
+		return fail(c, CERTMAP_ERR_BACKEND, "certmapd: %s: %s", n, error_message(reply));
 	}
 	if (strcmp(n, CMP_E_RELOAD_FAILED) == 0) {
-		return CERTMAP_ERR_CONFIG;
+		return fail(c, CERTMAP_ERR_CONFIG, "certmapd: %s", error_message(reply));
 	}
 	if (strcmp(n, CMP_E_INVALID_PARAMETER) == 0 || strcmp(n, CMP_E_METHOD_NOT_FOUND) == 0 ||
 	    strcmp(n, CMP_E_INTERFACE_NOT_FOUND) == 0) {
-		return CERTMAP_ERR_INVALID_ARG;
+		return fail(c, CERTMAP_ERR_INVALID_ARG, "certmapd: %s: %s", n, error_message(reply));
 	}
-	return CERTMAP_ERR_PROTOCOL;
+	return fail(c, CERTMAP_ERR_PROTOCOL, "certmapd at %s sent an unknown error", c->path);
 }
 
 static json_object *params_of(json_object *reply)
@@ -304,29 +419,116 @@ static json_object *params_of(json_object *reply)
 
 /* ---------------------------------------------------------------- public */
 
-int certmap_client_connect(const char *path, int timeout_ms, struct certmap_client **client)
+/* The uid of the account certmapd runs as: a name or a number. */
+static int server_uid(const char *user, bool given, uid_t *uid)
 {
+	struct passwd pw, *res = NULL;
+	char buf[4096], *end = NULL;
+	unsigned long n;
+
+	*uid = (uid_t)-1;
+	if (user[0] >= '0' && user[0] <= '9') {
+		errno = 0;
+		n = strtoul(user, &end, 10);
+		if (errno != 0 || *end != '\0' || n >= (unsigned long)(uid_t)-1) {
+			return CERTMAP_ERR_INVALID_ARG;
+		}
+		*uid = (uid_t)n;
+		return 0;
+	}
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) == 0 && res != NULL) {
+		*uid = pw.pw_uid;
+		return 0;
+	}
+	/* Without the default account only root (and the caller) may answer. */
+	return given ? CERTMAP_ERR_NOT_FOUND : 0;
+}
+
+/* certmap_client_connect() gives the codes of 0.1.0 for compatibility. */
+static int legacy_code(const struct certmap_client *c, int rv)
+{
+	if (c != NULL && c->fine_codes) {
+		return rv;
+	}
+	switch (rv) {
+	case CERTMAP_ERR_NO_SERVICE:
+	case CERTMAP_ERR_PERMISSION:
+	case CERTMAP_ERR_UNTRUSTED_PEER:
+		return CERTMAP_ERR_BACKEND;
+	case CERTMAP_ERR_PEER_REFUSED:
+		errno = EACCES;
+		return CERTMAP_ERR_SYSTEM;
+	default:
+		return rv;
+	}
+}
+
+static int client_new(const struct certmap_client_options *o, struct certmap_client **client,
+		      char **errmsg)
+{
+	const char *user = o->server_user != NULL ? o->server_user : CERTMAP_CLIENT_DEFAULT_SERVER_USER;
 	struct certmap_client *c = NULL;
 	int rv;
 
-	if (client == NULL) {
-		return CERTMAP_ERR_INVALID_ARG;
-	}
-	*client = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->path = strdup(path != NULL ? path : CERTMAP_CLIENT_DEFAULT_SOCKET)) == NULL) {
+	    (c->path = strdup(o->path != NULL ? o->path : CERTMAP_CLIENT_DEFAULT_SOCKET)) == NULL) {
 		free(c);
 		return CERTMAP_ERR_NOMEM;
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	c->fd = -1;
-	c->timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
-	if ((rv = open_connection(c, now_ms() + c->timeout_ms)) != 0) {
+	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	if ((rv = server_uid(user, o->server_user != NULL, &c->server_uid)) != 0) {
+		rv = fail(c, CERTMAP_ERR_INVALID_ARG, "the service user %s does not exist", user);
+	} else {
+		rv = open_connection(c, now_ms() + c->timeout_ms);
+	}
+	if (rv != 0) {
+		if (errmsg != NULL) {
+			*errmsg = c->message;
+			c->message = NULL;
+		}
 		certmap_client_free(c);
 		return rv;
 	}
 	*client = c;
 	return 0;
+}
+
+int certmap_client_open(const struct certmap_client_options *options,
+			struct certmap_client **client, char **errmsg)
+{
+	static const struct certmap_client_options defaults = { 0 };
+	int rv;
+
+	if (errmsg != NULL) {
+		*errmsg = NULL;
+	}
+	if (client == NULL) {
+		return CERTMAP_ERR_INVALID_ARG;
+	}
+	*client = NULL;
+	rv = client_new(options != NULL ? options : &defaults, client, errmsg);
+	if (rv == 0) {
+		(*client)->fine_codes = true;
+	}
+	return rv;
+}
+
+int certmap_client_connect(const char *path, int timeout_ms, struct certmap_client **client)
+{
+	struct certmap_client_options o = { .path = path, .timeout_ms = timeout_ms };
+
+	if (client == NULL) {
+		return CERTMAP_ERR_INVALID_ARG;
+	}
+	*client = NULL;
+	return legacy_code(NULL, client_new(&o, client, NULL));
+}
+
+const char *certmap_client_message(const struct certmap_client *client)
+{
+	return client != NULL && client->message != NULL ? client->message : "";
 }
 
 void certmap_client_free(struct certmap_client *c)
@@ -338,6 +540,7 @@ void certmap_client_free(struct certmap_client *c)
 	pthread_mutex_destroy(&c->lock);
 	free(c->in);
 	free(c->path);
+	free(c->message);
 	free(c);
 }
 
@@ -413,6 +616,11 @@ static json_object *map_params(const struct certmap_request *req)
 	return p;
 }
 
+static bool utf8_name(const char *s)
+{
+	return s == NULL || cm_utf8_valid(s, strlen(s));
+}
+
 /* BackendUnavailable is an answer, as certmap_map() would give it. */
 static int backend_answer(json_object *params, struct certmap_answer **answer)
 {
@@ -462,10 +670,16 @@ int certmap_client_map(struct certmap_client *client, const struct certmap_reque
 	if (req->cert_len > CMP_MAX_CERT || req->n_chain > CMP_MAX_CHAIN) {
 		return CERTMAP_ERR_TOO_LARGE;
 	}
+	/* JSON carries UTF-8 only, and a name cannot be sent \x-quoted: it
+	 * would ask for another account. */
+	if (!utf8_name(req->user) || !utf8_name(req->upn_hint) || !utf8_name(req->domain_hint)) {
+		return fail(client, CERTMAP_ERR_INVALID_ARG,
+			    "the requested user or a hint is not valid UTF-8");
+	}
 	if ((rv = call(client, CMP_M_MAP, map_params(req), &reply)) != 0) {
 		goto out;
 	}
-	rv = reply_error(reply, &err);
+	rv = reply_error(client, reply, &err);
 	if (err != NULL && strcmp(err, CMP_E_BACKEND_UNAVAILABLE) == 0) {
 		rv = backend_answer(params_of(reply), answer);
 		goto out;
@@ -475,7 +689,7 @@ int certmap_client_map(struct certmap_client *client, const struct certmap_reque
 	}
 out:
 	json_object_put(reply);
-	return rv;
+	return legacy_code(client, rv);
 }
 
 int certmap_client_map_x509(struct certmap_client *client, const struct x509_st *cert,
@@ -519,7 +733,7 @@ int certmap_client_stats(struct certmap_client *client, char **json)
 		return CERTMAP_ERR_INVALID_ARG;
 	}
 	if ((rv = call(client, CMP_M_GET_STATS, json_object_new_object(), &reply)) != 0 ||
-	    (rv = reply_error(reply, &err)) != 0) {
+	    (rv = reply_error(client, reply, &err)) != 0) {
 		goto out;
 	}
 	if ((p = params_of(reply)) == NULL) {
@@ -530,7 +744,7 @@ int certmap_client_stats(struct certmap_client *client, char **json)
 	rv = *json != NULL ? 0 : CERTMAP_ERR_NOMEM;
 out:
 	json_object_put(reply);
-	return rv;
+	return legacy_code(client, rv);
 }
 
 int certmap_client_reload(struct certmap_client *client, char **errmsg)
@@ -548,7 +762,7 @@ int certmap_client_reload(struct certmap_client *client, char **errmsg)
 	if ((rv = call(client, CMP_M_RELOAD, json_object_new_object(), &reply)) != 0) {
 		goto out;
 	}
-	rv = reply_error(reply, &err);
+	rv = reply_error(client, reply, &err);
 	p = params_of(reply);
 	if (rv != 0 && errmsg != NULL && p != NULL &&
 	    json_object_object_get_ex(p, CMP_P_MESSAGE, &m) && json_object_is_type(m, json_type_string)) {
@@ -556,5 +770,5 @@ int certmap_client_reload(struct certmap_client *client, char **errmsg)
 	}
 out:
 	json_object_put(reply);
-	return rv;
+	return legacy_code(client, rv);
 }

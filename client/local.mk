@@ -8,3 +8,19 @@ include_certmap_HEADERS += client/certmap_client.h
 
 man_MANS += doc/certmap_client.3
 EXTRA_DIST += doc/certmap_client.3 doc/PROTOCOL.md
+
+# Tests of the client and of the JSON every certmap program writes.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_client
+TESTS += tests/unit/test_client
+tests_unit_test_client_SOURCES = tests/unit/test_client.c
+tests_unit_test_client_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/client
+tests_unit_test_client_LDADD = $(UNIT_LDADD) $(JSONC_LIBS)
+endif
+check_PROGRAMS += tests/integration/json_check
+tests_integration_json_check_SOURCES = tests/integration/json_check.c
+tests_integration_json_check_LDADD = $(JSONC_LIBS)
+TESTS += tests/integration/test_json.sh
+EXTRA_DIST += tests/integration/test_json.sh
+TESTS += tests/integration/test_peer.sh
+EXTRA_DIST += tests/integration/test_peer.sh

@@ -39,4 +39,17 @@ int cm_answer_refuse(struct certmap_answer *a, enum certmap_reason reason,
 int cm_answer_set_mapped(struct certmap_answer *a, struct cm_account *acct,
 			 const char *rule, const char *domain);
 
+/*
+ * Makes every string (and member name) in o valid UTF-8 without NUL, in
+ * place, \x-quoting the bytes that are not (cm_utf8_sanitize), so that the
+ * JSON text json-c writes for o is valid. Returns 0, or -1 when out of
+ * memory.
+ */
+struct json_object;
+int cm_json_make_utf8(struct json_object *o);
+
+/* The message of a mapped answer whose identity JSON cannot carry. */
+#define CM_ANSWER_NOT_UTF8 \
+	"the account's name, home, groups, rule or domain is not valid UTF-8 and cannot be sent as JSON"
+
 #endif

@@ -7,6 +7,106 @@
 
 #include "answer.h"
 
+/* A string made valid UTF-8 in place; 0 or -1 when out of memory. */
+static int string_make_utf8(json_object *o)
+{
+	const char *s = json_object_get_string(o);
+	size_t len = (size_t)json_object_get_string_len(o);
+	char *fixed;
+	int rc;
+
+	if (cm_utf8_valid(s, len) && memchr(s, '\0', len) == NULL) {
+		return 0;
+	}
+	if ((fixed = cm_utf8_sanitize(s, len)) == NULL) {
+		return -1;
+	}
+	rc = json_object_set_string(o, fixed) ? 0 : -1;
+	free(fixed);
+	return rc;
+}
+
+/* Re-adds every member whose key is not valid UTF-8 under a fixed key. */
+static int keys_make_utf8(json_object *o)
+{
+	struct cm_strv bad = { 0 };
+	int rc = 0;
+
+	json_object_object_foreach(o, key, val) {
+		(void)val;
+		if (!cm_utf8_valid(key, strlen(key)) && cm_strv_add(&bad, key) != 0) {
+			rc = -1;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < bad.n; i++) {
+		json_object *v = json_object_get(json_object_object_get(o, bad.v[i]));
+		char *fixed = cm_utf8_sanitize(bad.v[i], strlen(bad.v[i]));
+
+		json_object_object_del(o, bad.v[i]);
+		if (fixed == NULL || json_object_object_add(o, fixed, v) != 0) {
+			json_object_put(v);
+			free(fixed);
+			rc = -1;
+			goto out;
+		}
+		free(fixed);
+	}
+out:
+	cm_strv_clear(&bad);
+	return rc;
+}
+
+int cm_json_make_utf8(json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_string:
+		return string_make_utf8(o);
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(o); i++) {
+			if (cm_json_make_utf8(json_object_array_get_idx(o, i)) != 0) {
+				return -1;
+			}
+		}
+		return 0;
+	case json_type_object:
+		if (keys_make_utf8(o) != 0) {
+			return -1;
+		}
+		json_object_object_foreach(o, key, val) {
+			(void)key;
+			if (cm_json_make_utf8(val) != 0) {
+				return -1;
+			}
+		}
+		return 0;
+	case json_type_null:
+	case json_type_boolean:
+	case json_type_double:
+	case json_type_int:
+	default:
+		return 0;
+	}
+}
+
+static bool utf8_str(const char *s)
+{
+	return s == NULL || cm_utf8_valid(s, strlen(s));
+}
+
+/* A mapped identity goes out exactly as it is or not at all: a user or
+ * group name with its bytes \x-quoted would name another account. */
+static bool identity_is_utf8(const struct certmap_answer *a)
+{
+	bool ok = utf8_str(a->account.name) && utf8_str(a->account.home) &&
+		  utf8_str(a->rule) && utf8_str(a->domain);
+
+	for (size_t i = 0; ok && i < a->account.groups.n; i++) {
+		ok = utf8_str(a->account.groups.v[i]);
+	}
+	return ok;
+}
+
 static int add_string(json_object *o, const char *key, const char *value)
 {
 	json_object *s = json_object_new_string(value != NULL ? value : "");
@@ -104,7 +204,12 @@ char *certmap_answer_to_json(const struct certmap_answer *a, bool with_trace)
 	if (add_string(o, "verdict", certmap_verdict_name(a->verdict)) != 0) {
 		goto out;
 	}
-	if (a->verdict == CERTMAP_VERDICT_MAPPED) {
+	if (a->verdict == CERTMAP_VERDICT_MAPPED && !identity_is_utf8(a)) {
+		json_object_object_del(o, "verdict");
+		rc = add_string(o, "verdict", certmap_verdict_name(CERTMAP_VERDICT_REFUSED));
+		rc = rc != 0 ? rc : add_string(o, "reason", certmap_reason_name(CERTMAP_REASON_NO_ACCOUNT));
+		rc = rc != 0 ? rc : add_string(o, "message", CM_ANSWER_NOT_UTF8);
+	} else if (a->verdict == CERTMAP_VERDICT_MAPPED) {
 		rc = add_mapped(o, a);
 	} else {
 		rc = add_string(o, "reason", certmap_reason_name(a->reason));
@@ -119,6 +224,11 @@ char *certmap_answer_to_json(const struct certmap_answer *a, bool with_trace)
 		if (t == NULL || json_object_object_add(o, "trace", t) != 0) {
 			goto out;
 		}
+	}
+	/* Messages and trace notes may quote what a client or a certificate
+	 * sent: JSON carries UTF-8 only. */
+	if (cm_json_make_utf8(o) != 0) {
+		goto out;
 	}
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 							 JSON_C_TO_STRING_NOSLASHESCAPE));

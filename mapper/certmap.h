@@ -56,6 +56,11 @@ typedef enum certmap_err {
 	CERTMAP_ERR_HINT,        /* an RFC 4681 hint is malformed */
 	CERTMAP_ERR_IO,          /* a file could not be read */
 	CERTMAP_ERR_PROTOCOL,    /* a peer sent a malformed message */
+	/* Added in 0.1.1; returned only by certmap_client_open()'s clients. */
+	CERTMAP_ERR_NO_SERVICE,     /* nothing listens on the service's socket */
+	CERTMAP_ERR_PERMISSION,     /* the caller may not open the service's socket */
+	CERTMAP_ERR_PEER_REFUSED,   /* the service refused the caller's uid/gid */
+	CERTMAP_ERR_UNTRUSTED_PEER, /* the process behind the socket is not trusted */
 	CERTMAP_ERR__MAX
 } certmap_err;
 

@@ -20,6 +20,10 @@ static const char *const error_text[CERTMAP_ERR__MAX] = {
 	[CERTMAP_ERR_HINT] = "malformed user-mapping hint",
 	[CERTMAP_ERR_IO] = "file could not be read",
 	[CERTMAP_ERR_PROTOCOL] = "malformed message from peer",
+	[CERTMAP_ERR_NO_SERVICE] = "service not running (no socket, or nothing listens on it)",
+	[CERTMAP_ERR_PERMISSION] = "permission denied on the service's socket",
+	[CERTMAP_ERR_PEER_REFUSED] = "the service refused this caller",
+	[CERTMAP_ERR_UNTRUSTED_PEER] = "the process answering on the socket is not trusted",
 };
 
 const char *certmap_strerror(int err)

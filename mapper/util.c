@@ -244,32 +244,127 @@ char *cm_asprintf(const char *fmt, ...)
 	return n < 0 ? NULL : s;
 }
 
+size_t cm_utf8_seq_len(const unsigned char *p, size_t len)
+{
+	unsigned char c = len > 0 ? p[0] : 0;
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (len == 0) {
+		return 0;
+	}
+	if (c < 0x80) {
+		return 1;
+	}
+	/* RFC 3629, section 4: the second byte's range depends on the first. */
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		lo = c == 0xe0 ? 0xa0 : 0x80;
+		hi = c == 0xed ? 0x9f : 0xbf;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		lo = c == 0xf0 ? 0x90 : 0x80;
+		hi = c == 0xf4 ? 0x8f : 0xbf;
+	} else {
+		return 0;
+	}
+	if (len < n || p[1] < lo || p[1] > hi) {
+		return 0;
+	}
+	for (size_t i = 2; i < n; i++) {
+		if (p[i] < 0x80 || p[i] > 0xbf) {
+			return 0;
+		}
+	}
+	return n;
+}
+
+bool cm_utf8_valid(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = cm_utf8_seq_len(p + i, len - i);
+
+		if (n == 0) {
+			return false;
+		}
+		i += n;
+	}
+	return true;
+}
+
+static void buf_add_hex_escape(struct cm_buf *b, unsigned char c)
+{
+	char hex[4] = { '\\', 'x', "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 0xf] };
+
+	cm_buf_add(b, hex, sizeof(hex));
+}
+
+/* The C1 controls U+0080..U+009F are the two-byte sequences C2 80..C2 9F;
+ * a terminal acts on them as on C0 controls. */
+static bool is_c1_control(const unsigned char *p, size_t n)
+{
+	return n == 2 && p[0] == 0xc2 && p[1] <= 0x9f;
+}
+
 void cm_buf_add_escaped(struct cm_buf *b, const unsigned char *p, size_t len, size_t max)
 {
 	size_t n = len < max ? len : max;
 	size_t run = 0;
 
-	/* Copies runs of printable bytes at once; escapes the rest. */
-	for (size_t i = 0; i < n; i++) {
+	/* Copies runs of printable text at once; escapes the rest. */
+	for (size_t i = 0; i < n;) {
 		unsigned char c = p[i];
+		size_t seq = cm_utf8_seq_len(p + i, n - i);
 
-		if (c != '\\' && c >= 0x20 && c != 0x7f) {
+		if (c != '\\' && c >= 0x20 && c != 0x7f && seq > 0 && !is_c1_control(p + i, seq)) {
+			i += seq;
 			continue;
 		}
 		cm_buf_add(b, p + run, i - run);
-		run = i + 1;
 		if (c == '\\') {
 			cm_buf_adds(b, "\\\\");
+			seq = 1;
+		} else if (seq == 0) {
+			buf_add_hex_escape(b, c);
+			seq = 1;
 		} else {
-			char hex[4] = { '\\', 'x', "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 0xf] };
-
-			cm_buf_add(b, hex, sizeof(hex));
+			for (size_t k = 0; k < seq; k++) {
+				buf_add_hex_escape(b, p[i + k]);
+			}
 		}
+		i += seq;
+		run = i;
 	}
 	cm_buf_add(b, p + run, n - run);
 	if (n < len) {
 		cm_buf_adds(b, "...");
 	}
+}
+
+char *cm_utf8_sanitize(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	struct cm_buf b;
+	size_t run = 0;
+
+	cm_buf_init(&b, len > SIZE_MAX / 4 - 1 ? SIZE_MAX : len * 4 + 1);
+	for (size_t i = 0; i < len;) {
+		size_t seq = cm_utf8_seq_len(p + i, len - i);
+
+		if (seq > 0 && p[i] != '\0') {
+			i += seq;
+			continue;
+		}
+		cm_buf_add(&b, p + run, i - run);
+		buf_add_hex_escape(&b, p[i]);
+		run = ++i;
+	}
+	cm_buf_add(&b, p + run, len - run);
+	return cm_buf_steal(&b, NULL);
 }
 
 void cm_buf_add_quoted(struct cm_buf *b, const unsigned char *p, size_t len, size_t max)
@@ -285,9 +380,7 @@ void cm_buf_add_quoted(struct cm_buf *b, const unsigned char *p, size_t len, siz
 
 			cm_buf_add(b, esc, 2);
 		} else if (c < 0x20 || c > 0x7e) {
-			char hex[4] = { '\\', 'x', "0123456789abcdef"[c >> 4], "0123456789abcdef"[c & 0xf] };
-
-			cm_buf_add(b, hex, 4);
+			buf_add_hex_escape(b, c);
 		} else {
 			cm_buf_addc(b, (char)c);
 		}

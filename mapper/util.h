@@ -82,7 +82,29 @@ char *cm_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * line built from such values cannot be made to show a forged field. */
 void cm_buf_add_quoted(struct cm_buf *b, const unsigned char *p, size_t len, size_t max);
 
-/* Appends a printable, escaped copy of untrusted bytes (for logs and traces). */
+/*
+ * Appends a printable, escaped copy of untrusted bytes (for logs, traces and
+ * the JSON texts that carry them): a backslash is doubled; control bytes
+ * (C0, DEL, and the C1 controls U+0080..U+009F) and every byte that is not
+ * part of a well-formed UTF-8 sequence become \xHH; well-formed UTF-8 text
+ * is kept. The result is always valid UTF-8.
+ */
 void cm_buf_add_escaped(struct cm_buf *b, const unsigned char *p, size_t len, size_t max);
+
+/*
+ * UTF-8 as RFC 3629 defines it (no overlong forms, no surrogates, nothing
+ * above U+10FFFF), the only text a JSON document (RFC 8259) may carry.
+ * cm_utf8_seq_len: the length (1..4) of the well-formed sequence at p, or 0
+ * when none starts there.
+ */
+size_t cm_utf8_seq_len(const unsigned char *p, size_t len);
+bool cm_utf8_valid(const void *p, size_t len);
+/*
+ * A malloc'd NUL-terminated copy of len bytes at p that is valid UTF-8
+ * without NUL: well-formed sequences are copied, every other byte (and NUL)
+ * becomes the four characters \xHH. Text that is valid already comes back
+ * unchanged. NULL when out of memory.
+ */
+char *cm_utf8_sanitize(const void *p, size_t len);
 
 #endif

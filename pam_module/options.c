@@ -25,6 +25,7 @@ enum opt_kind {
 	OPT_PATH,    /* an absolute path */
 	OPT_ENV,     /* a PAM environment variable name */
 	OPT_SECONDS, /* 1..CM_PAM_MAX_TIMEOUT */
+	OPT_USER,    /* an account name or uid: [A-Za-z0-9._-], 1..32, no leading '-' */
 };
 
 struct opt_def {
@@ -39,6 +40,7 @@ static const struct opt_def opt_defs[] = {
     {"config", OPT_PATH, offsetof(struct cm_pam_opts, config)},
     {"socket", OPT_PATH, offsetof(struct cm_pam_opts, socket)},
     {"timeout", OPT_SECONDS, offsetof(struct cm_pam_opts, timeout)},
+    {"server_user", OPT_USER, offsetof(struct cm_pam_opts, server_user)},
     {"cert_env", OPT_ENV, offsetof(struct cm_pam_opts, cert_env)},
     {"upn_hint_env", OPT_ENV, offsetof(struct cm_pam_opts, upn_hint_env)},
     {"domain_hint_env", OPT_ENV, offsetof(struct cm_pam_opts, domain_hint_env)},
@@ -77,6 +79,21 @@ static bool env_name_ok(const char *v)
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!isalnum((unsigned char)v[i]) && v[i] != '_') {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool user_ok(const char *v)
+{
+	size_t n = strnlen(v, 33);
+
+	if (n == 0 || n > 32 || v[0] == '-') {
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!isalnum((unsigned char)v[i]) && strchr("._-", v[i]) == NULL) {
 			return false;
 		}
 	}
@@ -127,6 +144,12 @@ static bool opt_apply(const struct opt_def *d, const char *value, struct cm_pam_
 		return true;
 	case OPT_SECONDS:
 		return value != NULL && seconds_parse(value, (unsigned long *)(void *)field);
+	case OPT_USER:
+		if (value == NULL || !user_ok(value)) {
+			return false;
+		}
+		*(const char **)(void *)field = value;
+		return true;
 	default: return false;
 	}
 }

@@ -30,6 +30,7 @@ struct cm_pam_opts {
 	const char *config;    /* in-process mode; NULL: the default file */
 	const char *socket;    /* socket mode when not NULL */
 	unsigned long timeout; /* seconds, socket mode */
+	const char *server_user; /* socket mode: the account certmapd runs as, or NULL */
 	const char *cert_env;
 	const char *upn_hint_env;
 	const char *domain_hint_env;

@@ -23,8 +23,17 @@ static int client_err_to_pam(pam_handle_t *pamh, const char *path, int rc)
 	case CERTMAP_OK: return PAM_SUCCESS;
 	case CERTMAP_ERR_NOMEM: return PAM_BUF_ERR;
 	case CERTMAP_ERR_BACKEND:
-		pam_syslog(pamh, LOG_ERR, "certmapd at %s cannot be reached", path);
+	case CERTMAP_ERR_NO_SERVICE:
+	case CERTMAP_ERR_PERMISSION:
+		pam_syslog(pamh, LOG_ERR, "certmapd at %s cannot be reached: %s", path, certmap_strerror(rc));
 		return PAM_AUTHINFO_UNAVAIL;
+	case CERTMAP_ERR_PEER_REFUSED:
+		pam_syslog(pamh, LOG_ERR, "certmapd at %s refused this process: %s", path, certmap_strerror(rc));
+		return PAM_SERVICE_ERR;
+	case CERTMAP_ERR_UNTRUSTED_PEER:
+		pam_syslog(pamh, LOG_ERR, "%s is held by a process that is not root or the service user "
+			   "(option server_user=): denied", path);
+		return PAM_AUTH_ERR;
 	case CERTMAP_ERR_SYSTEM:
 		/* The client reports the service's PermissionDenied as EACCES. */
 		pam_syslog(pamh, LOG_ERR, "certmapd at %s refused this process: %s", path,
@@ -57,7 +66,7 @@ int cm_pam_map_socket(pam_handle_t *pamh, const struct cm_pam_opts *o,
 
 	*answer = NULL;
 	/* timeout is at most CM_PAM_MAX_TIMEOUT seconds: no overflow. */
-	rc = certmap_client_connect(o->socket, (int)(o->timeout * 1000), &cl);
+	rc = certmap_client_open(&(struct certmap_client_options){ .path = o->socket, .timeout_ms = (int)(o->timeout * 1000), .server_user = o->server_user }, &cl, NULL);
 	if (rc == CERTMAP_OK) {
 		rc = certmap_client_map(cl, req, answer);
 	}

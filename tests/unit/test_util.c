@@ -101,6 +101,64 @@ static void test_buf_escaped(void **state)
 	free(s);
 }
 
+/* Bytes over 0x7f stay only as well-formed UTF-8; the rest is \xHH. */
+static void test_buf_escaped_utf8(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *out;
+	} cases[] = {
+		{ "J\xc3\xbcrgen", 7, "J\xc3\xbcrgen" },            /* ü kept */
+		{ "\x0c\x0d" "123\x80\xff\xc0", 8, "\\x0c\\x0d123\\x80\\xff\\xc0" },
+		{ "\xc0\xaf", 2, "\\xc0\\xaf" },                  /* overlong '/' */
+		{ "\xed\xa0\x80", 3, "\\xed\\xa0\\x80" },         /* surrogate */
+		{ "\xf4\x90\x80\x80", 4, "\\xf4\\x90\\x80\\x80" }, /* over U+10FFFF */
+		{ "\xe2\x82", 2, "\\xe2\\x82" },                  /* truncated */
+		{ "\xc2\x9b" "1m", 4, "\\xc2\\x9b1m" },             /* C1 CSI */
+		{ "\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80" },     /* U+1F600 kept */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cm_buf b;
+		char *s;
+
+		cm_buf_init(&b, 0);
+		cm_buf_add_escaped(&b, (const unsigned char *)cases[i].in, cases[i].len, 100);
+		s = cm_buf_steal(&b, NULL);
+		assert_string_equal(s, cases[i].out);
+		assert_true(cm_utf8_valid(s, strlen(s)));
+		free(s);
+	}
+}
+
+static void test_utf8_sanitize(void **state)
+{
+	char *s;
+
+	(void)state;
+	assert_true(cm_utf8_valid("", 0));
+	assert_true(cm_utf8_valid("a\xc3\xa9\xe2\x82\xac\xf0\x90\x8d\x88", 10));
+	assert_false(cm_utf8_valid("\xff", 1));
+	assert_false(cm_utf8_valid("\xc3", 1));
+	assert_false(cm_utf8_valid("\xe0\x80\xaf", 3));
+	s = cm_utf8_sanitize("a\xff" "b\0c\xc3\xa9\\", 8);
+	assert_non_null(s);
+	assert_string_equal(s, "a\\xffb\\x00c\xc3\xa9" "\\");
+	free(s);
+	/* A cut inside a sequence (cm_buf_add_escaped's max) stays valid. */
+	{
+		struct cm_buf b;
+
+		cm_buf_init(&b, 0);
+		cm_buf_add_escaped(&b, (const unsigned char *)"ab\xc3\xa9", 4, 3);
+		s = cm_buf_steal(&b, NULL);
+		assert_string_equal(s, "ab\\xc3...");
+		free(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -108,6 +166,8 @@ int main(void)
 		cmocka_unit_test(test_strv),
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_buf_escaped),
+		cmocka_unit_test(test_buf_escaped_utf8),
+		cmocka_unit_test(test_utf8_sanitize),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);

@@ -1,0 +1,263 @@
+/*
+ * Unit tests of the protocol client's connection checks (client/client.c):
+ * the error codes and messages for a missing socket, a socket nobody
+ * listens on, and a listener that is not trusted (SO_PEERCRED), plus the
+ * answer JSON that carries only valid UTF-8 (mapper/answer_json.c).
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "answer.h"
+#include "certmap_client.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (f == NULL) {
+		return -1;
+	}
+	snprintf(f->dir, sizeof(f->dir), "/tmp/cm-client-XXXXXX");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof(f->path), "%s/sock", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	unlink(f->path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* A socket bound at path; listening unless listen_too is false. */
+static int bound_socket(const char *path, bool listen_too)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    (listen_too && listen(fd, 4) != 0)) {
+		fail_msg("cannot bind %s", path);
+	}
+	return fd;
+}
+
+static void test_no_socket(void **state)
+{
+	struct fixture *f = *state;
+	struct certmap_client_options o = { .path = f->path, .timeout_ms = 1000 };
+	struct certmap_client *cl = NULL;
+	char *msg = NULL;
+
+	assert_int_equal(certmap_client_open(&o, &cl, &msg), CERTMAP_ERR_NO_SERVICE);
+	assert_null(cl);
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "no socket at"));
+	assert_non_null(strstr(msg, "is certmapd running?"));
+	free(msg);
+	/* The 0.1.0 call keeps its code. */
+	assert_int_equal(certmap_client_connect(f->path, 1000, &cl), CERTMAP_ERR_BACKEND);
+	assert_null(cl);
+}
+
+static void test_nobody_listens(void **state)
+{
+	struct fixture *f = *state;
+	struct certmap_client_options o = { .path = f->path, .timeout_ms = 1000 };
+	struct certmap_client *cl = NULL;
+	char *msg = NULL;
+	int fd = bound_socket(f->path, false);
+
+	close(fd); /* the file stays, nobody listens */
+	assert_int_equal(certmap_client_open(&o, &cl, &msg), CERTMAP_ERR_NO_SERVICE);
+	assert_non_null(strstr(msg, "nothing listens on"));
+	free(msg);
+}
+
+static void test_own_uid_trusted(void **state)
+{
+	struct fixture *f = *state;
+	struct certmap_client_options o = { .path = f->path, .timeout_ms = 1000 };
+	struct certmap_client *cl = NULL;
+	int fd = bound_socket(f->path, true);
+
+	assert_int_equal(certmap_client_open(&o, &cl, NULL), CERTMAP_OK);
+	certmap_client_free(cl);
+	close(fd);
+}
+
+static void test_unknown_server_user(void **state)
+{
+	struct fixture *f = *state;
+	struct certmap_client_options o = { .path = f->path, .server_user = "no-such-user-xyz" };
+	struct certmap_client *cl = NULL;
+	char *msg = NULL;
+
+	assert_int_equal(certmap_client_open(&o, &cl, &msg), CERTMAP_ERR_INVALID_ARG);
+	assert_non_null(strstr(msg, "no-such-user-xyz"));
+	free(msg);
+}
+
+/*
+ * A listener that is neither root, this uid nor the service user: bound
+ * as root, then listening as uid 65534 (SO_PEERCRED reports the uid at
+ * listen()). Needs root to change uid; skipped otherwise.
+ */
+static void test_untrusted_listener(void **state)
+{
+	struct fixture *f = *state;
+	struct certmap_client_options o = { .path = f->path, .timeout_ms = 2000 };
+	struct certmap_client *cl = NULL;
+	int ready[2], st;
+	char *msg = NULL;
+	char c;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		skip();
+	}
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = bound_socket(f->path, false);
+
+		if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0 ||
+		    listen(fd, 4) != 0) {
+			_exit(1);
+		}
+		(void)!write(ready[1], "x", 1);
+		sleep(10);
+		_exit(0);
+	}
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	assert_int_equal(certmap_client_open(&o, &cl, &msg), CERTMAP_ERR_UNTRUSTED_PEER);
+	assert_non_null(strstr(msg, "runs as uid 65534"));
+	free(msg);
+	msg = NULL;
+	assert_int_equal(certmap_client_connect(f->path, 2000, &cl), CERTMAP_ERR_BACKEND);
+	/* Named as the service user, the same listener is trusted. */
+	o.server_user = "65534";
+	assert_int_equal(certmap_client_open(&o, &cl, &msg), CERTMAP_OK);
+	certmap_client_free(cl);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	close(ready[0]);
+	close(ready[1]);
+}
+
+/* Parses text strictly, UTF-8 checked, and returns the object. */
+static json_object *strict_parse(const char *text)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *o;
+
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, text, (int)strlen(text));
+	assert_int_equal(json_tokener_get_error(tok), json_tokener_success);
+	json_tokener_free(tok);
+	assert_non_null(o);
+	return o;
+}
+
+static const char *field(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	assert_true(json_object_object_get_ex(o, key, &v));
+	return json_object_get_string(v);
+}
+
+static void test_answer_json_refusal_utf8(void **state)
+{
+	struct certmap_answer *a = cm_answer_new();
+	json_object *o;
+	char *s;
+	long t;
+
+	(void)state;
+	assert_non_null(a);
+	assert_int_equal(cm_answer_refuse(a, CERTMAP_REASON_NOT_CANDIDATE, "%s is not a candidate",
+					  "b\xff\xc0" "b"), 0);
+	t = cm_answer_trace_add(a, "r\xe9gle", 1, false, "<SAN> 'MTIz' does not hold for '123\x80'");
+	assert_true(t >= 0);
+	assert_int_equal(cm_answer_candidate_add(a, t, "u\xfe", "d\xfd", "no_account", "n\xfc"), 0);
+	s = certmap_answer_to_json(a, true);
+	assert_non_null(s);
+	o = strict_parse(s);
+	assert_string_equal(field(o, "message"), "b\\xff\\xc0b is not a candidate");
+	assert_non_null(strstr(s, "r\\\\xe9gle"));
+	assert_non_null(strstr(s, "123\\\\x80"));
+	json_object_put(o);
+	free(s);
+	certmap_answer_free(a);
+}
+
+/* A mapped user name JSON cannot carry exactly is not sent \x-quoted. */
+static void test_answer_json_mapped_not_utf8(void **state)
+{
+	struct certmap_answer *a = cm_answer_new();
+	struct cm_account acct = { 0 };
+	json_object *o, *v = NULL;
+	char *s;
+
+	(void)state;
+	acct.name = strdup("j\xff" "o");
+	acct.home = strdup("/home/jo");
+	acct.uid = 1000;
+	acct.gid = 1000;
+	assert_int_equal(cm_answer_set_mapped(a, &acct, "upn", "local"), 0);
+	s = certmap_answer_to_json(a, false);
+	assert_non_null(s);
+	o = strict_parse(s);
+	assert_string_equal(field(o, "verdict"), "refused");
+	assert_string_equal(field(o, "reason"), "no_account");
+	assert_false(json_object_object_get_ex(o, "user", &v));
+	json_object_put(o);
+	free(s);
+	certmap_answer_free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_no_socket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nobody_listens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_own_uid_trusted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_server_user, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_untrusted_listener, setup, teardown),
+		cmocka_unit_test(test_answer_json_refusal_utf8),
+		cmocka_unit_test(test_answer_json_mapped_not_utf8),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
