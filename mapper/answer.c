@@ -60,7 +60,13 @@ struct certmap_answer *cm_answer_new(void)
 	/* Default deny: an answer is a refusal until the decision maps it. */
 	a->verdict = CERTMAP_VERDICT_ERROR;
 	a->reason = CERTMAP_REASON_CONFIG_ERROR;
+	a->valid_until = INT64_MAX;
 	return a;
+}
+
+int64_t cm_answer_valid_until(const struct certmap_answer *a)
+{
+	return a != NULL ? a->valid_until : INT64_MAX;
 }
 
 long cm_answer_trace_add(struct certmap_answer *a, const char *rule,

@@ -5,6 +5,8 @@
 #ifndef CERTMAP_ANSWER_H
 #define CERTMAP_ANSWER_H
 
+#include <stdint.h>
+
 #include "backend.h"
 #include "certmap.h"
 #include "util.h"
@@ -20,9 +22,17 @@ struct certmap_answer {
 	struct certmap_trace_entry *trace;
 	size_t n_trace;
 	size_t trace_alloc;
+	/* Seconds since the epoch from which this answer may no longer hold
+	 * by time alone (the certificate's notAfter, a CRL's nextUpdate ...);
+	 * INT64_MAX when time cannot change it. */
+	int64_t valid_until;
 };
 
 struct certmap_answer *cm_answer_new(void);
+
+/* For caches of answers (certmapd): a cached copy of a must not be used
+ * at or after this time (seconds since the epoch; INT64_MAX: no limit). */
+int64_t cm_answer_valid_until(const struct certmap_answer *a);
 
 /* Adds a trace entry; returns its index, or -1 when out of memory. */
 long cm_answer_trace_add(struct certmap_answer *a, const char *rule,

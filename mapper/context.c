@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "answer.h"
 #include "certmap.h"
@@ -119,12 +120,35 @@ static bool request_fields_ok(const struct certmap_request *req, struct certmap_
 	return true;
 }
 
+/*
+ * The first moment after now at which this certificate's answer may change
+ * by time alone: its notBefore (if still ahead), its notAfter, or a
+ * validity bound of the trust store (CA expiry, CRL nextUpdate). Taken
+ * whether or not verification is on, so that no cache outlives a
+ * certificate.
+ */
+static int64_t answer_valid_until(const struct certmap_ctx *ctx, const struct cm_identity *id,
+				  int64_t now)
+{
+	int64_t until = cm_verifier_next_change(ctx->verifier, now);
+
+	if (id->not_before > now && id->not_before < until) {
+		until = id->not_before;
+	}
+	if (id->not_after > now && id->not_after < until) {
+		until = id->not_after;
+	}
+	return until;
+}
+
 int certmap_map(const struct certmap_ctx *ctx, const struct certmap_request *req,
 		struct certmap_answer **answer)
 {
 	struct certmap_answer *a = NULL;
 	struct cm_cert_entry *cert = NULL;
 	enum certmap_reason reason;
+	/* Before verification, so that a bound it passed is still ahead. */
+	int64_t now = (int64_t)time(NULL);
 	char *msg = NULL;
 	bool hit;
 	int rc;
@@ -157,6 +181,7 @@ int certmap_map(const struct certmap_ctx *ctx, const struct certmap_request *req
 		goto done;
 	}
 	hex_digest(a->cert_sha256, cert->sha256);
+	a->valid_until = answer_valid_until(ctx, cert->id, now);
 	reason = cm_verify(ctx->verifier, cert->id, req->chain, req->chain_len, req->n_chain, 0, &msg);
 	if (reason != CERTMAP_REASON_NONE) {
 		cm_answer_refuse(a, reason, "%s", msg != NULL ? msg : certmap_reason_name(reason));

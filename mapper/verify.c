@@ -32,6 +32,11 @@ struct cm_verifier {
 	struct cm_verify_policy p;
 	X509_STORE *store;          /* NULL unless p.enabled */
 	struct cm_strv eku_oids;    /* p.require_eku resolved, same order */
+	/* When the store's verdicts change by time alone: the notBefore and
+	 * notAfter of each certificate and the lastUpdate and nextUpdate of
+	 * each CRL loaded from ca_file and crl_file, sorted. */
+	int64_t *bounds;
+	size_t n_bounds;
 };
 
 static int vfail(char **errmsg, int code, const char *fmt, ...)
@@ -420,6 +425,70 @@ out:
 	return rc;
 }
 
+/* ---------------------------------------------------------------- time bounds */
+
+static int add_bound(struct cm_verifier *v, const ASN1_TIME *t)
+{
+	struct tm tm;
+	int64_t *nb;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
+		return 0;
+	}
+	nb = realloc(v->bounds, (v->n_bounds + 1) * sizeof(*nb));
+	if (nb == NULL) {
+		return -1;
+	}
+	v->bounds = nb;
+	v->bounds[v->n_bounds++] = (int64_t)timegm(&tm);
+	return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Once, after loading: the store does not change afterwards except for
+ * what ca_dir's lookup adds on demand, which is not counted. */
+static int collect_bounds(struct cm_verifier *v, char **errmsg)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(v->store);
+	int rv = 0;
+
+	for (int i = 0; objs != NULL && i < sk_X509_OBJECT_num(objs) && rv == 0; i++) {
+		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+		X509 *x = X509_OBJECT_get0_X509(o);
+		X509_CRL *crl = X509_OBJECT_get0_X509_CRL(o);
+
+		if (x != NULL) {
+			rv = add_bound(v, X509_get0_notBefore(x)) | add_bound(v, X509_get0_notAfter(x));
+		} else if (crl != NULL) {
+			rv = add_bound(v, X509_CRL_get0_lastUpdate(crl)) |
+			     add_bound(v, X509_CRL_get0_nextUpdate(crl));
+		}
+	}
+	if (rv != 0) {
+		return vfail(errmsg, CERTMAP_ERR_NOMEM, "out of memory");
+	}
+	if (v->n_bounds > 1) {
+		qsort(v->bounds, v->n_bounds, sizeof(*v->bounds), cmp_i64);
+	}
+	return 0;
+}
+
+int64_t cm_verifier_next_change(const struct cm_verifier *v, int64_t now)
+{
+	for (size_t i = 0; v != NULL && i < v->n_bounds; i++) {
+		if (v->bounds[i] > now) {
+			return v->bounds[i];
+		}
+	}
+	return INT64_MAX;
+}
+
 static int build_store(struct cm_verifier *v, char **errmsg)
 {
 	const struct cm_verify_policy *p = &v->p;
@@ -446,7 +515,7 @@ static int build_store(struct cm_verifier *v, char **errmsg)
 		flags |= X509_V_FLAG_CRL_CHECK;
 	}
 	X509_STORE_set_flags(v->store, flags);
-	return 0;
+	return collect_bounds(v, errmsg);
 }
 
 int cm_verifier_new(const struct cm_verify_policy *p, struct cm_verifier **out,
@@ -487,6 +556,7 @@ void cm_verifier_free(struct cm_verifier *v)
 		return;
 	}
 	X509_STORE_free(v->store);
+	free(v->bounds);
 	cm_strv_clear(&v->eku_oids);
 	cm_verify_policy_clear(&v->p);
 	free(v);

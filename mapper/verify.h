@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "certmap.h"
@@ -71,6 +72,14 @@ enum certmap_reason cm_verify(const struct cm_verifier *v,
 			      const unsigned char *const *chain,
 			      const size_t *chain_len, size_t n_chain,
 			      time_t now, char **msg);
+
+/*
+ * The earliest time after now (seconds since the epoch) at which a
+ * verdict of v may change by time alone: a trust anchor or CRL from
+ * ca_file or crl_file becoming valid or expiring (a CRL's nextUpdate).
+ * INT64_MAX when there is none, or verification is off.
+ */
+int64_t cm_verifier_next_change(const struct cm_verifier *v, int64_t now);
 
 void cm_verify_policy_clear(struct cm_verify_policy *p);
 

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cache.h"
 
@@ -11,7 +12,8 @@ struct cache_entry {
 	unsigned char key[32];
 	struct cache_entry *next_hash;
 	struct cache_entry *lru_prev, *lru_next; /* lru_next: more recently used */
-	uint64_t expires_ms;
+	uint64_t expires_ms;     /* monotonic: the TTL */
+	int64_t until_ms;        /* wall clock: the answer's own limit */
 	size_t len;
 	char frame[];
 };
@@ -47,6 +49,27 @@ struct cm_cache *cm_cache_new(size_t max_entries, uint64_t ttl_ms)
 	c->max_entries = ttl_ms > 0 ? max_entries : 0;
 	c->ttl_ms = ttl_ms;
 	return c;
+}
+
+/*
+ * The answer's own limit is a calendar time, so it is compared with the
+ * wall clock on every hit: a clock set forward must not keep an answer
+ * for a certificate that has expired by the new time.
+ */
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t limit_ms(int64_t valid_until)
+{
+	if (valid_until <= 0) {
+		return 0;
+	}
+	return valid_until >= INT64_MAX / 1000 ? INT64_MAX : valid_until * 1000;
 }
 
 static size_t bucket_of(const struct cm_cache *c, const unsigned char key[32])
@@ -116,7 +139,8 @@ bool cm_cache_get(struct cm_cache *c, const unsigned char key[32], uint64_t now_
 
 	pthread_mutex_lock(&c->lock);
 	e = lookup(c, key);
-	if (e != NULL && now_ms >= e->expires_ms) {
+	if (e != NULL && (now_ms >= e->expires_ms ||
+			  (e->until_ms != INT64_MAX && wall_ms() >= e->until_ms))) {
 		entry_remove(c, e);
 	} else if (e != NULL) {
 		lru_unlink(c, e);
@@ -149,11 +173,12 @@ static void insert(struct cm_cache *c, struct cache_entry *e)
 }
 
 int cm_cache_put(struct cm_cache *c, const unsigned char key[32],
-		 const char *frame, size_t len, uint64_t now_ms)
+		 const char *frame, size_t len, uint64_t now_ms, int64_t valid_until)
 {
 	struct cache_entry *e;
+	int64_t until = limit_ms(valid_until);
 
-	if (c->max_entries == 0) {
+	if (c->max_entries == 0 || (until != INT64_MAX && wall_ms() >= until)) {
 		return 0;
 	}
 	/* Built outside the lock, so the other loops wait only for the links. */
@@ -165,6 +190,7 @@ int cm_cache_put(struct cm_cache *c, const unsigned char key[32],
 	memcpy(e->frame, frame, len);
 	e->len = len;
 	e->expires_ms = now_ms + c->ttl_ms;
+	e->until_ms = until;
 	e->lru_prev = e->lru_next = NULL;
 	pthread_mutex_lock(&c->lock);
 	insert(c, e);

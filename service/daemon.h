@@ -92,6 +92,7 @@ struct cmd_job {
 	/* Filled by the worker. */
 	struct cm_buf reply;
 	bool cacheable;
+	int64_t valid_until;    /* the answer's own cache limit (cm_answer_valid_until) */
 	int verdict;            /* enum certmap_verdict, or -1 for an error reply */
 };
 

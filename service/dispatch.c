@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "answer.h"
 #include "cache.h"
 #include "context.h"
 #include "daemon.h"
@@ -458,6 +459,7 @@ void cmd_job_run(struct cmd_job *job)
 	cmp_reply_params(&job->reply, json, strlen(json));
 	/* An error verdict may be transient; everything else is stable for the TTL. */
 	job->cacheable = certmap_answer_verdict(a) != CERTMAP_VERDICT_ERROR;
+	job->valid_until = cm_answer_valid_until(a);
 out:
 	if (job->reply.failed) {
 		cm_buf_free(&job->reply);

@@ -23,6 +23,9 @@ tests_service_svc_client_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(t
 tests_service_svc_client_CFLAGS = $(AM_CFLAGS) -pthread
 tests_service_svc_client_LDADD = tests/lib/libcmtest.la libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS) -lpthread
 TESTS += tests/service/test_certmapd.sh
+# Operations: cache limits, refused peers, privileges, files (tests/service/test_ops*.sh).
+TESTS += tests/service/test_ops_cache.sh
+EXTRA_DIST += tests/service/test_ops_cache.sh
 
 # ---------------------------------------------------------------- fuzzing the request decoder
 # tests/fuzz/replay.sh replays tests/fuzz/corpus/request through replay_request.

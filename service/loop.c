@@ -325,7 +325,7 @@ void cmd_conn_job_done(struct cmd_loop *lp, struct cmd_job *job)
 	 * rules a reload has replaced goes away with them. */
 	if (job->cacheable && !job->reply.failed) {
 		cm_cache_put(job->gen->cache, job->map.key, job->reply.data, job->reply.len,
-			     cmd_now_ms());
+			     cmd_now_ms(), job->valid_until);
 	}
 	c->busy = false;
 	if (c->dead) {

@@ -1,0 +1,140 @@
+#!/bin/sh
+# certmapd's answer cache never outlives what the answer depends on: a
+# certificate that expires a few seconds from now, and a CRL whose
+# nextUpdate is a few seconds away, are not answered "mapped" from the
+# cache once that moment has passed, although cache_ttl is a minute.
+set -u
+. "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
+
+CERTMAPD="$builddir/certmapd"
+CLIENT="$builddir/tests/service/svc_client"
+OPENSSL=${OPENSSL:-openssl}
+mkdir -p "$builddir/tests"
+tmp=$(mktemp -d "$builddir/tests/tmp-ops-cache.XXXXXX")
+chmod 755 "$tmp"
+pid=
+stop_daemon() {
+	if [ -n "$pid" ]; then
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		pid=
+	fi
+}
+trap 'stop_daemon; rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM HUP
+
+printf 'alice:x:1000:1000:Alice:/home/alice:/bin/sh\nroot:x:0:0:root:/root:/bin/sh\n' > "$tmp/passwd"
+printf 'alice:x:1000:\nroot:x:0:\n' > "$tmp/group"
+NSS_WRAPPER_PASSWD="$tmp/passwd"; NSS_WRAPPER_GROUP="$tmp/group"
+export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
+sock="$tmp/sock"
+
+# ------------------------------------------------- certificates made here
+# A CA database of our own, signing with the suite's CA (tests/certs/out).
+mkdir "$tmp/ca" "$tmp/ca/new"
+: > "$tmp/ca/index.txt"
+echo 01 > "$tmp/ca/crlnumber"
+echo 7001 > "$tmp/ca/serial"
+cat > "$tmp/ca/ca.cnf" <<EOF
+[ca]
+default_ca = d
+[d]
+database = $tmp/ca/index.txt
+new_certs_dir = $tmp/ca/new
+serial = $tmp/ca/serial
+crlnumber = $tmp/ca/crlnumber
+default_md = sha256
+policy = p
+unique_subject = no
+[p]
+commonName = supplied
+[ext]
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = clientAuth
+subjectAltName = otherName:1.3.6.1.4.1.311.20.2.3;UTF8:alice@EXAMPLE.COM
+[req]
+distinguished_name = dn
+[dn]
+EOF
+OPENSSL_CONF="$tmp/ca/ca.cnf"; export OPENSSL_CONF
+stamp() { date -u -d "@$1" +%Y%m%d%H%M%SZ; }
+
+# short_cert NAME SECONDS: an alice certificate valid from an hour ago
+# until SECONDS from now; prints its notAfter in seconds since the epoch.
+short_cert() {
+	end=$(( $(date +%s) + $2 ))
+	"$OPENSSL" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/$1.key" 2>/dev/null &&
+	"$OPENSSL" req -new -key "$tmp/$1.key" -subj "/O=Example/CN=$1" -out "$tmp/$1.csr" 2>/dev/null &&
+	"$OPENSSL" ca -batch -config "$tmp/ca/ca.cnf" -notext -cert "$certs/ca.pem" \
+		-keyfile "$certs/ca.key" -startdate "$(stamp $(( $(date +%s) - 3600 )))" \
+		-enddate "$(stamp "$end")" -extensions ext -extfile "$tmp/ca/ca.cnf" \
+		-in "$tmp/$1.csr" -out "$tmp/$1.pem" > "$tmp/ca.log" 2>&1 || { cat "$tmp/ca.log"; return 1; }
+	echo "$end"
+}
+
+write_config() { # $1: file, $2: extra verify settings
+	cat > "$1" <<EOC
+verify = { ca_file = "$certs/ca.pem"; $2 };
+domains = ( { name = "local"; type = "local"; } );
+rules = (
+  { name = "upn"; priority = 10; match = "<EKU>clientAuth";
+    map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; }
+);
+service = { socket = "$sock"; user = "root"; allowed_uids = [0, $(id -u)];
+  timeout = 5; cache_ttl = 60; cache_size = 100; };
+EOC
+}
+
+start_daemon() { # $1: config
+	rm -f "$sock"
+	sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$1" >> "$tmp/log" 2>&1 &
+	pid=$!
+	i=0
+	while [ ! -S "$sock" ] && [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null; do
+		sleep 0.1; i=$((i + 1))
+	done
+	[ -S "$sock" ]
+}
+client() { sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" "$@"; }
+hits() { client stats "$sock" | tr -d ' \n' | sed -n 's/.*"hits":\([0-9]*\).*/\1/p'; }
+# Sleeps until the wall clock is past $1 (seconds since the epoch).
+sleep_past() { while [ "$(date +%s)" -le "$1" ]; do sleep 0.2; done; }
+
+# ------------------------------------------------- a certificate that expires
+write_config "$tmp/certmap.conf" ""
+if start_daemon "$tmp/certmap.conf"; then ok "daemon starts"; else ko "daemon starts"; cat "$tmp/log"; finish; exit 1; fi
+end=$(short_cert short 5) || { ko "short-lived certificate made"; finish; exit 1; }
+expect_exit "short-lived certificate mapped" 0 client map "$sock" "$tmp/short.pem"
+expect_out "mapped to alice" '"user":"alice"'
+h0=$(hits)
+expect_exit "mapped again, before notAfter" 0 client map "$sock" "$tmp/short.pem"
+if [ "$(hits)" -gt "$h0" ]; then ok "the second answer came from the cache"; else ko "the second answer came from the cache"; fi
+sleep_past "$end"
+expect_exit "after notAfter: not mapped, although cache_ttl is 60 s" 1 client map "$sock" "$tmp/short.pem"
+expect_out "refused as expired" '"reason":"expired"'
+# A long-lived certificate is still cached for the whole TTL.
+expect_exit "alice mapped" 0 client map "$sock" "$certs/alice.pem"
+h0=$(hits)
+expect_exit "alice mapped again" 0 client map "$sock" "$certs/alice.pem"
+if [ "$(hits)" -gt "$h0" ]; then ok "a long-lived certificate is cached"; else ko "a long-lived certificate is cached"; fi
+stop_daemon
+
+# ------------------------------------------------- a CRL that is due
+now=$(date +%s)
+crl_end=$((now + 5))
+"$OPENSSL" ca -batch -config "$tmp/ca/ca.cnf" -cert "$certs/ca.pem" -keyfile "$certs/ca.key" \
+	-gencrl -crl_lastupdate "$(stamp $((now - 60)))" -crl_nextupdate "$(stamp "$crl_end")" \
+	-out "$tmp/crl.pem" > "$tmp/ca.log" 2>&1 || cat "$tmp/ca.log"
+write_config "$tmp/crl.conf" "crl_file = \"$tmp/crl.pem\";"
+: > "$tmp/log"
+if start_daemon "$tmp/crl.conf"; then ok "daemon starts with a CRL"; else ko "daemon starts with a CRL"; cat "$tmp/log"; finish; exit 1; fi
+expect_exit "mapped while the CRL is current" 0 client map "$sock" "$certs/alice.pem"
+h0=$(hits)
+expect_exit "mapped again" 0 client map "$sock" "$certs/alice.pem"
+if [ "$(hits)" -gt "$h0" ]; then ok "answered from the cache"; else ko "answered from the cache"; fi
+sleep_past "$crl_end"
+expect_exit "after the CRL's nextUpdate: not mapped from the cache" 1 client map "$sock" "$certs/alice.pem"
+expect_no_out "not mapped" '"verdict":"mapped"'
+stop_daemon
+
+finish
