@@ -18,8 +18,13 @@
 #include "request.h"
 #include "util.h"
 
-/* syslog with the function name; lines reach journald through /dev/log. */
-#define cmd_log(prio, fmt, ...) syslog((prio), "%s: " fmt, __func__, ##__VA_ARGS__)
+/*
+ * syslog; lines reach journald through /dev/log. Each message is a whole
+ * sentence in an administrator's words (what happened, to which peer or
+ * file, and the setting or file to change), with no function names, so
+ * that it can be searched for without the source.
+ */
+#define cmd_log(prio, ...) syslog((prio), __VA_ARGS__)
 
 struct cm_cache;
 
@@ -211,6 +216,16 @@ bool cmd_limits_admit(uid_t uid, unsigned int max, unsigned int max_per_uid);
 void cmd_limits_release(uid_t uid);
 unsigned int cmd_limits_count(void);
 void cmd_limits_free(void);
+
+/* peer.c: whether a peer may connect (uid, primary gid, or a supplementary
+ * group read from fd with SO_PEERGROUPS, in service.allowed_uids/gids). */
+bool cmd_peer_allowed(const struct cm_service_conf *sc, const struct cmd_peer *p, int fd);
+/* Counts a refused connection of uid: true when it may have its own log
+ * line (at most a few per uid per minute), false when it is only counted
+ * for a later "suppressed N" line. */
+bool cmd_peer_refusal_logged(uid_t uid);
+/* Logs the "suppressed N" lines that are due (all of them with force). */
+void cmd_peer_log_summaries(bool force);
 
 /* systemd shim (sd_shim.c): activated sockets and readiness. */
 int cmd_listen_fds(void);

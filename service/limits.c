@@ -58,6 +58,8 @@ bool cmd_limits_admit(uid_t uid, unsigned int max, unsigned int max_per_uid)
 		ok = true;
 	}
 	pthread_mutex_unlock(&lock);
+	/* Refusal summaries that are due go out with the next connection. */
+	cmd_peer_log_summaries(false);
 	return ok;
 }
 

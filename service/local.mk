@@ -4,7 +4,7 @@
 # ---------------------------------------------------------------- certmapd
 sbin_PROGRAMS += certmapd
 certmapd_SOURCES = service/main.c service/loop.c service/loops.c service/limits.c \
-	service/dispatch.c \
+	service/dispatch.c service/peer.c \
 	service/workers.c service/cache.c service/cache.h service/request.c \
 	service/request.h service/daemon.h service/sd_shim.c
 certmapd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
@@ -24,8 +24,10 @@ tests_service_svc_client_CFLAGS = $(AM_CFLAGS) -pthread
 tests_service_svc_client_LDADD = tests/lib/libcmtest.la libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS) -lpthread
 TESTS += tests/service/test_certmapd.sh
 # Operations: cache limits, refused peers, privileges, files (tests/service/test_ops*.sh).
-TESTS += tests/service/test_ops_cache.sh
-EXTRA_DIST += tests/service/test_ops_cache.sh
+TESTS += tests/service/test_ops_cache.sh tests/service/test_ops_peers.sh \
+	tests/service/test_ops_root.sh
+EXTRA_DIST += tests/service/test_ops_cache.sh tests/service/test_ops_peers.sh \
+	tests/service/test_ops_root.sh
 
 # ---------------------------------------------------------------- fuzzing the request decoder
 # tests/fuzz/replay.sh replays tests/fuzz/corpus/request through replay_request.

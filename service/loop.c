@@ -188,8 +188,6 @@ static void queue_error(struct cmd_loop *lp, struct conn *c, const char *error,
 	c->close_after_write = true;
 }
 
-static bool peer_allowed(const struct cm_service_conf *sc, const struct cmd_peer *p);
-
 /* Decodes and answers one frame; false when the connection waits (job, close). */
 static bool conn_frame(struct cmd_loop *lp, struct conn *c, size_t len)
 {
@@ -207,7 +205,7 @@ static bool conn_frame(struct cmd_loop *lp, struct conn *c, size_t len)
 		return true;
 	}
 	/* A reload may have taken this peer off the allowed lists. */
-	if (!peer_allowed(&lp->gen->cfg->service, &c->peer)) {
+	if (!cmd_peer_allowed(&lp->gen->cfg->service, &c->peer, c->fd)) {
 		cmd_stats_add(&lp->stats, CMD_C_REQUESTS, 1);
 		queue_error(lp, c, CMP_E_PERMISSION_DENIED, NULL,
 			    "this peer is no longer allowed by service.allowed_uids/allowed_gids");
@@ -340,21 +338,6 @@ void cmd_conn_job_done(struct cmd_loop *lp, struct cmd_job *job)
 
 /* ---------------------------------------------------------------- accept */
 
-static bool peer_allowed(const struct cm_service_conf *sc, const struct cmd_peer *p)
-{
-	for (size_t i = 0; i < sc->n_allowed_uids; i++) {
-		if (sc->allowed_uids[i] == p->uid) {
-			return true;
-		}
-	}
-	for (size_t i = 0; i < sc->n_allowed_gids; i++) {
-		if (sc->allowed_gids[i] == p->gid) {
-			return true;
-		}
-	}
-	return false;
-}
-
 /* Says why in one frame, best effort, and closes. */
 static void refuse(struct cmd_loop *lp, int fd, const char *error, const char *message)
 {
@@ -436,14 +419,21 @@ static void accept_one(struct cmd_loop *lp, int fd)
 		close(fd);
 		return;
 	}
-	if (!peer_allowed(sc, &peer)) {
-		cmd_log(LOG_WARNING, "peer uid %u gid %u pid %d is not allowed",
-			(unsigned)peer.uid, (unsigned)peer.gid, (int)peer.pid);
+	if (!cmd_peer_allowed(sc, &peer, fd)) {
+		if (cmd_peer_refusal_logged(peer.uid)) {
+			cmd_log(LOG_WARNING, "refused a connection from uid %u (gid %u, pid %d): "
+				"add it to service.allowed_uids or a group in service.allowed_gids",
+				(unsigned)peer.uid, (unsigned)peer.gid, (int)peer.pid);
+		}
 		refuse(lp, fd, CMP_E_PERMISSION_DENIED, "this uid may not use certmapd");
 		return;
 	}
 	if (!cmd_limits_admit(peer.uid, sc->max_connections, sc->max_connections_per_uid)) {
-		cmd_log(LOG_WARNING, "connection limit reached, refusing uid %u", (unsigned)peer.uid);
+		if (cmd_peer_refusal_logged(peer.uid)) {
+			cmd_log(LOG_WARNING, "refused a connection from uid %u: too many connections "
+				"(service.max_connections_per_uid %u, service.max_connections %u)",
+				(unsigned)peer.uid, sc->max_connections_per_uid, sc->max_connections);
+		}
 		refuse(lp, fd, CMP_E_TOO_MANY_CONNECTIONS, "too many connections");
 		return;
 	}

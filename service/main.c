@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "access_check.h"
 #include "daemon.h"
 
 #define DEFAULT_WORKERS 4
@@ -137,7 +138,37 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa)
 	return unlink(path);
 }
 
-static int make_dir(const char *path)
+/*
+ * A directory certmapd creates while root, for a service.user it will
+ * switch to, is given to that user. Removing the socket at stop needs
+ * write access to its directory, which the service no longer has as
+ * service.user if root owns the directory; the socket file itself may
+ * stay root's. The service user gains nothing it did not have: it is the
+ * service. The directory is opened without following links and checked
+ * to be the one just made before it changes hands.
+ */
+static void give_dir(const char *dir, const char *user)
+{
+	struct passwd *pw;
+	struct stat sb;
+	int fd;
+
+	if (geteuid() != 0 || strcmp(user, "root") == 0 || (pw = getpwnam(user)) == NULL ||
+	    pw->pw_uid == 0) {
+		return; /* a missing user is reported when privileges are dropped */
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) != 0 || sb.st_uid != 0 ||
+	    fchown(fd, pw->pw_uid, pw->pw_gid) != 0) {
+		cmd_log(LOG_WARNING, "cannot give the socket directory %s to service.user %s: %m; "
+			"the socket will stay after certmapd stops", dir, user);
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+}
+
+static int make_dir(const char *path, const char *user)
 {
 	char *copy = strdup(path);
 	const char *dir;
@@ -147,10 +178,13 @@ static int make_dir(const char *path)
 		return -1;
 	}
 	dir = dirname(copy);
-	if (mkdir(dir, 0755) == 0 || errno == EEXIST) {
+	if (mkdir(dir, 0755) == 0) {
+		give_dir(dir, user);
+		rc = 0;
+	} else if (errno == EEXIST) {
 		rc = 0;
 	} else {
-		cmd_log(LOG_ERR, "cannot create %s: %m", dir);
+		cmd_log(LOG_ERR, "cannot create the socket directory %s: %m", dir);
 	}
 	free(copy);
 	return rc;
@@ -161,7 +195,7 @@ static int make_dir(const char *path)
  * no moment with another mode. Who may talk to the service is decided by
  * SO_PEERCRED against service.allowed_uids/gids, not by the file mode.
  */
-static int bind_socket(const char *path)
+static int bind_socket(const char *path, const char *user)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	mode_t old;
@@ -172,11 +206,11 @@ static int bind_socket(const char *path)
 		return -1;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (make_dir(path) != 0 || clear_stale(path, &sa) != 0) {
+	if (make_dir(path, user) != 0 || clear_stale(path, &sa) != 0) {
 		return -1;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
-		cmd_log(LOG_ERR, "socket: %m");
+		cmd_log(LOG_ERR, "cannot create a Unix socket: %m");
 		return -1;
 	}
 	old = umask(0111);
@@ -196,7 +230,8 @@ static int get_socket(const struct cm_service_conf *sc, bool *created)
 
 	*created = false;
 	if (n < 0 || n > 1) {
-		cmd_log(LOG_ERR, "expected one activated socket, got %d", n);
+		cmd_log(LOG_ERR, "systemd passed %d sockets; certmapd.socket must have exactly one "
+			"ListenStream", n);
 		return -1;
 	}
 	if (n == 1) {
@@ -204,13 +239,13 @@ static int get_socket(const struct cm_service_conf *sc, bool *created)
 		int fl = fcntl(fd, F_GETFL);
 
 		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
-			cmd_log(LOG_ERR, "activated socket: %m");
+			cmd_log(LOG_ERR, "cannot use the socket passed by systemd: %m");
 			return -1;
 		}
 		return fd;
 	}
 	*created = true;
-	return bind_socket(sc->socket);
+	return bind_socket(sc->socket, sc->user);
 }
 
 /* After binding: become service.user ("root" keeps root). */
@@ -235,14 +270,52 @@ static int drop_privileges(const char *user)
 	}
 	if (initgroups(user, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
 	    setuid(pw->pw_uid) != 0) {
-		cmd_log(LOG_ERR, "cannot switch to %s: %m", user);
+		cmd_log(LOG_ERR, "cannot switch to service.user %s: %m", user);
 		return -1;
 	}
 	if (setuid(0) != -1 || geteuid() != pw->pw_uid || getegid() != pw->pw_gid) {
-		cmd_log(LOG_ERR, "privileges were not dropped");
+		cmd_log(LOG_ERR, "root privileges were not dropped: stopping");
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Start-up reads the files as root, but every reload reads them again as
+ * service.user: say now which of them it will not be able to read, rather
+ * than at the first SIGHUP.
+ */
+static void warn_unreadable(const char *config_path, const struct cm_config *cfg)
+{
+	const char *user = cfg->service.user;
+	struct cm_strv warnings = { 0 };
+	struct cm_ids ids;
+
+	if (geteuid() != 0 || strcmp(user, "root") == 0 || cm_ids_lookup(user, &ids) != 0) {
+		return; /* a missing user is reported when privileges are dropped */
+	}
+	if (ids.uid != 0) {
+		(void)cm_config_check_readable(cfg, config_path, &ids, user, &warnings);
+	}
+	for (size_t i = 0; i < warnings.n; i++) {
+		cmd_log(LOG_WARNING, "%s", warnings.v[i]);
+	}
+	cm_strv_clear(&warnings);
+	cm_ids_clear(&ids);
+}
+
+/* After the switch: a socket whose directory service.user cannot write
+ * outlives the service (the next start removes it). Said once, now. */
+static void warn_socket_dir(const char *path)
+{
+	char *copy = strdup(path);
+
+	if (copy != NULL && access(dirname(copy), W_OK | X_OK) != 0) {
+		cmd_log(LOG_NOTICE, "%s will stay after certmapd stops: its directory is not "
+			"writable by uid %u (the next start removes it); let certmapd create the "
+			"directory, or give it to service.user", path, (unsigned)geteuid());
+	}
+	free(copy);
 }
 
 static int setup_signals(void)
@@ -265,15 +338,19 @@ static int start(struct cmd_state *st, const struct opts *o, bool *created)
 {
 	const struct cm_service_conf *sc = &st->gen->cfg->service;
 
+	warn_unreadable(st->config_path, st->gen->cfg);
 	if ((st->listen_fd = get_socket(sc, created)) < 0 || drop_privileges(sc->user) != 0) {
 		return -1;
+	}
+	if (*created) {
+		warn_socket_dir(sc->socket);
 	}
 	if (!o->foreground && daemon(0, 0) != 0) {
 		cmd_log(LOG_ERR, "cannot detach: %m");
 		return -1;
 	}
 	if ((st->signal_fd = setup_signals()) < 0) {
-		cmd_log(LOG_ERR, "signals: %m");
+		cmd_log(LOG_ERR, "cannot set up signal handling: %m");
 		return -1;
 	}
 	st->workers = cmd_workers_start(o->workers);
@@ -315,9 +392,12 @@ int main(int argc, char **argv)
 	rc = cmd_loops_run(&st) == 0 ? 0 : 1;
 	cmd_notify("STOPPING=1");
 	if (socket_path != NULL && unlink(socket_path) != 0) {
-		cmd_log(LOG_INFO, "cannot remove %s: %m", socket_path);
+		cmd_log(LOG_NOTICE, "cannot remove the socket %s: %m (the next start removes it)",
+			socket_path);
 	}
 out:
+	/* What the rate limit held back is said before the service goes. */
+	cmd_peer_log_summaries(true);
 	/* Workers first: the jobs they still hold point into the loops. */
 	cmd_workers_stop(st.workers);
 	cmd_loops_free(&st);

@@ -90,10 +90,10 @@ start_daemon() { # $1: config
 	sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$1" >> "$tmp/log" 2>&1 &
 	pid=$!
 	i=0
-	while [ ! -S "$sock" ] && [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null; do
+	while ! grep -q " serving " "$tmp/log" && [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null; do
 		sleep 0.1; i=$((i + 1))
 	done
-	[ -S "$sock" ]
+	grep -q " serving " "$tmp/log" && [ -S "$sock" ]
 }
 client() { sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" "$@"; }
 hits() { client stats "$sock" | tr -d ' \n' | sed -n 's/.*"hits":\([0-9]*\).*/\1/p'; }
