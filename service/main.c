@@ -41,7 +41,8 @@ static void usage(FILE *f)
 		   "  -f, --foreground    stay in the foreground and log to stderr too\n"
 		   "  -w, --workers N     threads for lookups (default %d, 1-%d)\n"
 		   "  -l, --loops N       event-loop threads (default: online CPUs, at most %d; 1-%d)\n"
-		   "  -V, --version       print the version\n",
+		   "  -V, --version       print the version\n"
+		   "  -h, --help          print this help\n",
 		certmap_default_config(), DEFAULT_WORKERS, MAX_WORKERS, DEFAULT_MAX_LOOPS, MAX_LOOPS);
 }
 
