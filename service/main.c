@@ -17,8 +17,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "access_check.h"
 #include "daemon.h"
+#include "file.h"
 
 #define DEFAULT_WORKERS 4
 #define MAX_WORKERS 64
@@ -281,28 +281,51 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
+/* One warning: the file, why, and a command that fixes it. */
+static void warn_one(const char *user, const struct passwd *pw, const char *file,
+		     const char *reason)
+{
+	struct group *gr = getgrgid(pw->pw_gid);
+	struct stat sb;
+	bool dir = stat(file, &sb) == 0 && S_ISDIR(sb.st_mode);
+	char gid[16];
+
+	snprintf(gid, sizeof(gid), "%u", (unsigned)pw->pw_gid);
+	cmd_log(LOG_WARNING, "service.user %s (uid %u) cannot read %s (%s): every reload will "
+		"fail once certmapd runs as %s; give it access, for example: chgrp %s %s && "
+		"chmod %s %s, and g+x on each directory above it that %s cannot search",
+		user, (unsigned)pw->pw_uid, file, reason != NULL ? reason : "no reason given", user,
+		gr != NULL ? gr->gr_name : gid, file, dir ? "g+rx" : "g+r", file, user);
+}
+
 /*
  * Start-up reads the files as root, but every reload reads them again as
  * service.user: say now which of them it will not be able to read, rather
- * than at the first SIGHUP.
+ * than at the first SIGHUP. The judgement (mode bits along each path) and
+ * the list of files are the library's, shared with certmapctl check-config.
  */
-static void warn_unreadable(const char *config_path, const struct cm_config *cfg)
+static void warn_unreadable(const struct cm_config *cfg)
 {
 	const char *user = cfg->service.user;
-	struct cm_strv warnings = { 0 };
-	struct cm_ids ids;
+	struct cm_strv files = { 0 };
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	char *reason = NULL;
 
-	if (geteuid() != 0 || strcmp(user, "root") == 0 || cm_ids_lookup(user, &ids) != 0) {
-		return; /* a missing user is reported when privileges are dropped */
+	if (geteuid() != 0 || strcmp(user, "root") == 0 ||
+	    getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0 || res == NULL || pw.pw_uid == 0 ||
+	    cm_config_files(cfg, &files) != CERTMAP_OK) {
+		goto out; /* a missing user is reported when privileges are dropped */
 	}
-	if (ids.uid != 0) {
-		(void)cm_config_check_readable(cfg, config_path, &ids, user, &warnings);
+	for (size_t i = 0; i < files.n; i++) {
+		if (!cm_file_readable_by(pw.pw_uid, pw.pw_gid, files.v[i], &reason)) {
+			warn_one(user, &pw, files.v[i], reason);
+		}
+		free(reason);
+		reason = NULL;
 	}
-	for (size_t i = 0; i < warnings.n; i++) {
-		cmd_log(LOG_WARNING, "%s", warnings.v[i]);
-	}
-	cm_strv_clear(&warnings);
-	cm_ids_clear(&ids);
+out:
+	cm_strv_clear(&files);
 }
 
 /* After the switch: a socket whose directory service.user cannot write
@@ -339,7 +362,7 @@ static int start(struct cmd_state *st, const struct opts *o, bool *created)
 {
 	const struct cm_service_conf *sc = &st->gen->cfg->service;
 
-	warn_unreadable(st->config_path, st->gen->cfg);
+	warn_unreadable(st->gen->cfg);
 	if ((st->listen_fd = get_socket(sc, created)) < 0 || drop_privileges(sc->user) != 0) {
 		return -1;
 	}

@@ -72,7 +72,7 @@ if [ "$uid" = 4300 ]; then ok "runs as service.user (uid 4300)"; else ko "runs a
 out=$(stat -c '%u %a' "$tmp/run")
 expect_out "the socket directory it made belongs to service.user" "4300 755"
 out=$(cat "$tmp/log")
-expect_no_out "no readability warning for readable files" "not readable by service.user"
+expect_no_out "no readability warning for readable files" "cannot read"
 expect_no_out "no warning that the socket will stay" "will stay after certmapd stops"
 kill -TERM "$pid"
 if wait "$pid"; then ok "SIGTERM: exit 0"; else ko "SIGTERM: exit status"; fi
@@ -103,12 +103,11 @@ chmod 600 "$tmp/secret.conf"
 if start_daemon "$tmp/secret.conf" "$sock"; then ok "starts with files only root can read"; else ko "starts with unreadable files"; cat "$tmp/log"; fi
 out=$(cat "$tmp/log")
 expect_out "warns about the configuration, by name" \
-	"the configuration $tmp/secret.conf is not readable by service.user svc (uid 4300)"
-expect_out "says why" "$tmp/secret.conf cannot be read (mode 0600, owner 0, group 0)"
+	"service.user svc (uid 4300) cannot read $tmp/secret.conf (not readable: mode 0600, owner 0, group 0)"
 expect_out "gives the fix" "chgrp svc $tmp/secret.conf && chmod g+r $tmp/secret.conf"
-expect_out "warns about the CA file's directory" \
-	"verify.ca_file $tmp/private/ca.pem is not readable by service.user svc (uid 4300): $tmp/private cannot be entered"
-expect_out "and its fix" "chgrp svc $tmp/private && chmod g+x $tmp/private"
+expect_out "warns about the CA file in a private directory" \
+	"service.user svc (uid 4300) cannot read $tmp/private/ca.pem (the directory $tmp/private is not searchable: mode 0700"
+expect_out "and points at the directories" "g+x on each directory above it that svc cannot search"
 # The warning is right: a reload as svc fails.
 kill -HUP "$pid"; sleep 0.5
 out=$(cat "$tmp/log")
