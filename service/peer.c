@@ -57,7 +57,8 @@ static bool groups_listed(const struct cm_service_conf *sc, int fd)
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) != 0) {
 		if (errno != ERANGE || len == 0 || len > GROUPS_MAX * sizeof(gid_t) ||
-		    (g = malloc(len)) == NULL || getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) != 0) {
+		    (g = malloc(len)) == NULL ||
+		    getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) != 0) {
 			cmd_log(LOG_WARNING, "cannot read the groups of a connecting peer: %m");
 			goto out;
 		}
@@ -89,7 +90,7 @@ bool cmd_peer_allowed(const struct cm_service_conf *sc, const struct cmd_peer *p
 
 struct refusal_slot {
 	bool used;
-	bool other;             /* counts every uid that found no slot */
+	bool other; /* counts every uid that found no slot */
 	uid_t uid;
 	uint64_t window_start;
 	unsigned int logged;
@@ -113,13 +114,15 @@ struct summary {
 static void summary_log(const struct summary *s)
 {
 	if (s->other) {
-		cmd_log(LOG_WARNING, "suppressed %llu more refused connections from other uids "
-			"in the last %llu seconds", (unsigned long long)s->n,
-			(unsigned long long)s->secs);
+		cmd_log(LOG_WARNING,
+			"suppressed %llu more refused connections from other uids "
+			"in the last %llu seconds",
+			(unsigned long long)s->n, (unsigned long long)s->secs);
 	} else {
-		cmd_log(LOG_WARNING, "suppressed %llu more refused connections from uid %u "
-			"in the last %llu seconds", (unsigned long long)s->n, (unsigned)s->uid,
-			(unsigned long long)s->secs);
+		cmd_log(LOG_WARNING,
+			"suppressed %llu more refused connections from uid %u "
+			"in the last %llu seconds",
+			(unsigned long long)s->n, (unsigned)s->uid, (unsigned long long)s->secs);
 	}
 }
 
@@ -133,8 +136,8 @@ static bool slot_close(struct refusal_slot *sl, uint64_t now, bool force, struct
 		return false;
 	}
 	if (sl->suppressed > 0) {
-		*s = (struct summary){ sl->other, sl->uid, sl->suppressed,
-				       (now - sl->window_start + 999) / 1000 };
+		*s = (struct summary){sl->other, sl->uid, sl->suppressed,
+				      (now - sl->window_start + 999) / 1000};
 		have = true;
 	}
 	sl->used = false;
