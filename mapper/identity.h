@@ -35,6 +35,9 @@ struct cm_ava {
 	 * {subject_dn_component}: RFC 2253 escaping, non-ASCII bytes as \XX. */
 	struct cm_value sssd_value;
 	size_t rdn;          /* index of the RDN (SET) this AVA belongs to, in DER order */
+	/* Why this AVA makes the name's grid rendering ambiguous (a static
+	 * sentence), or NULL: see cm_name.grid and name.c. */
+	const char *grid_unusable;
 };
 
 struct cm_name {
@@ -52,6 +55,14 @@ struct cm_name {
 	struct cm_value sssd;
 	struct cm_value rfc4514;
 	struct cm_value x500;
+	/*
+	 * grid: byte for byte what X509_NAME_oneline() (openssl x509 -subject
+	 * -nameopt compat) prints, "/C=US/O=Example/CN=J\xC3\xBCrgen": the
+	 * value's stored bytes, those outside ' '..'~' as \xHH, '/' and '+'
+	 * after a backslash. Always filled; unusable when an AVA's
+	 * grid_unusable is set (a value that would print like another one).
+	 */
+	struct cm_value grid;
 };
 
 enum cm_san_type {

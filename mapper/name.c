@@ -693,6 +693,145 @@ static int render(const struct cm_name *n, bool reverse, bool rfc, struct cm_val
 	return 0;
 }
 
+/* ---------------------------------------------------------------- grid */
+
+/*
+ * The grid rendering is X509_NAME_oneline()'s (crypto/x509/x509_obj.c of
+ * OpenSSL 3.0): for every AVA in DER order '/' (or '+' inside a
+ * multi-valued RDN), OpenSSL's short name of the attribute (an unknown
+ * one as its dotted OID, which OpenSSL cuts at 79 characters), '=', and
+ * the bytes OpenSSL stores for the value (a string's contents as they
+ * are, so a BMPString prints its UCS-2 bytes), bytes outside ' '..'~' as
+ * \xHH and '/' or '+' after a backslash. tests/fuzz/fuzz_name_diff.c and
+ * tests/unit/test_cert.c compare it with X509_NAME_oneline.
+ *
+ * That form is not one-to-one, so an AVA whose value could print like
+ * another value makes the grid rendering unusable (certmap.conf(5),
+ * "MAPFILE:"): a backslash (the 13 ASCII characters
+ * "J\xC3\xBCrgen" print like the UTF-8 "Jürgen"), '/' or '+' (OpenSSL
+ * before 3.0 printed them bare), a byte over 0x7f in a one-byte string
+ * type (the TeletexString "JÃ¼rgen" prints like the UTF8String "Jürgen"),
+ * a BMPString or UniversalString character over U+00FF (the BMPString
+ * U+4A4B prints as "JK"), and an unknown attribute OID longer than 79
+ * characters.
+ */
+static const char grid_special[] =
+	"a value holds '\\', '/' or '+', which the grid form cannot show unambiguously";
+static const char grid_latin1[] =
+	"a non-ASCII byte in a one-byte string type prints like UTF-8 text in the grid form";
+static const char grid_wide[] =
+	"a BMPString or UniversalString character over U+00FF prints like other text in the grid form";
+static const char grid_long_oid[] =
+	"an attribute OID longer than 79 characters is cut short in the grid form";
+static const char grid_ambiguous[] =
+	"a value of the distinguished name cannot be shown unambiguously in the grid form";
+
+/* OpenSSL's short name of the attribute: SSSD's renames undone. */
+static const char *grid_type(const struct cm_ava *a)
+{
+	if (strcmp(a->type, "UNDEF") == 0) {
+		return a->oid;
+	}
+	for (size_t i = 0; i < CM_ARRAY_SIZE(sssd_attr_names); i++) {
+		if (strcmp(a->type, sssd_attr_names[i].sssd) == 0) {
+			return sssd_attr_names[i].openssl;
+		}
+	}
+	return a->type;
+}
+
+/* Why the value's bytes could print like another value's, or NULL. */
+static const char *grid_check(unsigned char tag, const unsigned char *p, size_t len)
+{
+	size_t w = tag == 0x1e ? 2 : tag == 0x1c ? 4 : 1;
+
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '\\' || p[i] == '/' || p[i] == '+') {
+			return grid_special;
+		}
+	}
+	for (size_t i = 0; i < len; i++) {
+		/* A wide character's bytes but the last must be zero. */
+		if (w > 1 && i % w != w - 1 && p[i] != 0) {
+			return grid_wide;
+		}
+		if (w == 1 && tag != 0x0c && p[i] > 0x7f) {
+			return grid_latin1;
+		}
+	}
+	return NULL;
+}
+
+struct grid_walk {
+	struct cm_name *n;
+	struct cm_buf b;
+	size_t i;
+};
+
+/* name_walk callback: appends the next AVA as X509_NAME_oneline does. */
+static int ava_grid(void *arg, size_t rdn, const struct cm_der *seq)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct grid_walk *g = arg;
+	struct cm_ava *a = &g->n->avas[g->i];
+	struct cm_der oid, oid_tlv, value, value_tlv;
+	const unsigned char *p;
+	const char *type = grid_type(a);
+	unsigned char tag;
+	size_t len, tl = strlen(type);
+
+	if (ava_read(seq, &oid, &oid_tlv, &tag, &value, &value_tlv) != 0) {
+		return -1;
+	}
+	/* A non-string value's bytes are those OpenSSL keeps (value_binary). */
+	p = is_string_tag(tag) ? value.p : a->value.data;
+	len = is_string_tag(tag) ? value.len : a->value.len;
+	a->grid_unusable = a->value.unusable != NULL ? a->value.unusable : grid_check(tag, p, len);
+	if (a->grid_unusable == NULL && strcmp(type, a->oid) == 0 && tl > 79) {
+		a->grid_unusable = grid_long_oid;
+	}
+	cm_buf_addc(&g->b, g->i > 0 && g->n->avas[g->i - 1].rdn == rdn ? '+' : '/');
+	cm_buf_add(&g->b, type, tl > 79 && type == a->oid ? 79 : tl);
+	cm_buf_addc(&g->b, '=');
+	for (size_t k = 0; k < len; k++) {
+		if (p[k] < ' ' || p[k] > '~') {
+			char x[4] = { '\\', 'x', hex[p[k] >> 4], hex[p[k] & 0xf] };
+
+			cm_buf_add(&g->b, x, sizeof(x));
+			continue;
+		}
+		if (p[k] == '/' || p[k] == '+') {
+			cm_buf_addc(&g->b, '\\');
+		}
+		cm_buf_addc(&g->b, (char)p[k]);
+	}
+	g->i++;
+	return 0;
+}
+
+static int render_grid(struct cm_name *n)
+{
+	struct grid_walk g = { .n = n };
+	unsigned char *s;
+	size_t len = 0;
+
+	cm_buf_init(&g.b, 0);
+	if (name_walk(n->der, n->der_len, ava_grid, &g) != 0 ||
+	    (s = (unsigned char *)cm_buf_steal(&g.b, &len)) == NULL) {
+		cm_buf_free(&g.b);
+		return -1;
+	}
+	n->grid.data = s;
+	n->grid.len = len;
+	n->grid.unusable = NULL;
+	for (size_t i = 0; i < n->n_avas; i++) {
+		if (n->avas[i].grid_unusable != NULL) {
+			n->grid.unusable = grid_ambiguous;
+		}
+	}
+	return 0;
+}
+
 /* ---------------------------------------------------------------- API */
 
 static int name_fail(char **errmsg, int rv, const char *why)
@@ -736,7 +875,7 @@ int cm_name_parse(const unsigned char *der, size_t len, struct cm_name *out,
 	}
 	if (r < 0 || render(out, true, false, &out->sssd) != 0 ||
 	    render(out, false, false, &out->x500) != 0 ||
-	    render(out, true, true, &out->rfc4514) != 0) {
+	    render(out, true, true, &out->rfc4514) != 0 || render_grid(out) != 0) {
 		goto out;
 	}
 	rv = 0;
@@ -766,5 +905,6 @@ void cm_name_clear(struct cm_name *n)
 	cm_value_clear(&n->sssd);
 	cm_value_clear(&n->rfc4514);
 	cm_value_clear(&n->x500);
+	cm_value_clear(&n->grid);
 	memset(n, 0, sizeof(*n));
 }

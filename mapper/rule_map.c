@@ -15,12 +15,12 @@
  *    (SSSD bug #6802 maps "sha1_u" to another digest and accepts "x_u").
  * LOCAL: and MAPFILE: accept every LDAPU1: template, do not LDAP-escape,
  * expand once per value of a multi-valued field, and add the conversion
- * !grid for {subject_dn}/{issuer_dn}: the DN in DER order as grid-mapfile
- * writes it, "/C=US/O=Example/CN=alice", the values unescaped UTF-8, the
- * AVAs of a multi-valued RDN joined with '+' (a value holding '/' or '+'
- * makes the expansion fail: the form has no escapes), and the attribute names as
- * OpenSSL prints them ("emailAddress", not SSSD's "E"), so that keys copied
- * from `openssl x509 -noout -subject -nameopt compat` match.
+ * !grid for {subject_dn}/{issuer_dn}: the DN exactly as
+ * `openssl x509 -noout -subject -nameopt compat` (X509_NAME_oneline)
+ * prints it, "/C=US/O=Example/CN=J\xC3\xBCrgen" (cm_name.grid, built in
+ * name.c), so that grid-mapfile keys copied from OpenSSL match; a DN with
+ * a value that form cannot show unambiguously (a backslash, '/', '+' ...)
+ * makes the expansion fail.
  */
 #include "config.h"
 
@@ -766,39 +766,22 @@ static void add_rdn(struct cm_buf *b, const char *rdn, bool ad)
 	}
 }
 
-/* OpenSSL's short name of the attribute, or its dotted OID. */
-static const char *grid_attr_name(const struct cm_ava *a)
-{
-	int nid = a->oid != NULL ? OBJ_txt2nid(a->oid) : NID_undef;
-	const char *sn = nid != NID_undef ? OBJ_nid2sn(nid) : NULL;
-
-	if (sn != NULL) {
-		return sn;
-	}
-	return a->oid != NULL ? a->oid : a->type;
-}
-
+/* The DN as X509_NAME_oneline prints it, when that form is unambiguous. */
 static int dn_grid(struct exp *e, const struct tpl *t, const struct cm_name *n, struct cm_buf *b)
 {
 	for (size_t i = 0; i < n->n_avas; i++) {
 		const struct cm_ava *a = &n->avas[i];
 
-		if (!cm_value_usable(&a->value)) {
-			return not_found(e, t, "the value of %s is unusable (%s)", a->type,
-					 a->value.unusable != NULL ? a->value.unusable : "missing");
+		if (a->grid_unusable != NULL) {
+			return not_found(e, t, "the value of %s is unusable in the grid form (%s)",
+					 a->type, a->grid_unusable);
 		}
-		/* The grid form has no escapes: CN="alice/CN=admin" would read as
-		 * two RDNs and take another certificate's map file entry. */
-		if (memchr(a->value.data, '/', a->value.len) != NULL ||
-		    memchr(a->value.data, '+', a->value.len) != NULL) {
-			return not_found(e, t, "the value of %s holds '/' or '+', which the grid "
-					 "form cannot show unambiguously", a->type);
-		}
-		cm_buf_addc(b, i > 0 && a->rdn == n->avas[i - 1].rdn ? '+' : '/');
-		cm_buf_adds(b, grid_attr_name(a));
-		cm_buf_addc(b, '=');
-		cm_buf_add(b, a->value.data, a->value.len);
 	}
+	if (!cm_value_usable(&n->grid)) {
+		return not_found(e, t, "the DN is unusable in the grid form (%s)",
+				 n->grid.unusable != NULL ? n->grid.unusable : "missing");
+	}
+	cm_buf_add(b, n->grid.data, n->grid.len);
 	return 0;
 }
 

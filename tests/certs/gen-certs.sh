@@ -681,3 +681,63 @@ bmp-cn               /O=Example/CN=BMP Müller with O and CN as BMPString (UCS-2
 email-dn             /O=Example/CN=eve/emailAddress=eve@example.com (emailAddress IA5String in the subject); UPN eve@EXAMPLE.COM
 printable-dc         /DC=com/DC=example/O=Example/CN=pdc with both DC values as PrintableString (normally IA5String); UPN pdc@EXAMPLE.COM
 EOF_README
+
+# ----------------------------------------------------------- grid and serials
+# Names that X509_NAME_oneline (the !grid conversion) prints alike or
+# escapes, and serial numbers RFC 5280 forbids. Every key is EC P-256.
+cat >>work/ext.cnf <<EOF_EXT
+[grid]
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = otherName:$UPN;UTF8:grid@EXAMPLE.COM
+EOF_EXT
+# The 13 ASCII characters J\xC3\xBCrgen, and the real Jürgen.
+leaf grid-forged p256 '/O=Example/CN=J\\xC3\\xBCrgen' grid
+leaf grid-real p256 '/O=Example/CN=Jürgen' grid
+leaf grid-ctrl p256 "/O=Example/CN=a$(printf '\001')b${TAB}c$(printf '\177')d" grid
+leaf grid-slash p256 '/O=Example/OU=a\/b/CN=slash' grid
+leaf grid-plus p256 '/O=Example/OU=a\+b/CN=plus' grid
+leaf grid-eq p256 '/O=Example/OU=a=b/CN=x=y' grid
+leaf grid-mv p256 '/O=Example+OU=Ops/CN=dan+UID=dan+L=Here' grid
+# T61String bytes C3 BC ("JÃ¼rgen" in Latin-1) print like UTF-8 "Jürgen";
+# the BMPString U+4A4B U+4B4C prints as "JKKL".
+key grid-t61 p256
+csr grid-t61 '/O=Example/CN=JÃ¼rgen' work/req-t61.cnf
+sign grid-t61 ca grid
+key grid-bmp p256
+csr grid-bmp '/O=Example/CN=䩋䭌' work/req-bmp.cnf
+sign grid-bmp ca grid
+# A BMPString whose characters are all in Latin-1 stays usable.
+key grid-bmp-latin1 p256
+csr grid-bmp-latin1 '/O=Example/CN=Jürgen' work/req-bmp.cnf
+sign grid-bmp-latin1 ca grid
+
+# Serial numbers 0 and -5 (openssl ca cannot write them) and 5.
+for s in 0 -5 5; do
+	n=serial$s
+	[ "$s" != -5 ] || n=serial-neg5
+	key "$n" p256
+	csr "$n" "/O=Example/CN=$n"
+	run "$OPENSSL" x509 -req -in "work/$n.csr" -CA ca.pem -CAkey ca.key \
+		-set_serial "$s" -days 3650 -extfile work/ext.cnf -extensions serial \
+		-out "$n.pem"
+done
+rm -f work/*.csr
+
+cat >>README.txt <<'EOF_README'
+grid-forged          EC P-256; /O=Example/CN=J\xC3\xBCrgen (13 ASCII characters, two literal backslashes); UPN grid@EXAMPLE.COM (so are all grid-*)
+grid-real            /O=Example/CN=Jürgen (UTF8String); X509_NAME_oneline prints both as /O=Example/CN=J\xC3\xBCrgen
+grid-ctrl            /O=Example/CN=a<0x01>b<TAB>c<0x7f>d (control bytes)
+grid-slash           /O=Example/OU=a/b/CN=slash ('/' in a value)
+grid-plus            /O=Example/OU=a+b/CN=plus ('+' in a value)
+grid-eq              /O=Example/OU=a=b/CN=x=y ('=' in values)
+grid-mv              /O=Example+OU=Ops/CN=dan+UID=dan+L=Here (two multi-valued RDNs)
+grid-t61             /O=Example/CN=JÃ¼rgen as T61String (bytes 4A C3 BC ...: prints like the UTF-8 Jürgen)
+grid-bmp             /O=Example/CN=U+4A4B U+4B4C as BMPString (prints as JKKL)
+grid-bmp-latin1      /O=Example/CN=Jürgen as BMPString (every character below U+0100)
+serial0              EC P-256; /O=Example/CN=serial0; serial 0 (made by openssl x509 -req -set_serial); UPN serial@EXAMPLE.COM
+serial-neg5          /O=Example/CN=serial-neg5; serial -5 (DER 02 01 FB); UPN serial@EXAMPLE.COM
+serial5              /O=Example/CN=serial5; serial 5; UPN serial@EXAMPLE.COM
+EOF_README

@@ -54,4 +54,7 @@ void ref_cmp_name(const struct cm_name *a, const struct cm_name *b)
 	ref_cmp_value(&a->sssd, &b->sssd, "name sssd");
 	ref_cmp_value(&a->rfc4514, &b->rfc4514, "name rfc4514");
 	ref_cmp_value(&a->x500, &b->x500, "name x500");
+	/* Bytes only: which grid renderings are unusable is certmap's policy. */
+	ref_cmp_bytes(a->grid.data, a->grid.len, b->grid.data, b->grid.len,
+		      "name grid (X509_NAME_oneline)");
 }

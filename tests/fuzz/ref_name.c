@@ -5,7 +5,8 @@
  * ASN1_STRING_print_ex (ASN1_STRFLGS_RFC2253), i.e. exactly what
  * libsss_certmap 2.8 does. mapper/name.c now walks the DER itself and is
  * compared against this. OIDs are printed with OBJ_obj2txt only, so
- * name.c's fast OID printer is checked too. Never linked into libcertmap.
+ * name.c's fast OID printer is checked too. The grid rendering is
+ * X509_NAME_oneline's output. Never linked into libcertmap.
  */
 #include "config.h"
 
@@ -253,6 +254,22 @@ out:
 	return rv;
 }
 
+/* The grid rendering: X509_NAME_oneline itself (certmap's policy on
+ * ambiguous values, unusable, is not the reference's business). */
+static int grid_fill(const X509_NAME *xn, struct cm_name *n)
+{
+	char *s = X509_NAME_oneline(xn, NULL, 0);
+	int rv;
+
+	if (s == NULL) {
+		ERR_clear_error();
+		return -1;
+	}
+	rv = cm_value_set(&n->grid, s, strlen(s));
+	OPENSSL_free(s);
+	return rv;
+}
+
 int ref_name_parse(const unsigned char *der, size_t len, struct cm_name *out,
 		   char **errmsg)
 {
@@ -286,7 +303,7 @@ int ref_name_parse(const unsigned char *der, size_t len, struct cm_name *out,
 	}
 	memcpy(out->der, der, len);
 	out->der_len = len;
-	if (name_fill(xn, out) != 0) {
+	if (name_fill(xn, out) != 0 || grid_fill(xn, out) != 0) {
 		goto out;
 	}
 	rv = 0;

@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
+
 #include <cmocka.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -825,6 +828,205 @@ static void collect(void *arg, const char *field, const struct cm_value *v, bool
 	l->len += (size_t)n;
 }
 
+/* ------------------------------------------------------------ grid (X509_NAME_oneline) */
+
+/* Parses xn's DER with cm_name_parse and compares its grid rendering with
+ * X509_NAME_oneline byte for byte. */
+static void check_oneline(const X509_NAME *xn, const char *where)
+{
+	struct cm_name n = { 0 };
+	const unsigned char *der = NULL;
+	size_t len = 0;
+	char *want = X509_NAME_oneline(xn, NULL, 0);
+
+	assert_non_null(want);
+	assert_int_equal(X509_NAME_get0_der((X509_NAME *)xn, &der, &len), 1);
+	assert_int_equal(cm_name_parse(der, len, &n, NULL), 0);
+	assert_non_null(n.grid.data);
+	if (n.grid.len != strlen(want) || memcmp(n.grid.data, want, n.grid.len) != 0) {
+		fail_msg("%s: grid '%s' but X509_NAME_oneline '%s'", where, n.grid.data, want);
+	}
+	OPENSSL_free(want);
+	cm_name_clear(&n);
+}
+
+/* Every name (subject, issuer, directoryName SANs) of every certificate
+ * gen-certs.sh made renders exactly as X509_NAME_oneline prints it. */
+static void test_grid_oneline_corpus(void **state)
+{
+	char *dir = cmt_cert_path("");
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t names = 0, certs = 0;
+
+	(void)state;
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		size_t l = strlen(e->d_name);
+		char *path;
+		BIO *bio;
+		X509 *x;
+		GENERAL_NAMES *sans;
+
+		if (l < 5 || strcmp(e->d_name + l - 4, ".pem") != 0) {
+			continue;
+		}
+		path = cmt_cert_path(e->d_name);
+		bio = BIO_new_file(path, "r");
+		assert_non_null(bio);
+		x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+		ERR_clear_error();
+		if (x == NULL) { /* a CRL */
+			free(path);
+			continue;
+		}
+		certs++;
+		check_oneline(X509_get_subject_name(x), path);
+		check_oneline(X509_get_issuer_name(x), path);
+		names += 2;
+		sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+		for (int i = 0; i < sk_GENERAL_NAME_num(sans); i++) {
+			const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, i);
+
+			if (g->type == GEN_DIRNAME) {
+				check_oneline(g->d.directoryName, path);
+				names++;
+			}
+		}
+		GENERAL_NAMES_free(sans);
+		X509_free(x);
+		free(path);
+	}
+	closedir(d);
+	free(dir);
+	/* The corpus has some 60 certificates: make sure they were seen. */
+	assert_true(certs >= 50);
+	assert_true(names >= 2 * certs);
+}
+
+/* The grid rendering of name's subject, and why it is unusable (NULL). */
+static void assert_grid(const char *file, const char *want, const char *unusable)
+{
+	struct cm_identity *id = cmt_load_identity(file);
+	const struct cm_value *g = &id->subject.grid;
+
+	assert_non_null(g->data);
+	if (g->len != strlen(want) || memcmp(g->data, want, g->len) != 0) {
+		fail_msg("%s: grid '%s', want '%s'", file, g->data, want);
+	}
+	if (unusable == NULL) {
+		if (g->unusable != NULL) {
+			fail_msg("%s: grid unusable: %s", file, g->unusable);
+		}
+	} else {
+		bool found = false;
+
+		assert_non_null(g->unusable);
+		for (size_t i = 0; i < id->subject.n_avas; i++) {
+			const char *why = id->subject.avas[i].grid_unusable;
+
+			found = found || (why != NULL && strstr(why, unusable) != NULL);
+		}
+		if (!found) {
+			fail_msg("%s: no AVA unusable for '%s'", file, unusable);
+		}
+	}
+	cm_identity_free(id);
+}
+
+static void test_grid(void **state)
+{
+	(void)state;
+	/* The forgery of issue 14: both print alike; only the real one is usable. */
+	assert_grid("grid-real.pem", "/O=Example/CN=J\\xC3\\xBCrgen", NULL);
+	assert_grid("grid-forged.pem", "/O=Example/CN=J\\xC3\\xBCrgen", "'\\', '/' or '+'");
+	assert_grid("utf8.pem", "/O=Example/CN=J\\xC3\\xBCrgen M\\xC3\\xBCller", NULL);
+	assert_grid("grid-ctrl.pem", "/O=Example/CN=a\\x01b\\x09c\\x7Fd", NULL);
+	assert_grid("grid-slash.pem", "/O=Example/OU=a\\/b/CN=slash", "'\\', '/' or '+'");
+	assert_grid("grid-plus.pem", "/O=Example/OU=a\\+b/CN=plus", "'\\', '/' or '+'");
+	assert_grid("grid-eq.pem", "/O=Example/OU=a=b/CN=x=y", NULL);
+	assert_grid("grid-mv.pem", "/OU=Ops+O=Example/CN=dan+L=Here+UID=dan", NULL);
+	assert_grid("multirdn.pem", "/O=Example/CN=carol+UID=carol", NULL);
+	assert_grid("grid-t61.pem", "/O=Example/CN=J\\xC3\\xBCrgen", "one-byte string type");
+	assert_grid("t61.pem", "/O=Example/CN=T61 M\\xFCller", "one-byte string type");
+	assert_grid("grid-bmp.pem", "/O=\\x00E\\x00x\\x00a\\x00m\\x00p\\x00l\\x00e/CN=JKKL",
+		    "over U+00FF");
+	assert_grid("grid-bmp-latin1.pem",
+		    "/O=\\x00E\\x00x\\x00a\\x00m\\x00p\\x00l\\x00e"
+		    "/CN=\\x00J\\x00\\xFC\\x00r\\x00g\\x00e\\x00n", NULL);
+	assert_grid("email-dn.pem", "/O=Example/CN=eve/emailAddress=eve@example.com", NULL);
+	assert_grid("empty-subject.pem", "", NULL);
+	assert_grid("nul-email.pem", "/O=Example/CN=victim-nul", NULL);
+	assert_grid("escapes.pem",
+		    "/O=back\\slash/OU= leading space/OU=trailing space /OU=a=b;c"
+		    "/OU=tab\\x09and cr\\x0Dhere/CN=#hash", "'\\', '/' or '+'");
+}
+
+/* Crafted names: an unknown OID longer than OpenSSL's 79-character cut, a
+ * NUL, a non-string value; each against X509_NAME_oneline. */
+static void test_grid_crafted(void **state)
+{
+	/* SEQUENCE { SET { SEQUENCE { OID, value } } } around one AVA. */
+	static const unsigned char head[] = { 0x06, 0x32, 0x2a };
+	unsigned char oid[0x32 + 2], der[128];
+	const unsigned char *p;
+	struct {
+		unsigned char tag;
+		const char *value;
+		size_t len;
+		bool long_oid;
+		const char *unusable;
+	} cases[] = {
+		{ 0x0c, "x", 1, true, "longer than 79" },
+		{ 0x0c, "a\0b", 3, false, "NUL" },
+		{ 0x13, "a b", 3, false, NULL },
+		{ 0x30, "\x02\x01\x05", 3, false, "not a character string" },
+		{ 0x03, "\x00\x41", 2, false, "not a character string" },
+		{ 0x1c, "\x00\x00\x00J\x00\x00\x00\xfc", 8, false, NULL },
+		{ 0x1c, "\x00\x01\xf6\x00", 4, false, "over U+00FF" },
+	};
+
+	(void)state;
+	/* 1.2 and 49 arcs "1": 101 characters. */
+	memcpy(oid, head, sizeof(head));
+	memset(oid + sizeof(head), 0x01, sizeof(oid) - sizeof(head));
+	for (size_t i = 0; i < CM_ARRAY_SIZE(cases); i++) {
+		struct cm_name n = { 0 };
+		size_t olen = cases[i].long_oid ? sizeof(oid) : 5, vl = cases[i].len;
+		size_t ava = olen + 2 + vl, o = 0;
+		X509_NAME *xn;
+
+		der[o++] = 0x30;
+		der[o++] = (unsigned char)(ava + 4);
+		der[o++] = 0x31;
+		der[o++] = (unsigned char)(ava + 2);
+		der[o++] = 0x30;
+		der[o++] = (unsigned char)ava;
+		memcpy(der + o, cases[i].long_oid ? oid : (const unsigned char *)"\x06\x03\x55\x04\x03", olen);
+		o += olen;
+		der[o++] = cases[i].tag;
+		der[o++] = (unsigned char)vl;
+		memcpy(der + o, cases[i].value, vl);
+		o += vl;
+		p = der;
+		xn = d2i_X509_NAME(NULL, &p, (long)o);
+		assert_non_null(xn);
+		check_oneline(xn, "crafted");
+		assert_int_equal(cm_name_parse(der, o, &n, NULL), 0);
+		if (cases[i].unusable == NULL) {
+			assert_null(n.avas[0].grid_unusable);
+			assert_null(n.grid.unusable);
+		} else {
+			assert_non_null(n.avas[0].grid_unusable);
+			assert_non_null(strstr(n.avas[0].grid_unusable, cases[i].unusable));
+			assert_non_null(n.grid.unusable);
+		}
+		cm_name_clear(&n);
+		X509_NAME_free(xn);
+	}
+}
+
 static void test_foreach_field(void **state)
 {
 	struct cm_identity *id = cmt_load_identity("alice.pem");
@@ -902,6 +1104,9 @@ int main(void)
 		cmocka_unit_test(test_name_values),
 		cmocka_unit_test(test_name_rdns),
 		cmocka_unit_test(test_foreach_field),
+		cmocka_unit_test(test_grid_oneline_corpus),
+		cmocka_unit_test(test_grid),
+		cmocka_unit_test(test_grid_crafted),
 	};
 
 	return cmocka_run_group_tests_name("cert", tests, NULL, NULL);

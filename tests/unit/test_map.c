@@ -347,7 +347,17 @@ static void test_local(void **state)
 	check("multisan", "LOCAL:{subject_nt_principal.short_name}", "erin|erin2");
 	check("multisan", "LOCAL:{subject_dns_name.short_name}-{subject_principal.short_name}",
 	      "erin-erin|erin-erin2|erin2-erin|erin2-erin2");
-	check("utf8", "MAPFILE:/m:{subject_dn!grid}", "/O=Example/CN=J\xc3\xbcrgen M\xc3\xbcller");
+	/* Exactly X509_NAME_oneline's form (openssl x509 -subject -nameopt compat). */
+	check("utf8", "MAPFILE:/m:{subject_dn!grid}", "/O=Example/CN=J\\xC3\\xBCrgen M\\xC3\\xBCller");
+	check("grid-real", "MAPFILE:/m:{subject_dn!grid}", "/O=Example/CN=J\\xC3\\xBCrgen");
+	check("grid-ctrl", "MAPFILE:/m:{subject_dn!grid}", "/O=Example/CN=a\\x01b\\x09c\\x7Fd");
+	check("grid-eq", "MAPFILE:/m:{subject_dn!grid}", "/O=Example/OU=a=b/CN=x=y");
+	/* Issue 14: the 13 ASCII characters J\xC3\xBCrgen print like the real
+	 * Jurgen, so a value with a backslash never expands. */
+	check_fails("grid-forged", "MAPFILE:/m:{subject_dn!grid}", "unusable in the grid form");
+	check_fails("grid-t61", "MAPFILE:/m:{subject_dn!grid}", "one-byte string type");
+	check_fails("grid-bmp", "MAPFILE:/m:{subject_dn!grid}", "over U+00FF");
+	check_fails("grid-slash", "MAPFILE:/m:{subject_dn!grid}", "cannot show unambiguously");
 	check("multirdn", "MAPFILE:/etc/m:{subject_dn!grid}", "/O=Example/CN=carol+UID=carol");
 	check("alice", "MAPFILE:/etc/m:{issuer_dn!grid}", "/C=US/O=Certmap Test/CN=Certmap Test CA");
 	/* No escapes in the grid form: '/' and '+' in a value refuse it. */
