@@ -13,7 +13,8 @@
  * What SSSD (libsss_certmap 2.8.2) does, checked against the library:
  * - {serial_number} prints the magnitude of the serial without the DER
  *   sign byte, two lower-case hex digits per byte (02 03 00 ff 01 -> ff01);
- *   SSSD refuses certificates whose serial is 0 or negative.
+ *   SSSD refuses certificates whose serial is 0 or negative, and so does
+ *   certmap (CERTMAP_ERR_CERT, hence invalid_certificate).
  * - .short_name is the text before the FIRST '@' (rfc822, UPN, Kerberos)
  *   or the first '.' (dNSName), the whole text when there is none.
  * - A Kerberos principal is its components joined with '/', then '@' and
@@ -596,7 +597,15 @@ static int get_serial(const struct cm_der *tlv, struct cm_identity *id, char **e
 		rv = fail(errmsg, CERTMAP_ERR_CERT, "the serial number cannot be decoded");
 		goto out;
 	}
-	/* OpenSSL keeps the magnitude without the sign byte; 0 may be empty. */
+	/* RFC 5280 4.1.2.2: positive. Serial -5 would print like 5 in
+	 * {serial_number} (<SR> issuer+serial mappings collide); SSSD refuses
+	 * both too. */
+	if (BN_is_zero(bn) || BN_is_negative(bn)) {
+		rv = fail(errmsg, CERTMAP_ERR_CERT,
+			  "the serial number is %s; RFC 5280 requires a positive serial number", dec);
+		goto out;
+	}
+	/* OpenSSL keeps the magnitude without the sign byte. */
 	len = (size_t)ASN1_STRING_length(s);
 	id->serial = calloc(len == 0 ? 1 : len, 1);
 	id->serial_dec = strdup(dec);

@@ -118,8 +118,9 @@ struct cm_identity {
 
 	/* Big-endian magnitude bytes without the DER sign byte, at least one
 	 * byte: what SSSD prints for {serial_number} (DER 02 03 00 ff 01 gives
-	 * "ff01"). serial_dec is decimal, with '-' for a negative serial
-	 * (SSSD refuses such certificates, and serial 0, altogether). */
+	 * "ff01"). serial_dec is decimal. A serial of 0 or below fails the
+	 * parse (RFC 5280; SSSD refuses them too), so serial_negative is
+	 * always false in a parsed identity. */
 	unsigned char *serial;
 	size_t serial_len;
 	char *serial_dec;

@@ -29,6 +29,8 @@
  * | too_many     | more than 128 extensions                              | bound on work per certificate        |
  * | time_format  | UTCTime other than YYMMDDHHMMSSZ, GeneralizedTime     | RFC 5280 4.1.2.5.1/2 (DER times)     |
  * |              | other than YYYYMMDDHHMMSSZ (no fraction, no offset)   |                                      |
+ * | serial       | a serial number of 0 or below                         | RFC 5280 4.1.2.2; -5 would print as 5|
+ * |              |                                                       | in {serial_number}; SSSD refuses too |
  *
  * Names: mapper/name.c walks the Name's DER itself; the reference keeps
  * the original d2i_X509_NAME + ASN1_STRING_print_ex code
@@ -58,6 +60,7 @@
 #include <string.h>
 
 #include <openssl/asn1.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
@@ -263,6 +266,17 @@ static bool row_time_format(const unsigned char *der, size_t len, X509 *x)
 	return !time_strict(X509_get0_notBefore(x)) || !time_strict(X509_get0_notAfter(x));
 }
 
+static bool row_serial(const unsigned char *der, size_t len, X509 *x)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	bool holds = bn == NULL || BN_is_zero(bn) || BN_is_negative(bn);
+
+	(void)der;
+	(void)len;
+	BN_free(bn);
+	return holds;
+}
+
 static const struct {
 	const char *name;
 	bool (*holds)(const unsigned char *der, size_t len, X509 *x);
@@ -274,6 +288,7 @@ static const struct {
 	{ "critical_false", row_critical_false },
 	{ "too_many", row_too_many },
 	{ "time_format", row_time_format },
+	{ "serial", row_serial },
 };
 
 static void check_extra_rejection(const unsigned char *der, size_t len, const char *err)

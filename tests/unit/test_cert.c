@@ -475,6 +475,36 @@ static void test_serial(void **state)
 	assert_int_equal(id->serial[0], 1);
 	assert_string_equal(id->serial_dec, "1");
 	cm_identity_free(id);
+	id = cmt_load_identity("serial5.pem");
+	assert_int_equal(id->serial_len, 1);
+	assert_int_equal(id->serial[0], 5);
+	assert_string_equal(id->serial_dec, "5");
+	cm_identity_free(id);
+}
+
+/* RFC 5280 requires a positive serial: 0 and -5 (which would print as 5)
+ * are refused, as SSSD refuses them. */
+static void test_serial_not_positive(void **state)
+{
+	static const char *const files[] = { "serial0.pem", "serial-neg5.pem" };
+	static const char *const said[] = { "the serial number is 0;", "the serial number is -5;" };
+
+	(void)state;
+	for (size_t i = 0; i < CM_ARRAY_SIZE(files); i++) {
+		struct cm_identity *id = NULL;
+		unsigned char *data = NULL;
+		size_t len = 0;
+		char *err = NULL;
+
+		read_cert_file(files[i], &data, &len);
+		assert_int_equal(cm_identity_parse(data, len, &id, &err), CERTMAP_ERR_CERT);
+		assert_null(id);
+		assert_non_null(err);
+		assert_non_null(strstr(err, said[i]));
+		assert_non_null(strstr(err, "RFC 5280 requires a positive serial number"));
+		free(err);
+		free(data);
+	}
 }
 
 static int parse_bytes(const unsigned char *p, size_t len, char **err)
@@ -1096,6 +1126,7 @@ int main(void)
 		cmocka_unit_test(test_upn_bmp),
 		cmocka_unit_test(test_ski_ku_eku),
 		cmocka_unit_test(test_serial),
+		cmocka_unit_test(test_serial_not_positive),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_strict_der),
 		cmocka_unit_test(test_cert_to_der),
