@@ -187,24 +187,92 @@ static int check_one_der(const unsigned char *der, size_t len, char **errmsg)
 	return 0;
 }
 
+static bool pem_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The labels PEM_bytes_read_bio takes for PEM_STRING_X509. */
+static const char *const pem_labels[] = { "CERTIFICATE", "X509 CERTIFICATE" };
+
+/*
+ * Finds the one CERTIFICATE block of a PEM text: *off and *n cover it from
+ * "-----BEGIN" to the end of its "-----END ...-----" marker. One rule, as
+ * for DER and in the PAM module: nothing but whitespace before or after
+ * it (no second certificate, no other block, no NUL and junk), and no NUL
+ * inside it (OpenSSL's line reader would stop there).
+ */
+static int pem_find_block(const unsigned char *data, size_t len, size_t *off, size_t *n,
+			  char **errmsg)
+{
+	static const char begin[] = "-----BEGIN ", dashes[] = "-----";
+	char end_marker[64];
+	const unsigned char *e = NULL;
+	size_t i = 0, b, el = 0;
+
+	while (i < len && pem_space(data[i])) {
+		i++;
+	}
+	if (len - i < sizeof(begin) - 1 || memcmp(data + i, begin, sizeof(begin) - 1) != 0) {
+		return fail(errmsg, CERTMAP_ERR_CERT,
+			    memmem(data, len, begin, sizeof(begin) - 1) != NULL ?
+			    "text precedes the PEM block (exactly one certificate and nothing else is accepted)" :
+			    "the input is neither a DER certificate nor PEM with a CERTIFICATE block");
+	}
+	b = i + sizeof(begin) - 1;
+	for (size_t k = 0; k < CM_ARRAY_SIZE(pem_labels) && e == NULL; k++) {
+		size_t ll = strlen(pem_labels[k]);
+
+		if (len - b < ll + sizeof(dashes) - 1 || memcmp(data + b, pem_labels[k], ll) != 0 ||
+		    memcmp(data + b + ll, dashes, sizeof(dashes) - 1) != 0) {
+			continue;
+		}
+		el = (size_t)snprintf(end_marker, sizeof(end_marker), "-----END %s-----", pem_labels[k]);
+		e = memmem(data + b, len - b, end_marker, el);
+		if (e == NULL) {
+			return fail(errmsg, CERTMAP_ERR_CERT, "the PEM block has no %s line", end_marker);
+		}
+	}
+	if (e == NULL) {
+		return fail(errmsg, CERTMAP_ERR_CERT,
+			    "the first PEM block is not a CERTIFICATE (exactly one certificate and nothing else is accepted)");
+	}
+	if (memchr(data + i, '\0', (size_t)(e - data) - i) != NULL ||
+	    memmem(data + b, (size_t)(e - data) - b, begin, sizeof(begin) - 1) != NULL) {
+		return fail(errmsg, CERTMAP_ERR_CERT, "the PEM block holds a NUL byte or a nested BEGIN line");
+	}
+	for (size_t k = (size_t)(e - data) + el; k < len; k++) {
+		if (!pem_space(data[k])) {
+			return fail(errmsg, CERTMAP_ERR_CERT,
+				    "text follows the PEM block at byte %zu (exactly one certificate and nothing else is accepted)",
+				    k);
+		}
+	}
+	*off = i;
+	*n = (size_t)(e - data) + el - i;
+	return 0;
+}
+
 static int pem_to_der(const unsigned char *data, size_t len,
 		      unsigned char **der, size_t *der_len, char **errmsg)
 {
 	BIO *bio = NULL;
 	unsigned char *d = NULL;
 	long dlen = 0;
+	size_t off = 0, n = 0;
 	int rv;
 
-	bio = BIO_new_mem_buf(data, (int)len);
+	if ((rv = pem_find_block(data, len, &off, &n, errmsg)) != 0) {
+		goto out;
+	}
+	bio = BIO_new_mem_buf(data + off, (int)n);
 	if (bio == NULL) {
 		rv = nomem(errmsg);
 		goto out;
 	}
-	/* Skips any other PEM block before the first CERTIFICATE one. */
 	if (PEM_bytes_read_bio(&d, &dlen, NULL, PEM_STRING_X509, bio, NULL, NULL) != 1 ||
 	    dlen <= 0) {
-		rv = fail(errmsg, CERTMAP_ERR_CERT,
-			  "the input is neither a DER certificate nor PEM with a CERTIFICATE block");
+		rv = fail(errmsg, CERTMAP_ERR_CERT, "the CERTIFICATE PEM block does not decode");
 		goto out;
 	}
 	*der = malloc((size_t)dlen);

@@ -159,7 +159,8 @@ struct cm_identity {
 };
 
 /*
- * Parses one certificate given as DER or PEM (the first CERTIFICATE block).
+ * Parses one certificate given as DER or PEM (exactly one CERTIFICATE
+ * block with nothing but white space around it; see cm_cert_to_der).
  * On success stores a new identity in *out and returns 0. On failure
  * returns a certmap_err code and, if errmsg is not NULL, a malloc'd
  * sentence in *errmsg. The input is not referenced afterwards.
@@ -183,7 +184,12 @@ int cm_identity_digests(const struct cm_identity *id, unsigned char sha1[20],
 /* SHA-256 of len bytes with a digest fetched once. Returns 0 or an error. */
 int cm_sha256(const void *p, size_t len, unsigned char out[32]);
 
-/* Decodes PEM (first CERTIFICATE block) or passes DER through: *der is malloc'd. */
+/*
+ * Decodes PEM or passes DER through: *der is malloc'd. One rule for both:
+ * exactly one certificate. DER must be one TLV with no trailing bytes; PEM
+ * one CERTIFICATE block with nothing but white space (space, TAB, CR, LF)
+ * before or after it (no second certificate, no other block, no NUL).
+ */
 int cm_cert_to_der(const unsigned char *data, size_t len,
 		   unsigned char **der, size_t *der_len, char **errmsg);
 

@@ -560,14 +560,17 @@ static void test_bad_input(void **state)
 			 CERTMAP_ERR_CERT);
 	free(err);
 	err = NULL;
-	/* PEM: a key alone is refused; a key before the certificate is skipped. */
+	/* PEM: a key alone is refused, and so is a key before the certificate
+	 * (exactly one certificate and nothing else). */
 	assert_int_equal(parse_bytes(key, key_len, &err), CERTMAP_ERR_CERT);
 	free(err);
 	err = NULL;
 	buf = realloc(buf, key_len + pem_len);
 	memcpy(buf, key, key_len);
 	memcpy(buf + key_len, pem, pem_len);
-	assert_int_equal(parse_bytes(buf, key_len + pem_len, &err), 0);
+	assert_int_equal(parse_bytes(buf, key_len + pem_len, &err), CERTMAP_ERR_CERT);
+	assert_non_null(strstr(err, "not a CERTIFICATE"));
+	free(err);
 	free(buf);
 	free(der);
 	free(pem);
@@ -669,6 +672,83 @@ static void test_cert_to_der(void **state)
 	free(err);
 	free(pem);
 	free(der);
+}
+
+/* cm_cert_to_der on alice.pem with text around it: 0 or the error. */
+static int pem_around(const char *before, const char *after, size_t after_len, char **err)
+{
+	unsigned char *pem = NULL, *buf, *out = NULL;
+	size_t pem_len = 0, out_len = 0, bl = strlen(before);
+	int rv;
+
+	read_cert_file("alice.pem", &pem, &pem_len);
+	buf = malloc(bl + pem_len + after_len);
+	assert_non_null(buf);
+	memcpy(buf, before, bl);
+	memcpy(buf + bl, pem, pem_len);
+	memcpy(buf + bl + pem_len, after, after_len);
+	*err = NULL;
+	rv = cm_cert_to_der(buf, bl + pem_len + after_len, &out, &out_len, err);
+	if (rv == 0) {
+		assert_non_null(out);
+		assert_null(*err);
+	} else {
+		assert_null(out);
+		assert_non_null(*err);
+	}
+	free(out);
+	free(buf);
+	free(pem);
+	return rv;
+}
+
+/* Issue 14: PEM holds exactly one certificate and nothing but whitespace
+ * around it, as DER and the PAM module require. */
+static void test_pem_one_certificate(void **state)
+{
+	unsigned char *pem = NULL, *key = NULL;
+	size_t pem_len = 0, key_len = 0;
+	char *err = NULL, *two;
+
+	(void)state;
+	assert_int_equal(pem_around("\n \t\r\n", "\r\n\n  \t", 6, &err), 0);
+	assert_int_equal(pem_around("", "junk", 4, &err), CERTMAP_ERR_CERT);
+	assert_non_null(strstr(err, "text follows the PEM block"));
+	free(err);
+	assert_int_equal(pem_around("", "\0junk", 5, &err), CERTMAP_ERR_CERT);
+	assert_non_null(strstr(err, "text follows the PEM block"));
+	free(err);
+	assert_int_equal(pem_around("", "\0", 1, &err), CERTMAP_ERR_CERT);
+	free(err);
+	assert_int_equal(pem_around("Certificate:\n    Data:\n", "", 0, &err), CERTMAP_ERR_CERT);
+	assert_non_null(strstr(err, "text precedes the PEM block"));
+	free(err);
+	/* A second certificate after the first, and other blocks before it. */
+	read_cert_file("bob-ec.pem", &pem, &pem_len);
+	two = cm_asprintf("%s", (char *)pem);
+	assert_int_equal(pem_around("", two, strlen(two), &err), CERTMAP_ERR_CERT);
+	assert_non_null(strstr(err, "text follows the PEM block"));
+	free(err);
+	assert_int_equal(pem_around(two, "", 0, &err), CERTMAP_ERR_CERT);
+	assert_non_null(strstr(err, "text follows the PEM block"));
+	free(err);
+	read_cert_file("alice.key", &key, &key_len);
+	assert_int_equal(pem_around((char *)key, "", 0, &err), CERTMAP_ERR_CERT);
+	assert_non_null(strstr(err, "not a CERTIFICATE"));
+	free(err);
+	free(key);
+	/* A certificate cut before its END line (out-params cleared). */
+	assert_int_equal(cm_cert_to_der(pem, pem_len - 10, &key, &key_len, &err), CERTMAP_ERR_CERT);
+	assert_null(key);
+	assert_non_null(strstr(err, "no -----END CERTIFICATE----- line"));
+	free(err);
+	/* A NUL inside the block. */
+	pem[40] = '\0';
+	assert_int_equal(cm_cert_to_der(pem, pem_len, &key, &key_len, &err), CERTMAP_ERR_CERT);
+	assert_non_null(strstr(err, "NUL"));
+	free(err);
+	free(two);
+	free(pem);
 }
 
 static void test_name_parse(void **state)
@@ -1130,6 +1210,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_strict_der),
 		cmocka_unit_test(test_cert_to_der),
+		cmocka_unit_test(test_pem_one_certificate),
 		cmocka_unit_test(test_name_parse),
 		cmocka_unit_test(test_name_escaping),
 		cmocka_unit_test(test_name_values),
