@@ -247,6 +247,199 @@ static bool regex_stacked_repeat(const char *re)
 }
 
 /*
+ * glibc's regcomp() copies a group once per count of a bounded repetition
+ * and nests the optional copies, so "((a{1,100}){1,100}){1,100}" builds a
+ * million positions: 1.2 GB and 1.2 s, on every login that loads the
+ * configuration in-process; "x{0,32767}" alone takes 8 GB and 22 s. The
+ * cost is linear in the positions regcomp() builds and quadratic in those
+ * that may be skipped or repeated (their epsilon closures), so before
+ * regcomp() certmap bounds both:
+ * - positions: a character, bracket expression, anchor or '|' counts 1, a
+ *   group its contents plus 1, X* and X? X plus 1, X+ twice X plus 1, X{m}
+ *   m times X, X{m,n} and X{,n} n times X, X{m,} m + 1 times X: at most
+ *   CM_REGEX_MAX_SIZE (so any regex without repetition passes);
+ * - optional positions: those inside X*, X?, the second copy of X+, the
+ *   n - m optional copies of X{m,n}, plus the optional ones inside
+ *   required copies: at most CM_REGEX_MAX_OPTIONAL.
+ * Measured with glibc 2.36, the worst shapes at the limits take about
+ * 12 MB and 35 ms to compile.
+ */
+#define CM_REGEX_MAX_SIZE 10000
+#define CM_REGEX_MAX_OPTIONAL 1000
+#define RE_SIZE_CAP ((uint64_t)1 << 40)
+
+struct re_cost {
+	uint64_t size;          /* positions */
+	uint64_t opt;           /* of which optional or repeated */
+};
+
+struct re_size {
+	const char *p;          /* the cursor */
+	const char *culprit;    /* the first repetition that passes a limit */
+	size_t culprit_len;
+};
+
+static uint64_t re_add(uint64_t a, uint64_t b)
+{
+	return a + b > RE_SIZE_CAP ? RE_SIZE_CAP : a + b;
+}
+
+static uint64_t re_mul(uint64_t a, uint64_t b)
+{
+	return b != 0 && a > RE_SIZE_CAP / b ? RE_SIZE_CAP : a * b;
+}
+
+static bool re_too_big(struct re_cost c)
+{
+	return c.size > CM_REGEX_MAX_SIZE || c.opt > CM_REGEX_MAX_OPTIONAL;
+}
+
+/* Past a bracket expression at p ('['), or NULL when it is not closed. */
+static const char *re_bracket(const char *p)
+{
+	p++;
+	if (*p == '^') {
+		p++;
+	}
+	if (*p == ']') {
+		p++;
+	}
+	while (*p != '\0' && *p != ']') {
+		if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+			char close[3] = { p[1], ']', '\0' };
+			const char *e = strstr(p + 2, close);
+
+			if (e == NULL) {
+				return NULL;
+			}
+			p = e + 2;
+			continue;
+		}
+		p++;
+	}
+	return *p == ']' ? p + 1 : NULL;
+}
+
+/* Reads a number of at most 9 digits (glibc refuses counts over 32767). */
+static const char *re_count(const char *p, uint64_t *n, bool *any)
+{
+	*n = 0;
+	*any = false;
+	while (*p >= '0' && *p <= '9') {
+		*n = *n < 1000000000 ? *n * 10 + (uint64_t)(*p - '0') : *n;
+		*any = true;
+		p++;
+	}
+	return p;
+}
+
+/*
+ * The cost of x under the repetition at p; sets *end past it. Returns
+ * false when p starts no repetition (a '{' that is no interval is a
+ * character for this count; regcomp() judges it).
+ */
+static bool re_repeat(const char *p, const char **end, struct re_cost *x)
+{
+	uint64_t m = 0, n = 0;
+	bool has_m, has_n, comma;
+
+	*end = p + 1;
+	switch (*p) {
+	case '*':
+	case '?':
+		x->size = re_add(x->size, 1);
+		x->opt = x->size;
+		return true;
+	case '+':
+		/* glibc builds X+ as X X*. */
+		x->opt = re_add(x->size, re_add(x->opt, 1));
+		x->size = re_add(re_mul(x->size, 2), 1);
+		return true;
+	case '{':
+		break;
+	default:
+		return false;
+	}
+	p = re_count(p + 1, &m, &has_m);
+	comma = *p == ',';
+	if (comma) {
+		p = re_count(p + 1, &n, &has_n);
+	} else {
+		n = m;
+		has_n = has_m;
+	}
+	if (*p != '}' || (!has_m && !has_n)) {
+		return false;
+	}
+	*end = p + 1;
+	if (comma && !has_n) {
+		n = m + 1; /* X{m,}: m copies and a starred one */
+	}
+	n = n > m ? n : m;
+	x->opt = re_add(re_mul(x->opt, m), re_mul(x->size, n - m));
+	x->size = re_mul(x->size, n > 0 ? n : 1);
+	return true;
+}
+
+/* The cost of an alternation, up to the ')' that closes the group. */
+static struct re_cost re_alt(struct re_size *r, bool in_group)
+{
+	struct re_cost total = { 0, 0 }, last = { 0, 0 };
+
+	while (*r->p != '\0' && !(in_group && *r->p == ')')) {
+		const char *op = r->p, *end = NULL;
+		struct re_cost grown = last;
+
+		if (re_repeat(r->p, &end, &grown)) {
+			total.size = re_add(total.size - last.size, grown.size);
+			total.opt = re_add(total.opt - last.opt, grown.opt);
+			last = grown;
+			if (re_too_big(grown) && r->culprit == NULL) {
+				r->culprit = op;
+				r->culprit_len = (size_t)(end - op);
+			}
+			r->p = end;
+			continue;
+		}
+		if (*r->p == '(') {
+			r->p++;
+			last = re_alt(r, true);
+			last.size = re_add(last.size, 1);
+			if (*r->p == ')') {
+				r->p++;
+			}
+		} else if (*r->p == '[') {
+			const char *e = re_bracket(r->p);
+
+			r->p = e != NULL ? e : r->p + 1;
+			last = (struct re_cost){ 1, 0 };
+		} else {
+			/* After '|' a repetition has no operand. */
+			last = (struct re_cost){ *r->p == '|' ? 0 : 1, 0 };
+			r->p += *r->p == '\\' && r->p[1] != '\0' ? 2 : 1;
+			total.size = re_add(total.size, 1);
+			continue;
+		}
+		total.size = re_add(total.size, last.size);
+		total.opt = re_add(total.opt, last.opt);
+	}
+	return total;
+}
+
+/* Whether the extended regex re is within the limits above; *culprit and
+ * *culprit_len get the first repetition that passes one (or NULL). */
+static bool regex_size_ok(const char *re, const char **culprit, size_t *culprit_len)
+{
+	/* Outside a group a ')' that closes nothing is one more character. */
+	struct re_size r = { re, NULL, 0 };
+	struct re_cost total = re_alt(&r, false);
+
+	*culprit = r.culprit;
+	*culprit_len = r.culprit_len;
+	return !re_too_big(total);
+}
+
+/*
  * The literal that starts every match of an anchored expression without
  * alternation: the characters after '^' up to the first special one, less
  * the last if a quantifier follows it ("^ab*" may match "a").
@@ -273,11 +466,23 @@ static void regex_literal_prefix(struct comp *c)
 
 static int compile_regex(struct parser *p, struct comp *c, const char *what, const char *at)
 {
+	const char *culprit = NULL;
+	size_t culprit_len = 0;
 	char msg[128];
 	int r;
 
 	if (regex_stacked_repeat(c->text)) {
 		return perr(p, at, "invalid regex in %s: stacked repetition operators", what);
+	}
+	if (!regex_size_ok(c->text, &culprit, &culprit_len)) {
+		if (culprit == NULL) {
+			return perr(p, at, "regex in %s too large for regcomp(): over %d positions "
+				    "or %d optional ones", what, CM_REGEX_MAX_SIZE, CM_REGEX_MAX_OPTIONAL);
+		}
+		return perr(p, at + (culprit - c->text),
+			    "regex in %s too large for regcomp(): the repetition '%.*s' expands it "
+			    "over %d positions or %d optional ones (nested or large repetition counts)",
+			    what, (int)culprit_len, culprit, CM_REGEX_MAX_SIZE, CM_REGEX_MAX_OPTIONAL);
 	}
 	r = regcomp(&c->re, c->text, REG_EXTENDED | REG_NOSUB);
 	if (r != 0) {

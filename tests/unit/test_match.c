@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <openssl/x509v3.h>
@@ -177,6 +178,76 @@ static void test_parse_limits(void **state)
 	cm_match_free(m);
 	free(big);
 	cm_match_free(NULL);
+}
+
+/* Seconds since an arbitrary point. */
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Issue 14: nested bounded repetitions are refused before regcomp() (the
+ * first one took 1.2 GB and 1.2 s, x{0,32767} 8 GB and 22 s), quickly and
+ * naming the part; ordinary and SSSD-style expressions still compile. */
+static void test_regex_size(void **state)
+{
+	static const struct {
+		const char *rule;
+		const char *msg;
+	} bombs[] = {
+		{ "<SUBJECT>((a{1,100}){1,100}){1,100}",
+		  "regex in <SUBJECT> too large for regcomp(): the repetition '{1,100}' expands it "
+		  "over 10000 positions or 1000 optional ones (nested or large repetition counts) "
+		  "at offset 20" },
+		{ "<ISSUER>x{0,32767}", "the repetition '{0,32767}'" },
+		{ "<SAN:rfc822Name>[a-z]{1,1002}", "the repetition '{1,1002}'" },
+		{ "<SUBJECT>(x?){0,1000}", "the repetition '{0,1000}'" },
+		{ "<SUBJECT>((x?){0,45}){0,45}", "the repetition '{0,45}' expands it" },
+		{ "<SUBJECT>(^|x){0,2000}", "the repetition '{0,2000}'" },
+		{ "<SUBJECT>a{10001}", "the repetition '{10001}'" },
+		{ "<SUBJECT>a{,5000}", "the repetition '{,5000}'" },
+		{ "<SUBJECT>(a{600}b{600}){9}", "the repetition '{9}'" },
+		{ "<SUBJECT>a{0,600}b{0,600}", "over 10000 positions or 1000 optional ones at offset 9" },
+		{ "<SUBJECT>[]{}]{1,2000}", "the repetition '{1,2000}'" },
+		{ "<SUBJECT>[[:alpha:]]{0,2000}", "the repetition '{0,2000}'" },
+	};
+	static const char *const fine[] = {
+		"<SUBJECT>^CN=[^,]{1,64},O=Example$",
+		"<SUBJECT>^CN=[a-z]{1,32}[0-9]{0,8},OU=(Users|Admins),DC=example,DC=com$",
+		"<SAN:ntPrincipalName>.*@EXAMPLE\\.TEST$",
+		"||<ISSUER>^CN=Example CA,DC=example,DC=com$<SAN:rfc822Name>^[a-z.+-]+@example\\.com$",
+		"&&<SUBJECT>.*,DC=ad,DC=example$<KU>digitalSignature<EKU>clientAuth",
+		"<SUBJECT>x{0,1000}",
+		"<SUBJECT>a{10000}",
+		"<SUBJECT>((x?){0,15}){0,15}",
+		"<SUBJECT>(abcdefgh){1000}x{0,999}",
+		"<SUBJECT>\\{1,99999\\}", /* escaped braces are characters */
+	};
+	struct cm_match *m = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < CM_ARRAY_SIZE(bombs); i++) {
+		double t0 = now();
+		char *err = parse_error(bombs[i].rule);
+
+		/* Refused before regcomp() runs: no time to speak of. */
+		assert_true(now() - t0 < 0.05);
+		if (strstr(err, bombs[i].msg) == NULL) {
+			fail_msg("rule '%s': got '%s', want '%s'", bombs[i].rule, err, bombs[i].msg);
+		}
+		free(err);
+	}
+	for (size_t i = 0; i < CM_ARRAY_SIZE(fine); i++) {
+		char *err = NULL;
+
+		if (cm_match_parse(fine[i], &m, &err) != 0) {
+			fail_msg("rule '%s' refused: %s", fine[i], err);
+		}
+		cm_match_free(m);
+	}
 }
 
 static void test_default_and_prefix(void **state)
@@ -467,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_san_unusable),
 		cmocka_unit_test(test_san_blobs),
 		cmocka_unit_test(test_real_certs),
+		cmocka_unit_test(test_regex_size),
 	};
 
 	return cmocka_run_group_tests_name("match", tests, NULL, NULL);
