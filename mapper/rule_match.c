@@ -84,6 +84,7 @@ struct comp {
 	uint32_t ku;
 	struct cm_strv oids;
 	enum san_sel san;
+	bool san_typed;         /* written <SAN:type>, not <SAN> */
 	char *oid;              /* SAN_SEL_STRING_OTHER given as an OID */
 	unsigned char *blob;
 	size_t blob_len;
@@ -624,6 +625,8 @@ static int parse_san_type(struct parser *p, struct comp *c)
 	}
 	len = (size_t)(end - p->cur);
 	c->san = SAN_SEL_PRINCIPAL;
+	/* "<SAN:>" is "<SAN>", as in SSSD. */
+	c->san_typed = len > 0;
 	if (len == 0) {
 		p->cur = end + 1;
 		return 0;
@@ -657,6 +660,49 @@ static int parse_san_type(struct parser *p, struct comp *c)
 	return 0;
 }
 
+/*
+ * Appends the component's name as traces and errors print it, with the
+ * SAN type's full name even when the rule abbreviates it
+ * ("<SAN:ntPrincipalName>" for "<SAN:ntPrincipal>"), or its OID.
+ */
+static void comp_name(const struct comp *c, struct cm_buf *b)
+{
+	const char *type = NULL;
+
+	switch (c->kind) {
+	case COMP_ISSUER:
+		cm_buf_adds(b, "<ISSUER>");
+		return;
+	case COMP_SUBJECT:
+		cm_buf_adds(b, "<SUBJECT>");
+		return;
+	case COMP_KU:
+		cm_buf_adds(b, "<KU>");
+		return;
+	case COMP_EKU:
+		cm_buf_adds(b, "<EKU>");
+		return;
+	case COMP_SAN:
+	default:
+		break;
+	}
+	for (size_t i = 0; i < CM_ARRAY_SIZE(san_names) && type == NULL; i++) {
+		if (san_names[i].sel == c->san) {
+			type = san_names[i].name;
+		}
+	}
+	if (c->oid != NULL) {
+		type = c->oid;
+	}
+	if (!c->san_typed || type == NULL) {
+		cm_buf_adds(b, "<SAN>");
+		return;
+	}
+	cm_buf_adds(b, "<SAN:");
+	cm_buf_adds(b, type);
+	cm_buf_addc(b, '>');
+}
+
 static bool san_is_blob(enum san_sel sel)
 {
 	return sel == SAN_SEL_OTHER_NAME || sel == SAN_SEL_X400 || sel == SAN_SEL_EDIPARTY;
@@ -664,6 +710,8 @@ static bool san_is_blob(enum san_sel sel)
 
 static int parse_san(struct parser *p, struct comp *c, bool typed)
 {
+	struct cm_buf name;
+	char *what = NULL;
 	const char *at;
 	int r;
 
@@ -671,17 +719,25 @@ static int parse_san(struct parser *p, struct comp *c, bool typed)
 	if (typed && (r = parse_san_type(p, c)) != 0) {
 		return r;
 	}
+	cm_buf_init(&name, 0);
+	comp_name(c, &name);
+	if ((what = cm_buf_steal(&name, NULL)) == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
 	at = p->cur;
-	if ((r = get_value(p, "<SAN>", &c->text)) != 0) {
-		return r;
+	if ((r = get_value(p, what, &c->text)) != 0) {
+		goto out;
 	}
 	if (san_is_blob(c->san)) {
 		if (!b64_decode(c->text, &c->blob, &c->blob_len)) {
-			return perr(p, at, "invalid base64 value '%s' in <SAN>", c->text);
+			r = perr(p, at, "invalid base64 value '%s' in %s", c->text, what);
 		}
-		return 0;
+		goto out;
 	}
-	return compile_regex(p, c, "<SAN>", at);
+	r = compile_regex(p, c, what, at);
+out:
+	free(what);
+	return r;
 }
 
 static int parse_component(struct parser *p, struct comp *c)
@@ -860,6 +916,32 @@ out:
 
 /* --------------------------------------------------------- evaluation */
 
+/*
+ * A component's expression as the rule has it and regcomp() uses it, in
+ * quotes: backslashes are not doubled (the regex @EXAMPLE\.TEST$ prints
+ * as '@EXAMPLE\.TEST$'). The text comes from the trusted configuration;
+ * only control bytes are shown as \xHH so that a trace stays one line.
+ */
+static void why_rule_text(struct cm_buf *why, const struct comp *c)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t len = strlen(c->text), n = len < 200 ? len : 200;
+
+	cm_buf_addc(why, '\'');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)c->text[i];
+
+		if (ch < 0x20 || ch == 0x7f) {
+			char x[4] = { '\\', 'x', hex[ch >> 4], hex[ch & 0xf] };
+
+			cm_buf_add(why, x, sizeof(x));
+		} else {
+			cm_buf_addc(why, (char)ch);
+		}
+	}
+	cm_buf_adds(why, n < len ? "...'" : "'");
+}
+
 static void why_value(struct cm_buf *why, const struct cm_value *v)
 {
 	cm_buf_addc(why, '\'');
@@ -899,9 +981,9 @@ static bool eval_dn(const struct comp *c, const struct cm_name *n, struct cm_buf
 	}
 	if (why != NULL) {
 		cm_buf_adds(why, what);
-		cm_buf_adds(why, " '");
-		cm_buf_add_escaped(why, (const unsigned char *)c->text, strlen(c->text), 200);
-		cm_buf_adds(why, "' does not match ");
+		cm_buf_addc(why, ' ');
+		why_rule_text(why, c);
+		cm_buf_adds(why, " does not match ");
 		why_value(why, &n->sssd);
 		cm_buf_adds(why, ". ");
 	}
@@ -1007,6 +1089,14 @@ static bool san_value_ok(const struct comp *c, const struct cm_san *s, const str
 					      : regex_value(c, v);
 }
 
+/* "<SAN:type> 'expression'" for a trace. */
+static void why_san(struct cm_buf *why, const struct comp *c)
+{
+	comp_name(c, why);
+	cm_buf_addc(why, ' ');
+	why_rule_text(why, c);
+}
+
 static bool eval_san(const struct comp *c, const struct cm_identity *id, struct cm_buf *why)
 {
 	size_t seen = 0;
@@ -1023,9 +1113,8 @@ static bool eval_san(const struct comp *c, const struct cm_identity *id, struct 
 			continue;
 		}
 		if (why != NULL) {
-			cm_buf_adds(why, "<SAN> '");
-			cm_buf_add_escaped(why, (const unsigned char *)c->text, strlen(c->text), 200);
-			cm_buf_adds(why, "' does not hold for ");
+			why_san(why, c);
+			cm_buf_adds(why, " does not hold for ");
 			why_value(why, v);
 			if (v->unusable != NULL) {
 				cm_buf_printf(why, " (unusable: %s)", v->unusable);
@@ -1035,9 +1124,8 @@ static bool eval_san(const struct comp *c, const struct cm_identity *id, struct 
 		return false;
 	}
 	if (seen == 0 && why != NULL) {
-		cm_buf_adds(why, "<SAN> '");
-		cm_buf_add_escaped(why, (const unsigned char *)c->text, strlen(c->text), 200);
-		cm_buf_adds(why, "': the certificate has no SAN of that type. ");
+		why_san(why, c);
+		cm_buf_adds(why, ": the certificate has no SAN of that type. ");
 	}
 	return seen > 0;
 }

@@ -59,4 +59,20 @@ expect_exit "white space around is fine" 0 ctl test --config "$tmp/sr.conf" "$tm
 { cat "$certs/alice.der"; printf 'x'; } > "$tmp/trail.der"
 expect_exit "DER with a trailing byte refused" 2 ctl test --config "$tmp/sr.conf" "$tmp/trail.der"
 
+# --- traces print expressions as used, with the SAN type's full name (issue 15).
+cat > "$tmp/trace.conf" <<'EOC'
+verify = { enabled = false; };
+domains = ( { name = "local"; type = "local"; } );
+rules = (
+  { name = "nt"; priority = 1; match = "<SAN:ntPrincipalName>.*@EXAMPLE\\.TEST$"; map = "LOCAL:alice"; },
+  { name = "abbr"; priority = 2; match = "<SAN:rfc822>^bob@example\\.com$"; map = "LOCAL:alice"; },
+  { name = "dn"; priority = 3; match = "<ISSUER>^CN=Other CA,O=Certmap\\ Test$"; map = "LOCAL:alice"; }
+);
+EOC
+expect_exit "trace: nothing matches" 1 ctl test --config "$tmp/trace.conf" "$certs/alice.pem"
+expect_out "trace: full SAN name, regex as used" "<SAN:ntPrincipalName> '.*@EXAMPLE\\.TEST$' does not hold for 'alice@EXAMPLE.COM'"
+expect_out "trace: abbreviated SAN type in full" "<SAN:rfc822Name> '^bob@example\\.com$' does not hold for 'alice@example.com'"
+expect_out "trace: DN regex as used" "<ISSUER> '^CN=Other CA,O=Certmap\\ Test$' does not match"
+expect_no_out "trace: no doubled backslashes" '\\.'
+
 finish

@@ -139,7 +139,7 @@ static void test_parse_errors(void **state)
 		{ "<SUBJECT>", "missing value for <SUBJECT> at offset 9" },
 		{ "<SAN:foo>x", "unknown SAN type 'foo' at offset 5" },
 		{ "<SAN:rfc822Name", "missing '>' after <SAN: at offset 5" },
-		{ "<SAN:otherName>!!", "invalid base64 value '!!' in <SAN> at offset 15" },
+		{ "<SAN:otherName>!!", "invalid base64 value '!!' in <SAN:otherName> at offset 15" },
 		{ "KRB6:<SUBJECT>x", "unsupported matching rule type 'KRB6' at offset 0" },
 		{ "&&||<SUBJECT>x", "expected '<' to start a component at offset 2" },
 		{ "<subject>x", "unknown component <subject> at offset 0" },
@@ -423,14 +423,56 @@ static void test_san_every_value(void **state)
 
 	(void)state;
 	assert_false(eval("<SAN:rfc822Name>.", id, &why));
-	assert_string_equal(why, "<SAN> '.': the certificate has no SAN of that type. ");
+	assert_string_equal(why, "<SAN:rfc822Name> '.': the certificate has no SAN of that type. ");
 	free(why);
 	id_add_san(id, CM_SAN_RFC822, "a@example.com", 13);
 	id_add_san(id, CM_SAN_RFC822, "b@example.org", 13);
 	assert_true(eval("<SAN:rfc822Name>@example\\.", id, NULL));
 	assert_false(eval("<SAN:rfc822Name>@example\\.com$", id, &why));
-	assert_string_equal(why, "<SAN> '@example\\\\.com$' does not hold for 'b@example.org'. ");
+	/* Issue 15: the regex as used (one backslash), the full SAN type. */
+	assert_string_equal(why, "<SAN:rfc822Name> '@example\\.com$' does not hold for 'b@example.org'. ");
 	free(why);
+	id_free(id);
+}
+
+/* Issue 15: traces print expressions exactly as used and name the SAN type
+ * in full, even when the rule abbreviates it. */
+static void test_trace_names(void **state)
+{
+	static const struct {
+		const char *rule;
+		const char *why;
+	} cases[] = {
+		{ "<SAN:ntPrincipalName>.*@EXAMPLE\\.TEST$",
+		  "<SAN:ntPrincipalName> '.*@EXAMPLE\\.TEST$' does not hold for 'alice@EXAMPLE.COM'. " },
+		{ "<SAN:ntPrin>^bob@",
+		  "<SAN:ntPrincipalName> '^bob@' does not hold for 'alice@EXAMPLE.COM'. " },
+		{ "<SAN>^bob@", "<SAN> '^bob@' does not hold for 'alice@EXAMPLE.COM'. " },
+		{ "<SAN:>^bob@", "<SAN> '^bob@' does not hold for 'alice@EXAMPLE.COM'. " },
+		{ "<SAN:rfc822>x", "<SAN:rfc822Name> 'x': the certificate has no SAN of that type. " },
+		{ "<SAN:1.2.3.4>x", "<SAN:1.2.3.4> 'x': the certificate has no SAN of that type. " },
+		{ "<SUBJECT>^CN=J\\\\C3\\\\BC",
+		  "<SUBJECT> '^CN=J\\\\C3\\\\BC' does not match 'CN=alice,O=Example'. " },
+		{ "<SUBJECT>a\tb\\\\", "<SUBJECT> 'a\\x09b\\\\' does not match 'CN=alice,O=Example'. " },
+	};
+	struct cm_identity *id = id_new();
+	char *err = NULL;
+
+	(void)state;
+	id_add_other(id, CM_OTHER_UPN, "1.3.6.1.4.1.311.20.2.3", "alice@EXAMPLE.COM", "x", 1);
+	for (size_t i = 0; i < CM_ARRAY_SIZE(cases); i++) {
+		char *why = NULL;
+
+		assert_false(eval(cases[i].rule, id, &why));
+		if (strcmp(why, cases[i].why) != 0) {
+			fail_msg("rule '%s': trace '%s', want '%s'", cases[i].rule, why, cases[i].why);
+		}
+		free(why);
+	}
+	/* Parse errors name the full type too. */
+	err = parse_error("<SAN:rfc822>a+++");
+	assert_string_equal(err, "invalid regex in <SAN:rfc822Name>: stacked repetition operators at offset 12");
+	free(err);
 	id_free(id);
 }
 
@@ -443,7 +485,7 @@ static void test_san_unusable(void **state)
 	/* "victim@example.com\0.evil": never matches, never truncated. */
 	id_add_san(id, CM_SAN_RFC822, "victim@example.com\0.evil", 24);
 	assert_false(eval("<SAN:rfc822Name>^victim@example.com$", id, &why));
-	assert_string_equal(why, "<SAN> '^victim@example.com$' does not hold for 'victim@example.com\\x00.evil' "
+	assert_string_equal(why, "<SAN:rfc822Name> '^victim@example.com$' does not hold for 'victim@example.com\\x00.evil' "
 				 "(unusable: the value contains a NUL byte). ");
 	free(why);
 	assert_false(eval("<SAN:rfc822Name>.*", id, NULL));
@@ -539,6 +581,7 @@ int main(void)
 		cmocka_unit_test(test_san_blobs),
 		cmocka_unit_test(test_real_certs),
 		cmocka_unit_test(test_regex_size),
+		cmocka_unit_test(test_trace_names),
 	};
 
 	return cmocka_run_group_tests_name("match", tests, NULL, NULL);
