@@ -7,7 +7,9 @@
  * - certmap rejects one the reference accepts and the input is DER (the
  *   one deliberate extra rejection, row not_der of fuzz_cert_diff.c's
  *   table, checked independently with ref_der.c);
- * - both accept and any AVA field or rendering differs.
+ * - both accept and any AVA field or rendering differs, the grid rendering
+ *   ({subject_dn!grid}) included, which must be X509_NAME_oneline's byte
+ *   for byte (ref_cmp.c).
  *
  * Input: a Name's DER when the first byte is 0x30. Otherwise the first
  * byte is a value's tag and the rest its contents, wrapped as the single
@@ -59,7 +61,7 @@ static size_t put_header(unsigned char *out, unsigned char tag, size_t len)
 /* The attribute OIDs (DER contents) a wrapped value gets. */
 static const struct {
 	unsigned char len;
-	unsigned char der[10];
+	unsigned char der[50];
 } wrap_oids[] = {
 	{ 3, { 0x55, 0x04, 0x03 } },                   /* CN */
 	{ 3, { 0x55, 0x04, 0x0a } },                   /* O */
@@ -69,6 +71,10 @@ static const struct {
 	{ 10, { 0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19 } }, /* DC */
 	{ 9, { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01 } },       /* emailAddress */
 	{ 4, { 0x2b, 0x06, 0x01, 0x04 } },             /* 1.3.6.1.4, unknown */
+	/* 1.2 and 49 arcs 1, unknown: 101 characters, which X509_NAME_oneline
+	 * (the grid rendering) cuts at 79. */
+	{ 50, { 0x2a, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+		1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 } },
 };
 
 /* Size of a DER header for contents of len bytes. */
