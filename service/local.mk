@@ -4,7 +4,7 @@
 # ---------------------------------------------------------------- certmapd
 sbin_PROGRAMS += certmapd
 certmapd_SOURCES = service/main.c service/loop.c service/loops.c service/limits.c \
-	service/dispatch.c service/peer.c \
+	service/dispatch.c service/peer.c service/state.c \
 	service/workers.c service/cache.c service/cache.h service/request.c \
 	service/request.h service/daemon.h service/sd_shim.c
 certmapd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
@@ -62,3 +62,11 @@ EXTRA_DIST += bench/service/run.sh
 bench-service: certmapd bench/service/bench_client tests/service/svc_client tests/certs/out/stamp
 	$(SHELL) $(top_srcdir)/bench/service/run.sh $(abs_top_builddir) $(abs_top_srcdir)
 .PHONY: bench-service
+
+# ---------------------------------------------------------------- protocol tests
+check_PROGRAMS += tests/service/frames
+tests_service_frames_SOURCES = tests/service/frames.c
+tests_service_frames_LDADD = $(JSONC_LIBS)
+tests_service_frames_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+TESTS += tests/service/test_protocol.sh
+EXTRA_DIST += tests/service/test_protocol.sh tests/service/svclib.sh
