@@ -70,3 +70,5 @@ tests_service_frames_LDADD = $(JSONC_LIBS)
 tests_service_frames_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 TESTS += tests/service/test_protocol.sh
 EXTRA_DIST += tests/service/test_protocol.sh tests/service/svclib.sh
+TESTS += tests/service/test_varlink_go.sh
+EXTRA_DIST += tests/service/test_varlink_go.sh tests/service/varlink_conformance.go
