@@ -72,3 +72,7 @@ TESTS += tests/service/test_protocol.sh
 EXTRA_DIST += tests/service/test_protocol.sh tests/service/svclib.sh
 TESTS += tests/service/test_varlink_go.sh
 EXTRA_DIST += tests/service/test_varlink_go.sh tests/service/varlink_conformance.go
+check_PROGRAMS += tests/service/hold
+tests_service_hold_SOURCES = tests/service/hold.c
+TESTS += tests/service/test_fd_exhaustion.sh
+EXTRA_DIST += tests/service/test_fd_exhaustion.sh
