@@ -76,3 +76,18 @@ check_PROGRAMS += tests/service/hold
 tests_service_hold_SOURCES = tests/service/hold.c
 TESTS += tests/service/test_fd_exhaustion.sh
 EXTRA_DIST += tests/service/test_fd_exhaustion.sh
+
+# ---------------------------------------------------------------- unit tests of the service's parts
+if HAVE_CMOCKA
+check_PROGRAMS += tests/service/test_workers
+TESTS += tests/service/test_workers
+tests_service_test_workers_SOURCES = tests/service/test_workers.c service/workers.c
+tests_service_test_workers_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_service_test_workers_CFLAGS = $(AM_CFLAGS) -pthread
+tests_service_test_workers_LDADD = $(CMOCKA_LIBS) -lpthread
+check_PROGRAMS += tests/service/test_request
+TESTS += tests/service/test_request
+tests_service_test_request_SOURCES = tests/service/test_request.c service/request.c
+tests_service_test_request_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_service_test_request_LDADD = $(UNIT_LDADD) $(JSONC_LIBS)
+endif
