@@ -314,9 +314,13 @@ static int lane_init(struct cmd_state *st, struct lane *ln, unsigned int id)
 	}
 	st->stats[id] = cmd_loop_stats(ln->lp);
 	cmd_loop_on_close(ln->lp, on_close, ln);
+	/* Without a spare the loop still works; resume() tries again. */
 	spare_open(ln);
+	if (ln->spare_fd < 0) {
+		cmd_loop_set_timer(ln->lp, cmd_now_ms() + RETRY_MS, resume, ln);
+	}
 	listen_on(ln);
-	if (ln->spare_fd < 0 || !ln->listening ||
+	if (!ln->listening ||
 	    (id == 0 && cmd_loop_watch(ln->lp, st->signal_fd, EPOLLIN, &ln->signal_watch) != 0)) {
 		cmd_log(LOG_ERR, "event loop %u: %m", id);
 		return -1;
