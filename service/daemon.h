@@ -13,8 +13,8 @@
  *               counters, the clock
  *
  * plus limits.c (connection counts), peer.c (who may connect), cache.c
- * (answers) and request.c (the wire codec). A lower part never calls a higher one: a finished job comes
- * back to its loop through the completion the loop registered.
+ * (answers) and request.c (the wire codec). A lower part never calls a higher one: a finished job
+ * comes back to its loop through the completion the loop registered.
  */
 #ifndef CERTMAP_SERVICE_DAEMON_H
 #define CERTMAP_SERVICE_DAEMON_H
@@ -66,12 +66,16 @@ enum cmd_counter {
 	CMD_C_REQUESTS,
 	CMD_C_HITS,
 	CMD_C_MISSES,
-	CMD_C_ERRORS,           /* error replies */
-	CMD_C_MAPPED, CMD_C_REFUSED, CMD_C_AMBIGUOUS, CMD_C_FAILED, /* Map verdicts */
-	CMD_C_REJECTED_PEERS,   /* connections refused by SO_PEERCRED or limits */
+	CMD_C_ERRORS, /* error replies */
+	CMD_C_MAPPED,
+	CMD_C_REFUSED,
+	CMD_C_AMBIGUOUS,
+	CMD_C_FAILED,	      /* Map verdicts */
+	CMD_C_REJECTED_PEERS, /* connections refused by SO_PEERCRED or limits */
 	CMD_C_TIMEOUTS,
-	CMD_C_RELOADS, CMD_C_RELOAD_FAILURES,
-	CMD_C_LATENCY,          /* CMD_LAT_BUCKETS + 1 buckets from here */
+	CMD_C_RELOADS,
+	CMD_C_RELOAD_FAILURES,
+	CMD_C_LATENCY, /* CMD_LAT_BUCKETS + 1 buckets from here */
 	CMD_C_COUNT = CMD_C_LATENCY + CMD_LAT_BUCKETS + 1
 };
 
@@ -104,7 +108,7 @@ struct cmd_peer {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
-	bool admin;             /* may Reload and see traces */
+	bool admin; /* may Reload and see traces */
 };
 
 struct cmd_workers;
@@ -115,13 +119,13 @@ struct cmd_state {
 	const char *config_path;
 	pthread_mutex_t gen_lock; /* guards gen; loops copy it with a reference */
 	struct cmd_gen *gen;
-	atomic_uint gen_seq;    /* bumped by each reload, so loops notice without the lock */
+	atomic_uint gen_seq; /* bumped by each reload, so loops notice without the lock */
 	struct cmd_workers *workers;
 	struct cmd_stats **stats; /* one block per loop, summed by GetStats */
 	unsigned int n_stats;
 	struct cmd_loops *loops; /* loops.c's own */
 	int listen_fd;
-	int signal_fd;          /* watched by loop 0 only */
+	int signal_fd; /* watched by loop 0 only */
 	atomic_bool stopping;
 	uint64_t started_ms;
 };
@@ -159,26 +163,26 @@ struct cmd_job;
 /* What a loop lends dispatch for one frame. */
 struct cmd_caller {
 	struct cmd_state *st;
-	struct cmd_gen *gen;            /* the loop's current generation */
-	struct cmd_stats *stats;        /* the loop's counters */
+	struct cmd_gen *gen;	 /* the loop's current generation */
+	struct cmd_stats *stats; /* the loop's counters */
 	const struct cmd_peer *peer;
 	int fd; /* the peer's socket, for its supplementary groups */
 	/* Where a job goes when its worker is done, called in the worker's
 	 * thread (or at shutdown): the loop's mailbox. */
 	void (*post)(struct cmd_job *job, void *post_arg);
 	void *post_arg;
-	void *owner;                    /* given back by cmd_job_owner() */
+	void *owner; /* given back by cmd_job_owner() */
 };
 
 enum cmd_outcome {
-	CMD_REPLIED,            /* the reply (if any: oneway) is in out */
-	CMD_REPLIED_CLOSE,      /* an error is in out; close after sending it */
-	CMD_PENDING,            /* a job is out; the reply comes through post */
+	CMD_REPLIED,	   /* the reply (if any: oneway) is in out */
+	CMD_REPLIED_CLOSE, /* an error is in out; close after sending it */
+	CMD_PENDING,	   /* a job is out; the reply comes through post */
 };
 
 /* Decodes and answers one frame (len bytes, the NUL not included). */
-enum cmd_outcome cmd_dispatch_frame(const struct cmd_caller *cl, const char *frame,
-				    size_t len, struct cm_buf *out);
+enum cmd_outcome cmd_dispatch_frame(const struct cmd_caller *cl, const char *frame, size_t len,
+				    struct cm_buf *out);
 /* In the owning loop's thread: counts the job, caches its answer and, if
  * out is not NULL (the connection is still open), appends its reply. */
 void cmd_job_finish(struct cmd_job *job, struct cmd_stats *stats, struct cm_buf *out);
@@ -215,8 +219,7 @@ int cmd_loop_unwatch(struct cmd_loop *lp, int fd);
 void cmd_loop_set_timer(struct cmd_loop *lp, uint64_t at_ms,
 			void (*fn)(struct cmd_loop *lp, void *arg), void *arg);
 /* fn(lp, arg) is called in the loop's thread after each connection closes. */
-void cmd_loop_on_close(struct cmd_loop *lp, void (*fn)(struct cmd_loop *lp, void *arg),
-		       void *arg);
+void cmd_loop_on_close(struct cmd_loop *lp, void (*fn)(struct cmd_loop *lp, void *arg), void *arg);
 /* The loop's thread body; returns 0 once st->stopping is set, -1 on error. */
 int cmd_loop_run(struct cmd_loop *lp);
 /* Any thread: makes the loop look at st->stopping and its mailbox. */

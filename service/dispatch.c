@@ -19,49 +19,49 @@
 #include "daemon.h"
 
 static const char mapper_idl[] =
-	"# certmap: map a verified TLS client certificate to a system account.\n"
-	"interface org.certmap.Mapper\n"
-	"\n"
-	"type Candidate (user: string, domain: string, status: string, note: ?string)\n"
-	"type TraceEntry (rule: string, priority: int, matched: bool, note: string,\n"
-	"  candidates: []Candidate)\n"
-	"\n"
-	"# certificate: PEM, or base64 DER. Refusals are replies, not errors.\n"
-	"method Map(certificate: string, chain: ?[]string, user: ?string,\n"
-	"  upn_hint: ?string, domain_hint: ?string, trace: ?bool) ->\n"
-	"  (verdict: string, user: ?string, uid: ?int, gid: ?int, groups: ?[]string,\n"
-	"   home: ?string, rule: ?string, domain: ?string, reason: ?string,\n"
-	"   message: ?string, cert_sha256: string, trace: ?[]TraceEntry)\n"
-	"\n"
-	"method GetStats() -> (requests: int, hits: int, misses: int, errors: int,\n"
-	"  mapped: int, refused: int, ambiguous: int, failed: int, rejected_peers: int,\n"
-	"  timeouts: int, reloads: int, reload_failures: int, connections: int,\n"
-	"  cache_entries: int, uptime_ms: int, latency_us: [](le: int, count: int))\n"
-	"\n"
-	"# Administrators only (uid 0 or the service's own uid).\n"
-	"method Reload() -> ()\n"
-	"\n"
-	"error PermissionDenied (message: ?string)\n"
-	"error TooLarge (parameter: ?string, message: ?string)\n"
-	"error BackendUnavailable (verdict: ?string, reason: ?string, message: ?string,\n"
-	"  cert_sha256: ?string)\n"
-	"error ReloadFailed (message: string)\n"
-	"error TooManyConnections (message: ?string)\n";
+    "# certmap: map a verified TLS client certificate to a system account.\n"
+    "interface org.certmap.Mapper\n"
+    "\n"
+    "type Candidate (user: string, domain: string, status: string, note: ?string)\n"
+    "type TraceEntry (rule: string, priority: int, matched: bool, note: string,\n"
+    "  candidates: []Candidate)\n"
+    "\n"
+    "# certificate: PEM, or base64 DER. Refusals are replies, not errors.\n"
+    "method Map(certificate: string, chain: ?[]string, user: ?string,\n"
+    "  upn_hint: ?string, domain_hint: ?string, trace: ?bool) ->\n"
+    "  (verdict: string, user: ?string, uid: ?int, gid: ?int, groups: ?[]string,\n"
+    "   home: ?string, rule: ?string, domain: ?string, reason: ?string,\n"
+    "   message: ?string, cert_sha256: string, trace: ?[]TraceEntry)\n"
+    "\n"
+    "method GetStats() -> (requests: int, hits: int, misses: int, errors: int,\n"
+    "  mapped: int, refused: int, ambiguous: int, failed: int, rejected_peers: int,\n"
+    "  timeouts: int, reloads: int, reload_failures: int, connections: int,\n"
+    "  cache_entries: int, uptime_ms: int, latency_us: [](le: int, count: int))\n"
+    "\n"
+    "# Administrators only (uid 0 or the service's own uid).\n"
+    "method Reload() -> ()\n"
+    "\n"
+    "error PermissionDenied (message: ?string)\n"
+    "error TooLarge (parameter: ?string, message: ?string)\n"
+    "error BackendUnavailable (verdict: ?string, reason: ?string, message: ?string,\n"
+    "  cert_sha256: ?string)\n"
+    "error ReloadFailed (message: string)\n"
+    "error TooManyConnections (message: ?string)\n";
 
 static const char service_idl[] =
-	"# The varlink service interface.\n"
-	"interface org.varlink.service\n"
-	"method GetInfo() -> (vendor: string, product: string, version: string,\n"
-	"  url: string, interfaces: []string)\n"
-	"method GetInterfaceDescription(interface: string) -> (description: string)\n"
-	"error InterfaceNotFound (interface: string)\n"
-	"error MethodNotFound (method: string)\n"
-	"error MethodNotImplemented (method: string)\n"
-	"error InvalidParameter (parameter: string)\n";
+    "# The varlink service interface.\n"
+    "interface org.varlink.service\n"
+    "method GetInfo() -> (vendor: string, product: string, version: string,\n"
+    "  url: string, interfaces: []string)\n"
+    "method GetInterfaceDescription(interface: string) -> (description: string)\n"
+    "error InterfaceNotFound (interface: string)\n"
+    "error MethodNotFound (method: string)\n"
+    "error MethodNotImplemented (method: string)\n"
+    "error InvalidParameter (parameter: string)\n";
 
 struct cmd_job {
-	struct cmd_work work;   /* what the worker pool sees */
-	struct cmd_job *next;   /* the owner's mailbox, once posted */
+	struct cmd_work work; /* what the worker pool sees */
+	struct cmd_job *next; /* the owner's mailbox, once posted */
 	void (*post)(struct cmd_job *job, void *post_arg);
 	void *post_arg;
 	void *owner;
@@ -76,7 +76,7 @@ struct cmd_job {
 	struct cm_buf reply;
 	bool cacheable;
 	int64_t valid_until; /* the answer's own cache limit (cm_answer_valid_until) */
-	int verdict;            /* enum certmap_verdict, or -1 for an error reply */
+	int verdict;	     /* enum certmap_verdict, or -1 for an error reply */
 };
 
 /* ---------------------------------------------------------------- handlers */
@@ -89,7 +89,8 @@ static enum cmd_outcome reply_object(struct cm_buf *out, json_object *o)
 		out->failed = true;
 		return CMD_REPLIED;
 	}
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(o,
+					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	cmp_reply_params(out, s, strlen(s));
 	json_object_put(o);
 	return CMD_REPLIED;
@@ -98,7 +99,7 @@ static enum cmd_outcome reply_object(struct cm_buf *out, json_object *o)
 static enum cmd_outcome reply_fail(struct cm_buf *out, const char *error, const char *parameter,
 				   const char *message)
 {
-	struct cmp_fail f = { .error = error, .parameter = parameter, .message = message };
+	struct cmp_fail f = {.error = error, .parameter = parameter, .message = message};
 
 	cmp_reply_error(out, &f);
 	return CMD_REPLIED;
@@ -106,10 +107,10 @@ static enum cmd_outcome reply_fail(struct cm_buf *out, const char *error, const 
 
 /* Every parameter must be one of allowed (a NULL-terminated list); the
  * first one that is not is named in the error. */
-static int only_params(const struct cmp_call *call, const char *const *allowed,
-		       struct cm_buf *out)
+static int only_params(const struct cmp_call *call, const char *const *allowed, struct cm_buf *out)
 {
-	json_object_object_foreach(call->params, key, v) {
+	json_object_object_foreach(call->params, key, v)
+	{
 		size_t i = 0;
 
 		(void)v;
@@ -124,7 +125,7 @@ static int only_params(const struct cmp_call *call, const char *const *allowed,
 	return 0;
 }
 
-static const char *const no_params[] = { NULL };
+static const char *const no_params[] = {NULL};
 
 static enum cmd_outcome do_get_info(const struct cmd_caller *cl, struct cmp_call *call,
 				    struct cm_buf *out)
@@ -150,11 +151,12 @@ static enum cmd_outcome do_get_info(const struct cmd_caller *cl, struct cmp_call
 static enum cmd_outcome do_get_iface(const struct cmd_caller *cl, struct cmp_call *call,
 				     struct cm_buf *out)
 {
-	static const char *const allowed[] = { CMP_P_INTERFACE, NULL };
+	static const char *const allowed[] = {CMP_P_INTERFACE, NULL};
 	json_object *name = NULL, *o;
 	const char *idl = NULL, *n;
-	struct cmp_fail f = { .error = CMP_E_INTERFACE_NOT_FOUND, .name_key = CMP_P_INTERFACE,
-			      .message = "no such interface" };
+	struct cmp_fail f = {.error = CMP_E_INTERFACE_NOT_FOUND,
+			     .name_key = CMP_P_INTERFACE,
+			     .message = "no such interface"};
 
 	(void)cl;
 	if (only_params(call, allowed, out) != 0) {
@@ -190,13 +192,22 @@ static void add_count(json_object *o, const char *key, uint64_t v)
 static enum cmd_outcome do_get_stats(const struct cmd_caller *cl, struct cmp_call *call,
 				     struct cm_buf *out)
 {
-	static const struct { const char *name; enum cmd_counter c; } counters[] = {
-		{ "requests", CMD_C_REQUESTS }, { "hits", CMD_C_HITS },
-		{ "misses", CMD_C_MISSES }, { "errors", CMD_C_ERRORS },
-		{ "mapped", CMD_C_MAPPED }, { "refused", CMD_C_REFUSED },
-		{ "ambiguous", CMD_C_AMBIGUOUS }, { "failed", CMD_C_FAILED },
-		{ "rejected_peers", CMD_C_REJECTED_PEERS }, { "timeouts", CMD_C_TIMEOUTS },
-		{ "reloads", CMD_C_RELOADS }, { "reload_failures", CMD_C_RELOAD_FAILURES },
+	static const struct {
+		const char *name;
+		enum cmd_counter c;
+	} counters[] = {
+	    {"requests", CMD_C_REQUESTS},
+	    {"hits", CMD_C_HITS},
+	    {"misses", CMD_C_MISSES},
+	    {"errors", CMD_C_ERRORS},
+	    {"mapped", CMD_C_MAPPED},
+	    {"refused", CMD_C_REFUSED},
+	    {"ambiguous", CMD_C_AMBIGUOUS},
+	    {"failed", CMD_C_FAILED},
+	    {"rejected_peers", CMD_C_REJECTED_PEERS},
+	    {"timeouts", CMD_C_TIMEOUTS},
+	    {"reloads", CMD_C_RELOADS},
+	    {"reload_failures", CMD_C_RELOAD_FAILURES},
 	};
 	struct cmd_stats sum;
 	json_object *o, *lat;
@@ -217,8 +228,10 @@ static enum cmd_outcome do_get_stats(const struct cmd_caller *cl, struct cmp_cal
 		json_object *b = json_object_new_object();
 
 		/* le -1 is the overflow bucket: slower than the last bound. */
-		json_object_object_add(b, "le", json_object_new_int64(i < CMD_LAT_BUCKETS ?
-			(int64_t)cmd_lat_bounds_us[i] : -1));
+		json_object_object_add(b, "le",
+				       json_object_new_int64(i < CMD_LAT_BUCKETS
+								 ? (int64_t)cmd_lat_bounds_us[i]
+								 : -1));
 		add_count(b, "count", cmd_stats_get(&sum, CMD_C_LATENCY + i));
 		json_object_array_add(lat, b);
 	}
@@ -306,11 +319,9 @@ struct cmd_method {
 
 /* Anything not listed here is refused. */
 static const struct cmd_method methods[] = {
-	{ CMP_M_GET_INFO, false, do_get_info },
-	{ CMP_M_GET_IFACE, false, do_get_iface },
-	{ CMP_M_MAP, false, do_map },
-	{ CMP_M_GET_STATS, false, do_get_stats },
-	{ CMP_M_RELOAD, true, do_reload },
+    {CMP_M_GET_INFO, false, do_get_info}, {CMP_M_GET_IFACE, false, do_get_iface},
+    {CMP_M_MAP, false, do_map},		  {CMP_M_GET_STATS, false, do_get_stats},
+    {CMP_M_RELOAD, true, do_reload},
 };
 
 /* Unknown method: MethodNotFound when its interface is ours, else
@@ -319,9 +330,11 @@ static void reply_no_method(const char *method, struct cm_buf *out)
 {
 	const char *dot = strrchr(method, '.');
 	size_t iface_len = dot != NULL ? (size_t)(dot - method) : 0;
-	struct cmp_fail f = { .error = CMP_E_METHOD_NOT_FOUND, .name_key = CMP_P_METHOD,
-			      .name = method, .name_len = strlen(method),
-			      .message = "no such method" };
+	struct cmp_fail f = {.error = CMP_E_METHOD_NOT_FOUND,
+			     .name_key = CMP_P_METHOD,
+			     .name = method,
+			     .name_len = strlen(method),
+			     .message = "no such method"};
 
 	if (dot == NULL) {
 		f.error = CMP_E_INVALID_PARAMETER;
@@ -371,8 +384,8 @@ static bool is_error_reply(const struct cm_buf *out, size_t mark)
 	       memcmp(out->data + mark, prefix, sizeof(prefix) - 1) == 0;
 }
 
-enum cmd_outcome cmd_dispatch_frame(const struct cmd_caller *cl, const char *frame,
-				    size_t len, struct cm_buf *out)
+enum cmd_outcome cmd_dispatch_frame(const struct cmd_caller *cl, const char *frame, size_t len,
+				    struct cm_buf *out)
 {
 	struct cmp_call call;
 	struct cmp_fail fail;
@@ -439,7 +452,8 @@ static void log_decision(const struct cmd_job *job, const struct certmap_answer 
 		log_field(&b, "message", certmap_answer_message(a));
 	}
 	cm_buf_printf(&b, " cert_sha256=%s peer_uid=%u peer_pid=%d",
-		      certmap_answer_cert_sha256(a)[0] != '\0' ? certmap_answer_cert_sha256(a) : "-",
+		      certmap_answer_cert_sha256(a)[0] != '\0' ? certmap_answer_cert_sha256(a)
+							       : "-",
 		      (unsigned)job->peer_uid, (int)job->peer_pid);
 	line = cm_buf_steal(&b, NULL);
 	syslog(LOG_NOTICE, "%s", line != NULL ? line : "decision (log line too long)");
@@ -451,8 +465,8 @@ static void log_decision(const struct cmd_job *job, const struct certmap_answer 
  * show why; the answer is never cached. */
 static void reply_backend(struct cmd_job *job, const char *answer_json)
 {
-	static const char head[] = "{\"" CMP_F_ERROR "\":\"" CMP_E_BACKEND_UNAVAILABLE "\",\""
-				   CMP_F_PARAMETERS "\":";
+	static const char head[] =
+	    "{\"" CMP_F_ERROR "\":\"" CMP_E_BACKEND_UNAVAILABLE "\",\"" CMP_F_PARAMETERS "\":";
 
 	cmp_reply_raw(&job->reply, head, answer_json, strlen(answer_json));
 }

@@ -25,7 +25,7 @@
 #include "daemon.h"
 
 struct conn {
-	struct cmd_watch watch;     /* what epoll hands back: conn_on_event */
+	struct cmd_watch watch; /* what epoll hands back: conn_on_event */
 	int fd;
 	struct cmd_peer peer;
 	char *in;
@@ -33,12 +33,12 @@ struct conn {
 	struct cm_buf out;
 	size_t out_off;
 	uint64_t deadline_ms;
-	struct conn *prev, *next;   /* the loop's deadline list, oldest first */
-	uint32_t events;            /* what epoll watches now */
-	bool busy;                  /* a Map is out with a worker */
-	bool eof;                   /* the peer will send no more */
+	struct conn *prev, *next; /* the loop's deadline list, oldest first */
+	uint32_t events;	  /* what epoll watches now */
+	bool busy;		  /* a Map is out with a worker */
+	bool eof;		  /* the peer will send no more */
 	bool close_after_write;
-	bool dead;                  /* closed while a job was out: free on its return */
+	bool dead; /* closed while a job was out: free on its return */
 };
 
 /* A connection accepted by one loop for another. */
@@ -52,11 +52,11 @@ struct cmd_loop {
 	struct cmd_state *st;
 	unsigned int id;
 	int epfd;
-	int wake_fd;            /* eventfd: mail arrived, or the service stops */
+	int wake_fd; /* eventfd: mail arrived, or the service stops */
 	struct cmd_watch wake_watch;
-	struct cmd_gen *gen;    /* this loop's reference to the configuration */
+	struct cmd_gen *gen; /* this loop's reference to the configuration */
 	unsigned int gen_seq;
-	atomic_uint n_conns;    /* read by other loops to pick the least busy */
+	atomic_uint n_conns; /* read by other loops to pick the least busy */
 	struct cmd_stats stats;
 	/* The mailbox other threads write to. */
 	pthread_mutex_t mail_lock;
@@ -135,7 +135,7 @@ static void conn_close(struct cmd_loop *lp, struct conn *c)
 	atomic_fetch_sub(&lp->n_conns, 1);
 	cmd_limits_release(c->peer.uid);
 	if (c->busy) {
-		c->dead = true;   /* the worker still points at it */
+		c->dead = true; /* the worker still points at it */
 	} else {
 		conn_free(lp, c);
 	}
@@ -154,7 +154,7 @@ static void loop_close_all(struct cmd_loop *lp)
 
 static int conn_watch(struct cmd_loop *lp, struct conn *c, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = &c->watch };
+	struct epoll_event ev = {.events = events, .data.ptr = &c->watch};
 
 	if (events == c->events) {
 		return 0;
@@ -220,7 +220,7 @@ static void conn_resume(struct cmd_loop *lp, struct conn *c)
 static void refuse_frame(struct cmd_loop *lp, struct conn *c, const char *error,
 			 const char *parameter, const char *message)
 {
-	struct cmp_fail f = { .error = error, .parameter = parameter, .message = message };
+	struct cmp_fail f = {.error = error, .parameter = parameter, .message = message};
 
 	cmd_stats_add(&lp->stats, CMD_C_REQUESTS, 1);
 	cmd_stats_add(&lp->stats, CMD_C_ERRORS, 1);
@@ -234,8 +234,13 @@ static void loop_post_job(struct cmd_job *job, void *arg);
 static bool conn_frame(struct cmd_loop *lp, struct conn *c, size_t len)
 {
 	struct cmd_caller cl = {
-		.st = lp->st, .stats = &lp->stats, .peer = &c->peer, .fd = c->fd,
-		.post = loop_post_job, .post_arg = lp, .owner = c,
+	    .st = lp->st,
+	    .stats = &lp->stats,
+	    .peer = &c->peer,
+	    .fd = c->fd,
+	    .post = loop_post_job,
+	    .post_arg = lp,
+	    .owner = c,
 	};
 	enum cmd_outcome r;
 
@@ -339,7 +344,7 @@ static void conn_on_event(struct cmd_loop *lp, void *arg, uint32_t events)
 static void conn_add(struct cmd_loop *lp, int fd, const struct cmd_peer *peer)
 {
 	struct conn *c = NULL;
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = {.events = EPOLLIN};
 
 	/* Handed over while the service stops: nobody will serve it. */
 	if (atomic_load(&lp->st->stopping) || (c = calloc(1, sizeof(*c))) == NULL ||
@@ -471,7 +476,7 @@ static void loop_read_mail(struct cmd_loop *lp, void *arg, uint32_t events)
 
 int cmd_loop_watch(struct cmd_loop *lp, int fd, uint32_t events, struct cmd_watch *w)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = w };
+	struct epoll_event ev = {.events = events, .data.ptr = w};
 
 	return epoll_ctl(lp->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
@@ -489,8 +494,7 @@ void cmd_loop_set_timer(struct cmd_loop *lp, uint64_t at_ms,
 	lp->timer_arg = arg;
 }
 
-void cmd_loop_on_close(struct cmd_loop *lp, void (*fn)(struct cmd_loop *lp, void *arg),
-		       void *arg)
+void cmd_loop_on_close(struct cmd_loop *lp, void (*fn)(struct cmd_loop *lp, void *arg), void *arg)
 {
 	lp->close_fn = fn;
 	lp->close_arg = arg;

@@ -37,8 +37,8 @@ struct lane {
 	pthread_t thread;
 	struct cmd_watch listen_watch;
 	struct cmd_watch signal_watch;
-	int spare_fd;           /* closed to take one peer off the backlog when out of descriptors */
-	bool listening;         /* the listener is in this loop's epoll set */
+	int spare_fd;	/* closed to take one peer off the backlog when out of descriptors */
+	bool listening; /* the listener is in this loop's epoll set */
 };
 
 struct cmd_loops {
@@ -51,7 +51,7 @@ struct cmd_loops {
 /* Says why in one frame, best effort, and closes. */
 static void refuse(struct cmd_loop *lp, int fd, const char *error, const char *message)
 {
-	struct cmp_fail f = { .error = error, .message = message };
+	struct cmp_fail f = {.error = error, .message = message};
 	struct cm_buf b;
 
 	cmd_stats_add(cmd_loop_stats(lp), CMD_C_REJECTED_PEERS, 1);
@@ -115,7 +115,8 @@ static void accept_one(struct lane *ln, int fd)
 	}
 	if (!cmd_peer_allowed(sc, &peer, fd)) {
 		if (cmd_peer_refusal_logged(peer.uid)) {
-			cmd_log(LOG_WARNING, "refused a connection from uid %u (gid %u, pid %d): "
+			cmd_log(LOG_WARNING,
+				"refused a connection from uid %u (gid %u, pid %d): "
 				"add it to service.allowed_uids or a group in service.allowed_gids",
 				(unsigned)peer.uid, (unsigned)peer.gid, (int)peer.pid);
 		}
@@ -124,9 +125,11 @@ static void accept_one(struct lane *ln, int fd)
 	}
 	if (!cmd_limits_admit(peer.uid, sc->max_connections, sc->max_connections_per_uid)) {
 		if (cmd_peer_refusal_logged(peer.uid)) {
-			cmd_log(LOG_WARNING, "refused a connection from uid %u: too many connections "
+			cmd_log(LOG_WARNING,
+				"refused a connection from uid %u: too many connections "
 				"(service.max_connections_per_uid %u, service.max_connections %u)",
-				(unsigned)peer.uid, sc->max_connections_per_uid, sc->max_connections);
+				(unsigned)peer.uid, sc->max_connections_per_uid,
+				sc->max_connections);
 		}
 		refuse(ln->lp, fd, CMP_E_TOO_MANY_CONNECTIONS, "too many connections");
 		return;
@@ -165,8 +168,10 @@ static void log_shortage(int err)
 		return;
 	}
 	errno = err;
-	cmd_log(LOG_ERR, "cannot accept connections: %m; waiting for connections to close "
-		"(raise LimitNOFILE or ulimit -n if this lasts; %lu such messages suppressed)", n);
+	cmd_log(LOG_ERR,
+		"cannot accept connections: %m; waiting for connections to close "
+		"(raise LimitNOFILE or ulimit -n if this lasts; %lu such messages suppressed)",
+		n);
 }
 
 static void spare_open(struct lane *ln)
@@ -293,8 +298,7 @@ static void on_signal(struct cmd_loop *lp, void *arg, uint32_t events)
 			cmd_log(LOG_NOTICE, "stopping on signal %u", si.ssi_signo);
 			cmd_loops_stop(st);
 			break;
-		default:
-			break;
+		default: break;
 		}
 	}
 }

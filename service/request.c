@@ -58,8 +58,10 @@ static int hex4(const char *p, size_t len, unsigned int *v)
 	}
 	for (int i = 0; i < 4; i++) {
 		int c = (unsigned char)p[i];
-		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-			c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		int d = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10
+					       : -1;
 
 		if (d < 0) {
 			return -1;
@@ -167,8 +169,8 @@ static void decode_flag(struct cmp_call *call, const char *name, json_object *v,
 	*out = json_object_get_boolean(v);
 }
 
-static int decode_envelope_field(struct cmp_call *call, const char *key,
-				 json_object *v, struct cmp_fail *fail)
+static int decode_envelope_field(struct cmp_call *call, const char *key, json_object *v,
+				 struct cmp_fail *fail)
 {
 	bool upgrade = false;
 
@@ -211,8 +213,7 @@ static bool only_space(const char *p, size_t len)
 }
 
 /* Parses the frame into one JSON object; -1 and *fail if it is not one. */
-static int parse_frame(const char *frame, size_t len, json_object **root,
-		       struct cmp_fail *fail)
+static int parse_frame(const char *frame, size_t len, json_object **root, struct cmp_fail *fail)
 {
 	json_tokener *tok = json_tokener_new_ex(CMP_MAX_JSON_DEPTH);
 	const char *why;
@@ -251,8 +252,7 @@ out:
 	return rv;
 }
 
-int cmp_call_decode(const char *frame, size_t len, struct cmp_call *call,
-		    struct cmp_fail *fail)
+int cmp_call_decode(const char *frame, size_t len, struct cmp_call *call, struct cmp_fail *fail)
 {
 	json_object *root = NULL;
 	int rv = -1;
@@ -269,7 +269,8 @@ int cmp_call_decode(const char *frame, size_t len, struct cmp_call *call,
 		return -1;
 	}
 	call->root = root;
-	json_object_object_foreach(root, key, v) {
+	json_object_object_foreach(root, key, v)
+	{
 		if (decode_envelope_field(call, key, v, fail) != 0) {
 			goto out;
 		}
@@ -362,8 +363,8 @@ out:
  * kept as given so that the library answers invalid_certificate, as
  * certmapctl test does; base64 that does not decode is a bad parameter.
  */
-static int decode_cert(json_object *v, const char *name, unsigned char **out,
-		       size_t *out_len, struct cmp_fail *fail)
+static int decode_cert(json_object *v, const char *name, unsigned char **out, size_t *out_len,
+		       struct cmp_fail *fail)
 {
 	const char *s = json_object_get_string(v);
 	size_t len = (size_t)json_object_get_string_len(v);
@@ -386,7 +387,8 @@ static int decode_cert(json_object *v, const char *name, unsigned char **out,
 	if (*out_len > CMP_MAX_CERT) {
 		free(*out);
 		*out = NULL;
-		return reject(fail, CMP_E_TOO_LARGE, name, "the certificate is over the size limit");
+		return reject(fail, CMP_E_TOO_LARGE, name,
+			      "the certificate is over the size limit");
 	}
 	return 0;
 }
@@ -416,7 +418,8 @@ static int decode_chain(json_object *v, struct cmp_map *m, struct cmp_fail *fail
 	}
 	n = json_object_array_length(v);
 	if (n > CMP_MAX_CHAIN) {
-		return reject(fail, CMP_E_TOO_LARGE, CMP_P_CHAIN, "the chain has too many certificates");
+		return reject(fail, CMP_E_TOO_LARGE, CMP_P_CHAIN,
+			      "the chain has too many certificates");
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (take_cert(json_object_array_get_idx(v, i), CMP_P_CHAIN, &m->chain_json[i],
@@ -429,8 +432,7 @@ static int decode_chain(json_object *v, struct cmp_map *m, struct cmp_fail *fail
 }
 
 /* An optional name: null or a string of at most CMP_MAX_NAME bytes, no NUL. */
-static int decode_name(json_object *v, const char *name, const char **out,
-		       struct cmp_fail *fail)
+static int decode_name(json_object *v, const char *name, const char **out, struct cmp_fail *fail)
 {
 	size_t len;
 
@@ -543,11 +545,11 @@ out:
 	return rv;
 }
 
-int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m,
-		   struct cmp_fail *fail)
+int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m, struct cmp_fail *fail)
 {
 	memset(m, 0, sizeof(*m));
-	json_object_object_foreach(call->params, key, v) {
+	json_object_object_foreach(call->params, key, v)
+	{
 		if (decode_map_field(m, key, v, fail) != 0) {
 			goto fail;
 		}
@@ -641,8 +643,8 @@ void cmp_reply_error(struct cm_buf *out, const struct cmp_fail *fail)
 	const char *s;
 	int n;
 
-	n = snprintf(head, sizeof(head), "{\"" CMP_F_ERROR "\":\"%s\",\"" CMP_F_PARAMETERS "\":",
-		     fail->error);
+	n = snprintf(head, sizeof(head),
+		     "{\"" CMP_F_ERROR "\":\"%s\",\"" CMP_F_PARAMETERS "\":", fail->error);
 	if (p == NULL || n < 0 || (size_t)n >= sizeof(head)) {
 		out->failed = true;
 		goto out;
@@ -657,7 +659,8 @@ void cmp_reply_error(struct cm_buf *out, const struct cmp_fail *fail)
 	if (fail->message != NULL) {
 		json_object_object_add(p, CMP_P_MESSAGE, json_object_new_string(fail->message));
 	}
-	s = json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(p,
+					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	cmp_reply_raw(out, head, s, strlen(s));
 out:
 	json_object_put(p);

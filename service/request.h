@@ -22,11 +22,11 @@ struct json_object;
  * interface (name_key, name); message is certmap's addition, for people.
  */
 struct cmp_fail {
-	const char *error;      /* CMP_E_* */
-	const char *parameter;  /* "parameter": the offending field, or NULL */
-	const char *message;    /* a static sentence */
-	const char *name_key;   /* CMP_P_METHOD or CMP_P_INTERFACE, or NULL */
-	const char *name;       /* its value, name_len bytes (borrowed) */
+	const char *error;     /* CMP_E_* */
+	const char *parameter; /* "parameter": the offending field, or NULL */
+	const char *message;   /* a static sentence */
+	const char *name_key;  /* CMP_P_METHOD or CMP_P_INTERFACE, or NULL */
+	const char *name;      /* its value, name_len bytes (borrowed) */
 	size_t name_len;
 };
 
@@ -52,8 +52,7 @@ struct cmp_call {
  * string "method". Returns 0 and *call (call->invalid may hold an
  * envelope error), or -1 and *fail: the frame is malformed.
  */
-int cmp_call_decode(const char *frame, size_t len, struct cmp_call *call,
-		    struct cmp_fail *fail);
+int cmp_call_decode(const char *frame, size_t len, struct cmp_call *call, struct cmp_fail *fail);
 void cmp_call_clear(struct cmp_call *call);
 
 /* The decoded parameters of org.certmap.Mapper.Map. */
@@ -63,22 +62,21 @@ struct cmp_map {
 	struct json_object *cert_json;
 	struct json_object *chain_json[CMP_MAX_CHAIN];
 	/* Filled by cmp_map_decode_certs(). */
-	unsigned char *cert;       /* DER, or the raw bytes of an unreadable PEM */
+	unsigned char *cert; /* DER, or the raw bytes of an unreadable PEM */
 	size_t cert_len;
 	unsigned char *chain[CMP_MAX_CHAIN];
 	size_t chain_len[CMP_MAX_CHAIN];
 	size_t n_chain;
-	const char *user;          /* borrowed from the call, or NULL */
+	const char *user; /* borrowed from the call, or NULL */
 	const char *upn_hint;
 	const char *domain_hint;
 	bool trace;
-	unsigned char key[32];     /* SHA-256 of the request as sent: the cache key */
+	unsigned char key[32]; /* SHA-256 of the request as sent: the cache key */
 };
 
 /* Validates Map's parameters and computes the cache key; the certificates
  * are decoded only by cmp_map_decode_certs(). Returns 0, or -1 and *fail. */
-int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m,
-		   struct cmp_fail *fail);
+int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m, struct cmp_fail *fail);
 /* Decodes the certificate and chain (PEM or base64 DER). Returns 0, or -1
  * and *fail. The call m came from must still be alive. */
 int cmp_map_decode_certs(struct cmp_map *m, struct cmp_fail *fail);

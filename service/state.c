@@ -14,7 +14,7 @@
 #include "daemon.h"
 
 const unsigned int cmd_lat_bounds_us[CMD_LAT_BUCKETS] = {
-	10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000, 1000000,
+    10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000, 1000000,
 };
 
 uint64_t cmd_now_us(void)
@@ -66,8 +66,8 @@ struct cmd_gen *cmd_gen_load(const char *path, char **errmsg)
 		return NULL;
 	}
 	g->cfg = cm_ctx_config(g->ctx);
-	g->cache = cm_cache_new(g->cfg->service.cache_size,
-				(uint64_t)g->cfg->service.cache_ttl * 1000u);
+	g->cache =
+	    cm_cache_new(g->cfg->service.cache_size, (uint64_t)g->cfg->service.cache_ttl * 1000u);
 	if (g->cache == NULL) {
 		certmap_ctx_free(g->ctx);
 		free(g);
@@ -140,7 +140,8 @@ int cmd_reload(struct cmd_state *st, struct cmd_stats *stats, char **errmsg)
 	was = &old->cfg->service;
 	now = &g->cfg->service;
 	if (strcmp(was->socket, now->socket) != 0 || strcmp(was->user, now->user) != 0) {
-		cmd_log(LOG_WARNING, "service.socket and service.user take effect at the next start");
+		cmd_log(LOG_WARNING,
+			"service.socket and service.user take effect at the next start");
 	}
 	cmd_gen_unref(old);
 	cmd_stats_add(stats, CMD_C_RELOADS, 1);

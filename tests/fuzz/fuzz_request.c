@@ -87,7 +87,8 @@ static void check_strings(json_object *o)
 		break;
 	}
 	case json_type_object: {
-		json_object_object_foreach(o, key, v) {
+		json_object_object_foreach(o, key, v)
+		{
 			if (!utf8_ok(key, strlen(key))) {
 				abort();
 			}
@@ -104,8 +105,7 @@ static void check_strings(json_object *o)
 	case json_type_boolean:
 	case json_type_double:
 	case json_type_int:
-	default:
-		break;
+	default: break;
 	}
 }
 

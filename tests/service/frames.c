@@ -76,7 +76,7 @@ static bool json_strict(const char *s, size_t len)
 int main(int argc, char **argv)
 {
 	static char in[1 << 20], buf[1 << 22];
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int quiet = argc > 2 ? atoi(argv[2]) : 700;
 	size_t len, off = 0, have = 0;
 	int fd, rc = 0;
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 		off += (size_t)n;
 	}
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 		char *nul;
 

@@ -19,10 +19,11 @@
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int n, *fds, connected = 0;
 
-	if (argc != 4 || (n = atoi(argv[2])) <= 0 || (fds = calloc((size_t)n, sizeof(*fds))) == NULL) {
+	if (argc != 4 || (n = atoi(argv[2])) <= 0 ||
+	    (fds = calloc((size_t)n, sizeof(*fds))) == NULL) {
 		fprintf(stderr, "usage: hold SOCKET N GO_FILE\n");
 		return 2;
 	}

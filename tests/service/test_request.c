@@ -22,10 +22,10 @@ static int decode(const char *frame, struct cmp_call *call, struct cmp_fail *fai
 static void test_parameters_null_or_absent(void **state)
 {
 	static const char *const frames[] = {
-		"{\"method\":\"a.B\"}",
-		"{\"method\":\"a.B\",\"parameters\":null}",
-		"{\"parameters\":null,\"method\":\"a.B\"}",
-		"{\"method\":\"a.B\",\"parameters\":{}}",
+	    "{\"method\":\"a.B\"}",
+	    "{\"method\":\"a.B\",\"parameters\":null}",
+	    "{\"parameters\":null,\"method\":\"a.B\"}",
+	    "{\"method\":\"a.B\",\"parameters\":{}}",
 	};
 	struct cmp_call call;
 	struct cmp_fail fail;
@@ -45,13 +45,15 @@ static void test_parameters_null_or_absent(void **state)
 /* A bad envelope is kept for after the method lookup, naming the field. */
 static void test_envelope_errors_are_deferred(void **state)
 {
-	static const struct { const char *frame, *parameter; } cases[] = {
-		{ "{\"method\":\"a.B\",\"parameters\":5}", "parameters" },
-		{ "{\"method\":\"a.B\",\"parameters\":[]}", "parameters" },
-		{ "{\"method\":\"a.B\",\"oneway\":1}", "oneway" },
-		{ "{\"method\":\"a.B\",\"more\":\"x\"}", "more" },
-		{ "{\"method\":\"a.B\",\"upgrade\":true}", "upgrade" },
-		{ "{\"method\":\"a.B\",\"frob\":true}", "frob" },
+	static const struct {
+		const char *frame, *parameter;
+	} cases[] = {
+	    {"{\"method\":\"a.B\",\"parameters\":5}", "parameters"},
+	    {"{\"method\":\"a.B\",\"parameters\":[]}", "parameters"},
+	    {"{\"method\":\"a.B\",\"oneway\":1}", "oneway"},
+	    {"{\"method\":\"a.B\",\"more\":\"x\"}", "more"},
+	    {"{\"method\":\"a.B\",\"upgrade\":true}", "upgrade"},
+	    {"{\"method\":\"a.B\",\"frob\":true}", "frob"},
 	};
 	struct cmp_call call;
 	struct cmp_fail fail;
@@ -70,30 +72,30 @@ static void test_envelope_errors_are_deferred(void **state)
 static void test_malformed_frames(void **state)
 {
 	static const char *const frames[] = {
-		"",
-		"[]",
-		"\"x\"",
-		"{\"method\":5}",
-		"{\"parameters\":{}}",
-		"{\"method\":\"a.B\"} x",
-		"{\"method\":\"a.B\",}",
-		"{'method':'a.B'}",
-		"{\"method\":\"a.B\" /* c */}",
-		"{\"method\":\"a.B\"} // c",
-		"{\"method\":\"a.B\",\"parameters\":{\"x\":NaN}}",
-		"{\"method\":\"a.B\",\"parameters\":{\"x\":Infinity}}",
-		"{\"method\":\"a.B\\u0000zz\"}",
-		"{\"method\":\"a.B\",\"parameters\":{\"k\\u0000\":1}}",
-		"{\"method\":\"a.B\",\"parameters\":{\"x\":\"\\ud800\"}}",
-		"{\"method\":\"a.B\",\"parameters\":{\"x\":\"\\udc00\\ud800\"}}",
-		"{\"method\":\"a.B\",\"parameters\":{\"x\":\"\\ud800\\u0041\"}}",
-		"{\"method\":\"a.B\",\"parameters\":{\"x\":\"a\tb\"}}",
-		"{\"method\":\"a.B\",\"parameters\":{\"x\":\"\xff\"}}",
-		"{\"method\":\"a.B\",\"parameters\":{\"x\":\"\xc0\xaf\"}}",
-		"{\"method\":\"a.B\",\"parameters\":{\"x\":\"\xed\xa0\x80\"}}",
-		"{\"method\":\"a.B\",\"parameters\":{\"x\":\"\xf4\x90\x80\x80\"}}",
-		"{\"method\":\"a.B\",\"parameters\":{\"x\":\"\xe2\x82\"}}",
-		"{\"method\":\"a.B\",\"parameters\":{\"x\":\"\\x41\"}}",
+	    "",
+	    "[]",
+	    "\"x\"",
+	    "{\"method\":5}",
+	    "{\"parameters\":{}}",
+	    "{\"method\":\"a.B\"} x",
+	    "{\"method\":\"a.B\",}",
+	    "{'method':'a.B'}",
+	    "{\"method\":\"a.B\" /* c */}",
+	    "{\"method\":\"a.B\"} // c",
+	    "{\"method\":\"a.B\",\"parameters\":{\"x\":NaN}}",
+	    "{\"method\":\"a.B\",\"parameters\":{\"x\":Infinity}}",
+	    "{\"method\":\"a.B\\u0000zz\"}",
+	    "{\"method\":\"a.B\",\"parameters\":{\"k\\u0000\":1}}",
+	    "{\"method\":\"a.B\",\"parameters\":{\"x\":\"\\ud800\"}}",
+	    "{\"method\":\"a.B\",\"parameters\":{\"x\":\"\\udc00\\ud800\"}}",
+	    "{\"method\":\"a.B\",\"parameters\":{\"x\":\"\\ud800\\u0041\"}}",
+	    "{\"method\":\"a.B\",\"parameters\":{\"x\":\"a\tb\"}}",
+	    "{\"method\":\"a.B\",\"parameters\":{\"x\":\"\xff\"}}",
+	    "{\"method\":\"a.B\",\"parameters\":{\"x\":\"\xc0\xaf\"}}",
+	    "{\"method\":\"a.B\",\"parameters\":{\"x\":\"\xed\xa0\x80\"}}",
+	    "{\"method\":\"a.B\",\"parameters\":{\"x\":\"\xf4\x90\x80\x80\"}}",
+	    "{\"method\":\"a.B\",\"parameters\":{\"x\":\"\xe2\x82\"}}",
+	    "{\"method\":\"a.B\",\"parameters\":{\"x\":\"\\x41\"}}",
 	};
 	struct cmp_call call;
 	struct cmp_fail fail;
@@ -117,8 +119,10 @@ static void test_valid_text_is_kept(void **state)
 	json_object *x = NULL;
 
 	(void)state;
-	assert_int_equal(decode("{\"method\":\"a.B\",\"parameters\":{\"x\":\"J\xc3\xbcrgen\\ud83d\\ude00\\\\u0000\\n\"}}",
-				&call, &fail), 0);
+	assert_int_equal(decode("{\"method\":\"a.B\",\"parameters\":{\"x\":"
+				"\"J\xc3\xbcrgen\\ud83d\\ude00\\\\u0000\\n\"}}",
+				&call, &fail),
+			 0);
 	assert_true(json_object_object_get_ex(call.params, "x", &x));
 	assert_string_equal(json_object_get_string(x), "J\xc3\xbcrgen\xf0\x9f\x98\x80\\u0000\n");
 	cmp_call_clear(&call);
@@ -132,7 +136,9 @@ static void test_unknown_map_parameter_is_named(void **state)
 
 	(void)state;
 	assert_int_equal(decode("{\"method\":\"org.certmap.Mapper.Map\",\"parameters\":"
-				"{\"certificate\":\"MA==\",\"colour\":\"red\"}}", &call, &fail), 0);
+				"{\"certificate\":\"MA==\",\"colour\":\"red\"}}",
+				&call, &fail),
+			 0);
 	assert_int_equal(cmp_map_decode(&call, &map, &fail), -1);
 	assert_string_equal(fail.error, CMP_E_INVALID_PARAMETER);
 	assert_string_equal(fail.parameter, "colour");
@@ -141,26 +147,45 @@ static void test_unknown_map_parameter_is_named(void **state)
 
 static void test_utf8_seq(void **state)
 {
-	static const struct { const char *s; size_t n; } cases[] = {
-		{ "A", 1 }, { "\xc3\xbc", 2 }, { "\xe2\x82\xac", 3 }, { "\xf0\x9f\x98\x80", 4 },
-		{ "\xf4\x8f\xbf\xbf", 4 }, { "\xed\x9f\xbf", 3 }, { "\xee\x80\x80", 3 },
-		{ "\x80", 0 }, { "\xc0\x80", 0 }, { "\xc1\xbf", 0 }, { "\xe0\x9f\xbf", 0 },
-		{ "\xed\xa0\x80", 0 }, { "\xf0\x8f\xbf\xbf", 0 }, { "\xf4\x90\x80\x80", 0 },
-		{ "\xf5\x80\x80\x80", 0 }, { "\xff", 0 }, { "\xc3", 0 }, { "\xe2\x82", 0 },
+	static const struct {
+		const char *s;
+		size_t n;
+	} cases[] = {
+	    {"A", 1},
+	    {"\xc3\xbc", 2},
+	    {"\xe2\x82\xac", 3},
+	    {"\xf0\x9f\x98\x80", 4},
+	    {"\xf4\x8f\xbf\xbf", 4},
+	    {"\xed\x9f\xbf", 3},
+	    {"\xee\x80\x80", 3},
+	    {"\x80", 0},
+	    {"\xc0\x80", 0},
+	    {"\xc1\xbf", 0},
+	    {"\xe0\x9f\xbf", 0},
+	    {"\xed\xa0\x80", 0},
+	    {"\xf0\x8f\xbf\xbf", 0},
+	    {"\xf4\x90\x80\x80", 0},
+	    {"\xf5\x80\x80\x80", 0},
+	    {"\xff", 0},
+	    {"\xc3", 0},
+	    {"\xe2\x82", 0},
 	};
 
 	(void)state;
 	for (size_t i = 0; i < CM_ARRAY_SIZE(cases); i++) {
-		assert_int_equal(cmp_utf8_seq((const unsigned char *)cases[i].s, strlen(cases[i].s)),
-				 cases[i].n);
+		assert_int_equal(
+		    cmp_utf8_seq((const unsigned char *)cases[i].s, strlen(cases[i].s)),
+		    cases[i].n);
 	}
 }
 
 /* Whatever bytes reach the reply writer, the frame is valid UTF-8. */
 static void test_reply_is_utf8(void **state)
 {
-	static const char bad[] = "{\"message\":\"a\xff" "b\xc3\xbc\xc3\"}";
-	static const char want[] = "{\"parameters\":{\"message\":\"a\xef\xbf\xbd" "b\xc3\xbc\xef\xbf\xbd\"}}";
+	static const char bad[] = "{\"message\":\"a\xff"
+				  "b\xc3\xbc\xc3\"}";
+	static const char want[] = "{\"parameters\":{\"message\":\"a\xef\xbf\xbd"
+				   "b\xc3\xbc\xef\xbf\xbd\"}}";
 	struct cm_buf out;
 
 	(void)state;
@@ -174,10 +199,12 @@ static void test_reply_is_utf8(void **state)
 
 static void test_error_shapes(void **state)
 {
-	struct cmp_fail mnf = { .error = CMP_E_METHOD_NOT_FOUND, .name_key = CMP_P_METHOD,
-				.name = "a.Bxyz", .name_len = 3 };
-	struct cmp_fail ip = { .error = CMP_E_INVALID_PARAMETER, .parameter = "user",
-			       .message = "m" };
+	struct cmp_fail mnf = {.error = CMP_E_METHOD_NOT_FOUND,
+			       .name_key = CMP_P_METHOD,
+			       .name = "a.Bxyz",
+			       .name_len = 3};
+	struct cmp_fail ip = {
+	    .error = CMP_E_INVALID_PARAMETER, .parameter = "user", .message = "m"};
 	struct cm_buf out;
 
 	(void)state;
@@ -195,14 +222,14 @@ static void test_error_shapes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parameters_null_or_absent),
-		cmocka_unit_test(test_envelope_errors_are_deferred),
-		cmocka_unit_test(test_malformed_frames),
-		cmocka_unit_test(test_valid_text_is_kept),
-		cmocka_unit_test(test_unknown_map_parameter_is_named),
-		cmocka_unit_test(test_utf8_seq),
-		cmocka_unit_test(test_reply_is_utf8),
-		cmocka_unit_test(test_error_shapes),
+	    cmocka_unit_test(test_parameters_null_or_absent),
+	    cmocka_unit_test(test_envelope_errors_are_deferred),
+	    cmocka_unit_test(test_malformed_frames),
+	    cmocka_unit_test(test_valid_text_is_kept),
+	    cmocka_unit_test(test_unknown_map_parameter_is_named),
+	    cmocka_unit_test(test_utf8_seq),
+	    cmocka_unit_test(test_reply_is_utf8),
+	    cmocka_unit_test(test_error_shapes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,10 +15,10 @@
 #include "daemon.h"
 
 struct job {
-	struct cmd_work work;   /* first, so a cmd_work * is a struct job * */
+	struct cmd_work work; /* first, so a cmd_work * is a struct job * */
 	atomic_int *runs;
 	atomic_int *done_ran, *done_not_ran;
-	atomic_bool *gate;      /* run waits until it is true, if set */
+	atomic_bool *gate; /* run waits until it is true, if set */
 	pthread_t run_thread;
 	bool ran_in_done;
 };
@@ -51,7 +51,8 @@ static void test_every_job_runs_then_completes(void **state)
 	(void)state;
 	assert_non_null(w);
 	for (size_t i = 0; i < CM_ARRAY_SIZE(jobs); i++) {
-		jobs[i] = (struct job){ { NULL, job_run, job_done }, &runs, &ran, &not_ran, NULL, 0, false };
+		jobs[i] =
+		    (struct job){{NULL, job_run, job_done}, &runs, &ran, &not_ran, NULL, 0, false};
 		cmd_workers_submit(w, &jobs[i].work);
 	}
 	for (int i = 0; i < 5000 && atomic_load(&ran) < (int)CM_ARRAY_SIZE(jobs); i++) {
@@ -86,12 +87,13 @@ static void test_stop_returns_queued_jobs(void **state)
 
 	(void)state;
 	assert_non_null(w);
-	first = (struct job){ { NULL, job_run, job_done }, &runs, &ran, &not_ran, &gate, 0, false };
+	first = (struct job){{NULL, job_run, job_done}, &runs, &ran, &not_ran, &gate, 0, false};
 	cmd_workers_submit(w, &first.work);
 	/* Let the only worker take the first job and wait at its gate. */
 	usleep(50 * 1000);
 	for (size_t i = 0; i < CM_ARRAY_SIZE(rest); i++) {
-		rest[i] = (struct job){ { NULL, job_run, job_done }, &runs, &ran, &not_ran, NULL, 0, false };
+		rest[i] =
+		    (struct job){{NULL, job_run, job_done}, &runs, &ran, &not_ran, NULL, 0, false};
 		cmd_workers_submit(w, &rest[i].work);
 	}
 	assert_int_equal(pthread_create(&opener, NULL, open_gate, &gate), 0);
@@ -111,9 +113,9 @@ static void test_stop_null(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_job_runs_then_completes),
-		cmocka_unit_test(test_stop_returns_queued_jobs),
-		cmocka_unit_test(test_stop_null),
+	    cmocka_unit_test(test_every_job_runs_then_completes),
+	    cmocka_unit_test(test_stop_returns_queued_jobs),
+	    cmocka_unit_test(test_stop_null),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
