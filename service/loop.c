@@ -190,10 +190,9 @@ static int conn_flush(struct conn *c)
 	return 0;
 }
 
-static void conn_process(struct cmd_loop *lp, struct conn *c);
-
-/* Sends what is queued, then goes on with buffered requests. */
-static void conn_resume(struct cmd_loop *lp, struct conn *c)
+/* Sends what is queued: 0 when all is out (the connection goes on), 1 when
+ * it waits for EPOLLOUT, -1 when it was closed. */
+static int conn_send(struct cmd_loop *lp, struct conn *c)
 {
 	int r;
 
@@ -201,19 +200,29 @@ static void conn_resume(struct cmd_loop *lp, struct conn *c)
 		cmd_log(LOG_ERR, "reply to uid %u over the size limit or out of memory",
 			(unsigned)c->peer.uid);
 		conn_close(lp, c);
-		return;
+		return -1;
 	}
 	r = conn_flush(c);
 	if (r < 0 || (r == 0 && c->close_after_write)) {
 		conn_close(lp, c);
-		return;
+		return -1;
 	}
 	if (r == 1) {
 		conn_watch(lp, c, EPOLLOUT);
-		return;
+		return 1;
 	}
 	deadline_reset(lp, c);
-	conn_process(lp, c);
+	return 0;
+}
+
+static void conn_process(struct cmd_loop *lp, struct conn *c);
+
+/* Sends what is queued, then goes on with buffered requests. */
+static void conn_resume(struct cmd_loop *lp, struct conn *c)
+{
+	if (conn_send(lp, c) == 0) {
+		conn_process(lp, c);
+	}
 }
 
 /* A frame the loop itself refuses (too large, cut short): say why, then close. */
@@ -262,32 +271,35 @@ static bool conn_frame(struct cmd_loop *lp, struct conn *c, size_t len)
 	return true;
 }
 
+/* Serves the complete frames in the buffer, one after the other (a loop,
+ * not recursion: a read may bring thousands of small pipelined frames). */
 static void conn_process(struct cmd_loop *lp, struct conn *c)
 {
-	char *nul;
+	while (c->fd >= 0 && !c->busy) {
+		char *nul = c->in_len > 0 ? memchr(c->in, '\0', c->in_len) : NULL;
 
-	if (c->fd < 0 || c->busy) {
-		return;
-	}
-	nul = c->in_len > 0 ? memchr(c->in, '\0', c->in_len) : NULL;
-	if (nul != NULL) {
-		if (conn_frame(lp, c, (size_t)(nul - c->in))) {
-			conn_resume(lp, c);
+		if (nul != NULL) {
+			if (!conn_frame(lp, c, (size_t)(nul - c->in)) || conn_send(lp, c) != 0) {
+				return;
+			}
+			continue;
 		}
+		if (c->in_len >= CMP_MAX_REQUEST) {
+			refuse_frame(lp, c, CMP_E_TOO_LARGE, NULL,
+				     "the request is over the size limit");
+		} else if (c->eof && c->in_len > 0) {
+			refuse_frame(lp, c, CMP_E_INVALID_PARAMETER, "",
+				     "the request is truncated");
+		} else if (c->eof) {
+			conn_close(lp, c);
+			return;
+		} else {
+			conn_watch(lp, c, EPOLLIN);
+			return;
+		}
+		conn_send(lp, c);
 		return;
 	}
-	if (c->in_len >= CMP_MAX_REQUEST) {
-		refuse_frame(lp, c, CMP_E_TOO_LARGE, NULL, "the request is over the size limit");
-	} else if (c->eof && c->in_len > 0) {
-		refuse_frame(lp, c, CMP_E_INVALID_PARAMETER, "", "the request is truncated");
-	} else if (c->eof) {
-		conn_close(lp, c);
-		return;
-	} else {
-		conn_watch(lp, c, EPOLLIN);
-		return;
-	}
-	conn_resume(lp, c);
 }
 
 static void conn_read(struct cmd_loop *lp, struct conn *c)

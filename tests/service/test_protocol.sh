@@ -71,6 +71,24 @@ else
 	ko "four pipelined calls answered in order"; printf '%s\n' "$out"
 fi
 
+# --- many small frames in one read: served one after the other, not by
+# recursion (oneway calls write nothing, so nothing makes the loop wait)
+i=0; : > "$tmp/req"
+while [ $i -lt 15 ]; do
+	for k in 0 1 2 3 4 5 6 7 8 9; do
+		printf '{"method":"org.varlink.service.GetInfo","oneway":true}\0{"method":"a.B","oneway":true}\0{"method":"org.varlink.service.GetInfo","oneway":true}\0{"method":"org.varlink.service.GetInfo","oneway":true}\0{"method":"org.certmap.Mapper.GetStats","oneway":true}\0'
+		printf '{"method":"org.varlink.service.GetInfo","oneway":true}\0{"method":"a.B","oneway":true}\0{"method":"org.varlink.service.GetInfo","oneway":true}\0{"method":"org.varlink.service.GetInfo","oneway":true}\0{"method":"org.certmap.Mapper.GetStats","oneway":true}\0'
+	done
+	i=$((i + 1))
+done >> "$tmp/req"
+for k in 1 2 3 4; do cat "$tmp/req"; done > "$tmp/req2"
+printf '%s\0' "$info" >> "$tmp/req2"
+mv "$tmp/req2" "$tmp/req"
+frames "6000 oneway calls, then one"
+expect_out "only the last call answered" '"vendor":"certmap"'
+if [ "$(printf '%s\n' "$out" | grep -c '^{')" -eq 1 ]; then ok "no reply to the oneway calls"; else ko "replies to oneway calls"; fi
+kill -0 "$pid" 2>/dev/null && ok "certmapd still runs" || ko "certmapd died"
+
 # --- strict JSON: what a lenient parser accepts is a malformed frame (error, then close)
 check_malformed() { # name, frame (without its NUL)
 	printf '%s\0%s\0' "$2" "$info" > "$tmp/req"; frames "$1"
