@@ -49,6 +49,7 @@
 #define CMP_P_MESSAGE "message"
 #define CMP_P_LIMIT "limit"           /* TooLarge: the limit in bytes */
 #define CMP_P_METHOD "method"         /* MethodNotFound: the method asked */
+#define CMP_P_INTERFACE "interface"   /* InterfaceNotFound; GetInterfaceDescription */
 
 /* Limits. A frame is one JSON object plus its NUL terminator. */
 #define CMP_MAX_REQUEST (256 * 1024)   /* bytes of one request frame */

@@ -9,4 +9,5 @@ apt-get install -y -q --no-install-recommends \
 	libpam0g-dev libldap2-dev libsystemd-dev \
 	libcmocka-dev libnss-wrapper libpam-wrapper pamtester \
 	clang-14 libclang-rt-14-dev \
-	libsss-certmap-dev libtalloc-dev gnutls-bin ca-certificates
+	libsss-certmap-dev libtalloc-dev gnutls-bin ca-certificates \
+	golang-go golang-github-varlink-go-dev

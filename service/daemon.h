@@ -1,7 +1,20 @@
 /*
- * certmapd internals: the state shared by the event loops (loop.c, loops.c),
- * the connection limits (limits.c), the method handlers (dispatch.c), the
- * worker threads (workers.c) and start-up (main.c).
+ * certmapd internals. The parts depend on each other in one direction:
+ *
+ *   main.c      start-up, privileges, the listening socket
+ *   loops.c     the set of event loops: accepting (peer credentials,
+ *               limits, spare descriptors), balancing, signals
+ *   loop.c      one event loop: its connections, framing, timeouts and
+ *               mailbox; hands each frame to dispatch
+ *   dispatch.c  the methods: decodes a frame, answers it or hands a Map to
+ *               the workers; the Map job itself
+ *   workers.c   a plain thread pool: runs a job, calls its completion
+ *   state.c     what every part shares: configuration generations,
+ *               counters, the clock
+ *
+ * plus limits.c (connection counts), peer.c (who may connect), cache.c
+ * (answers) and request.c (the wire codec). A lower part never calls a higher one: a finished job
+ * comes back to its loop through the completion the loop registered.
  */
 #ifndef CERTMAP_SERVICE_DAEMON_H
 #define CERTMAP_SERVICE_DAEMON_H
@@ -25,6 +38,8 @@
  * that it can be searched for without the source.
  */
 #define cmd_log(prio, ...) syslog((prio), __VA_ARGS__)
+
+/* ---------------------------------------------------------------- state.c */
 
 struct cm_cache;
 
@@ -51,12 +66,16 @@ enum cmd_counter {
 	CMD_C_REQUESTS,
 	CMD_C_HITS,
 	CMD_C_MISSES,
-	CMD_C_ERRORS,           /* error replies */
-	CMD_C_MAPPED, CMD_C_REFUSED, CMD_C_AMBIGUOUS, CMD_C_FAILED, /* Map verdicts */
-	CMD_C_REJECTED_PEERS,   /* connections refused by SO_PEERCRED or limits */
+	CMD_C_ERRORS, /* error replies */
+	CMD_C_MAPPED,
+	CMD_C_REFUSED,
+	CMD_C_AMBIGUOUS,
+	CMD_C_FAILED,	      /* Map verdicts */
+	CMD_C_REJECTED_PEERS, /* connections refused by SO_PEERCRED or limits */
 	CMD_C_TIMEOUTS,
-	CMD_C_RELOADS, CMD_C_RELOAD_FAILURES,
-	CMD_C_LATENCY,          /* CMD_LAT_BUCKETS + 1 buckets from here */
+	CMD_C_RELOADS,
+	CMD_C_RELOAD_FAILURES,
+	CMD_C_LATENCY, /* CMD_LAT_BUCKETS + 1 buckets from here */
 	CMD_C_COUNT = CMD_C_LATENCY + CMD_LAT_BUCKETS + 1
 };
 
@@ -79,139 +98,153 @@ static inline uint64_t cmd_stats_get(const struct cmd_stats *s, enum cmd_counter
 	return atomic_load_explicit(&s->c[i], memory_order_relaxed);
 }
 
-struct conn;
-struct cmd_loop;
-
-/* A Map that missed the cache, handed to a worker thread. */
-struct cmd_job {
-	struct cmd_job *next;
-	struct cmd_loop *loop;  /* owns conn; gets the job back when it is done */
-	struct conn *conn;
-	struct cmd_gen *gen;
-	struct cmp_call call;
-	struct cmp_map map;
-	uid_t peer_uid;
-	pid_t peer_pid;
-	bool oneway;
-	uint64_t start_us;
-	/* Filled by the worker. */
-	struct cm_buf reply;
-	bool cacheable;
-	int64_t valid_until;    /* the answer's own cache limit (cm_answer_valid_until) */
-	int verdict;            /* enum certmap_verdict, or -1 for an error reply */
-};
-
-struct cmd_workers;
-struct cmd_workers *cmd_workers_start(unsigned int n);
-void cmd_workers_submit(struct cmd_workers *w, struct cmd_job *job);
-/* Joins the threads; jobs never run go back to their loops unanswered. */
-void cmd_workers_stop(struct cmd_workers *w);
-void cmd_job_free(struct cmd_job *job);
-/* Runs one Map (in a worker thread). */
-void cmd_job_run(struct cmd_job *job);
+/* Records a finished request in the latency histogram. */
+void cmd_stats_latency(struct cmd_stats *s, uint64_t us);
+uint64_t cmd_now_ms(void);
+uint64_t cmd_now_us(void);
 
 /* Peer credentials, read once per connection. */
 struct cmd_peer {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
-	bool admin;             /* may Reload and see traces */
+	bool admin; /* may Reload and see traces */
 };
 
-/* A connection accepted by one loop for another (loops.c balances). */
-struct cmd_handoff {
-	struct cmd_handoff *next;
-	int fd;
-	struct cmd_peer peer;
-};
-
-/* One event-loop thread: its own epoll set and its own connections. */
-struct cmd_loop {
-	struct cmd_state *st;
-	unsigned int id;
-	pthread_t thread;
-	int epfd;
-	int wake_fd;            /* eventfd: jobs done, connections handed over, or stop */
-	int spare_fd;           /* released to accept-and-close when out of descriptors */
-	struct cmd_gen *gen;    /* this loop's reference to the configuration */
-	unsigned int gen_seq;
-	atomic_uint n_conns;    /* read by other loops to pick the least busy */
-	struct cmd_stats stats;
-	/* The mailbox other threads write to. */
-	pthread_mutex_t mail_lock;
-	struct cmd_job *done;
-	struct cmd_handoff *inbox;
-	/* Owned by the loop's thread. */
-	struct conn *deadline_head, *deadline_tail; /* oldest first */
-	struct conn *graveyard; /* closed, freed after the current batch of events */
-};
+struct cmd_workers;
+struct cmd_loops;
 
 /* The whole service. */
 struct cmd_state {
 	const char *config_path;
 	pthread_mutex_t gen_lock; /* guards gen; loops copy it with a reference */
 	struct cmd_gen *gen;
-	atomic_uint gen_seq;    /* bumped by each reload, so loops notice without the lock */
+	atomic_uint gen_seq; /* bumped by each reload, so loops notice without the lock */
 	struct cmd_workers *workers;
-	struct cmd_loop **loops;
-	unsigned int n_loops;
+	struct cmd_stats **stats; /* one block per loop, summed by GetStats */
+	unsigned int n_stats;
+	struct cmd_loops *loops; /* loops.c's own */
 	int listen_fd;
-	int signal_fd;          /* watched by loop 0 only */
+	int signal_fd; /* watched by loop 0 only */
 	atomic_bool stopping;
 	uint64_t started_ms;
 };
 
-/*
- * Handles one decoded call. Appends the reply frame to out and returns 0,
- * or hands a Map to the workers and returns 1 (the reply comes later).
- */
-int cmd_dispatch(struct cmd_loop *lp, struct conn *c, const struct cmd_peer *peer,
-		 struct cmp_call *call, struct cm_buf *out);
-/* Reloads the configuration for every loop; keeps the old one on failure. */
-int cmd_reload(struct cmd_loop *lp, char **errmsg);
-/* Records a finished request in the statistics. */
-void cmd_stats_latency(struct cmd_stats *s, uint64_t us);
-uint64_t cmd_now_ms(void);
-uint64_t cmd_now_us(void);
+/* Replaces *g (a reference held by the caller, or NULL) with the current
+ * generation if a reload happened since *seq; cheap when none did. */
+void cmd_state_refresh_gen(struct cmd_state *st, struct cmd_gen **g, unsigned int *seq);
+/* Reloads the configuration for every loop; keeps the old one on failure
+ * (counted in stats, *errmsg says why). Returns 0 or -1. */
+int cmd_reload(struct cmd_state *st, struct cmd_stats *stats, char **errmsg);
+/* Sums every loop's counters into sum. */
+void cmd_state_stats(struct cmd_state *st, struct cmd_stats *sum);
 
-/* loop.c: one loop's thread body; returns 0 once the service stops. */
+/* ---------------------------------------------------------------- workers.c */
+
+/* A unit of work. run is called in a worker thread, then done (also in the
+ * worker thread); a job never run because the pool stopped gets
+ * done(work, false) from cmd_workers_stop. */
+struct cmd_work {
+	struct cmd_work *next;
+	void (*run)(struct cmd_work *w);
+	void (*done)(struct cmd_work *w, bool ran);
+};
+
+struct cmd_workers *cmd_workers_start(unsigned int n);
+void cmd_workers_submit(struct cmd_workers *w, struct cmd_work *work);
+/* Joins the threads; jobs never run get done(work, false). */
+void cmd_workers_stop(struct cmd_workers *w);
+
+/* ---------------------------------------------------------------- dispatch.c */
+
+/* A Map that missed the cache, out with a worker. */
+struct cmd_job;
+
+/* What a loop lends dispatch for one frame. */
+struct cmd_caller {
+	struct cmd_state *st;
+	struct cmd_gen *gen;	 /* the loop's current generation */
+	struct cmd_stats *stats; /* the loop's counters */
+	const struct cmd_peer *peer;
+	int fd; /* the peer's socket, for its supplementary groups */
+	/* Where a job goes when its worker is done, called in the worker's
+	 * thread (or at shutdown): the loop's mailbox. */
+	void (*post)(struct cmd_job *job, void *post_arg);
+	void *post_arg;
+	void *owner; /* given back by cmd_job_owner() */
+};
+
+enum cmd_outcome {
+	CMD_REPLIED,	   /* the reply (if any: oneway) is in out */
+	CMD_REPLIED_CLOSE, /* an error is in out; close after sending it */
+	CMD_PENDING,	   /* a job is out; the reply comes through post */
+};
+
+/* Decodes and answers one frame (len bytes, the NUL not included). */
+enum cmd_outcome cmd_dispatch_frame(const struct cmd_caller *cl, const char *frame, size_t len,
+				    struct cm_buf *out);
+/* In the owning loop's thread: counts the job, caches its answer and, if
+ * out is not NULL (the connection is still open), appends its reply. */
+void cmd_job_finish(struct cmd_job *job, struct cmd_stats *stats, struct cm_buf *out);
+void *cmd_job_owner(const struct cmd_job *job);
+/* The link a mailbox may use while it holds a job posted to it. */
+struct cmd_job **cmd_job_link(struct cmd_job *job);
+void cmd_job_free(struct cmd_job *job);
+
+/* ---------------------------------------------------------------- loop.c */
+
+struct cmd_loop;
+
+/* A descriptor of the caller's on a loop (the listener, the signalfd). */
+struct cmd_watch {
+	void (*fn)(struct cmd_loop *lp, void *arg, uint32_t events);
+	void *arg;
+};
+
+struct cmd_loop *cmd_loop_new(struct cmd_state *st, unsigned int id);
+/* After the loop stopped and the workers too: drains the mailbox, closes
+ * every connection and frees the loop. */
+void cmd_loop_free(struct cmd_loop *lp);
+unsigned int cmd_loop_id(const struct cmd_loop *lp);
+struct cmd_stats *cmd_loop_stats(struct cmd_loop *lp);
+/* The loop's current configuration (valid until its next wake-up). */
+struct cmd_gen *cmd_loop_gen(struct cmd_loop *lp);
+/* Adds fd to the loop's epoll set; w must outlive the watch. Removes it
+ * (EPOLLEXCLUSIVE watches cannot be modified, only removed and added).
+ * Return 0 or -1. */
+int cmd_loop_watch(struct cmd_loop *lp, int fd, uint32_t events, struct cmd_watch *w);
+int cmd_loop_unwatch(struct cmd_loop *lp, int fd);
+/* One timer per loop: fn(lp, arg) is called once at_ms has passed
+ * (cmd_now_ms clock); at_ms 0 cancels. */
+void cmd_loop_set_timer(struct cmd_loop *lp, uint64_t at_ms,
+			void (*fn)(struct cmd_loop *lp, void *arg), void *arg);
+/* fn(lp, arg) is called in the loop's thread after each connection closes. */
+void cmd_loop_on_close(struct cmd_loop *lp, void (*fn)(struct cmd_loop *lp, void *arg), void *arg);
+/* The loop's thread body; returns 0 once st->stopping is set, -1 on error. */
 int cmd_loop_run(struct cmd_loop *lp);
-/* Closes every connection of a stopped loop. */
-void cmd_loop_close_all(struct cmd_loop *lp);
-/* Answers (or frees, if its connection is gone) one finished job. */
-void cmd_conn_job_done(struct cmd_loop *lp, struct cmd_job *job);
-/* Frees connections closed since the last call. */
-void cmd_loop_bury(struct cmd_loop *lp);
-/* Takes a connection accepted by this or another loop, already counted in
- * the limits and in lp->n_conns. */
+/* Any thread: makes the loop look at st->stopping and its mailbox. */
+void cmd_loop_wake(struct cmd_loop *lp);
+/* Connections, read by other loops to pick the least busy. */
+unsigned int cmd_loop_conns(struct cmd_loop *lp);
+/* In lp's thread: takes a connection already counted in the limits. */
 void cmd_loop_adopt(struct cmd_loop *lp, int fd, const struct cmd_peer *peer);
+/* Any thread: gives a connection (counted in the limits) to lp through its
+ * mailbox; false if it could not (fd is still the caller's). */
+bool cmd_loop_hand_over(struct cmd_loop *lp, int fd, const struct cmd_peer *peer);
 
-/* loops.c: the set of loops, their mailboxes and the shared generation. */
+/* ---------------------------------------------------------------- loops.c */
+
+/* Creates n loops on st->listen_fd (loop 0 also gets st->signal_fd). */
 int cmd_loops_new(struct cmd_state *st, unsigned int n);
 /* Runs loop 0 here and the others in threads, until SIGTERM. */
 int cmd_loops_run(struct cmd_state *st);
 void cmd_loops_stop(struct cmd_state *st);
 /* After cmd_workers_stop: drains the mailboxes and frees everything. */
 void cmd_loops_free(struct cmd_state *st);
-/* Called by a worker: gives a finished job back to its loop. */
-void cmd_loop_post_job(struct cmd_loop *lp, struct cmd_job *job);
-/* Runs lp's mailbox: jobs done, connections handed over (lp's thread). */
-void cmd_loop_read_mail(struct cmd_loop *lp);
-/* The loop with the fewest connections, lp itself on a tie. */
-struct cmd_loop *cmd_loops_pick(struct cmd_loop *lp);
-/* Gives a connection to another loop; false if it could not (fd is kept). */
-bool cmd_loop_hand_over(struct cmd_loop *to, int fd, const struct cmd_peer *peer);
-/* Swaps in g for every loop (takes the caller's reference). */
-void cmd_loops_set_gen(struct cmd_state *st, struct cmd_gen *g);
-/* Picks up a reload: called by the loop after each wake-up. */
-void cmd_loop_refresh_gen(struct cmd_loop *lp);
-/* Sums every loop's counters into sum. */
-void cmd_loops_stats(struct cmd_state *st, struct cmd_stats *sum);
-/* What an epoll tag names: a loop's own descriptor or a connection. */
-enum cmd_tag { CMD_TAG_CONN, CMD_TAG_LISTEN, CMD_TAG_SIGNAL, CMD_TAG_WAKE };
-enum cmd_tag cmd_loop_tag(const void *tag);
 
-/* limits.c: connection counts, global and per uid, shared by the loops. */
+/* ---------------------------------------------------------------- limits.c */
+
+/* Connection counts, global and per uid, shared by the loops. */
 bool cmd_limits_admit(uid_t uid, unsigned int max, unsigned int max_per_uid);
 void cmd_limits_release(uid_t uid);
 unsigned int cmd_limits_count(void);

@@ -1,201 +1,143 @@
 /*
- * certmapd's methods: the dispatch table {method, who may call, handler},
- * the cache in front of Map, the statistics and reloads.
+ * certmapd's methods: one frame in, one reply out. The dispatch table
+ * {method, who may call, handler}, the cache in front of Map, and the Map
+ * job that runs in a worker thread. A loop lends what a call needs in a
+ * struct cmd_caller, including where a finished job must go: dispatch
+ * never calls back into the loops.
  */
 #include "config.h"
 
 #include <json-c/json.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "answer.h"
+#include "answer.h"
 #include "cache.h"
-#include "context.h"
 #include "daemon.h"
 
-const unsigned int cmd_lat_bounds_us[CMD_LAT_BUCKETS] = {
-	10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000, 1000000,
-};
-
 static const char mapper_idl[] =
-	"# certmap: map a verified TLS client certificate to a system account.\n"
-	"interface org.certmap.Mapper\n"
-	"\n"
-	"type Candidate (user: string, domain: string, status: string, note: ?string)\n"
-	"type TraceEntry (rule: string, priority: int, matched: bool, note: string,\n"
-	"  candidates: []Candidate)\n"
-	"\n"
-	"# certificate: PEM, or base64 DER. Refusals are replies, not errors.\n"
-	"method Map(certificate: string, chain: ?[]string, user: ?string,\n"
-	"  upn_hint: ?string, domain_hint: ?string, trace: ?bool) ->\n"
-	"  (verdict: string, user: ?string, uid: ?int, gid: ?int, groups: ?[]string,\n"
-	"   home: ?string, rule: ?string, domain: ?string, reason: ?string,\n"
-	"   message: ?string, cert_sha256: string, trace: ?[]TraceEntry)\n"
-	"\n"
-	"method GetStats() -> (requests: int, hits: int, misses: int, errors: int,\n"
-	"  mapped: int, refused: int, ambiguous: int, failed: int, rejected_peers: int,\n"
-	"  timeouts: int, reloads: int, reload_failures: int, connections: int,\n"
-	"  cache_entries: int, uptime_ms: int, latency_us: [](le: int, count: int))\n"
-	"\n"
-	"# Administrators only (uid 0 or the service's own uid).\n"
-	"method Reload() -> ()\n"
-	"\n"
-	"error PermissionDenied (message: ?string)\n"
-	"error TooLarge (parameter: ?string, message: ?string)\n"
-	"error BackendUnavailable (verdict: ?string, reason: ?string, message: ?string,\n"
-	"  cert_sha256: ?string)\n"
-	"error ReloadFailed (message: string)\n"
-	"error TooManyConnections (message: ?string)\n";
+    "# certmap: map a verified TLS client certificate to a system account.\n"
+    "interface org.certmap.Mapper\n"
+    "\n"
+    "type Candidate (user: string, domain: string, status: string, note: ?string)\n"
+    "type TraceEntry (rule: string, priority: int, matched: bool, note: string,\n"
+    "  candidates: []Candidate)\n"
+    "\n"
+    "# certificate: PEM, or base64 DER. Refusals are replies, not errors.\n"
+    "method Map(certificate: string, chain: ?[]string, user: ?string,\n"
+    "  upn_hint: ?string, domain_hint: ?string, trace: ?bool) ->\n"
+    "  (verdict: string, user: ?string, uid: ?int, gid: ?int, groups: ?[]string,\n"
+    "   home: ?string, rule: ?string, domain: ?string, reason: ?string,\n"
+    "   message: ?string, cert_sha256: string, trace: ?[]TraceEntry)\n"
+    "\n"
+    "method GetStats() -> (requests: int, hits: int, misses: int, errors: int,\n"
+    "  mapped: int, refused: int, ambiguous: int, failed: int, rejected_peers: int,\n"
+    "  timeouts: int, reloads: int, reload_failures: int, connections: int,\n"
+    "  cache_entries: int, uptime_ms: int, latency_us: [](le: int, count: int))\n"
+    "\n"
+    "# Administrators only (uid 0 or the service's own uid).\n"
+    "method Reload() -> ()\n"
+    "\n"
+    "error PermissionDenied (message: ?string)\n"
+    "error TooLarge (parameter: ?string, message: ?string)\n"
+    "error BackendUnavailable (verdict: ?string, reason: ?string, message: ?string,\n"
+    "  cert_sha256: ?string)\n"
+    "error ReloadFailed (message: string)\n"
+    "error TooManyConnections (message: ?string)\n";
 
 static const char service_idl[] =
-	"# The varlink service interface.\n"
-	"interface org.varlink.service\n"
-	"method GetInfo() -> (vendor: string, product: string, version: string,\n"
-	"  url: string, interfaces: []string)\n"
-	"method GetInterfaceDescription(interface: string) -> (description: string)\n"
-	"error InterfaceNotFound (interface: string)\n"
-	"error MethodNotFound (method: string)\n"
-	"error MethodNotImplemented (method: string)\n"
-	"error InvalidParameter (parameter: string)\n";
+    "# The varlink service interface.\n"
+    "interface org.varlink.service\n"
+    "method GetInfo() -> (vendor: string, product: string, version: string,\n"
+    "  url: string, interfaces: []string)\n"
+    "method GetInterfaceDescription(interface: string) -> (description: string)\n"
+    "error InterfaceNotFound (interface: string)\n"
+    "error MethodNotFound (method: string)\n"
+    "error MethodNotImplemented (method: string)\n"
+    "error InvalidParameter (parameter: string)\n";
 
-uint64_t cmd_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-uint64_t cmd_now_ms(void)
-{
-	return cmd_now_us() / 1000u;
-}
-
-void cmd_stats_latency(struct cmd_stats *s, uint64_t us)
-{
-	size_t i = 0;
-
-	while (i < CMD_LAT_BUCKETS && us > cmd_lat_bounds_us[i]) {
-		i++;
-	}
-	cmd_stats_add(s, CMD_C_LATENCY + i, 1);
-}
-
-/* ---------------------------------------------------------------- generations */
-
-struct cmd_gen *cmd_gen_load(const char *path, char **errmsg)
-{
-	struct cmd_gen *g = calloc(1, sizeof(*g));
-
-	*errmsg = NULL;
-	if (g == NULL) {
-		*errmsg = strdup("out of memory");
-		return NULL;
-	}
-	if (certmap_ctx_new(path, &g->ctx, errmsg) != CERTMAP_OK) {
-		free(g);
-		return NULL;
-	}
-	g->cfg = cm_ctx_config(g->ctx);
-	g->cache = cm_cache_new(g->cfg->service.cache_size,
-				(uint64_t)g->cfg->service.cache_ttl * 1000u);
-	if (g->cache == NULL) {
-		certmap_ctx_free(g->ctx);
-		free(g);
-		*errmsg = strdup("out of memory");
-		return NULL;
-	}
-	atomic_init(&g->refs, 1);
-	return g;
-}
-
-struct cmd_gen *cmd_gen_ref(struct cmd_gen *g)
-{
-	atomic_fetch_add(&g->refs, 1);
-	return g;
-}
-
-void cmd_gen_unref(struct cmd_gen *g)
-{
-	if (g != NULL && atomic_fetch_sub(&g->refs, 1) == 1) {
-		cm_cache_free(g->cache);
-		certmap_ctx_free(g->ctx);
-		free(g);
-	}
-}
-
-int cmd_reload(struct cmd_loop *lp, char **errmsg)
-{
-	struct cmd_state *st = lp->st;
-	const struct cm_service_conf *old = &lp->gen->cfg->service, *nw;
-	struct cmd_gen *g = cmd_gen_load(st->config_path, errmsg);
-
-	if (g == NULL) {
-		cmd_stats_add(&lp->stats, CMD_C_RELOAD_FAILURES, 1);
-		cmd_log(LOG_ERR, "reload of %s failed, keeping the running configuration: %s",
-			st->config_path, *errmsg != NULL ? *errmsg : "unknown error");
-		return -1;
-	}
-	nw = &g->cfg->service;
-	if (strcmp(old->socket, nw->socket) != 0 || strcmp(old->user, nw->user) != 0) {
-		cmd_log(LOG_WARNING, "service.socket and service.user take effect at the next start");
-	}
-	/* The new generation brings an empty cache: answers made under the
-	 * old rules must not outlive them. */
-	cmd_loops_set_gen(st, g);
-	cmd_loop_refresh_gen(lp);
-	cmd_stats_add(&lp->stats, CMD_C_RELOADS, 1);
-	cmd_log(LOG_NOTICE, "configuration %s reloaded", st->config_path);
-	return 0;
-}
+struct cmd_job {
+	struct cmd_work work; /* what the worker pool sees */
+	struct cmd_job *next; /* the owner's mailbox, once posted */
+	void (*post)(struct cmd_job *job, void *post_arg);
+	void *post_arg;
+	void *owner;
+	struct cmd_gen *gen;
+	struct cmp_call call;
+	struct cmp_map map;
+	uid_t peer_uid;
+	pid_t peer_pid;
+	bool oneway;
+	uint64_t start_us;
+	/* Filled by the worker. */
+	struct cm_buf reply;
+	bool cacheable;
+	int64_t valid_until; /* the answer's own cache limit (cm_answer_valid_until) */
+	int verdict;	     /* enum certmap_verdict, or -1 for an error reply */
+};
 
 /* ---------------------------------------------------------------- handlers */
 
-static int reply_object(struct cm_buf *out, json_object *o)
+static enum cmd_outcome reply_object(struct cm_buf *out, json_object *o)
 {
 	const char *s;
 
 	if (o == NULL) {
 		out->failed = true;
-		return 0;
+		return CMD_REPLIED;
 	}
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(o,
+					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	cmp_reply_params(out, s, strlen(s));
 	json_object_put(o);
-	return 0;
+	return CMD_REPLIED;
 }
 
-static int reply_fail(struct cm_buf *out, const char *error, const char *parameter,
-		      const char *message)
+static enum cmd_outcome reply_fail(struct cm_buf *out, const char *error, const char *parameter,
+				   const char *message)
 {
-	struct cmp_fail f = { error, parameter, message };
+	struct cmp_fail f = {.error = error, .parameter = parameter, .message = message};
 
 	cmp_reply_error(out, &f);
-	return 0;
+	return CMD_REPLIED;
 }
 
-static int no_parameters(struct cmp_call *call, struct cm_buf *out)
+/* Every parameter must be one of allowed (a NULL-terminated list); the
+ * first one that is not is named in the error. */
+static int only_params(const struct cmp_call *call, const char *const *allowed, struct cm_buf *out)
 {
-	if (json_object_object_length(call->params) != 0) {
-		reply_fail(out, CMP_E_INVALID_PARAMETER, NULL, "this method takes no parameters");
-		return -1;
+	json_object_object_foreach(call->params, key, v)
+	{
+		size_t i = 0;
+
+		(void)v;
+		while (allowed[i] != NULL && strcmp(allowed[i], key) != 0) {
+			i++;
+		}
+		if (allowed[i] == NULL) {
+			reply_fail(out, CMP_E_INVALID_PARAMETER, key, "unknown parameter");
+			return -1;
+		}
 	}
 	return 0;
 }
 
-static int do_get_info(struct cmd_loop *lp, struct conn *c, const struct cmd_peer *peer,
-		       struct cmp_call *call, struct cm_buf *out)
-{
-	json_object *o = json_object_new_object(), *ifs = json_object_new_array();
+static const char *const no_params[] = {NULL};
 
-	(void)lp, (void)c, (void)peer;
-	if (no_parameters(call, out) != 0) {
-		json_object_put(o);
-		json_object_put(ifs);
-		return 0;
+static enum cmd_outcome do_get_info(const struct cmd_caller *cl, struct cmp_call *call,
+				    struct cm_buf *out)
+{
+	json_object *o, *ifs;
+
+	(void)cl;
+	if (only_params(call, no_params, out) != 0) {
+		return CMD_REPLIED;
 	}
+	o = json_object_new_object();
+	ifs = json_object_new_array();
 	json_object_array_add(ifs, json_object_new_string(CMP_IFACE_SERVICE));
 	json_object_array_add(ifs, json_object_new_string(CMP_IFACE_MAPPER));
 	json_object_object_add(o, "vendor", json_object_new_string("certmap"));
@@ -206,25 +148,36 @@ static int do_get_info(struct cmd_loop *lp, struct conn *c, const struct cmd_pee
 	return reply_object(out, o);
 }
 
-static int do_get_iface(struct cmd_loop *lp, struct conn *c, const struct cmd_peer *peer,
-			struct cmp_call *call, struct cm_buf *out)
+static enum cmd_outcome do_get_iface(const struct cmd_caller *cl, struct cmp_call *call,
+				     struct cm_buf *out)
 {
+	static const char *const allowed[] = {CMP_P_INTERFACE, NULL};
 	json_object *name = NULL, *o;
 	const char *idl = NULL, *n;
+	struct cmp_fail f = {.error = CMP_E_INTERFACE_NOT_FOUND,
+			     .name_key = CMP_P_INTERFACE,
+			     .message = "no such interface"};
 
-	(void)lp, (void)c, (void)peer;
-	if (!json_object_object_get_ex(call->params, "interface", &name) ||
-	    !json_object_is_type(name, json_type_string) ||
-	    json_object_object_length(call->params) != 1) {
-		return reply_fail(out, CMP_E_INVALID_PARAMETER, "interface", "interface must be a string");
+	(void)cl;
+	if (only_params(call, allowed, out) != 0) {
+		return CMD_REPLIED;
 	}
+	if (!json_object_object_get_ex(call->params, CMP_P_INTERFACE, &name) ||
+	    !json_object_is_type(name, json_type_string)) {
+		return reply_fail(out, CMP_E_INVALID_PARAMETER, CMP_P_INTERFACE,
+				  "interface must be a string");
+	}
+	/* The decoder refused strings holding a NUL: strcmp sees all of it. */
 	n = json_object_get_string(name);
 	if (strcmp(n, CMP_IFACE_MAPPER) == 0) {
 		idl = mapper_idl;
 	} else if (strcmp(n, CMP_IFACE_SERVICE) == 0) {
 		idl = service_idl;
 	} else {
-		return reply_fail(out, CMP_E_INTERFACE_NOT_FOUND, "interface", "no such interface");
+		f.name = n;
+		f.name_len = strlen(n);
+		cmp_reply_error(out, &f);
+		return CMD_REPLIED;
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "description", json_object_new_string(idl));
@@ -236,68 +189,80 @@ static void add_count(json_object *o, const char *key, uint64_t v)
 	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
 }
 
-static int do_get_stats(struct cmd_loop *lp, struct conn *c, const struct cmd_peer *peer,
-			struct cmp_call *call, struct cm_buf *out)
+static enum cmd_outcome do_get_stats(const struct cmd_caller *cl, struct cmp_call *call,
+				     struct cm_buf *out)
 {
-	struct cmd_stats sum, *s = &sum;
-	json_object *o = json_object_new_object(), *lat = json_object_new_array();
+	static const struct {
+		const char *name;
+		enum cmd_counter c;
+	} counters[] = {
+	    {"requests", CMD_C_REQUESTS},
+	    {"hits", CMD_C_HITS},
+	    {"misses", CMD_C_MISSES},
+	    {"errors", CMD_C_ERRORS},
+	    {"mapped", CMD_C_MAPPED},
+	    {"refused", CMD_C_REFUSED},
+	    {"ambiguous", CMD_C_AMBIGUOUS},
+	    {"failed", CMD_C_FAILED},
+	    {"rejected_peers", CMD_C_REJECTED_PEERS},
+	    {"timeouts", CMD_C_TIMEOUTS},
+	    {"reloads", CMD_C_RELOADS},
+	    {"reload_failures", CMD_C_RELOAD_FAILURES},
+	};
+	struct cmd_stats sum;
+	json_object *o, *lat;
 
-	(void)c, (void)peer;
-	if (no_parameters(call, out) != 0) {
-		json_object_put(o);
-		json_object_put(lat);
-		return 0;
+	if (only_params(call, no_params, out) != 0) {
+		return CMD_REPLIED;
 	}
-	cmd_loops_stats(lp->st, &sum);
-	add_count(o, "requests", cmd_stats_get(s, CMD_C_REQUESTS));
-	add_count(o, "hits", cmd_stats_get(s, CMD_C_HITS));
-	add_count(o, "misses", cmd_stats_get(s, CMD_C_MISSES));
-	add_count(o, "errors", cmd_stats_get(s, CMD_C_ERRORS));
-	add_count(o, "mapped", cmd_stats_get(s, CMD_C_MAPPED));
-	add_count(o, "refused", cmd_stats_get(s, CMD_C_REFUSED));
-	add_count(o, "ambiguous", cmd_stats_get(s, CMD_C_AMBIGUOUS));
-	add_count(o, "failed", cmd_stats_get(s, CMD_C_FAILED));
-	add_count(o, "rejected_peers", cmd_stats_get(s, CMD_C_REJECTED_PEERS));
-	add_count(o, "timeouts", cmd_stats_get(s, CMD_C_TIMEOUTS));
-	add_count(o, "reloads", cmd_stats_get(s, CMD_C_RELOADS));
-	add_count(o, "reload_failures", cmd_stats_get(s, CMD_C_RELOAD_FAILURES));
+	o = json_object_new_object();
+	lat = json_object_new_array();
+	cmd_state_stats(cl->st, &sum);
+	for (size_t i = 0; i < CM_ARRAY_SIZE(counters); i++) {
+		add_count(o, counters[i].name, cmd_stats_get(&sum, counters[i].c));
+	}
 	add_count(o, "connections", cmd_limits_count());
-	add_count(o, "cache_entries", cm_cache_count(lp->gen->cache));
-	add_count(o, "uptime_ms", cmd_now_ms() - lp->st->started_ms);
+	add_count(o, "cache_entries", cm_cache_count(cl->gen->cache));
+	add_count(o, "uptime_ms", cmd_now_ms() - cl->st->started_ms);
 	for (size_t i = 0; i <= CMD_LAT_BUCKETS; i++) {
 		json_object *b = json_object_new_object();
 
 		/* le -1 is the overflow bucket: slower than the last bound. */
-		json_object_object_add(b, "le", json_object_new_int64(i < CMD_LAT_BUCKETS ?
-			(int64_t)cmd_lat_bounds_us[i] : -1));
-		add_count(b, "count", cmd_stats_get(s, CMD_C_LATENCY + i));
+		json_object_object_add(b, "le",
+				       json_object_new_int64(i < CMD_LAT_BUCKETS
+								 ? (int64_t)cmd_lat_bounds_us[i]
+								 : -1));
+		add_count(b, "count", cmd_stats_get(&sum, CMD_C_LATENCY + i));
 		json_object_array_add(lat, b);
 	}
 	json_object_object_add(o, "latency_us", lat);
 	return reply_object(out, o);
 }
 
-static int do_reload(struct cmd_loop *lp, struct conn *c, const struct cmd_peer *peer,
-		     struct cmp_call *call, struct cm_buf *out)
+static enum cmd_outcome do_reload(const struct cmd_caller *cl, struct cmp_call *call,
+				  struct cm_buf *out)
 {
 	char *err = NULL;
 
-	(void)c;
-	if (no_parameters(call, out) != 0) {
-		return 0;
+	if (only_params(call, no_params, out) != 0) {
+		return CMD_REPLIED;
 	}
-	cmd_log(LOG_NOTICE, "reload asked by uid %u pid %d", (unsigned)peer->uid, (int)peer->pid);
-	if (cmd_reload(lp, &err) != 0) {
+	cmd_log(LOG_NOTICE, "reload asked by uid %u pid %d", (unsigned)cl->peer->uid,
+		(int)cl->peer->pid);
+	if (cmd_reload(cl->st, cl->stats, &err) != 0) {
 		reply_fail(out, CMP_E_RELOAD_FAILED, NULL, err != NULL ? err : "reload failed");
 		free(err);
-		return 0;
+		return CMD_REPLIED;
 	}
 	cmp_reply_params(out, "{}", 2);
-	return 0;
+	return CMD_REPLIED;
 }
 
-static int do_map(struct cmd_loop *lp, struct conn *c, const struct cmd_peer *peer,
-		  struct cmp_call *call, struct cm_buf *out)
+static void job_run(struct cmd_work *w);
+static void job_done(struct cmd_work *w, bool ran);
+
+static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *call,
+			       struct cm_buf *out)
 {
 	struct cmd_job *job = calloc(1, sizeof(*job));
 	struct cmp_fail fail;
@@ -308,80 +273,154 @@ static int do_map(struct cmd_loop *lp, struct conn *c, const struct cmd_peer *pe
 	if (cmp_map_decode(call, &job->map, &fail) != 0) {
 		free(job);
 		cmp_reply_error(out, &fail);
-		return 0;
+		return CMD_REPLIED;
 	}
 	/* Traces show the rules: only administrators get them. */
-	if (job->map.trace && !peer->admin) {
+	if (job->map.trace && !cl->peer->admin) {
 		job->map.trace = false;
 		/* The key still says "trace": flip a bit so that an administrator's
 		 * traced answer and this untraced one never share an entry. */
 		job->map.key[0] ^= 0x01;
 	}
-	if (cm_cache_get(lp->gen->cache, job->map.key, cmd_now_ms(), out)) {
-		cmd_stats_add(&lp->stats, CMD_C_HITS, 1);
+	if (cm_cache_get(cl->gen->cache, job->map.key, cmd_now_ms(), out)) {
+		cmd_stats_add(cl->stats, CMD_C_HITS, 1);
 		cmd_job_free(job);
-		return 0;
+		return CMD_REPLIED;
 	}
-	cmd_stats_add(&lp->stats, CMD_C_MISSES, 1);
+	cmd_stats_add(cl->stats, CMD_C_MISSES, 1);
 	if (cmp_map_decode_certs(&job->map, &fail) != 0) {
 		cmd_job_free(job);
 		cmp_reply_error(out, &fail);
-		return 0;
+		return CMD_REPLIED;
 	}
-	job->loop = lp;
-	job->conn = c;
-	job->gen = cmd_gen_ref(lp->gen);
+	job->work.run = job_run;
+	job->work.done = job_done;
+	job->post = cl->post;
+	job->post_arg = cl->post_arg;
+	job->owner = cl->owner;
+	job->gen = cmd_gen_ref(cl->gen);
 	job->call = *call;
 	memset(call, 0, sizeof(*call)); /* the job owns the strings now */
 	job->start_us = cmd_now_us();
-	job->peer_uid = peer->uid;
-	job->peer_pid = peer->pid;
+	job->peer_uid = cl->peer->uid;
+	job->peer_pid = cl->peer->pid;
 	job->oneway = job->call.oneway;
 	cm_buf_init(&job->reply, CMP_MAX_REPLY);
-	cmd_workers_submit(lp->st->workers, job);
-	return 1;
+	cmd_workers_submit(cl->st->workers, &job->work);
+	return CMD_PENDING;
 }
 
 struct cmd_method {
 	const char *name;
 	bool admin_only;
-	int (*handler)(struct cmd_loop *, struct conn *, const struct cmd_peer *,
-		       struct cmp_call *, struct cm_buf *);
+	enum cmd_outcome (*handler)(const struct cmd_caller *cl, struct cmp_call *call,
+				    struct cm_buf *out);
 };
 
 /* Anything not listed here is refused. */
 static const struct cmd_method methods[] = {
-	{ CMP_M_GET_INFO, false, do_get_info },
-	{ CMP_M_GET_IFACE, false, do_get_iface },
-	{ CMP_M_MAP, false, do_map },
-	{ CMP_M_GET_STATS, false, do_get_stats },
-	{ CMP_M_RELOAD, true, do_reload },
+    {CMP_M_GET_INFO, false, do_get_info}, {CMP_M_GET_IFACE, false, do_get_iface},
+    {CMP_M_MAP, false, do_map},		  {CMP_M_GET_STATS, false, do_get_stats},
+    {CMP_M_RELOAD, true, do_reload},
 };
 
-static bool known_interface(const char *method)
+/* Unknown method: MethodNotFound when its interface is ours, else
+ * InterfaceNotFound naming the interface (the text before the last dot). */
+static void reply_no_method(const char *method, struct cm_buf *out)
 {
-	return strncmp(method, CMP_IFACE_MAPPER ".", sizeof(CMP_IFACE_MAPPER)) == 0 ||
-	       strncmp(method, CMP_IFACE_SERVICE ".", sizeof(CMP_IFACE_SERVICE)) == 0;
+	const char *dot = strrchr(method, '.');
+	size_t iface_len = dot != NULL ? (size_t)(dot - method) : 0;
+	struct cmp_fail f = {.error = CMP_E_METHOD_NOT_FOUND,
+			     .name_key = CMP_P_METHOD,
+			     .name = method,
+			     .name_len = strlen(method),
+			     .message = "no such method"};
+
+	if (dot == NULL) {
+		f.error = CMP_E_INVALID_PARAMETER;
+		f.parameter = CMP_F_METHOD;
+		f.name_key = NULL;
+		f.message = "a method is named interface.Method";
+	} else if (!(iface_len == strlen(CMP_IFACE_MAPPER) &&
+		     memcmp(method, CMP_IFACE_MAPPER, iface_len) == 0) &&
+		   !(iface_len == strlen(CMP_IFACE_SERVICE) &&
+		     memcmp(method, CMP_IFACE_SERVICE, iface_len) == 0)) {
+		f.error = CMP_E_INTERFACE_NOT_FOUND;
+		f.name_key = CMP_P_INTERFACE;
+		f.name_len = iface_len;
+		f.message = "no such interface";
+	}
+	cmp_reply_error(out, &f);
 }
 
-int cmd_dispatch(struct cmd_loop *lp, struct conn *c, const struct cmd_peer *peer,
-		 struct cmp_call *call, struct cm_buf *out)
+/* The method is looked up first, so an unknown one is MethodNotFound
+ * whatever its envelope holds; then the envelope, then the caller. */
+static enum cmd_outcome call_method(const struct cmd_caller *cl, struct cmp_call *call,
+				    struct cm_buf *out)
 {
-	cmd_stats_add(&lp->stats, CMD_C_REQUESTS, 1);
 	for (size_t i = 0; i < CM_ARRAY_SIZE(methods); i++) {
 		if (strcmp(call->method, methods[i].name) != 0) {
 			continue;
 		}
-		if (methods[i].admin_only && !peer->admin) {
+		if (call->invalid.error != NULL) {
+			cmp_reply_error(out, &call->invalid);
+			return CMD_REPLIED;
+		}
+		if (methods[i].admin_only && !cl->peer->admin) {
 			return reply_fail(out, CMP_E_PERMISSION_DENIED, NULL,
 					  "this method is for administrators");
 		}
-		return methods[i].handler(lp, c, peer, call, out);
+		return methods[i].handler(cl, call, out);
 	}
-	if (!known_interface(call->method)) {
-		return reply_fail(out, CMP_E_INTERFACE_NOT_FOUND, "interface", "no such interface");
+	reply_no_method(call->method, out);
+	return CMD_REPLIED;
+}
+
+static bool is_error_reply(const struct cm_buf *out, size_t mark)
+{
+	static const char prefix[] = "{\"" CMP_F_ERROR "\":";
+
+	return out->len - mark >= sizeof(prefix) - 1 &&
+	       memcmp(out->data + mark, prefix, sizeof(prefix) - 1) == 0;
+}
+
+enum cmd_outcome cmd_dispatch_frame(const struct cmd_caller *cl, const char *frame, size_t len,
+				    struct cm_buf *out)
+{
+	struct cmp_call call;
+	struct cmp_fail fail;
+	uint64_t start = cmd_now_us();
+	size_t mark = out->len;
+	enum cmd_outcome rv;
+
+	cmd_stats_add(cl->stats, CMD_C_REQUESTS, 1);
+	if (cmp_call_decode(frame, len, &call, &fail) != 0) {
+		/* After a malformed frame the stream cannot be trusted: say why, then close. */
+		cmd_stats_add(cl->stats, CMD_C_ERRORS, 1);
+		cmp_reply_error(out, &fail);
+		return CMD_REPLIED_CLOSE;
 	}
-	return reply_fail(out, CMP_E_METHOD_NOT_FOUND, "method", "no such method");
+	/* A reload may have taken this peer off the allowed lists. */
+	if (!cmd_peer_allowed(&cl->gen->cfg->service, cl->peer, cl->fd)) {
+		cmd_stats_add(cl->stats, CMD_C_ERRORS, 1);
+		reply_fail(out, CMP_E_PERMISSION_DENIED, NULL,
+			   "this peer is no longer allowed by service.allowed_uids/allowed_gids");
+		cmp_call_clear(&call);
+		return CMD_REPLIED_CLOSE;
+	}
+	rv = call_method(cl, &call, out);
+	if (rv == CMD_PENDING) {
+		return rv;
+	}
+	if (is_error_reply(out, mark)) {
+		cmd_stats_add(cl->stats, CMD_C_ERRORS, 1);
+	}
+	if (call.oneway) {
+		out->len = mark;
+	}
+	cmp_call_clear(&call);
+	cmd_stats_latency(cl->stats, cmd_now_us() - start);
+	return rv;
 }
 
 /* ---------------------------------------------------------------- Map, in a worker */
@@ -413,7 +452,8 @@ static void log_decision(const struct cmd_job *job, const struct certmap_answer 
 		log_field(&b, "message", certmap_answer_message(a));
 	}
 	cm_buf_printf(&b, " cert_sha256=%s peer_uid=%u peer_pid=%d",
-		      certmap_answer_cert_sha256(a)[0] != '\0' ? certmap_answer_cert_sha256(a) : "-",
+		      certmap_answer_cert_sha256(a)[0] != '\0' ? certmap_answer_cert_sha256(a)
+							       : "-",
 		      (unsigned)job->peer_uid, (int)job->peer_pid);
 	line = cm_buf_steal(&b, NULL);
 	syslog(LOG_NOTICE, "%s", line != NULL ? line : "decision (log line too long)");
@@ -425,14 +465,15 @@ static void log_decision(const struct cmd_job *job, const struct certmap_answer 
  * show why; the answer is never cached. */
 static void reply_backend(struct cmd_job *job, const char *answer_json)
 {
-	cm_buf_adds(&job->reply, "{\"" CMP_F_ERROR "\":\"" CMP_E_BACKEND_UNAVAILABLE "\",\""
-			      CMP_F_PARAMETERS "\":");
-	cm_buf_adds(&job->reply, answer_json);
-	cm_buf_add(&job->reply, "}", 2);
+	static const char head[] =
+	    "{\"" CMP_F_ERROR "\":\"" CMP_E_BACKEND_UNAVAILABLE "\",\"" CMP_F_PARAMETERS "\":";
+
+	cmp_reply_raw(&job->reply, head, answer_json, strlen(answer_json));
 }
 
-void cmd_job_run(struct cmd_job *job)
+static void job_run(struct cmd_work *w)
 {
+	struct cmd_job *job = (struct cmd_job *)((char *)w - offsetof(struct cmd_job, work));
 	struct certmap_request req;
 	struct certmap_answer *a = NULL;
 	char *json = NULL;
@@ -469,6 +510,52 @@ out:
 	}
 	free(json);
 	certmap_answer_free(a);
+}
+
+static void job_done(struct cmd_work *w, bool ran)
+{
+	struct cmd_job *job = (struct cmd_job *)((char *)w - offsetof(struct cmd_job, work));
+
+	if (!ran) {
+		job->verdict = -1;
+		job->cacheable = false;
+		reply_fail(&job->reply, CMP_E_BACKEND_UNAVAILABLE, NULL, "the service is stopping");
+	}
+	job->post(job, job->post_arg);
+}
+
+void cmd_job_finish(struct cmd_job *job, struct cmd_stats *stats, struct cm_buf *out)
+{
+	enum cmd_counter verdict;
+
+	switch (job->verdict) {
+	case CERTMAP_VERDICT_MAPPED: verdict = CMD_C_MAPPED; break;
+	case CERTMAP_VERDICT_REFUSED: verdict = CMD_C_REFUSED; break;
+	case CERTMAP_VERDICT_AMBIGUOUS: verdict = CMD_C_AMBIGUOUS; break;
+	case CERTMAP_VERDICT_ERROR: verdict = CMD_C_FAILED; break;
+	default: verdict = CMD_C_ERRORS; break;
+	}
+	cmd_stats_add(stats, verdict, 1);
+	cmd_stats_latency(stats, cmd_now_us() - job->start_us);
+	/* The cache belongs to the job's generation: an answer made under
+	 * rules a reload has replaced goes away with them. */
+	if (job->cacheable && !job->reply.failed) {
+		cm_cache_put(job->gen->cache, job->map.key, job->reply.data, job->reply.len,
+			     cmd_now_ms(), job->valid_until);
+	}
+	if (out != NULL && !job->oneway) {
+		cm_buf_add(out, job->reply.data, job->reply.len);
+	}
+}
+
+void *cmd_job_owner(const struct cmd_job *job)
+{
+	return job->owner;
+}
+
+struct cmd_job **cmd_job_link(struct cmd_job *job)
+{
+	return &job->next;
 }
 
 void cmd_job_free(struct cmd_job *job)

@@ -4,7 +4,7 @@
 # ---------------------------------------------------------------- certmapd
 sbin_PROGRAMS += certmapd
 certmapd_SOURCES = service/main.c service/loop.c service/loops.c service/limits.c \
-	service/dispatch.c service/peer.c \
+	service/dispatch.c service/peer.c service/state.c \
 	service/workers.c service/cache.c service/cache.h service/request.c \
 	service/request.h service/daemon.h service/sd_shim.c
 certmapd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
@@ -62,3 +62,32 @@ EXTRA_DIST += bench/service/run.sh
 bench-service: certmapd bench/service/bench_client tests/service/svc_client tests/certs/out/stamp
 	$(SHELL) $(top_srcdir)/bench/service/run.sh $(abs_top_builddir) $(abs_top_srcdir)
 .PHONY: bench-service
+
+# ---------------------------------------------------------------- protocol tests
+check_PROGRAMS += tests/service/frames
+tests_service_frames_SOURCES = tests/service/frames.c
+tests_service_frames_LDADD = $(JSONC_LIBS)
+tests_service_frames_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+TESTS += tests/service/test_protocol.sh
+EXTRA_DIST += tests/service/test_protocol.sh tests/service/svclib.sh
+TESTS += tests/service/test_varlink_go.sh
+EXTRA_DIST += tests/service/test_varlink_go.sh tests/service/varlink_conformance.go
+check_PROGRAMS += tests/service/hold
+tests_service_hold_SOURCES = tests/service/hold.c
+TESTS += tests/service/test_fd_exhaustion.sh
+EXTRA_DIST += tests/service/test_fd_exhaustion.sh
+
+# ---------------------------------------------------------------- unit tests of the service's parts
+if HAVE_CMOCKA
+check_PROGRAMS += tests/service/test_workers
+TESTS += tests/service/test_workers
+tests_service_test_workers_SOURCES = tests/service/test_workers.c service/workers.c
+tests_service_test_workers_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_service_test_workers_CFLAGS = $(AM_CFLAGS) -pthread
+tests_service_test_workers_LDADD = $(CMOCKA_LIBS) -lpthread
+check_PROGRAMS += tests/service/test_request
+TESTS += tests/service/test_request
+tests_service_test_request_SOURCES = tests/service/test_request.c service/request.c
+tests_service_test_request_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_service_test_request_LDADD = $(UNIT_LDADD) $(JSONC_LIBS)
+endif

@@ -1,31 +1,31 @@
 /*
  * One certmapd event loop: a thread with its own epoll set and its own
- * connections, on non-blocking sockets (loops.c runs several). It accepts,
- * checks peer credentials and limits, splits the byte stream into
- * NUL-terminated frames, answers cheap methods and cache hits itself and
- * hands cache misses to the workers. Each connection serves one request at
- * a time (varlink replies come in order); it is dropped when a request is
- * not complete, or a reply not taken, within service.timeout.
+ * connections, on non-blocking sockets. It splits each connection's byte
+ * stream into NUL-terminated frames and hands each frame to dispatch; a
+ * Map that goes to a worker comes back through the loop's mailbox (the
+ * completion it lends dispatch), which other threads also use to hand it
+ * connections. Each connection serves one request at a time (varlink
+ * replies come in order); it is dropped when a request is not complete, or
+ * a reply not taken, within service.timeout.
+ *
+ * The loop does not know where connections come from: loops.c watches the
+ * listening socket on it (cmd_loop_watch) and gives it what it accepts.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cache.h"
 #include "daemon.h"
 
-#define READ_CHUNK 65536
-
 struct conn {
+	struct cmd_watch watch; /* what epoll hands back: conn_on_event */
 	int fd;
 	struct cmd_peer peer;
 	char *in;
@@ -33,13 +33,48 @@ struct conn {
 	struct cm_buf out;
 	size_t out_off;
 	uint64_t deadline_ms;
-	struct conn *prev, *next;   /* the loop's deadline list, oldest first */
-	uint32_t events;            /* what epoll watches now */
-	bool busy;                  /* a Map is out with a worker */
-	bool eof;                   /* the peer will send no more */
+	struct conn *prev, *next; /* the loop's deadline list, oldest first */
+	uint32_t events;	  /* what epoll watches now */
+	bool busy;		  /* a Map is out with a worker */
+	bool eof;		  /* the peer will send no more */
 	bool close_after_write;
-	bool dead;                  /* closed while a job was out: free on its return */
+	bool dead; /* closed while a job was out: free on its return */
 };
+
+/* A connection accepted by one loop for another. */
+struct handoff {
+	struct handoff *next;
+	int fd;
+	struct cmd_peer peer;
+};
+
+struct cmd_loop {
+	struct cmd_state *st;
+	unsigned int id;
+	int epfd;
+	int wake_fd; /* eventfd: mail arrived, or the service stops */
+	struct cmd_watch wake_watch;
+	struct cmd_gen *gen; /* this loop's reference to the configuration */
+	unsigned int gen_seq;
+	atomic_uint n_conns; /* read by other loops to pick the least busy */
+	struct cmd_stats stats;
+	/* The mailbox other threads write to. */
+	pthread_mutex_t mail_lock;
+	struct cmd_job *done;
+	struct handoff *inbox;
+	/* Owned by the loop's thread. */
+	struct conn *deadline_head, *deadline_tail; /* oldest first */
+	struct conn *graveyard; /* closed, freed after the current batch of events */
+	uint64_t timer_ms;
+	void (*timer_fn)(struct cmd_loop *lp, void *arg);
+	void *timer_arg;
+	void (*close_fn)(struct cmd_loop *lp, void *arg);
+	void *close_arg;
+};
+
+#define READ_CHUNK 4096
+
+/* ---------------------------------------------------------------- connections */
 
 static void deadline_unlink(struct cmd_loop *lp, struct conn *c)
 {
@@ -76,7 +111,7 @@ static void conn_free(struct cmd_loop *lp, struct conn *c)
 	lp->graveyard = c;
 }
 
-void cmd_loop_bury(struct cmd_loop *lp)
+static void loop_bury(struct cmd_loop *lp)
 {
 	while (lp->graveyard != NULL) {
 		struct conn *c = lp->graveyard;
@@ -100,13 +135,17 @@ static void conn_close(struct cmd_loop *lp, struct conn *c)
 	atomic_fetch_sub(&lp->n_conns, 1);
 	cmd_limits_release(c->peer.uid);
 	if (c->busy) {
-		c->dead = true;   /* the worker still points at it */
-		return;
+		c->dead = true; /* the worker still points at it */
+	} else {
+		conn_free(lp, c);
 	}
-	conn_free(lp, c);
+	/* A descriptor is free again: whoever accepts may want to know. */
+	if (lp->close_fn != NULL) {
+		lp->close_fn(lp, lp->close_arg);
+	}
 }
 
-void cmd_loop_close_all(struct cmd_loop *lp)
+static void loop_close_all(struct cmd_loop *lp)
 {
 	while (lp->deadline_head != NULL) {
 		conn_close(lp, lp->deadline_head);
@@ -115,7 +154,7 @@ void cmd_loop_close_all(struct cmd_loop *lp)
 
 static int conn_watch(struct cmd_loop *lp, struct conn *c, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = c };
+	struct epoll_event ev = {.events = events, .data.ptr = &c->watch};
 
 	if (events == c->events) {
 		return 0;
@@ -151,10 +190,9 @@ static int conn_flush(struct conn *c)
 	return 0;
 }
 
-static void conn_process(struct cmd_loop *lp, struct conn *c);
-
-/* Sends what is queued, then goes on with buffered requests. */
-static void conn_resume(struct cmd_loop *lp, struct conn *c)
+/* Sends what is queued: 0 when all is out (the connection goes on), 1 when
+ * it waits for EPOLLOUT, -1 when it was closed. */
+static int conn_send(struct cmd_loop *lp, struct conn *c)
 {
 	int r;
 
@@ -162,89 +200,96 @@ static void conn_resume(struct cmd_loop *lp, struct conn *c)
 		cmd_log(LOG_ERR, "reply to uid %u over the size limit or out of memory",
 			(unsigned)c->peer.uid);
 		conn_close(lp, c);
-		return;
+		return -1;
 	}
 	r = conn_flush(c);
 	if (r < 0 || (r == 0 && c->close_after_write)) {
 		conn_close(lp, c);
-		return;
+		return -1;
 	}
 	if (r == 1) {
 		conn_watch(lp, c, EPOLLOUT);
-		return;
+		return 1;
 	}
 	deadline_reset(lp, c);
-	conn_process(lp, c);
+	return 0;
 }
 
-static void queue_error(struct cmd_loop *lp, struct conn *c, const char *error,
-			const char *parameter, const char *message)
-{
-	struct cmp_fail f = { error, parameter, message };
+static void conn_process(struct cmd_loop *lp, struct conn *c);
 
+/* Sends what is queued, then goes on with buffered requests. */
+static void conn_resume(struct cmd_loop *lp, struct conn *c)
+{
+	if (conn_send(lp, c) == 0) {
+		conn_process(lp, c);
+	}
+}
+
+/* A frame the loop itself refuses (too large, cut short): say why, then close. */
+static void refuse_frame(struct cmd_loop *lp, struct conn *c, const char *error,
+			 const char *parameter, const char *message)
+{
+	struct cmp_fail f = {.error = error, .parameter = parameter, .message = message};
+
+	cmd_stats_add(&lp->stats, CMD_C_REQUESTS, 1);
 	cmd_stats_add(&lp->stats, CMD_C_ERRORS, 1);
 	cmp_reply_error(&c->out, &f);
-	/* After a malformed frame the stream cannot be trusted: say why, then close. */
 	c->close_after_write = true;
 }
 
-/* Decodes and answers one frame; false when the connection waits (job, close). */
+static void loop_post_job(struct cmd_job *job, void *arg);
+
+/* Hands one frame to dispatch; false when the connection waits for a job. */
 static bool conn_frame(struct cmd_loop *lp, struct conn *c, size_t len)
 {
-	struct cmp_call call;
-	struct cmp_fail fail;
-	uint64_t start = cmd_now_us();
-	int r = cmp_call_decode(c->in, len, &call, &fail);
+	struct cmd_caller cl = {
+	    .st = lp->st,
+	    .stats = &lp->stats,
+	    .peer = &c->peer,
+	    .fd = c->fd,
+	    .post = loop_post_job,
+	    .post_arg = lp,
+	    .owner = c,
+	};
+	enum cmd_outcome r;
 
+	/* A reload on any loop applies to every request read from here on. */
+	cmd_state_refresh_gen(lp->st, &lp->gen, &lp->gen_seq);
+	cl.gen = lp->gen;
+	r = cmd_dispatch_frame(&cl, c->in, len, &c->out);
 	/* The call owns copies of its strings: the frame can go now. */
 	c->in_len -= len + 1;
 	memmove(c->in, c->in + len + 1, c->in_len);
-	if (r != 0) {
-		cmd_stats_add(&lp->stats, CMD_C_REQUESTS, 1);
-		queue_error(lp, c, fail.error, fail.parameter, fail.message);
-		return true;
-	}
-	/* A reload may have taken this peer off the allowed lists. */
-	if (!cmd_peer_allowed(&lp->gen->cfg->service, &c->peer, c->fd)) {
-		cmd_stats_add(&lp->stats, CMD_C_REQUESTS, 1);
-		queue_error(lp, c, CMP_E_PERMISSION_DENIED, NULL,
-			    "this peer is no longer allowed by service.allowed_uids/allowed_gids");
-		cmp_call_clear(&call);
-		return true;
-	}
-	r = cmd_dispatch(lp, c, &c->peer, &call, &c->out);
-	if (r == 1) {
+	if (r == CMD_PENDING) {
 		c->busy = true;
 		conn_watch(lp, c, 0);
 		return false;
 	}
-	if (c->out.len >= 9 && memcmp(c->out.data, "{\"error\":", 9) == 0) {
-		cmd_stats_add(&lp->stats, CMD_C_ERRORS, 1);
+	if (r == CMD_REPLIED_CLOSE) {
+		c->close_after_write = true;
 	}
-	if (call.oneway) {
-		c->out.len = 0;
-	}
-	cmp_call_clear(&call);
-	cmd_stats_latency(&lp->stats, cmd_now_us() - start);
 	return true;
 }
 
+/* Serves the complete frames in the buffer, one after the other (a loop,
+ * not recursion: a read may bring thousands of small pipelined frames). */
 static void conn_process(struct cmd_loop *lp, struct conn *c)
 {
 	while (c->fd >= 0 && !c->busy) {
 		char *nul = c->in_len > 0 ? memchr(c->in, '\0', c->in_len) : NULL;
 
 		if (nul != NULL) {
-			if (!conn_frame(lp, c, (size_t)(nul - c->in))) {
+			if (!conn_frame(lp, c, (size_t)(nul - c->in)) || conn_send(lp, c) != 0) {
 				return;
 			}
-			conn_resume(lp, c);
-			return;
+			continue;
 		}
 		if (c->in_len >= CMP_MAX_REQUEST) {
-			queue_error(lp, c, CMP_E_TOO_LARGE, NULL, "the request is over the size limit");
+			refuse_frame(lp, c, CMP_E_TOO_LARGE, NULL,
+				     "the request is over the size limit");
 		} else if (c->eof && c->in_len > 0) {
-			queue_error(lp, c, CMP_E_INVALID_PARAMETER, NULL, "the request is truncated");
+			refuse_frame(lp, c, CMP_E_INVALID_PARAMETER, "",
+				     "the request is truncated");
 		} else if (c->eof) {
 			conn_close(lp, c);
 			return;
@@ -252,7 +297,7 @@ static void conn_process(struct cmd_loop *lp, struct conn *c)
 			conn_watch(lp, c, EPOLLIN);
 			return;
 		}
-		conn_resume(lp, c);
+		conn_send(lp, c);
 		return;
 	}
 }
@@ -261,7 +306,7 @@ static void conn_read(struct cmd_loop *lp, struct conn *c)
 {
 	ssize_t n;
 
-	if (c->in_alloc - c->in_len < 4096 && c->in_alloc < CMP_MAX_REQUEST) {
+	if (c->in_alloc - c->in_len < READ_CHUNK && c->in_alloc < CMP_MAX_REQUEST) {
 		size_t na = c->in_alloc * 2 < CMP_MAX_REQUEST ? c->in_alloc * 2 : CMP_MAX_REQUEST;
 		char *p = realloc(c->in, na);
 
@@ -287,8 +332,10 @@ static void conn_read(struct cmd_loop *lp, struct conn *c)
 	conn_process(lp, c);
 }
 
-static void conn_event(struct cmd_loop *lp, struct conn *c, uint32_t events)
+static void conn_on_event(struct cmd_loop *lp, void *arg, uint32_t events)
 {
+	struct conn *c = arg;
+
 	if (c->fd < 0) {
 		return;
 	}
@@ -305,179 +352,186 @@ static void conn_event(struct cmd_loop *lp, struct conn *c, uint32_t events)
 	}
 }
 
-void cmd_conn_job_done(struct cmd_loop *lp, struct cmd_job *job)
+/* Takes a connection already counted in lp->n_conns and in the limits. */
+static void conn_add(struct cmd_loop *lp, int fd, const struct cmd_peer *peer)
 {
-	struct conn *c = job->conn;
-	enum cmd_counter verdict;
+	struct conn *c = NULL;
+	struct epoll_event ev = {.events = EPOLLIN};
 
-	switch (job->verdict) {
-	case CERTMAP_VERDICT_MAPPED: verdict = CMD_C_MAPPED; break;
-	case CERTMAP_VERDICT_REFUSED: verdict = CMD_C_REFUSED; break;
-	case CERTMAP_VERDICT_AMBIGUOUS: verdict = CMD_C_AMBIGUOUS; break;
-	case CERTMAP_VERDICT_ERROR: verdict = CMD_C_FAILED; break;
-	default: verdict = CMD_C_ERRORS; break;
+	/* Handed over while the service stops: nobody will serve it. */
+	if (atomic_load(&lp->st->stopping) || (c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->in = malloc(READ_CHUNK)) == NULL) {
+		goto fail;
 	}
-	cmd_stats_add(&lp->stats, verdict, 1);
-	cmd_stats_latency(&lp->stats, cmd_now_us() - job->start_us);
-	/* The cache belongs to the job's generation: an answer made under
-	 * rules a reload has replaced goes away with them. */
-	if (job->cacheable && !job->reply.failed) {
-		cm_cache_put(job->gen->cache, job->map.key, job->reply.data, job->reply.len,
-			     cmd_now_ms(), job->valid_until);
+	c->watch.fn = conn_on_event;
+	c->watch.arg = c;
+	c->in_alloc = READ_CHUNK;
+	c->fd = fd;
+	c->peer = *peer;
+	c->events = EPOLLIN;
+	cm_buf_init(&c->out, CMP_MAX_REPLY);
+	ev.data.ptr = &c->watch;
+	if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		cmd_log(LOG_ERR, "epoll_ctl: %m");
+		cm_buf_free(&c->out);
+		goto fail;
 	}
-	c->busy = false;
-	if (c->dead) {
-		conn_free(lp, c);
-		return;
+	deadline_reset(lp, c);
+	return;
+fail:
+	if (c != NULL) {
+		free(c->in);
+		free(c);
 	}
-	if (!job->oneway) {
-		cm_buf_add(&c->out, job->reply.data, job->reply.len);
-	}
-	conn_resume(lp, c);
-}
-
-/* ---------------------------------------------------------------- accept */
-
-/* Says why in one frame, best effort, and closes. */
-static void refuse(struct cmd_loop *lp, int fd, const char *error, const char *message)
-{
-	struct cmp_fail f = { error, NULL, message };
-	struct cm_buf b;
-
-	cmd_stats_add(&lp->stats, CMD_C_REJECTED_PEERS, 1);
-	cm_buf_init(&b, 4096);
-	cmp_reply_error(&b, &f);
-	if (!b.failed && send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-		cmd_log(LOG_DEBUG, "cannot tell a refused peer why: %m");
-	}
-	cm_buf_free(&b);
-	close(fd);
-}
-
-static int read_peer(int fd, struct cmd_peer *p)
-{
-	struct ucred uc;
-	socklen_t len = sizeof(uc);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0 || len != sizeof(uc)) {
-		return -1;
-	}
-	p->uid = uc.uid;
-	p->gid = uc.gid;
-	p->pid = uc.pid;
-	p->admin = uc.uid == 0 || uc.uid == geteuid();
-	return 0;
-}
-
-/* Gives up on a connection that was counted but never added. */
-static void conn_drop(struct cmd_loop *lp, int fd, const struct cmd_peer *peer)
-{
 	close(fd);
 	atomic_fetch_sub(&lp->n_conns, 1);
 	cmd_limits_release(peer->uid);
 }
 
-/* The connection is already counted in the limits and in lp->n_conns. */
 void cmd_loop_adopt(struct cmd_loop *lp, int fd, const struct cmd_peer *peer)
 {
-	struct conn *c = NULL;
-	struct epoll_event ev = { .events = EPOLLIN };
-
-	/* Handed over while the service stops: nobody will serve it. */
-	if (atomic_load(&lp->st->stopping) || (c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->in = malloc(4096)) == NULL) {
-		free(c);
-		conn_drop(lp, fd, peer);
-		return;
-	}
-	c->in_alloc = 4096;
-	c->fd = fd;
-	c->peer = *peer;
-	c->events = EPOLLIN;
-	cm_buf_init(&c->out, CMP_MAX_REPLY);
-	ev.data.ptr = c;
-	if (epoll_ctl(lp->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-		cmd_log(LOG_ERR, "epoll_ctl: %m");
-		free(c->in);
-		cm_buf_free(&c->out);
-		free(c);
-		conn_drop(lp, fd, peer);
-		return;
-	}
-	deadline_reset(lp, c);
-}
-
-static void accept_one(struct cmd_loop *lp, int fd)
-{
-	const struct cm_service_conf *sc = &lp->gen->cfg->service;
-	struct cmd_peer peer;
-	struct cmd_loop *to;
-
-	/* Credentials first: nothing is read from a peer that is not allowed. */
-	if (read_peer(fd, &peer) != 0) {
-		cmd_log(LOG_WARNING, "cannot read peer credentials: %m");
-		close(fd);
-		return;
-	}
-	if (!cmd_peer_allowed(sc, &peer, fd)) {
-		if (cmd_peer_refusal_logged(peer.uid)) {
-			cmd_log(LOG_WARNING, "refused a connection from uid %u (gid %u, pid %d): "
-				"add it to service.allowed_uids or a group in service.allowed_gids",
-				(unsigned)peer.uid, (unsigned)peer.gid, (int)peer.pid);
-		}
-		refuse(lp, fd, CMP_E_PERMISSION_DENIED, "this uid may not use certmapd");
-		return;
-	}
-	if (!cmd_limits_admit(peer.uid, sc->max_connections, sc->max_connections_per_uid)) {
-		if (cmd_peer_refusal_logged(peer.uid)) {
-			cmd_log(LOG_WARNING, "refused a connection from uid %u: too many connections "
-				"(service.max_connections_per_uid %u, service.max_connections %u)",
-				(unsigned)peer.uid, sc->max_connections_per_uid, sc->max_connections);
-		}
-		refuse(lp, fd, CMP_E_TOO_MANY_CONNECTIONS, "too many connections");
-		return;
-	}
-	to = cmd_loops_pick(lp);
-	if (to != lp && cmd_loop_hand_over(to, fd, &peer)) {
-		return;
-	}
 	atomic_fetch_add(&lp->n_conns, 1);
-	cmd_loop_adopt(lp, fd, &peer);
+	conn_add(lp, fd, peer);
 }
 
-static void accept_all(struct cmd_loop *lp)
+/* ---------------------------------------------------------------- mailbox */
+
+void cmd_loop_wake(struct cmd_loop *lp)
 {
-	struct cmd_state *st = lp->st;
+	uint64_t one = 1;
 
-	for (int i = 0; i < 64; i++) {
-		int fd = accept4(st->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd >= 0) {
-			accept_one(lp, fd);
-			continue;
-		}
-		if (errno == EINTR || errno == ECONNABORTED) {
-			continue;
-		}
-		if ((errno == EMFILE || errno == ENFILE) && lp->spare_fd >= 0) {
-			/* Out of descriptors: use the spare to take the peer off the
-			 * backlog and close it, rather than spin on a full queue. */
-			close(lp->spare_fd);
-			fd = accept4(st->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-			if (fd >= 0) {
-				refuse(lp, fd, CMP_E_TOO_MANY_CONNECTIONS, "out of file descriptors");
-			}
-			lp->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-			cmd_log(LOG_ERR, "out of file descriptors");
-		} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-			/* EAGAIN is normal: another loop took the peer first. */
-			cmd_log(LOG_ERR, "accept: %m");
-		}
-		return;
+	/* An eventfd counter cannot overflow here; a failed write only delays. */
+	if (write(lp->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
+		cmd_log(LOG_ERR, "cannot wake event loop %u: %m", lp->id);
 	}
 }
 
-/* ---------------------------------------------------------------- loop */
+/* The completion lent to dispatch: runs in a worker thread. */
+static void loop_post_job(struct cmd_job *job, void *arg)
+{
+	struct cmd_loop *lp = arg;
+
+	pthread_mutex_lock(&lp->mail_lock);
+	*cmd_job_link(job) = lp->done;
+	lp->done = job;
+	pthread_mutex_unlock(&lp->mail_lock);
+	cmd_loop_wake(lp);
+}
+
+bool cmd_loop_hand_over(struct cmd_loop *lp, int fd, const struct cmd_peer *peer)
+{
+	struct handoff *h = malloc(sizeof(*h));
+
+	if (h == NULL) {
+		return false;
+	}
+	h->fd = fd;
+	h->peer = *peer;
+	/* Counted now, so that the next accept already sees this loop busier. */
+	atomic_fetch_add(&lp->n_conns, 1);
+	pthread_mutex_lock(&lp->mail_lock);
+	h->next = lp->inbox;
+	lp->inbox = h;
+	pthread_mutex_unlock(&lp->mail_lock);
+	cmd_loop_wake(lp);
+	return true;
+}
+
+/* Answers (or, if its connection is gone, just counts) one finished job. */
+static void job_returned(struct cmd_loop *lp, struct cmd_job *job)
+{
+	struct conn *c = cmd_job_owner(job);
+
+	c->busy = false;
+	if (c->dead) {
+		cmd_job_finish(job, &lp->stats, NULL);
+		conn_free(lp, c);
+		return;
+	}
+	cmd_job_finish(job, &lp->stats, &c->out);
+	conn_resume(lp, c);
+}
+
+static void loop_read_mail(struct cmd_loop *lp, void *arg, uint32_t events)
+{
+	struct cmd_job *jobs;
+	struct handoff *conns;
+	uint64_t n;
+
+	(void)arg, (void)events;
+	if (read(lp->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN) {
+		cmd_log(LOG_ERR, "eventfd: %m");
+	}
+	pthread_mutex_lock(&lp->mail_lock);
+	jobs = lp->done;
+	conns = lp->inbox;
+	lp->done = NULL;
+	lp->inbox = NULL;
+	pthread_mutex_unlock(&lp->mail_lock);
+	while (jobs != NULL) {
+		struct cmd_job *next = *cmd_job_link(jobs);
+
+		job_returned(lp, jobs);
+		cmd_job_free(jobs);
+		jobs = next;
+	}
+	while (conns != NULL) {
+		struct handoff *next = conns->next;
+
+		conn_add(lp, conns->fd, &conns->peer);
+		free(conns);
+		conns = next;
+	}
+}
+
+/* ---------------------------------------------------------------- the loop */
+
+int cmd_loop_watch(struct cmd_loop *lp, int fd, uint32_t events, struct cmd_watch *w)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = w};
+
+	return epoll_ctl(lp->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int cmd_loop_unwatch(struct cmd_loop *lp, int fd)
+{
+	return epoll_ctl(lp->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+void cmd_loop_set_timer(struct cmd_loop *lp, uint64_t at_ms,
+			void (*fn)(struct cmd_loop *lp, void *arg), void *arg)
+{
+	lp->timer_ms = at_ms;
+	lp->timer_fn = fn;
+	lp->timer_arg = arg;
+}
+
+void cmd_loop_on_close(struct cmd_loop *lp, void (*fn)(struct cmd_loop *lp, void *arg), void *arg)
+{
+	lp->close_fn = fn;
+	lp->close_arg = arg;
+}
+
+unsigned int cmd_loop_id(const struct cmd_loop *lp)
+{
+	return lp->id;
+}
+
+struct cmd_stats *cmd_loop_stats(struct cmd_loop *lp)
+{
+	return &lp->stats;
+}
+
+struct cmd_gen *cmd_loop_gen(struct cmd_loop *lp)
+{
+	cmd_state_refresh_gen(lp->st, &lp->gen, &lp->gen_seq);
+	return lp->gen;
+}
+
+unsigned int cmd_loop_conns(struct cmd_loop *lp)
+{
+	return atomic_load(&lp->n_conns);
+}
 
 static void expire(struct cmd_loop *lp)
 {
@@ -493,54 +547,32 @@ static void expire(struct cmd_loop *lp)
 	}
 }
 
+static void run_timer(struct cmd_loop *lp)
+{
+	void (*fn)(struct cmd_loop *, void *) = lp->timer_fn;
+
+	if (lp->timer_ms == 0 || lp->timer_ms > cmd_now_ms()) {
+		return;
+	}
+	lp->timer_ms = 0;
+	lp->timer_fn = NULL;
+	fn(lp, lp->timer_arg);
+}
+
 static int next_timeout(const struct cmd_loop *lp)
 {
-	uint64_t now = cmd_now_ms();
+	uint64_t now = cmd_now_ms(), next = UINT64_MAX;
 
-	if (lp->deadline_head == NULL) {
+	if (lp->deadline_head != NULL) {
+		next = lp->deadline_head->deadline_ms;
+	}
+	if (lp->timer_ms != 0 && lp->timer_ms < next) {
+		next = lp->timer_ms;
+	}
+	if (next == UINT64_MAX) {
 		return -1;
 	}
-	if (lp->deadline_head->deadline_ms <= now) {
-		return 0;
-	}
-	return (int)(lp->deadline_head->deadline_ms - now) + 1;
-}
-
-/* Only loop 0 watches the signalfd. */
-static void on_signal(struct cmd_loop *lp)
-{
-	struct signalfd_siginfo si;
-	char *err = NULL;
-
-	while (read(lp->st->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		switch (si.ssi_signo) {
-		case SIGHUP:
-			cmd_notify("RELOADING=1");
-			if (cmd_reload(lp, &err) != 0) {
-				free(err);
-				err = NULL;
-			}
-			cmd_notify("READY=1");
-			break;
-		case SIGTERM:
-		case SIGINT:
-			cmd_log(LOG_NOTICE, "stopping on signal %u", si.ssi_signo);
-			cmd_loops_stop(lp->st);
-			break;
-		default:
-			break;
-		}
-	}
-}
-
-static void on_event(struct cmd_loop *lp, void *tag, uint32_t events)
-{
-	switch (cmd_loop_tag(tag)) {
-	case CMD_TAG_LISTEN: accept_all(lp); break;
-	case CMD_TAG_SIGNAL: on_signal(lp); break;
-	case CMD_TAG_WAKE: cmd_loop_read_mail(lp); break;
-	case CMD_TAG_CONN: conn_event(lp, tag, events); break;
-	}
+	return next <= now ? 0 : (int)(next - now) + 1;
 }
 
 int cmd_loop_run(struct cmd_loop *lp)
@@ -556,17 +588,66 @@ int cmd_loop_run(struct cmd_loop *lp)
 			rc = -1;
 			break;
 		}
-		/* A reload on any loop applies to every request read from here on. */
-		cmd_loop_refresh_gen(lp);
+		cmd_state_refresh_gen(lp->st, &lp->gen, &lp->gen_seq);
 		for (int i = 0; i < n; i++) {
-			on_event(lp, evs[i].data.ptr, evs[i].events);
+			struct cmd_watch *w = evs[i].data.ptr;
+
+			w->fn(lp, w->arg, evs[i].events);
 		}
+		run_timer(lp);
 		expire(lp);
-		cmd_loop_bury(lp);
+		loop_bury(lp);
 	}
 	/* A busy connection is only marked dead: its job still points at it and
-	 * comes back through the mailbox, which cmd_loops_free drains. */
-	cmd_loop_close_all(lp);
-	cmd_loop_bury(lp);
+	 * comes back through the mailbox, which cmd_loop_free drains. */
+	loop_close_all(lp);
+	loop_bury(lp);
 	return rc;
+}
+
+/* ---------------------------------------------------------------- set-up */
+
+struct cmd_loop *cmd_loop_new(struct cmd_state *st, unsigned int id)
+{
+	struct cmd_loop *lp = calloc(1, sizeof(*lp));
+
+	if (lp == NULL) {
+		return NULL;
+	}
+	lp->st = st;
+	lp->id = id;
+	pthread_mutex_init(&lp->mail_lock, NULL);
+	lp->epfd = epoll_create1(EPOLL_CLOEXEC);
+	lp->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	lp->wake_watch.fn = loop_read_mail;
+	cmd_state_refresh_gen(st, &lp->gen, &lp->gen_seq);
+	if (lp->epfd < 0 || lp->wake_fd < 0 ||
+	    cmd_loop_watch(lp, lp->wake_fd, EPOLLIN, &lp->wake_watch) != 0) {
+		cmd_log(LOG_ERR, "event loop %u: %m", id);
+		cmd_loop_free(lp);
+		return NULL;
+	}
+	return lp;
+}
+
+void cmd_loop_free(struct cmd_loop *lp)
+{
+	if (lp == NULL) {
+		return;
+	}
+	/* What is left in the mailbox is for closed connections. */
+	if (lp->wake_fd >= 0) {
+		loop_read_mail(lp, NULL, 0);
+	}
+	loop_close_all(lp);
+	loop_bury(lp);
+	if (lp->epfd >= 0) {
+		close(lp->epfd);
+	}
+	if (lp->wake_fd >= 0) {
+		close(lp->wake_fd);
+	}
+	cmd_gen_unref(lp->gen);
+	pthread_mutex_destroy(&lp->mail_lock);
+	free(lp);
 }

@@ -1,67 +1,82 @@
 /*
- * certmapd's event loops: N threads, each with its own epoll set and its
- * own connections, all watching the one listening socket (EPOLLEXCLUSIVE,
- * so a new peer wakes one loop, not all). A cached answer costs a few
- * microseconds of CPU on a loop, so one loop cannot keep several clients
- * busy; N loops can.
+ * certmapd's event loops: N threads, each running one loop (loop.c), all
+ * watching the one listening socket (EPOLLEXCLUSIVE, so a new peer wakes
+ * one loop, not all). A cached answer costs a few microseconds of CPU on a
+ * loop, so one loop cannot keep several clients busy; N loops can.
  *
- * What crosses threads goes through here: each loop's mailbox (jobs the
- * workers finished, connections another loop accepted for it), the wake-up
- * eventfd that says "read your mail", and the current configuration
- * generation, which a reload swaps for all loops at once.
+ * This file is the accepting side: peer credentials and limits are checked
+ * before any byte is read, and the accepting loop passes each connection
+ * to the loop that has the fewest. It also keeps each loop's spare
+ * descriptor, which lets certmapd answer a peer even when the process is
+ * out of descriptors, and it watches the signals on loop 0.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#include "cache.h"
 #include "daemon.h"
 
-/* Tags for a loop's own descriptors; connections use their struct conn. */
-static char tag_listen, tag_signal, tag_wake;
+/* How long a loop waits before it tries again to accept, or to reopen its
+ * spare descriptor, when no connection of its own closes first. */
+#define RETRY_MS 1000
+/* At most one "out of descriptors" line per this many milliseconds. */
+#define SHORTAGE_LOG_MS 10000
 
-static void loop_wake(struct cmd_loop *lp)
+/* One loop and its share of the accepting. */
+struct lane {
+	struct cmd_state *st;
+	struct cmd_loop *lp;
+	pthread_t thread;
+	struct cmd_watch listen_watch;
+	struct cmd_watch signal_watch;
+	int spare_fd;	/* closed to take one peer off the backlog when out of descriptors */
+	bool listening; /* the listener is in this loop's epoll set */
+};
+
+struct cmd_loops {
+	struct lane *lanes;
+	unsigned int n;
+};
+
+/* ---------------------------------------------------------------- accept */
+
+/* Says why in one frame, best effort, and closes. */
+static void refuse(struct cmd_loop *lp, int fd, const char *error, const char *message)
 {
-	uint64_t one = 1;
+	struct cmp_fail f = {.error = error, .message = message};
+	struct cm_buf b;
 
-	/* An eventfd counter cannot overflow here; a failed write only delays. */
-	if (write(lp->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
-		cmd_log(LOG_ERR, "cannot wake event loop %u: %m", lp->id);
+	cmd_stats_add(cmd_loop_stats(lp), CMD_C_REJECTED_PEERS, 1);
+	cm_buf_init(&b, 4096);
+	cmp_reply_error(&b, &f);
+	if (!b.failed && send(fd, b.data, b.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		cmd_log(LOG_DEBUG, "cannot tell a refused peer why: %m");
 	}
+	cm_buf_free(&b);
+	close(fd);
 }
 
-void cmd_loop_post_job(struct cmd_loop *lp, struct cmd_job *job)
+static int read_peer(int fd, struct cmd_peer *p)
 {
-	pthread_mutex_lock(&lp->mail_lock);
-	job->next = lp->done;
-	lp->done = job;
-	pthread_mutex_unlock(&lp->mail_lock);
-	loop_wake(lp);
-}
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
 
-bool cmd_loop_hand_over(struct cmd_loop *to, int fd, const struct cmd_peer *peer)
-{
-	struct cmd_handoff *h = malloc(sizeof(*h));
-
-	if (h == NULL) {
-		return false;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0 || len != sizeof(uc)) {
+		return -1;
 	}
-	h->fd = fd;
-	h->peer = *peer;
-	/* Counted now, so that the next accept already sees this loop busier. */
-	atomic_fetch_add(&to->n_conns, 1);
-	pthread_mutex_lock(&to->mail_lock);
-	h->next = to->inbox;
-	to->inbox = h;
-	pthread_mutex_unlock(&to->mail_lock);
-	loop_wake(to);
-	return true;
+	p->uid = uc.uid;
+	p->gid = uc.gid;
+	p->pid = uc.pid;
+	p->admin = uc.uid == 0 || uc.uid == geteuid();
+	return 0;
 }
 
 /*
@@ -70,124 +85,247 @@ bool cmd_loop_hand_over(struct cmd_loop *to, int fd, const struct cmd_peer *peer
  * loop while the others sleep. So the accepting loop passes each new
  * connection to the loop that has the fewest.
  */
-struct cmd_loop *cmd_loops_pick(struct cmd_loop *lp)
+static struct cmd_loop *pick_loop(struct cmd_state *st, struct cmd_loop *lp)
 {
-	struct cmd_state *st = lp->st;
 	struct cmd_loop *best = lp;
-	unsigned int least = atomic_load(&lp->n_conns);
+	unsigned int least = cmd_loop_conns(lp);
 
-	for (unsigned int i = 0; i < st->n_loops; i++) {
-		unsigned int n = atomic_load(&st->loops[i]->n_conns);
+	for (unsigned int i = 0; i < st->loops->n; i++) {
+		unsigned int n = cmd_loop_conns(st->loops->lanes[i].lp);
 
 		if (n < least) {
 			least = n;
-			best = st->loops[i];
+			best = st->loops->lanes[i].lp;
 		}
 	}
 	return best;
 }
 
-void cmd_loop_read_mail(struct cmd_loop *lp)
+static void accept_one(struct lane *ln, int fd)
 {
-	struct cmd_job *jobs;
-	struct cmd_handoff *conns;
-	uint64_t n;
+	const struct cm_service_conf *sc = &cmd_loop_gen(ln->lp)->cfg->service;
+	struct cmd_peer peer;
+	struct cmd_loop *to;
 
-	if (read(lp->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN) {
-		cmd_log(LOG_ERR, "eventfd: %m");
-	}
-	pthread_mutex_lock(&lp->mail_lock);
-	jobs = lp->done;
-	conns = lp->inbox;
-	lp->done = NULL;
-	lp->inbox = NULL;
-	pthread_mutex_unlock(&lp->mail_lock);
-	while (jobs != NULL) {
-		struct cmd_job *next = jobs->next;
-
-		cmd_conn_job_done(lp, jobs);
-		cmd_job_free(jobs);
-		jobs = next;
-	}
-	while (conns != NULL) {
-		struct cmd_handoff *next = conns->next;
-
-		cmd_loop_adopt(lp, conns->fd, &conns->peer);
-		free(conns);
-		conns = next;
-	}
-}
-
-/* ---------------------------------------------------------------- generations */
-
-void cmd_loops_set_gen(struct cmd_state *st, struct cmd_gen *g)
-{
-	struct cmd_gen *old;
-
-	pthread_mutex_lock(&st->gen_lock);
-	old = st->gen;
-	st->gen = g;
-	atomic_fetch_add(&st->gen_seq, 1);
-	pthread_mutex_unlock(&st->gen_lock);
-	/* Loops still using the old one hold their own references. */
-	cmd_gen_unref(old);
-}
-
-void cmd_loop_refresh_gen(struct cmd_loop *lp)
-{
-	struct cmd_state *st = lp->st;
-	struct cmd_gen *old = lp->gen;
-
-	/* The common case, no reload since the last look, takes no lock. */
-	if (old != NULL && atomic_load(&st->gen_seq) == lp->gen_seq) {
+	/* Credentials first: nothing is read from a peer that is not allowed. */
+	if (read_peer(fd, &peer) != 0) {
+		cmd_log(LOG_WARNING, "cannot read peer credentials: %m");
+		close(fd);
 		return;
 	}
-	pthread_mutex_lock(&st->gen_lock);
-	lp->gen = cmd_gen_ref(st->gen);
-	lp->gen_seq = atomic_load(&st->gen_seq);
-	pthread_mutex_unlock(&st->gen_lock);
-	cmd_gen_unref(old);
+	if (!cmd_peer_allowed(sc, &peer, fd)) {
+		if (cmd_peer_refusal_logged(peer.uid)) {
+			cmd_log(LOG_WARNING,
+				"refused a connection from uid %u (gid %u, pid %d): "
+				"add it to service.allowed_uids or a group in service.allowed_gids",
+				(unsigned)peer.uid, (unsigned)peer.gid, (int)peer.pid);
+		}
+		refuse(ln->lp, fd, CMP_E_PERMISSION_DENIED, "this uid may not use certmapd");
+		return;
+	}
+	if (!cmd_limits_admit(peer.uid, sc->max_connections, sc->max_connections_per_uid)) {
+		if (cmd_peer_refusal_logged(peer.uid)) {
+			cmd_log(LOG_WARNING,
+				"refused a connection from uid %u: too many connections "
+				"(service.max_connections_per_uid %u, service.max_connections %u)",
+				(unsigned)peer.uid, sc->max_connections_per_uid,
+				sc->max_connections);
+		}
+		refuse(ln->lp, fd, CMP_E_TOO_MANY_CONNECTIONS, "too many connections");
+		return;
+	}
+	to = pick_loop(ln->st, ln->lp);
+	if (to != ln->lp && cmd_loop_hand_over(to, fd, &peer)) {
+		return;
+	}
+	cmd_loop_adopt(ln->lp, fd, &peer);
 }
 
-void cmd_loops_stats(struct cmd_state *st, struct cmd_stats *sum)
+/*
+ * Out of descriptors, every loop may log, many times a second: one line
+ * per SHORTAGE_LOG_MS for the whole service, with how many it held back.
+ */
+static void log_shortage(int err)
 {
-	memset(sum, 0, sizeof(*sum));
-	for (unsigned int i = 0; i < st->n_loops; i++) {
-		for (int c = 0; c < CMD_C_COUNT; c++) {
-			cmd_stats_add(sum, c, cmd_stats_get(&st->loops[i]->stats, c));
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static uint64_t last_ms;
+	static unsigned long held_back;
+	uint64_t now = cmd_now_ms();
+	unsigned long n = 0;
+	bool say = false;
+
+	pthread_mutex_lock(&lock);
+	if (last_ms == 0 || now - last_ms >= SHORTAGE_LOG_MS) {
+		say = true;
+		n = held_back;
+		held_back = 0;
+		last_ms = now;
+	} else {
+		held_back++;
+	}
+	pthread_mutex_unlock(&lock);
+	if (!say) {
+		return;
+	}
+	errno = err;
+	cmd_log(LOG_ERR,
+		"cannot accept connections: %m; waiting for connections to close "
+		"(raise LimitNOFILE or ulimit -n if this lasts; %lu such messages suppressed)",
+		n);
+}
+
+static void spare_open(struct lane *ln)
+{
+	if (ln->spare_fd < 0) {
+		ln->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+}
+
+static void on_listen(struct cmd_loop *lp, void *arg, uint32_t events);
+
+static void listen_on(struct lane *ln)
+{
+	if (ln->listening || atomic_load(&ln->st->stopping)) {
+		return;
+	}
+	if (cmd_loop_watch(ln->lp, ln->st->listen_fd, EPOLLIN | EPOLLEXCLUSIVE,
+			   &ln->listen_watch) != 0) {
+		cmd_log(LOG_ERR, "event loop %u cannot watch the socket: %m", cmd_loop_id(ln->lp));
+		return;
+	}
+	ln->listening = true;
+}
+
+/* Called when a connection of this loop closes, or after RETRY_MS. */
+static void resume(struct cmd_loop *lp, void *arg)
+{
+	struct lane *ln = arg;
+
+	(void)lp;
+	spare_open(ln);
+	listen_on(ln);
+	if (ln->spare_fd < 0 || !ln->listening) {
+		cmd_loop_set_timer(ln->lp, cmd_now_ms() + RETRY_MS, resume, ln);
+	} else {
+		cmd_loop_set_timer(ln->lp, 0, NULL, NULL);
+	}
+}
+
+/*
+ * accept4 failed with the listener still readable: polling it again would
+ * spin. The spare descriptor takes one peer off the backlog and tells it
+ * why; then the loop stops polling the listener until one of its
+ * connections closes (or RETRY_MS passes, for descriptors freed elsewhere).
+ * Peers that connect meanwhile wait in the backlog and are served then.
+ */
+static void pause_accepting(struct lane *ln, int err)
+{
+	log_shortage(err);
+	if ((err == EMFILE || err == ENFILE) && ln->spare_fd >= 0) {
+		int fd;
+
+		close(ln->spare_fd);
+		ln->spare_fd = -1;
+		fd = accept4(ln->st->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			refuse(ln->lp, fd, CMP_E_TOO_MANY_CONNECTIONS, "out of file descriptors");
+		}
+		/* Another loop may take the number first: then resume() retries. */
+		spare_open(ln);
+	}
+	if (ln->listening && cmd_loop_unwatch(ln->lp, ln->st->listen_fd) == 0) {
+		ln->listening = false;
+	}
+	cmd_loop_set_timer(ln->lp, cmd_now_ms() + RETRY_MS, resume, ln);
+}
+
+static void on_listen(struct cmd_loop *lp, void *arg, uint32_t events)
+{
+	struct lane *ln = arg;
+
+	(void)lp, (void)events;
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(ln->st->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			accept_one(ln, fd);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED) {
+			continue;
+		}
+		/* EAGAIN is normal: another loop took the peer first. Anything else
+		 * (EMFILE, ENFILE, ENOBUFS, ENOMEM) leaves the peer in the backlog. */
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			pause_accepting(ln, errno);
+		}
+		return;
+	}
+}
+
+/* A closed connection frees a descriptor: a paused loop takes up accepting. */
+static void on_close(struct cmd_loop *lp, void *arg)
+{
+	struct lane *ln = arg;
+
+	if (!ln->listening || ln->spare_fd < 0) {
+		resume(lp, ln);
+	}
+}
+
+/* ---------------------------------------------------------------- signals */
+
+/* Only loop 0 watches the signalfd. */
+static void on_signal(struct cmd_loop *lp, void *arg, uint32_t events)
+{
+	struct cmd_state *st = arg;
+	struct signalfd_siginfo si;
+	char *err = NULL;
+
+	(void)events;
+	while (read(st->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			cmd_notify("RELOADING=1");
+			if (cmd_reload(st, cmd_loop_stats(lp), &err) != 0) {
+				free(err);
+				err = NULL;
+			}
+			cmd_notify("READY=1");
+			break;
+		case SIGTERM:
+		case SIGINT:
+			cmd_log(LOG_NOTICE, "stopping on signal %u", si.ssi_signo);
+			cmd_loops_stop(st);
+			break;
+		default: break;
 		}
 	}
 }
 
 /* ---------------------------------------------------------------- set-up */
 
-static int watch_fd(struct cmd_loop *lp, int fd, uint32_t events, void *tag)
+static int lane_init(struct cmd_state *st, struct lane *ln, unsigned int id)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = tag };
-
-	return epoll_ctl(lp->epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
-/* *out is set even when the set-up fails, so that cmd_loops_free frees it. */
-static int loop_new(struct cmd_state *st, unsigned int id, struct cmd_loop **out)
-{
-	struct cmd_loop *lp = calloc(1, sizeof(*lp));
-
-	*out = lp;
-	if (lp == NULL) {
+	ln->st = st;
+	ln->spare_fd = -1;
+	ln->listen_watch.fn = on_listen;
+	ln->listen_watch.arg = ln;
+	ln->signal_watch.fn = on_signal;
+	ln->signal_watch.arg = st;
+	if ((ln->lp = cmd_loop_new(st, id)) == NULL) {
 		return -1;
 	}
-	lp->st = st;
-	lp->id = id;
-	pthread_mutex_init(&lp->mail_lock, NULL);
-	lp->epfd = epoll_create1(EPOLL_CLOEXEC);
-	lp->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	lp->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	cmd_loop_refresh_gen(lp);
-	if (lp->epfd < 0 || lp->wake_fd < 0 ||
-	    watch_fd(lp, st->listen_fd, EPOLLIN | EPOLLEXCLUSIVE, &tag_listen) != 0 ||
-	    watch_fd(lp, lp->wake_fd, EPOLLIN, &tag_wake) != 0 ||
-	    (id == 0 && watch_fd(lp, st->signal_fd, EPOLLIN, &tag_signal) != 0)) {
+	st->stats[id] = cmd_loop_stats(ln->lp);
+	cmd_loop_on_close(ln->lp, on_close, ln);
+	/* Without a spare the loop still works; resume() tries again. */
+	spare_open(ln);
+	if (ln->spare_fd < 0) {
+		cmd_loop_set_timer(ln->lp, cmd_now_ms() + RETRY_MS, resume, ln);
+	}
+	listen_on(ln);
+	if (!ln->listening ||
+	    (id == 0 && cmd_loop_watch(ln->lp, st->signal_fd, EPOLLIN, &ln->signal_watch) != 0)) {
 		cmd_log(LOG_ERR, "event loop %u: %m", id);
 		return -1;
 	}
@@ -196,15 +334,18 @@ static int loop_new(struct cmd_state *st, unsigned int id, struct cmd_loop **out
 
 int cmd_loops_new(struct cmd_state *st, unsigned int n)
 {
-	st->loops = calloc(n, sizeof(*st->loops));
-	if (st->loops == NULL) {
+	if ((st->loops = calloc(1, sizeof(*st->loops))) == NULL ||
+	    (st->loops->lanes = calloc(n, sizeof(*st->loops->lanes))) == NULL ||
+	    (st->stats = calloc(n, sizeof(*st->stats))) == NULL) {
 		return -1;
 	}
-	while (st->n_loops < n) {
-		int r = loop_new(st, st->n_loops, &st->loops[st->n_loops]);
+	while (st->loops->n < n) {
+		struct lane *ln = &st->loops->lanes[st->loops->n];
+		int r = lane_init(st, ln, st->loops->n);
 
-		if (st->loops[st->n_loops] != NULL) {
-			st->n_loops++;
+		if (ln->lp != NULL) {
+			st->loops->n++;
+			st->n_stats = st->loops->n;
 		}
 		if (r != 0) {
 			return -1;
@@ -215,10 +356,10 @@ int cmd_loops_new(struct cmd_state *st, unsigned int n)
 
 static void *loop_thread(void *arg)
 {
-	struct cmd_loop *lp = arg;
+	struct lane *ln = arg;
 
-	if (cmd_loop_run(lp) != 0) {
-		cmd_loops_stop(lp->st);
+	if (cmd_loop_run(ln->lp) != 0) {
+		cmd_loops_stop(ln->st);
 	}
 	return NULL;
 }
@@ -226,20 +367,20 @@ static void *loop_thread(void *arg)
 void cmd_loops_stop(struct cmd_state *st)
 {
 	atomic_store(&st->stopping, true);
-	for (unsigned int i = 0; i < st->n_loops; i++) {
-		loop_wake(st->loops[i]);
+	for (unsigned int i = 0; st->loops != NULL && i < st->loops->n; i++) {
+		cmd_loop_wake(st->loops->lanes[i].lp);
 	}
 }
 
 int cmd_loops_run(struct cmd_state *st)
 {
+	struct cmd_loops *ls = st->loops;
 	unsigned int started = 1;
 	int rc = 0;
 
-	for (; started < st->n_loops; started++) {
-		struct cmd_loop *lp = st->loops[started];
-
-		if (pthread_create(&lp->thread, NULL, loop_thread, lp) != 0) {
+	for (; started < ls->n; started++) {
+		if (pthread_create(&ls->lanes[started].thread, NULL, loop_thread,
+				   &ls->lanes[started]) != 0) {
 			cmd_log(LOG_ERR, "cannot start event loop %u", started);
 			cmd_loops_stop(st);
 			rc = -1;
@@ -247,61 +388,33 @@ int cmd_loops_run(struct cmd_state *st)
 		}
 	}
 	/* Loop 0 runs here: it also watches the signalfd. */
-	if (rc == 0 && cmd_loop_run(st->loops[0]) != 0) {
+	if (rc == 0 && cmd_loop_run(ls->lanes[0].lp) != 0) {
 		rc = -1;
 	}
 	cmd_loops_stop(st);
 	for (unsigned int i = 1; i < started; i++) {
-		pthread_join(st->loops[i]->thread, NULL);
+		pthread_join(ls->lanes[i].thread, NULL);
 	}
 	return rc;
 }
 
-/* After the workers stopped: what is left in the mailbox is for closed
- * connections (cmd_loop_run closes all when it stops) and is freed. */
-static void loop_free(struct cmd_loop *lp)
-{
-	if (lp->wake_fd >= 0) {
-		cmd_loop_read_mail(lp);
-	}
-	cmd_loop_close_all(lp);
-	cmd_loop_bury(lp);
-	if (lp->epfd >= 0) {
-		close(lp->epfd);
-	}
-	if (lp->wake_fd >= 0) {
-		close(lp->wake_fd);
-	}
-	if (lp->spare_fd >= 0) {
-		close(lp->spare_fd);
-	}
-	cmd_gen_unref(lp->gen);
-	pthread_mutex_destroy(&lp->mail_lock);
-	free(lp);
-}
-
 void cmd_loops_free(struct cmd_state *st)
 {
-	for (unsigned int i = 0; i < st->n_loops; i++) {
-		loop_free(st->loops[i]);
-	}
-	free(st->loops);
-	st->loops = NULL;
-	st->n_loops = 0;
-	cmd_limits_free();
-}
+	struct cmd_loops *ls = st->loops;
 
-/* Which of the loop's own descriptors a tag names, for loop.c. */
-enum cmd_tag cmd_loop_tag(const void *tag)
-{
-	if (tag == &tag_listen) {
-		return CMD_TAG_LISTEN;
+	if (ls != NULL) {
+		for (unsigned int i = 0; i < ls->n; i++) {
+			cmd_loop_free(ls->lanes[i].lp);
+			if (ls->lanes[i].spare_fd >= 0) {
+				close(ls->lanes[i].spare_fd);
+			}
+		}
+		free(ls->lanes);
+		free(ls);
 	}
-	if (tag == &tag_signal) {
-		return CMD_TAG_SIGNAL;
-	}
-	if (tag == &tag_wake) {
-		return CMD_TAG_WAKE;
-	}
-	return CMD_TAG_CONN;
+	free(st->stats);
+	st->loops = NULL;
+	st->stats = NULL;
+	st->n_stats = 0;
+	cmd_limits_free();
 }

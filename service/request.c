@@ -6,15 +6,140 @@
 #include <json-c/json.h>
 #include <pthread.h>
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "identity.h"
 #include "request.h"
 
+/* The length of the valid UTF-8 sequence at p: no overlong forms, no
+ * surrogates, nothing above U+10FFFF (RFC 3629). */
+size_t cmp_utf8_seq(const unsigned char *p, size_t len)
+{
+	size_t n;
+	unsigned int lo = 0x80, hi = 0xbf;
+
+	if (len == 0) {
+		return 0;
+	}
+	if (p[0] < 0x80) {
+		return 1;
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		lo = p[0] == 0xe0 ? 0xa0 : 0x80;
+		hi = p[0] == 0xed ? 0x9f : 0xbf;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		lo = p[0] == 0xf0 ? 0x90 : 0x80;
+		hi = p[0] == 0xf4 ? 0x8f : 0xbf;
+	} else {
+		return 0;
+	}
+	if (len < n || p[1] < lo || p[1] > hi) {
+		return 0;
+	}
+	for (size_t i = 2; i < n; i++) {
+		if (p[i] < 0x80 || p[i] > 0xbf) {
+			return 0;
+		}
+	}
+	return n;
+}
+
+static int hex4(const char *p, size_t len, unsigned int *v)
+{
+	*v = 0;
+	if (len < 4) {
+		return -1;
+	}
+	for (int i = 0; i < 4; i++) {
+		int c = (unsigned char)p[i];
+		int d = c >= '0' && c <= '9'   ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10
+					       : -1;
+
+		if (d < 0) {
+			return -1;
+		}
+		*v = *v << 4 | (unsigned int)d;
+	}
+	return 0;
+}
+
+/* One escape sequence at p (after the backslash); its length, or 0 when
+ * it is refused: \u0000 (a NUL inside a string) and lone surrogates. */
+static size_t escape_len(const char *p, size_t len)
+{
+	unsigned int u, lo;
+
+	if (len >= 1 && strchr("\"\\/bfnrt", p[0]) != NULL && p[0] != '\0') {
+		return 1;
+	}
+	if (len < 5 || p[0] != 'u' || hex4(p + 1, len - 1, &u) != 0 || u == 0) {
+		return 0;
+	}
+	if (u >= 0xdc00 && u <= 0xdfff) {
+		return 0;
+	}
+	if (u < 0xd800 || u > 0xdbff) {
+		return 5;
+	}
+	/* A high surrogate must be followed by a low one. */
+	if (len < 11 || p[5] != '\\' || p[6] != 'u' || hex4(p + 7, len - 7, &lo) != 0 ||
+	    lo < 0xdc00 || lo > 0xdfff) {
+		return 0;
+	}
+	return 11;
+}
+
+/*
+ * The text rules json-c's strict mode does not check, checked on the raw
+ * frame so that they cover keys too (json-c cuts a key at its first
+ * \u0000 without a word): UTF-8 as RFC 3629 defines it, no control
+ * characters or NUL escapes in strings, and outside strings only the bytes
+ * of JSON's grammar (so no NaN or Infinity). The structure is left to
+ * json-c.
+ */
+static const char *frame_text_check(const char *p, size_t len)
+{
+	static const char outside[] = "{}[],: \t\r\n-+.0123456789eEtrufalsn\"";
+	bool in_string = false;
+
+	for (size_t i = 0; i < len;) {
+		unsigned char c = (unsigned char)p[i];
+		size_t n = 1;
+
+		if (!in_string) {
+			if (c == '\0' || strchr(outside, c) == NULL) {
+				return "the message is not strict JSON";
+			}
+			in_string = c == '"';
+		} else if (c == '"') {
+			in_string = false;
+		} else if (c == '\\') {
+			if ((n = escape_len(p + i + 1, len - i - 1)) == 0) {
+				return "a string holds a NUL, a lone surrogate or a bad escape";
+			}
+			n++;
+		} else if (c < 0x20) {
+			return "a string holds a raw control character";
+		} else if ((n = cmp_utf8_seq((const unsigned char *)p + i, len - i)) == 0) {
+			return "the message is not valid UTF-8";
+		}
+		i += n;
+	}
+	return NULL;
+}
+
 static int reject(struct cmp_fail *fail, const char *error, const char *parameter,
 		  const char *message)
 {
+	memset(fail, 0, sizeof(*fail));
 	fail->error = error;
 	fail->parameter = parameter;
 	fail->message = message;
@@ -26,38 +151,53 @@ static int invalid(struct cmp_fail *fail, const char *parameter, const char *mes
 	return reject(fail, CMP_E_INVALID_PARAMETER, parameter, message);
 }
 
-static int decode_envelope_field(struct cmp_call *call, const char *key,
-				 json_object *v, struct cmp_fail *fail)
+/* An envelope error is kept for later (the first one only): the method is
+ * looked up before it is reported. */
+static void defer(struct cmp_call *call, const char *parameter, const char *message)
 {
+	if (call->invalid.error == NULL) {
+		invalid(&call->invalid, parameter, message);
+	}
+}
+
+static void decode_flag(struct cmp_call *call, const char *name, json_object *v, bool *out)
+{
+	if (!json_object_is_type(v, json_type_boolean)) {
+		defer(call, name, "must be a boolean");
+		return;
+	}
+	*out = json_object_get_boolean(v);
+}
+
+static int decode_envelope_field(struct cmp_call *call, const char *key, json_object *v,
+				 struct cmp_fail *fail)
+{
+	bool upgrade = false;
+
 	if (strcmp(key, CMP_F_METHOD) == 0) {
 		if (!json_object_is_type(v, json_type_string)) {
 			return invalid(fail, CMP_F_METHOD, "method must be a string");
 		}
 		call->method = json_object_get_string(v);
-		if (strlen(call->method) != (size_t)json_object_get_string_len(v)) {
-			return invalid(fail, CMP_F_METHOD, "method holds a NUL byte");
-		}
 	} else if (strcmp(key, CMP_F_PARAMETERS) == 0) {
-		if (!json_object_is_type(v, json_type_object)) {
-			return invalid(fail, CMP_F_PARAMETERS, "parameters must be an object");
+		/* null, like an absent "parameters", is the empty object. */
+		if (json_object_is_type(v, json_type_object)) {
+			call->params = v;
+		} else if (!json_object_is_type(v, json_type_null)) {
+			defer(call, CMP_F_PARAMETERS, "parameters must be an object");
 		}
-		call->params = v;
-	} else if (strcmp(key, CMP_F_ONEWAY) == 0 || strcmp(key, CMP_F_MORE) == 0 ||
-		   strcmp(key, CMP_F_UPGRADE) == 0) {
-		if (!json_object_is_type(v, json_type_boolean)) {
-			return invalid(fail, key[0] == 'o' ? CMP_F_ONEWAY : key[0] == 'm' ? CMP_F_MORE : CMP_F_UPGRADE,
-				       "must be a boolean");
-		}
-		if (key[0] == 'o') {
-			call->oneway = json_object_get_boolean(v);
-		} else if (key[0] == 'm') {
-			call->more = json_object_get_boolean(v);
-		} else if (json_object_get_boolean(v)) {
+	} else if (strcmp(key, CMP_F_ONEWAY) == 0) {
+		decode_flag(call, CMP_F_ONEWAY, v, &call->oneway);
+	} else if (strcmp(key, CMP_F_MORE) == 0) {
+		decode_flag(call, CMP_F_MORE, v, &call->more);
+	} else if (strcmp(key, CMP_F_UPGRADE) == 0) {
+		decode_flag(call, CMP_F_UPGRADE, v, &upgrade);
+		if (upgrade) {
 			/* Connection upgrades hand the socket to another protocol: none exists. */
-			return invalid(fail, CMP_F_UPGRADE, "no method supports upgrade");
+			defer(call, CMP_F_UPGRADE, "no method supports upgrade");
 		}
 	} else {
-		return invalid(fail, NULL, "unknown field in the message");
+		defer(call, key, "unknown field in the message");
 	}
 	return 0;
 }
@@ -72,40 +212,65 @@ static bool only_space(const char *p, size_t len)
 	return true;
 }
 
-int cmp_call_decode(const char *frame, size_t len, struct cmp_call *call,
-		    struct cmp_fail *fail)
+/* Parses the frame into one JSON object; -1 and *fail if it is not one. */
+static int parse_frame(const char *frame, size_t len, json_object **root, struct cmp_fail *fail)
 {
-	json_tokener *tok = NULL;
-	json_object *root = NULL;
+	json_tokener *tok = json_tokener_new_ex(CMP_MAX_JSON_DEPTH);
+	const char *why;
 	int rv = -1;
 
-	memset(call, 0, sizeof(*call));
-	if (len + 1 > CMP_MAX_REQUEST) {
-		return reject(fail, CMP_E_TOO_LARGE, NULL, "the request is over the size limit");
-	}
-	if (memchr(frame, '\0', len) != NULL) {
-		return invalid(fail, NULL, "the message holds a NUL byte");
-	}
-	tok = json_tokener_new_ex(CMP_MAX_JSON_DEPTH);
+	*root = NULL;
 	if (tok == NULL) {
 		return reject(fail, CMP_E_BACKEND_UNAVAILABLE, NULL, "out of memory");
 	}
-	root = json_tokener_parse_ex(tok, frame, (int)len);
-	if (root == NULL || json_tokener_get_error(tok) != json_tokener_success) {
-		rv = invalid(fail, NULL, "the message is not one complete JSON object");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	if ((why = frame_text_check(frame, len)) != NULL) {
+		invalid(fail, "", why);
+		goto out;
+	}
+	*root = json_tokener_parse_ex(tok, frame, (int)len);
+	if (*root == NULL || json_tokener_get_error(tok) != json_tokener_success) {
+		invalid(fail, "", "the message is not one complete JSON object");
 		goto out;
 	}
 	if (!only_space(frame + json_tokener_get_parse_end(tok),
 			len - json_tokener_get_parse_end(tok))) {
-		rv = invalid(fail, NULL, "trailing bytes after the JSON object");
+		invalid(fail, "", "trailing bytes after the JSON object");
 		goto out;
 	}
-	if (!json_object_is_type(root, json_type_object)) {
-		rv = invalid(fail, NULL, "the message is not a JSON object");
+	if (!json_object_is_type(*root, json_type_object)) {
+		invalid(fail, "", "the message is not a JSON object");
 		goto out;
+	}
+	rv = 0;
+out:
+	if (rv != 0) {
+		json_object_put(*root);
+		*root = NULL;
+	}
+	json_tokener_free(tok);
+	return rv;
+}
+
+int cmp_call_decode(const char *frame, size_t len, struct cmp_call *call, struct cmp_fail *fail)
+{
+	json_object *root = NULL;
+	int rv = -1;
+
+	memset(call, 0, sizeof(*call));
+	memset(fail, 0, sizeof(*fail));
+	if (len + 1 > CMP_MAX_REQUEST) {
+		return reject(fail, CMP_E_TOO_LARGE, NULL, "the request is over the size limit");
+	}
+	if (memchr(frame, '\0', len) != NULL) {
+		return invalid(fail, "", "the message holds a NUL byte");
+	}
+	if (parse_frame(frame, len, &root, fail) != 0) {
+		return -1;
 	}
 	call->root = root;
-	json_object_object_foreach(root, key, v) {
+	json_object_object_foreach(root, key, v)
+	{
 		if (decode_envelope_field(call, key, v, fail) != 0) {
 			goto out;
 		}
@@ -130,7 +295,6 @@ out:
 		cmp_call_clear(call);
 	}
 	json_object_put(root);
-	json_tokener_free(tok);
 	return rv;
 }
 
@@ -199,8 +363,8 @@ out:
  * kept as given so that the library answers invalid_certificate, as
  * certmapctl test does; base64 that does not decode is a bad parameter.
  */
-static int decode_cert(json_object *v, const char *name, unsigned char **out,
-		       size_t *out_len, struct cmp_fail *fail)
+static int decode_cert(json_object *v, const char *name, unsigned char **out, size_t *out_len,
+		       struct cmp_fail *fail)
 {
 	const char *s = json_object_get_string(v);
 	size_t len = (size_t)json_object_get_string_len(v);
@@ -223,7 +387,8 @@ static int decode_cert(json_object *v, const char *name, unsigned char **out,
 	if (*out_len > CMP_MAX_CERT) {
 		free(*out);
 		*out = NULL;
-		return reject(fail, CMP_E_TOO_LARGE, name, "the certificate is over the size limit");
+		return reject(fail, CMP_E_TOO_LARGE, name,
+			      "the certificate is over the size limit");
 	}
 	return 0;
 }
@@ -253,7 +418,8 @@ static int decode_chain(json_object *v, struct cmp_map *m, struct cmp_fail *fail
 	}
 	n = json_object_array_length(v);
 	if (n > CMP_MAX_CHAIN) {
-		return reject(fail, CMP_E_TOO_LARGE, CMP_P_CHAIN, "the chain has too many certificates");
+		return reject(fail, CMP_E_TOO_LARGE, CMP_P_CHAIN,
+			      "the chain has too many certificates");
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (take_cert(json_object_array_get_idx(v, i), CMP_P_CHAIN, &m->chain_json[i],
@@ -266,8 +432,7 @@ static int decode_chain(json_object *v, struct cmp_map *m, struct cmp_fail *fail
 }
 
 /* An optional name: null or a string of at most CMP_MAX_NAME bytes, no NUL. */
-static int decode_name(json_object *v, const char *name, const char **out,
-		       struct cmp_fail *fail)
+static int decode_name(json_object *v, const char *name, const char **out, struct cmp_fail *fail)
 {
 	size_t len;
 
@@ -313,7 +478,7 @@ static int decode_map_field(struct cmp_map *m, const char *key, json_object *v,
 		m->trace = json_object_get_boolean(v);
 		return 0;
 	}
-	return invalid(fail, NULL, "unknown parameter");
+	return invalid(fail, key, "unknown parameter");
 }
 
 static void key_add(EVP_MD_CTX *md, const void *p, size_t len)
@@ -380,11 +545,11 @@ out:
 	return rv;
 }
 
-int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m,
-		   struct cmp_fail *fail)
+int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m, struct cmp_fail *fail)
 {
 	memset(m, 0, sizeof(*m));
-	json_object_object_foreach(call->params, key, v) {
+	json_object_object_foreach(call->params, key, v)
+	{
 		if (decode_map_field(m, key, v, fail) != 0) {
 			goto fail;
 		}
@@ -442,35 +607,61 @@ void cmp_map_request(const struct cmp_map *m, struct certmap_request *req)
 
 /* ---------------------------------------------------------------- replies */
 
+void cmp_reply_raw(struct cm_buf *out, const char *head, const char *json, size_t len)
+{
+	static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
+	const unsigned char *p = (const unsigned char *)json;
+	size_t run = 0;
+
+	cm_buf_adds(out, head);
+	for (size_t i = 0; i < len;) {
+		size_t n = cmp_utf8_seq(p + i, len - i);
+
+		if (n > 0) {
+			i += n;
+			run += n;
+			continue;
+		}
+		cm_buf_add(out, p + i - run, run);
+		cm_buf_add(out, replacement, sizeof(replacement) - 1);
+		run = 0;
+		i++;
+	}
+	cm_buf_add(out, p + len - run, run);
+	cm_buf_add(out, "}", 2); /* the brace and the NUL terminator */
+}
+
 void cmp_reply_params(struct cm_buf *out, const char *params_json, size_t len)
 {
-	cm_buf_adds(out, "{\"" CMP_F_PARAMETERS "\":");
-	cm_buf_add(out, params_json, len);
-	cm_buf_add(out, "}", 2); /* the brace and the NUL terminator */
+	cmp_reply_raw(out, "{\"" CMP_F_PARAMETERS "\":", params_json, len);
 }
 
 void cmp_reply_error(struct cm_buf *out, const struct cmp_fail *fail)
 {
-	json_object *o = json_object_new_object();
 	json_object *p = json_object_new_object();
+	char head[160];
 	const char *s;
+	int n;
 
-	if (o == NULL || p == NULL) {
+	n = snprintf(head, sizeof(head),
+		     "{\"" CMP_F_ERROR "\":\"%s\",\"" CMP_F_PARAMETERS "\":", fail->error);
+	if (p == NULL || n < 0 || (size_t)n >= sizeof(head)) {
 		out->failed = true;
 		goto out;
 	}
-	json_object_object_add(o, CMP_F_ERROR, json_object_new_string(fail->error));
 	if (fail->parameter != NULL) {
 		json_object_object_add(p, CMP_P_PARAMETER, json_object_new_string(fail->parameter));
+	}
+	if (fail->name_key != NULL && fail->name != NULL) {
+		json_object_object_add(p, fail->name_key,
+				       json_object_new_string_len(fail->name, (int)fail->name_len));
 	}
 	if (fail->message != NULL) {
 		json_object_object_add(p, CMP_P_MESSAGE, json_object_new_string(fail->message));
 	}
-	json_object_object_add(o, CMP_F_PARAMETERS, p);
-	p = NULL;
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	cm_buf_add(out, s, strlen(s) + 1);
+	s = json_object_to_json_string_ext(p,
+					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	cmp_reply_raw(out, head, s, strlen(s));
 out:
 	json_object_put(p);
-	json_object_put(o);
 }

@@ -15,11 +15,19 @@
 
 struct json_object;
 
-/* Why a frame or its parameters were rejected: a varlink error. */
+/*
+ * Why a frame or its parameters were rejected: a varlink error. Its
+ * parameters follow the varlink specification: InvalidParameter always
+ * names the parameter; MethodNotFound the method and InterfaceNotFound the
+ * interface (name_key, name); message is certmap's addition, for people.
+ */
 struct cmp_fail {
-	const char *error;      /* CMP_E_* */
-	const char *parameter;  /* the offending field, or NULL */
-	const char *message;    /* a static sentence */
+	const char *error;     /* CMP_E_* */
+	const char *parameter; /* "parameter": the offending field, or NULL */
+	const char *message;   /* a static sentence */
+	const char *name_key;  /* CMP_P_METHOD or CMP_P_INTERFACE, or NULL */
+	const char *name;      /* its value, name_len bytes (borrowed) */
+	size_t name_len;
 };
 
 /* One decoded call. Strings point into root, which the call owns. */
@@ -29,15 +37,22 @@ struct cmp_call {
 	struct json_object *params; /* an object, never NULL after decode */
 	bool oneway;
 	bool more;
+	/* A well-formed frame whose envelope is wrong (parameters not an
+	 * object, a mistyped flag, an unknown field): answered with this
+	 * error once the method is known to exist; the connection stays open. */
+	struct cmp_fail invalid;
 };
 
 /*
- * Decodes one frame (len bytes, no NUL inside, NUL terminator not
- * included): exactly one JSON object, nothing after it but whitespace,
- * the varlink envelope fields only. Returns 0 and *call, or -1 and *fail.
+ * Decodes one frame (len bytes, NUL terminator not included): exactly one
+ * strict JSON object (RFC 8259: no comments, no single quotes, no NaN, no
+ * raw control characters in strings) in valid UTF-8 (no overlong forms,
+ * no surrogates, no lone \uD800-style escapes), no NUL in any string or
+ * key (not even as \u0000), nothing after it but white space, and a
+ * string "method". Returns 0 and *call (call->invalid may hold an
+ * envelope error), or -1 and *fail: the frame is malformed.
  */
-int cmp_call_decode(const char *frame, size_t len, struct cmp_call *call,
-		    struct cmp_fail *fail);
+int cmp_call_decode(const char *frame, size_t len, struct cmp_call *call, struct cmp_fail *fail);
 void cmp_call_clear(struct cmp_call *call);
 
 /* The decoded parameters of org.certmap.Mapper.Map. */
@@ -47,22 +62,21 @@ struct cmp_map {
 	struct json_object *cert_json;
 	struct json_object *chain_json[CMP_MAX_CHAIN];
 	/* Filled by cmp_map_decode_certs(). */
-	unsigned char *cert;       /* DER, or the raw bytes of an unreadable PEM */
+	unsigned char *cert; /* DER, or the raw bytes of an unreadable PEM */
 	size_t cert_len;
 	unsigned char *chain[CMP_MAX_CHAIN];
 	size_t chain_len[CMP_MAX_CHAIN];
 	size_t n_chain;
-	const char *user;          /* borrowed from the call, or NULL */
+	const char *user; /* borrowed from the call, or NULL */
 	const char *upn_hint;
 	const char *domain_hint;
 	bool trace;
-	unsigned char key[32];     /* SHA-256 of the request as sent: the cache key */
+	unsigned char key[32]; /* SHA-256 of the request as sent: the cache key */
 };
 
 /* Validates Map's parameters and computes the cache key; the certificates
  * are decoded only by cmp_map_decode_certs(). Returns 0, or -1 and *fail. */
-int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m,
-		   struct cmp_fail *fail);
+int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m, struct cmp_fail *fail);
 /* Decodes the certificate and chain (PEM or base64 DER). Returns 0, or -1
  * and *fail. The call m came from must still be alive. */
 int cmp_map_decode_certs(struct cmp_map *m, struct cmp_fail *fail);
@@ -72,6 +86,13 @@ void cmp_map_request(const struct cmp_map *m, struct certmap_request *req);
 
 /* Appends the frame {"parameters": <params_json>} and its NUL to out. */
 void cmp_reply_params(struct cm_buf *out, const char *params_json, size_t len);
+/* Appends head, then json, then "}" and the NUL. Every reply goes through
+ * here: bytes of json that are not valid UTF-8 (JSON writers copy bytes
+ * >= 0x80 of a string as they are) become U+FFFD, so that every frame
+ * certmapd writes is valid UTF-8. */
+void cmp_reply_raw(struct cm_buf *out, const char *head, const char *json, size_t len);
+/* The length of the valid UTF-8 sequence at p (1-4), or 0 if there is none. */
+size_t cmp_utf8_seq(const unsigned char *p, size_t len);
 /* Appends an error frame {"error": ..., "parameters": {...}} and its NUL. */
 void cmp_reply_error(struct cm_buf *out, const struct cmp_fail *fail);
 

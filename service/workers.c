@@ -1,41 +1,38 @@
 /*
- * Worker threads for Map requests that miss the cache. A lookup can block
- * on NSS or a directory server for as long as that backend's timeout; the
- * event loop hands the job here so that it keeps serving every other
- * connection, cache hits and cheap methods meanwhile. A finished job goes
- * back to the loop that owns its connection (cmd_loop_post_job).
+ * A pool of worker threads. certmapd uses it for Maps that miss the cache:
+ * a lookup can block on NSS or a directory server for as long as that
+ * backend's timeout, and the event loops must keep serving meanwhile. The
+ * pool knows nothing of loops or Maps: it runs a job and calls the job's
+ * own completion, which is how a result finds its way back.
  */
 #include "config.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "daemon.h"
 
 struct cmd_workers {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	struct cmd_job *todo_head, *todo_tail;
+	struct cmd_work *todo_head, *todo_tail;
 	bool stop;
 	unsigned int n;
 	pthread_t *threads;
 };
 
-static struct cmd_job *todo_pop(struct cmd_workers *w)
+static struct cmd_work *todo_pop(struct cmd_workers *w)
 {
-	struct cmd_job *job = w->todo_head;
+	struct cmd_work *work = w->todo_head;
 
-	if (job != NULL) {
-		w->todo_head = job->next;
+	if (work != NULL) {
+		w->todo_head = work->next;
 		if (w->todo_head == NULL) {
 			w->todo_tail = NULL;
 		}
-		job->next = NULL;
+		work->next = NULL;
 	}
-	return job;
+	return work;
 }
 
 static void *worker_main(void *arg)
@@ -43,7 +40,7 @@ static void *worker_main(void *arg)
 	struct cmd_workers *w = arg;
 
 	for (;;) {
-		struct cmd_job *job;
+		struct cmd_work *work;
 
 		pthread_mutex_lock(&w->lock);
 		while (!w->stop && w->todo_head == NULL) {
@@ -53,11 +50,11 @@ static void *worker_main(void *arg)
 			pthread_mutex_unlock(&w->lock);
 			return NULL;
 		}
-		job = todo_pop(w);
+		work = todo_pop(w);
 		pthread_mutex_unlock(&w->lock);
 
-		cmd_job_run(job);
-		cmd_loop_post_job(job->loop, job);
+		work->run(work);
+		work->done(work, true);
 	}
 }
 
@@ -85,23 +82,23 @@ fail:
 	return NULL;
 }
 
-void cmd_workers_submit(struct cmd_workers *w, struct cmd_job *job)
+void cmd_workers_submit(struct cmd_workers *w, struct cmd_work *work)
 {
-	job->next = NULL;
+	work->next = NULL;
 	pthread_mutex_lock(&w->lock);
 	if (w->todo_tail != NULL) {
-		w->todo_tail->next = job;
+		w->todo_tail->next = work;
 	} else {
-		w->todo_head = job;
+		w->todo_head = work;
 	}
-	w->todo_tail = job;
+	w->todo_tail = work;
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 }
 
 void cmd_workers_stop(struct cmd_workers *w)
 {
-	struct cmd_job *job;
+	struct cmd_work *work;
 
 	if (w == NULL) {
 		return;
@@ -113,10 +110,9 @@ void cmd_workers_stop(struct cmd_workers *w)
 	for (unsigned int i = 0; i < w->n; i++) {
 		pthread_join(w->threads[i], NULL);
 	}
-	/* Never run: the loop frees each with its (closed) connection. */
-	while ((job = todo_pop(w)) != NULL) {
-		job->verdict = -1;
-		cmd_loop_post_job(job->loop, job);
+	/* Never run: their owners still expect them back. */
+	while ((work = todo_pop(w)) != NULL) {
+		work->done(work, false);
 	}
 	pthread_cond_destroy(&w->wake);
 	pthread_mutex_destroy(&w->lock);

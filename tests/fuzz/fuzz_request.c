@@ -1,6 +1,14 @@
-/* libFuzzer target: certmapd's request decoder (frame, envelope, Map parameters). */
+/*
+ * libFuzzer target: certmapd's request decoder (frame, envelope, Map
+ * parameters) and its error replies. Besides memory errors it checks the
+ * decoder's promises, and aborts when one is broken:
+ * - a frame that decodes holds no \u0000 escape (json-c would cut a key
+ *   at it) and every string in it is NUL-free, valid UTF-8;
+ * - every reply written is NUL-terminated, valid UTF-8.
+ */
 #include "config.h"
 
+#include <json-c/json.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,35 +17,150 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* RFC 3629, written apart from the decoder's own check so that each
+ * checks the other: no overlong forms, no surrogates, <= U+10FFFF. */
+static bool utf8_ok(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned int cp, n;
+
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((p[i] & 0xe0) == 0xc0) {
+			n = 1, cp = p[i] & 0x1f;
+		} else if ((p[i] & 0xf0) == 0xe0) {
+			n = 2, cp = p[i] & 0x0f;
+		} else if ((p[i] & 0xf8) == 0xf0) {
+			n = 3, cp = p[i] & 0x07;
+		} else {
+			return false;
+		}
+		for (unsigned int k = 1; k <= n; k++) {
+			if (i + k >= len || (p[i + k] & 0xc0) != 0x80) {
+				return false;
+			}
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+			return false;
+		}
+		i += n + 1;
+	}
+	return true;
+}
+
+/* A \u0000 escape: "u0000" after an odd number of backslashes. */
+static bool has_nul_escape(const char *s, size_t len)
+{
+	for (size_t i = 0; i + 5 <= len; i++) {
+		size_t k = 0;
+
+		if (memcmp(s + i, "u0000", 5) != 0) {
+			continue;
+		}
+		while (k < i && s[i - 1 - k] == '\\') {
+			k++;
+		}
+		if (k % 2 == 1) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void check_strings(json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_string: {
+		const char *s = json_object_get_string(o);
+		size_t len = (size_t)json_object_get_string_len(o);
+
+		if (strlen(s) != len || !utf8_ok(s, len)) {
+			abort();
+		}
+		break;
+	}
+	case json_type_object: {
+		json_object_object_foreach(o, key, v)
+		{
+			if (!utf8_ok(key, strlen(key))) {
+				abort();
+			}
+			check_strings(v);
+		}
+		break;
+	}
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(o); i++) {
+			check_strings(json_object_array_get_idx(o, i));
+		}
+		break;
+	case json_type_null:
+	case json_type_boolean:
+	case json_type_double:
+	case json_type_int:
+	default: break;
+	}
+}
+
+static void reply_error(struct cm_buf *out, const struct cmp_fail *fail)
+{
+	size_t mark = out->len;
+
+	cmp_reply_error(out, fail);
+	if (!out->failed && (out->len == mark || out->data[out->len - 1] != '\0' ||
+			     !utf8_ok(out->data + mark, out->len - mark - 1))) {
+		abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cmp_call call;
 	struct cmp_map map;
 	struct cmp_fail fail;
 	struct cm_buf out;
+	const char *frame = (const char *)data;
 	const char *end = memchr(data, '\0', size);
-	size_t len = end != NULL ? (size_t)(end - (const char *)data) : size;
+	size_t len = end != NULL ? (size_t)(end - frame) : size;
 
 	/* The service hands the decoder the bytes before the first NUL. */
 	cm_buf_init(&out, CMP_MAX_REPLY);
-	if (cmp_call_decode((const char *)data, len, &call, &fail) != 0) {
-		cmp_reply_error(&out, &fail);
+	if (cmp_call_decode(frame, len, &call, &fail) != 0) {
+		reply_error(&out, &fail);
 		cm_buf_free(&out);
 		return 0;
 	}
-	if (strcmp(call.method, "org.certmap.Mapper.Map") == 0) {
+	if (has_nul_escape(frame, len)) {
+		abort();
+	}
+	check_strings(call.root);
+	if (call.invalid.error != NULL) {
+		reply_error(&out, &call.invalid);
+	} else if (strcmp(call.method, "org.certmap.Mapper.Map") == 0) {
 		if (cmp_map_decode(&call, &map, &fail) == 0) {
 			struct certmap_request req;
 
 			if (cmp_map_decode_certs(&map, &fail) == 0) {
 				cmp_map_request(&map, &req);
 			} else {
-				cmp_reply_error(&out, &fail);
+				reply_error(&out, &fail);
 			}
 			cmp_map_clear(&map);
 		} else {
-			cmp_reply_error(&out, &fail);
+			reply_error(&out, &fail);
 		}
+	}
+	/* The reply writer turns what is not UTF-8 into U+FFFD. */
+	cmp_reply_params(&out, frame, len);
+	if (!out.failed && !utf8_ok(out.data, out.len - 1)) {
+		abort();
 	}
 	cmp_call_clear(&call);
 	cm_buf_free(&out);
