@@ -92,6 +92,9 @@ const char *certmap_default_config(void);
 /* ---- Requests ---- */
 
 #define CERTMAP_REQ_TRACE 0x1u  /* record a trace in the answer */
+/* user_mapping_data is set (added in 0.1.1). Requests built against older
+ * headers have no such field: the library reads it only with this flag. */
+#define CERTMAP_REQ_HINT_DATA 0x2u
 
 struct certmap_request {
 	const unsigned char *cert;   /* DER or PEM */
@@ -103,6 +106,14 @@ struct certmap_request {
 	const char *upn_hint;        /* RFC 4681 user_principal_name, or NULL */
 	const char *domain_hint;     /* RFC 4681 domain_name, or NULL */
 	unsigned int flags;          /* CERTMAP_REQ_* */
+	/*
+	 * Added in 0.1.1, read only with CERTMAP_REQ_HINT_DATA: the raw RFC
+	 * 4681 UserMappingDataList a TLS server received in SupplementalData,
+	 * decoded by certmap_map() (certmap_hint(3)). A malformed list is the
+	 * refusal hint_invalid; it cannot be combined with upn_hint/domain_hint.
+	 */
+	const unsigned char *user_mapping_data;
+	size_t user_mapping_data_len;
 };
 
 /* ---- Answers ---- */
@@ -197,6 +208,64 @@ const char *certmap_reason_name(enum certmap_reason r);
  * Returns a malloc'd NUL-terminated string, or NULL when out of memory.
  */
 char *certmap_answer_to_json(const struct certmap_answer *a, bool with_trace);
+
+/* ---- RFC 4681 user-mapping hints (certmap_hint(3); added in 0.1.1) ---- */
+
+#define CERTMAP_TLS_EXT_USER_MAPPING 6      /* ExtensionType user_mapping */
+#define CERTMAP_TLS_SUPP_USER_MAPPING 0     /* SupplementalDataType user_mapping_data */
+#define CERTMAP_HINT_TYPE_UPN_DOMAIN 64     /* UserMappingType upn_domain_hint */
+#define CERTMAP_HINT_MAX_TYPES 255          /* entries of a UserMappingTypeList */
+/* The same limits as for the upn_hint and domain_hint strings, in bytes. */
+#define CERTMAP_HINT_MAX_UPN 1024
+#define CERTMAP_HINT_MAX_DOMAIN 255
+/* The largest UserMappingDataList: a 2-byte length and 2^16-1 bytes. */
+#define CERTMAP_HINT_MAX_DATA 65537
+
+/* A decoded UserMappingDataList (its upn_domain_hint entry, if any). */
+struct certmap_hint;
+
+/*
+ * Decodes a UserMappingDataList, strictly: every length exact, no trailing
+ * bytes, at least one entry, entries of other types skipped, at most one
+ * upn_domain_hint, whose UPN is user@domain (UTF-8, no control characters,
+ * at most CERTMAP_HINT_MAX_UPN bytes) and whose domain is an LDH name (at
+ * most CERTMAP_HINT_MAX_DOMAIN bytes), at least one of them non-empty.
+ * Returns 0 with a new hint in *hint (free with certmap_hint_free()), or
+ * CERTMAP_ERR_HINT with, when errmsg is not NULL, a malloc'd sentence
+ * saying what is wrong and where in *errmsg (the caller frees it; it may be
+ * NULL when out of memory), or CERTMAP_ERR_NOMEM / CERTMAP_ERR_INVALID_ARG.
+ */
+CERTMAP_MUST_CHECK int certmap_hint_decode(const void *data, size_t len,
+					   struct certmap_hint **hint, char **errmsg);
+/* The hint's UPN or domain name, NUL-terminated, owned by the hint; NULL
+ * when the list carried none (an empty field, or no upn_domain_hint). */
+const char *certmap_hint_upn(const struct certmap_hint *h);
+const char *certmap_hint_domain(const struct certmap_hint *h);
+void certmap_hint_free(struct certmap_hint *h);
+
+/*
+ * Encodes a UserMappingDataList of one upn_domain_hint entry. upn or
+ * domain may be NULL or "", not both; they are checked as by
+ * certmap_hint_decode(). Returns 0 with malloc'd bytes in *data and their
+ * length in *len, or CERTMAP_ERR_HINT (and *errmsg as above),
+ * CERTMAP_ERR_NOMEM, CERTMAP_ERR_INVALID_ARG.
+ */
+CERTMAP_MUST_CHECK int certmap_hint_encode(const char *upn, const char *domain,
+					   unsigned char **data, size_t *len, char **errmsg);
+
+/*
+ * Decodes the user_mapping extension's UserMappingTypeList: a 1-byte
+ * length, then 1..255 distinct types. Returns 0 with the types in
+ * types[0..*n_types), or CERTMAP_ERR_HINT (and *errmsg as above),
+ * CERTMAP_ERR_NOMEM, CERTMAP_ERR_INVALID_ARG.
+ */
+CERTMAP_MUST_CHECK int certmap_hint_types_decode(const void *data, size_t len,
+						 unsigned char types[CERTMAP_HINT_MAX_TYPES],
+						 size_t *n_types, char **errmsg);
+/* Encodes 1..255 distinct types as a UserMappingTypeList into malloc'd
+ * *data (*len bytes). Returns 0, CERTMAP_ERR_INVALID_ARG or NOMEM. */
+CERTMAP_MUST_CHECK int certmap_hint_types_encode(const unsigned char *types, size_t n_types,
+						 unsigned char **data, size_t *len);
 
 #ifdef __cplusplus
 }

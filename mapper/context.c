@@ -121,6 +121,53 @@ static bool request_fields_ok(const struct certmap_request *req, struct certmap_
 }
 
 /*
+ * The hint a request carries as raw RFC 4681 bytes (CERTMAP_REQ_HINT_DATA),
+ * decoded into *hint. Returns CERTMAP_OK, CERTMAP_ERR_NOMEM, or
+ * CERTMAP_ERR_HINT after refusing (in a) a malformed list or one given
+ * together with a string hint: two sources for one choice is no choice.
+ */
+static int request_hint_data(const struct certmap_request *req, struct certmap_hint **hint,
+			     struct certmap_answer *a)
+{
+	char *msg = NULL;
+	int rc;
+
+	*hint = NULL;
+	if ((req->flags & CERTMAP_REQ_HINT_DATA) == 0) {
+		return CERTMAP_OK;
+	}
+	if (req->user_mapping_data == NULL && req->user_mapping_data_len > 0) {
+		rc = CERTMAP_ERR_INVALID_ARG;
+		goto out;
+	}
+	rc = certmap_hint_decode(req->user_mapping_data, req->user_mapping_data_len, hint, &msg);
+	if (rc == CERTMAP_ERR_HINT) {
+		rc = cm_answer_refuse(a, CERTMAP_REASON_HINT_INVALID,
+				      "the user-mapping data (RFC 4681) is malformed: %s",
+				      msg != NULL ? msg : "cannot decode it");
+		rc = rc == 0 ? CERTMAP_ERR_HINT : CERTMAP_ERR_NOMEM;
+		goto out;
+	}
+	if (rc != CERTMAP_OK) {
+		goto out;
+	}
+	if ((certmap_hint_upn(*hint) != NULL || certmap_hint_domain(*hint) != NULL) &&
+	    ((req->upn_hint != NULL && req->upn_hint[0] != '\0') ||
+	     (req->domain_hint != NULL && req->domain_hint[0] != '\0'))) {
+		rc = cm_answer_refuse(a, CERTMAP_REASON_HINT_INVALID,
+				      "both user-mapping data and a UPN or domain hint were given");
+		rc = rc == 0 ? CERTMAP_ERR_HINT : CERTMAP_ERR_NOMEM;
+	}
+out:
+	if (rc != CERTMAP_OK) {
+		certmap_hint_free(*hint);
+		*hint = NULL;
+	}
+	free(msg);
+	return rc;
+}
+
+/*
  * The first moment after now at which this certificate's answer may change
  * by time alone: its notBefore (if still ahead), its notAfter, or a
  * validity bound of the trust store (CA expiry, CRL nextUpdate). Taken
@@ -146,6 +193,8 @@ int certmap_map(const struct certmap_ctx *ctx, const struct certmap_request *req
 {
 	struct certmap_answer *a = NULL;
 	struct cm_cert_entry *cert = NULL;
+	struct certmap_hint *hint = NULL;
+	struct certmap_request eff;
 	enum certmap_reason reason;
 	/* Before verification, so that a bound it passed is still ahead. */
 	int64_t now = (int64_t)time(NULL);
@@ -187,10 +236,27 @@ int certmap_map(const struct certmap_ctx *ctx, const struct certmap_request *req
 		cm_answer_refuse(a, reason, "%s", msg != NULL ? msg : certmap_reason_name(reason));
 		goto done;
 	}
-	if (!request_fields_ok(req, a)) {
+	/* Field by field: a caller built against an older header has a
+	 * shorter struct, whose end is not ours to read. */
+	eff = (struct certmap_request){ .user = req->user, .upn_hint = req->upn_hint,
+					.domain_hint = req->domain_hint,
+					.flags = req->flags & ~CERTMAP_REQ_HINT_DATA };
+	rc = request_hint_data(req, &hint, a);
+	if (rc == CERTMAP_ERR_HINT) {
+		rc = CERTMAP_OK;
 		goto done;
 	}
-	rc = cm_decide(cert, req, a);
+	if (rc != CERTMAP_OK) {
+		goto out;
+	}
+	if (certmap_hint_upn(hint) != NULL || certmap_hint_domain(hint) != NULL) {
+		eff.upn_hint = certmap_hint_upn(hint);
+		eff.domain_hint = certmap_hint_domain(hint);
+	}
+	if (!request_fields_ok(&eff, a)) {
+		goto done;
+	}
+	rc = cm_decide(cert, &eff, a);
 	if (rc != CERTMAP_OK) {
 		goto out;
 	}
@@ -205,6 +271,7 @@ done:
 out:
 	certmap_answer_free(a);
 	cm_cert_entry_put(cert);
+	certmap_hint_free(hint);
 	free(msg);
 	return rc;
 }
