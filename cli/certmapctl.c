@@ -42,6 +42,9 @@ static const struct command {
 	  SHAPE_VERDICT },
 	{ "stats", cmd_stats, "stats [--socket PATH] [--config FILE] [--service-user USER] [--json]",
 	  SHAPE_VERDICT },
+	{ "hint", cmd_hint,
+	  "hint decode [--binary] [--json] [HEX | FILE]\n"
+	  "  certmapctl hint encode [--upn UPN] [--domain DOMAIN] [--json]", SHAPE_SHOW },
 };
 
 bool cli_json;

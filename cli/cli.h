@@ -39,6 +39,9 @@ int cmd_check_config(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 /* certmapctl stats [--socket S] [--config F] [--json]: 0, or 3 unreachable. */
 int cmd_stats(int argc, char **argv);
+/* certmapctl hint decode|encode (RFC 4681 user-mapping data): 0, or 2 when
+ * the input is malformed (cli/hint.c). */
+int cmd_hint(int argc, char **argv);
 
 /* Reads a whole file (at most CLI_MAX_FILE bytes); prints an error and
  * returns -1 on failure. "-" reads standard input. */
