@@ -163,10 +163,10 @@ static void print_decoded(const struct certmap_hint *h, bool json)
 static int hint_decode(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "binary", no_argument, NULL, 'b' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"json", no_argument, NULL, 'j'},
+	    {"binary", no_argument, NULL, 'b'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct certmap_hint *h = NULL;
 	unsigned char *data = NULL;
@@ -200,9 +200,7 @@ static int hint_decode(int argc, char **argv)
 		cli_set_reason("hint_invalid");
 		cli_error("%s", msg != NULL ? msg : "malformed user-mapping data");
 		break;
-	default:
-		cli_error("out of memory");
-		break;
+	default: cli_error("out of memory"); break;
 	}
 out:
 	certmap_hint_free(h);
@@ -214,11 +212,11 @@ out:
 static int hint_encode(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "upn", required_argument, NULL, 'u' },
-		{ "domain", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"upn", required_argument, NULL, 'u'},
+	    {"domain", required_argument, NULL, 'd'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *upn = NULL, *domain = NULL;
 	unsigned char *data = NULL;
@@ -268,9 +266,7 @@ static int hint_encode(int argc, char **argv)
 		cli_set_reason("hint_invalid");
 		cli_error("%s", msg != NULL ? msg : "invalid hint");
 		break;
-	default:
-		cli_error("out of memory");
-		break;
+	default: cli_error("out of memory"); break;
 	}
 	free(data);
 	free(msg);
