@@ -112,7 +112,10 @@ const char *certmap_client_message(const struct certmap_client *client);
  * Maps one certificate through the service. req is the same request
  * certmap_map() takes: cert (DER or PEM), optional chain, user, upn_hint,
  * domain_hint; CERTMAP_REQ_TRACE in flags asks for the trace (the service
- * gives it only to an administrator allowed to see it). On success *answer
+ * gives it only to an administrator allowed to see it). With
+ * CERTMAP_REQ_HINT_DATA (since 0.1.1) the raw RFC 4681 bytes in
+ * user_mapping_data are sent too, for the service to decode (at most
+ * 65537 bytes, else CERTMAP_ERR_TOO_LARGE). On success *answer
  * is a new answer owned by the caller (certmap_answer_free()).
  */
 CERTMAP_MUST_CHECK int certmap_client_map(struct certmap_client *client,

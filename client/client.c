@@ -584,6 +584,25 @@ static int add_name(json_object *p, const char *key, const char *value)
 	return json_object_object_add(p, key, json_object_new_string(value));
 }
 
+/* user_mapping_data, base64 (at most CMP_MAX_HINT_DATA bytes, checked by the caller). */
+static int add_hint_data(json_object *p, const struct certmap_request *req)
+{
+	char *b64;
+	int rv;
+
+	if ((req->flags & CERTMAP_REQ_HINT_DATA) == 0) {
+		return 0;
+	}
+	if ((b64 = malloc(req->user_mapping_data_len / 3 * 4 + 5)) == NULL) {
+		return -1;
+	}
+	EVP_EncodeBlock((unsigned char *)b64, req->user_mapping_data,
+			(int)req->user_mapping_data_len);
+	rv = json_object_object_add(p, CMP_P_USER_MAPPING_DATA, json_object_new_string(b64));
+	free(b64);
+	return rv;
+}
+
 static json_object *map_params(const struct certmap_request *req)
 {
 	json_object *p = json_object_new_object(), *chain = NULL, *cert;
@@ -606,6 +625,7 @@ static json_object *map_params(const struct certmap_request *req)
 	ok = ok && add_name(p, CMP_P_USER, req->user) == 0;
 	ok = ok && add_name(p, CMP_P_UPN_HINT, req->upn_hint) == 0;
 	ok = ok && add_name(p, CMP_P_DOMAIN_HINT, req->domain_hint) == 0;
+	ok = ok && add_hint_data(p, req) == 0;
 	if (ok && (req->flags & CERTMAP_REQ_TRACE)) {
 		ok = json_object_object_add(p, CMP_P_TRACE, json_object_new_boolean(true)) == 0;
 	}
@@ -670,6 +690,14 @@ int certmap_client_map(struct certmap_client *client, const struct certmap_reque
 	if (req->cert_len > CMP_MAX_CERT || req->n_chain > CMP_MAX_CHAIN) {
 		return CERTMAP_ERR_TOO_LARGE;
 	}
+	if ((req->flags & CERTMAP_REQ_HINT_DATA) != 0) {
+		if (req->user_mapping_data == NULL && req->user_mapping_data_len > 0) {
+			return CERTMAP_ERR_INVALID_ARG;
+		}
+		if (req->user_mapping_data_len > CMP_MAX_HINT_DATA) {
+			return CERTMAP_ERR_TOO_LARGE;
+		}
+	}
 	/* JSON carries UTF-8 only, and a name cannot be sent \x-quoted: it
 	 * would ask for another account. */
 	if (!utf8_name(req->user) || !utf8_name(req->upn_hint) || !utf8_name(req->domain_hint)) {
@@ -710,7 +738,19 @@ int certmap_client_map_x509(struct certmap_client *client, const struct x509_st 
 		return CERTMAP_ERR_CERT;
 	}
 	if (req != NULL) {
-		r = *req;
+		/* Field by field: a caller built against an older header has a
+		 * shorter struct, whose end is not ours to read. */
+		r.chain = req->chain;
+		r.chain_len = req->chain_len;
+		r.n_chain = req->n_chain;
+		r.user = req->user;
+		r.upn_hint = req->upn_hint;
+		r.domain_hint = req->domain_hint;
+		r.flags = req->flags;
+		if ((req->flags & CERTMAP_REQ_HINT_DATA) != 0) {
+			r.user_mapping_data = req->user_mapping_data;
+			r.user_mapping_data_len = req->user_mapping_data_len;
+		}
 	}
 	r.cert = der;
 	r.cert_len = (size_t)len;

@@ -44,6 +44,8 @@
 #define CMP_P_UPN_HINT "upn_hint"
 #define CMP_P_DOMAIN_HINT "domain_hint"
 #define CMP_P_TRACE "trace"
+/* RFC 4681 UserMappingDataList as received, base64 (added in 0.1.1). */
+#define CMP_P_USER_MAPPING_DATA "user_mapping_data"
 /* Error parameters. */
 #define CMP_P_PARAMETER "parameter"   /* InvalidParameter: which one */
 #define CMP_P_MESSAGE "message"
@@ -58,5 +60,6 @@
 #define CMP_MAX_CHAIN 8                /* certificates in "chain" */
 #define CMP_MAX_NAME 256               /* bytes of user / upn_hint / domain_hint */
 #define CMP_MAX_JSON_DEPTH 8           /* nesting of a request */
+#define CMP_MAX_HINT_DATA 65537        /* decoded bytes of user_mapping_data */
 
 #endif

@@ -26,6 +26,9 @@ TESTS += tests/service/test_certmapd.sh
 # Operations: cache limits, refused peers, privileges, files (tests/service/test_ops*.sh).
 TESTS += tests/service/test_ops_cache.sh tests/service/test_ops_peers.sh \
 	tests/service/test_ops_root.sh
+# RFC 4681 hints as the Map parameter user_mapping_data.
+TESTS += tests/hint/test_hint_varlink.sh
+EXTRA_DIST += tests/hint/test_hint_varlink.sh
 EXTRA_DIST += tests/service/test_ops_cache.sh tests/service/test_ops_peers.sh \
 	tests/service/test_ops_root.sh
 

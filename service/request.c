@@ -453,6 +453,42 @@ static int decode_name(json_object *v, const char *name, const char **out, struc
 	return 0;
 }
 
+/* user_mapping_data: null, or a string kept as sent (decoded, like the
+ * certificates, only when the cache has no answer). */
+static int take_hint_data(json_object *v, json_object **out, struct cmp_fail *fail)
+{
+	if (json_object_is_type(v, json_type_null)) {
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		return invalid(fail, CMP_P_USER_MAPPING_DATA,
+			       "user_mapping_data must be a base64 string");
+	}
+	*out = v;
+	return 0;
+}
+
+/* The raw RFC 4681 bytes: base64, at most CMP_MAX_HINT_DATA bytes. Their
+ * content is libcertmap's to judge: a malformed list, the empty one
+ * included, is the refusal hint_invalid, as in-process. */
+static int decode_hint_data(struct cmp_map *m, struct cmp_fail *fail)
+{
+	const char *s = json_object_get_string(m->hint_json);
+	size_t len = (size_t)json_object_get_string_len(m->hint_json);
+
+	if (len == 0) {
+		return 0;
+	}
+	if (base64_decode(s, len, &m->hint_data, &m->hint_len) != 0) {
+		return invalid(fail, CMP_P_USER_MAPPING_DATA, "user_mapping_data is not base64");
+	}
+	if (m->hint_len > CMP_MAX_HINT_DATA) {
+		return reject(fail, CMP_E_TOO_LARGE, CMP_P_USER_MAPPING_DATA,
+			      "user_mapping_data is over the size limit");
+	}
+	return 0;
+}
+
 static int decode_map_field(struct cmp_map *m, const char *key, json_object *v,
 			    struct cmp_fail *fail)
 {
@@ -470,6 +506,9 @@ static int decode_map_field(struct cmp_map *m, const char *key, json_object *v,
 	}
 	if (strcmp(key, CMP_P_DOMAIN_HINT) == 0) {
 		return decode_name(v, CMP_P_DOMAIN_HINT, &m->domain_hint, fail);
+	}
+	if (strcmp(key, CMP_P_USER_MAPPING_DATA) == 0) {
+		return take_hint_data(v, &m->hint_json, fail);
 	}
 	if (strcmp(key, CMP_P_TRACE) == 0) {
 		if (!json_object_is_type(v, json_type_boolean)) {
@@ -535,6 +574,11 @@ static int map_key(struct cmp_map *m)
 	key_add_name(md, m->user);
 	key_add_name(md, m->upn_hint);
 	key_add_name(md, m->domain_hint);
+	if (m->hint_json != NULL) {
+		key_add_json(md, m->hint_json);
+	} else {
+		key_add_name(md, NULL);
+	}
 	EVP_DigestUpdate(md, &flag, 1);
 	if (EVP_DigestFinal_ex(md, m->key, NULL) != 1) {
 		goto out;
@@ -579,6 +623,9 @@ int cmp_map_decode_certs(struct cmp_map *m, struct cmp_fail *fail)
 			return -1;
 		}
 	}
+	if (m->hint_json != NULL && decode_hint_data(m, fail) != 0) {
+		return -1;
+	}
 	return 0;
 }
 
@@ -588,6 +635,7 @@ void cmp_map_clear(struct cmp_map *m)
 	for (size_t i = 0; i < m->n_chain; i++) {
 		free(m->chain[i]);
 	}
+	free(m->hint_data);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -603,6 +651,11 @@ void cmp_map_request(const struct cmp_map *m, struct certmap_request *req)
 	req->upn_hint = m->upn_hint;
 	req->domain_hint = m->domain_hint;
 	req->flags = m->trace ? CERTMAP_REQ_TRACE : 0;
+	if (m->hint_json != NULL) {
+		req->flags |= CERTMAP_REQ_HINT_DATA;
+		req->user_mapping_data = m->hint_data;
+		req->user_mapping_data_len = m->hint_len;
+	}
 }
 
 /* ---------------------------------------------------------------- replies */

@@ -70,6 +70,11 @@ struct cmp_map {
 	const char *user; /* borrowed from the call, or NULL */
 	const char *upn_hint;
 	const char *domain_hint;
+	/* user_mapping_data as sent (or NULL), and its bytes once
+	 * cmp_map_decode_certs() has decoded them. */
+	struct json_object *hint_json;
+	unsigned char *hint_data;
+	size_t hint_len;
 	bool trace;
 	unsigned char key[32]; /* SHA-256 of the request as sent: the cache key */
 };
