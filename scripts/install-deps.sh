@@ -10,4 +10,5 @@ apt-get install -y -q --no-install-recommends \
 	libcmocka-dev libnss-wrapper libpam-wrapper pamtester \
 	clang-14 libclang-rt-14-dev \
 	libsss-certmap-dev libtalloc-dev gnutls-bin ca-certificates \
+	libgnutls28-dev \
 	golang-go golang-github-varlink-go-dev
