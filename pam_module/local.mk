@@ -5,6 +5,7 @@ pam_certmap_la_SOURCES = \
 	pam_module/pam_certmap.c pam_module/pam_certmap.h \
 	pam_module/options.c pam_module/cert_env.c \
 	pam_module/socket.c
+pam_certmap_la_SOURCES += pam_module/hint_env.c
 pam_certmap_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam_module -I$(top_srcdir)/client
 # Only the pam_sm_* hooks leave the module; libcertmap is linked in whole.
 # libpam dlcloses the module at every pam_end(): libcertmap's once-per-process

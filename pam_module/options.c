@@ -44,6 +44,7 @@ static const struct opt_def opt_defs[] = {
     {"cert_env", OPT_ENV, offsetof(struct cm_pam_opts, cert_env)},
     {"upn_hint_env", OPT_ENV, offsetof(struct cm_pam_opts, upn_hint_env)},
     {"domain_hint_env", OPT_ENV, offsetof(struct cm_pam_opts, domain_hint_env)},
+    {"user_mapping_data_env", OPT_ENV, offsetof(struct cm_pam_opts, user_mapping_data_env)},
 };
 
 static void opts_defaults(struct cm_pam_opts *o)

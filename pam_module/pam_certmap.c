@@ -404,12 +404,39 @@ static int cert_from_env(pam_handle_t *pamh, const struct cm_pam_opts *o, unsign
 	}
 }
 
+/* The raw RFC 4681 bytes named by user_mapping_data_env=, into req. */
+static int hint_from_env(pam_handle_t *pamh, const struct cm_pam_opts *o,
+			 struct certmap_request *req, unsigned char **data, struct decision_log *d)
+{
+	const char *why = NULL;
+	size_t len = 0;
+
+	if (o->user_mapping_data_env == NULL) {
+		return PAM_SUCCESS;
+	}
+	switch (cm_pam_hint_decode(pam_getenv(pamh, o->user_mapping_data_env), data, &len, &why)) {
+	case CM_PAM_CERT_OK:
+		req->flags |= CERTMAP_REQ_HINT_DATA;
+		req->user_mapping_data = *data;
+		req->user_mapping_data_len = len;
+		return PAM_SUCCESS;
+	case CM_PAM_CERT_NONE: return PAM_SUCCESS;
+	case CM_PAM_CERT_MALFORMED:
+		d->verdict = "refused";
+		d->reason = "hint_invalid";
+		d->detail = why;
+		return PAM_AUTH_ERR;
+	case CM_PAM_CERT_NOMEM: return PAM_BUF_ERR;
+	default: return PAM_AUTH_ERR;
+	}
+}
+
 static int certmap_run(pam_handle_t *pamh, struct decision_log *d, const struct cm_pam_opts *o,
 		       bool may_set_user)
 {
 	struct certmap_request req = {0};
 	struct certmap_answer *ans = NULL;
-	unsigned char *der = NULL;
+	unsigned char *der = NULL, *hint = NULL;
 	size_t der_len = 0;
 	int rv = PAM_AUTH_ERR;
 
@@ -429,6 +456,9 @@ static int certmap_run(pam_handle_t *pamh, struct decision_log *d, const struct 
 	req.cert_len = der_len;
 	req.upn_hint = pam_getenv(pamh, o->upn_hint_env);
 	req.domain_hint = pam_getenv(pamh, o->domain_hint_env);
+	if ((rv = hint_from_env(pamh, o, &req, &hint, d)) != PAM_SUCCESS) {
+		goto out;
+	}
 	if (o->debug) {
 		pam_syslog(pamh, LOG_DEBUG, "%zu-byte certificate from %s, mapping via %s", der_len,
 			   o->cert_env, o->socket != NULL ? o->socket : "libcertmap");
@@ -449,6 +479,7 @@ out:
 	decision_log_write(pamh, d, rv);
 	certmap_answer_free(ans);
 	free(der);
+	free(hint);
 	return rv;
 }
 

@@ -21,6 +21,9 @@
  * some slack; longer environment values are refused, not cut. */
 #define CM_PAM_MAX_CERT_TEXT (128 * 1024)
 #define CM_PAM_MAX_CERT_DER (64 * 1024)
+/* The base64 text of the largest RFC 4681 UserMappingDataList (65537
+ * bytes) with line breaks and some slack. */
+#define CM_PAM_MAX_HINT_TEXT (128 * 1024)
 
 /* The environment variables the module writes, on success only. */
 #define CM_PAM_ENV_GROUPS "CERTMAP_GROUPS"
@@ -34,6 +37,7 @@ struct cm_pam_opts {
 	const char *cert_env;
 	const char *upn_hint_env;
 	const char *domain_hint_env;
+	const char *user_mapping_data_env; /* raw RFC 4681 bytes, base64; NULL: none */
 	bool debug;
 	bool ignore_no_cert;
 };
@@ -63,6 +67,17 @@ enum cm_pam_cert_status {
  * itself: libcertmap does.
  */
 enum cm_pam_cert_status cm_pam_cert_decode(const char *text, unsigned char **der, size_t *der_len,
+					   const char **why);
+
+/*
+ * Decodes RFC 4681 user-mapping data as a PAM environment value holds it:
+ * base64 (white space allowed) of at most CERTMAP_HINT_MAX_DATA bytes.
+ * text may be NULL (no variable); no text or only white space is
+ * CM_PAM_CERT_NONE. On CM_PAM_CERT_OK *data is a malloc'd copy of *len
+ * bytes that the caller frees; on CM_PAM_CERT_MALFORMED *why is a static
+ * sentence. The bytes themselves are libcertmap's to judge.
+ */
+enum cm_pam_cert_status cm_pam_hint_decode(const char *text, unsigned char **data, size_t *len,
 					   const char **why);
 
 struct certmap_request;

@@ -247,6 +247,34 @@ expect_line "invalid domain hint" "auth: PAM_AUTH_ERR"
 expect_clean "invalid domain hint"
 pam_run mycert -e "MY_CERT=$oneline" -e "MY_UPN=bob@EXAMPLE.COM" auth
 expect_line "upn_hint_env= names the variable" "auth: PAM_AUTH_ERR"
+# --- RFC 4681 user-mapping data (base64) named by user_mapping_data_env=
+service hintdata "config=$tmp/certmap.conf user_mapping_data_env=MY_HINT"
+service badhintenv "config=$tmp/certmap.conf user_mapping_data_env=MY-HINT"
+hint_b64() { ctl hint encode "$@" | perl -ne 'chomp; print pack("H*", $_)' | "$OPENSSL" base64 -A; }
+ERIN2_B64=$(hint_b64 --upn erin2@EXAMPLE.COM)
+pam_run hintdata -f "$C=$certs/multisan.pem" -e "MY_HINT=$ERIN2_B64" auth
+expect_line "user-mapping data picks a candidate" "auth: PAM_SUCCESS"
+expect_line "user-mapping data picks a candidate: PAM_USER" "PAM_USER=erin2"
+pam_run hintdata -f "$C=$certs/multisan.pem" auth
+expect_line "no user-mapping data: ambiguous" "auth: PAM_AUTH_ERR"
+pam_run hintdata -f "$C=$certs/multisan.pem" -e "MY_HINT=" auth
+expect_line "empty user-mapping data: no hint, ambiguous" "auth: PAM_AUTH_ERR"
+pam_run certmap -f "$C=$certs/multisan.pem" -e "MY_HINT=$ERIN2_B64" auth
+expect_line "without the option the variable is not read" "auth: PAM_AUTH_ERR"
+pam_run hintdata -f "$C=$certs/alice.pem" -e "MY_HINT=$(hint_b64 --upn bob@EXAMPLE.COM)" auth
+expect_line "user-mapping data never adds a candidate" "auth: PAM_AUTH_ERR"
+expect_line "user-mapping data never adds a candidate: PAM_USER unset" "PAM_USER=(unset)"
+pam_run hintdata -f "$C=$certs/multisan.pem" -e "MY_HINT=$(ctl hint encode --upn erin2@EXAMPLE.COM | sed 's/$/00/' | perl -ne 'chomp; print pack("H*", $_)' | "$OPENSSL" base64 -A)" auth
+expect_line "malformed user-mapping data" "auth: PAM_AUTH_ERR"
+expect_log "malformed user-mapping data: logged" "hint_invalid"
+expect_clean "malformed user-mapping data"
+pam_run hintdata -f "$C=$certs/multisan.pem" -e "MY_HINT=@@@@" auth
+expect_line "user-mapping data not base64" "auth: PAM_AUTH_ERR"
+expect_log "user-mapping data not base64: logged" "not base64"
+pam_run hintdata -f "$C=$certs/multisan.pem" -e "MY_HINT=$ERIN2_B64" -e "SSL_CLIENT_UPN_HINT=erin@EXAMPLE.COM" auth
+expect_line "user-mapping data and a UPN hint together" "auth: PAM_AUTH_ERR"
+pam_run badhintenv -f "$C=$certs/multisan.pem" auth
+expect_line "user_mapping_data_env= with a bad name" "auth: PAM_SERVICE_ERR"
 pam_run certmap -f "$C=$certs/root.pem" auth
 expect_line "uid 0" "auth: PAM_AUTH_ERR"
 expect_line "uid 0: PAM_USER unset" "PAM_USER=(unset)"
@@ -425,6 +453,13 @@ if [ -x "$builddir/certmapd" ]; then
 	expect_line "certmapd: uid 0" "auth: PAM_AUTH_ERR"
 	pam_run sock -f "$C=$certs/multisan.pem" auth
 	expect_line "certmapd: ambiguous" "auth: PAM_AUTH_ERR"
+	service sockhint "socket=$sockdir/certmapd user_mapping_data_env=MY_HINT"
+	pam_run sockhint -f "$C=$certs/multisan.pem" -e "MY_HINT=$ERIN2_B64" auth
+	expect_line "certmapd: user-mapping data picks a candidate" "auth: PAM_SUCCESS"
+	expect_line "certmapd: user-mapping data picks a candidate: PAM_USER" "PAM_USER=erin2"
+	pam_run sockhint -f "$C=$certs/multisan.pem" -e "MY_HINT=AAA=" auth
+	expect_line "certmapd: malformed user-mapping data" "auth: PAM_AUTH_ERR"
+	expect_log "certmapd: malformed user-mapping data: logged" "hint_invalid"
 	pam_run sock -e "$C=garbage!" auth
 	expect_line "certmapd: malformed certificate" "auth: PAM_AUTH_ERR"
 	stub_stop
