@@ -135,6 +135,7 @@ fi
 
 # --- the certificate decoder's fuzz corpus (seeds and regressions)
 expect_exit "replay cert_env corpus" 0 "$builddir/tests/pam/replay_cert_env" "$srcdir/tests/pam/corpus/cert_env"
+expect_exit "replay hint_env corpus" 0 "$builddir/tests/pam/replay_hint_env" "$srcdir/tests/pam/corpus/hint_env"
 
 # --- mapped
 pam_run certmap -f "$C=$certs/alice.pem" auth
