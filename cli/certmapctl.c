@@ -31,14 +31,15 @@ static const struct command {
 } commands[] = {
 	{ "show", cmd_show, "show [--templates] [--json] CERT", SHAPE_SHOW },
 	{ "test", cmd_test,
-	  "test [--config FILE] [--user NAME] [--upn-hint UPN] [--domain-hint DOMAIN] [--json] CERT [CHAIN...]",
+	  "test [--config FILE] [--user NAME] [--upn-hint UPN] [--domain-hint DOMAIN] [--hint-data HEX] "
+	  "[--json] CERT [CHAIN...]",
 	  SHAPE_VERDICT },
 	{ "eval-rule", cmd_eval_rule,
 	  "eval-rule [--match RULE] [--map RULE] [--domains D,...] [--json] CERT", SHAPE_EVAL },
 	{ "check-config", cmd_check_config, "check-config [--config FILE] [--json]", SHAPE_CHECK },
 	{ "query", cmd_query,
 	  "query [--socket PATH] [--config FILE] [--service-user USER] [--user NAME] [--upn-hint UPN] "
-	  "[--domain-hint DOMAIN] [--timeout SEC] [--json] CERT [CHAIN...]",
+	  "[--domain-hint DOMAIN] [--hint-data HEX] [--timeout SEC] [--json] CERT [CHAIN...]",
 	  SHAPE_VERDICT },
 	{ "stats", cmd_stats, "stats [--socket PATH] [--config FILE] [--service-user USER] [--json]",
 	  SHAPE_VERDICT },

@@ -46,6 +46,10 @@ int cmd_hint(int argc, char **argv);
 /* Reads a whole file (at most CLI_MAX_FILE bytes); prints an error and
  * returns -1 on failure. "-" reads standard input. */
 int cli_read_file(const char *path, unsigned char **data, size_t *len);
+/* Hex text (spaces allowed) to malloc'd bytes, for --hint-data: the raw
+ * RFC 4681 UserMappingDataList. Prints an error and returns -1 on failure;
+ * *data is then NULL or to be freed by the caller. */
+int cli_hint_hex_arg(const char *arg, unsigned char **data, size_t *len);
 /* Prints "certmapctl: <fmt>\n" to stderr (and keeps the first for --json). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints one JSON value (and a newline) to stdout, every string made valid

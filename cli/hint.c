@@ -96,6 +96,24 @@ static int hex_decode(unsigned char *s, size_t len, size_t *out_len)
 	return 0;
 }
 
+int cli_hint_hex_arg(const char *arg, unsigned char **data, size_t *len)
+{
+	size_t n = strlen(arg);
+
+	*data = NULL;
+	*len = 0;
+	if (n > HINT_MAX_TEXT) {
+		cli_set_reason("hint_invalid");
+		cli_error("the hex argument is longer than %d characters", HINT_MAX_TEXT);
+		return -1;
+	}
+	if ((*data = (unsigned char *)strdup(arg)) == NULL) {
+		cli_error("out of memory");
+		return -1;
+	}
+	return hex_decode(*data, n, len);
+}
+
 /* The input of hint decode: HEX (or hex on stdin), or raw bytes with --binary. */
 static int decode_input(const char *arg, bool binary, unsigned char **data, size_t *len)
 {
@@ -104,18 +122,7 @@ static int decode_input(const char *arg, bool binary, unsigned char **data, size
 	int rc;
 
 	if (!binary && arg != NULL) {
-		size_t n = strlen(arg);
-
-		if (n > HINT_MAX_TEXT) {
-			cli_set_reason("hint_invalid");
-			cli_error("the hex argument is longer than %d characters", HINT_MAX_TEXT);
-			return -1;
-		}
-		if ((*data = (unsigned char *)strdup(arg)) == NULL) {
-			cli_error("out of memory");
-			return -1;
-		}
-		return hex_decode(*data, n, len);
+		return cli_hint_hex_arg(arg, data, len);
 	}
 	if (binary && arg != NULL && strcmp(arg, "-") != 0) {
 		name = arg;

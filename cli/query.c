@@ -25,6 +25,7 @@ struct query_opts {
 	const char *user;
 	const char *upn_hint;
 	const char *domain_hint;
+	const char *hint_data;
 	unsigned long timeout_s;
 	bool json;
 };
@@ -38,6 +39,7 @@ static int parse_opts(int argc, char **argv, struct query_opts *o, bool want_cer
 		{ "user", required_argument, NULL, 'u' },
 		{ "upn-hint", required_argument, NULL, 'U' },
 		{ "domain-hint", required_argument, NULL, 'D' },
+		{ "hint-data", required_argument, NULL, 'H' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -56,6 +58,7 @@ static int parse_opts(int argc, char **argv, struct query_opts *o, bool want_cer
 		case 'u': o->user = optarg; break;
 		case 'U': o->upn_hint = optarg; break;
 		case 'D': o->domain_hint = optarg; break;
+		case 'H': o->hint_data = optarg; break;
 		case 'j': o->json = true; break;
 		case 't':
 			errno = 0;
@@ -183,6 +186,8 @@ int cmd_query(int argc, char **argv)
 	struct certmap_answer *a = NULL;
 	struct certmap_request req = { 0 };
 	struct cli_certs certs = { 0 };
+	unsigned char *hint = NULL;
+	size_t hint_len = 0;
 	int first, rc = CLI_USAGE, r;
 
 	if ((first = parse_opts(argc, argv, &o, true)) < 0) {
@@ -196,6 +201,15 @@ int cmd_query(int argc, char **argv)
 	req.upn_hint = o.upn_hint;
 	req.domain_hint = o.domain_hint;
 	req.flags = CERTMAP_REQ_TRACE;
+	if (o.hint_data != NULL) {
+		if (cli_hint_hex_arg(o.hint_data, &hint, &hint_len) != 0) {
+			rc = CLI_USAGE;
+			goto out;
+		}
+		req.user_mapping_data = hint;
+		req.user_mapping_data_len = hint_len;
+		req.flags |= CERTMAP_REQ_HINT_DATA;
+	}
 	if ((rc = connect_service(&o, &cl)) != CLI_OK) {
 		goto out;
 	}
@@ -210,6 +224,7 @@ out:
 	certmap_answer_free(a);
 	certmap_client_free(cl);
 	cli_certs_free(&certs);
+	free(hint);
 	return rc;
 }
 

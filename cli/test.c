@@ -14,6 +14,7 @@ struct test_opts {
 	const char *user;
 	const char *upn_hint;
 	const char *domain_hint;
+	const char *hint_data;
 	bool json;
 };
 
@@ -24,6 +25,7 @@ static int parse_opts(int argc, char **argv, struct test_opts *o)
 		{ "user", required_argument, NULL, 'u' },
 		{ "upn-hint", required_argument, NULL, 'U' },
 		{ "domain-hint", required_argument, NULL, 'D' },
+		{ "hint-data", required_argument, NULL, 'H' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -37,6 +39,7 @@ static int parse_opts(int argc, char **argv, struct test_opts *o)
 		case 'u': o->user = optarg; break;
 		case 'U': o->upn_hint = optarg; break;
 		case 'D': o->domain_hint = optarg; break;
+		case 'H': o->hint_data = optarg; break;
 		case 'j': o->json = true; break;
 		case 'h':
 			exit(cli_usage(true));
@@ -59,6 +62,8 @@ int cmd_test(int argc, char **argv)
 	struct certmap_answer *a = NULL;
 	struct certmap_request req = { 0 };
 	struct cli_certs certs = { 0 };
+	unsigned char *hint = NULL;
+	size_t hint_len = 0;
 	char *err = NULL;
 	int first, rc = CLI_USAGE;
 
@@ -78,6 +83,15 @@ int cmd_test(int argc, char **argv)
 	req.upn_hint = o.upn_hint;
 	req.domain_hint = o.domain_hint;
 	req.flags = CERTMAP_REQ_TRACE;
+	if (o.hint_data != NULL) {
+		if (cli_hint_hex_arg(o.hint_data, &hint, &hint_len) != 0) {
+			rc = CLI_USAGE;
+			goto out;
+		}
+		req.user_mapping_data = hint;
+		req.user_mapping_data_len = hint_len;
+		req.flags |= CERTMAP_REQ_HINT_DATA;
+	}
 	if ((rc = certmap_map(ctx, &req, &a)) != CERTMAP_OK) {
 		cli_error("%s", certmap_strerror(rc));
 		rc = CLI_USAGE;
@@ -88,6 +102,7 @@ out:
 	certmap_answer_free(a);
 	certmap_ctx_free(ctx);
 	cli_certs_free(&certs);
+	free(hint);
 	free(err);
 	return rc;
 }

@@ -83,4 +83,24 @@ expect_out "65538 bytes: TooLarge" '"error":"org.certmap.Mapper.TooLarge"'
 printf '{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"org.certmap.Mapper"}}\0' > "$tmp/req"
 expect_exit "GetInterfaceDescription" 0 sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" raw "$sock" < "$tmp/req"
 expect_out "the IDL declares user_mapping_data" 'user_mapping_data: ?string'
+
+# certmapctl test and query take the same bytes in hex (--hint-data).
+HEX_ERIN2=$(ctl hint encode --upn erin2@EXAMPLE.COM)
+expect_exit "test --hint-data: mapped" 0 ctl test --config "$tmp/certmap.conf" --json \
+	--hint-data "$HEX_ERIN2" "$certs/multisan.pem"
+expect_compact "test --hint-data: erin2" '"user":"erin2"'
+expect_exit "test without hint: ambiguous" 1 ctl test --config "$tmp/certmap.conf" --json \
+	"$certs/multisan.pem"
+expect_compact "test without hint: ambiguous reason" '"reason":"ambiguous"'
+expect_exit "test --hint-data trailing byte: refused" 1 ctl test --config "$tmp/certmap.conf" \
+	--json --hint-data "${HEX_ERIN2}00" "$certs/multisan.pem"
+expect_compact "test --hint-data trailing byte: hint_invalid" '"reason":"hint_invalid"'
+expect_exit "test --hint-data not hex: usage" 2 ctl test --config "$tmp/certmap.conf" \
+	--json --hint-data "zz" "$certs/multisan.pem"
+expect_exit "query --hint-data: mapped" 0 ctl query --socket "$sock" --json \
+	--hint-data "$HEX_ERIN2" "$certs/multisan.pem"
+expect_compact "query --hint-data: erin2" '"user":"erin2"'
+expect_exit "query --hint-data trailing byte: refused" 1 ctl query --socket "$sock" \
+	--json --hint-data "${HEX_ERIN2}00" "$certs/multisan.pem"
+expect_compact "query --hint-data trailing byte: hint_invalid" '"reason":"hint_invalid"'
 finish
