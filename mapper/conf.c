@@ -592,7 +592,8 @@ static void load_service(struct conf_ctx *c, const config_setting_t *root,
 {
 	static const char *const known[] = {
 		"socket", "user", "allowed_uids", "allowed_gids", "max_connections",
-		"max_connections_per_uid", "timeout", "cache_ttl", "cache_size", NULL
+		"max_connections_per_uid", "timeout", "cache_ttl", "cache_size",
+		"infopipe", NULL
 	};
 	const config_setting_t *g = config_setting_get_member(root, "service");
 	bool uids_set = false, gids_set = false;
@@ -617,6 +618,7 @@ static void load_service(struct conf_ctx *c, const config_setting_t *root,
 		get_uint(c, g, "timeout", 1, 3600, &s->timeout);
 		get_uint(c, g, "cache_ttl", 0, 86400, &s->cache_ttl);
 		get_uint(c, g, "cache_size", 0, 10000000, &s->cache_size);
+		get_bool(c, g, "infopipe", &s->infopipe);
 	}
 	if (s->socket == NULL && (s->socket = strdup("/run/certmapd/socket")) == NULL) {
 		c->nomem = true;

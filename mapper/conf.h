@@ -57,6 +57,7 @@ struct cm_service_conf {
 	unsigned int timeout;    /* seconds */
 	unsigned int cache_ttl;  /* seconds */
 	unsigned int cache_size; /* entries */
+	bool infopipe;           /* the D-Bus InfoPipe face (service/infopipe.c) */
 };
 
 struct cm_config {

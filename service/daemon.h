@@ -167,6 +167,11 @@ struct cmd_caller {
 	struct cmd_stats *stats; /* the loop's counters */
 	const struct cmd_peer *peer;
 	int fd; /* the peer's socket, for its supplementary groups */
+	/* Set when the groups come from elsewhere (a D-Bus caller's, as the
+	 * bus reports them): then fd is not asked. */
+	bool groups_given;
+	const gid_t *groups;
+	size_t n_groups;
 	/* Where a job goes when its worker is done, called in the worker's
 	 * thread (or at shutdown): the loop's mailbox. */
 	void (*post)(struct cmd_job *job, void *post_arg);
@@ -253,6 +258,9 @@ void cmd_limits_free(void);
 /* peer.c: whether a peer may connect (uid, primary gid, or a supplementary
  * group read from fd with SO_PEERGROUPS, in service.allowed_uids/gids). */
 bool cmd_peer_allowed(const struct cm_service_conf *sc, const struct cmd_peer *p, int fd);
+/* The same with the supplementary groups given (n of them). */
+bool cmd_peer_allowed_groups(const struct cm_service_conf *sc, const struct cmd_peer *p,
+			     const gid_t *groups, size_t n);
 /* Counts a refused connection of uid: true when it may have its own log
  * line (at most a few per uid per minute), false when it is only counted
  * for a later "suppressed N" line. */

@@ -86,6 +86,22 @@ bool cmd_peer_allowed(const struct cm_service_conf *sc, const struct cmd_peer *p
 	return gid_listed(sc, p->gid) || groups_listed(sc, fd);
 }
 
+bool cmd_peer_allowed_groups(const struct cm_service_conf *sc, const struct cmd_peer *p,
+			     const gid_t *groups, size_t n)
+{
+	for (size_t i = 0; i < sc->n_allowed_uids; i++) {
+		if (sc->allowed_uids[i] == p->uid) {
+			return true;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (gid_listed(sc, groups[i])) {
+			return true;
+		}
+	}
+	return gid_listed(sc, p->gid);
+}
+
 /* ---------------------------------------------------------------- refusal log */
 
 struct refusal_slot {
