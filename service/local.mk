@@ -7,6 +7,8 @@ certmapd_SOURCES = service/main.c service/loop.c service/loops.c service/limits.
 	service/dispatch.c service/peer.c service/state.c \
 	service/workers.c service/cache.c service/cache.h service/request.c \
 	service/request.h service/daemon.h service/sd_shim.c
+# The D-Bus InfoPipe face (service.infopipe); a stub without libsystemd.
+certmapd_SOURCES += service/infopipe.c service/infopipe.h
 certmapd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
 certmapd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) -pthread
 certmapd_LDADD = libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS) $(SYSTEMD_LIBS) -lpthread
@@ -31,6 +33,10 @@ TESTS += tests/hint/test_hint_varlink.sh
 EXTRA_DIST += tests/hint/test_hint_varlink.sh
 EXTRA_DIST += tests/service/test_ops_cache.sh tests/service/test_ops_peers.sh \
 	tests/service/test_ops_root.sh
+
+# The D-Bus InfoPipe face against a private dbus-daemon (tests/infopipe/).
+TESTS += tests/infopipe/test_infopipe.sh
+EXTRA_DIST += tests/infopipe/test_infopipe.sh
 
 # ---------------------------------------------------------------- fuzzing the request decoder
 # tests/fuzz/replay.sh replays tests/fuzz/corpus/request through replay_request.

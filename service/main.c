@@ -19,6 +19,7 @@
 
 #include "daemon.h"
 #include "file.h"
+#include "infopipe.h"
 
 #define DEFAULT_WORKERS 4
 #define MAX_WORKERS 64
@@ -391,6 +392,7 @@ int main(int argc, char **argv)
 	struct cmd_state st = { .listen_fd = -1, .signal_fd = -1,
 				.gen_lock = PTHREAD_MUTEX_INITIALIZER };
 	struct opts o = { 0 };
+	struct cmd_infopipe *ip = NULL;
 	char *err = NULL, *socket_path = NULL;
 	bool created = false;
 	int rc = 1;
@@ -412,8 +414,13 @@ int main(int argc, char **argv)
 		(unsigned)geteuid(), o.loops, o.workers);
 	/* A reload may name another socket; the one to remove is this one. */
 	socket_path = created ? strdup(st.gen->cfg->service.socket) : NULL;
+	/* service.infopipe is read at start only: a reload does not start or stop it. */
+	if (st.gen->cfg->service.infopipe && (ip = cmd_infopipe_start(&st)) == NULL) {
+		goto out;
+	}
 	cmd_notify("READY=1");
 	rc = cmd_loops_run(&st) == 0 ? 0 : 1;
+	cmd_infopipe_stop(ip);
 	cmd_notify("STOPPING=1");
 	if (socket_path != NULL && unlink(socket_path) != 0) {
 		cmd_log(LOG_NOTICE, "cannot remove the socket %s: %m (the next start removes it)",
@@ -424,6 +431,7 @@ out:
 	cmd_peer_log_summaries(true);
 	/* Workers first: the jobs they still hold point into the loops. */
 	cmd_workers_stop(st.workers);
+	cmd_infopipe_free(ip);
 	cmd_loops_free(&st);
 	cmd_gen_unref(st.gen);
 	if (st.listen_fd >= 0) {

@@ -1,0 +1,1241 @@
+/*
+ * certmapd's D-Bus face: the part of SSSD's InfoPipe (SSSD 2.x,
+ * ifp_iface.xml) that Cockpit's certificate login and Apache's
+ * mod_lookup_identity call, on the system bus under SSSD's own name.
+ *
+ *   /org/freedesktop/sssd/infopipe           org.freedesktop.sssd.infopipe
+ *       Ping, GetUserGroups, GetUserAttr
+ *   /org/freedesktop/sssd/infopipe/Users     org.freedesktop.sssd.infopipe.Users
+ *       FindByValidCertificate, FindByCertificate, ListByCertificate,
+ *       FindByNameAndCertificate, FindByName
+ *   /org/freedesktop/sssd/infopipe/Users/<domain>/<uid>
+ *                                            org.freedesktop.sssd.infopipe.Users.User
+ *       properties name, uidNumber, gidNumber, gecos, homeDirectory,
+ *       loginShell, domainname, domain, extraAttributes
+ *
+ * One mapping path: a certificate method becomes the very Map call a
+ * varlink client sends, handed to dispatch.c with a struct cmd_caller of
+ * this face's, so the cache, the workers, the verify policy, the decision
+ * log and the counters are the ones every face shares. Unlike SSSD,
+ * FindByCertificate verifies the certificate too: certmap never maps a
+ * certificate its verify policy refuses.
+ *
+ * Threading: one dedicated thread owns the sd-bus connection. An sd_bus
+ * is not thread-safe, and folding it into the event loops would tie a
+ * loop to one connection that cannot move between loops and to sd-bus's
+ * own timeouts (a loop has one timer, which loops.c already uses). The
+ * thread never maps: a Map goes to the worker pool like any other and
+ * comes back through this face's mailbox (an eventfd), so a slow account
+ * lookup never stalls the bus nor the varlink loops. Only the short NSS
+ * lookups of FindByName, GetUserGroups, GetUserAttr and the User
+ * properties run on the bus thread, and only for allowed callers.
+ *
+ * Callers are checked on every method and property read against
+ * service.allowed_uids/allowed_gids with the credentials the bus reports
+ * for the sender (its uid and supplementary groups, never an NSS lookup
+ * nor /proc), as SSSD's [ifp] allowed_uids does.
+ */
+#include "config.h"
+
+#include "infopipe.h"
+
+#ifndef HAVE_SYSTEMD
+
+struct cmd_infopipe {
+	int unused;
+};
+
+struct cmd_infopipe *cmd_infopipe_start(struct cmd_state *st)
+{
+	(void)st;
+	cmd_log(LOG_ERR, "service.infopipe is true, but this certmapd was built without "
+			 "libsystemd (sd-bus): set service.infopipe = false or rebuild with "
+			 "libsystemd-dev installed");
+	return NULL;
+}
+
+void cmd_infopipe_stop(struct cmd_infopipe *ip)
+{
+	(void)ip;
+}
+
+void cmd_infopipe_free(struct cmd_infopipe *ip)
+{
+	(void)ip;
+}
+
+#else
+
+#include <errno.h>
+#include <grp.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <systemd/sd-bus.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "answer_parse.h"
+
+#define IFP_NAME "org.freedesktop.sssd.infopipe"
+#define IFP_PATH "/org/freedesktop/sssd/infopipe"
+#define IFP_USERS_PATH IFP_PATH "/Users"
+#define IFP_DOMAINS_PATH IFP_PATH "/Domains"
+#define IFP_USERS_IFACE IFP_NAME ".Users"
+#define IFP_USER_IFACE IFP_NAME ".Users.User"
+/* SSSD 2.x's name for "no such object" (sbus_errors.h). */
+#define IFP_E_NOT_FOUND "sbus.Error.NotFound"
+
+/* How long the thread waits before it connects again after losing the bus. */
+#define RECONNECT_MS 5000
+/* A PEM must fit in one Map frame with room for the envelope. */
+#define MAX_PEM (CMP_MAX_REQUEST - 4096)
+/* Attributes asked for in one GetUserAttr. */
+#define MAX_ATTRS 64
+/* NSS buffers grow up to this; a bigger entry is an error, not a crash. */
+#define NSS_BUF_MAX (1024 * 1024)
+/* Groups of one user in GetUserGroups. */
+#define MAX_GROUPS 65536
+
+struct cmd_infopipe {
+	struct cmd_state *st;
+	sd_bus *bus; /* NULL while disconnected */
+	pthread_t thread;
+	bool started;
+	int wake_fd;
+	atomic_bool stop;
+	pthread_mutex_t mail_lock;
+	struct cmd_job *mail; /* finished Map jobs, newest first */
+	struct cmd_gen *gen;  /* the thread's current configuration */
+	unsigned int gen_seq;
+	struct cmd_stats stats; /* this face's counters (not in GetStats) */
+	uint64_t reconnect_at_ms;
+};
+
+/* What a certificate method waits for: the call to answer, and how. */
+struct pending {
+	sd_bus_message *m;
+	bool list; /* ListByCertificate: answer "ao" */
+};
+
+/* The sender as the bus reports it. */
+struct caller {
+	struct cmd_peer peer;
+	gid_t *groups;
+	size_t n_groups;
+};
+
+/* ---------------------------------------------------------------- callers */
+
+static void caller_clear(struct caller *c)
+{
+	free(c->groups);
+	memset(c, 0, sizeof(*c));
+}
+
+/* UnixGroupIDs (au) into c->groups, at most MAX_GROUPS of them. */
+static int read_groups(sd_bus_message *reply, struct caller *c)
+{
+	const void *ids = NULL;
+	size_t size = 0;
+	int r;
+
+	if ((r = sd_bus_message_enter_container(reply, 'v', "au")) < 0 ||
+	    (r = sd_bus_message_read_array(reply, 'u', &ids, &size)) < 0) {
+		return r;
+	}
+	if (size / sizeof(uint32_t) > MAX_GROUPS) {
+		return -E2BIG;
+	}
+	free(c->groups);
+	c->n_groups = 0;
+	if ((c->groups = malloc(size > 0 ? size : 1)) == NULL) {
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < size / sizeof(uint32_t); i++) {
+		uint32_t g;
+
+		memcpy(&g, (const char *)ids + i * sizeof(g), sizeof(g));
+		c->groups[c->n_groups++] = (gid_t)g;
+	}
+	return sd_bus_message_exit_container(reply);
+}
+
+/* One entry of GetConnectionCredentials' a{sv}; others are skipped. */
+static int read_cred(sd_bus_message *reply, struct caller *c, bool *have_uid)
+{
+	const char *key;
+	uint32_t v;
+	int r;
+
+	if ((r = sd_bus_message_read(reply, "s", &key)) < 0) {
+		return r;
+	}
+	if (strcmp(key, "UnixUserID") == 0) {
+		if ((r = sd_bus_message_read(reply, "v", "u", &v)) >= 0) {
+			c->peer.uid = (uid_t)v;
+			*have_uid = true;
+		}
+	} else if (strcmp(key, "ProcessID") == 0) {
+		if ((r = sd_bus_message_read(reply, "v", "u", &v)) >= 0) {
+			c->peer.pid = (pid_t)v;
+		}
+	} else if (strcmp(key, "UnixGroupIDs") == 0) {
+		r = read_groups(reply, c);
+	} else {
+		r = sd_bus_message_skip(reply, "v");
+	}
+	return r;
+}
+
+/*
+ * The sender's uid, pid and groups, from the bus's own
+ * GetConnectionCredentials (dbus-daemon reads them from the socket with
+ * SO_PEERCRED and SO_PEERGROUPS). sd-bus's sender creds do not carry the
+ * groups from dbus-daemon, and /proc would be racy, so neither is used.
+ * The bus does not report the primary gid: only the groups count.
+ */
+static int caller_read(sd_bus_message *m, struct caller *c)
+{
+	sd_bus_message *reply = NULL;
+	bool have_uid = false;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	c->peer.gid = (gid_t)-1;
+	if (sd_bus_message_get_sender(m) == NULL) {
+		return -EPERM;
+	}
+	r = sd_bus_call_method(sd_bus_message_get_bus(m), "org.freedesktop.DBus",
+			       "/org/freedesktop/DBus", "org.freedesktop.DBus",
+			       "GetConnectionCredentials", NULL, &reply, "s",
+			       sd_bus_message_get_sender(m));
+	if (r < 0 || (r = sd_bus_message_enter_container(reply, 'a', "{sv}")) < 0) {
+		goto out;
+	}
+	while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+		if ((r = read_cred(reply, c, &have_uid)) < 0 ||
+		    (r = sd_bus_message_exit_container(reply)) < 0) {
+			goto out;
+		}
+	}
+	if (r >= 0 && !have_uid) {
+		r = -EPERM;
+	}
+out:
+	sd_bus_message_unref(reply);
+	return r;
+}
+
+static void refresh_gen(struct cmd_infopipe *ip)
+{
+	cmd_state_refresh_gen(ip->st, &ip->gen, &ip->gen_seq);
+}
+
+/* 0 when the sender of m may use certmapd; otherwise err is set and a
+ * negative errno returned, as an sd-bus handler returns it. */
+static int caller_check(struct cmd_infopipe *ip, sd_bus_message *m, struct caller *c,
+			sd_bus_error *err)
+{
+	refresh_gen(ip);
+	if (caller_read(m, c) < 0) {
+		return sd_bus_error_set(err, SD_BUS_ERROR_ACCESS_DENIED,
+					"cannot read the caller's credentials from the bus");
+	}
+	if (!cmd_peer_allowed_groups(&ip->gen->cfg->service, &c->peer, c->groups, c->n_groups)) {
+		cmd_stats_add(&ip->stats, CMD_C_REJECTED_PEERS, 1);
+		if (cmd_peer_refusal_logged(c->peer.uid)) {
+			cmd_log(LOG_WARNING,
+				"refused a D-Bus call from uid %u (pid %d): add it to "
+				"service.allowed_uids or a group in service.allowed_gids",
+				(unsigned)c->peer.uid, (int)c->peer.pid);
+		}
+		return sd_bus_error_set(err, SD_BUS_ERROR_ACCESS_DENIED,
+					"this uid may not use certmapd");
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- names and paths */
+
+/* SSSD's object-path escape: every byte outside [A-Za-z0-9] as _%02x. */
+static void path_escape(struct cm_buf *b, const char *s)
+{
+	if (*s == '\0') {
+		cm_buf_addc(b, '_');
+		return;
+	}
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9')) {
+			cm_buf_addc(b, (char)*p);
+		} else {
+			cm_buf_printf(b, "_%02x", *p);
+		}
+	}
+}
+
+/* A malloc'd object path: prefix/<escaped name>[/<id>]; NULL when out of memory. */
+static char *object_path(const char *prefix, const char *name, const uid_t *id)
+{
+	struct cm_buf b;
+
+	cm_buf_init(&b, 4096);
+	cm_buf_adds(&b, prefix);
+	cm_buf_addc(&b, '/');
+	path_escape(&b, name);
+	if (id != NULL) {
+		cm_buf_printf(&b, "/%u", (unsigned)*id);
+	}
+	return cm_buf_steal(&b, NULL);
+}
+
+/* Whether the path element [el, el+len) is name escaped. */
+static bool element_is(const char *el, size_t len, const char *name)
+{
+	struct cm_buf b;
+	bool same;
+
+	cm_buf_init(&b, 4096);
+	path_escape(&b, name);
+	same = !b.failed && b.len == len && memcmp(b.data, el, len) == 0;
+	cm_buf_free(&b);
+	return same;
+}
+
+/* A uid in decimal, as this face writes it (no sign, no leading zero). */
+static bool parse_uid(const char *s, uid_t *out)
+{
+	unsigned long long v = 0;
+
+	if (*s == '\0' || (s[0] == '0' && s[1] != '\0')) {
+		return false;
+	}
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || (v = v * 10 + (unsigned)(*s - '0')) >= UINT32_MAX) {
+			return false;
+		}
+	}
+	*out = (uid_t)v;
+	return true;
+}
+
+/* The local domain and uid a User object path names, or NULL. */
+static const struct cm_domain *parse_user_path(const struct cm_config *cfg, const char *path,
+					       uid_t *uid)
+{
+	static const char prefix[] = IFP_USERS_PATH "/";
+	const char *el, *slash;
+
+	if (strncmp(path, prefix, sizeof(prefix) - 1) != 0) {
+		return NULL;
+	}
+	el = path + sizeof(prefix) - 1;
+	if ((slash = strchr(el, '/')) == NULL || !parse_uid(slash + 1, uid)) {
+		return NULL;
+	}
+	for (size_t i = 0; i < cfg->n_domains; i++) {
+		const struct cm_domain *d = &cfg->domains[i];
+
+		if (d->type == CM_DOMAIN_LOCAL && element_is(el, (size_t)(slash - el), d->name)) {
+			return d;
+		}
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- accounts (NSS) */
+
+struct account {
+	struct passwd pw;
+	char *buf;
+};
+
+static void account_clear(struct account *a)
+{
+	free(a->buf);
+	memset(a, 0, sizeof(*a));
+}
+
+/* By name (name != NULL) or uid. 0, -ENOENT, or another negative errno. */
+static int account_get(struct account *a, const char *name, uid_t uid)
+{
+	size_t size = 4096;
+	struct passwd *res = NULL;
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	for (;;) {
+		char *nb = realloc(a->buf, size);
+
+		if (nb == NULL) {
+			return -ENOMEM;
+		}
+		a->buf = nb;
+		r = name != NULL ? getpwnam_r(name, &a->pw, a->buf, size, &res)
+				 : getpwuid_r(uid, &a->pw, a->buf, size, &res);
+		if (r != ERANGE || size >= NSS_BUF_MAX) {
+			break;
+		}
+		size *= 2;
+	}
+	if (r != 0) {
+		return -r;
+	}
+	return res != NULL ? 0 : -ENOENT;
+}
+
+/* Whether domain d would map this account (decision.c's uid policy). */
+static bool domain_accepts(const struct cm_domain *d, uid_t uid)
+{
+	return d->type == CM_DOMAIN_LOCAL && (uid == 0 ? d->allow_uid0 : uid >= d->min_uid);
+}
+
+/* The first local domain that accepts uid, or NULL: accounts certmap would
+ * never map are not shown either. */
+static const struct cm_domain *account_domain(const struct cm_config *cfg, uid_t uid)
+{
+	for (size_t i = 0; i < cfg->n_domains; i++) {
+		if (domain_accepts(&cfg->domains[i], uid)) {
+			return &cfg->domains[i];
+		}
+	}
+	return NULL;
+}
+
+/* A user by name, visible in a local domain; err set when not. */
+static int user_by_name(struct cmd_infopipe *ip, const char *name, struct account *a,
+			const struct cm_domain **d, sd_bus_error *err)
+{
+	int r;
+
+	*d = NULL;
+	if (*name == '\0' || strlen(name) > CMP_MAX_NAME) {
+		return sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS,
+					 "the user name must be 1 to %d bytes", CMP_MAX_NAME);
+	}
+	r = account_get(a, name, 0);
+	if (r == 0 && (*d = account_domain(ip->gen->cfg, a->pw.pw_uid)) != NULL) {
+		return 0;
+	}
+	account_clear(a);
+	if (r != 0 && r != -ENOENT) {
+		return sd_bus_error_setf(err, SD_BUS_ERROR_FAILED, "cannot look up the user: %s",
+					 strerror(-r));
+	}
+	return sd_bus_error_set(err, IFP_E_NOT_FOUND, "no such user in a local domain");
+}
+
+/* ---------------------------------------------------------------- Map through dispatch */
+
+/* The Map frame a varlink client would send. NULL when out of memory. */
+static char *map_frame(const char *pem, const char *user, size_t *len)
+{
+	json_object *root = json_object_new_object(), *p = json_object_new_object();
+	char *frame = NULL;
+
+	if (root == NULL || p == NULL) {
+		json_object_put(p);
+		goto out;
+	}
+	json_object_object_add(p, CMP_P_CERTIFICATE, json_object_new_string(pem));
+	if (user != NULL && *user != '\0') {
+		json_object_object_add(p, CMP_P_USER, json_object_new_string(user));
+	}
+	json_object_object_add(root, CMP_F_METHOD, json_object_new_string(CMP_M_MAP));
+	json_object_object_add(root, CMP_F_PARAMETERS, p);
+	frame = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+								JSON_C_TO_STRING_NOSLASHESCAPE));
+	*len = frame != NULL ? strlen(frame) : 0;
+out:
+	json_object_put(root);
+	return frame;
+}
+
+static int reply_error(sd_bus_message *m, const char *name, const char *what, const char *message)
+{
+	return sd_bus_reply_method_errorf(m, name, "%s: %s", what, message);
+}
+
+/* A mapped answer: the User object, or a list of it. */
+static int reply_mapped(const struct pending *pd, const struct certmap_answer *a)
+{
+	uid_t uid = certmap_answer_uid(a);
+	char *path = object_path(IFP_USERS_PATH, certmap_answer_domain(a), &uid);
+	int r;
+
+	if (path == NULL) {
+		return sd_bus_reply_method_errorf(pd->m, SD_BUS_ERROR_NO_MEMORY, "out of memory");
+	}
+	r = pd->list ? sd_bus_reply_method_return(pd->m, "ao", 1, path)
+		     : sd_bus_reply_method_return(pd->m, "o", path);
+	free(path);
+	return r;
+}
+
+/*
+ * A refusal names its reason code first ("untrusted: ..."). No mapping is
+ * sbus.Error.NotFound, as in SSSD; several accounts (for a Find* without
+ * a name) and a certificate that cannot be read are InvalidArgs, as SSSD
+ * answers EINVAL; an error verdict is org.freedesktop.DBus.Error.Failed.
+ */
+static int reply_answer(const struct pending *pd, const struct certmap_answer *a)
+{
+	const char *reason = certmap_reason_name(certmap_answer_reason(a));
+	const char *msg = certmap_answer_message(a);
+
+	switch (certmap_answer_verdict(a)) {
+	case CERTMAP_VERDICT_MAPPED: return reply_mapped(pd, a);
+	case CERTMAP_VERDICT_AMBIGUOUS:
+		return reply_error(pd->m, SD_BUS_ERROR_INVALID_ARGS, reason, msg);
+	case CERTMAP_VERDICT_REFUSED:
+		if (certmap_answer_reason(a) == CERTMAP_REASON_INVALID_CERTIFICATE) {
+			return reply_error(pd->m, SD_BUS_ERROR_INVALID_ARGS, reason, msg);
+		}
+		return reply_error(pd->m, IFP_E_NOT_FOUND, reason, msg);
+	case CERTMAP_VERDICT_ERROR:
+	default: return reply_error(pd->m, SD_BUS_ERROR_FAILED, reason, msg);
+	}
+}
+
+/* A varlink error reply of dispatch's, as a D-Bus error. */
+static int reply_varlink_error(const struct pending *pd, const char *error, json_object *params)
+{
+	json_object *v = NULL;
+	const char *msg = error;
+
+	if (params != NULL && json_object_object_get_ex(params, "message", &v) &&
+	    json_object_is_type(v, json_type_string)) {
+		msg = json_object_get_string(v);
+	}
+	if (strcmp(error, CMP_E_BACKEND_UNAVAILABLE) == 0) {
+		return reply_error(pd->m, SD_BUS_ERROR_FAILED, "backend_unavailable", msg);
+	}
+	if (strcmp(error, CMP_E_PERMISSION_DENIED) == 0) {
+		return reply_error(pd->m, SD_BUS_ERROR_ACCESS_DENIED, "permission_denied", msg);
+	}
+	/* A certificate that is neither PEM nor base64 DER, or too big. */
+	if (params != NULL && json_object_object_get_ex(params, "parameter", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    strcmp(json_object_get_string(v), CMP_P_CERTIFICATE) == 0) {
+		return reply_error(pd->m, SD_BUS_ERROR_INVALID_ARGS, "invalid_certificate", msg);
+	}
+	return reply_error(pd->m, SD_BUS_ERROR_INVALID_ARGS, "invalid_request", msg);
+}
+
+/* Answers pd's call from dispatch's reply frame in out. */
+static int reply_frame(const struct pending *pd, const struct cm_buf *out)
+{
+	json_object *root = NULL, *v = NULL, *params = NULL;
+	struct certmap_answer *a = NULL;
+	int r;
+
+	if (out->failed || out->len == 0 || (root = json_tokener_parse(out->data)) == NULL) {
+		r = sd_bus_reply_method_errorf(pd->m, SD_BUS_ERROR_FAILED,
+					       "no answer from the mapper");
+		goto out;
+	}
+	json_object_object_get_ex(root, CMP_F_PARAMETERS, &params);
+	if (json_object_object_get_ex(root, CMP_F_ERROR, &v)) {
+		r = reply_varlink_error(pd, json_object_get_string(v), params);
+		goto out;
+	}
+	if (params == NULL || cm_answer_from_json(params, &a) != CERTMAP_OK) {
+		r = sd_bus_reply_method_errorf(pd->m, SD_BUS_ERROR_FAILED, "unreadable answer");
+		goto out;
+	}
+	r = reply_answer(pd, a);
+out:
+	certmap_answer_free(a);
+	json_object_put(root);
+	return r;
+}
+
+static void pending_free(struct pending *pd)
+{
+	if (pd != NULL) {
+		sd_bus_message_unref(pd->m);
+		free(pd);
+	}
+}
+
+/* Any thread (a worker): a finished Map comes home. */
+static void post_job(struct cmd_job *job, void *arg)
+{
+	struct cmd_infopipe *ip = arg;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&ip->mail_lock);
+	*cmd_job_link(job) = ip->mail;
+	ip->mail = job;
+	pthread_mutex_unlock(&ip->mail_lock);
+	if (write(ip->wake_fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is already set, the thread will look. */
+	}
+}
+
+/* The bus thread: answers every finished Map in the mailbox, oldest first. */
+static void drain_mail(struct cmd_infopipe *ip)
+{
+	struct cmd_job *list, *rev = NULL;
+
+	pthread_mutex_lock(&ip->mail_lock);
+	list = ip->mail;
+	ip->mail = NULL;
+	pthread_mutex_unlock(&ip->mail_lock);
+	while (list != NULL) {
+		struct cmd_job *next = *cmd_job_link(list);
+
+		*cmd_job_link(list) = rev;
+		rev = list;
+		list = next;
+	}
+	while (rev != NULL) {
+		struct cmd_job *next = *cmd_job_link(rev);
+		struct pending *pd = cmd_job_owner(rev);
+		struct cm_buf out;
+
+		cm_buf_init(&out, CMP_MAX_REPLY);
+		cmd_job_finish(rev, &ip->stats, &out);
+		if (reply_frame(pd, &out) < 0) {
+			cmd_log(LOG_DEBUG, "a D-Bus caller left before its answer");
+		}
+		cm_buf_free(&out);
+		pending_free(pd);
+		cmd_job_free(rev);
+		rev = next;
+	}
+}
+
+/*
+ * The certificate methods: the caller, the arguments' sizes, then one Map.
+ * Returns 1 when the answer comes later (the job holds the call), else
+ * what replying returned.
+ */
+static int start_map(struct cmd_infopipe *ip, sd_bus_message *m, const char *pem, const char *user,
+		     bool list, sd_bus_error *err)
+{
+	struct caller c = {0};
+	struct pending *pd = NULL;
+	struct cm_buf out;
+	char *frame = NULL;
+	size_t len = 0;
+	int r;
+
+	cm_buf_init(&out, CMP_MAX_REPLY);
+	if ((r = caller_check(ip, m, &c, err)) < 0) {
+		goto out;
+	}
+	if (*pem == '\0' || strlen(pem) > MAX_PEM) {
+		r = sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS,
+				      "the certificate must be a PEM of 1 to %d bytes", MAX_PEM);
+		goto out;
+	}
+	if (user != NULL && strlen(user) > CMP_MAX_NAME) {
+		r = sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS,
+				      "the user name is over %d bytes", CMP_MAX_NAME);
+		goto out;
+	}
+	if ((pd = calloc(1, sizeof(*pd))) == NULL || (frame = map_frame(pem, user, &len)) == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	pd->m = sd_bus_message_ref(m);
+	pd->list = list;
+	struct cmd_caller cl = {
+	    .st = ip->st,
+	    .gen = ip->gen,
+	    .stats = &ip->stats,
+	    .peer = &c.peer,
+	    .fd = -1,
+	    .groups_given = true,
+	    .groups = c.groups,
+	    .n_groups = c.n_groups,
+	    .post = post_job,
+	    .post_arg = ip,
+	    .owner = pd,
+	};
+	if (cmd_dispatch_frame(&cl, frame, len, &out) == CMD_PENDING) {
+		pd = NULL; /* the job has it */
+		r = 1;
+		goto out;
+	}
+	r = reply_frame(pd, &out);
+out:
+	pending_free(pd);
+	free(frame);
+	cm_buf_free(&out);
+	caller_clear(&c);
+	return r;
+}
+
+static int m_find_by_cert(sd_bus_message *m, void *userdata, sd_bus_error *err)
+{
+	const char *pem;
+	int r;
+
+	if ((r = sd_bus_message_read(m, "s", &pem)) < 0) {
+		return r;
+	}
+	return start_map(userdata, m, pem, NULL, false, err);
+}
+
+static int m_list_by_cert(sd_bus_message *m, void *userdata, sd_bus_error *err)
+{
+	const char *pem;
+	uint32_t limit;
+	int r;
+
+	/* certmap maps to one account or none, so any limit fits. */
+	if ((r = sd_bus_message_read(m, "su", &pem, &limit)) < 0) {
+		return r;
+	}
+	return start_map(userdata, m, pem, NULL, true, err);
+}
+
+static int m_find_by_name_and_cert(sd_bus_message *m, void *userdata, sd_bus_error *err)
+{
+	const char *name, *pem;
+	int r;
+
+	if ((r = sd_bus_message_read(m, "ss", &name, &pem)) < 0) {
+		return r;
+	}
+	return start_map(userdata, m, pem, name, false, err);
+}
+
+/* ---------------------------------------------------------------- account methods */
+
+static int m_find_by_name(sd_bus_message *m, void *userdata, sd_bus_error *err)
+{
+	struct cmd_infopipe *ip = userdata;
+	const struct cm_domain *d = NULL;
+	struct account a = {0};
+	struct caller c = {0};
+	const char *name;
+	char *path = NULL;
+	int r;
+
+	if ((r = sd_bus_message_read(m, "s", &name)) < 0 ||
+	    (r = caller_check(ip, m, &c, err)) < 0 ||
+	    (r = user_by_name(ip, name, &a, &d, err)) < 0) {
+		goto out;
+	}
+	if ((path = object_path(IFP_USERS_PATH, d->name, &a.pw.pw_uid)) == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = sd_bus_reply_method_return(m, "o", path);
+out:
+	free(path);
+	account_clear(&a);
+	caller_clear(&c);
+	return r;
+}
+
+static int m_ping(sd_bus_message *m, void *userdata, sd_bus_error *err)
+{
+	struct caller c = {0};
+	const char *ping;
+	int r;
+
+	if ((r = sd_bus_message_read(m, "s", &ping)) < 0 ||
+	    (r = caller_check(userdata, m, &c, err)) < 0) {
+		goto out;
+	}
+	if (strcasecmp(ping, "ping") != 0) {
+		r = sd_bus_error_set(err, SD_BUS_ERROR_INVALID_ARGS, "Ping expects \"ping\"");
+		goto out;
+	}
+	r = sd_bus_reply_method_return(m, "s", "PONG");
+out:
+	caller_clear(&c);
+	return r;
+}
+
+/* Group names of a, primary first; NULL-free strv in *out (owned). */
+static int account_groups(const struct account *a, struct cm_strv *out)
+{
+	gid_t *gids = NULL;
+	int n = 64, r = 0;
+
+	for (;;) {
+		gid_t *ng = realloc(gids, (size_t)n * sizeof(*gids));
+		int want = n;
+
+		if (ng == NULL) {
+			r = -ENOMEM;
+			goto out;
+		}
+		gids = ng;
+		if (getgrouplist(a->pw.pw_name, a->pw.pw_gid, gids, &want) >= 0) {
+			n = want;
+			break;
+		}
+		if (want <= n || want > MAX_GROUPS) {
+			r = -E2BIG;
+			goto out;
+		}
+		n = want;
+	}
+	for (int i = 0; i < n; i++) {
+		struct group gr, *res = NULL;
+		char buf[16384];
+
+		/* A group without a name (or too big an entry) is left out. */
+		if (getgrgid_r(gids[i], &gr, buf, sizeof(buf), &res) == 0 && res != NULL &&
+		    cm_strv_add(out, gr.gr_name) != 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+out:
+	free(gids);
+	return r;
+}
+
+static int m_get_user_groups(sd_bus_message *m, void *userdata, sd_bus_error *err)
+{
+	struct cmd_infopipe *ip = userdata;
+	const struct cm_domain *d = NULL;
+	struct cm_strv groups = {0};
+	struct account a = {0};
+	struct caller c = {0};
+	sd_bus_message *reply = NULL;
+	const char *name;
+	int r;
+
+	if ((r = sd_bus_message_read(m, "s", &name)) < 0 ||
+	    (r = caller_check(ip, m, &c, err)) < 0 ||
+	    (r = user_by_name(ip, name, &a, &d, err)) < 0 ||
+	    (r = account_groups(&a, &groups)) < 0 ||
+	    (r = sd_bus_message_new_method_return(m, &reply)) < 0 ||
+	    (r = sd_bus_message_open_container(reply, 'a', "s")) < 0) {
+		goto out;
+	}
+	for (size_t i = 0; i < groups.n && r >= 0; i++) {
+		r = sd_bus_message_append(reply, "s", groups.v[i]);
+	}
+	if (r < 0 || (r = sd_bus_message_close_container(reply)) < 0) {
+		goto out;
+	}
+	r = sd_bus_send(NULL, reply, NULL);
+out:
+	sd_bus_message_unref(reply);
+	cm_strv_clear(&groups);
+	account_clear(&a);
+	caller_clear(&c);
+	return r;
+}
+
+/* The text of one of SSSD's default user attributes (its [ifp]
+ * user_attributes), or NULL for any other name. buf holds numbers. */
+static const char *attr_value(const struct account *a, const char *attr, char *buf, size_t size)
+{
+	if (strcasecmp(attr, "name") == 0) {
+		return a->pw.pw_name;
+	}
+	if (strcasecmp(attr, "uidNumber") == 0 || strcasecmp(attr, "gidNumber") == 0) {
+		snprintf(
+		    buf, size, "%u",
+		    (unsigned)(strcasecmp(attr, "uidNumber") == 0 ? a->pw.pw_uid : a->pw.pw_gid));
+		return buf;
+	}
+	if (strcasecmp(attr, "gecos") == 0) {
+		return a->pw.pw_gecos != NULL ? a->pw.pw_gecos : "";
+	}
+	if (strcasecmp(attr, "homeDirectory") == 0) {
+		return a->pw.pw_dir != NULL ? a->pw.pw_dir : "";
+	}
+	if (strcasecmp(attr, "loginShell") == 0) {
+		return a->pw.pw_shell != NULL ? a->pw.pw_shell : "";
+	}
+	return NULL;
+}
+
+/* Appends {attr: <as [value]>} for each known attribute in m's "as". */
+static int append_attrs(sd_bus_message *m, const struct account *a, sd_bus_message *reply,
+			sd_bus_error *err)
+{
+	const char *attr;
+	unsigned int n = 0;
+	int r;
+
+	if ((r = sd_bus_message_enter_container(m, 'a', "s")) < 0 ||
+	    (r = sd_bus_message_open_container(reply, 'a', "{sv}")) < 0) {
+		return r;
+	}
+	while ((r = sd_bus_message_read(m, "s", &attr)) > 0) {
+		char buf[32];
+		const char *v = attr_value(a, attr, buf, sizeof(buf));
+
+		if (++n > MAX_ATTRS) {
+			return sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS,
+						 "at most %d attributes per call", MAX_ATTRS);
+		}
+		/* Unknown attributes are left out, as SSSD leaves out attributes
+		 * not in user_attributes. */
+		if (v != NULL && (r = sd_bus_message_append(reply, "{sv}", attr, "as", 1, v)) < 0) {
+			return r;
+		}
+	}
+	if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0) {
+		return r;
+	}
+	return sd_bus_message_close_container(reply);
+}
+
+static int m_get_user_attr(sd_bus_message *m, void *userdata, sd_bus_error *err)
+{
+	struct cmd_infopipe *ip = userdata;
+	const struct cm_domain *d = NULL;
+	struct account a = {0};
+	struct caller c = {0};
+	sd_bus_message *reply = NULL;
+	const char *name;
+	int r;
+
+	if ((r = sd_bus_message_read(m, "s", &name)) < 0 ||
+	    (r = caller_check(ip, m, &c, err)) < 0 ||
+	    (r = user_by_name(ip, name, &a, &d, err)) < 0 ||
+	    (r = sd_bus_message_new_method_return(m, &reply)) < 0 ||
+	    (r = append_attrs(m, &a, reply, err)) < 0) {
+		goto out;
+	}
+	r = sd_bus_send(NULL, reply, NULL);
+out:
+	sd_bus_message_unref(reply);
+	account_clear(&a);
+	caller_clear(&c);
+	return r;
+}
+
+/* ---------------------------------------------------------------- User objects */
+
+/* The account and domain of a User object path; err set when there is none. */
+static int user_of_path(struct cmd_infopipe *ip, const char *path, struct account *a,
+			const struct cm_domain **dp, sd_bus_error *err)
+{
+	const struct cm_domain *d;
+	uid_t uid;
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	refresh_gen(ip);
+	if ((d = parse_user_path(ip->gen->cfg, path, &uid)) == NULL || !domain_accepts(d, uid)) {
+		return sd_bus_error_set(err, IFP_E_NOT_FOUND, "no such user object");
+	}
+	if ((r = account_get(a, NULL, uid)) < 0) {
+		account_clear(a);
+		return sd_bus_error_set(err, r == -ENOENT ? IFP_E_NOT_FOUND : SD_BUS_ERROR_FAILED,
+					"no such user");
+	}
+	*dp = d;
+	return 0;
+}
+
+/* Says which paths under Users/ are User objects; also where a property
+ * read is checked against the allowed callers. */
+static int user_find(sd_bus *bus, const char *path, const char *iface, void *userdata, void **found,
+		     sd_bus_error *err)
+{
+	struct cmd_infopipe *ip = userdata;
+	sd_bus_message *m = sd_bus_get_current_message(bus);
+	const struct cm_domain *d = NULL;
+	struct account a = {0};
+	struct caller c = {0};
+	uid_t uid;
+	int r = 0;
+
+	(void)iface;
+	refresh_gen(ip);
+	/* Not one of ours: no object, and nothing to check yet. */
+	if (parse_user_path(ip->gen->cfg, path, &uid) == NULL) {
+		return 0;
+	}
+	if (m == NULL || (r = caller_check(ip, m, &c, err)) < 0 ||
+	    (r = user_of_path(ip, path, &a, &d, err)) < 0) {
+		r = r < 0 ? r : 0;
+		goto out;
+	}
+	*found = ip;
+	r = 1;
+out:
+	account_clear(&a);
+	caller_clear(&c);
+	return r;
+}
+
+static int get_prop(sd_bus *bus, const char *path, const char *iface, const char *prop,
+		    sd_bus_message *reply, void *userdata, sd_bus_error *err)
+{
+	struct cmd_infopipe *ip = userdata;
+	const struct cm_domain *d = NULL;
+	struct account a = {0};
+	char *dpath = NULL;
+	char buf[32];
+	int r;
+
+	(void)bus, (void)iface;
+	if ((r = user_of_path(ip, path, &a, &d, err)) < 0) {
+		goto out;
+	}
+	if (strcmp(prop, "uidNumber") == 0) {
+		r = sd_bus_message_append(reply, "u", (uint32_t)a.pw.pw_uid);
+	} else if (strcmp(prop, "gidNumber") == 0) {
+		r = sd_bus_message_append(reply, "u", (uint32_t)a.pw.pw_gid);
+	} else if (strcmp(prop, "domainname") == 0) {
+		r = sd_bus_message_append(reply, "s", d->name);
+	} else if (strcmp(prop, "domain") == 0) {
+		r = (dpath = object_path(IFP_DOMAINS_PATH, d->name, NULL)) == NULL
+			? -ENOMEM
+			: sd_bus_message_append(reply, "o", dpath);
+	} else if (strcmp(prop, "extraAttributes") == 0) {
+		r = sd_bus_message_append(reply, "a{sas}", 0); /* none: certmap keeps no extra */
+	} else {
+		const char *v = attr_value(&a, prop, buf, sizeof(buf));
+
+		r = sd_bus_message_append(reply, "s", v != NULL ? v : "");
+	}
+out:
+	free(dpath);
+	account_clear(&a);
+	return r;
+}
+
+/* ---------------------------------------------------------------- vtables */
+
+/* sd-bus lets only the service's own uid (or CAP_SYS_ADMIN) call a
+ * method without this flag; who may call is caller_check()'s to say. */
+#define UNPRIV SD_BUS_VTABLE_UNPRIVILEGED
+
+static const sd_bus_vtable ifp_vtable[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_METHOD_WITH_NAMES("Ping", "s", SD_BUS_PARAM(ping), "s", SD_BUS_PARAM(pong), m_ping,
+			     UNPRIV),
+    SD_BUS_METHOD_WITH_NAMES("GetUserAttr", "sas", SD_BUS_PARAM(user) SD_BUS_PARAM(attr), "a{sv}",
+			     SD_BUS_PARAM(values), m_get_user_attr, UNPRIV),
+    SD_BUS_METHOD_WITH_NAMES("GetUserGroups", "s", SD_BUS_PARAM(user), "as", SD_BUS_PARAM(values),
+			     m_get_user_groups, UNPRIV),
+    SD_BUS_VTABLE_END,
+};
+
+static const sd_bus_vtable users_vtable[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_METHOD_WITH_NAMES("FindByName", "s", SD_BUS_PARAM(name), "o", SD_BUS_PARAM(result),
+			     m_find_by_name, UNPRIV),
+    SD_BUS_METHOD_WITH_NAMES("FindByCertificate", "s", SD_BUS_PARAM(pem_cert), "o",
+			     SD_BUS_PARAM(result), m_find_by_cert, UNPRIV),
+    SD_BUS_METHOD_WITH_NAMES("FindByValidCertificate", "s", SD_BUS_PARAM(pem_cert), "o",
+			     SD_BUS_PARAM(result), m_find_by_cert, UNPRIV),
+    SD_BUS_METHOD_WITH_NAMES("ListByCertificate", "su", SD_BUS_PARAM(pem_cert) SD_BUS_PARAM(limit),
+			     "ao", SD_BUS_PARAM(result), m_list_by_cert, UNPRIV),
+    SD_BUS_METHOD_WITH_NAMES("FindByNameAndCertificate", "ss",
+			     SD_BUS_PARAM(name) SD_BUS_PARAM(pem_cert), "o", SD_BUS_PARAM(result),
+			     m_find_by_name_and_cert, UNPRIV),
+    SD_BUS_VTABLE_END,
+};
+
+/* Read on demand from NSS: nothing is cached, so nothing is announced. */
+#define USER_PROP(name, sig)                                                                       \
+	SD_BUS_PROPERTY(name, sig, get_prop, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION)
+
+static const sd_bus_vtable user_vtable[] = {
+    SD_BUS_VTABLE_START(0),
+    USER_PROP("name", "s"),
+    USER_PROP("uidNumber", "u"),
+    USER_PROP("gidNumber", "u"),
+    USER_PROP("gecos", "s"),
+    USER_PROP("homeDirectory", "s"),
+    USER_PROP("loginShell", "s"),
+    USER_PROP("domain", "o"),
+    USER_PROP("domainname", "s"),
+    USER_PROP("extraAttributes", "a{sas}"),
+    SD_BUS_VTABLE_END,
+};
+
+/* ---------------------------------------------------------------- the bus */
+
+/* sd-bus cannot mix a fallback and a plain object on one path: Users is
+ * a fallback too, found at its own path only. */
+static int users_find(sd_bus *bus, const char *path, const char *iface, void *userdata,
+		      void **found, sd_bus_error *err)
+{
+	(void)bus, (void)iface, (void)err;
+	if (strcmp(path, IFP_USERS_PATH) != 0) {
+		return 0;
+	}
+	*found = userdata;
+	return 1;
+}
+
+static void bus_drop(struct cmd_infopipe *ip)
+{
+	ip->bus = sd_bus_flush_close_unref(ip->bus);
+	ip->reconnect_at_ms = cmd_now_ms() + RECONNECT_MS;
+}
+
+/* Connects, registers the objects and takes the name. 0 or -1 (logged). */
+static int bus_connect(struct cmd_infopipe *ip)
+{
+	sd_bus *bus = NULL;
+	const char *step = "connect to the system bus";
+	int r;
+
+	if ((r = sd_bus_open_system(&bus)) < 0) {
+		goto out;
+	}
+	step = "register the InfoPipe objects";
+	if ((r = sd_bus_add_object_vtable(bus, NULL, IFP_PATH, IFP_NAME, ifp_vtable, ip)) < 0 ||
+	    (r = sd_bus_add_fallback_vtable(bus, NULL, IFP_USERS_PATH, IFP_USERS_IFACE,
+					    users_vtable, users_find, ip)) < 0 ||
+	    (r = sd_bus_add_fallback_vtable(bus, NULL, IFP_USERS_PATH, IFP_USER_IFACE, user_vtable,
+					    user_find, ip)) < 0) {
+		goto out;
+	}
+	step = "own the name " IFP_NAME " (is SSSD's ifp responder running, or is the D-Bus "
+	       "policy certmapd-infopipe.conf missing?)";
+	if ((r = sd_bus_request_name(bus, IFP_NAME, 0)) < 0) {
+		goto out;
+	}
+	ip->bus = bus;
+	bus = NULL;
+out:
+	if (r < 0) {
+		cmd_log(LOG_ERR, "service.infopipe: cannot %s: %s", step, strerror(-r));
+	}
+	sd_bus_flush_close_unref(bus);
+	return r < 0 ? -1 : 0;
+}
+
+/* Sleeps until the bus, the mailbox or a timeout needs the thread. */
+static void bus_wait(struct cmd_infopipe *ip)
+{
+	struct pollfd p[2] = {{.fd = ip->wake_fd, .events = POLLIN}, {.fd = -1}};
+	uint64_t until_us = UINT64_MAX, now_ms = cmd_now_ms(), wake;
+	int timeout = -1, r;
+
+	if (ip->bus != NULL) {
+		p[1].fd = sd_bus_get_fd(ip->bus);
+		r = sd_bus_get_events(ip->bus);
+		p[1].events = (short)(r > 0 ? r : POLLIN);
+		if (sd_bus_get_timeout(ip->bus, &until_us) >= 0 && until_us != UINT64_MAX) {
+			struct timespec ts;
+			uint64_t now_us;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			now_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+			timeout = until_us <= now_us ? 0 : (int)((until_us - now_us + 999) / 1000);
+		}
+	} else {
+		timeout = ip->reconnect_at_ms <= now_ms ? 0 : (int)(ip->reconnect_at_ms - now_ms);
+	}
+	if (poll(p, p[1].fd >= 0 ? 2 : 1, timeout) > 0 && (p[0].revents & POLLIN) &&
+	    read(ip->wake_fd, &wake, sizeof(wake)) < 0) {
+		/* EAGAIN: another read took it. */
+	}
+}
+
+static void *bus_thread(void *arg)
+{
+	struct cmd_infopipe *ip = arg;
+
+	while (!atomic_load(&ip->stop)) {
+		int r;
+
+		drain_mail(ip);
+		if (ip->bus == NULL && cmd_now_ms() >= ip->reconnect_at_ms &&
+		    bus_connect(ip) != 0) {
+			ip->reconnect_at_ms = cmd_now_ms() + RECONNECT_MS;
+		}
+		if (ip->bus != NULL) {
+			if ((r = sd_bus_process(ip->bus, NULL)) < 0) {
+				cmd_log(LOG_ERR,
+					"service.infopipe: lost the system bus (%s); connecting "
+					"again in %d seconds",
+					strerror(-r), RECONNECT_MS / 1000);
+				bus_drop(ip);
+				continue;
+			}
+			if (r > 0) {
+				continue; /* more may be queued */
+			}
+		}
+		bus_wait(ip);
+	}
+	return NULL;
+}
+
+struct cmd_infopipe *cmd_infopipe_start(struct cmd_state *st)
+{
+	struct cmd_infopipe *ip = calloc(1, sizeof(*ip));
+
+	if (ip == NULL) {
+		return NULL;
+	}
+	ip->st = st;
+	ip->wake_fd = -1;
+	pthread_mutex_init(&ip->mail_lock, NULL);
+	refresh_gen(ip);
+	/* The first connection is made here, so that a missing bus or a name
+	 * owned by another program stops the start with a clear message. */
+	if ((ip->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 || bus_connect(ip) != 0) {
+		goto fail;
+	}
+	if (pthread_create(&ip->thread, NULL, bus_thread, ip) != 0) {
+		cmd_log(LOG_ERR, "service.infopipe: cannot start the D-Bus thread");
+		goto fail;
+	}
+	ip->started = true;
+	cmd_log(LOG_NOTICE, "service.infopipe: serving %s on the system bus", IFP_NAME);
+	return ip;
+fail:
+	cmd_infopipe_free(ip);
+	return NULL;
+}
+
+void cmd_infopipe_stop(struct cmd_infopipe *ip)
+{
+	uint64_t one = 1;
+
+	if (ip == NULL || !ip->started) {
+		return;
+	}
+	atomic_store(&ip->stop, true);
+	if (write(ip->wake_fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: it is awake already. */
+	}
+	pthread_join(ip->thread, NULL);
+	ip->started = false;
+}
+
+void cmd_infopipe_free(struct cmd_infopipe *ip)
+{
+	if (ip == NULL) {
+		return;
+	}
+	cmd_infopipe_stop(ip);
+	/* The callers still waiting get no answer: the service is stopping. */
+	while (ip->mail != NULL) {
+		struct cmd_job *next = *cmd_job_link(ip->mail);
+
+		pending_free(cmd_job_owner(ip->mail));
+		cmd_job_free(ip->mail);
+		ip->mail = next;
+	}
+	sd_bus_flush_close_unref(ip->bus);
+	cmd_gen_unref(ip->gen);
+	if (ip->wake_fd >= 0) {
+		close(ip->wake_fd);
+	}
+	pthread_mutex_destroy(&ip->mail_lock);
+	free(ip);
+}
+
+#endif
