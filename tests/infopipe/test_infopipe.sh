@@ -1,0 +1,304 @@
+#!/bin/sh
+# certmapd's D-Bus InfoPipe face end to end: a private dbus-daemon with a
+# system-bus-like configuration that includes conf/certmapd-infopipe.conf,
+# the real certmapd on it (DBUS_SYSTEM_BUS_ADDRESS), and busctl as the
+# client. Every method mapped and refused, the User properties, the error
+# names, introspection, and callers refused by uid (as root: another uid).
+set -u
+. "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
+
+for t in dbus-daemon busctl; do
+	if ! command -v "$t" > /dev/null 2>&1; then
+		echo "SKIP: $t is not installed (apt-get install dbus systemd)"
+		exit 77
+	fi
+done
+if ! grep -q '^#define HAVE_SYSTEMD 1' "$builddir/config.h"; then
+	echo "SKIP: certmapd was built without libsystemd (no D-Bus face)"
+	exit 77
+fi
+
+CERTMAPD=${CERTMAPD:-$builddir/certmapd}
+mkdir -p "$builddir/tests"
+tmp=$(mktemp -d "$builddir/tests/tmp-ifp.XXXXXX")
+chmod 755 "$tmp"
+sock="$tmp/sock"
+pid=
+bus_pid=
+stop_daemon() {
+	if [ -n "$pid" ]; then
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		pid=
+	fi
+}
+trap 'stop_daemon; [ -n "$bus_pid" ] && kill "$bus_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM HUP
+
+printf 'alice:x:1000:1000:Alice Liddell:/home/alice:/bin/sh\nbob:x:1001:1001:Bob:/home/bob:/bin/sh\nerin:x:1002:1002::/home/erin:/bin/sh\nerin2:x:1003:1003::/home/erin2:/bin/sh\nroot:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\nlow:x:500:500::/home/low:/bin/sh\n' > "$tmp/passwd"
+printf 'alice:x:1000:\nbob:x:1001:\nerin:x:1002:\nerin2:x:1003:\ndev:x:2000:alice\nnogroup:x:65534:\n' > "$tmp/group"
+NSS_WRAPPER_PASSWD="$tmp/passwd"; NSS_WRAPPER_GROUP="$tmp/group"
+export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
+
+# ---------------------------------------------------------------- the bus
+# The system bus's default policy (deny every method call and every name),
+# then the shipped policy file, as /usr/share/dbus-1/system.conf includes
+# system.d/. When the suite does not run as root, its user stands in for
+# the service user in the policy.
+me=$(id -un)
+{
+	cat <<EOB
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$tmp/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+  </policy>
+  <include>$srcdir/conf/certmapd-infopipe.conf</include>
+EOB
+	if [ "$(id -u)" -ne 0 ]; then
+		printf '  <policy user="%s"><allow own="org.freedesktop.sssd.infopipe"/></policy>\n' "$me"
+	fi
+	echo '</busconfig>'
+} > "$tmp/bus.conf"
+
+dbus-daemon --nofork --config-file="$tmp/bus.conf" --print-address=3 3> "$tmp/bus.addr" 2> "$tmp/bus.log" &
+bus_pid=$!
+i=0
+while [ ! -s "$tmp/bus.addr" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if [ ! -s "$tmp/bus.addr" ]; then
+	ko "dbus-daemon starts"; cat "$tmp/bus.log"; finish; exit 1
+fi
+DBUS_SYSTEM_BUS_ADDRESS=$(head -n 1 "$tmp/bus.addr")
+export DBUS_SYSTEM_BUS_ADDRESS
+ok "private dbus-daemon started"
+
+# ---------------------------------------------------------------- certmapd
+write_config() { # $1: extra service settings
+	cat > "$tmp/certmap.conf" <<EOC
+verify = { ca_file = "$certs/ca.pem"; };
+domains = ( { name = "local"; type = "local"; } );
+rules = (
+  { name = "upn"; priority = 10; match = "<EKU>clientAuth";
+    map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; }
+);
+service = { socket = "$sock"; user = "root"; timeout = 2; cache_ttl = 60; cache_size = 100;
+  $1 };
+EOC
+}
+
+start_daemon() {
+	sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$tmp/certmap.conf" \
+		>> "$tmp/log" 2>&1 &
+	pid=$!
+	i=0
+	# Ready once the name is on the bus.
+	while [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null &&
+		! busctl --system list --no-legend 2>/dev/null | grep -q '^org\.freedesktop\.sssd\.infopipe '; do
+		sleep 0.1; i=$((i + 1))
+	done
+	busctl --system list --no-legend 2>/dev/null | grep -q '^org\.freedesktop\.sssd\.infopipe '
+}
+
+IFP=org.freedesktop.sssd.infopipe
+USERS=/org/freedesktop/sssd/infopipe/Users
+ALICE=$USERS/local/1000
+
+# call NAME WANT_EXIT ARGS... : busctl call on the face, output in $out
+# ("--": a PEM argument starts with dashes).
+call() {
+	name=$1; want=$2; shift 2
+	expect_exit "$name" "$want" busctl --system -- call "$IFP" "$@"
+}
+# fails NAME ERROR PATH IFACE.METHOD DBUS-SEND-ARGS... : the call fails
+# with that D-Bus error name (dbus-send prints it; busctl does not).
+fails() {
+	name=$1; err=$2; path=$3; meth=$4; shift 4
+	expect_exit "$name" 1 dbus-send --system --print-reply --dest="$IFP" "$path" "$meth" "$@"
+	expect_out "$name: $err" "Error $err: "
+}
+pem() { cat "$certs/$1.pem"; }
+
+# --- the setting: true or false, nothing else
+write_config 'infopipe = "yes";'
+expect_exit "infopipe = \"yes\" is a configuration error" 2 ctl check-config --config "$tmp/certmap.conf"
+expect_out "the error names the setting" "infopipe"
+write_config "infopipe = false;"
+expect_exit "infopipe = false is valid" 0 ctl check-config --config "$tmp/certmap.conf"
+
+# --- the face is off by default
+write_config "allowed_uids = [0, $(id -u)];"
+sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$tmp/certmap.conf" >> "$tmp/log" 2>&1 &
+pid=$!
+i=0
+while [ ! -S "$sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if busctl --system list --no-legend 2>/dev/null | grep -q "^$IFP "; then
+	ko "off by default: the name is not taken"
+else
+	ok "off by default: the name is not taken"
+fi
+stop_daemon
+
+write_config "allowed_uids = [0, $(id -u)]; infopipe = true;"
+if start_daemon; then ok "certmapd owns $IFP"; else ko "certmapd owns $IFP"; cat "$tmp/log"; finish; exit 1; fi
+
+# --- Ping and introspection
+call "Ping" 0 /org/freedesktop/sssd/infopipe $IFP Ping s ping
+expect_out "Ping answers PONG" 's "PONG"'
+fails "Ping with another word" org.freedesktop.DBus.Error.InvalidArgs /org/freedesktop/sssd/infopipe $IFP.Ping string:pong
+expect_exit "introspect Users" 0 busctl --system introspect "$IFP" "$USERS"
+for m in .FindByName .FindByCertificate .FindByValidCertificate .ListByCertificate .FindByNameAndCertificate; do
+	expect_out "introspection lists $m" "$m "
+done
+expect_compact "FindByNameAndCertificate takes (ss) and returns o" '.FindByNameAndCertificatemethodsso'
+expect_compact "ListByCertificate takes (su) and returns ao" '.ListByCertificatemethodsuao'
+expect_exit "introspect the root object" 0 busctl --system introspect "$IFP" /org/freedesktop/sssd/infopipe
+expect_compact "GetUserAttr is (sas) -> a{sv}" '.GetUserAttrmethodsasa{sv}'
+expect_compact "GetUserGroups is (s) -> as" '.GetUserGroupsmethodsas'
+expect_exit "introspect a User object" 0 busctl --system introspect "$IFP" "$ALICE"
+expect_compact "User has uidNumber" '.uidNumberpropertyu1000'
+expect_compact "User has name" '.namepropertys"alice"'
+
+# --- certificate methods, mapped
+call "FindByValidCertificate maps alice" 0 "$USERS" $IFP.Users FindByValidCertificate s "$(pem alice)"
+expect_out "object path of alice" "o \"$ALICE\""
+call "FindByCertificate maps alice" 0 "$USERS" $IFP.Users FindByCertificate s "$(pem alice)"
+expect_out "FindByCertificate: object path" "o \"$ALICE\""
+call "ListByCertificate maps alice" 0 "$USERS" $IFP.Users ListByCertificate su "$(pem alice)" 10
+expect_out "ListByCertificate: one path" "ao 1 \"$ALICE\""
+call "FindByNameAndCertificate empty name" 0 "$USERS" $IFP.Users FindByNameAndCertificate ss "" "$(pem alice)"
+expect_out "empty name: alice" "o \"$ALICE\""
+call "FindByNameAndCertificate alice" 0 "$USERS" $IFP.Users FindByNameAndCertificate ss alice "$(pem alice)"
+expect_out "named alice: alice" "o \"$ALICE\""
+call "multisan picked by name" 0 "$USERS" $IFP.Users FindByNameAndCertificate ss erin2 "$(pem multisan)"
+expect_out "multisan as erin2" "o \"$USERS/local/1003\""
+
+# --- refused: verify policy on every method, reasons in the message
+NF=sbus.Error.NotFound
+IA=org.freedesktop.DBus.Error.InvalidArgs
+fails "FindByCertificate: expired refused (verify applies)" $NF "$USERS" $IFP.Users.FindByCertificate string:"$(pem expired)"
+expect_out "expired: reason code in the message" "expired"
+fails "FindByValidCertificate: expired refused" $NF "$USERS" $IFP.Users.FindByValidCertificate string:"$(pem expired)"
+fails "FindByValidCertificate: untrusted refused" $NF "$USERS" $IFP.Users.FindByValidCertificate string:"$(pem untrusted)"
+expect_out "untrusted: reason code" "untrusted"
+fails "ListByCertificate: untrusted refused" $NF "$USERS" $IFP.Users.ListByCertificate string:"$(pem untrusted)" uint32:0
+fails "FindByNameAndCertificate: untrusted refused" $NF "$USERS" $IFP.Users.FindByNameAndCertificate string:alice string:"$(pem untrusted)"
+fails "FindByNameAndCertificate: bob for alice's certificate" $NF "$USERS" $IFP.Users.FindByNameAndCertificate string:bob string:"$(pem alice)"
+fails "multisan without a name is ambiguous" $IA "$USERS" $IFP.Users.FindByCertificate string:"$(pem multisan)"
+expect_out "ambiguous: reason code" "ambiguous"
+fails "ListByCertificate: multisan ambiguous" $IA "$USERS" $IFP.Users.ListByCertificate string:"$(pem multisan)" uint32:10
+fails "a garbage certificate" $IA "$USERS" $IFP.Users.FindByCertificate string:"not a certificate"
+expect_out "garbage: invalid_certificate" "invalid_certificate"
+fails "an empty certificate" $IA "$USERS" $IFP.Users.FindByCertificate string:""
+fails "root's certificate (uid 0 not allowed)" $NF "$USERS" $IFP.Users.FindByCertificate string:"$(pem root)"
+expect_out "uid 0: reason code" "uid_refused"
+# The same certificate twice: the second answer comes from the shared cache.
+call "FindByCertificate again (cache)" 0 "$USERS" $IFP.Users FindByCertificate s "$(pem alice)"
+expect_out "cached: same path" "o \"$ALICE\""
+if grep -q "decision mapped.*user=\"alice\"" "$tmp/log"; then ok "decisions logged as for varlink"; else ko "decisions logged"; fi
+
+# --- the same path as varlink: certmapctl query agrees
+out=$(sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPCTL" query --socket "$sock" "$certs/alice.pem" 2>&1)
+expect_out "varlink face still maps alice" "alice"
+
+# --- FindByName and the User properties
+call "FindByName alice" 0 "$USERS" $IFP.Users FindByName s alice
+expect_out "FindByName: path" "o \"$ALICE\""
+fails "FindByName unknown user" $NF "$USERS" $IFP.Users.FindByName string:nosuchuser
+fails "FindByName below min_uid" $NF "$USERS" $IFP.Users.FindByName string:low
+fails "FindByName empty" $IA "$USERS" $IFP.Users.FindByName string:""
+prop() { expect_exit "Get $1" 0 busctl --system get-property "$IFP" "$ALICE" $IFP.Users.User "$1"; }
+prop name; expect_out "name" 's "alice"'
+prop uidNumber; expect_out "uidNumber" "u 1000"
+prop gidNumber; expect_out "gidNumber" "u 1000"
+prop gecos; expect_out "gecos" 's "Alice Liddell"'
+prop homeDirectory; expect_out "homeDirectory" 's "/home/alice"'
+prop loginShell; expect_out "loginShell" 's "/bin/sh"'
+prop domainname; expect_out "domainname" 's "local"'
+prop domain; expect_out "domain" 'o "/org/freedesktop/sssd/infopipe/Domains/local"'
+expect_exit "GetAll" 0 busctl --system call "$IFP" "$ALICE" org.freedesktop.DBus.Properties GetAll s $IFP.Users.User
+expect_out "GetAll has homeDirectory" '"homeDirectory" s "/home/alice"'
+GET=org.freedesktop.DBus.Properties.Get
+UI=org.freedesktop.DBus.Error.UnknownObject
+fails "Get a user that does not exist" $NF "$USERS/local/4242" $GET string:$IFP.Users.User string:name
+fails "Get in an unknown domain" $UI "$USERS/other/1000" $GET string:$IFP.Users.User string:name
+fails "Get below min_uid" $NF "$USERS/local/500" $GET string:$IFP.Users.User string:name
+fails "Get a uid with a leading zero" $UI "$USERS/local/01000" $GET string:$IFP.Users.User string:name
+
+# --- GetUserGroups, GetUserAttr
+call "GetUserGroups alice" 0 /org/freedesktop/sssd/infopipe $IFP GetUserGroups s alice
+expect_out "alice's groups" 'as 2 "alice" "dev"'
+fails "GetUserGroups unknown" $NF /org/freedesktop/sssd/infopipe $IFP.GetUserGroups string:nosuchuser
+call "GetUserAttr" 0 /org/freedesktop/sssd/infopipe $IFP GetUserAttr sas alice 4 gecos homeDirectory uidNumber mail
+expect_out "gecos as a string array" '"gecos" as 1 "Alice Liddell"'
+expect_out "uidNumber as a string array" '"uidNumber" as 1 "1000"'
+expect_out "three known attributes (mail left out)" 'a{sv} 3 '
+fails "GetUserAttr unknown user" $NF /org/freedesktop/sssd/infopipe $IFP.GetUserAttr string:nosuchuser array:string:gecos
+
+# --- methods that are not there
+fails "an SSSD method certmap lacks" org.freedesktop.DBus.Error.UnknownMethod "$USERS" $IFP.Users.ListByName string:a uint32:0
+
+# --- callers not allowed (needs another uid: root only)
+if [ "$(id -u)" -eq 0 ] && command -v setpriv > /dev/null 2>&1; then
+	as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
+	as_dev() { setpriv --reuid=65534 --regid=65534 --groups=2000 -- "$@"; }
+	AD=org.freedesktop.DBus.Error.AccessDenied
+	denied() {
+		name=$1; shift
+		expect_exit "$name" 1 as_nobody dbus-send --system --print-reply --dest="$IFP" "$@"
+		# certmapd's own refusal, not the bus policy's nor sd-bus's.
+		expect_out "$name: AccessDenied" "Error $AD: this uid may not use certmapd"
+	}
+	denied "uid 65534 refused (Ping)" /org/freedesktop/sssd/infopipe $IFP.Ping string:ping
+	denied "uid 65534 refused (FindByCertificate)" "$USERS" $IFP.Users.FindByCertificate string:"$(pem alice)"
+	denied "uid 65534 refused (FindByName)" "$USERS" $IFP.Users.FindByName string:alice
+	denied "uid 65534 refused (property)" "$ALICE" $GET string:$IFP.Users.User string:name
+	denied "uid 65534 refused (GetUserAttr)" /org/freedesktop/sssd/infopipe $IFP.GetUserAttr string:alice array:string:gecos
+	denied "uid 65534 refused (GetUserGroups)" /org/freedesktop/sssd/infopipe $IFP.GetUserGroups string:alice
+	if grep -q "refused a D-Bus call from uid 65534" "$tmp/log"; then ok "refusal logged"; else ko "refusal logged"; fi
+	# Allowed through a supplementary group, as the bus reports it.
+	stop_daemon
+	write_config "allowed_uids = [0]; allowed_gids = [2000]; infopipe = true;"
+	if start_daemon; then ok "restarted with allowed_gids"; else ko "restarted with allowed_gids"; fi
+	expect_exit "group 2000 allowed" 0 as_dev busctl --system -- call "$IFP" "$USERS" $IFP.Users FindByCertificate s "$(pem alice)"
+	expect_out "group 2000: alice" "o \"$ALICE\""
+	denied "without the group refused" "$USERS" $IFP.Users.FindByCertificate string:"$(pem alice)"
+	# A reload that takes uid 0 off the list applies to the next call.
+	write_config "allowed_uids = [1]; infopipe = true;"
+	kill -HUP "$pid"
+	sleep 0.5
+	fails "after a reload uid 0 is refused" $AD /org/freedesktop/sssd/infopipe $IFP.Ping string:ping
+	expect_out "after a reload: certmapd's refusal" "this uid may not use certmapd"
+else
+	echo "SKIP: callers of another uid (needs root and setpriv)"
+fi
+
+# --- the name is taken: a second certmapd fails to start and says why
+if [ "$(id -u)" -eq 0 ]; then
+	write_config "allowed_uids = [0]; infopipe = true;"
+	sed -i "s|$sock|$tmp/sock2|" "$tmp/certmap.conf"
+	expect_exit "a second face cannot start" 1 sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$tmp/certmap.conf"
+	expect_out "says the name is owned" "cannot own the name"
+fi
+
+# --- the service stops cleanly with the face on
+kill -TERM "$pid"
+wait "$pid" && rc=0 || rc=$?
+pid=
+if [ "$rc" -eq 0 ]; then ok "stops cleanly on SIGTERM"; else ko "stops cleanly on SIGTERM (exit $rc)"; tail -20 "$tmp/log"; fi
+
+finish
