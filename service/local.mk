@@ -37,6 +37,9 @@ EXTRA_DIST += tests/service/test_ops_cache.sh tests/service/test_ops_peers.sh \
 # The D-Bus InfoPipe face against a private dbus-daemon (tests/infopipe/).
 TESTS += tests/infopipe/test_infopipe.sh
 EXTRA_DIST += tests/infopipe/test_infopipe.sh
+# Apache's mod_lookup_identity through it (skips without apache2).
+TESTS += tests/infopipe/test_apache.sh
+EXTRA_DIST += tests/infopipe/test_apache.sh
 
 # ---------------------------------------------------------------- fuzzing the request decoder
 # tests/fuzz/replay.sh replays tests/fuzz/corpus/request through replay_request.
