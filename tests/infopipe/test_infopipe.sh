@@ -83,7 +83,9 @@ while [ ! -s "$tmp/bus.addr" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); don
 if [ ! -s "$tmp/bus.addr" ]; then
 	ko "dbus-daemon starts"; cat "$tmp/bus.log"; finish; exit 1
 fi
-DBUS_SYSTEM_BUS_ADDRESS=$(head -n 1 "$tmp/bus.addr")
+# The path alone, without the daemon's guid: clients check a guid, and a
+# restarted daemon has another one (as the real system bus address has none).
+DBUS_SYSTEM_BUS_ADDRESS=unix:path=$tmp/bus
 export DBUS_SYSTEM_BUS_ADDRESS
 ok "private dbus-daemon started"
 
@@ -251,6 +253,21 @@ fails "GetUserAttr unknown user" $NF /org/freedesktop/sssd/infopipe $IFP.GetUser
 
 # --- methods that are not there
 fails "an SSSD method certmap lacks" org.freedesktop.DBus.Error.UnknownMethod "$USERS" $IFP.Users.ListByName string:a uint32:0
+
+# --- the bus goes away and comes back: certmapd connects again
+kill "$bus_pid"; wait "$bus_pid" 2>/dev/null
+rm -f "$tmp/bus"
+dbus-daemon --nofork --config-file="$tmp/bus.conf" --print-address=3 3> "$tmp/bus.addr" 2>> "$tmp/bus.log" &
+bus_pid=$!
+i=0
+while [ $i -lt 100 ] && ! busctl --system list --no-legend 2>/dev/null | grep -q "^$IFP "; do
+	sleep 0.1; i=$((i + 1))
+done
+call "after the bus restarted: Ping" 0 /org/freedesktop/sssd/infopipe $IFP Ping s ping
+call "after the bus restarted: mapping" 0 "$USERS" $IFP.Users FindByCertificate s "$(pem alice)"
+expect_out "after the bus restarted: alice" "o \"$ALICE\""
+if grep -q "lost the system bus" "$tmp/log"; then ok "the lost bus is logged"; else ko "the lost bus is logged"; fi
+if kill -0 "$pid" 2>/dev/null; then ok "certmapd kept running"; else ko "certmapd kept running"; fi
 
 # --- callers not allowed (needs another uid: root only)
 if [ "$(id -u)" -eq 0 ] && command -v setpriv > /dev/null 2>&1; then
