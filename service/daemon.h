@@ -13,7 +13,8 @@
  *               counters, the clock
  *
  * plus limits.c (connection counts), peer.c (who may connect), cache.c
- * (answers) and request.c (the wire codec). A lower part never calls a higher one: a finished job
+ * (answers) and request.c (the wire codec); infopipe.c, the D-Bus face,
+ * sits beside the loops and calls dispatch as they do. A lower part never calls a higher one: a finished job
  * comes back to its loop through the completion the loop registered.
  */
 #ifndef CERTMAP_SERVICE_DAEMON_H
