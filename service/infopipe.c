@@ -115,6 +115,7 @@ struct cmd_infopipe {
 	struct cmd_gen *gen;  /* the thread's current configuration */
 	unsigned int gen_seq;
 	struct cmd_stats stats; /* this face's counters (not in GetStats) */
+	unsigned int in_flight; /* Map jobs out with the workers */
 	uint64_t reconnect_at_ms;
 };
 
@@ -609,6 +610,7 @@ static void drain_mail(struct cmd_infopipe *ip)
 		cm_buf_free(&out);
 		pending_free(pd);
 		cmd_job_free(rev);
+		ip->in_flight--;
 		rev = next;
 	}
 }
@@ -630,6 +632,16 @@ static int start_map(struct cmd_infopipe *ip, sd_bus_message *m, const char *pem
 
 	cm_buf_init(&out, CMP_MAX_REPLY);
 	if ((r = caller_check(ip, m, &c, err)) < 0) {
+		goto out;
+	}
+	/* Any allowed caller can send many calls at once over one bus
+	 * connection (the socket allows one per connection): the face as a
+	 * whole has at most max_connections out with the workers. */
+	if (ip->in_flight >= ip->gen->cfg->service.max_connections) {
+		r = sd_bus_error_setf(
+		    err, SD_BUS_ERROR_LIMITS_EXCEEDED,
+		    "too many certificate calls at once (service.max_connections %u)",
+		    ip->gen->cfg->service.max_connections);
 		goto out;
 	}
 	if (*pem == '\0' || strlen(pem) > MAX_PEM) {
@@ -663,6 +675,7 @@ static int start_map(struct cmd_infopipe *ip, sd_bus_message *m, const char *pem
 	};
 	if (cmd_dispatch_frame(&cl, frame, len, &out) == CMD_PENDING) {
 		pd = NULL; /* the job has it */
+		ip->in_flight++;
 		r = 1;
 		goto out;
 	}
