@@ -90,13 +90,14 @@ export DBUS_SYSTEM_BUS_ADDRESS
 ok "private dbus-daemon started"
 
 # ---------------------------------------------------------------- certmapd
-write_config() { # $1: extra service settings
+dom=local
+write_config() { # $1: extra service settings; the domain is $dom
 	cat > "$tmp/certmap.conf" <<EOC
 verify = { ca_file = "$certs/ca.pem"; };
-domains = ( { name = "local"; type = "local"; } );
+domains = ( { name = "$dom"; type = "local"; } );
 rules = (
   { name = "upn"; priority = 10; match = "<EKU>clientAuth";
-    map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; }
+    map = "LOCAL:{subject_principal.short_name}"; domains = ["$dom"]; }
 );
 service = { socket = "$sock"; user = "root"; timeout = 2; cache_ttl = 60; cache_size = 100;
   $1 };
@@ -253,6 +254,25 @@ fails "GetUserAttr unknown user" $NF /org/freedesktop/sssd/infopipe $IFP.GetUser
 
 # --- methods that are not there
 fails "an SSSD method certmap lacks" org.freedesktop.DBus.Error.UnknownMethod "$USERS" $IFP.Users.ListByName string:a uint32:0
+
+# --- a domain name with bytes outside [A-Za-z0-9]: _%02x in the path, as SSSD
+stop_daemon
+dom=Corp.example-1_x
+write_config "allowed_uids = [0, $(id -u)]; infopipe = true;"
+if start_daemon; then ok "restarted with domain $dom"; else ko "restarted with domain $dom"; fi
+ESC=$USERS/Corp_2eexample_2d1_5fx/1000
+call "escaped domain: FindByCertificate" 0 "$USERS" $IFP.Users FindByCertificate s "$(pem alice)"
+expect_out "escaped domain: path" "o \"$ESC\""
+call "escaped domain: FindByName" 0 "$USERS" $IFP.Users FindByName s alice
+expect_out "escaped domain: FindByName path" "o \"$ESC\""
+expect_exit "escaped domain: Get domainname" 0 busctl --system get-property "$IFP" "$ESC" $IFP.Users.User domainname
+expect_out "escaped domain: domainname" "s \"$dom\""
+fails "an underscore must be escaped too" $UI "$USERS/Corp_2eexample_2d1_x/1000" $GET string:$IFP.Users.User string:name
+fails "the old domain is gone" $UI "$ALICE" $GET string:$IFP.Users.User string:name
+stop_daemon
+dom=local
+write_config "allowed_uids = [0, $(id -u)]; infopipe = true;"
+if start_daemon; then ok "restarted with domain local"; else ko "restarted with domain local"; fi
 
 # --- the bus goes away and comes back: certmapd connects again
 kill "$bus_pid"; wait "$bus_pid" 2>/dev/null
