@@ -34,6 +34,9 @@
  * service.allowed_uids/allowed_gids with the credentials the bus reports
  * for the sender (its uid and supplementary groups, never an NSS lookup
  * nor /proc), as SSSD's [ifp] allowed_uids does.
+ *
+ * This file: the bus, its thread, callers and the certificate methods;
+ * infopipe_users.c: the account methods and User objects (NSS).
  */
 #include "config.h"
 
@@ -67,57 +70,24 @@ void cmd_infopipe_free(struct cmd_infopipe *ip)
 #else
 
 #include <errno.h>
-#include <grp.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <poll.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/eventfd.h>
 #include <systemd/sd-bus.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "answer_parse.h"
-
-#define IFP_NAME "org.freedesktop.sssd.infopipe"
-#define IFP_PATH "/org/freedesktop/sssd/infopipe"
-#define IFP_USERS_PATH IFP_PATH "/Users"
-#define IFP_DOMAINS_PATH IFP_PATH "/Domains"
-#define IFP_USERS_IFACE IFP_NAME ".Users"
-#define IFP_USER_IFACE IFP_NAME ".Users.User"
-/* SSSD 2.x's name for "no such object" (sbus_errors.h). */
-#define IFP_E_NOT_FOUND "sbus.Error.NotFound"
+#include "infopipe_int.h"
 
 /* How long the thread waits before it connects again after losing the bus. */
 #define RECONNECT_MS 5000
 /* A PEM must fit in one Map frame with room for the envelope. */
 #define MAX_PEM (CMP_MAX_REQUEST - 4096)
-/* Attributes asked for in one GetUserAttr. */
-#define MAX_ATTRS 64
-/* NSS buffers grow up to this; a bigger entry is an error, not a crash. */
-#define NSS_BUF_MAX (1024 * 1024)
-/* Groups of one user in GetUserGroups. */
-#define MAX_GROUPS 65536
-
-struct cmd_infopipe {
-	struct cmd_state *st;
-	sd_bus *bus; /* NULL while disconnected */
-	pthread_t thread;
-	bool started;
-	int wake_fd;
-	atomic_bool stop;
-	pthread_mutex_t mail_lock;
-	struct cmd_job *mail; /* finished Map jobs, newest first */
-	struct cmd_gen *gen;  /* the thread's current configuration */
-	unsigned int gen_seq;
-	struct cmd_stats stats; /* this face's counters (not in GetStats) */
-	unsigned int in_flight; /* Map jobs out with the workers */
-	uint64_t reconnect_at_ms;
-};
 
 /* What a certificate method waits for: the call to answer, and how. */
 struct pending {
@@ -125,16 +95,9 @@ struct pending {
 	bool list; /* ListByCertificate: answer "ao" */
 };
 
-/* The sender as the bus reports it. */
-struct caller {
-	struct cmd_peer peer;
-	gid_t *groups;
-	size_t n_groups;
-};
-
 /* ---------------------------------------------------------------- callers */
 
-static void caller_clear(struct caller *c)
+void ifp_caller_clear(struct caller *c)
 {
 	free(c->groups);
 	memset(c, 0, sizeof(*c));
@@ -234,17 +197,17 @@ out:
 	return r;
 }
 
-static void refresh_gen(struct cmd_infopipe *ip)
+void ifp_refresh_gen(struct cmd_infopipe *ip)
 {
 	cmd_state_refresh_gen(ip->st, &ip->gen, &ip->gen_seq);
 }
 
 /* 0 when the sender of m may use certmapd; otherwise err is set and a
  * negative errno returned, as an sd-bus handler returns it. */
-static int caller_check(struct cmd_infopipe *ip, sd_bus_message *m, struct caller *c,
-			sd_bus_error *err)
+int ifp_caller_check(struct cmd_infopipe *ip, sd_bus_message *m, struct caller *c,
+		     sd_bus_error *err)
 {
-	refresh_gen(ip);
+	ifp_refresh_gen(ip);
 	if (caller_read(m, c) < 0) {
 		return sd_bus_error_set(err, SD_BUS_ERROR_ACCESS_DENIED,
 					"cannot read the caller's credentials from the bus");
@@ -266,7 +229,7 @@ static int caller_check(struct cmd_infopipe *ip, sd_bus_message *m, struct calle
 /* ---------------------------------------------------------------- names and paths */
 
 /* SSSD's object-path escape: every byte outside [A-Za-z0-9] as _%02x. */
-static void path_escape(struct cm_buf *b, const char *s)
+void ifp_path_escape(struct cm_buf *b, const char *s)
 {
 	if (*s == '\0') {
 		cm_buf_addc(b, '_');
@@ -283,154 +246,18 @@ static void path_escape(struct cm_buf *b, const char *s)
 }
 
 /* A malloc'd object path: prefix/<escaped name>[/<id>]; NULL when out of memory. */
-static char *object_path(const char *prefix, const char *name, const uid_t *id)
+char *ifp_object_path(const char *prefix, const char *name, const uid_t *id)
 {
 	struct cm_buf b;
 
 	cm_buf_init(&b, 4096);
 	cm_buf_adds(&b, prefix);
 	cm_buf_addc(&b, '/');
-	path_escape(&b, name);
+	ifp_path_escape(&b, name);
 	if (id != NULL) {
 		cm_buf_printf(&b, "/%u", (unsigned)*id);
 	}
 	return cm_buf_steal(&b, NULL);
-}
-
-/* Whether the path element [el, el+len) is name escaped. */
-static bool element_is(const char *el, size_t len, const char *name)
-{
-	struct cm_buf b;
-	bool same;
-
-	cm_buf_init(&b, 4096);
-	path_escape(&b, name);
-	same = !b.failed && b.len == len && memcmp(b.data, el, len) == 0;
-	cm_buf_free(&b);
-	return same;
-}
-
-/* A uid in decimal, as this face writes it (no sign, no leading zero). */
-static bool parse_uid(const char *s, uid_t *out)
-{
-	unsigned long long v = 0;
-
-	if (*s == '\0' || (s[0] == '0' && s[1] != '\0')) {
-		return false;
-	}
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || (v = v * 10 + (unsigned)(*s - '0')) >= UINT32_MAX) {
-			return false;
-		}
-	}
-	*out = (uid_t)v;
-	return true;
-}
-
-/* The local domain and uid a User object path names, or NULL. */
-static const struct cm_domain *parse_user_path(const struct cm_config *cfg, const char *path,
-					       uid_t *uid)
-{
-	static const char prefix[] = IFP_USERS_PATH "/";
-	const char *el, *slash;
-
-	if (strncmp(path, prefix, sizeof(prefix) - 1) != 0) {
-		return NULL;
-	}
-	el = path + sizeof(prefix) - 1;
-	if ((slash = strchr(el, '/')) == NULL || !parse_uid(slash + 1, uid)) {
-		return NULL;
-	}
-	for (size_t i = 0; i < cfg->n_domains; i++) {
-		const struct cm_domain *d = &cfg->domains[i];
-
-		if (d->type == CM_DOMAIN_LOCAL && element_is(el, (size_t)(slash - el), d->name)) {
-			return d;
-		}
-	}
-	return NULL;
-}
-
-/* ---------------------------------------------------------------- accounts (NSS) */
-
-struct account {
-	struct passwd pw;
-	char *buf;
-};
-
-static void account_clear(struct account *a)
-{
-	free(a->buf);
-	memset(a, 0, sizeof(*a));
-}
-
-/* By name (name != NULL) or uid. 0, -ENOENT, or another negative errno. */
-static int account_get(struct account *a, const char *name, uid_t uid)
-{
-	size_t size = 4096;
-	struct passwd *res = NULL;
-	int r;
-
-	memset(a, 0, sizeof(*a));
-	for (;;) {
-		char *nb = realloc(a->buf, size);
-
-		if (nb == NULL) {
-			return -ENOMEM;
-		}
-		a->buf = nb;
-		r = name != NULL ? getpwnam_r(name, &a->pw, a->buf, size, &res)
-				 : getpwuid_r(uid, &a->pw, a->buf, size, &res);
-		if (r != ERANGE || size >= NSS_BUF_MAX) {
-			break;
-		}
-		size *= 2;
-	}
-	if (r != 0) {
-		return -r;
-	}
-	return res != NULL ? 0 : -ENOENT;
-}
-
-/* Whether domain d would map this account (decision.c's uid policy). */
-static bool domain_accepts(const struct cm_domain *d, uid_t uid)
-{
-	return d->type == CM_DOMAIN_LOCAL && (uid == 0 ? d->allow_uid0 : uid >= d->min_uid);
-}
-
-/* The first local domain that accepts uid, or NULL: accounts certmap would
- * never map are not shown either. */
-static const struct cm_domain *account_domain(const struct cm_config *cfg, uid_t uid)
-{
-	for (size_t i = 0; i < cfg->n_domains; i++) {
-		if (domain_accepts(&cfg->domains[i], uid)) {
-			return &cfg->domains[i];
-		}
-	}
-	return NULL;
-}
-
-/* A user by name, visible in a local domain; err set when not. */
-static int user_by_name(struct cmd_infopipe *ip, const char *name, struct account *a,
-			const struct cm_domain **d, sd_bus_error *err)
-{
-	int r;
-
-	*d = NULL;
-	if (*name == '\0' || strlen(name) > CMP_MAX_NAME) {
-		return sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS,
-					 "the user name must be 1 to %d bytes", CMP_MAX_NAME);
-	}
-	r = account_get(a, name, 0);
-	if (r == 0 && (*d = account_domain(ip->gen->cfg, a->pw.pw_uid)) != NULL) {
-		return 0;
-	}
-	account_clear(a);
-	if (r != 0 && r != -ENOENT) {
-		return sd_bus_error_setf(err, SD_BUS_ERROR_FAILED, "cannot look up the user: %s",
-					 strerror(-r));
-	}
-	return sd_bus_error_set(err, IFP_E_NOT_FOUND, "no such user in a local domain");
 }
 
 /* ---------------------------------------------------------------- Map through dispatch */
@@ -468,7 +295,7 @@ static int reply_error(sd_bus_message *m, const char *name, const char *what, co
 static int reply_mapped(const struct pending *pd, const struct certmap_answer *a)
 {
 	uid_t uid = certmap_answer_uid(a);
-	char *path = object_path(IFP_USERS_PATH, certmap_answer_domain(a), &uid);
+	char *path = ifp_object_path(IFP_USERS_PATH, certmap_answer_domain(a), &uid);
 	int r;
 
 	if (path == NULL) {
@@ -631,7 +458,7 @@ static int start_map(struct cmd_infopipe *ip, sd_bus_message *m, const char *pem
 	int r;
 
 	cm_buf_init(&out, CMP_MAX_REPLY);
-	if ((r = caller_check(ip, m, &c, err)) < 0) {
+	if ((r = ifp_caller_check(ip, m, &c, err)) < 0) {
 		goto out;
 	}
 	/* Any allowed caller can send many calls at once over one bus
@@ -684,7 +511,7 @@ out:
 	pending_free(pd);
 	free(frame);
 	cm_buf_free(&out);
-	caller_clear(&c);
+	ifp_caller_clear(&c);
 	return r;
 }
 
@@ -723,326 +550,27 @@ static int m_find_by_name_and_cert(sd_bus_message *m, void *userdata, sd_bus_err
 	return start_map(userdata, m, pem, name, false, err);
 }
 
-/* ---------------------------------------------------------------- account methods */
-
-static int m_find_by_name(sd_bus_message *m, void *userdata, sd_bus_error *err)
-{
-	struct cmd_infopipe *ip = userdata;
-	const struct cm_domain *d = NULL;
-	struct account a = {0};
-	struct caller c = {0};
-	const char *name;
-	char *path = NULL;
-	int r;
-
-	if ((r = sd_bus_message_read(m, "s", &name)) < 0 ||
-	    (r = caller_check(ip, m, &c, err)) < 0 ||
-	    (r = user_by_name(ip, name, &a, &d, err)) < 0) {
-		goto out;
-	}
-	if ((path = object_path(IFP_USERS_PATH, d->name, &a.pw.pw_uid)) == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = sd_bus_reply_method_return(m, "o", path);
-out:
-	free(path);
-	account_clear(&a);
-	caller_clear(&c);
-	return r;
-}
-
-static int m_ping(sd_bus_message *m, void *userdata, sd_bus_error *err)
-{
-	struct caller c = {0};
-	const char *ping;
-	int r;
-
-	if ((r = sd_bus_message_read(m, "s", &ping)) < 0 ||
-	    (r = caller_check(userdata, m, &c, err)) < 0) {
-		goto out;
-	}
-	if (strcasecmp(ping, "ping") != 0) {
-		r = sd_bus_error_set(err, SD_BUS_ERROR_INVALID_ARGS, "Ping expects \"ping\"");
-		goto out;
-	}
-	r = sd_bus_reply_method_return(m, "s", "PONG");
-out:
-	caller_clear(&c);
-	return r;
-}
-
-/* Group names of a, primary first; NULL-free strv in *out (owned). */
-static int account_groups(const struct account *a, struct cm_strv *out)
-{
-	gid_t *gids = NULL;
-	int n = 64, r = 0;
-
-	for (;;) {
-		gid_t *ng = realloc(gids, (size_t)n * sizeof(*gids));
-		int want = n;
-
-		if (ng == NULL) {
-			r = -ENOMEM;
-			goto out;
-		}
-		gids = ng;
-		if (getgrouplist(a->pw.pw_name, a->pw.pw_gid, gids, &want) >= 0) {
-			n = want;
-			break;
-		}
-		if (want <= n || want > MAX_GROUPS) {
-			r = -E2BIG;
-			goto out;
-		}
-		n = want;
-	}
-	for (int i = 0; i < n; i++) {
-		struct group gr, *res = NULL;
-		char buf[16384];
-
-		/* A group without a name (or too big an entry) is left out. */
-		if (getgrgid_r(gids[i], &gr, buf, sizeof(buf), &res) == 0 && res != NULL &&
-		    cm_strv_add(out, gr.gr_name) != 0) {
-			r = -ENOMEM;
-			goto out;
-		}
-	}
-out:
-	free(gids);
-	return r;
-}
-
-static int m_get_user_groups(sd_bus_message *m, void *userdata, sd_bus_error *err)
-{
-	struct cmd_infopipe *ip = userdata;
-	const struct cm_domain *d = NULL;
-	struct cm_strv groups = {0};
-	struct account a = {0};
-	struct caller c = {0};
-	sd_bus_message *reply = NULL;
-	const char *name;
-	int r;
-
-	if ((r = sd_bus_message_read(m, "s", &name)) < 0 ||
-	    (r = caller_check(ip, m, &c, err)) < 0 ||
-	    (r = user_by_name(ip, name, &a, &d, err)) < 0 ||
-	    (r = account_groups(&a, &groups)) < 0 ||
-	    (r = sd_bus_message_new_method_return(m, &reply)) < 0 ||
-	    (r = sd_bus_message_open_container(reply, 'a', "s")) < 0) {
-		goto out;
-	}
-	for (size_t i = 0; i < groups.n && r >= 0; i++) {
-		r = sd_bus_message_append(reply, "s", groups.v[i]);
-	}
-	if (r < 0 || (r = sd_bus_message_close_container(reply)) < 0) {
-		goto out;
-	}
-	r = sd_bus_send(NULL, reply, NULL);
-out:
-	sd_bus_message_unref(reply);
-	cm_strv_clear(&groups);
-	account_clear(&a);
-	caller_clear(&c);
-	return r;
-}
-
-/* The text of one of SSSD's default user attributes (its [ifp]
- * user_attributes), or NULL for any other name. buf holds numbers. */
-static const char *attr_value(const struct account *a, const char *attr, char *buf, size_t size)
-{
-	if (strcasecmp(attr, "name") == 0) {
-		return a->pw.pw_name;
-	}
-	if (strcasecmp(attr, "uidNumber") == 0 || strcasecmp(attr, "gidNumber") == 0) {
-		snprintf(
-		    buf, size, "%u",
-		    (unsigned)(strcasecmp(attr, "uidNumber") == 0 ? a->pw.pw_uid : a->pw.pw_gid));
-		return buf;
-	}
-	if (strcasecmp(attr, "gecos") == 0) {
-		return a->pw.pw_gecos != NULL ? a->pw.pw_gecos : "";
-	}
-	if (strcasecmp(attr, "homeDirectory") == 0) {
-		return a->pw.pw_dir != NULL ? a->pw.pw_dir : "";
-	}
-	if (strcasecmp(attr, "loginShell") == 0) {
-		return a->pw.pw_shell != NULL ? a->pw.pw_shell : "";
-	}
-	return NULL;
-}
-
-/* Appends {attr: <as [value]>} for each known attribute in m's "as". */
-static int append_attrs(sd_bus_message *m, const struct account *a, sd_bus_message *reply,
-			sd_bus_error *err)
-{
-	const char *attr;
-	unsigned int n = 0;
-	int r;
-
-	if ((r = sd_bus_message_enter_container(m, 'a', "s")) < 0 ||
-	    (r = sd_bus_message_open_container(reply, 'a', "{sv}")) < 0) {
-		return r;
-	}
-	while ((r = sd_bus_message_read(m, "s", &attr)) > 0) {
-		char buf[32];
-		const char *v = attr_value(a, attr, buf, sizeof(buf));
-
-		if (++n > MAX_ATTRS) {
-			return sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS,
-						 "at most %d attributes per call", MAX_ATTRS);
-		}
-		/* Unknown attributes are left out, as SSSD leaves out attributes
-		 * not in user_attributes. */
-		if (v != NULL && (r = sd_bus_message_append(reply, "{sv}", attr, "as", 1, v)) < 0) {
-			return r;
-		}
-	}
-	if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0) {
-		return r;
-	}
-	return sd_bus_message_close_container(reply);
-}
-
-static int m_get_user_attr(sd_bus_message *m, void *userdata, sd_bus_error *err)
-{
-	struct cmd_infopipe *ip = userdata;
-	const struct cm_domain *d = NULL;
-	struct account a = {0};
-	struct caller c = {0};
-	sd_bus_message *reply = NULL;
-	const char *name;
-	int r;
-
-	if ((r = sd_bus_message_read(m, "s", &name)) < 0 ||
-	    (r = caller_check(ip, m, &c, err)) < 0 ||
-	    (r = user_by_name(ip, name, &a, &d, err)) < 0 ||
-	    (r = sd_bus_message_new_method_return(m, &reply)) < 0 ||
-	    (r = append_attrs(m, &a, reply, err)) < 0) {
-		goto out;
-	}
-	r = sd_bus_send(NULL, reply, NULL);
-out:
-	sd_bus_message_unref(reply);
-	account_clear(&a);
-	caller_clear(&c);
-	return r;
-}
-
-/* ---------------------------------------------------------------- User objects */
-
-/* The account and domain of a User object path; err set when there is none. */
-static int user_of_path(struct cmd_infopipe *ip, const char *path, struct account *a,
-			const struct cm_domain **dp, sd_bus_error *err)
-{
-	const struct cm_domain *d;
-	uid_t uid;
-	int r;
-
-	memset(a, 0, sizeof(*a));
-	refresh_gen(ip);
-	if ((d = parse_user_path(ip->gen->cfg, path, &uid)) == NULL || !domain_accepts(d, uid)) {
-		return sd_bus_error_set(err, IFP_E_NOT_FOUND, "no such user object");
-	}
-	if ((r = account_get(a, NULL, uid)) < 0) {
-		account_clear(a);
-		return sd_bus_error_set(err, r == -ENOENT ? IFP_E_NOT_FOUND : SD_BUS_ERROR_FAILED,
-					"no such user");
-	}
-	*dp = d;
-	return 0;
-}
-
-/* Says which paths under Users/ are User objects; also where a property
- * read is checked against the allowed callers. */
-static int user_find(sd_bus *bus, const char *path, const char *iface, void *userdata, void **found,
-		     sd_bus_error *err)
-{
-	struct cmd_infopipe *ip = userdata;
-	sd_bus_message *m = sd_bus_get_current_message(bus);
-	const struct cm_domain *d = NULL;
-	struct account a = {0};
-	struct caller c = {0};
-	uid_t uid;
-	int r = 0;
-
-	(void)iface;
-	refresh_gen(ip);
-	/* Not one of ours: no object, and nothing to check yet. */
-	if (parse_user_path(ip->gen->cfg, path, &uid) == NULL) {
-		return 0;
-	}
-	if (m == NULL || (r = caller_check(ip, m, &c, err)) < 0 ||
-	    (r = user_of_path(ip, path, &a, &d, err)) < 0) {
-		r = r < 0 ? r : 0;
-		goto out;
-	}
-	*found = ip;
-	r = 1;
-out:
-	account_clear(&a);
-	caller_clear(&c);
-	return r;
-}
-
-static int get_prop(sd_bus *bus, const char *path, const char *iface, const char *prop,
-		    sd_bus_message *reply, void *userdata, sd_bus_error *err)
-{
-	struct cmd_infopipe *ip = userdata;
-	const struct cm_domain *d = NULL;
-	struct account a = {0};
-	char *dpath = NULL;
-	char buf[32];
-	int r;
-
-	(void)bus, (void)iface;
-	if ((r = user_of_path(ip, path, &a, &d, err)) < 0) {
-		goto out;
-	}
-	if (strcmp(prop, "uidNumber") == 0) {
-		r = sd_bus_message_append(reply, "u", (uint32_t)a.pw.pw_uid);
-	} else if (strcmp(prop, "gidNumber") == 0) {
-		r = sd_bus_message_append(reply, "u", (uint32_t)a.pw.pw_gid);
-	} else if (strcmp(prop, "domainname") == 0) {
-		r = sd_bus_message_append(reply, "s", d->name);
-	} else if (strcmp(prop, "domain") == 0) {
-		r = (dpath = object_path(IFP_DOMAINS_PATH, d->name, NULL)) == NULL
-			? -ENOMEM
-			: sd_bus_message_append(reply, "o", dpath);
-	} else if (strcmp(prop, "extraAttributes") == 0) {
-		r = sd_bus_message_append(reply, "a{sas}", 0); /* none: certmap keeps no extra */
-	} else {
-		const char *v = attr_value(&a, prop, buf, sizeof(buf));
-
-		r = sd_bus_message_append(reply, "s", v != NULL ? v : "");
-	}
-out:
-	free(dpath);
-	account_clear(&a);
-	return r;
-}
-
 /* ---------------------------------------------------------------- vtables */
 
 /* sd-bus lets only the service's own uid (or CAP_SYS_ADMIN) call a
- * method without this flag; who may call is caller_check()'s to say. */
+ * method without this flag; who may call is ifp_caller_check()'s to say. */
 #define UNPRIV SD_BUS_VTABLE_UNPRIVILEGED
 
 static const sd_bus_vtable ifp_vtable[] = {
     SD_BUS_VTABLE_START(0),
-    SD_BUS_METHOD_WITH_NAMES("Ping", "s", SD_BUS_PARAM(ping), "s", SD_BUS_PARAM(pong), m_ping,
+    SD_BUS_METHOD_WITH_NAMES("Ping", "s", SD_BUS_PARAM(ping), "s", SD_BUS_PARAM(pong), ifp_ping,
 			     UNPRIV),
     SD_BUS_METHOD_WITH_NAMES("GetUserAttr", "sas", SD_BUS_PARAM(user) SD_BUS_PARAM(attr), "a{sv}",
-			     SD_BUS_PARAM(values), m_get_user_attr, UNPRIV),
+			     SD_BUS_PARAM(values), ifp_get_user_attr, UNPRIV),
     SD_BUS_METHOD_WITH_NAMES("GetUserGroups", "s", SD_BUS_PARAM(user), "as", SD_BUS_PARAM(values),
-			     m_get_user_groups, UNPRIV),
+			     ifp_get_user_groups, UNPRIV),
     SD_BUS_VTABLE_END,
 };
 
 static const sd_bus_vtable users_vtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_METHOD_WITH_NAMES("FindByName", "s", SD_BUS_PARAM(name), "o", SD_BUS_PARAM(result),
-			     m_find_by_name, UNPRIV),
+			     ifp_find_by_name, UNPRIV),
     SD_BUS_METHOD_WITH_NAMES("FindByCertificate", "s", SD_BUS_PARAM(pem_cert), "o",
 			     SD_BUS_PARAM(result), m_find_by_cert, UNPRIV),
     SD_BUS_METHOD_WITH_NAMES("FindByValidCertificate", "s", SD_BUS_PARAM(pem_cert), "o",
@@ -1057,7 +585,7 @@ static const sd_bus_vtable users_vtable[] = {
 
 /* Read on demand from NSS: nothing is cached, so nothing is announced. */
 #define USER_PROP(name, sig)                                                                       \
-	SD_BUS_PROPERTY(name, sig, get_prop, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION)
+	SD_BUS_PROPERTY(name, sig, ifp_user_prop, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION)
 
 static const sd_bus_vtable user_vtable[] = {
     SD_BUS_VTABLE_START(0),
@@ -1109,7 +637,7 @@ static int bus_connect(struct cmd_infopipe *ip)
 	    (r = sd_bus_add_fallback_vtable(bus, NULL, IFP_USERS_PATH, IFP_USERS_IFACE,
 					    users_vtable, users_find, ip)) < 0 ||
 	    (r = sd_bus_add_fallback_vtable(bus, NULL, IFP_USERS_PATH, IFP_USER_IFACE, user_vtable,
-					    user_find, ip)) < 0) {
+					    ifp_user_find, ip)) < 0) {
 		goto out;
 	}
 	step = "own the name " IFP_NAME " (is SSSD's ifp responder running, or is the D-Bus "
@@ -1195,7 +723,7 @@ struct cmd_infopipe *cmd_infopipe_start(struct cmd_state *st)
 	ip->st = st;
 	ip->wake_fd = -1;
 	pthread_mutex_init(&ip->mail_lock, NULL);
-	refresh_gen(ip);
+	ifp_refresh_gen(ip);
 	/* The first connection is made here, so that a missing bus or a name
 	 * owned by another program stops the start with a clear message. */
 	if ((ip->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 || bus_connect(ip) != 0) {

@@ -8,7 +8,8 @@ certmapd_SOURCES = service/main.c service/loop.c service/loops.c service/limits.
 	service/workers.c service/cache.c service/cache.h service/request.c \
 	service/request.h service/daemon.h service/sd_shim.c
 # The D-Bus InfoPipe face (service.infopipe); a stub without libsystemd.
-certmapd_SOURCES += service/infopipe.c service/infopipe.h
+certmapd_SOURCES += service/infopipe.c service/infopipe.h service/infopipe_users.c \
+	service/infopipe_int.h
 certmapd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
 certmapd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) -pthread
 certmapd_LDADD = libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS) $(SYSTEMD_LIBS) -lpthread

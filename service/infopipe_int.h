@@ -1,0 +1,74 @@
+/*
+ * What the two files of certmapd's D-Bus face share: infopipe.c (the bus,
+ * its thread, callers, the certificate methods through dispatch) and
+ * infopipe_users.c (accounts from NSS: FindByName, GetUserGroups,
+ * GetUserAttr, Ping and the User objects). Everything here runs in the
+ * bus thread.
+ */
+#ifndef CERTMAP_SERVICE_INFOPIPE_INT_H
+#define CERTMAP_SERVICE_INFOPIPE_INT_H
+
+#include <systemd/sd-bus.h>
+
+#include "daemon.h"
+#include "infopipe.h"
+
+#define IFP_NAME "org.freedesktop.sssd.infopipe"
+#define IFP_PATH "/org/freedesktop/sssd/infopipe"
+#define IFP_USERS_PATH IFP_PATH "/Users"
+#define IFP_DOMAINS_PATH IFP_PATH "/Domains"
+#define IFP_USERS_IFACE IFP_NAME ".Users"
+#define IFP_USER_IFACE IFP_NAME ".Users.User"
+/* SSSD 2.x's name for "no such object" (sbus_errors.h). */
+#define IFP_E_NOT_FOUND "sbus.Error.NotFound"
+
+/* Groups of one caller (GetConnectionCredentials) or one user (GetUserGroups). */
+#define MAX_GROUPS 65536
+
+struct cmd_infopipe {
+	struct cmd_state *st;
+	sd_bus *bus; /* NULL while disconnected */
+	pthread_t thread;
+	bool started;
+	int wake_fd;
+	atomic_bool stop;
+	pthread_mutex_t mail_lock;
+	struct cmd_job *mail; /* finished Map jobs, newest first */
+	struct cmd_gen *gen;  /* the thread's current configuration */
+	unsigned int gen_seq;
+	struct cmd_stats stats; /* this face's counters (not in GetStats) */
+	unsigned int in_flight; /* Map jobs out with the workers */
+	uint64_t reconnect_at_ms;
+};
+
+/* The sender as the bus reports it. */
+struct caller {
+	struct cmd_peer peer;
+	gid_t *groups;
+	size_t n_groups;
+};
+
+/* Checks m's sender against service.allowed_uids/gids (refreshing the
+ * configuration first): 0, or err set and a negative errno, as an sd-bus
+ * handler returns it. c is cleared on entry; ifp_caller_clear frees it. */
+int ifp_caller_check(struct cmd_infopipe *ip, sd_bus_message *m, struct caller *c,
+		     sd_bus_error *err);
+void ifp_caller_clear(struct caller *c);
+/* The bus thread's current configuration into ip->gen. */
+void ifp_refresh_gen(struct cmd_infopipe *ip);
+/* SSSD's object-path escape of s: every byte outside [A-Za-z0-9] as _%02x. */
+void ifp_path_escape(struct cm_buf *b, const char *s);
+/* A malloc'd prefix/<escaped name>[/<id>]; NULL when out of memory. */
+char *ifp_object_path(const char *prefix, const char *name, const uid_t *id);
+
+/* infopipe_users.c: the handlers of the vtables. */
+int ifp_ping(sd_bus_message *m, void *userdata, sd_bus_error *err);
+int ifp_find_by_name(sd_bus_message *m, void *userdata, sd_bus_error *err);
+int ifp_get_user_groups(sd_bus_message *m, void *userdata, sd_bus_error *err);
+int ifp_get_user_attr(sd_bus_message *m, void *userdata, sd_bus_error *err);
+int ifp_user_find(sd_bus *bus, const char *path, const char *iface, void *userdata, void **found,
+		  sd_bus_error *err);
+int ifp_user_prop(sd_bus *bus, const char *path, const char *iface, const char *prop,
+		  sd_bus_message *reply, void *userdata, sd_bus_error *err);
+
+#endif
