@@ -11,4 +11,5 @@ apt-get install -y -q --no-install-recommends \
 	clang-14 libclang-rt-14-dev \
 	libsss-certmap-dev libtalloc-dev gnutls-bin ca-certificates \
 	libgnutls28-dev \
-	golang-go golang-github-varlink-go-dev
+	golang-go golang-github-varlink-go-dev \
+	libmicrohttpd-dev curl nginx-light prometheus caddy
