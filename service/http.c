@@ -212,22 +212,33 @@ static enum MHD_Result answer_mapped(struct MHD_Connection *mc, json_object *p)
 	return rc;
 }
 
-static enum MHD_Result answer_refused(struct MHD_Connection *mc, unsigned int code,
-				      const char *reason)
+/*
+ * A refusal: the reason in X-Certmap-Reason, and as the body the page a
+ * person would see (nginx's auth_request drops it; Caddy's forward_auth
+ * shows it as it is).
+ */
+static enum MHD_Result answer_refused(struct MHD_Connection *mc, const struct cm_http_conf *hc,
+				      unsigned int code, const char *reason)
 {
-	char body[128];
 	const char *h[] = {"X-Certmap-Reason", reason_token(reason), NULL, NULL, NULL};
+	struct cm_buf b;
+	enum MHD_Result rc;
 
 	if (code == MHD_HTTP_SERVICE_UNAVAILABLE) {
 		h[2] = "Retry-After";
 		h[3] = "5";
 	}
-	snprintf(body, sizeof(body), "%s\n", reason_token(reason));
-	return send_plain(mc, code, body, h);
+	cm_buf_init(&b, 64 * 1024);
+	cmd_http_denial_body(hc, mc, reason_token(reason), &b);
+	rc = b.failed ? MHD_NO
+		      : send_text(mc, code, "text/html; charset=utf-8", b.data, b.len, h);
+	cm_buf_free(&b);
+	return rc;
 }
 
 /* The reply frame of a Map, as HTTP. */
-static enum MHD_Result answer_reply(struct MHD_Connection *mc, const struct cm_buf *out)
+static enum MHD_Result answer_reply(struct MHD_Connection *mc, const struct cm_http_conf *hc,
+				    const struct cm_buf *out)
 {
 	json_object *root = NULL, *p = NULL;
 	const char *err, *verdict;
@@ -244,18 +255,18 @@ static enum MHD_Result answer_reply(struct MHD_Connection *mc, const struct cm_b
 		rc = answer_mapped(mc, p);
 	} else if (err == NULL && verdict != NULL &&
 		   (strcmp(verdict, "refused") == 0 || strcmp(verdict, "ambiguous") == 0)) {
-		rc = answer_refused(mc, MHD_HTTP_FORBIDDEN, jstr(p, "reason"));
+		rc = answer_refused(mc, hc, MHD_HTTP_FORBIDDEN, jstr(p, "reason"));
 	} else if (err == NULL || strcmp(err, CMP_E_BACKEND_UNAVAILABLE) == 0) {
 		/* The error verdict, or a backend down: try again later. */
-		rc = answer_refused(mc, MHD_HTTP_SERVICE_UNAVAILABLE,
+		rc = answer_refused(mc, hc, MHD_HTTP_SERVICE_UNAVAILABLE,
 				    jstr(p, "reason") != NULL ? jstr(p, "reason")
 							      : "backend_unavailable");
 	} else if (strcmp(err, CMP_E_INVALID_PARAMETER) == 0 || strcmp(err, CMP_E_TOO_LARGE) == 0) {
-		rc = answer_refused(mc, MHD_HTTP_BAD_REQUEST, "bad_request");
+		rc = answer_refused(mc, hc, MHD_HTTP_BAD_REQUEST, "bad_request");
 	} else if (strcmp(err, CMP_E_PERMISSION_DENIED) == 0) {
-		rc = answer_refused(mc, MHD_HTTP_FORBIDDEN, "peer_not_allowed");
+		rc = answer_refused(mc, hc, MHD_HTTP_FORBIDDEN, "peer_not_allowed");
 	} else {
-		rc = answer_refused(mc, MHD_HTTP_INTERNAL_SERVER_ERROR, "error");
+		rc = answer_refused(mc, hc, MHD_HTTP_INTERNAL_SERVER_ERROR, "error");
 	}
 	json_object_put(root);
 	return rc;
@@ -437,7 +448,7 @@ static enum MHD_Result finish_job(struct hreq *hr)
 	cmd_job_finish(hr->job, &hr->l->stats, &out);
 	cmd_job_free(hr->job);
 	hr->job = NULL;
-	rc = answer_reply(hr->mc, &out);
+	rc = answer_reply(hr->mc, &hr->l->gen->cfg->service.http, &out);
 	cm_buf_free(&out);
 	return rc;
 }
@@ -462,7 +473,7 @@ static enum MHD_Result do_auth(struct hreq *hr, const struct conn *cn)
 	enum MHD_Result rc;
 
 	if ((frame = build_frame(hr->mc, hc, &code, &why)) == NULL) {
-		return answer_refused(hr->mc, code, why);
+		return answer_refused(hr->mc, hc, code, why);
 	}
 	cm_buf_init(&out, CMP_MAX_REPLY);
 	pthread_mutex_lock(&l->dispatch_lock);
@@ -470,13 +481,13 @@ static enum MHD_Result do_auth(struct hreq *hr, const struct conn *cn)
 		cm_buf_free(&out);
 		free(frame);
 		pthread_mutex_unlock(&l->dispatch_lock);
-		return answer_refused(hr->mc, MHD_HTTP_SERVICE_UNAVAILABLE, "backend_unavailable");
+		return answer_refused(hr->mc, hc, MHD_HTTP_SERVICE_UNAVAILABLE, "backend_unavailable");
 	}
 	oc = cmd_dispatch_frame(&cl, frame, strlen(frame), &out);
 	pthread_mutex_unlock(&l->dispatch_lock);
 	free(frame);
 	if (oc != CMD_PENDING) {
-		rc = answer_reply(hr->mc, &out);
+		rc = answer_reply(hr->mc, hc, &out);
 		cm_buf_free(&out);
 		return rc;
 	}
@@ -522,7 +533,8 @@ static enum MHD_Result route(struct hreq *hr, const struct conn *cn, const char 
 	struct listener *l = hr->l;
 
 	if (cn == NULL || cn->refused) {
-		return answer_refused(mc, MHD_HTTP_FORBIDDEN, "peer_not_allowed");
+		return answer_refused(mc, &l->gen->cfg->service.http, MHD_HTTP_FORBIDDEN,
+				      "peer_not_allowed");
 	}
 	if (l->tcp && !token_ok(l->http, mc)) {
 		const char *h[] = {"WWW-Authenticate", "Bearer realm=\"certmapd\"", NULL};
@@ -537,7 +549,8 @@ static enum MHD_Result route(struct hreq *hr, const struct conn *cn, const char 
 	if (hr->body) {
 		return send_plain(mc, MHD_HTTP_BAD_REQUEST, "no request body is expected\n", NULL);
 	}
-	if (strcmp(url, "/auth") == 0) {
+	/* Envoy's ext_authz appends the original path to its path_prefix. */
+	if (strcmp(url, "/auth") == 0 || strncmp(url, "/auth/", 6) == 0) {
 		return do_auth(hr, cn);
 	}
 	if (strcmp(url, "/healthz") == 0) {

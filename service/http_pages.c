@@ -202,6 +202,16 @@ static const char *reason_of_verify(const char *v)
 	return strstr(v, "revoked") != NULL ? "revoked" : "untrusted";
 }
 
+static const struct denial *denial_of(const char *r)
+{
+	for (size_t i = 0; r != NULL && i < CM_ARRAY_SIZE(denials); i++) {
+		if (strcmp(r, denials[i].code) == 0) {
+			return &denials[i];
+		}
+	}
+	return &unknown_denial;
+}
+
 static const struct denial *find_denial(struct MHD_Connection *mc)
 {
 	const char *r = MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "reason");
@@ -213,12 +223,7 @@ static const struct denial *find_denial(struct MHD_Connection *mc)
 		r = reason_of_verify(MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
 								 "X-Certmap-Verify"));
 	}
-	for (size_t i = 0; r != NULL && i < CM_ARRAY_SIZE(denials); i++) {
-		if (strcmp(r, denials[i].code) == 0) {
-			return &denials[i];
-		}
-	}
-	return &unknown_denial;
+	return denial_of(r);
 }
 
 /* "on 1 March 2026" from the certificate the proxy passed, if any. */
@@ -250,30 +255,41 @@ static void expiry_date(const struct cm_http_conf *hc, struct MHD_Connection *mc
 	cmh_certs_clear(&certs);
 }
 
+static void denial_page(const struct cm_http_conf *hc, struct MHD_Connection *mc,
+			const struct denial *d, struct cm_buf *b)
+{
+	cm_buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+		       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+		       "<title>Access denied</title>\n</head>\n<body>\n<main>\n"
+		       "<h1>Access denied</h1>\n<p id=\"reason\">");
+	add_html(b, d->title);
+	if (d->code != NULL && strcmp(d->code, "expired") == 0) {
+		expiry_date(hc, mc, b);
+	}
+	cm_buf_adds(b, "</p>\n<p id=\"next\">");
+	add_html(b, d->next);
+	cm_buf_adds(b, "</p>\n");
+	if (hc->contact_url != NULL) {
+		cm_buf_adds(b, "<p id=\"contact\">For help, <a href=\"");
+		add_html(b, hc->contact_url);
+		cm_buf_adds(b, "\">contact the administrators</a>.</p>\n");
+	}
+	cm_buf_adds(b, "</main>\n</body>\n</html>\n");
+}
+
+void cmd_http_denial_body(const struct cm_http_conf *hc, struct MHD_Connection *mc,
+			  const char *reason, struct cm_buf *b)
+{
+	denial_page(hc, mc, denial_of(reason), b);
+}
+
 enum MHD_Result cmd_http_denied(const struct cm_http_conf *hc, struct MHD_Connection *mc)
 {
-	const struct denial *d = find_denial(mc);
 	struct cm_buf b;
 	enum MHD_Result rc;
 
 	cm_buf_init(&b, 64 * 1024);
-	cm_buf_adds(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-			"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-			"<title>Access denied</title>\n</head>\n<body>\n<main>\n"
-			"<h1>Access denied</h1>\n<p id=\"reason\">");
-	add_html(&b, d->title);
-	if (d->code != NULL && strcmp(d->code, "expired") == 0) {
-		expiry_date(hc, mc, &b);
-	}
-	cm_buf_adds(&b, "</p>\n<p id=\"next\">");
-	add_html(&b, d->next);
-	cm_buf_adds(&b, "</p>\n");
-	if (hc->contact_url != NULL) {
-		cm_buf_adds(&b, "<p id=\"contact\">For help, <a href=\"");
-		add_html(&b, hc->contact_url);
-		cm_buf_adds(&b, "\">contact the administrators</a>.</p>\n");
-	}
-	cm_buf_adds(&b, "</main>\n</body>\n</html>\n");
+	denial_page(hc, mc, find_denial(mc), &b);
 	rc = send_buf(mc, MHD_HTTP_FORBIDDEN, "text/html; charset=utf-8", &b);
 	cm_buf_free(&b);
 	return rc;

@@ -19,7 +19,9 @@ certmapd_LDADD += $(MHD_LIBS)
 else
 certmapd_SOURCES += service/http_off.c
 endif
-EXTRA_DIST += service/http_off.c service/http.c service/http_pages.c service/http_int.h
+EXTRA_DIST += service/http_off.c service/http.c service/http_pages.c service/http_int.h \
+	conf/http/nginx.conf conf/http/Caddyfile conf/http/haproxy.cfg conf/http/certmap-auth.lua \
+	conf/http/envoy.yaml conf/http/traefik.yml
 
 man_MANS += doc/certmapd.8
 EXTRA_DIST += doc/certmapd.8 \
@@ -57,8 +59,8 @@ tests_fuzz_fuzz_request_LDADD = libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_L
 endif
 
 # ---------------------------------------------------------------- HTTP listener tests
-TESTS += tests/http/test_http.sh
-EXTRA_DIST += tests/http/test_http.sh tests/http/httplib.sh
+TESTS += tests/http/test_http.sh tests/http/test_nginx.sh
+EXTRA_DIST += tests/http/test_http.sh tests/http/httplib.sh tests/http/test_nginx.sh
 
 # ---------------------------------------------------------------- fuzzing the HTTP header decoders
 # tests/fuzz/replay.sh replays tests/fuzz/corpus/http_cert through replay_http_cert.

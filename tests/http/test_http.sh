@@ -31,6 +31,9 @@ hget /auth -H "X-Client-Cert: $(b64der multirdn)"
 expect_status "no account: 403" 403
 expect_header "no account: reason" "X-Certmap-Reason: no_account"
 expect_no_header "no account: no user header" "X-Certmap-User"
+out=$body
+expect_out "no account: the body is the denial page (Caddy shows it)" "No account here belongs to your certificate."
+expect_no_out "no account: the page names no account" "carol"
 hget /auth -H "X-Client-Cert: $(b64der expired)"
 expect_header "expired: reason" "X-Certmap-Reason: expired"
 hget /auth -H "X-Client-Cert: $(b64der untrusted)"
@@ -58,6 +61,8 @@ expect_header "requested user, not a candidate: reason" "X-Certmap-Reason: not_c
 
 hget /auth -X POST -H "X-Client-Cert: $alice"
 expect_status "POST: 405" 405
+hget /auth/some/path -H "X-Client-Cert: $alice"
+expect_status "/auth/... (Envoy ext_authz) is /auth" 200
 hget /nope
 expect_status "unknown path: 404" 404
 hget /healthz
@@ -90,7 +95,7 @@ hget /metrics
 expect_status "/metrics: 200" 200
 out=$body
 expect_out "/metrics: decisions by verdict" 'certmapd_decisions_total{verdict="mapped"} 2'
-expect_out "/metrics: cache hits" "certmapd_cache_hits_total 1"
+expect_out "/metrics: cache hits (alice, then /auth/...)" "certmapd_cache_hits_total 2"
 expect_out "/metrics: the histogram's count" "certmapd_request_duration_seconds_count"
 expect_out "/metrics: cache size (alice twice with a requested user)" "certmapd_cache_entries 6"
 if command -v promtool >/dev/null 2>&1; then
