@@ -13,6 +13,7 @@
 
 static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
 static const char pem_end[] = "-----END CERTIFICATE-----";
+static const char caddy_no_cert[] = "{http.request.tls.client.certificate_der_base64}";
 
 void cmh_certs_clear(struct cmh_certs *c)
 {
@@ -481,6 +482,11 @@ enum cmh_result cmh_decode(enum cm_http_format f, const char *value, size_t len,
 		unsigned char *der;
 		size_t der_len;
 
+		/* Caddy leaves a placeholder it has no value for as it is:
+		 * that is what it sends when the client sent no certificate. */
+		if (len == sizeof(caddy_no_cert) - 1 && memcmp(value, caddy_no_cert, len) == 0) {
+			return CMH_ABSENT;
+		}
 		der = cmh_base64_decode(value, len, &der_len, why);
 		rc = der != NULL ? add_der(out, der, der_len, why) : -1;
 		break;

@@ -17,7 +17,7 @@ stop_daemon() {
 }
 # A test adds its own servers to cleanup_more (a function) before this runs.
 cleanup_more() { :; }
-trap 'cleanup_more; stop_daemon; rm -rf "$tmp"' EXIT
+trap 'cleanup_more; stop_daemon; [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM HUP
 
 if ! command -v curl >/dev/null 2>&1; then

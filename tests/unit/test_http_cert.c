@@ -217,7 +217,12 @@ static void test_base64_der(void **state)
 	assert_int_equal(decode(CM_HTTP_BASE64_DER, v, &c), CMH_OK);
 	assert_certs(&c, &d, 1);
 	cmh_certs_clear(&c);
-	/* HAProxy's %[ssl_c_der,base64] is empty without a certificate. */
+	/* Caddy 2.6 sends its placeholder as it is without a certificate;
+	 * HAProxy's %[ssl_c_der,base64] is empty. */
+	assert_int_equal(decode(CM_HTTP_BASE64_DER, "{http.request.tls.client.certificate_der_base64}", &c),
+			 CMH_ABSENT);
+	assert_int_equal(decode(CM_HTTP_BASE64_DER, "{http.request.tls.client.certificate_pem}", &c),
+			 CMH_BAD);
 	assert_int_equal(decode(CM_HTTP_BASE64_DER, "", &c), CMH_ABSENT);
 	assert_int_equal(decode(CM_HTTP_BASE64_DER, "  ", &c), CMH_ABSENT);
 	/* Not base64: URL-safe alphabet, a space inside, a lone char. */
