@@ -8,11 +8,18 @@ chmod 755 "$tmp"
 sock="$tmp/sock"
 hsock="$tmp/http.sock"
 pid=
+# certmapd exits 0 when stopped, 1 when it refuses to start: anything else
+# (an abort, a sanitizer's report at exit) fails the test.
 stop_daemon() {
 	if [ -n "$pid" ]; then
 		kill -TERM "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		st=0
+		wait "$pid" 2>/dev/null || st=$?
 		pid=
+		if [ "$st" -gt 1 ]; then
+			ko "certmapd exits cleanly (status $st)"
+			grep -A20 "Sanitizer\|runtime error" "$tmp/log" | head -40
+		fi
 	fi
 }
 # A test adds its own servers to cleanup_more (a function) before this runs.
