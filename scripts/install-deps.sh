@@ -12,4 +12,4 @@ apt-get install -y -q --no-install-recommends \
 	libsss-certmap-dev libtalloc-dev gnutls-bin ca-certificates \
 	libgnutls28-dev \
 	golang-go golang-github-varlink-go-dev \
-	libmicrohttpd-dev curl nginx-light prometheus caddy
+	libmicrohttpd-dev curl nginx-light prometheus caddy haproxy

@@ -59,9 +59,10 @@ tests_fuzz_fuzz_request_LDADD = libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_L
 endif
 
 # ---------------------------------------------------------------- HTTP listener tests
-TESTS += tests/http/test_http.sh tests/http/test_nginx.sh tests/http/test_caddy.sh
+TESTS += tests/http/test_http.sh tests/http/test_nginx.sh tests/http/test_caddy.sh \
+	tests/http/test_haproxy.sh
 EXTRA_DIST += tests/http/test_http.sh tests/http/httplib.sh tests/http/test_nginx.sh \
-	tests/http/test_caddy.sh
+	tests/http/test_caddy.sh tests/http/test_haproxy.sh
 
 # ---------------------------------------------------------------- fuzzing the HTTP header decoders
 # tests/fuzz/replay.sh replays tests/fuzz/corpus/http_cert through replay_http_cert.

@@ -2,8 +2,10 @@
 -- (service.http.listen, cert_format "base64-der") about the client
 -- certificate in txn.certmap_cert, and sets txn.certmap_status,
 -- txn.certmap_user, txn.certmap_groups and txn.certmap_reason.
-local CERTMAPD_HOST = "127.0.0.1"
-local CERTMAPD_PORT = 8741
+-- Where certmapd listens: the environment (HAProxy's global "setenv
+-- CERTMAPD_PORT 8741" before lua-load), default 127.0.0.1:8741.
+local CERTMAPD_HOST = os.getenv("CERTMAPD_HOST") or "127.0.0.1"
+local CERTMAPD_PORT = tonumber(os.getenv("CERTMAPD_PORT") or "8741")
 
 core.register_action("certmap-auth", { "http-req" }, function(txn)
 	local cert = txn:get_var("txn.certmap_cert") or ""
