@@ -220,16 +220,19 @@ static enum MHD_Result answer_mapped(struct MHD_Connection *mc, json_object *p)
 static enum MHD_Result answer_refused(struct MHD_Connection *mc, const struct cm_http_conf *hc,
 				      unsigned int code, const char *reason)
 {
-	const char *h[] = {"X-Certmap-Reason", reason_token(reason), NULL, NULL, NULL};
+	const char *h[9] = {"X-Certmap-Reason", reason_token(reason), "Vary", "Accept-Language"};
 	struct cm_buf b;
 	enum MHD_Result rc;
+	size_t n = 4;
 
-	if (code == MHD_HTTP_SERVICE_UNAVAILABLE) {
-		h[2] = "Retry-After";
-		h[3] = "5";
-	}
 	cm_buf_init(&b, 64 * 1024);
-	cmd_http_denial_body(hc, mc, reason_token(reason), &b);
+	h[n++] = "Content-Language";
+	h[n++] = cmd_http_denial_body(hc, mc, reason_token(reason), &b);
+	if (code == MHD_HTTP_SERVICE_UNAVAILABLE) {
+		h[n++] = "Retry-After";
+		h[n++] = "5";
+	}
+	h[n] = NULL;
 	rc = b.failed ? MHD_NO
 		      : send_text(mc, code, "text/html; charset=utf-8", b.data, b.len, h);
 	cm_buf_free(&b);

@@ -11,9 +11,10 @@ enum MHD_Result cmd_http_metrics(struct cmd_state *st, struct cmd_gen *gen,
 				 struct MHD_Connection *mc);
 /* GET /denied: the page a person sees, in words, with the contact URL. */
 enum MHD_Result cmd_http_denied(const struct cm_http_conf *hc, struct MHD_Connection *mc);
-/* The same page for a reason code, appended to b: the body of a refused
+/* The same page for a reason code, appended to b (returns its language
+ * tag, for Content-Language): the body of a refused
  * /auth, which proxies like Caddy's forward_auth show as it is. */
-void cmd_http_denial_body(const struct cm_http_conf *hc, struct MHD_Connection *mc,
-			  const char *reason, struct cm_buf *b);
+const char *cmd_http_denial_body(const struct cm_http_conf *hc, struct MHD_Connection *mc,
+				 const char *reason, struct cm_buf *b);
 
 #endif

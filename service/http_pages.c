@@ -12,13 +12,15 @@
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "cache.h"
 #include "http_cert.h"
 #include "http_int.h"
 
 static enum MHD_Result send_buf(struct MHD_Connection *mc, unsigned int code, const char *type,
-				struct cm_buf *b)
+				const char *language, struct cm_buf *b)
 {
 	struct MHD_Response *r;
 	enum MHD_Result rc;
@@ -33,6 +35,10 @@ static enum MHD_Result send_buf(struct MHD_Connection *mc, unsigned int code, co
 	MHD_add_response_header(r, "Content-Type", type);
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	if (language != NULL) {
+		MHD_add_response_header(r, "Content-Language", language);
+		MHD_add_response_header(r, "Vary", "Accept-Language");
+	}
 	rc = MHD_queue_response(mc, code, r);
 	MHD_destroy_response(r);
 	return rc;
@@ -118,56 +124,160 @@ enum MHD_Result cmd_http_metrics(struct cmd_state *st, struct cmd_gen *gen,
 	cm_buf_printf(&b, "certmapd_request_duration_seconds_sum %.6f\n",
 		      (double)cmd_stats_get(&sum, CMD_C_LATENCY_SUM_US) / 1e6);
 	cm_buf_printf(&b, "certmapd_request_duration_seconds_count %llu\n", (unsigned long long)cum);
-	rc = send_buf(mc, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &b);
+	rc = send_buf(mc, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", NULL, &b);
 	cm_buf_free(&b);
 	return rc;
 }
 
 /* ---------------------------------------------------------------- /denied */
 
+/* The page's languages, chosen from Accept-Language; English otherwise. */
+enum lang { L_EN, L_DE, L_FR, L_COUNT };
+
+static const char *const lang_tags[L_COUNT] = {"en", "de", "fr"};
+
 struct denial {
-	const char *code;  /* the X-Certmap-Reason code, or the page's own */
-	const char *title; /* what happened */
-	const char *next;  /* what to do */
+	const char *code;	     /* the X-Certmap-Reason code, or the page's own */
+	const char *title[L_COUNT]; /* what happened */
+	const char *next[L_COUNT];  /* what to do */
 };
 
+#define NEW_CERT {"Ask for a new certificate.", "Beantragen Sie ein neues Zertifikat.", \
+		  "Demandez un nouveau certificat."}
+#define NO_ACCOUNT                                                                                 \
+	{"No account here belongs to your certificate.",                                          \
+	 "Zu Ihrem Zertifikat gehört hier kein Konto.",                                            \
+	 "Aucun compte ne correspond ici à votre certificat."},                                    \
+	{                                                                                          \
+		"If you should have access, ask for an account to be set up for this certificate.", \
+		    "Wenn Sie Zugang haben sollten, lassen Sie ein Konto für dieses Zertifikat "       \
+		    "einrichten.",                                                                     \
+		    "Si vous devriez avoir accès, demandez qu'un compte soit créé pour ce certificat." \
+	}
+
 static const struct denial denials[] = {
-    {"no_certificate", "Your browser did not send a certificate.",
-     "Make sure your certificate or smart card is available, then reload this page and "
-     "choose your certificate when the browser asks for one."},
-    {"expired", "Your certificate has expired.",
-     "Ask for a new certificate, then try again with it."},
-    {"not_yet_valid", "Your certificate is not valid yet.",
-     "Check that the date and time of your computer are right, or wait until the "
-     "certificate becomes valid."},
-    {"untrusted", "Your certificate is not from an authority this site trusts.",
-     "Use the certificate this organisation gave you."},
-    {"revoked", "Your certificate has been revoked.",
-     "Ask for a new certificate."},
-    {"no_account", "No account here belongs to your certificate.",
-     "If you should have access, ask for an account to be set up for this certificate."},
-    {"no_rule_matched", "No account here belongs to your certificate.",
-     "If you should have access, ask for an account to be set up for this certificate."},
-    {"not_candidate", "Your certificate does not belong to the account you asked for.",
-     "Sign in with the account your certificate belongs to."},
-    {"uid_refused", "The account of your certificate may not sign in here.",
-     "If you should have access, contact the administrators."},
-    {"ambiguous", "Your certificate names several accounts, so this site cannot tell which "
-		  "one is yours.",
-     "Ask the administrators to make your certificate name only one account."},
-    {"eku_missing", "Your certificate is not meant for signing in to websites.",
-     "Use a certificate made for client authentication."},
-    {"key_too_small", "Your certificate uses a key that is too weak.",
-     "Ask for a new certificate."},
-    {"invalid_certificate", "Your certificate could not be read.",
-     "Ask for a new certificate."},
-    {"backend_unavailable", "The sign-in service is unavailable at the moment.",
-     "Try again in a few minutes."},
+    {"no_certificate",
+     {"Your browser did not send a certificate.", "Ihr Browser hat kein Zertifikat gesendet.",
+      "Votre navigateur n'a pas envoyé de certificat."},
+     {"Make sure your certificate or smart card is available, then reload this page and "
+      "choose your certificate when the browser asks for one.",
+      "Stellen Sie sicher, dass Ihr Zertifikat oder Ihre Smartcard verfügbar ist, laden Sie "
+      "diese Seite neu und wählen Sie Ihr Zertifikat aus, wenn der Browser danach fragt.",
+      "Vérifiez que votre certificat ou votre carte à puce est disponible, puis rechargez "
+      "cette page et choisissez votre certificat lorsque le navigateur le demande."}},
+    {"expired",
+     {"Your certificate has expired.", "Ihr Zertifikat ist abgelaufen.",
+      "Votre certificat a expiré."},
+     {"Ask for a new certificate, then try again with it.",
+      "Beantragen Sie ein neues Zertifikat und versuchen Sie es damit erneut.",
+      "Demandez un nouveau certificat, puis réessayez avec celui-ci."}},
+    {"not_yet_valid",
+     {"Your certificate is not valid yet.", "Ihr Zertifikat ist noch nicht gültig.",
+      "Votre certificat n'est pas encore valide."},
+     {"Check that the date and time of your computer are right, or wait until the "
+      "certificate becomes valid.",
+      "Prüfen Sie, ob Datum und Uhrzeit Ihres Computers stimmen, oder warten Sie, bis das "
+      "Zertifikat gültig wird.",
+      "Vérifiez que la date et l'heure de votre ordinateur sont correctes, ou attendez que "
+      "le certificat devienne valide."}},
+    {"untrusted",
+     {"Your certificate is not from an authority this site trusts.",
+      "Ihr Zertifikat stammt nicht von einer Stelle, der diese Website vertraut.",
+      "Votre certificat ne provient pas d'une autorité reconnue par ce site."},
+     {"Use the certificate this organisation gave you.",
+      "Verwenden Sie das Zertifikat, das Sie von dieser Organisation erhalten haben.",
+      "Utilisez le certificat que cette organisation vous a remis."}},
+    {"revoked",
+     {"Your certificate has been revoked.", "Ihr Zertifikat wurde widerrufen.",
+      "Votre certificat a été révoqué."},
+     NEW_CERT},
+    {"no_account", NO_ACCOUNT},
+    {"no_rule_matched", NO_ACCOUNT},
+    {"not_candidate",
+     {"Your certificate does not belong to the account you asked for.",
+      "Ihr Zertifikat gehört nicht zu dem Konto, das Sie angefragt haben.",
+      "Votre certificat ne correspond pas au compte demandé."},
+     {"Sign in with the account your certificate belongs to.",
+      "Melden Sie sich mit dem Konto an, zu dem Ihr Zertifikat gehört.",
+      "Connectez-vous avec le compte auquel appartient votre certificat."}},
+    {"uid_refused",
+     {"The account of your certificate may not sign in here.",
+      "Das Konto Ihres Zertifikats darf sich hier nicht anmelden.",
+      "Le compte de votre certificat n'est pas autorisé à se connecter ici."},
+     {"If you should have access, contact the administrators.",
+      "Wenn Sie Zugang haben sollten, wenden Sie sich an die Administratoren.",
+      "Si vous devriez avoir accès, contactez les administrateurs."}},
+    {"ambiguous",
+     {"Your certificate names several accounts, so this site cannot tell which one is yours.",
+      "Ihr Zertifikat nennt mehrere Konten, daher kann diese Website nicht erkennen, welches "
+      "Ihres ist.",
+      "Votre certificat désigne plusieurs comptes ; ce site ne peut pas savoir lequel est le "
+      "vôtre."},
+     {"Ask the administrators to make your certificate name only one account.",
+      "Bitten Sie die Administratoren, Ihr Zertifikat nur einem Konto zuzuordnen.",
+      "Demandez aux administrateurs que votre certificat ne désigne qu'un seul compte."}},
+    {"eku_missing",
+     {"Your certificate is not meant for signing in to websites.",
+      "Ihr Zertifikat ist nicht für die Anmeldung bei Websites vorgesehen.",
+      "Votre certificat n'est pas prévu pour se connecter à des sites web."},
+     {"Use a certificate made for client authentication.",
+      "Verwenden Sie ein Zertifikat für die Client-Authentifizierung.",
+      "Utilisez un certificat prévu pour l'authentification client."}},
+    {"key_too_small",
+     {"Your certificate uses a key that is too weak.",
+      "Ihr Zertifikat verwendet einen zu schwachen Schlüssel.",
+      "Votre certificat utilise une clé trop faible."},
+     NEW_CERT},
+    {"invalid_certificate",
+     {"Your certificate could not be read.", "Ihr Zertifikat konnte nicht gelesen werden.",
+      "Votre certificat n'a pas pu être lu."},
+     NEW_CERT},
+    {"backend_unavailable",
+     {"The sign-in service is unavailable at the moment.",
+      "Der Anmeldedienst ist im Moment nicht erreichbar.",
+      "Le service de connexion est indisponible pour le moment."},
+     {"Try again in a few minutes.", "Versuchen Sie es in einigen Minuten erneut.",
+      "Réessayez dans quelques minutes."}},
 };
 
 static const struct denial unknown_denial = {
-    NULL, "You could not be signed in with your certificate.",
-    "Try again; if it keeps happening, contact the administrators."};
+    NULL,
+    {"You could not be signed in with your certificate.",
+     "Sie konnten nicht mit Ihrem Zertifikat angemeldet werden.",
+     "Vous n'avez pas pu être connecté avec votre certificat."},
+    {"Try again; if it keeps happening, contact the administrators.",
+     "Versuchen Sie es erneut; wenn es wieder passiert, wenden Sie sich an die Administratoren.",
+     "Réessayez ; si cela se reproduit, contactez les administrateurs."}};
+
+/* The rest of the page, per language. */
+static const struct {
+	const char *heading;
+	const char *help_before, *help_link, *help_after;
+	const char *expired_on, *day_suffix, *expired_end; /* "on", 1, ".", March, 2026, "." */
+	const char *months[12];
+} words[L_COUNT] = {
+    {"Access denied",
+     "For help, ",
+     "contact the administrators",
+     ".",
+     " It expired on", "", ".",
+     {"January", "February", "March", "April", "May", "June", "July", "August", "September",
+      "October", "November", "December"}},
+    {"Zugriff verweigert",
+     "Hilfe erhalten Sie bei den ",
+     "Administratoren",
+     ".",
+     " Es ist am", ".", " abgelaufen.",
+     {"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
+      "Oktober", "November", "Dezember"}},
+    {"Accès refusé",
+     "Pour obtenir de l'aide, ",
+     "contactez les administrateurs",
+     ".",
+     " Il a expiré le", "", ".",
+     {"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+      "octobre", "novembre", "décembre"}},
+};
 
 static void add_html(struct cm_buf *b, const char *s)
 {
@@ -181,6 +291,71 @@ static void add_html(struct cm_buf *b, const char *s)
 		default: cm_buf_addc(b, *s); break;
 		}
 	}
+}
+
+/* q of one Accept-Language entry ("q=0.8"), 1000ths; 1000 when absent,
+ * -1 when it is not a number from 0 to 1. */
+static int lang_q(const char *p, const char *end)
+{
+	int q = 0, scale = 1000;
+
+	while (p < end && *p != ';') {
+		p++;
+	}
+	while (p < end && (*p == ';' || *p == ' ' || *p == '\t')) {
+		p++;
+	}
+	if (p == end) {
+		return 1000;
+	}
+	if (end - p < 3 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=' ||
+	    (p[2] != '0' && p[2] != '1')) {
+		return -1;
+	}
+	q = (p[2] - '0') * 1000;
+	p += 3;
+	if (p < end && *p == '.') {
+		for (p++; p < end && *p >= '0' && *p <= '9' && scale > 1; p++) {
+			scale /= 10;
+			q += (*p - '0') * scale;
+		}
+	}
+	return q > 1000 ? -1 : q;
+}
+
+/* The best language the browser asks for that the page has. */
+static enum lang pick_lang(struct MHD_Connection *mc)
+{
+	const char *al = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Accept-Language");
+	enum lang best = L_EN;
+	int best_q = 0;
+	size_t n;
+
+	if (al == NULL) {
+		return L_EN;
+	}
+	n = strnlen(al, 1024);
+	for (size_t i = 0; i < n;) {
+		const char *e = al + i, *end = memchr(e, ',', n - i);
+		size_t tag;
+
+		end = end != NULL ? end : al + n;
+		while (e < end && (*e == ' ' || *e == '\t')) {
+			e++;
+		}
+		tag = strcspn(e, "-;, \t");
+		for (int l = 0; l < L_COUNT; l++) {
+			int q = lang_q(e, end);
+
+			if (tag == 2 && (size_t)(end - e) >= 2 && strncasecmp(e, lang_tags[l], 2) == 0 &&
+			    q > best_q) {
+				best = (enum lang)l;
+				best_q = q;
+			}
+		}
+		i = (size_t)(end - al) + 1;
+	}
+	return best;
 }
 
 /*
@@ -226,13 +401,10 @@ static const struct denial *find_denial(struct MHD_Connection *mc)
 	return denial_of(r);
 }
 
-/* "on 1 March 2026" from the certificate the proxy passed, if any. */
-static void expiry_date(const struct cm_http_conf *hc, struct MHD_Connection *mc,
+/* The expiry date of the certificate the proxy passed, if any. */
+static void expiry_date(const struct cm_http_conf *hc, struct MHD_Connection *mc, enum lang l,
 			struct cm_buf *b)
 {
-	static const char *const months[] = {"January", "February", "March",	 "April",
-					     "May",	"June",	    "July",	 "August",
-					     "September", "October", "November", "December"};
 	const char *v = NULL, *why = NULL;
 	size_t len = 0;
 	struct cmh_certs certs;
@@ -248,39 +420,50 @@ static void expiry_date(const struct cm_http_conf *hc, struct MHD_Connection *mc
 	p = certs.der[0];
 	if ((x = d2i_X509(NULL, &p, (long)certs.len[0])) != NULL &&
 	    ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1 && tm.tm_mon >= 0 && tm.tm_mon < 12) {
-		cm_buf_printf(b, " It expired on %d %s %d.", tm.tm_mday, months[tm.tm_mon],
-			      tm.tm_year + 1900);
+		cm_buf_printf(b, "%s %d%s %s %d%s", words[l].expired_on, tm.tm_mday,
+			      words[l].day_suffix, words[l].months[tm.tm_mon], tm.tm_year + 1900,
+			      words[l].expired_end);
 	}
 	X509_free(x);
 	cmh_certs_clear(&certs);
 }
 
 static void denial_page(const struct cm_http_conf *hc, struct MHD_Connection *mc,
-			const struct denial *d, struct cm_buf *b)
+			const struct denial *d, enum lang l, struct cm_buf *b)
 {
-	cm_buf_adds(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-		       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-		       "<title>Access denied</title>\n</head>\n<body>\n<main>\n"
-		       "<h1>Access denied</h1>\n<p id=\"reason\">");
-	add_html(b, d->title);
+	cm_buf_printf(b,
+		      "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n"
+		      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+		      "<title>%s</title>\n</head>\n<body>\n<main>\n<h1>%s</h1>\n<p id=\"reason\">",
+		      lang_tags[l], words[l].heading, words[l].heading);
+	add_html(b, d->title[l]);
 	if (d->code != NULL && strcmp(d->code, "expired") == 0) {
-		expiry_date(hc, mc, b);
+		expiry_date(hc, mc, l, b);
 	}
 	cm_buf_adds(b, "</p>\n<p id=\"next\">");
-	add_html(b, d->next);
+	add_html(b, d->next[l]);
 	cm_buf_adds(b, "</p>\n");
 	if (hc->contact_url != NULL) {
-		cm_buf_adds(b, "<p id=\"contact\">For help, <a href=\"");
+		cm_buf_adds(b, "<p id=\"contact\">");
+		add_html(b, words[l].help_before);
+		cm_buf_adds(b, "<a href=\"");
 		add_html(b, hc->contact_url);
-		cm_buf_adds(b, "\">contact the administrators</a>.</p>\n");
+		cm_buf_adds(b, "\">");
+		add_html(b, words[l].help_link);
+		cm_buf_adds(b, "</a>");
+		add_html(b, words[l].help_after);
+		cm_buf_adds(b, "</p>\n");
 	}
 	cm_buf_adds(b, "</main>\n</body>\n</html>\n");
 }
 
-void cmd_http_denial_body(const struct cm_http_conf *hc, struct MHD_Connection *mc,
-			  const char *reason, struct cm_buf *b)
+const char *cmd_http_denial_body(const struct cm_http_conf *hc, struct MHD_Connection *mc,
+				 const char *reason, struct cm_buf *b)
 {
-	denial_page(hc, mc, denial_of(reason), b);
+	enum lang l = pick_lang(mc);
+
+	denial_page(hc, mc, denial_of(reason), l, b);
+	return lang_tags[l];
 }
 
 enum MHD_Result cmd_http_denied(const struct cm_http_conf *hc, struct MHD_Connection *mc)
@@ -288,9 +471,11 @@ enum MHD_Result cmd_http_denied(const struct cm_http_conf *hc, struct MHD_Connec
 	struct cm_buf b;
 	enum MHD_Result rc;
 
+	enum lang l = pick_lang(mc);
+
 	cm_buf_init(&b, 64 * 1024);
-	denial_page(hc, mc, find_denial(mc), &b);
-	rc = send_buf(mc, MHD_HTTP_FORBIDDEN, "text/html; charset=utf-8", &b);
+	denial_page(hc, mc, find_denial(mc), l, &b);
+	rc = send_buf(mc, MHD_HTTP_FORBIDDEN, "text/html; charset=utf-8", lang_tags[l], &b);
 	cm_buf_free(&b);
 	return rc;
 }

@@ -84,6 +84,17 @@ out=$body
 expect_out "/denied: the reason in words, with the date" "Your certificate has expired. It expired on 1 January 2021."
 expect_out "/denied: the contact URL, escaped" 'href="https://help.example/cert?a=1&amp;b=&lt;2&gt;"'
 expect_no_out "/denied: no script" "<script"
+hget "/denied?reason=expired" -H "X-Client-Cert: $(b64der expired)" -H "Accept-Language: de-DE,de;q=0.9,en;q=0.8"
+out=$body
+expect_out "/denied in German (Accept-Language)" "Ihr Zertifikat ist abgelaufen. Es ist am 1. Januar 2021 abgelaufen."
+expect_out "/denied in German: html lang" '<html lang="de">'
+expect_header "/denied in German: Content-Language" "Content-Language: de"
+hget "/denied?reason=no_account" -H "Accept-Language: es, fr;q=0.2, de;q=0.1"
+out=$body
+expect_out "/denied in French, the best q the page has" "Aucun compte ne correspond ici à votre certificat."
+hget "/denied?reason=no_account" -H "Accept-Language: de;q=0, es"
+out=$body
+expect_out "/denied: q=0 and unknown languages give English" "No account here belongs to your certificate."
 hget "/denied?reason=%3Cscript%3Ealert(1)%3C/script%3E"
 out=$body
 expect_out "/denied: an unknown reason gets the general words" "You could not be signed in with your certificate."
