@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include "mapfile.h"
 #include "rules.h"
@@ -45,6 +46,37 @@ struct cm_rule {
 	size_t n_domains;
 };
 
+/* How service.http finds the client certificate in a request header. */
+enum cm_http_format {
+	CM_HTTP_RFC9440 = 0, /* Client-Cert: :<base64 DER>: (the default) */
+	CM_HTTP_NGINX,	     /* $ssl_client_escaped_cert: URL-encoded PEM */
+	CM_HTTP_BASE64_DER,  /* Caddy certificate_der_base64, HAProxy ssl_c_der,base64 */
+	CM_HTTP_TRAEFIK,     /* PEM bodies without armour, joined by ',' */
+	CM_HTTP_ENVOY,	     /* x-forwarded-client-cert: Cert="<URL-encoded PEM>" */
+};
+
+/* certmapd's HTTP forward-auth listener (service.http); off when neither
+ * socket nor listen is set. */
+struct cm_http_conf {
+	char *socket;		 /* a Unix socket, checked like the varlink one */
+	char *listen;		 /* 127.0.0.1:PORT or [::1]:PORT (any address with a token) */
+	char *token_file;	 /* bearer token required on listen */
+	enum cm_http_format cert_format;
+	char *cert_header;	 /* default from cert_format */
+	char *chain_header;	 /* rfc9440 only: Client-Cert-Chain */
+	char *verify_header;	 /* when set, must hold verify_success */
+	char *verify_success;	 /* default "SUCCESS" */
+	char *user_header;	 /* the requested user, optional */
+	char *upn_hint_header;	 /* RFC 4681 hints, optional */
+	char *domain_hint_header;
+	char *contact_url;	 /* shown on the denial page */
+};
+
+/* Parses service.http.listen ("127.0.0.1:PORT", "[::1]:PORT"); *loopback
+ * says whether only this host can reach it. Returns 0 or -1. */
+int cm_http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len,
+			 bool *loopback);
+
 struct cm_service_conf {
 	char *socket;
 	char *user;
@@ -58,6 +90,7 @@ struct cm_service_conf {
 	unsigned int cache_ttl;  /* seconds */
 	unsigned int cache_size; /* entries */
 	bool infopipe;           /* the D-Bus InfoPipe face (service/infopipe.c) */
+	struct cm_http_conf http;
 };
 
 struct cm_config {

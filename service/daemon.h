@@ -76,6 +76,7 @@ enum cmd_counter {
 	CMD_C_TIMEOUTS,
 	CMD_C_RELOADS,
 	CMD_C_RELOAD_FAILURES,
+	CMD_C_LATENCY_SUM_US, /* the latencies added up, for /metrics */
 	CMD_C_LATENCY, /* CMD_LAT_BUCKETS + 1 buckets from here */
 	CMD_C_COUNT = CMD_C_LATENCY + CMD_LAT_BUCKETS + 1
 };
@@ -114,6 +115,10 @@ struct cmd_peer {
 
 struct cmd_workers;
 struct cmd_loops;
+struct cmd_http;
+
+/* Counter blocks besides the loops' own: the HTTP listeners (http.c). */
+#define CMD_EXTRA_STATS 2
 
 /* The whole service. */
 struct cmd_state {
@@ -125,6 +130,7 @@ struct cmd_state {
 	struct cmd_stats **stats; /* one block per loop, summed by GetStats */
 	unsigned int n_stats;
 	struct cmd_loops *loops; /* loops.c's own */
+	struct cmd_http *http;	 /* http.c's own, NULL without service.http */
 	int listen_fd;
 	int signal_fd; /* watched by loop 0 only */
 	atomic_bool stopping;
@@ -167,7 +173,10 @@ struct cmd_caller {
 	struct cmd_gen *gen;	 /* the loop's current generation */
 	struct cmd_stats *stats; /* the loop's counters */
 	const struct cmd_peer *peer;
-	int fd; /* the peer's socket, for its supplementary groups */
+	/* The peer's socket, for its supplementary groups; -1 for a peer
+	 * without credentials that its listener admitted (HTTP over TCP:
+	 * loopback or the bearer token), which skips the peer check. */
+	int fd;
 	/* Set when the groups come from elsewhere (a D-Bus caller's, as the
 	 * bus reports them): then fd is not asked. */
 	bool groups_given;
@@ -268,6 +277,20 @@ bool cmd_peer_allowed_groups(const struct cm_service_conf *sc, const struct cmd_
 bool cmd_peer_refusal_logged(uid_t uid);
 /* Logs the "suppressed N" lines that are due (all of them with force). */
 void cmd_peer_log_summaries(bool force);
+
+/* main.c: a listening Unix socket at path (mode 0666, its directory made
+ * for user), or -1 (logged). */
+int cmd_bind_socket(const char *path, const char *user);
+
+/* http.c (http_off.c without libmicrohttpd): the HTTP forward-auth
+ * listeners of service.http. Bound before privileges are dropped, started
+ * after the loops; quiesced (no new Map) before the workers stop, freed
+ * after. Each returns 0 or -1 (logged); nothing happens without
+ * service.http. */
+int cmd_http_bind(struct cmd_state *st);
+int cmd_http_start(struct cmd_state *st);
+void cmd_http_quiesce(struct cmd_state *st);
+void cmd_http_free(struct cmd_state *st);
 
 /* systemd shim (sd_shim.c): activated sockets and readiness. */
 int cmd_listen_fds(void);

@@ -404,7 +404,7 @@ enum cmd_outcome cmd_dispatch_frame(const struct cmd_caller *cl, const char *fra
 	/* A reload may have taken this peer off the allowed lists. */
 	if (!(cl->groups_given ? cmd_peer_allowed_groups(&cl->gen->cfg->service, cl->peer,
 							 cl->groups, cl->n_groups)
-			       : cmd_peer_allowed(&cl->gen->cfg->service, cl->peer, cl->fd))) {
+			       : cl->fd < 0 || cmd_peer_allowed(&cl->gen->cfg->service, cl->peer, cl->fd))) {
 		cmd_stats_add(cl->stats, CMD_C_ERRORS, 1);
 		reply_fail(out, CMP_E_PERMISSION_DENIED, NULL,
 			   "this peer is no longer allowed by service.allowed_uids/allowed_gids");

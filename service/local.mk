@@ -13,6 +13,18 @@ certmapd_SOURCES += service/infopipe.c service/infopipe.h service/infopipe_users
 certmapd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
 certmapd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) -pthread
 certmapd_LDADD = libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS) $(SYSTEMD_LIBS) -lpthread
+# The HTTP forward-auth listener (service.http), with libmicrohttpd.
+certmapd_SOURCES += service/http_cert.c service/http_cert.h
+if HAVE_MICROHTTPD
+certmapd_SOURCES += service/http.c service/http_pages.c service/http_int.h
+certmapd_CFLAGS += $(MHD_CFLAGS)
+certmapd_LDADD += $(MHD_LIBS)
+else
+certmapd_SOURCES += service/http_off.c
+endif
+EXTRA_DIST += service/http_off.c service/http.c service/http_pages.c service/http_int.h \
+	conf/http/nginx.conf conf/http/Caddyfile conf/http/haproxy.cfg conf/http/certmap-auth.lua \
+	conf/http/envoy.yaml conf/http/traefik.yml
 
 man_MANS += doc/certmapd.8
 EXTRA_DIST += doc/certmapd.8 \
@@ -54,6 +66,26 @@ tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c service/request.c
 tests_fuzz_fuzz_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
 tests_fuzz_fuzz_request_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_request_LDADD = libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS)
+endif
+
+# ---------------------------------------------------------------- HTTP listener tests
+TESTS += tests/http/test_http.sh tests/http/test_nginx.sh tests/http/test_caddy.sh \
+	tests/http/test_haproxy.sh
+EXTRA_DIST += tests/http/test_http.sh tests/http/httplib.sh tests/http/test_nginx.sh \
+	tests/http/test_caddy.sh tests/http/test_haproxy.sh
+
+# ---------------------------------------------------------------- fuzzing the HTTP header decoders
+# tests/fuzz/replay.sh replays tests/fuzz/corpus/http_cert through replay_http_cert.
+check_PROGRAMS += tests/fuzz/replay_http_cert
+tests_fuzz_replay_http_cert_SOURCES = tests/fuzz/fuzz_http_cert.c tests/fuzz/replay.c service/http_cert.c
+tests_fuzz_replay_http_cert_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_fuzz_replay_http_cert_LDADD = libcertmap_internal.la $(OPENSSL_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_http_cert
+tests_fuzz_fuzz_http_cert_SOURCES = tests/fuzz/fuzz_http_cert.c service/http_cert.c
+tests_fuzz_fuzz_http_cert_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_fuzz_fuzz_http_cert_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_http_cert_LDADD = libcertmap_internal.la $(OPENSSL_LIBS)
 endif
 
 # ---------------------------------------------------------------- example
@@ -103,4 +135,9 @@ TESTS += tests/service/test_request
 tests_service_test_request_SOURCES = tests/service/test_request.c service/request.c
 tests_service_test_request_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
 tests_service_test_request_LDADD = $(UNIT_LDADD) $(JSONC_LIBS)
+check_PROGRAMS += tests/unit/test_http_cert
+TESTS += tests/unit/test_http_cert
+tests_unit_test_http_cert_SOURCES = tests/unit/test_http_cert.c service/http_cert.c
+tests_unit_test_http_cert_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_unit_test_http_cert_LDADD = $(UNIT_LDADD)
 endif

@@ -336,7 +336,7 @@ int cmd_loops_new(struct cmd_state *st, unsigned int n)
 {
 	if ((st->loops = calloc(1, sizeof(*st->loops))) == NULL ||
 	    (st->loops->lanes = calloc(n, sizeof(*st->loops->lanes))) == NULL ||
-	    (st->stats = calloc(n, sizeof(*st->stats))) == NULL) {
+	    (st->stats = calloc(n + CMD_EXTRA_STATS, sizeof(*st->stats))) == NULL) {
 		return -1;
 	}
 	while (st->loops->n < n) {

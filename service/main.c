@@ -197,7 +197,7 @@ static int make_dir(const char *path, const char *user)
  * no moment with another mode. Who may talk to the service is decided by
  * SO_PEERCRED against service.allowed_uids/gids, not by the file mode.
  */
-static int bind_socket(const char *path, const char *user)
+int cmd_bind_socket(const char *path, const char *user)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	mode_t old;
@@ -247,7 +247,7 @@ static int get_socket(const struct cm_service_conf *sc, bool *created)
 		return fd;
 	}
 	*created = true;
-	return bind_socket(sc->socket, sc->user);
+	return cmd_bind_socket(sc->socket, sc->user);
 }
 
 /* After binding: become service.user ("root" keeps root). */
@@ -364,6 +364,9 @@ static int start(struct cmd_state *st, const struct opts *o, bool *created)
 	const struct cm_service_conf *sc = &st->gen->cfg->service;
 
 	warn_unreadable(st->gen->cfg);
+	if (cmd_http_bind(st) != 0) {
+		return -1;
+	}
 	if ((st->listen_fd = get_socket(sc, created)) < 0 || drop_privileges(sc->user) != 0) {
 		return -1;
 	}
@@ -379,7 +382,7 @@ static int start(struct cmd_state *st, const struct opts *o, bool *created)
 		return -1;
 	}
 	st->workers = cmd_workers_start(o->workers);
-	if (st->workers == NULL || cmd_loops_new(st, o->loops) != 0) {
+	if (st->workers == NULL || cmd_loops_new(st, o->loops) != 0 || cmd_http_start(st) != 0) {
 		cmd_log(LOG_ERR, "cannot start: out of memory, threads or descriptors");
 		return -1;
 	}
@@ -429,9 +432,12 @@ int main(int argc, char **argv)
 out:
 	/* What the rate limit held back is said before the service goes. */
 	cmd_peer_log_summaries(true);
-	/* Workers first: the jobs they still hold point into the loops. */
+	/* No new Map from HTTP; then workers: the jobs they still hold point
+	 * into the loops and the HTTP requests. */
+	cmd_http_quiesce(&st);
 	cmd_workers_stop(st.workers);
 	cmd_infopipe_free(ip);
+	cmd_http_free(&st);
 	cmd_loops_free(&st);
 	cmd_gen_unref(st.gen);
 	if (st.listen_fd >= 0) {

@@ -38,6 +38,7 @@ void cmd_stats_latency(struct cmd_stats *s, uint64_t us)
 		i++;
 	}
 	cmd_stats_add(s, CMD_C_LATENCY + i, 1);
+	cmd_stats_add(s, CMD_C_LATENCY_SUM_US, us);
 }
 
 void cmd_state_stats(struct cmd_state *st, struct cmd_stats *sum)

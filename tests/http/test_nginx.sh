@@ -1,0 +1,161 @@
+#!/bin/sh
+# nginx in front of certmapd, end to end: nginx (Debian nginx-light) with
+# its own prefix, configuration and logs on a free loopback port asks for
+# a client certificate (ssl_verify_client optional_no_ca), sends
+# $ssl_client_escaped_cert to certmapd's HTTP Unix socket with
+# auth_request, passes X-Certmap-User/Groups to an upstream with
+# auth_request_set, and routes 401/403 (and its own 495/496) to certmapd's
+# denial page. curl --cert checks each case; everything started here is
+# stopped by its PID.
+set -u
+. "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
+. "$srcdir/tests/http/httplib.sh"
+
+NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+if [ ! -x "$NGINX" ]; then
+	echo "SKIP: nginx is not installed (Debian nginx-light)"
+	exit 77
+fi
+if ! "$NGINX" -V 2>&1 | grep -q -- --with-http_auth_request_module; then
+	echo "SKIP: this nginx has no auth_request module"
+	exit 77
+fi
+
+ngx="$tmp/nginx"
+mkdir -p "$ngx/logs" "$ngx/tmp"
+chmod 755 "$ngx"
+ngx_pid=
+cleanup_more() {
+	if [ -n "$ngx_pid" ]; then
+		kill -QUIT "$ngx_pid" 2>/dev/null
+		wait "$ngx_pid" 2>/dev/null
+		ngx_pid=
+	fi
+}
+
+port=$(free_port) || { ko "a free port"; finish; exit 1; }
+up=$(free_port) || { ko "a second free port"; finish; exit 1; }
+[ "$up" != "$port" ] || up=$((port + 1))
+
+# nginx's workers run as nobody when nginx starts as root, as this uid otherwise.
+conf="$tmp/certmap.conf"
+write_config "$conf" "socket = \"$hsock\"; cert_format = \"nginx\"; contact_url = \"mailto:help@example.com\";" "0, $(id -u), 65534"
+if start_daemon "$conf"; then ok "certmapd starts"; else ko "certmapd starts"; cat "$tmp/log"; finish; exit 1; fi
+
+# The site: conf/nginx-certmap.conf's locations, with this test's paths.
+cat > "$ngx/nginx.conf" <<EOC
+daemon off;
+worker_processes 1;
+pid $ngx/nginx.pid;
+error_log $ngx/logs/error.log info;
+events { worker_connections 64; }
+http {
+	access_log $ngx/logs/access.log;
+	client_body_temp_path $ngx/tmp/body;
+	proxy_temp_path $ngx/tmp/proxy;
+	fastcgi_temp_path $ngx/tmp/fastcgi;
+	uwsgi_temp_path $ngx/tmp/uwsgi;
+	scgi_temp_path $ngx/tmp/scgi;
+
+	server {
+		listen 127.0.0.1:$port ssl;
+		ssl_certificate $certs/serverauth.pem;
+		ssl_certificate_key $certs/serverauth.key;
+		ssl_verify_client optional_no_ca;
+
+		location / {
+			auth_request /certmap-auth;
+			auth_request_set \$certmap_user \$upstream_http_x_certmap_user;
+			auth_request_set \$certmap_groups \$upstream_http_x_certmap_groups;
+			auth_request_set \$certmap_reason \$upstream_http_x_certmap_reason;
+			proxy_set_header X-Certmap-User \$certmap_user;
+			proxy_set_header X-Certmap-Groups \$certmap_groups;
+			proxy_pass http://127.0.0.1:$up;
+		}
+		location = /certmap-auth {
+			internal;
+			proxy_pass http://unix:$hsock:/auth;
+			proxy_pass_request_body off;
+			proxy_set_header Content-Length "";
+			proxy_set_header X-Client-Cert \$ssl_client_escaped_cert;
+		}
+		error_page 401 403 495 496 /certmap-denied;
+		location = /certmap-denied {
+			internal;
+			proxy_pass http://unix:$hsock:/denied;
+			proxy_pass_request_body off;
+			proxy_set_header Content-Length "";
+			proxy_set_header X-Certmap-Reason \$certmap_reason;
+			proxy_set_header X-Certmap-Verify \$ssl_client_verify;
+			proxy_set_header X-Client-Cert \$ssl_client_escaped_cert;
+		}
+	}
+	# The application: says which identity headers reached it.
+	server {
+		listen 127.0.0.1:$up;
+		location / {
+			return 200 "app: user=[\$http_x_certmap_user] groups=[\$http_x_certmap_groups]\n";
+		}
+	}
+}
+EOC
+"$NGINX" -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/logs/error.log" > "$ngx/logs/stdout" 2>&1 &
+ngx_pid=$!
+i=0
+while [ $i -lt 100 ]; do
+	rc=0
+	curl -sk -o /dev/null --max-time 1 "https://127.0.0.1:$port/" || rc=$?
+	[ "$rc" -eq 0 ] && break
+	kill -0 "$ngx_pid" 2>/dev/null || break
+	sleep 0.1; i=$((i + 1))
+done
+if [ "$rc" -eq 0 ]; then ok "nginx starts"; else ko "nginx starts (curl $rc)"; cat "$ngx/logs/error.log" "$ngx/logs/stdout"; finish; exit 1; fi
+
+# site NAME CERT [curl args]: GET / with CERT's key pair (or none: "-").
+site() {
+	name=$1; cert=$2; shift 2
+	set -- -sk --max-time 10 -w '\n%{http_code}' "$@"
+	if [ "$cert" != "-" ]; then set -- "$@" --cert "$certs/$cert.pem" --key "$certs/$cert.key"; fi
+	out=$(curl "$@" "https://127.0.0.1:$port/" 2>&1) || true
+	code=$(printf '%s\n' "$out" | tail -1)
+}
+expect_code() { if [ "$code" = "$2" ]; then ok "$1"; else ko "$1 (HTTP $code, want $2)"; printf '%s\n' "$out" | head -5; fi; }
+
+site alice alice
+expect_code "a mapped certificate reaches the application" 200
+expect_out "the application gets the user and groups" "app: user=[alice] groups=[alice,dev]"
+
+site forged alice -H "X-Certmap-User: root" -H "X-Certmap-Groups: wheel"
+expect_out "a forged X-Certmap-User is overwritten" "app: user=[alice] groups=[alice,dev]"
+expect_no_out "a forged X-Certmap-User never reaches the application" "root"
+
+site unmapped multirdn
+expect_code "an unmapped certificate: 403" 403
+expect_out "an unmapped certificate: the denial page" "No account here belongs to your certificate."
+expect_out "the denial page links to the contact" 'href="mailto:help@example.com"'
+expect_no_out "an unmapped certificate never reaches the application" "app:"
+
+site untrusted untrusted
+expect_code "an untrusted certificate: 403" 403
+expect_out "an untrusted certificate: the reason in words" "not from an authority this site trusts"
+
+site expired expired
+# nginx refuses it itself (its 495, which it sends as 400) before auth_request.
+case $code in 400 | 403) ok "an expired certificate is refused (HTTP $code)" ;; *) ko "an expired certificate is refused (HTTP $code)" ;; esac
+expect_out "an expired certificate: the reason in words, with the date" "Your certificate has expired. It expired on 1 January 2021."
+
+site none -
+expect_code "no certificate: 401" 401
+expect_out "no certificate: the denial page" "Your browser did not send a certificate."
+expect_no_out "no certificate never reaches the application" "app:"
+
+site forged-cert - -H "X-Client-Cert: $(b64der alice)"
+expect_code "no certificate but a forged X-Client-Cert: 401" 401
+expect_no_out "a forged X-Client-Cert never reaches the application" "app:"
+
+if grep -q 'decision mapped user="alice"' "$tmp/log"; then ok "certmapd logged the decision"; else ko "certmapd logged the decision"; fi
+
+was=$ngx_pid
+cleanup_more
+if ! kill -0 "$was" 2>/dev/null && [ ! -e "$ngx/nginx.pid" ]; then ok "nginx stopped"; else ko "nginx stopped"; fi
+finish
