@@ -12,4 +12,5 @@ apt-get install -y -q --no-install-recommends \
 	libsss-certmap-dev libtalloc-dev gnutls-bin ca-certificates \
 	libgnutls28-dev \
 	golang-go golang-github-varlink-go-dev \
-	dbus systemd curl apache2 libapache2-mod-lookup-identity
+	dbus systemd curl apache2 libapache2-mod-lookup-identity \
+	slapd ldap-utils
