@@ -15,6 +15,7 @@
 
 #include "certmap.h"
 #include "conf.h"
+#include "conf_ldap.h"
 #include "file.h"
 
 struct conf_ctx {
@@ -350,6 +351,13 @@ static const struct {
 	{ "ldap", CM_DOMAIN_LDAP },
 };
 
+/* conf_ldap.c reports through this (it checks an ldap domain's members). */
+static void ldap_conf_err(void *ctx, const config_setting_t *s, const char *name,
+			  const char *msg)
+{
+	conf_err(ctx, s, name, "%s", msg);
+}
+
 static void load_domain(struct conf_ctx *c, const config_setting_t *g,
 			struct cm_domain *d)
 {
@@ -360,7 +368,6 @@ static void load_domain(struct conf_ctx *c, const config_setting_t *g,
 	unsigned int min_uid = CM_DEFAULT_MIN_UID;
 	bool found = false;
 
-	check_members(c, g, known);
 	get_string(c, g, "name", true, &d->name);
 	get_string(c, g, "type", true, &type);
 	get_uint(c, g, "min_uid", 0, UINT_MAX - 1, &min_uid);
@@ -378,7 +385,10 @@ static void load_domain(struct conf_ctx *c, const config_setting_t *g,
 	if (type != NULL && !found) {
 		conf_err(c, g, "type", "unknown domain type \"%s\" (expected \"local\" or \"ldap\")", type);
 	} else if (found && d->type == CM_DOMAIN_LDAP) {
-		conf_err(c, g, "type", "ldap domains are not supported by this version of certmap yet");
+		c->nomem |= cm_conf_ldap_load(g, c->file, d, ldap_conf_err, c) != 0;
+	}
+	if (!found || d->type != CM_DOMAIN_LDAP) {
+		check_members(c, g, known);
 	}
 	free(type);
 }
@@ -787,6 +797,7 @@ void cm_config_free(struct cm_config *cfg)
 		cm_strv_clear(&cfg->domains[i].uri);
 		free(cfg->domains[i].base);
 		free(cfg->domains[i].groups);
+		cm_conf_ldap_free(cfg->domains[i].ldap);
 	}
 	free(cfg->domains);
 	for (size_t i = 0; i < cfg->n_rules; i++) {

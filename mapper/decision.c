@@ -54,52 +54,98 @@ static bool level_has(const struct level *lv, const struct cm_domain *d, const c
 	return false;
 }
 
-/* Looks one name up in one domain and keeps it if the domain allows it.
- * Returns 0, CERTMAP_ERR_NOMEM or CERTMAP_ERR_BACKEND (msg set). */
-static int consider(struct certmap_answer *a, long t, struct level *lv,
-		    const struct cm_rule *r, const struct cm_domain *d,
-		    const char *name, char **msg)
+/* Keeps one account found in a domain if the domain allows it; takes
+ * acct over. Returns 0 or CERTMAP_ERR_NOMEM. */
+static int keep(struct certmap_answer *a, long t, struct level *lv,
+		const struct cm_rule *r, const struct cm_domain *d,
+		struct cm_account *acct)
 {
-	struct cm_account acct = { 0 };
 	const char *status = "kept";
-	char *note = NULL;
-	int rc;
+	char *note = NULL, *name = acct->name;
+	int rc = CERTMAP_OK;
 
-	rc = cm_backend_lookup(d, name, &acct, msg);
-	if (rc == CERTMAP_ERR_NOT_FOUND) {
-		status = "no_account";
-		note = cm_asprintf("no account %s in domain %s", name, d->name);
-		note_drop(lv, CERTMAP_REASON_NO_ACCOUNT, cm_asprintf("%s", note ? note : ""));
-	} else if (rc != CERTMAP_OK) {
-		return rc;
-	} else if (acct.uid == 0 && !d->allow_uid0) {
+	if (acct->uid == 0 && !d->allow_uid0) {
 		status = "uid_refused";
 		note = cm_asprintf("%s has uid 0, which domain %s does not allow (allow_uid0)", name, d->name);
 		note_drop(lv, CERTMAP_REASON_UID_REFUSED, cm_asprintf("%s", note ? note : ""));
-	} else if (acct.uid != 0 && acct.uid < d->min_uid) {
+	} else if (acct->uid != 0 && acct->uid < d->min_uid) {
 		status = "uid_refused";
 		note = cm_asprintf("%s has uid %u, below min_uid %u of domain %s", name,
-				   (unsigned)acct.uid, (unsigned)d->min_uid, d->name);
+				   (unsigned)acct->uid, (unsigned)d->min_uid, d->name);
 		note_drop(lv, CERTMAP_REASON_UID_REFUSED, cm_asprintf("%s", note ? note : ""));
-	} else if (level_has(lv, d, acct.name)) {
+	} else if (level_has(lv, d, name)) {
 		status = "duplicate";
 	} else if (lv->n == CM_MAX_CANDIDATES) {
 		status = "dropped";
 		note = cm_asprintf("more than %d candidates", CM_MAX_CANDIDATES);
 		lv->truncated = true;
 	} else {
-		lv->c[lv->n].acct = acct;
+		lv->c[lv->n].acct = *acct;
 		lv->c[lv->n].rule = r;
 		lv->c[lv->n].domain = d;
 		lv->n++;
-		memset(&acct, 0, sizeof(acct));
+		memset(acct, 0, sizeof(*acct));
+		name = lv->c[lv->n - 1].acct.name;
 	}
-	rc = CERTMAP_OK;
 	if (t >= 0 && cm_answer_candidate_add(a, t, name, d->name, status, note) != 0) {
 		rc = CERTMAP_ERR_NOMEM;
 	}
-	cm_account_clear(&acct);
+	cm_account_clear(acct);
 	free(note);
+	return rc;
+}
+
+/* Notes a candidate that was dropped before it became an account. */
+static int drop(struct certmap_answer *a, long t, struct level *lv, const struct cm_domain *d,
+		const char *name, const char *status, char *note)
+{
+	int rc = CERTMAP_OK;
+
+	note_drop(lv, CERTMAP_REASON_NO_ACCOUNT, cm_asprintf("%s", note != NULL ? note : ""));
+	if (t >= 0 && cm_answer_candidate_add(a, t, name, d->name, status, note) != 0) {
+		rc = CERTMAP_ERR_NOMEM;
+	}
+	free(note);
+	return rc;
+}
+
+/* Looks one expanded rule (a name, or a filter for LDAP: rules) up in one
+ * domain and keeps every account the domain allows. Returns 0,
+ * CERTMAP_ERR_NOMEM or CERTMAP_ERR_BACKEND (msg set). */
+static int consider(struct certmap_answer *a, long t, struct level *lv,
+		    const struct cm_rule *r, const struct cm_domain *d,
+		    const char *key, char **msg)
+{
+	enum cm_map_kind kind = cm_map_kind(r->map);
+	bool is_filter = kind == CM_MAP_LDAP || kind == CM_MAP_LDAPU1;
+	struct cm_account_list l = { 0 };
+	int rc;
+
+	rc = cm_backend_find(d, key, is_filter, &l, msg);
+	if (rc != CERTMAP_OK) {
+		return rc;
+	}
+	if (l.n == 0 && l.skipped.n == 0) {
+		rc = drop(a, t, lv, d, key, "no_account",
+			  is_filter ? cm_asprintf("no entry in domain %s matches %s", d->name, key)
+				    : cm_asprintf("no account %s in domain %s", key, d->name));
+	}
+	for (size_t i = 0; i < l.skipped.n && rc == CERTMAP_OK; i++) {
+		rc = drop(a, t, lv, d, key, "no_account", cm_asprintf("%s", l.skipped.v[i]));
+	}
+	if (l.truncated && rc == CERTMAP_OK) {
+		/* The entries not returned could be candidates too: deciding on
+		 * part of them could map where the whole set is ambiguous. */
+		lv->truncated = true;
+		if (t >= 0 && cm_answer_candidate_add(a, t, key, d->name, "dropped",
+						      "more entries than size_limit") != 0) {
+			rc = CERTMAP_ERR_NOMEM;
+		}
+	}
+	for (size_t i = 0; i < l.n && rc == CERTMAP_OK; i++) {
+		rc = keep(a, t, lv, r, d, &l.v[i]);
+	}
+	cm_account_list_clear(&l);
 	return rc;
 }
 
@@ -185,7 +231,8 @@ static int choose(struct level *lv, const struct certmap_request *req,
 	if (lv->truncated) {
 		rc = cm_answer_refuse(a, CERTMAP_REASON_AMBIGUOUS,
 				      "the rules give more candidates than certmap weighs "
-				      "(at most %d accounts, 64 names per rule)", CM_MAX_CANDIDATES);
+				      "(at most %d accounts, 64 names per rule, size_limit "
+				      "entries per directory search)", CM_MAX_CANDIDATES);
 		rc = rc == 0 ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
 		goto out;
 	}

@@ -1,0 +1,900 @@
+/*
+ * ldap domains: accounts and groups from a directory.
+ *
+ * Connections. Each domain of a loaded configuration has a pool of idle,
+ * bound connections (struct cm_ldap_pool). A lookup takes one (or opens a
+ * new one when none is idle), uses it alone, and gives it back; so
+ * certmapd's worker threads never share an LDAP handle and never wait for
+ * each other, and at most pool_size idle connections stay open per domain.
+ * A connection that failed is closed, never given back.
+ *
+ * Failover. URIs are tried in configuration order. A URI that refused a
+ * connection, failed TLS or the bind, or did not answer within timeout is
+ * passed over for retry_interval seconds (unless every URI is passed over:
+ * then all are tried again). An idle connection to a later URI is closed
+ * once an earlier URI may be tried again, so the pool drifts back to the
+ * first URI. One lookup tries each URI at most once after a timeout, so a
+ * directory that hangs costs timeout seconds per URI, and a single hanging
+ * directory gives backend_unavailable after timeout seconds.
+ *
+ * Time limits: LDAP_OPT_NETWORK_TIMEOUT bounds the TCP connect,
+ * LDAP_OPT_TIMEOUT every synchronous call (StartTLS, bind), and each search
+ * carries timeout as its own limit (client side) and as its time limit
+ * (server side).
+ *
+ * TLS: ldaps:// and StartTLS use a TLS context made for each connection
+ * (LDAP_OPT_X_TLS_NEWCTX) with tls_ca_file and LDAP_OPT_X_TLS_HARD, so the
+ * certificate and the host name are always checked, whatever ldap.conf
+ * says; nothing turns that off.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ldap.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend_ldap.h"
+#include "certmap.h"
+#include "conf.h"
+#include "conf_ldap.h"
+#include "rules.h"
+
+/* Values longer than this in an entry are not used (names, homes, DNs). */
+#define LDAP_MAX_VALUE 4096
+/* Cap on group entries read for one account. */
+#define LDAP_MAX_GROUP_ENTRIES 4096
+
+struct conn {
+	LDAP *ld;
+	size_t uri;       /* index into the domain's uri list */
+	time_t opened;
+	bool fresh;       /* opened by this lookup */
+};
+
+struct cm_ldap_pool {
+	pthread_mutex_t lock;
+	struct conn *idle;
+	size_t n_idle;
+	size_t cap;
+	time_t down_until[CM_LDAP_MAX_URIS];
+};
+
+/* What an operation on a connection reports besides certmap codes. */
+#define CONN_LOST (-1)    /* the connection broke: try another */
+#define CONN_TIMEOUT (-2) /* no answer in time: pass the URI over */
+
+struct cm_ldap_pool *cm_ldap_pool_new(void)
+{
+	struct cm_ldap_pool *p = calloc(1, sizeof(*p));
+
+	if (p != NULL && pthread_mutex_init(&p->lock, NULL) != 0) {
+		free(p);
+		p = NULL;
+	}
+	return p;
+}
+
+void cm_ldap_pool_free(struct cm_ldap_pool *p)
+{
+	if (p == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < p->n_idle; i++) {
+		ldap_unbind_ext(p->idle[i].ld, NULL, NULL);
+	}
+	free(p->idle);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+static time_t now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* ------------------------------------------------------------ connecting */
+
+/* Reads the bind password (one line) into buf; the caller wipes it. */
+static int read_password(const struct cm_ldap_conf *lc, char *buf, size_t size, char **msg)
+{
+	struct stat st;
+	const char *why = NULL;
+	ssize_t n = -1;
+	int fd;
+
+	fd = open(lc->bind_password_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		why = strerror(errno);
+	} else if ((why = cm_ldap_password_file_problem(&st, lc->service_uid)) == NULL) {
+		n = read(fd, buf, size - 1);
+		if (n < 0) {
+			why = strerror(errno);
+		}
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (why != NULL) {
+		*msg = cm_asprintf("bind_password_file %s: %s", lc->bind_password_file, why);
+		return CERTMAP_ERR_BACKEND;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+		n--;
+	}
+	buf[n] = '\0';
+	return CERTMAP_OK;
+}
+
+static int bind_conn(const struct cm_ldap_conf *lc, LDAP *ld, char **msg)
+{
+	char pw[CM_LDAP_MAX_PASSWORD + 2];
+	struct berval cred = { 0, NULL };
+	int rc, lrc;
+
+	if (lc->sasl_mech != NULL) {
+		/* An empty initial response (not an absent one): EXTERNAL
+		 * then completes in one step, without libsasl on this side. */
+		cred.bv_val = (char *)"";
+		lrc = ldap_sasl_bind_s(ld, NULL, lc->sasl_mech, &cred, NULL, NULL, NULL);
+	} else if (lc->bind_dn != NULL) {
+		if ((rc = read_password(lc, pw, sizeof(pw), msg)) != CERTMAP_OK) {
+			return rc;
+		}
+		cred.bv_val = pw;
+		cred.bv_len = strlen(pw);
+		lrc = ldap_sasl_bind_s(ld, lc->bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+		explicit_bzero(pw, sizeof(pw));
+	} else {
+		/* Anonymous: connect now, so that a dead server shows here. */
+		lrc = ldap_connect(ld);
+	}
+	if (lrc == LDAP_SUCCESS) {
+		return CERTMAP_OK;
+	}
+	*msg = cm_asprintf("%s: %s", lc->sasl_mech != NULL ? "SASL bind"
+				     : lc->bind_dn != NULL ? "bind" : "connect",
+			   ldap_err2string(lrc));
+	return lrc == LDAP_TIMEOUT ? CONN_TIMEOUT : CONN_LOST;
+}
+
+static int set_options(const struct cm_ldap_conf *lc, LDAP *ld, const char *uri)
+{
+	struct timeval tv = { .tv_sec = (time_t)lc->timeout };
+	int v3 = LDAP_VERSION3, hard = LDAP_OPT_X_TLS_HARD, zero = 0;
+	bool tls = lc->starttls || strncasecmp(uri, "ldaps://", 8) == 0;
+
+	if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS) {
+		return -1;
+	}
+	if (!tls) {
+		return 0;
+	}
+	if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &hard) != LDAP_OPT_SUCCESS ||
+	    (lc->tls_ca_file != NULL &&
+	     ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, lc->tls_ca_file) != LDAP_OPT_SUCCESS) ||
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero) != LDAP_OPT_SUCCESS) {
+		return -1;
+	}
+	return 0;
+}
+
+/* Opens and binds a connection to URI i. */
+static int open_uri(const struct cm_ldap_conf *lc, size_t i, LDAP **out, char **msg)
+{
+	LDAP *ld = NULL;
+	int rc, lrc;
+
+	*out = NULL;
+	if ((lrc = ldap_initialize(&ld, lc->uri[i])) != LDAP_SUCCESS) {
+		*msg = cm_asprintf("%s", ldap_err2string(lrc));
+		return CONN_LOST;
+	}
+	if (set_options(lc, ld, lc->uri[i]) != 0) {
+		*msg = cm_asprintf("cannot set connection options");
+		rc = CONN_LOST;
+		goto out;
+	}
+	if (lc->starttls && (lrc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
+		*msg = cm_asprintf("StartTLS: %s", ldap_err2string(lrc));
+		rc = lrc == LDAP_TIMEOUT ? CONN_TIMEOUT : CONN_LOST;
+		goto out;
+	}
+	if ((rc = bind_conn(lc, ld, msg)) != CERTMAP_OK) {
+		goto out;
+	}
+	*out = ld;
+	ld = NULL;
+out:
+	if (ld != NULL) {
+		ldap_unbind_ext(ld, NULL, NULL);
+	}
+	return rc;
+}
+
+static void mark_down(const struct cm_ldap_conf *lc, size_t i)
+{
+	struct cm_ldap_pool *p = lc->pool;
+
+	pthread_mutex_lock(&p->lock);
+	p->down_until[i] = now_mono() + (time_t)lc->retry_interval;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/*
+ * Opens a connection to the first URI that is not passed over and was not
+ * given up on by this lookup (tried[]). Returns 0 or CERTMAP_ERR_BACKEND
+ * with every URI's failure in *msg.
+ */
+static int open_conn(const struct cm_ldap_conf *lc, bool *tried, struct conn *c, char **msg)
+{
+	struct cm_buf why;
+	bool any_up = false, skip[CM_LDAP_MAX_URIS];
+	time_t now = now_mono();
+	int rc = CERTMAP_ERR_BACKEND;
+
+	pthread_mutex_lock(&lc->pool->lock);
+	for (size_t i = 0; i < lc->n_uri; i++) {
+		skip[i] = tried[i] || lc->pool->down_until[i] > now;
+		any_up = any_up || !skip[i];
+	}
+	pthread_mutex_unlock(&lc->pool->lock);
+	for (size_t i = 0; !any_up && i < lc->n_uri; i++) {
+		skip[i] = tried[i];
+	}
+	cm_buf_init(&why, 16384);
+	for (size_t i = 0; i < lc->n_uri; i++) {
+		char *m = NULL;
+
+		if (skip[i]) {
+			continue;
+		}
+		tried[i] = true;
+		rc = open_uri(lc, i, &c->ld, &m);
+		if (rc == CERTMAP_OK) {
+			c->uri = i;
+			c->opened = now_mono();
+			c->fresh = true;
+			break;
+		}
+		mark_down(lc, i);
+		cm_buf_printf(&why, "%s%s: %s", why.len > 0 ? "; " : "", lc->uri[i], m != NULL ? m : "");
+		free(m);
+		rc = CERTMAP_ERR_BACKEND;
+	}
+	if (rc != CERTMAP_OK) {
+		*msg = cm_asprintf("no directory server answered (%s)",
+				   why.data != NULL ? why.data : "every URI was tried");
+	}
+	cm_buf_free(&why);
+	return rc;
+}
+
+/* Whether an idle connection still looks alive: a server that closed it
+ * (restart, idle timeout) makes the socket readable or hung up. */
+static bool idle_alive(LDAP *ld)
+{
+	struct pollfd pfd = { .fd = -1, .events = POLLIN };
+
+	if (ldap_get_option(ld, LDAP_OPT_DESC, &pfd.fd) != LDAP_OPT_SUCCESS || pfd.fd < 0) {
+		return false;
+	}
+	return poll(&pfd, 1, 0) == 0;
+}
+
+/* Takes an idle connection, or returns false. Connections to a later URI
+ * are closed once an earlier one may be tried again. */
+static bool take_idle(const struct cm_ldap_conf *lc, struct conn *c)
+{
+	struct cm_ldap_pool *p = lc->pool;
+	time_t now = now_mono();
+	bool got = false;
+
+	while (!got) {
+		struct conn e;
+		bool stale = false;
+
+		pthread_mutex_lock(&p->lock);
+		if (p->n_idle == 0) {
+			pthread_mutex_unlock(&p->lock);
+			break;
+		}
+		e = p->idle[--p->n_idle];
+		for (size_t i = 0; i < e.uri; i++) {
+			stale = stale || (p->down_until[i] <= now &&
+					  e.opened + (time_t)lc->retry_interval <= now);
+		}
+		pthread_mutex_unlock(&p->lock);
+		if (stale || !idle_alive(e.ld)) {
+			ldap_unbind_ext(e.ld, NULL, NULL);
+			continue;
+		}
+		*c = e;
+		c->fresh = false;
+		got = true;
+	}
+	return got;
+}
+
+static void give_back(const struct cm_ldap_conf *lc, struct conn *c)
+{
+	struct cm_ldap_pool *p = lc->pool;
+	bool kept = false;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->n_idle < lc->pool_size) {
+		if (p->n_idle == p->cap) {
+			size_t ncap = p->cap == 0 ? 4 : p->cap * 2;
+			struct conn *n = realloc(p->idle, ncap * sizeof(*n));
+
+			if (n != NULL) {
+				p->idle = n;
+				p->cap = ncap;
+			}
+		}
+		if (p->n_idle < p->cap) {
+			p->idle[p->n_idle++] = *c;
+			kept = true;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!kept) {
+		ldap_unbind_ext(c->ld, NULL, NULL);
+	}
+	c->ld = NULL;
+}
+
+typedef int conn_op(const struct cm_ldap_conf *lc, LDAP *ld, void *arg, char **msg);
+
+/*
+ * Runs op on a connection of the domain, failing over as the top of this
+ * file says. op returns a certmap code (the connection is kept) or
+ * CONN_LOST / CONN_TIMEOUT (it is closed and the next URI tried).
+ * SIGPIPE from a write to a closed socket is blocked and consumed here, so
+ * a library caller that did not ignore it is not killed.
+ */
+static int with_conn(const struct cm_ldap_conf *lc, conn_op *op, void *arg, char **msg)
+{
+	bool tried[CM_LDAP_MAX_URIS] = { false };
+	sigset_t pipe_set, old, pending;
+	bool pipe_was_pending;
+	char *err = NULL;
+	int rc = CERTMAP_ERR_BACKEND;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigpending(&pending);
+	pipe_was_pending = sigismember(&pending, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	for (size_t attempt = 0; attempt <= lc->n_uri + 1; attempt++) {
+		struct conn c = { 0 };
+		char *m = NULL;
+
+		free(err);
+		err = NULL;
+		if (!take_idle(lc, &c) && (rc = open_conn(lc, tried, &c, &err)) != CERTMAP_OK) {
+			break;
+		}
+		rc = op(lc, c.ld, arg, &m);
+		if (rc != CONN_LOST && rc != CONN_TIMEOUT) {
+			err = m;
+			give_back(lc, &c);
+			break;
+		}
+		ldap_unbind_ext(c.ld, NULL, NULL);
+		/* A pooled connection the server dropped is simply reopened; a
+		 * new one that broke, or any timeout, passes the URI over. */
+		if (c.fresh || rc == CONN_TIMEOUT) {
+			tried[c.uri] = true;
+			mark_down(lc, c.uri);
+		}
+		err = cm_asprintf("%s: %s", lc->uri[c.uri], m != NULL ? m : "connection lost");
+		free(m);
+		rc = CERTMAP_ERR_BACKEND;
+	}
+	sigpending(&pending);
+	if (!pipe_was_pending && sigismember(&pending, SIGPIPE) == 1) {
+		struct timespec zero = { 0, 0 };
+
+		(void)sigtimedwait(&pipe_set, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == CERTMAP_ERR_BACKEND && err == NULL) {
+		err = cm_asprintf("directory unavailable");
+	}
+	if (rc == CERTMAP_ERR_BACKEND && msg != NULL) {
+		*msg = err;
+		err = NULL;
+	}
+	free(err);
+	return rc;
+}
+
+/* ------------------------------------------------------------ searching */
+
+/* The outcome of ldap_search_ext_s as certmap sees it. */
+static int search_rc(int lrc, char **msg)
+{
+	switch (lrc) {
+	case LDAP_SUCCESS:
+	case LDAP_SIZELIMIT_EXCEEDED:
+	case LDAP_NO_SUCH_OBJECT:
+		return CERTMAP_OK;
+	case LDAP_NO_MEMORY:
+		return CERTMAP_ERR_NOMEM;
+	case LDAP_TIMEOUT:
+		*msg = cm_asprintf("search: %s", ldap_err2string(lrc));
+		return CONN_TIMEOUT;
+	case LDAP_SERVER_DOWN:
+	case LDAP_CONNECT_ERROR:
+	case LDAP_UNAVAILABLE:
+	case LDAP_BUSY:
+		*msg = cm_asprintf("search: %s", ldap_err2string(lrc));
+		return CONN_LOST;
+	default:
+		*msg = cm_asprintf("search: %s", ldap_err2string(lrc));
+		return CERTMAP_ERR_BACKEND;
+	}
+}
+
+static int search(const struct cm_ldap_conf *lc, LDAP *ld, const char *base, int scope,
+		  const char *filter, char **attrs, int limit, LDAPMessage **res,
+		  bool *truncated, char **msg)
+{
+	struct timeval tv = { .tv_sec = (time_t)lc->timeout };
+	int lrc;
+
+	*res = NULL;
+	lrc = ldap_search_ext_s(ld, base, scope, filter, attrs, 0, NULL, NULL, &tv, limit, res);
+	if (truncated != NULL) {
+		*truncated = lrc == LDAP_SIZELIMIT_EXCEEDED;
+	}
+	if (lrc != LDAP_SUCCESS && lrc != LDAP_SIZELIMIT_EXCEEDED) {
+		ldap_msgfree(*res);
+		*res = NULL;
+	}
+	return search_rc(lrc, msg);
+}
+
+/* The only value of attr as a C string: NULL when absent, several, too
+ * long or holding a NUL byte (*why says which). */
+static char *single_value(LDAP *ld, LDAPMessage *e, const char *attr, const char **why)
+{
+	struct berval **vals = ldap_get_values_len(ld, e, attr);
+	char *s = NULL;
+
+	*why = NULL;
+	if (vals == NULL || vals[0] == NULL) {
+		*why = "has no";
+	} else if (vals[1] != NULL) {
+		*why = "has several values of";
+	} else if (vals[0]->bv_len > LDAP_MAX_VALUE ||
+		   memchr(vals[0]->bv_val, '\0', vals[0]->bv_len) != NULL) {
+		*why = "has an unusable value of";
+	} else if ((s = strndup(vals[0]->bv_val, vals[0]->bv_len)) == NULL) {
+		*why = "out of memory reading";
+	}
+	ldap_value_free_len(vals);
+	return s;
+}
+
+static bool parse_id(const char *s, unsigned int *out)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	if (s == NULL || s[0] < '0' || s[0] > '9') {
+		return false;
+	}
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v >= 0xffffffffUL) {
+		return false;
+	}
+	*out = (unsigned int)v;
+	return true;
+}
+
+static int add_values(LDAP *ld, LDAPMessage *e, const char *attr, struct cm_strv *out)
+{
+	struct berval **vals = ldap_get_values_len(ld, e, attr);
+	int rc = CERTMAP_OK;
+
+	for (size_t i = 0; vals != NULL && vals[i] != NULL && rc == CERTMAP_OK; i++) {
+		if (vals[i]->bv_len > LDAP_MAX_VALUE || out->n >= LDAP_MAX_GROUP_ENTRIES ||
+		    memchr(vals[i]->bv_val, '\0', vals[i]->bv_len) != NULL) {
+			continue;
+		}
+		if (cm_strv_addn(out, vals[i]->bv_val, vals[i]->bv_len) != 0) {
+			rc = CERTMAP_ERR_NOMEM;
+		}
+	}
+	ldap_value_free_len(vals);
+	return rc;
+}
+
+/*
+ * Makes an account from an entry. Returns 0, CERTMAP_ERR_NOT_FOUND with a
+ * sentence in *why_out (the entry is not usable), or CERTMAP_ERR_NOMEM.
+ */
+static int entry_account(const struct cm_ldap_conf *lc, LDAP *ld, LDAPMessage *e,
+			 struct cm_account *a, char **why_out)
+{
+	const char *why = NULL, *bad = NULL;
+	char *uid = NULL, *gid = NULL, *dn = ldap_get_dn(ld, e);
+	unsigned int u = 0, g = 0;
+	int rc = CERTMAP_ERR_NOT_FOUND;
+
+	if (dn == NULL || (a->dn = strdup(dn)) == NULL) {
+		rc = CERTMAP_ERR_NOMEM;
+		goto out;
+	}
+	a->name = single_value(ld, e, lc->attr_name, &why);
+	if (a->name == NULL) {
+		*why_out = cm_asprintf("entry %s %s %s", dn, why, lc->attr_name);
+		goto out;
+	}
+	if (!cm_username_valid(a->name, strlen(a->name))) {
+		*why_out = cm_asprintf("entry %s: %s is not a valid user name", dn, lc->attr_name);
+		goto out;
+	}
+	if (lc->ids == CM_LDAP_IDS_NSS) {
+		rc = CERTMAP_OK;
+		goto out;
+	}
+	uid = single_value(ld, e, lc->attr_uid, &why);
+	bad = uid == NULL || !parse_id(uid, &u) ? lc->attr_uid : NULL;
+	if (bad == NULL) {
+		gid = single_value(ld, e, lc->attr_gid, &why);
+		bad = gid == NULL || !parse_id(gid, &g) ? lc->attr_gid : NULL;
+	}
+	if (bad != NULL) {
+		*why_out = cm_asprintf("entry %s %s %s", dn, why != NULL ? why : "has a non-numeric", bad);
+		goto out;
+	}
+	a->uid = (uid_t)u;
+	a->gid = (gid_t)g;
+	a->home = single_value(ld, e, lc->attr_home, &why);
+	if (a->home == NULL && (a->home = strdup("")) == NULL) {
+		rc = CERTMAP_ERR_NOMEM;
+		goto out;
+	}
+	rc = CERTMAP_OK;
+	if (lc->groups == CM_LDAP_GROUPS_MEMBEROF) {
+		rc = add_values(ld, e, lc->attr_member_of, &a->member_of);
+	}
+out:
+	ldap_memfree(dn);
+	free(uid);
+	free(gid);
+	return rc;
+}
+
+/* ids = "nss": the directory named the account, NSS gives the rest. */
+static int nss_account(struct cm_account *a, char **why_out, char **msg)
+{
+	struct cm_account n = { 0 };
+	int rc = cm_local_lookup(a->name, &n, msg);
+
+	if (rc == CERTMAP_ERR_NOT_FOUND) {
+		*why_out = cm_asprintf("entry %s: NSS has no account %s (ids = \"nss\")", a->dn, a->name);
+	} else if (rc == CERTMAP_OK) {
+		a->uid = n.uid;
+		a->gid = n.gid;
+		free(a->home);
+		a->home = n.home;
+		n.home = NULL;
+	}
+	cm_account_clear(&n);
+	return rc;
+}
+
+struct find_arg {
+	const char *filter;
+	struct cm_account_list *out;
+};
+
+static int find_op(const struct cm_ldap_conf *lc, LDAP *ld, void *argp, char **msg)
+{
+	struct find_arg *arg = argp;
+	struct cm_account_list *out = arg->out;
+	char *attrs[] = { lc->attr_name, lc->attr_uid, lc->attr_gid, lc->attr_home,
+			  lc->groups == CM_LDAP_GROUPS_MEMBEROF ? lc->attr_member_of : NULL, NULL };
+	LDAPMessage *res = NULL;
+	int rc, n;
+
+	rc = search(lc, ld, lc->base, lc->scope, arg->filter, attrs, (int)lc->size_limit,
+		    &res, &out->truncated, msg);
+	if (rc != CERTMAP_OK || res == NULL) {
+		goto out;
+	}
+	n = ldap_count_entries(ld, res);
+	out->v = calloc(n > 0 ? (size_t)n : 1, sizeof(*out->v));
+	if (out->v == NULL) {
+		rc = CERTMAP_ERR_NOMEM;
+		goto out;
+	}
+	for (LDAPMessage *e = ldap_first_entry(ld, res); e != NULL && rc == CERTMAP_OK;
+	     e = ldap_next_entry(ld, e)) {
+		struct cm_account *a = &out->v[out->n];
+		char *why = NULL;
+
+		rc = entry_account(lc, ld, e, a, &why);
+		if (rc == CERTMAP_OK && lc->ids == CM_LDAP_IDS_NSS) {
+			rc = nss_account(a, &why, msg);
+		}
+		if (rc == CERTMAP_OK) {
+			out->n++;
+			continue;
+		}
+		cm_account_clear(a);
+		if (rc == CERTMAP_ERR_NOT_FOUND) {
+			rc = why == NULL || cm_strv_take(&out->skipped, why) != 0 ? CERTMAP_ERR_NOMEM
+										   : CERTMAP_OK;
+		} else {
+			free(why);
+		}
+	}
+out:
+	ldap_msgfree(res);
+	return rc;
+}
+
+int cm_ldap_find(const struct cm_domain *d, const char *key, bool is_filter,
+		 struct cm_account_list *out, char **msg)
+{
+	const struct cm_ldap_conf *lc = d->ldap;
+	struct find_arg arg = { .out = out };
+	struct cm_buf f;
+	char *filter = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	cm_buf_init(&f, 65536);
+	cm_buf_printf(&f, "(&%s", lc->user_filter);
+	if (is_filter) {
+		cm_buf_adds(&f, key);
+	} else {
+		cm_buf_printf(&f, "(%s=", lc->attr_name);
+		cm_ldap_escape(&f, (const unsigned char *)key, strlen(key));
+		cm_buf_adds(&f, ")");
+	}
+	cm_buf_adds(&f, ")");
+	if ((filter = cm_buf_steal(&f, NULL)) == NULL) {
+		rc = CERTMAP_ERR_NOMEM;
+		goto out;
+	}
+	arg.filter = filter;
+	rc = with_conn(lc, find_op, &arg, msg);
+	if (rc == CERTMAP_ERR_BACKEND && msg != NULL && *msg != NULL) {
+		char *m = cm_asprintf("domain %s: %s", d->name, *msg);
+
+		free(*msg);
+		*msg = m;
+	}
+	if (rc != CERTMAP_OK) {
+		cm_account_list_clear(out);
+	}
+out:
+	cm_buf_free(&f);
+	free(filter);
+	return rc;
+}
+
+/* ------------------------------------------------------------ groups */
+
+struct group_ctx {
+	struct cm_account *acct;
+	struct cm_strv seen;   /* group DNs already visited (cycles) */
+	struct cm_strv next;   /* DNs whose parents are searched next (rfc2307bis) */
+	size_t entries;
+	char *primary;         /* the primary group's name, when found */
+};
+
+/* Adds a group entry's name when it is a POSIX group (has a gid), as id(1)
+ * lists only those; remembers its DN for nesting. */
+static int take_group(const struct cm_ldap_conf *lc, LDAP *ld, LDAPMessage *e,
+		      struct group_ctx *g)
+{
+	const char *why = NULL;
+	char *dn = ldap_get_dn(ld, e), *name = NULL, *gid = NULL;
+	unsigned int id;
+	int rc = CERTMAP_OK;
+
+	if (dn == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	if (cm_strv_contains(&g->seen, dn) || ++g->entries > LDAP_MAX_GROUP_ENTRIES) {
+		goto out;
+	}
+	if (cm_strv_add(&g->seen, dn) != 0 || cm_strv_add(&g->next, dn) != 0) {
+		rc = CERTMAP_ERR_NOMEM;
+		goto out;
+	}
+	name = single_value(ld, e, lc->attr_group_name, &why);
+	gid = single_value(ld, e, lc->attr_gid, &why);
+	if (name == NULL || gid == NULL || !parse_id(gid, &id) ||
+	    cm_strv_contains(&g->acct->groups, name)) {
+		goto out;
+	}
+	if (g->acct->groups.n >= CM_MAX_GROUPS || cm_strv_add(&g->acct->groups, name) != 0) {
+		rc = g->acct->groups.n >= CM_MAX_GROUPS ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
+	}
+out:
+	ldap_memfree(dn);
+	free(name);
+	free(gid);
+	return rc;
+}
+
+static int group_search(const struct cm_ldap_conf *lc, LDAP *ld, const char *base, int scope,
+			const char *filter, struct group_ctx *g, char **msg)
+{
+	char *attrs[] = { lc->attr_group_name, lc->attr_gid, NULL };
+	LDAPMessage *res = NULL;
+	int rc;
+
+	rc = search(lc, ld, base, scope, filter, attrs, LDAP_MAX_GROUP_ENTRIES, &res, NULL, msg);
+	for (LDAPMessage *e = res != NULL ? ldap_first_entry(ld, res) : NULL;
+	     e != NULL && rc == CERTMAP_OK; e = ldap_next_entry(ld, e)) {
+		rc = take_group(lc, ld, e, g);
+	}
+	ldap_msgfree(res);
+	return rc;
+}
+
+/* (&<group_filter>(attr=value)) with value escaped. */
+static char *group_filter(const struct cm_ldap_conf *lc, const char *attr, const char *value)
+{
+	struct cm_buf f;
+
+	cm_buf_init(&f, 65536);
+	cm_buf_printf(&f, "(&%s(%s=", lc->group_filter, attr);
+	cm_ldap_escape(&f, (const unsigned char *)value, strlen(value));
+	cm_buf_adds(&f, "))");
+	return cm_buf_steal(&f, NULL);
+}
+
+static int search_by(const struct cm_ldap_conf *lc, LDAP *ld, const char *attr,
+		     const char *value, struct group_ctx *g, char **msg)
+{
+	char *filter = group_filter(lc, attr, value);
+	int rc;
+
+	if (filter == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	rc = group_search(lc, ld, lc->group_base, LDAP_SCOPE_SUBTREE, filter, g, msg);
+	free(filter);
+	return rc;
+}
+
+/* rfc2307bis: groups whose member holds the user's DN, then the groups
+ * holding those, group_depth levels deep; a DN seen before is not
+ * searched again, so a cycle ends. */
+static int nested_groups(const struct cm_ldap_conf *lc, LDAP *ld, struct group_ctx *g, char **msg)
+{
+	struct cm_strv level = { 0 };
+	int rc = CERTMAP_OK;
+
+	if (cm_strv_add(&level, g->acct->dn) != 0) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	for (unsigned int depth = 0; depth <= lc->group_depth && level.n > 0 && rc == CERTMAP_OK;
+	     depth++) {
+		for (size_t i = 0; i < level.n && rc == CERTMAP_OK; i++) {
+			rc = search_by(lc, ld, lc->attr_member, level.v[i], g, msg);
+		}
+		cm_strv_clear(&level);
+		level = g->next;
+		memset(&g->next, 0, sizeof(g->next));
+	}
+	cm_strv_clear(&level);
+	return rc;
+}
+
+static int groups_op(const struct cm_ldap_conf *lc, LDAP *ld, void *argp, char **msg)
+{
+	struct group_ctx *g = argp;
+	struct cm_account *a = g->acct;
+	char gid[16];
+	int rc;
+
+	/* Start again on a retry with another connection. */
+	cm_strv_clear(&a->groups);
+	cm_strv_clear(&g->seen);
+	cm_strv_clear(&g->next);
+	g->entries = 0;
+	/* The primary group first, as id(1) prints it. */
+	snprintf(gid, sizeof(gid), "%u", (unsigned)a->gid);
+	if ((rc = search_by(lc, ld, lc->attr_gid, gid, g, msg)) != CERTMAP_OK) {
+		return rc;
+	}
+	free(g->primary);
+	g->primary = NULL;
+	if (a->groups.n > 0 && (g->primary = strdup(a->groups.v[0])) == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	/* Nesting starts from the user, not from the primary group. */
+	cm_strv_clear(&g->seen);
+	cm_strv_clear(&g->next);
+	switch (lc->groups) {
+	case CM_LDAP_GROUPS_RFC2307:
+		rc = search_by(lc, ld, lc->attr_member_uid, a->name, g, msg);
+		break;
+	case CM_LDAP_GROUPS_RFC2307BIS:
+		rc = nested_groups(lc, ld, g, msg);
+		break;
+	case CM_LDAP_GROUPS_MEMBEROF:
+		for (size_t i = 0; i < a->member_of.n && rc == CERTMAP_OK; i++) {
+			rc = group_search(lc, ld, a->member_of.v[i], LDAP_SCOPE_BASE,
+					  lc->group_filter, g, msg);
+		}
+		break;
+	case CM_LDAP_GROUPS_NONE:
+	default:
+		break;
+	}
+	return rc;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cm_ldap_groups(const struct cm_domain *d, struct cm_account *acct, char **msg)
+{
+	const struct cm_ldap_conf *lc = d->ldap;
+	struct group_ctx g = { .acct = acct };
+	int rc;
+
+	if (lc->ids == CM_LDAP_IDS_NSS) {
+		return cm_local_groups(acct, msg);
+	}
+	rc = with_conn(lc, groups_op, &g, msg);
+	/* The directory returns groups in no particular order: the primary
+	 * group first (when the directory names it), then by name, so that
+	 * one account always gets the same answer. */
+	if (rc == CERTMAP_OK && acct->groups.n > 1) {
+		size_t first = 0;
+
+		for (size_t i = 0; i < acct->groups.n; i++) {
+			if (strcmp(acct->groups.v[i], g.primary != NULL ? g.primary : "") == 0) {
+				char *t = acct->groups.v[0];
+
+				acct->groups.v[0] = acct->groups.v[i];
+				acct->groups.v[i] = t;
+				first = 1;
+				break;
+			}
+		}
+		qsort(acct->groups.v + first, acct->groups.n - first, sizeof(char *), name_cmp);
+	}
+	if (rc == CERTMAP_ERR_BACKEND && msg != NULL && *msg != NULL) {
+		char *m = cm_asprintf("domain %s: groups of %s: %s", d->name, acct->name, *msg);
+
+		free(*msg);
+		*msg = m;
+	}
+	cm_strv_clear(&g.seen);
+	cm_strv_clear(&g.next);
+	free(g.primary);
+	return rc;
+}
