@@ -1,0 +1,228 @@
+#!/bin/sh
+# ldap domains end to end: the built certmapctl against the suite's own
+# slapd (tests/lib/slapd.sh) holding users, groups in the three schemas and
+# a certificate, with certificates from the suite's CA.
+set -u
+. "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
+. "$srcdir/tests/lib/slapd.sh"
+slapd_require
+
+tmp=$(mktemp -d "$builddir/tests/tmp-ldap.XXXXXX")
+chmod 755 "$tmp"
+trap 'slapd_stop_all; rm -rf "$tmp"' EXIT
+B="dc=example,dc=com"
+
+# NSS accounts for ids = "nss": alice exists with other ids than the directory's.
+printf 'alice:x:5000:5000:Alice:/nss/alice:/bin/sh\n' > "$tmp/passwd"
+printf 'alice:x:5000:\nnssgrp:x:5001:alice\n' > "$tmp/group"
+NSS_WRAPPER_PASSWD="$tmp/passwd"; NSS_WRAPPER_GROUP="$tmp/group"
+export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
+
+user() { # uid uidNumber cn [extra LDIF lines]
+	printf 'dn: uid=%s,ou=People,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\n' "$1" "$B"
+	printf 'uid: %s\ncn: %s\nsn: %s\nuidNumber: %s\ngidNumber: %s\nhomeDirectory: /home/%s\n' \
+		"$1" "$3" "$1" "$2" "$2" "$1"
+	[ $# -lt 4 ] || printf '%s\n' "$4"
+	echo
+}
+posixgroup() { # cn gid memberUid...
+	g=$1; id=$2; shift 2
+	printf 'dn: cn=%s,ou=Groups,%s\nobjectClass: posixGroup\ncn: %s\ngidNumber: %s\n' "$g" "$B" "$g" "$id"
+	for m in "$@"; do printf 'memberUid: %s\n' "$m"; done
+	echo
+}
+bisgroup() { # cn gid|- member-DN...
+	g=$1; id=$2; shift 2
+	printf 'dn: cn=%s,ou=BisGroups,%s\nobjectClass: groupOfNames\n' "$g" "$B"
+	[ "$id" = - ] || printf 'objectClass: extensibleObject\ngidNumber: %s\n' "$id"
+	printf 'cn: %s\n' "$g"
+	for m in "$@"; do printf 'member: %s\n' "$m"; done
+	echo
+}
+A="uid=alice,ou=People,$B"
+BG="ou=BisGroups,$B"
+{
+	printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n' "$B"
+	for ou in People Groups BisGroups Private; do
+		printf 'dn: ou=%s,%s\nobjectClass: organizationalUnit\nou: %s\n\n' "$ou" "$B" "$ou"
+	done
+	printf 'dn: cn=reader,%s\nobjectClass: person\ncn: reader\nsn: reader\nuserPassword: reader-secret\n\n' "$B"
+	user alice 10001 "Alice Example" "mail: alice@example.com
+memberOf: cn=devs,ou=Groups,$B
+memberOf: cn=team,$BG
+userCertificate;binary:: $(base64 -w0 "$certs/alice.der")"
+	user bob 10002 bob
+	user bobby 10003 bob
+	user toor 0 root
+	user ec384 500 ec384
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12; do user "many$i" "$((11000 + i))" many; done
+	printf 'dn: uid=carol,ou=Private,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\n' "$B"
+	printf 'uid: carol\ncn: carol\nsn: carol\nuidNumber: 10004\ngidNumber: 10004\nhomeDirectory: /home/carol\n\n'
+	posixgroup alice 10001
+	posixgroup devs 20001 alice
+	posixgroup web 20002 bob
+	posixgroup all 20003 bob alice
+	bisgroup alicepg 10001 "$A"
+	bisgroup team 30001 "$A"
+	bisgroup dept 30002 "cn=team,$BG"
+	bisgroup org 30003 "cn=dept,$BG" "cn=cyc,$BG"
+	bisgroup cyc 30004 "cn=org,$BG"
+	bisgroup nonposix - "$A"
+	bisgroup vianonposix 30005 "cn=nonposix,$BG"
+	bisgroup bobonly 30006 "uid=bob,ou=People,$B"
+} > "$tmp/data.ldif"
+
+slapd_init "$tmp/s1" && slapd_load "$tmp/s1" "$tmp/data.ldif" && slapd_start "$tmp/s1" ldapi || exit 99
+U1=$(slapd_uri "$tmp/s1")
+slapd_init "$tmp/s2" && slapd_load "$tmp/s2" "$tmp/data.ldif" && slapd_start "$tmp/s2" || exit 99
+U2=$(slapd_uri "$tmp/s2")
+# A port nothing listens on.
+DEAD="ldap://127.0.0.1:$(slapd_free_port)"
+
+# conf NAME URIS DOMAIN-EXTRA RULE-MAP : writes $tmp/NAME.conf
+conf() {
+	cat > "$tmp/$1.conf" <<EOC
+verify = { ca_file = "$certs/ca.pem"; };
+domains = ( { name = "dir"; type = "ldap"; uri = [$2]; base = "$B"; $3 } );
+rules = ( { name = "r"; priority = 1; match = "<EKU>clientAuth"; map = "$4"; domains = ["dir"]; } );
+EOC
+}
+t() { # NAME WANT-EXIT CONF CERT [args]
+	n=$1; w=$2; c=$3; f=$4; shift 4
+	expect_exit "$n" "$w" ctl test --json "$@" --config "$tmp/$c.conf" "$certs/$f.pem"
+}
+
+# --- mapping forms, rfc2307 groups
+conf uid "\"$U1\"" 'group_base = "ou=Groups,'"$B"'";' 'LDAPU1:(uid={subject_dn_component.uid})'
+t "LDAPU1 uid from the subject maps alice" 0 uid alice
+expect_out "user alice" '"user": "alice"'
+expect_out "directory uid" '"uid": 10001'
+expect_out "directory gid" '"gid": 10001'
+expect_out "directory home" '"home": "/home/alice"'
+expect_compact "rfc2307 groups, primary first" '"groups":["alice","all","devs"]'
+expect_out "domain dir" '"domain": "dir"'
+conf mail "\"$U1\"" '' 'LDAP:(mail={subject_rfc822_name})'
+t "LDAP mail from the SAN maps alice" 0 mail alice
+expect_out "mail user alice" '"user": "alice"'
+conf cn "\"$U1\"" '' 'LDAPU1:(cn={subject_dn_component.cn})'
+t "uid 500 below min_uid refused" 1 cn ec384
+expect_out "min_uid reason" '"reason": "uid_refused"'
+conf root "\"$U1\"" '' 'LDAPU1:(cn={subject_dn_component.cn})'
+t "uid 0 entry refused" 1 root root
+expect_out "uid 0 reason" '"reason": "uid_refused"'
+t "cn with no entry" 1 cn utf8
+expect_out "no_account reason" '"reason": "no_account"'
+
+# --- several entries, size limit
+t "two entries for one rule: ambiguous" 1 cn bob-ec
+expect_out "ambiguous reason" '"reason": "ambiguous"'
+expect_out "both named" 'bobby (dir)'
+t "requested user picks one of them" 0 cn bob-ec --user bobby
+expect_out "bobby mapped" '"user": "bobby"'
+t "12 entries, size_limit 10: ambiguous" 1 cn manysan
+expect_out "truncated reason" '"reason": "ambiguous"'
+expect_out "truncated message" 'size_limit'
+t "12 entries with a requested user: still no map" 1 cn manysan --user many3
+conf cn20 "\"$U1\"" 'size_limit = 20;' 'LDAPU1:(cn={subject_dn_component.cn})'
+t "12 entries under size_limit 20: ambiguous" 1 cn20 manysan
+expect_out "12 qualify" '12 accounts qualify'
+t "size_limit 20 with a requested user maps" 0 cn20 manysan --user many3
+
+# --- filter injection
+conf inj "\"$U1\"" '' 'LDAPU1:(cn={subject_dn_component.cn})'
+t "CN '*)(uid=*' finds nothing" 1 inj inject
+expect_out "injection: no_account" '"reason": "no_account"'
+expect_out "injection escaped" '\\2a\\29\\28uid=\\2a'
+conf inj2 "\"$U1\"" '' 'LDAP:(mail={subject_rfc822_name})'
+t "SAN email '*)(uid=*' finds nothing" 1 inj2 inject
+expect_out "SAN injection: no_account" '"reason": "no_account"'
+
+# --- certificate stored in the entry
+conf bin "\"$U1\"" '' 'LDAP:(userCertificate;binary={cert!bin})'
+t "SSSD default rule finds nothing on OpenLDAP" 1 bin alice
+expect_out "default rule: no_account" '"reason": "no_account"'
+conf gser "\"$U1\"" '' 'LDAPU1:(userCertificate;binary=\\7b serialNumber {serial_number!dec}, issuer rdnSequence:\"{issuer_dn!nss_ldap}\" \\7d)'
+t "certificateExactMatch on serial and issuer maps alice" 0 gser alice
+expect_out "stored certificate: alice" '"user": "alice"'
+t "another certificate of the same CA does not" 1 gser revoked
+expect_out "other certificate: no_account" '"reason": "no_account"'
+
+# --- group schemas
+conf bis "\"$U1\"" 'groups = "rfc2307bis"; group_base = "'"$BG"'";' 'LDAPU1:(uid={subject_dn_component.uid})'
+t "rfc2307bis maps alice" 0 bis alice
+expect_compact "rfc2307bis nested groups, cycle ended" '"groups":["alicepg","cyc","dept","org","team","vianonposix"]'
+conf bis1 "\"$U1\"" 'groups = "rfc2307bis"; group_depth = 1; group_base = "'"$BG"'";' 'LDAPU1:(uid={subject_dn_component.uid})'
+t "rfc2307bis group_depth 1" 0 bis1 alice
+expect_compact "depth 1 groups" '"groups":["alicepg","dept","team","vianonposix"]'
+conf mo "\"$U1\"" 'groups = "memberof"; group_base = "ou=Groups,'"$B"'";' 'LDAPU1:(uid={subject_dn_component.uid})'
+t "memberof maps alice" 0 mo alice
+expect_compact "memberof groups" '"groups":["alice","devs","team"]'
+conf none "\"$U1\"" 'groups = "none"; group_base = "ou=Groups,'"$B"'";' 'LDAPU1:(uid={subject_dn_component.uid})'
+t "groups none maps alice" 0 none alice
+expect_compact "primary group only" '"groups":["alice"]'
+
+# --- ids = "nss"
+conf nss "\"$U1\"" 'ids = "nss";' 'LDAPU1:(uid={subject_dn_component.uid})'
+t "ids nss maps alice" 0 nss alice
+expect_out "uid from NSS" '"uid": 5000'
+expect_out "home from NSS" '"home": "/nss/alice"'
+expect_compact "groups from NSS" '"groups":["alice","nssgrp"]'
+conf nss2 "\"$U1\"" 'ids = "nss";' 'LDAPU1:(cn={subject_dn_component.cn})'
+t "ids nss: directory user unknown to NSS" 1 nss2 bob-ec --user bob
+expect_out "unknown to NSS: no_account" '"reason": "no_account"'
+
+# --- LOCAL: names looked up in an ldap domain
+conf local "\"$U1\"" '' 'LOCAL:{subject_dn_component.uid}'
+t "LOCAL: name found in the directory" 0 local alice
+expect_out "LOCAL alice uid" '"uid": 10001'
+
+# --- simple bind with a password file
+printf 'reader-secret\n' > "$tmp/pw"
+chmod 600 "$tmp/pw"
+conf priv "\"$U1\"" 'base = "ou=Private,'"$B"'"; bind_dn = "cn=reader,'"$B"'"; bind_password_file = "'"$tmp/pw"'";' 'LDAPU1:(uid={subject_dn_component.cn})'
+sed -i 's/base = "'"$B"'"; base =/base =/' "$tmp/priv.conf"
+t "bound search finds the private entry" 0 priv multirdn
+expect_out "carol mapped" '"user": "carol"'
+conf anon "\"$U1\"" 'base = "ou=Private,'"$B"'";' 'LDAPU1:(uid={subject_dn_component.cn})'
+sed -i 's/base = "'"$B"'"; base =/base =/' "$tmp/anon.conf"
+t "anonymous search does not" 1 anon multirdn
+expect_out "anonymous: no_account" '"reason": "no_account"'
+chmod 640 "$tmp/pw"
+expect_exit "group-readable password file refused" 2 ctl check-config --config "$tmp/priv.conf"
+expect_out "mode named" 'group or others have access'
+chmod 600 "$tmp/pw"
+printf 'wrong\n' > "$tmp/pw"
+t "wrong password: backend_unavailable" 3 priv multirdn
+expect_no_out "password never shown" 'wrong'
+expect_no_out "good password never shown" 'reader-secret'
+
+# --- EXTERNAL over ldapi:// (anonymous-equivalent identity, proves the mechanism)
+LDAPI="ldapi://$(printf '%s' "$tmp/s1/ldapi" | sed 's,/,%2F,g')"
+conf ext "\"$LDAPI\"" 'sasl_mech = "EXTERNAL";' 'LDAPU1:(uid={subject_dn_component.uid})'
+t "SASL EXTERNAL over ldapi:// maps alice" 0 ext alice
+
+# --- failover, unavailable directories
+conf fo "\"$DEAD\", \"$U2\"" '' 'LDAPU1:(uid={subject_dn_component.uid})'
+t "first URI refuses, second answers" 0 fo alice
+conf dead "\"$DEAD\"" '' 'LDAPU1:(uid={subject_dn_component.uid})'
+t "no directory: exit 3" 3 dead alice
+expect_out "backend_unavailable" '"reason": "backend_unavailable"'
+slapd_stop "$tmp/s2"
+conf stopped "\"$U2\"" '' 'LDAPU1:(uid={subject_dn_component.uid})'
+t "stopped slapd: exit 3" 3 stopped alice
+expect_out "stopped: backend_unavailable" '"reason": "backend_unavailable"'
+slapd_start "$tmp/s2" || exit 99
+t "restarted slapd answers again" 0 stopped alice
+
+slapd_pause "$tmp/s2"
+conf hang "\"$U2\"" 'timeout = 2;' 'LDAPU1:(uid={subject_dn_component.uid})'
+s0=$(date +%s%N)
+t "hanging slapd: exit 3" 3 hang alice
+el=$(( ($(date +%s%N) - s0) / 1000000 ))
+expect_out "hanging: backend_unavailable" '"reason": "backend_unavailable"'
+if [ "$el" -ge 1500 ] && [ "$el" -le 3500 ]; then ok "hang answered within timeout 2 s + margin ($el ms)"; else ko "hang took $el ms (want 1500-3500)"; fi
+conf hangfo "\"$U2\", \"$U1\"" 'timeout = 1;' 'LDAPU1:(uid={subject_dn_component.uid})'
+t "hanging first URI fails over to the second" 0 hangfo alice
+slapd_resume "$tmp/s2"
+
+finish
