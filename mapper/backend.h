@@ -33,14 +33,6 @@ struct cm_account_list {
 	struct cm_strv skipped;  /* why an entry found could not be used */
 };
 
-/*
- * Looks an account up by name in a domain. Returns 0 with *acct filled
- * (groups not yet resolved), CERTMAP_ERR_NOT_FOUND when the domain has no
- * such account, or CERTMAP_ERR_BACKEND with a malloc'd sentence in *msg.
- */
-int cm_backend_lookup(const struct cm_domain *d, const char *name,
-		      struct cm_account *acct, char **msg);
-
 /* Resolves acct->groups. Group ids that the backend cannot name are left
  * out. Returns 0, CERTMAP_ERR_NOMEM or CERTMAP_ERR_BACKEND. */
 int cm_backend_groups(const struct cm_domain *d, struct cm_account *acct,

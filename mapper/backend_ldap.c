@@ -682,6 +682,16 @@ int cm_ldap_find(const struct cm_domain *d, const char *key, bool is_filter,
 	}
 	arg.filter = filter;
 	rc = with_conn(lc, find_op, &arg, msg);
+	if (rc == CERTMAP_OK && !is_filter && out->n + out->skipped.n > 1) {
+		/* A user name must name one entry; which one would be a guess. */
+		size_t n = out->n + out->skipped.n;
+
+		cm_account_list_clear(out);
+		if (cm_strv_take(&out->skipped, cm_asprintf("%zu entries in domain %s have %s=%s",
+							     n, d->name, lc->attr_name, key)) != 0) {
+			rc = CERTMAP_ERR_NOMEM;
+		}
+	}
 	if (rc == CERTMAP_ERR_BACKEND && msg != NULL && *msg != NULL) {
 		char *m = cm_asprintf("domain %s: %s", d->name, *msg);
 

@@ -141,26 +141,6 @@ out:
 	return rc;
 }
 
-int cm_backend_lookup(const struct cm_domain *d, const char *name,
-		      struct cm_account *acct, char **msg)
-{
-	struct cm_account_list l = { 0 };
-	int rc;
-
-	if (d->type == CM_DOMAIN_LOCAL) {
-		return cm_local_lookup(name, acct, msg);
-	}
-	rc = cm_ldap_find(d, name, false, &l, msg);
-	if (rc == CERTMAP_OK && l.n != 1) {
-		rc = CERTMAP_ERR_NOT_FOUND;
-	} else if (rc == CERTMAP_OK) {
-		*acct = l.v[0];
-		memset(&l.v[0], 0, sizeof(l.v[0]));
-	}
-	cm_account_list_clear(&l);
-	return rc;
-}
-
 int cm_backend_find(const struct cm_domain *d, const char *key, bool is_filter,
 		    struct cm_account_list *out, char **msg)
 {

@@ -44,10 +44,17 @@ static void note_drop(struct level *lv, enum certmap_reason reason, char *msg)
 	}
 }
 
-static bool level_has(const struct level *lv, const struct cm_domain *d, const char *name)
+/* Whether the level already holds this account. Two directory entries
+ * with one name are two candidates (the directory is inconsistent, and
+ * neither may win by coming first). */
+static bool level_has(const struct level *lv, const struct cm_domain *d,
+		      const struct cm_account *acct)
 {
 	for (size_t i = 0; i < lv->n; i++) {
-		if (lv->c[i].domain == d && strcmp(lv->c[i].acct.name, name) == 0) {
+		const struct cm_account *c = &lv->c[i].acct;
+
+		if (lv->c[i].domain == d && strcmp(c->name, acct->name) == 0 &&
+		    (c->dn == NULL || acct->dn == NULL || strcmp(c->dn, acct->dn) == 0)) {
 			return true;
 		}
 	}
@@ -73,7 +80,7 @@ static int keep(struct certmap_answer *a, long t, struct level *lv,
 		note = cm_asprintf("%s has uid %u, below min_uid %u of domain %s", name,
 				   (unsigned)acct->uid, (unsigned)d->min_uid, d->name);
 		note_drop(lv, CERTMAP_REASON_UID_REFUSED, cm_asprintf("%s", note ? note : ""));
-	} else if (level_has(lv, d, name)) {
+	} else if (level_has(lv, d, acct)) {
 		status = "duplicate";
 	} else if (lv->n == CM_MAX_CANDIDATES) {
 		status = "dropped";

@@ -43,7 +43,7 @@ A="uid=alice,ou=People,$B"
 BG="ou=BisGroups,$B"
 {
 	printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n' "$B"
-	for ou in People Groups BisGroups Private; do
+	for ou in People Groups BisGroups Private Other; do
 		printf 'dn: ou=%s,%s\nobjectClass: organizationalUnit\nou: %s\n\n' "$ou" "$B" "$ou"
 	done
 	printf 'dn: cn=reader,%s\nobjectClass: person\ncn: reader\nsn: reader\nuserPassword: reader-secret\n\n' "$B"
@@ -55,6 +55,9 @@ userCertificate;binary:: $(base64 -w0 "$certs/alice.der")"
 	user bobby 10003 bob
 	user toor 0 root
 	user ec384 500 ec384
+	user smallserial 10010 smallserial
+	printf 'dn: uid=smallserial,ou=Other,%s\nobjectClass: account\nobjectClass: posixAccount\n' "$B"
+	printf 'uid: smallserial\ncn: smallserial\nuidNumber: 10011\ngidNumber: 10011\nhomeDirectory: /other/smallserial\n\n'
 	for i in 1 2 3 4 5 6 7 8 9 10 11 12; do user "many$i" "$((11000 + i))" many; done
 	printf 'dn: uid=carol,ou=Private,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\n' "$B"
 	printf 'uid: carol\ncn: carol\nsn: carol\nuidNumber: 10004\ngidNumber: 10004\nhomeDirectory: /home/carol\n\n'
@@ -127,6 +130,15 @@ conf cn20 "\"$U1\"" 'size_limit = 20;' 'LDAPU1:(cn={subject_dn_component.cn})'
 t "12 entries under size_limit 20: ambiguous" 1 cn20 manysan
 expect_out "12 qualify" '12 accounts qualify'
 t "size_limit 20 with a requested user maps" 0 cn20 manysan --user many3
+
+conf dup "\"$U1\"" '' 'LDAPU1:(uid={subject_dn_component.cn})'
+t "two entries with one name: ambiguous" 1 dup smallserial
+expect_out "same name twice: ambiguous" '"reason": "ambiguous"'
+t "two entries with one name, requested: still ambiguous" 1 dup smallserial --user smallserial
+expect_out "requested same name twice: ambiguous" '"reason": "ambiguous"'
+conf dupl "\"$U1\"" '' 'LOCAL:{subject_dn_component.cn}'
+t "LOCAL: name held by two entries: no account" 1 dupl smallserial
+expect_out "LOCAL: two entries named" '2 entries in domain dir have uid=smallserial'
 
 # --- filter injection
 conf inj "\"$U1\"" '' 'LDAPU1:(cn={subject_dn_component.cn})'
