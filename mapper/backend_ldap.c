@@ -107,6 +107,27 @@ static time_t now_mono(void)
 
 /* ------------------------------------------------------------ connecting */
 
+/* "what: error text (diagnostic)"; the diagnostic (a TLS failure, the
+ * server's message) is escaped and capped, as it is outside data. */
+static char *ld_error(LDAP *ld, const char *what, int lrc)
+{
+	char *diag = NULL, *s;
+	struct cm_buf b;
+
+	cm_buf_init(&b, 4096);
+	cm_buf_printf(&b, "%s: %s", what, ldap_err2string(lrc));
+	if (ld != NULL && ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag) == LDAP_OPT_SUCCESS &&
+	    diag != NULL && diag[0] != '\0' && strcmp(diag, "(unknown error code)") != 0) {
+		cm_buf_adds(&b, " (");
+		cm_buf_add_escaped(&b, (const unsigned char *)diag, strlen(diag), 256);
+		cm_buf_adds(&b, ")");
+	}
+	ldap_memfree(diag);
+	s = cm_buf_steal(&b, NULL);
+	cm_buf_free(&b);
+	return s;
+}
+
 /* Reads the bind password (one line) into buf; the caller wipes it. */
 static int read_password(const struct cm_ldap_conf *lc, char *buf, size_t size, char **msg)
 {
@@ -164,9 +185,8 @@ static int bind_conn(const struct cm_ldap_conf *lc, LDAP *ld, char **msg)
 	if (lrc == LDAP_SUCCESS) {
 		return CERTMAP_OK;
 	}
-	*msg = cm_asprintf("%s: %s", lc->sasl_mech != NULL ? "SASL bind"
-				     : lc->bind_dn != NULL ? "bind" : "connect",
-			   ldap_err2string(lrc));
+	*msg = ld_error(ld, lc->sasl_mech != NULL ? "SASL bind" : lc->bind_dn != NULL ? "bind" : "connect",
+			lrc);
 	return lrc == LDAP_TIMEOUT ? CONN_TIMEOUT : CONN_LOST;
 }
 
@@ -212,7 +232,7 @@ static int open_uri(const struct cm_ldap_conf *lc, size_t i, LDAP **out, char **
 		goto out;
 	}
 	if (lc->starttls && (lrc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
-		*msg = cm_asprintf("StartTLS: %s", ldap_err2string(lrc));
+		*msg = ld_error(ld, "StartTLS", lrc);
 		rc = lrc == LDAP_TIMEOUT ? CONN_TIMEOUT : CONN_LOST;
 		goto out;
 	}
@@ -429,7 +449,7 @@ static int with_conn(const struct cm_ldap_conf *lc, conn_op *op, void *arg, char
 /* ------------------------------------------------------------ searching */
 
 /* The outcome of ldap_search_ext_s as certmap sees it. */
-static int search_rc(int lrc, char **msg)
+static int search_rc(LDAP *ld, int lrc, char **msg)
 {
 	switch (lrc) {
 	case LDAP_SUCCESS:
@@ -439,16 +459,16 @@ static int search_rc(int lrc, char **msg)
 	case LDAP_NO_MEMORY:
 		return CERTMAP_ERR_NOMEM;
 	case LDAP_TIMEOUT:
-		*msg = cm_asprintf("search: %s", ldap_err2string(lrc));
+		*msg = ld_error(ld, "search", lrc);
 		return CONN_TIMEOUT;
 	case LDAP_SERVER_DOWN:
 	case LDAP_CONNECT_ERROR:
 	case LDAP_UNAVAILABLE:
 	case LDAP_BUSY:
-		*msg = cm_asprintf("search: %s", ldap_err2string(lrc));
+		*msg = ld_error(ld, "search", lrc);
 		return CONN_LOST;
 	default:
-		*msg = cm_asprintf("search: %s", ldap_err2string(lrc));
+		*msg = ld_error(ld, "search", lrc);
 		return CERTMAP_ERR_BACKEND;
 	}
 }
@@ -469,7 +489,7 @@ static int search(const struct cm_ldap_conf *lc, LDAP *ld, const char *base, int
 		ldap_msgfree(*res);
 		*res = NULL;
 	}
-	return search_rc(lrc, msg);
+	return search_rc(ld, lrc, msg);
 }
 
 /* The only value of attr as a C string: NULL when absent, several, too

@@ -753,7 +753,18 @@ authorityKeyIdentifier = keyid
 subjectAltName = email:*)(uid=*
 EOF_EXT
 leaf inject rsa2048 "/O=Example/CN=*)(uid=*"
+# ldap-server: the test slapd's TLS certificate.
+cat >>work/ext.cnf <<'EOF_EXT'
+[ldap-server]
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = DNS:ldap.example.test, IP:127.0.0.1
+EOF_EXT
+leaf ldap-server rsa2048 "/O=Example/CN=ldap.example.test"
 rm -f work/*.csr
 cat >>README.txt <<'EOF_README'
 inject               /O=Example/CN=*)(uid=*; SAN email "*)(uid=*" (LDAP filter injection attempt)
+ldap-server          /O=Example/CN=ldap.example.test; EKU serverAuth; SAN DNS ldap.example.test, IP 127.0.0.1 (not "localhost"): the test slapd's certificate
 EOF_README

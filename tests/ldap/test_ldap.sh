@@ -75,7 +75,7 @@ userCertificate;binary:: $(base64 -w0 "$certs/alice.der")"
 	bisgroup bobonly 30006 "uid=bob,ou=People,$B"
 } > "$tmp/data.ldif"
 
-slapd_init "$tmp/s1" && slapd_load "$tmp/s1" "$tmp/data.ldif" && slapd_start "$tmp/s1" ldapi || exit 99
+slapd_init "$tmp/s1" "$certs/ldap-server.pem" "$certs/ldap-server.key" && slapd_load "$tmp/s1" "$tmp/data.ldif" && slapd_start "$tmp/s1" ldapi || exit 99
 U1=$(slapd_uri "$tmp/s1")
 slapd_init "$tmp/s2" && slapd_load "$tmp/s2" "$tmp/data.ldif" && slapd_start "$tmp/s2" || exit 99
 U2=$(slapd_uri "$tmp/s2")
@@ -212,6 +212,24 @@ expect_no_out "good password never shown" 'reader-secret'
 LDAPI="ldapi://$(printf '%s' "$tmp/s1/ldapi" | sed 's,/,%2F,g')"
 conf ext "\"$LDAPI\"" 'sasl_mech = "EXTERNAL";' 'LDAPU1:(uid={subject_dn_component.uid})'
 t "SASL EXTERNAL over ldapi:// maps alice" 0 ext alice
+
+# --- TLS: the certificate chain and the host name are always checked
+UT=$(slapd_ldaps_uri "$tmp/s1")
+conf ldaps "\"$UT\"" 'tls_ca_file = "'"$certs/ca.pem"'";' 'LDAPU1:(uid={subject_dn_component.uid})'
+t "ldaps:// with the test CA maps alice" 0 ldaps alice
+conf stls "\"$U1\"" 'starttls = true; tls_ca_file = "'"$certs/ca.pem"'";' 'LDAPU1:(uid={subject_dn_component.uid})'
+t "StartTLS with the test CA maps alice" 0 stls alice
+conf ldapsbad "\"$UT\"" 'tls_ca_file = "'"$certs/rogue-ca.pem"'";' 'LDAPU1:(uid={subject_dn_component.uid})'
+t "ldaps:// with a wrong CA: exit 3" 3 ldapsbad alice
+expect_out "wrong CA: backend_unavailable" '"reason": "backend_unavailable"'
+conf stlsbad "\"$U1\"" 'starttls = true; tls_ca_file = "'"$certs/rogue-ca.pem"'";' 'LDAPU1:(uid={subject_dn_component.uid})'
+t "StartTLS with a wrong CA: exit 3" 3 stlsbad alice
+conf ldapsname "\"$(echo "$UT" | sed 's/127.0.0.1/localhost/')\"" 'tls_ca_file = "'"$certs/ca.pem"'";' 'LDAPU1:(uid={subject_dn_component.uid})'
+t "ldaps:// to a name the certificate does not hold: exit 3" 3 ldapsname alice
+conf stlsname "\"$(echo "$U1" | sed 's/127.0.0.1/localhost/')\"" 'starttls = true; tls_ca_file = "'"$certs/ca.pem"'";' 'LDAPU1:(uid={subject_dn_component.uid})'
+t "StartTLS to a name the certificate does not hold: exit 3" 3 stlsname alice
+conf plainname "\"$(echo "$U1" | sed 's/127.0.0.1/localhost/')\"" '' 'LDAPU1:(uid={subject_dn_component.uid})'
+t "(the same name without TLS reaches slapd)" 0 plainname alice
 
 # --- failover, unavailable directories
 conf fo "\"$DEAD\", \"$U2\"" '' 'LDAPU1:(uid={subject_dn_component.uid})'

@@ -5,12 +5,15 @@
 # ever signalled, by the PID recorded when they were started; the host's
 # own slapd (if the package started one) and /etc/ldap are never used.
 #
-#	slapd_init DIR              new config and empty database in DIR
+#	slapd_init DIR [CERT KEY]   new config and empty database in DIR;
+#	                            with CERT and KEY, slapd also speaks TLS
+#	                            (StartTLS, and ldaps:// on a second port)
 #	slapd_load DIR LDIF         adds entries (slapd must not be running)
 #	slapd_start DIR [LDAPI]     starts on a free 127.0.0.1 port (and on
 #	                            ldapi://DIR/ldapi when LDAPI=ldapi); sets
 #	                            SLAPD_URI; waits until it answers
 #	slapd_uri DIR               prints ldap://127.0.0.1:PORT of DIR
+#	slapd_ldaps_uri DIR         prints ldaps://127.0.0.1:PORT of DIR
 #	slapd_stop DIR              stops the slapd started from DIR
 #	slapd_pause DIR / slapd_resume DIR
 #	                            SIGSTOP / SIGCONT: the kernel still accepts
@@ -54,11 +57,19 @@ slapd_init() {
 	dir=$1
 	rm -rf "$dir"
 	mkdir -p "$dir/slapd.d" "$dir/db"
+	tls=
+	if [ $# -ge 3 ]; then
+		cp "$2" "$dir/tls.pem" && cp "$3" "$dir/tls.key" || return 1
+		chmod 600 "$dir/tls.key"
+		tls="
+olcTLSCertificateFile: $dir/tls.pem
+olcTLSCertificateKeyFile: $dir/tls.key"
+	fi
 	cat > "$dir/config.ldif" <<EOL
 dn: cn=config
 objectClass: olcGlobal
 cn: config
-olcPidFile: $dir/slapd.pid
+olcPidFile: $dir/slapd.pid$tls
 
 dn: cn=module{0},cn=config
 objectClass: olcModuleList
@@ -134,7 +145,12 @@ slapd_start() {
 	while [ $tries -lt 10 ]; do
 		tries=$((tries + 1))
 		port=$(cat "$dir/port" 2>/dev/null || slapd_free_port)
+		tport=
 		urls="ldap://127.0.0.1:$port/"
+		if [ -f "$dir/tls.pem" ]; then
+			tport=$(cat "$dir/tlsport" 2>/dev/null || slapd_free_port)
+			urls="$urls ldaps://127.0.0.1:$tport/"
+		fi
 		if [ "$ldapi" = ldapi ]; then
 			urls="$urls ldapi://$(printf '%s' "$dir/ldapi" | sed 's,/,%2F,g')"
 		fi
@@ -152,6 +168,7 @@ slapd_start() {
 			if ldapsearch -x -LLL -H "ldap://127.0.0.1:$port" -b "" -s base \
 				namingContexts >/dev/null 2>&1; then
 				echo "$port" > "$dir/port"
+				[ -z "${tport:-}" ] || echo "$tport" > "$dir/tlsport"
 				SLAPD_URI="ldap://127.0.0.1:$port"
 				return 0
 			fi
@@ -159,7 +176,7 @@ slapd_start() {
 			n=$((n + 1))
 		done
 		slapd_stop "$dir"
-		rm -f "$dir/port"
+		rm -f "$dir/port" "$dir/tlsport"
 	done
 	echo "slapd did not start from $dir:" >&2
 	cat "$dir/slapd.log" >&2
@@ -168,6 +185,10 @@ slapd_start() {
 
 slapd_uri() {
 	echo "ldap://127.0.0.1:$(cat "$1/port")"
+}
+
+slapd_ldaps_uri() {
+	echo "ldaps://127.0.0.1:$(cat "$1/tlsport")"
 }
 
 slapd_pause() {
