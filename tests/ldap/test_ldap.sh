@@ -255,4 +255,32 @@ conf hangfo "\"$U2\", \"$U1\"" 'timeout = 1;' 'LDAPU1:(uid={subject_dn_component
 t "hanging first URI fails over to the second" 0 hangfo alice
 slapd_resume "$tmp/s2"
 
+# --- certmapd on an ldap domain: concurrent clients, a directory restarted
+# under a running daemon (its pooled connections are replaced)
+CERTMAPD="$builddir/certmapd"
+CLIENT="$builddir/tests/service/svc_client"
+sock="$tmp/sock"
+cat > "$tmp/svc.conf" <<EOC
+verify = { ca_file = "$certs/ca.pem"; };
+domains = ( { name = "dir"; type = "ldap"; uri = ["$U2"]; base = "$B"; } );
+rules = ( { name = "r"; match = "<EKU>clientAuth"; map = "LDAPU1:(cn={subject_dn_component.cn})"; } );
+service = { socket = "$sock"; user = "root"; allowed_uids = [0, $(id -u)]; cache_ttl = 0; cache_size = 0; };
+EOC
+sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$tmp/svc.conf" > "$tmp/svc.log" 2>&1 &
+dpid=$!
+i=0
+while [ ! -S "$sock" ] && [ $i -lt 50 ] && kill -0 "$dpid" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+client() { sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" "$@"; }
+expect_exit "certmapd maps through the directory" 0 client map "$sock" "$certs/alice.pem" alice
+expect_exit "certmapd: 64 clients x 20 uncached requests" 0 client stress "$sock" "$certs/alice.pem" alice 64 20
+expect_exit "certmapd: ambiguity through the daemon" 1 client map "$sock" "$certs/bob-ec.pem"
+slapd_stop "$tmp/s2"
+expect_exit "certmapd: stopped directory gives exit 3" 3 client map "$sock" "$certs/alice.pem"
+slapd_start "$tmp/s2" || exit 99
+expect_exit "certmapd: restarted directory used again" 0 client map "$sock" "$certs/alice.pem"
+expect_exit "certmapd: still serving many clients" 0 client stress "$sock" "$certs/alice.pem" alice 16 10
+kill -TERM "$dpid"
+wait "$dpid"
+if grep -q "reader-secret\|AddressSanitizer\|runtime error" "$tmp/svc.log"; then ko "certmapd log clean"; cat "$tmp/svc.log"; else ok "certmapd log clean"; fi
+
 finish
