@@ -31,6 +31,7 @@ struct cm_account_list {
 	size_t n;
 	bool truncated;          /* the directory holds more than size_limit */
 	struct cm_strv skipped;  /* why an entry found could not be used */
+	char *trace;             /* ldap: server, filter, entries, time (or NULL) */
 };
 
 /* Resolves acct->groups. Group ids that the backend cannot name are left

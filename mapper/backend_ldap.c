@@ -105,6 +105,14 @@ static time_t now_mono(void)
 	return ts.tv_sec;
 }
 
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* ------------------------------------------------------------ connecting */
 
 /* "what: error text (diagnostic)"; the diagnostic (a TLS failure, the
@@ -389,7 +397,8 @@ typedef int conn_op(const struct cm_ldap_conf *lc, LDAP *ld, void *arg, char **m
  * SIGPIPE from a write to a closed socket is blocked and consumed here, so
  * a library caller that did not ignore it is not killed.
  */
-static int with_conn(const struct cm_ldap_conf *lc, conn_op *op, void *arg, char **msg)
+static int with_conn(const struct cm_ldap_conf *lc, conn_op *op, void *arg, size_t *used,
+		     char **msg)
 {
 	bool tried[CM_LDAP_MAX_URIS] = { false };
 	sigset_t pipe_set, old, pending;
@@ -414,6 +423,7 @@ static int with_conn(const struct cm_ldap_conf *lc, conn_op *op, void *arg, char
 		rc = op(lc, c.ld, arg, &m);
 		if (rc != CONN_LOST && rc != CONN_TIMEOUT) {
 			err = m;
+			*used = c.uri;
 			give_back(lc, &c);
 			break;
 		}
@@ -683,6 +693,8 @@ int cm_ldap_find(const struct cm_domain *d, const char *key, bool is_filter,
 	struct find_arg arg = { .out = out };
 	struct cm_buf f;
 	char *filter = NULL;
+	size_t used = 0;
+	long t0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -701,7 +713,15 @@ int cm_ldap_find(const struct cm_domain *d, const char *key, bool is_filter,
 		goto out;
 	}
 	arg.filter = filter;
-	rc = with_conn(lc, find_op, &arg, msg);
+	t0 = now_ms();
+	rc = with_conn(lc, find_op, &arg, &used, msg);
+	if (rc == CERTMAP_OK) {
+		out->trace = cm_asprintf("%s answered %s with %zu entr%s%s in %ld ms", lc->uri[used],
+					 filter, out->n + out->skipped.n,
+					 out->n + out->skipped.n == 1 ? "y" : "ies",
+					 out->truncated ? " (more than size_limit)" : "", now_ms() - t0);
+		rc = out->trace == NULL ? CERTMAP_ERR_NOMEM : CERTMAP_OK;
+	}
 	if (rc == CERTMAP_OK && !is_filter && out->n + out->skipped.n > 1) {
 		/* A user name must name one entry; which one would be a guess. */
 		size_t n = out->n + out->skipped.n;
@@ -893,12 +913,13 @@ int cm_ldap_groups(const struct cm_domain *d, struct cm_account *acct, char **ms
 {
 	const struct cm_ldap_conf *lc = d->ldap;
 	struct group_ctx g = { .acct = acct };
+	size_t used = 0;
 	int rc;
 
 	if (lc->ids == CM_LDAP_IDS_NSS) {
 		return cm_local_groups(acct, msg);
 	}
-	rc = with_conn(lc, groups_op, &g, msg);
+	rc = with_conn(lc, groups_op, &g, &used, msg);
 	/* The directory returns groups in no particular order: the primary
 	 * group first (when the directory names it), then by name, so that
 	 * one account always gets the same answer. */

@@ -198,6 +198,7 @@ void cm_account_list_clear(struct cm_account_list *l)
 		cm_account_clear(&l->v[i]);
 	}
 	free(l->v);
+	free(l->trace);
 	cm_strv_clear(&l->skipped);
 	memset(l, 0, sizeof(*l));
 }

@@ -65,7 +65,7 @@ static bool level_has(const struct level *lv, const struct cm_domain *d,
  * acct over. Returns 0 or CERTMAP_ERR_NOMEM. */
 static int keep(struct certmap_answer *a, long t, struct level *lv,
 		const struct cm_rule *r, const struct cm_domain *d,
-		struct cm_account *acct)
+		struct cm_account *acct, const char *search_note)
 {
 	const char *status = "kept";
 	char *note = NULL, *name = acct->name;
@@ -94,7 +94,8 @@ static int keep(struct certmap_answer *a, long t, struct level *lv,
 		memset(acct, 0, sizeof(*acct));
 		name = lv->c[lv->n - 1].acct.name;
 	}
-	if (t >= 0 && cm_answer_candidate_add(a, t, name, d->name, status, note) != 0) {
+	if (t >= 0 && cm_answer_candidate_add(a, t, name, d->name, status,
+					      note != NULL ? note : search_note) != 0) {
 		rc = CERTMAP_ERR_NOMEM;
 	}
 	cm_account_clear(acct);
@@ -134,7 +135,8 @@ static int consider(struct certmap_answer *a, long t, struct level *lv,
 	}
 	if (l.n == 0 && l.skipped.n == 0) {
 		rc = drop(a, t, lv, d, key, "no_account",
-			  is_filter ? cm_asprintf("no entry in domain %s matches %s", d->name, key)
+			  is_filter ? cm_asprintf("no entry in domain %s matches %s (%s)", d->name, key,
+						  l.trace != NULL ? l.trace : "")
 				    : cm_asprintf("no account %s in domain %s", key, d->name));
 	}
 	for (size_t i = 0; i < l.skipped.n && rc == CERTMAP_OK; i++) {
@@ -150,7 +152,7 @@ static int consider(struct certmap_answer *a, long t, struct level *lv,
 		}
 	}
 	for (size_t i = 0; i < l.n && rc == CERTMAP_OK; i++) {
-		rc = keep(a, t, lv, r, d, &l.v[i]);
+		rc = keep(a, t, lv, r, d, &l.v[i], l.trace);
 	}
 	cm_account_list_clear(&l);
 	return rc;

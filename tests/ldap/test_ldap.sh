@@ -104,6 +104,7 @@ expect_out "directory gid" '"gid": 10001'
 expect_out "directory home" '"home": "/home/alice"'
 expect_compact "rfc2307 groups, primary first" '"groups":["alice","all","devs"]'
 expect_out "domain dir" '"domain": "dir"'
+expect_out "trace: server, filter, entries" "$U1 answered (&(objectClass=posixAccount)(uid=alice)) with 1 entry in "
 conf mail "\"$U1\"" '' 'LDAP:(mail={subject_rfc822_name})'
 t "LDAP mail from the SAN maps alice" 0 mail alice
 expect_out "mail user alice" '"user": "alice"'
