@@ -497,9 +497,10 @@ static void rule_compile(struct conf_ctx *c, const config_setting_t *g,
 /* LDAP: rules search a directory, so they need ldap domains; LOCAL: and
  * MAPFILE: rules give names that any domain can resolve. */
 static void rule_check_kinds(struct conf_ctx *c, const config_setting_t *g,
-			     const struct cm_rule *r)
+			     struct cm_rule *r)
 {
 	enum cm_map_kind kind;
+	size_t n = 0;
 
 	if (r->map == NULL) {
 		return;
@@ -507,6 +508,18 @@ static void rule_check_kinds(struct conf_ctx *c, const config_setting_t *g,
 	kind = cm_map_kind(r->map);
 	if (kind != CM_MAP_LDAP && kind != CM_MAP_LDAPU1) {
 		return;
+	}
+	if (config_setting_get_member(g, "domains") == NULL) {
+		/* Without a domains list, an LDAP: rule uses the domains it can search. */
+		for (size_t i = 0; i < r->n_domains; i++) {
+			if (r->domains[i]->type == CM_DOMAIN_LDAP) {
+				r->domains[n++] = r->domains[i];
+			}
+		}
+		r->n_domains = n;
+		if (n == 0) {
+			conf_err(c, g, "map", "an LDAP: mapping rule needs ldap domains, and there is none");
+		}
 	}
 	for (size_t i = 0; i < r->n_domains; i++) {
 		if (r->domains[i]->type != CM_DOMAIN_LDAP) {

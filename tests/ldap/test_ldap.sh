@@ -184,6 +184,19 @@ conf nss2 "\"$U1\"" 'ids = "nss";' 'LDAPU1:(cn={subject_dn_component.cn})'
 t "ids nss: directory user unknown to NSS" 1 nss2 bob-ec --user bob
 expect_out "unknown to NSS: no_account" '"reason": "no_account"'
 
+# --- a rule without domains: LDAP: rules use the ldap domains only
+cat > "$tmp/mixed.conf" <<EOC
+verify = { ca_file = "$certs/ca.pem"; };
+domains = ( { name = "local"; type = "local"; },
+  { name = "dir"; type = "ldap"; uri = ["$U1"]; base = "$B"; } );
+rules = ( { name = "r"; map = "LDAPU1:(uid={subject_dn_component.uid})"; } );
+EOC
+t "LDAP: rule without domains uses the ldap domain" 0 mixed alice
+expect_out "mixed: directory uid" '"uid": 10001'
+sed -i 's/{ name = "local"; type = "local"; },//; s/type = "ldap"/type = "local"/; s/uri = .*base = "[^"]*";//' "$tmp/mixed.conf"
+expect_exit "LDAP: rule and no ldap domain: config error" 2 ctl check-config --config "$tmp/mixed.conf"
+expect_out "no ldap domain named" 'needs ldap domains, and there is none'
+
 # --- LOCAL: names looked up in an ldap domain
 conf local "\"$U1\"" '' 'LOCAL:{subject_dn_component.uid}'
 t "LOCAL: name found in the directory" 0 local alice
