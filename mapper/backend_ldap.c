@@ -47,6 +47,7 @@
 #include "certmap.h"
 #include "conf.h"
 #include "conf_ldap.h"
+#include "ldap_cache.h"
 #include "rules.h"
 
 /* Values longer than this in an entry are not used (names, homes, DNs). */
@@ -686,15 +687,52 @@ out:
 	return rc;
 }
 
+/* The entries for a filter: from the cache, or from the directory (and
+ * then kept: cache_ttl, or negative_cache_ttl when nothing was found). */
+static int search_users(const struct cm_ldap_conf *lc, const char *filter,
+			struct cm_account_list *out, char **msg)
+{
+	struct find_arg arg = { .filter = filter, .out = out };
+	size_t used = 0;
+	bool hit = false;
+	long t0 = now_ms();
+	char *t;
+	int rc;
+
+	if (lc->cache != NULL && (rc = cm_ldap_cache_get_list(lc->cache, filter, out, &hit)) != CERTMAP_OK) {
+		return rc;
+	}
+	if (hit) {
+		t = cm_asprintf("cached: %s", out->trace != NULL ? out->trace : "");
+		free(out->trace);
+		out->trace = t;
+		return t != NULL ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
+	}
+	rc = with_conn(lc, find_op, &arg, &used, msg);
+	if (rc != CERTMAP_OK) {
+		return rc;
+	}
+	out->trace = cm_asprintf("%s answered %s with %zu entr%s%s in %ld ms", lc->uri[used],
+				 filter, out->n + out->skipped.n,
+				 out->n + out->skipped.n == 1 ? "y" : "ies",
+				 out->truncated ? " (more than size_limit)" : "", now_ms() - t0);
+	if (out->trace == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	if (lc->cache != NULL) {
+		rc = cm_ldap_cache_put_list(lc->cache, filter, out,
+					    out->n + out->skipped.n > 0 ? lc->cache_ttl
+									: lc->negative_cache_ttl);
+	}
+	return rc;
+}
+
 int cm_ldap_find(const struct cm_domain *d, const char *key, bool is_filter,
 		 struct cm_account_list *out, char **msg)
 {
 	const struct cm_ldap_conf *lc = d->ldap;
-	struct find_arg arg = { .out = out };
 	struct cm_buf f;
 	char *filter = NULL;
-	size_t used = 0;
-	long t0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -712,16 +750,7 @@ int cm_ldap_find(const struct cm_domain *d, const char *key, bool is_filter,
 		rc = CERTMAP_ERR_NOMEM;
 		goto out;
 	}
-	arg.filter = filter;
-	t0 = now_ms();
-	rc = with_conn(lc, find_op, &arg, &used, msg);
-	if (rc == CERTMAP_OK) {
-		out->trace = cm_asprintf("%s answered %s with %zu entr%s%s in %ld ms", lc->uri[used],
-					 filter, out->n + out->skipped.n,
-					 out->n + out->skipped.n == 1 ? "y" : "ies",
-					 out->truncated ? " (more than size_limit)" : "", now_ms() - t0);
-		rc = out->trace == NULL ? CERTMAP_ERR_NOMEM : CERTMAP_OK;
-	}
+	rc = search_users(lc, filter, out, msg);
 	if (rc == CERTMAP_OK && !is_filter && out->n + out->skipped.n > 1) {
 		/* A user name must name one entry; which one would be a guess. */
 		size_t n = out->n + out->skipped.n;
@@ -914,10 +943,20 @@ int cm_ldap_groups(const struct cm_domain *d, struct cm_account *acct, char **ms
 	const struct cm_ldap_conf *lc = d->ldap;
 	struct group_ctx g = { .acct = acct };
 	size_t used = 0;
+	char *key = NULL;
+	bool hit = false;
 	int rc;
 
 	if (lc->ids == CM_LDAP_IDS_NSS) {
 		return cm_local_groups(acct, msg);
+	}
+	key = cm_asprintf("%s\n%u", acct->dn != NULL ? acct->dn : "", (unsigned)acct->gid);
+	if (key == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	if (lc->cache != NULL &&
+	    ((rc = cm_ldap_cache_get_groups(lc->cache, key, &acct->groups, &hit)) != CERTMAP_OK || hit)) {
+		goto out;
 	}
 	rc = with_conn(lc, groups_op, &g, &used, msg);
 	/* The directory returns groups in no particular order: the primary
@@ -944,8 +983,13 @@ int cm_ldap_groups(const struct cm_domain *d, struct cm_account *acct, char **ms
 		free(*msg);
 		*msg = m;
 	}
+	if (rc == CERTMAP_OK && lc->cache != NULL) {
+		rc = cm_ldap_cache_put_groups(lc->cache, key, &acct->groups, lc->cache_ttl);
+	}
+out:
 	cm_strv_clear(&g.seen);
 	cm_strv_clear(&g.next);
 	free(g.primary);
+	free(key);
 	return rc;
 }

@@ -19,6 +19,7 @@
 #include "backend_ldap.h"
 #include "conf.h"
 #include "conf_ldap.h"
+#include "ldap_cache.h"
 #include "util.h"
 
 struct lctx {
@@ -394,7 +395,7 @@ static void check_members(struct lctx *c, const config_setting_t *g)
 		"name", "type", "min_uid", "allow_uid0", "uri", "base", "groups",
 		"scope", "user_filter", "bind_dn", "bind_password_file", "sasl_mech",
 		"starttls", "tls_ca_file", "timeout", "size_limit", "retry_interval",
-		"pool_size", "attr_name", "attr_uid", "attr_gid", "attr_home",
+		"pool_size", "cache_ttl", "negative_cache_ttl", "cache_size", "attr_name", "attr_uid", "attr_gid", "attr_home",
 		"attr_member_of", "attr_member", "attr_member_uid", "attr_group_name",
 		"group_depth", "group_base", "group_filter", "ids", NULL
 	};
@@ -452,6 +453,12 @@ static void load_search(struct lctx *c, const config_setting_t *g,
 	uint_setting(c, g, "size_limit", 1, 256, &lc->size_limit);
 	uint_setting(c, g, "retry_interval", 0, 86400, &lc->retry_interval);
 	uint_setting(c, g, "pool_size", 0, 1024, &lc->pool_size);
+	lc->cache_ttl = CM_LDAP_DEFAULT_CACHE_TTL;
+	lc->negative_cache_ttl = CM_LDAP_DEFAULT_NEGATIVE_CACHE_TTL;
+	lc->cache_size = CM_LDAP_DEFAULT_CACHE_SIZE;
+	uint_setting(c, g, "cache_ttl", 0, 86400, &lc->cache_ttl);
+	uint_setting(c, g, "negative_cache_ttl", 0, 86400, &lc->negative_cache_ttl);
+	uint_setting(c, g, "cache_size", 0, 10000000, &lc->cache_size);
 }
 
 int cm_conf_ldap_load(const config_setting_t *g, const char *file,
@@ -475,6 +482,10 @@ int cm_conf_ldap_load(const config_setting_t *g, const char *file,
 	if (!c.nomem && (lc->pool = cm_ldap_pool_new()) == NULL) {
 		c.nomem = true;
 	}
+	if (!c.nomem && lc->cache_size > 0 && (lc->cache_ttl > 0 || lc->negative_cache_ttl > 0) &&
+	    (lc->cache = cm_ldap_cache_new(lc->cache_size)) == NULL) {
+		c.nomem = true;
+	}
 	return c.nomem ? -1 : 0;
 }
 
@@ -484,6 +495,7 @@ void cm_conf_ldap_free(struct cm_ldap_conf *lc)
 		return;
 	}
 	cm_ldap_pool_free(lc->pool);
+	cm_ldap_cache_free(lc->cache);
 	free(lc->user_filter);
 	free(lc->bind_dn);
 	free(lc->bind_password_file);

@@ -13,6 +13,7 @@
 
 struct cm_domain;
 struct cm_ldap_pool;
+struct cm_ldap_cache;
 
 #define CM_LDAP_MAX_URIS 16
 #define CM_LDAP_DEFAULT_TIMEOUT 3
@@ -20,6 +21,9 @@ struct cm_ldap_pool;
 #define CM_LDAP_DEFAULT_RETRY 30
 #define CM_LDAP_DEFAULT_GROUP_DEPTH 4
 #define CM_LDAP_DEFAULT_POOL_SIZE 8
+#define CM_LDAP_DEFAULT_CACHE_TTL 60
+#define CM_LDAP_DEFAULT_NEGATIVE_CACHE_TTL 10
+#define CM_LDAP_DEFAULT_CACHE_SIZE 10000
 /* A bind password file holds one line of at most this many bytes. */
 #define CM_LDAP_MAX_PASSWORD 1024
 
@@ -50,6 +54,9 @@ struct cm_ldap_conf {
 	unsigned int size_limit;    /* entries per user search */
 	unsigned int retry_interval;/* seconds a failed URI is passed over */
 	unsigned int pool_size;     /* idle connections kept per domain */
+	unsigned int cache_ttl;     /* seconds an answer is kept */
+	unsigned int negative_cache_ttl; /* ... a search that found nothing */
+	unsigned int cache_size;    /* answers kept per domain */
 	char *attr_name, *attr_uid, *attr_gid, *attr_home;
 	char *attr_member_of, *attr_member, *attr_member_uid, *attr_group_name;
 	enum cm_ldap_groups groups;
@@ -59,6 +66,7 @@ struct cm_ldap_conf {
 	enum cm_ldap_ids ids;
 	uid_t service_uid;          /* may own the password file; -1 if none */
 	struct cm_ldap_pool *pool;  /* connections, see backend_ldap.c */
+	struct cm_ldap_cache *cache;/* answers, see ldap_cache.c; NULL if off */
 };
 
 /* Records one configuration error; conf.c adds file, line and path. */

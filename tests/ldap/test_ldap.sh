@@ -276,14 +276,18 @@ CLIENT="$builddir/tests/service/svc_client"
 sock="$tmp/sock"
 cat > "$tmp/svc.conf" <<EOC
 verify = { ca_file = "$certs/ca.pem"; };
-domains = ( { name = "dir"; type = "ldap"; uri = ["$U2"]; base = "$B"; } );
+domains = ( { name = "dir"; type = "ldap"; uri = ["$U2"]; base = "$B"; cache_ttl = 0; negative_cache_ttl = 0; } );
 rules = ( { name = "r"; match = "<EKU>clientAuth"; map = "LDAPU1:(cn={subject_dn_component.cn})"; } );
 service = { socket = "$sock"; user = "root"; allowed_uids = [0, $(id -u)]; cache_ttl = 0; cache_size = 0; };
 EOC
-sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$tmp/svc.conf" > "$tmp/svc.log" 2>&1 &
-dpid=$!
-i=0
-while [ ! -S "$sock" ] && [ $i -lt 50 ] && kill -0 "$dpid" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+start_certmapd() {
+	rm -f "$sock"
+	sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$1" >> "$tmp/svc.log" 2>&1 &
+	dpid=$!
+	i=0
+	while [ ! -S "$sock" ] && [ $i -lt 50 ] && kill -0 "$dpid" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+}
+start_certmapd "$tmp/svc.conf"
 client() { sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" "$@"; }
 expect_exit "certmapd maps through the directory" 0 client map "$sock" "$certs/alice.pem" alice
 expect_exit "certmapd: 64 clients x 20 uncached requests" 0 client stress "$sock" "$certs/alice.pem" alice 64 20
@@ -293,6 +297,21 @@ expect_exit "certmapd: stopped directory gives exit 3" 3 client map "$sock" "$ce
 slapd_start "$tmp/s2" || exit 99
 expect_exit "certmapd: restarted directory used again" 0 client map "$sock" "$certs/alice.pem"
 expect_exit "certmapd: still serving many clients" 0 client stress "$sock" "$certs/alice.pem" alice 16 10
+kill -TERM "$dpid"
+wait "$dpid"
+
+# --- the directory answer cache: a cached mapping never reaches the directory
+sed 's/cache_ttl = 0; negative_cache_ttl = 0;/cache_ttl = 60; negative_cache_ttl = 60;/' "$tmp/svc.conf" > "$tmp/svc-cache.conf"
+start_certmapd "$tmp/svc-cache.conf"
+expect_exit "cache: alice mapped" 0 client map "$sock" "$certs/alice.pem" alice
+expect_exit "cache: nothing found for utf8" 1 client map "$sock" "$certs/utf8.pem"
+slapd_stop "$tmp/s2"
+expect_exit "cache: alice mapped with the directory stopped" 0 client map "$sock" "$certs/alice.pem" alice
+expect_compact "cache: groups too" '"groups":["alice","all","devs"]'
+expect_exit "cache: negative answer kept" 1 client map "$sock" "$certs/utf8.pem"
+expect_out "cache: still no_account" '"reason":"no_account"'
+expect_exit "cache: an answer not cached needs the directory" 3 client map "$sock" "$certs/bob-ec.pem"
+slapd_start "$tmp/s2" || exit 99
 kill -TERM "$dpid"
 wait "$dpid"
 if grep -q "reader-secret\|AddressSanitizer\|runtime error" "$tmp/svc.log"; then ko "certmapd log clean"; cat "$tmp/svc.log"; else ok "certmapd log clean"; fi
