@@ -95,6 +95,43 @@ t() { # NAME WANT-EXIT CONF CERT [args]
 	expect_exit "$n" "$w" ctl test --json "$@" --config "$tmp/$c.conf" "$certs/$f.pem"
 }
 
+# --- configuration errors name the setting (check-config, no directory needed)
+bad() { # NAME DOMAIN-SETTINGS EXPECTED-TEXT
+	cat > "$tmp/bad.conf" <<EOC
+verify = { ca_file = "$certs/ca.pem"; };
+domains = ( { name = "dir"; type = "ldap"; $2 } );
+rules = ( { name = "r"; map = "LDAP:(uid=x)"; } );
+EOC
+	expect_exit "config: $1" 2 ctl check-config --config "$tmp/bad.conf"
+	expect_out "config: $1: message" "$3"
+}
+bad "uri required" 'base = "'"$B"'";' 'domains[0].uri: is required'
+bad "base required" 'uri = ["'"$U1"'"];' 'domains[0].base: is required'
+bad "bad base" 'uri = ["'"$U1"'"]; base = "not a dn";' 'domains[0].base: is not a valid DN'
+bad "uri scheme" 'uri = ["http://x"]; base = "'"$B"'";' 'expected an ldap://, ldaps:// or ldapi:// URI'
+bad "base inside the uri" 'uri = ["ldap://x/dc=x"]; base = "'"$B"'";' 'give the base in base'
+bad "starttls on ldaps" 'uri = ["ldaps://x"]; base = "'"$B"'"; starttls = true;' 'starttls = true needs ldap:// URIs'
+bad "unknown setting" 'uri = ["'"$U1"'"]; base = "'"$B"'"; bind_pw = "x";' 'domains[0].bind_pw: unknown setting'
+bad "scope" 'uri = ["'"$U1"'"]; base = "'"$B"'"; scope = "deep";' 'domains[0].scope: unknown value "deep"'
+bad "user_filter" 'uri = ["'"$U1"'"]; base = "'"$B"'"; user_filter = "uid=x";' 'domains[0].user_filter: must be one LDAP filter'
+bad "user_filter two filters" 'uri = ["'"$U1"'"]; base = "'"$B"'"; user_filter = "(a=b)(c=d)";' 'domains[0].user_filter: must be one LDAP filter'
+bad "groups" 'uri = ["'"$U1"'"]; base = "'"$B"'"; groups = "ad";' 'domains[0].groups: unknown value "ad"'
+bad "ids sid not yet" 'uri = ["'"$U1"'"]; base = "'"$B"'"; ids = "sid";' 'is not implemented yet'
+bad "timeout range" 'uri = ["'"$U1"'"]; base = "'"$B"'"; timeout = 0;' 'domains[0].timeout: must be between 1 and 300'
+bad "size_limit range" 'uri = ["'"$U1"'"]; base = "'"$B"'"; size_limit = 1000;' 'domains[0].size_limit: must be between 1 and 256'
+bad "group_depth range" 'uri = ["'"$U1"'"]; base = "'"$B"'"; group_depth = 33;' 'domains[0].group_depth: must be between 0 and 32'
+bad "attribute name" 'uri = ["'"$U1"'"]; base = "'"$B"'"; attr_uid = "uid Number";' 'is not an attribute name'
+bad "bind_dn alone" 'uri = ["'"$U1"'"]; base = "'"$B"'"; bind_dn = "cn=x";' 'domains[0].bind_dn: needs bind_password_file as well'
+bad "sasl_mech" 'uri = ["'"$U1"'"]; base = "'"$B"'"; sasl_mech = "GSSAPI";' 'domains[0].sasl_mech: unknown value "GSSAPI"'
+bad "tls_ca_file without TLS" 'uri = ["'"$U1"'"]; base = "'"$B"'"; tls_ca_file = "'"$certs/ca.pem"'";' 'no URI is ldaps://'
+bad "password file missing" 'uri = ["'"$U1"'"]; base = "'"$B"'"; bind_dn = "cn=x"; bind_password_file = "'"$tmp/nopw"'";' 'No such file or directory'
+printf 'x\n' > "$tmp/pw-other"
+chmod 600 "$tmp/pw-other"
+chown nobody "$tmp/pw-other" 2>/dev/null
+if [ "$(id -u)" -eq 0 ]; then
+	bad "password file of another user" 'uri = ["'"$U1"'"]; base = "'"$B"'"; bind_dn = "cn=x"; bind_password_file = "'"$tmp/pw-other"'";' 'owned by neither root nor the service user'
+fi
+
 # --- mapping forms, rfc2307 groups
 conf uid "\"$U1\"" 'group_base = "ou=Groups,'"$B"'";' 'LDAPU1:(uid={subject_dn_component.uid})'
 t "LDAPU1 uid from the subject maps alice" 0 uid alice
