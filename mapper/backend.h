@@ -23,6 +23,7 @@ struct cm_account {
 	struct cm_strv groups;   /* names, primary group first */
 	char *dn;                /* ldap domains: the entry's DN */
 	struct cm_strv member_of;/* ldap domains with groups = "memberof" */
+	char *sid;               /* ldap domains: the entry's objectSid as S-1-... */
 };
 
 /* What one search in a domain found. */

@@ -35,6 +35,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -560,6 +561,50 @@ static int add_values(LDAP *ld, LDAPMessage *e, const char *attr, struct cm_strv
 	return rc;
 }
 
+/* A binary SID (revision, count, 48-bit authority, count 32-bit
+ * little-endian sub-authorities) as "S-1-5-21-...". NULL if malformed. */
+static char *sid_text(const unsigned char *p, size_t len)
+{
+	uint64_t auth = 0;
+	struct cm_buf b;
+	char *s;
+
+	if (len < 8 || p[0] != 1 || p[1] > 15 || len != 8 + 4 * (size_t)p[1]) {
+		return NULL;
+	}
+	for (int i = 2; i < 8; i++) {
+		auth = auth << 8 | p[i];
+	}
+	cm_buf_init(&b, 256);
+	cm_buf_printf(&b, "S-1-%llu", (unsigned long long)auth);
+	for (size_t i = 8; i < len; i += 4) {
+		cm_buf_printf(&b, "-%lu", (unsigned long)((uint32_t)p[i] | (uint32_t)p[i + 1] << 8 |
+							  (uint32_t)p[i + 2] << 16 | (uint32_t)p[i + 3] << 24));
+	}
+	s = cm_buf_steal(&b, NULL);
+	cm_buf_free(&b);
+	return s;
+}
+
+/* The entry's attr_sid, if it has one. A malformed or repeated value makes
+ * the entry unusable: a strong mapping check must not be skipped. */
+static int entry_sid(const struct cm_ldap_conf *lc, LDAP *ld, LDAPMessage *e,
+		     struct cm_account *a, char **why_out)
+{
+	struct berval **vals = ldap_get_values_len(ld, e, lc->attr_sid);
+	int rc = CERTMAP_OK;
+
+	if (vals != NULL && vals[0] != NULL) {
+		if (vals[1] != NULL ||
+		    (a->sid = sid_text((const unsigned char *)vals[0]->bv_val, vals[0]->bv_len)) == NULL) {
+			*why_out = cm_asprintf("entry %s has an unusable %s", a->dn, lc->attr_sid);
+			rc = CERTMAP_ERR_NOT_FOUND;
+		}
+	}
+	ldap_value_free_len(vals);
+	return rc;
+}
+
 /*
  * Makes an account from an entry. Returns 0, CERTMAP_ERR_NOT_FOUND with a
  * sentence in *why_out (the entry is not usable), or CERTMAP_ERR_NOMEM.
@@ -585,6 +630,10 @@ static int entry_account(const struct cm_ldap_conf *lc, LDAP *ld, LDAPMessage *e
 		*why_out = cm_asprintf("entry %s: %s is not a valid user name", dn, lc->attr_name);
 		goto out;
 	}
+	if ((rc = entry_sid(lc, ld, e, a, why_out)) != CERTMAP_OK) {
+		goto out;
+	}
+	rc = CERTMAP_ERR_NOT_FOUND;
 	if (lc->ids == CM_LDAP_IDS_NSS) {
 		rc = CERTMAP_OK;
 		goto out;
@@ -645,7 +694,7 @@ static int find_op(const struct cm_ldap_conf *lc, LDAP *ld, void *argp, char **m
 {
 	struct find_arg *arg = argp;
 	struct cm_account_list *out = arg->out;
-	char *attrs[] = { lc->attr_name, lc->attr_uid, lc->attr_gid, lc->attr_home,
+	char *attrs[] = { lc->attr_name, lc->attr_uid, lc->attr_gid, lc->attr_home, lc->attr_sid,
 			  lc->groups == CM_LDAP_GROUPS_MEMBEROF ? lc->attr_member_of : NULL, NULL };
 	LDAPMessage *res = NULL;
 	int rc, n;

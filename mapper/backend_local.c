@@ -187,6 +187,7 @@ void cm_account_clear(struct cm_account *acct)
 	free(acct->name);
 	free(acct->home);
 	free(acct->dn);
+	free(acct->sid);
 	cm_strv_clear(&acct->groups);
 	cm_strv_clear(&acct->member_of);
 	memset(acct, 0, sizeof(*acct));

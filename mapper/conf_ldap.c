@@ -376,6 +376,7 @@ static void load_attrs(struct lctx *c, const config_setting_t *g, struct cm_ldap
 		{ "attr_member", "member", offsetof(struct cm_ldap_conf, attr_member) },
 		{ "attr_member_uid", "memberUid", offsetof(struct cm_ldap_conf, attr_member_uid) },
 		{ "attr_group_name", "cn", offsetof(struct cm_ldap_conf, attr_group_name) },
+		{ "attr_sid", "objectSid", offsetof(struct cm_ldap_conf, attr_sid) },
 	};
 
 	for (size_t i = 0; i < CM_ARRAY_SIZE(attrs); i++) {
@@ -397,7 +398,7 @@ static void check_members(struct lctx *c, const config_setting_t *g)
 		"starttls", "tls_ca_file", "timeout", "size_limit", "retry_interval",
 		"pool_size", "cache_ttl", "negative_cache_ttl", "cache_size", "attr_name", "attr_uid", "attr_gid", "attr_home",
 		"attr_member_of", "attr_member", "attr_member_uid", "attr_group_name",
-		"group_depth", "group_base", "group_filter", "ids", NULL
+		"attr_sid", "group_depth", "group_base", "group_filter", "ids", NULL
 	};
 	int n = config_setting_length(g);
 
@@ -509,6 +510,7 @@ void cm_conf_ldap_free(struct cm_ldap_conf *lc)
 	free(lc->attr_member);
 	free(lc->attr_member_uid);
 	free(lc->attr_group_name);
+	free(lc->attr_sid);
 	free(lc->group_base);
 	free(lc->group_filter);
 	free(lc);

@@ -59,6 +59,7 @@ struct cm_ldap_conf {
 	unsigned int cache_size;    /* answers kept per domain */
 	char *attr_name, *attr_uid, *attr_gid, *attr_home;
 	char *attr_member_of, *attr_member, *attr_member_uid, *attr_group_name;
+	char *attr_sid;
 	enum cm_ldap_groups groups;
 	unsigned int group_depth;
 	char *group_base;

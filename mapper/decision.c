@@ -21,6 +21,9 @@ struct level {
 	enum certmap_reason drop_reason;
 	char *drop_msg;
 	bool any_matched;
+	/* A candidate's objectSid differs from the certificate's SID: the
+	 * whole level is refused (a strong mapping was contradicted). */
+	char *sid_mismatch;
 	/* More candidates than CM_MAX_CANDIDATES: deciding on part of them
 	 * could map where the whole set is ambiguous. */
 	bool truncated;
@@ -65,13 +68,21 @@ static bool level_has(const struct level *lv, const struct cm_domain *d,
  * acct over. Returns 0 or CERTMAP_ERR_NOMEM. */
 static int keep(struct certmap_answer *a, long t, struct level *lv,
 		const struct cm_rule *r, const struct cm_domain *d,
-		struct cm_account *acct, const char *search_note)
+		struct cm_account *acct, const char *search_note, const struct cm_identity *id)
 {
 	const char *status = "kept";
 	char *note = NULL, *name = acct->name;
 	int rc = CERTMAP_OK;
 
-	if (acct->uid == 0 && !d->allow_uid0) {
+	if (acct->sid != NULL && id->has_sid && cm_value_usable(&id->sid) &&
+	    strcmp(acct->sid, (const char *)id->sid.data) != 0) {
+		status = "sid_mismatch";
+		note = cm_asprintf("%s has objectSid %s, the certificate's SID extension says %s",
+				   name, acct->sid, (const char *)id->sid.data);
+		if (lv->sid_mismatch == NULL) {
+			lv->sid_mismatch = cm_asprintf("%s", note != NULL ? note : "");
+		}
+	} else if (acct->uid == 0 && !d->allow_uid0) {
 		status = "uid_refused";
 		note = cm_asprintf("%s has uid 0, which domain %s does not allow (allow_uid0)", name, d->name);
 		note_drop(lv, CERTMAP_REASON_UID_REFUSED, cm_asprintf("%s", note ? note : ""));
@@ -122,7 +133,7 @@ static int drop(struct certmap_answer *a, long t, struct level *lv, const struct
  * CERTMAP_ERR_NOMEM or CERTMAP_ERR_BACKEND (msg set). */
 static int consider(struct certmap_answer *a, long t, struct level *lv,
 		    const struct cm_rule *r, const struct cm_domain *d,
-		    const char *key, char **msg)
+		    const char *key, const struct cm_identity *id, char **msg)
 {
 	enum cm_map_kind kind = cm_map_kind(r->map);
 	bool is_filter = kind == CM_MAP_LDAP || kind == CM_MAP_LDAPU1;
@@ -152,7 +163,7 @@ static int consider(struct certmap_answer *a, long t, struct level *lv,
 		}
 	}
 	for (size_t i = 0; i < l.n && rc == CERTMAP_OK; i++) {
-		rc = keep(a, t, lv, r, d, &l.v[i], l.trace);
+		rc = keep(a, t, lv, r, d, &l.v[i], l.trace, id);
 	}
 	cm_account_list_clear(&l);
 	return rc;
@@ -187,7 +198,7 @@ static int eval_rule(const struct cm_cert_entry *cert, size_t i, bool trace,
 	}
 	for (size_t n = 0; n < res->names.n && rc == CERTMAP_OK; n++) {
 		for (size_t k = 0; k < r->n_domains && rc == CERTMAP_OK; k++) {
-			rc = consider(a, t, lv, r, r->domains[k], res->names.v[n], errmsg);
+			rc = consider(a, t, lv, r, r->domains[k], res->names.v[n], cert->id, errmsg);
 		}
 	}
 	return rc;
@@ -343,6 +354,11 @@ int cm_decide(struct cm_cert_entry *cert, const struct certmap_request *req,
 		if (rc != CERTMAP_OK) {
 			goto out;
 		}
+		if (lv->sid_mismatch != NULL) {
+			rc = cm_answer_refuse(a, CERTMAP_REASON_SID_MISMATCH, "%s", lv->sid_mismatch);
+			rc = rc == 0 ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
+			goto out;
+		}
 		if (lv->n > 0 || lv->truncated) {
 			rc = choose(lv, req, a);
 			goto out;
@@ -352,6 +368,7 @@ int cm_decide(struct cm_cert_entry *cert, const struct certmap_request *req,
 out:
 	level_clear(lv);
 	free(lv->drop_msg);
+	free(lv->sid_mismatch);
 	free(lv);
 	free(errmsg);
 	return rc;

@@ -111,6 +111,7 @@ static int account_copy(struct cm_account *dst, const struct cm_account *src)
 	dst->name = dup_or_null(src->name, &failed);
 	dst->home = dup_or_null(src->home, &failed);
 	dst->dn = dup_or_null(src->dn, &failed);
+	dst->sid = dup_or_null(src->sid, &failed);
 	if (failed || strv_copy(&dst->groups, &src->groups) != CERTMAP_OK ||
 	    strv_copy(&dst->member_of, &src->member_of) != CERTMAP_OK) {
 		return CERTMAP_ERR_NOMEM;

@@ -40,6 +40,42 @@ bisgroup() { # cn gid|- member-DN...
 	echo
 }
 A="uid=alice,ou=People,$B"
+
+# AD strong mapping values, worked out here with openssl alone.
+rdn_reverse() { tr ',' '\n' | sed '1!G;h;$!d' | paste -sd, -; }
+cert_issuer_ad() { openssl x509 -in "$1" -noout -issuer -nameopt RFC2253 | sed 's/^issuer=//' | rdn_reverse; }
+cert_subject_ad() { openssl x509 -in "$1" -noout -subject -nameopt RFC2253 | sed 's/^subject=//' | rdn_reverse; }
+cert_serial_ur() { # serial bytes reversed, upper-case hex
+	s=$(openssl x509 -in "$1" -noout -serial | sed 's/^serial=//')
+	[ $(( ${#s} % 2 )) -eq 0 ] || s="0$s"
+	printf '%s' "$s" | fold -w2 | sed '1!G;h;$!d' | tr -d '\n' | tr a-f A-F
+}
+cert_ski() { openssl x509 -in "$1" -noout -ext subjectKeyIdentifier | tail -1 | tr -d ' :' | tr A-F a-f; }
+cert_sha1_u() { openssl x509 -in "$1" -outform DER | sha1sum | cut -d' ' -f1 | tr a-f A-F; }
+sid_b64() { # S-1-A-s1-s2... -> base64 of the binary SID
+	IFS=- read -r _ rev auth subs <<EOS
+$1
+EOS
+	n=$(printf '%s\n' "$subs" | tr '-' '\n' | wc -l)
+	{
+		printf '%02x%02x%012x' "$rev" "$n" "$auth"
+		for x in $(printf '%s' "$subs" | tr '-' ' '); do
+			printf '%08x' "$x" | fold -w2 | sed '1!G;h;$!d' | tr -d '\n'
+		done
+	} | sed 's/../\\x&/g' | xargs -0 printf '%b' | base64 -w0
+}
+FRANK_SID=S-1-5-21-2084710061-1330166313-3217380000-1105
+OTHER_SID=S-1-5-21-2084710061-1330166313-3217380000-1106
+ad_user() { # uid uidNumber sid|- altSecurityIdentities
+	printf 'dn: uid=%s,ou=People,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nobjectClass: certmapTestADUser\n' "$1" "$B"
+	printf 'uid: %s\ncn: %s\nsn: %s\nuidNumber: %s\ngidNumber: %s\nhomeDirectory: /home/%s\n' "$1" "$1" "$1" "$2" "$2" "$1"
+	case $3 in
+	-) ;;
+	bad) printf 'objectSid:: %s\n' "$(printf '\001\005\000\000\000\000\000\005\025\000\000\000' | base64 -w0)" ;;
+	*) printf 'objectSid:: %s\n' "$(sid_b64 "$3")" ;;
+	esac
+	printf 'altSecurityIdentities: %s\n\n' "$4"
+}
 BG="ou=BisGroups,$B"
 {
 	printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n' "$B"
@@ -61,6 +97,12 @@ userCertificate;binary:: $(base64 -w0 "$certs/alice.der")"
 	for i in 1 2 3 4 5 6 7 8 9 10 11 12; do user "many$i" "$((11000 + i))" many; done
 	printf 'dn: uid=carol,ou=Private,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\n' "$B"
 	printf 'uid: carol\ncn: carol\nsn: carol\nuidNumber: 10004\ngidNumber: 10004\nhomeDirectory: /home/carol\n\n'
+	S="$certs/sid.pem"
+	ad_user frank 10020 "$FRANK_SID" "X509:<I>$(cert_issuer_ad "$S")<SR>$(cert_serial_ur "$S")"
+	ad_user frank2 10021 "$OTHER_SID" "X509:<SKI>$(cert_ski "$S")"
+	ad_user frank3 10022 - "X509:<SHA1-PUKEY>$(cert_sha1_u "$S")"
+	ad_user frank5 10024 bad "X509:<S>$(cert_subject_ad "$S")"
+	ad_user frank4 10023 "$FRANK_SID" "X509:<I>$(cert_issuer_ad "$S")<S>$(cert_subject_ad "$S")"
 	posixgroup alice 10001
 	posixgroup devs 20001 alice
 	posixgroup web 20002 bob
@@ -196,6 +238,26 @@ t "certificateExactMatch on serial and issuer maps alice" 0 gser alice
 expect_out "stored certificate: alice" '"user": "alice"'
 t "another certificate of the same CA does not" 1 gser revoked
 expect_out "other certificate: no_account" '"reason": "no_account"'
+
+# --- AD strong mapping (altSecurityIdentities) and the SID check
+conf adsr "\"$U1\"" '' 'LDAPU1:(altSecurityIdentities=X509:<I>{issuer_dn!ad_x500}<SR>{serial_number!hex_ur})'
+t "altSecurityIdentities issuer+serial maps frank" 0 adsr sid
+expect_out "I/SR: frank" '"user": "frank"'
+conf adski "\"$U1\"" '' 'LDAPU1:(altSecurityIdentities=X509:<SKI>{subject_key_id})'
+t "SKI maps to an entry whose objectSid differs: refused" 1 adski sid
+expect_out "sid_mismatch reason" '"reason": "sid_mismatch"'
+expect_out "sid_mismatch names both SIDs" "frank2 has objectSid $OTHER_SID, the certificate's SID extension says $FRANK_SID"
+conf adsha "\"$U1\"" '' 'LDAPU1:(altSecurityIdentities=X509:<SHA1-PUKEY>{cert!sha1_u})'
+t "SHA1-PUKEY maps frank3 (entry without objectSid)" 0 adsha sid
+expect_out "SHA1: frank3" '"user": "frank3"'
+conf adis "\"$U1\"" '' 'LDAPU1:(altSecurityIdentities=X509:<I>{issuer_dn!ad_x500}<S>{subject_dn!ad_x500})'
+t "weak issuer+subject form maps frank4 (same objectSid)" 0 adis sid
+expect_out "I/S: frank4" '"user": "frank4"'
+conf ads "\"$U1\"" '' 'LDAPU1:(altSecurityIdentities=X509:<S>{subject_dn!ad_x500})'
+t "an entry with a malformed objectSid is not used" 1 ads sid
+expect_out "malformed objectSid named" 'entry uid=frank5,ou=People,dc=example,dc=com has an unusable objectSid'
+t "issuer+serial of another certificate finds nothing" 1 adsr alice
+expect_out "other certificate: no_account (AD)" '"reason": "no_account"'
 
 # --- group schemas
 conf bis "\"$U1\"" 'groups = "rfc2307bis"; group_base = "'"$BG"'";' 'LDAPU1:(uid={subject_dn_component.uid})'

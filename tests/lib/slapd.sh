@@ -87,6 +87,15 @@ include: file://$SLAPD_SCHEMA/cosine.ldif
 include: file://$SLAPD_SCHEMA/nis.ldif
 include: file://$SLAPD_SCHEMA/inetorgperson.ldif
 
+# Active Directory's objectSid and altSecurityIdentities, for the strong
+# mapping tests (OIDs as in AD; the class is in OpenLDAP's test arc).
+dn: cn=adtest,cn=schema,cn=config
+objectClass: olcSchemaConfig
+cn: adtest
+olcAttributeTypes: ( 1.2.840.113556.1.4.146 NAME 'objectSid' EQUALITY octetStringMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 SINGLE-VALUE )
+olcAttributeTypes: ( 1.2.840.113556.1.4.867 NAME 'altSecurityIdentities' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )
+olcObjectClasses: ( 1.3.6.1.4.1.4203.666.100.1 NAME 'certmapTestADUser' AUXILIARY MAY ( objectSid $ altSecurityIdentities ) )
+
 dn: olcDatabase={-1}frontend,cn=config
 objectClass: olcDatabaseConfig
 objectClass: olcFrontendConfig
