@@ -225,6 +225,17 @@ static int set_options(const struct cm_ldap_conf *lc, LDAP *ld, const char *uri)
 	return 0;
 }
 
+/* libldap sets its global defaults up on first use, which is not safe to
+ * race: the first connection of the process does it, once. */
+static pthread_once_t ldap_once = PTHREAD_ONCE_INIT;
+
+static void ldap_global_init(void)
+{
+	int v = 0;
+
+	(void)ldap_get_option(NULL, LDAP_OPT_PROTOCOL_VERSION, &v);
+}
+
 /* Opens and binds a connection to URI i. */
 static int open_uri(const struct cm_ldap_conf *lc, size_t i, LDAP **out, char **msg)
 {
@@ -232,6 +243,7 @@ static int open_uri(const struct cm_ldap_conf *lc, size_t i, LDAP **out, char **
 	int rc, lrc;
 
 	*out = NULL;
+	pthread_once(&ldap_once, ldap_global_init);
 	if ((lrc = ldap_initialize(&ld, lc->uri[i])) != LDAP_SUCCESS) {
 		*msg = cm_asprintf("%s", ldap_err2string(lrc));
 		return CONN_LOST;

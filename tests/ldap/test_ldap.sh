@@ -364,6 +364,18 @@ t "hanging slapd: exit 3" 3 hang alice
 el=$(( ($(date +%s%N) - s0) / 1000000 ))
 expect_out "hanging: backend_unavailable" '"reason": "backend_unavailable"'
 if [ "$el" -ge 1500 ] && [ "$el" -le 3500 ]; then ok "hang answered within timeout 2 s + margin ($el ms)"; else ko "hang took $el ms (want 1500-3500)"; fi
+# timed() NAME CONF CERT: exit 3 within timeout 2 s plus a margin
+timed() {
+	s0=$(date +%s%N)
+	t "$1: exit 3" 3 "$2" "$3"
+	el=$(( ($(date +%s%N) - s0) / 1000000 ))
+	if [ "$el" -ge 1500 ] && [ "$el" -le 3500 ]; then ok "$1: within 2 s + margin ($el ms)"; else ko "$1 took $el ms (want 1500-3500)"; fi
+}
+conf hangbind "\"$U2\"" 'timeout = 2; bind_dn = "cn=reader,'"$B"'"; bind_password_file = "'"$tmp/pw"'";' 'LDAPU1:(uid={subject_dn_component.uid})'
+timed "hanging slapd during a simple bind" hangbind alice
+expect_no_out "hanging bind: password not shown" 'wrong'
+conf hangtls "\"$U2\"" 'timeout = 2; starttls = true; tls_ca_file = "'"$certs/ca.pem"'";' 'LDAPU1:(uid={subject_dn_component.uid})'
+timed "hanging slapd during StartTLS" hangtls alice
 conf hangfo "\"$U2\", \"$U1\"" 'timeout = 1;' 'LDAPU1:(uid={subject_dn_component.uid})'
 t "hanging first URI fails over to the second" 0 hangfo alice
 slapd_resume "$tmp/s2"
