@@ -402,6 +402,29 @@ static void give_back(const struct cm_ldap_conf *lc, struct conn *c)
 	c->ld = NULL;
 }
 
+/* Closes the idle connections to URI i: when one of them broke, the others
+ * (opened before the same server restart or network change) likely did. */
+static void drop_idle(const struct cm_ldap_conf *lc, size_t i)
+{
+	struct cm_ldap_pool *p = lc->pool;
+	LDAP *gone[CM_LDAP_MAX_URIS * 4];
+	size_t n_gone = 0, k = 0;
+
+	pthread_mutex_lock(&p->lock);
+	for (size_t j = 0; j < p->n_idle; j++) {
+		if (p->idle[j].uri == i && n_gone < CM_ARRAY_SIZE(gone)) {
+			gone[n_gone++] = p->idle[j].ld;
+		} else {
+			p->idle[k++] = p->idle[j];
+		}
+	}
+	p->n_idle = k;
+	pthread_mutex_unlock(&p->lock);
+	for (size_t j = 0; j < n_gone; j++) {
+		ldap_unbind_ext(gone[j], NULL, NULL);
+	}
+}
+
 typedef int conn_op(const struct cm_ldap_conf *lc, LDAP *ld, void *arg, char **msg);
 
 /*
@@ -447,6 +470,9 @@ static int with_conn(const struct cm_ldap_conf *lc, conn_op *op, void *arg, size
 		if (c.fresh || rc == CONN_TIMEOUT) {
 			tried[c.uri] = true;
 			mark_down(lc, c.uri);
+		}
+		if (!c.fresh) {
+			drop_idle(lc, c.uri);
 		}
 		err = cm_asprintf("%s: %s", lc->uri[c.uri], m != NULL ? m : "connection lost");
 		free(m);
