@@ -50,6 +50,7 @@
 #include "conf_ldap.h"
 #include "ldap_cache.h"
 #include "rules.h"
+#include "sid.h"
 
 /* Values longer than this in an entry are not used (names, homes, DNs). */
 #define LDAP_MAX_VALUE 4096
@@ -599,31 +600,6 @@ static int add_values(LDAP *ld, LDAPMessage *e, const char *attr, struct cm_strv
 	return rc;
 }
 
-/* A binary SID (revision, count, 48-bit authority, count 32-bit
- * little-endian sub-authorities) as "S-1-5-21-...". NULL if malformed. */
-static char *sid_text(const unsigned char *p, size_t len)
-{
-	uint64_t auth = 0;
-	struct cm_buf b;
-	char *s;
-
-	if (len < 8 || p[0] != 1 || p[1] > 15 || len != 8 + 4 * (size_t)p[1]) {
-		return NULL;
-	}
-	for (int i = 2; i < 8; i++) {
-		auth = auth << 8 | p[i];
-	}
-	cm_buf_init(&b, 256);
-	cm_buf_printf(&b, "S-1-%llu", (unsigned long long)auth);
-	for (size_t i = 8; i < len; i += 4) {
-		cm_buf_printf(&b, "-%lu", (unsigned long)((uint32_t)p[i] | (uint32_t)p[i + 1] << 8 |
-							  (uint32_t)p[i + 2] << 16 | (uint32_t)p[i + 3] << 24));
-	}
-	s = cm_buf_steal(&b, NULL);
-	cm_buf_free(&b);
-	return s;
-}
-
 /* The entry's attr_sid, if it has one. A malformed or repeated value makes
  * the entry unusable: a strong mapping check must not be skipped. */
 static int entry_sid(const struct cm_ldap_conf *lc, LDAP *ld, LDAPMessage *e,
@@ -634,12 +610,26 @@ static int entry_sid(const struct cm_ldap_conf *lc, LDAP *ld, LDAPMessage *e,
 
 	if (vals != NULL && vals[0] != NULL) {
 		if (vals[1] != NULL ||
-		    (a->sid = sid_text((const unsigned char *)vals[0]->bv_val, vals[0]->bv_len)) == NULL) {
+		    (a->sid = cm_sid_text((const unsigned char *)vals[0]->bv_val, vals[0]->bv_len)) == NULL) {
 			*why_out = cm_asprintf("entry %s has an unusable %s", a->dn, lc->attr_sid);
 			rc = CERTMAP_ERR_NOT_FOUND;
 		}
 	}
 	ldap_value_free_len(vals);
+	return rc;
+}
+
+/* The id of another RID in the domain of sid (ids = "sid"). */
+static int sid_rid_to_id(const char *sid, unsigned int rid, unsigned int *id)
+{
+	char *other = cm_sid_with_rid(sid, rid);
+	uint32_t v = 0;
+	int rc = other != NULL ? cm_sid_to_id(other, &v) : -1;
+
+	free(other);
+	if (rc == 0) {
+		*id = v;
+	}
 	return rc;
 }
 
@@ -676,11 +666,23 @@ static int entry_account(const struct cm_ldap_conf *lc, LDAP *ld, LDAPMessage *e
 		rc = CERTMAP_OK;
 		goto out;
 	}
-	uid = single_value(ld, e, lc->attr_uid, &why);
-	bad = uid == NULL || !parse_id(uid, &u) ? lc->attr_uid : NULL;
-	if (bad == NULL) {
-		gid = single_value(ld, e, lc->attr_gid, &why);
-		bad = gid == NULL || !parse_id(gid, &g) ? lc->attr_gid : NULL;
+	if (lc->ids == CM_LDAP_IDS_SID) {
+		/* uid from objectSid, gid from the primary group's RID in the
+		 * same domain, both as SSSD's ldap_id_mapping computes them. */
+		gid = single_value(ld, e, lc->attr_primary_group, &why);
+		if (a->sid == NULL || cm_sid_to_id(a->sid, &u) != 0) {
+			bad = lc->attr_sid;
+			why = a->sid == NULL ? "has no" : "has an unmappable";
+		} else if (gid == NULL || !parse_id(gid, &g) || sid_rid_to_id(a->sid, g, &g) != 0) {
+			bad = lc->attr_primary_group;
+		}
+	} else {
+		uid = single_value(ld, e, lc->attr_uid, &why);
+		bad = uid == NULL || !parse_id(uid, &u) ? lc->attr_uid : NULL;
+		if (bad == NULL) {
+			gid = single_value(ld, e, lc->attr_gid, &why);
+			bad = gid == NULL || !parse_id(gid, &g) ? lc->attr_gid : NULL;
+		}
 	}
 	if (bad != NULL) {
 		*why_out = cm_asprintf("entry %s %s %s", dn, why != NULL ? why : "has a non-numeric", bad);
@@ -733,6 +735,7 @@ static int find_op(const struct cm_ldap_conf *lc, LDAP *ld, void *argp, char **m
 	struct find_arg *arg = argp;
 	struct cm_account_list *out = arg->out;
 	char *attrs[] = { lc->attr_name, lc->attr_uid, lc->attr_gid, lc->attr_home, lc->attr_sid,
+			  lc->attr_primary_group,
 			  lc->groups == CM_LDAP_GROUPS_MEMBEROF ? lc->attr_member_of : NULL, NULL };
 	LDAPMessage *res = NULL;
 	int rc, n;
@@ -894,9 +897,21 @@ static int take_group(const struct cm_ldap_conf *lc, LDAP *ld, LDAPMessage *e,
 		goto out;
 	}
 	name = single_value(ld, e, lc->attr_group_name, &why);
-	gid = single_value(ld, e, lc->attr_gid, &why);
-	if (name == NULL || gid == NULL || !parse_id(gid, &id) ||
-	    cm_strv_contains(&g->acct->groups, name)) {
+	if (lc->ids == CM_LDAP_IDS_SID) {
+		/* With ids from SIDs, a group with a mappable objectSid is POSIX. */
+		struct berval **v = ldap_get_values_len(ld, e, lc->attr_sid);
+
+		gid = v != NULL && v[0] != NULL && v[1] == NULL
+			      ? cm_sid_text((const unsigned char *)v[0]->bv_val, v[0]->bv_len)
+			      : NULL;
+		ldap_value_free_len(v);
+		if (gid == NULL || cm_sid_to_id(gid, &id) != 0) {
+			goto out;
+		}
+	} else if ((gid = single_value(ld, e, lc->attr_gid, &why)) == NULL || !parse_id(gid, &id)) {
+		goto out;
+	}
+	if (name == NULL || cm_strv_contains(&g->acct->groups, name)) {
 		goto out;
 	}
 	if (g->acct->groups.n >= CM_MAX_GROUPS || cm_strv_add(&g->acct->groups, name) != 0) {
@@ -912,7 +927,7 @@ out:
 static int group_search(const struct cm_ldap_conf *lc, LDAP *ld, const char *base, int scope,
 			const char *filter, struct group_ctx *g, char **msg)
 {
-	char *attrs[] = { lc->attr_group_name, lc->attr_gid, NULL };
+	char *attrs[] = { lc->attr_group_name, lc->attr_gid, lc->attr_sid, NULL };
 	LDAPMessage *res = NULL;
 	int rc;
 
@@ -948,6 +963,42 @@ static int search_by(const struct cm_ldap_conf *lc, LDAP *ld, const char *attr,
 	}
 	rc = group_search(lc, ld, lc->group_base, LDAP_SCOPE_SUBTREE, filter, g, msg);
 	free(filter);
+	return rc;
+}
+
+/* ids = "sid": the primary group is the group whose objectSid has the
+ * RID the account's gid stands for (its slice is the account's). */
+static int search_primary_sid(const struct cm_ldap_conf *lc, LDAP *ld, const struct cm_account *a,
+			      struct group_ctx *g, char **msg)
+{
+	unsigned char bin[32];
+	uint32_t urid = 0;
+	char *gsid = NULL;
+	struct cm_buf f;
+	size_t len;
+	char *filter = NULL;
+	int rc = CERTMAP_OK;
+
+	if (a->sid == NULL || cm_sid_rid(a->sid, &urid) != 0 || a->gid < a->uid - urid ||
+	    (gsid = cm_sid_with_rid(a->sid, (uint32_t)(a->gid - (a->uid - urid)))) == NULL ||
+	    (len = cm_sid_binary(gsid, bin)) == 0) {
+		free(gsid);
+		return CERTMAP_OK;
+	}
+	cm_buf_init(&f, 4096);
+	cm_buf_printf(&f, "(&%s(%s=", lc->group_filter, lc->attr_sid);
+	for (size_t i = 0; i < len; i++) {
+		cm_buf_printf(&f, "\\%02x", bin[i]);
+	}
+	cm_buf_adds(&f, "))");
+	if ((filter = cm_buf_steal(&f, NULL)) == NULL) {
+		rc = CERTMAP_ERR_NOMEM;
+	} else {
+		rc = group_search(lc, ld, lc->group_base, LDAP_SCOPE_SUBTREE, filter, g, msg);
+	}
+	cm_buf_free(&f);
+	free(filter);
+	free(gsid);
 	return rc;
 }
 
@@ -989,7 +1040,9 @@ static int groups_op(const struct cm_ldap_conf *lc, LDAP *ld, void *argp, char *
 	g->entries = 0;
 	/* The primary group first, as id(1) prints it. */
 	snprintf(gid, sizeof(gid), "%u", (unsigned)a->gid);
-	if ((rc = search_by(lc, ld, lc->attr_gid, gid, g, msg)) != CERTMAP_OK) {
+	rc = lc->ids == CM_LDAP_IDS_SID ? search_primary_sid(lc, ld, a, g, msg)
+					: search_by(lc, ld, lc->attr_gid, gid, g, msg);
+	if (rc != CERTMAP_OK) {
 		return rc;
 	}
 	free(g->primary);

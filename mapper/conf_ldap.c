@@ -377,6 +377,8 @@ static void load_attrs(struct lctx *c, const config_setting_t *g, struct cm_ldap
 		{ "attr_member_uid", "memberUid", offsetof(struct cm_ldap_conf, attr_member_uid) },
 		{ "attr_group_name", "cn", offsetof(struct cm_ldap_conf, attr_group_name) },
 		{ "attr_sid", "objectSid", offsetof(struct cm_ldap_conf, attr_sid) },
+		{ "attr_primary_group", "primaryGroupID",
+		  offsetof(struct cm_ldap_conf, attr_primary_group) },
 	};
 
 	for (size_t i = 0; i < CM_ARRAY_SIZE(attrs); i++) {
@@ -398,7 +400,7 @@ static void check_members(struct lctx *c, const config_setting_t *g)
 		"starttls", "tls_ca_file", "timeout", "size_limit", "retry_interval",
 		"pool_size", "cache_ttl", "negative_cache_ttl", "cache_size", "attr_name", "attr_uid", "attr_gid", "attr_home",
 		"attr_member_of", "attr_member", "attr_member_uid", "attr_group_name",
-		"attr_sid", "group_depth", "group_base", "group_filter", "ids", NULL
+		"attr_sid", "attr_primary_group", "group_depth", "group_base", "group_filter", "ids", NULL
 	};
 	int n = config_setting_length(g);
 
@@ -438,12 +440,7 @@ static void load_search(struct lctx *c, const config_setting_t *g,
 		     "must be one LDAP filter in parentheses");
 	}
 	i = choice(c, g, "ids", ids, 0);
-	if (i == 2) {
-		lerr(c, config_setting_get_member(g, "ids"), NULL,
-		     "\"sid\" (ids computed from objectSid) is not implemented yet; "
-		     "use \"directory\" or \"nss\"");
-	}
-	lc->ids = i == 1 ? CM_LDAP_IDS_NSS : CM_LDAP_IDS_DIRECTORY;
+	lc->ids = i == 1 ? CM_LDAP_IDS_NSS : i == 2 ? CM_LDAP_IDS_SID : CM_LDAP_IDS_DIRECTORY;
 	s = member(c, g, "starttls", CONFIG_TYPE_BOOL, "true or false");
 	lc->starttls = s != NULL && config_setting_get_bool(s) != 0;
 	lc->timeout = CM_LDAP_DEFAULT_TIMEOUT;
@@ -511,6 +508,7 @@ void cm_conf_ldap_free(struct cm_ldap_conf *lc)
 	free(lc->attr_member_uid);
 	free(lc->attr_group_name);
 	free(lc->attr_sid);
+	free(lc->attr_primary_group);
 	free(lc->group_base);
 	free(lc->group_filter);
 	free(lc);

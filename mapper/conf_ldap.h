@@ -37,6 +37,7 @@ enum cm_ldap_groups {
 enum cm_ldap_ids {
 	CM_LDAP_IDS_DIRECTORY = 0,  /* uid, gid, groups from the directory */
 	CM_LDAP_IDS_NSS,            /* the directory finds the name, NSS the rest */
+	CM_LDAP_IDS_SID,            /* ids computed from objectSid as SSSD does */
 };
 
 struct cm_ldap_conf {
@@ -59,7 +60,7 @@ struct cm_ldap_conf {
 	unsigned int cache_size;    /* answers kept per domain */
 	char *attr_name, *attr_uid, *attr_gid, *attr_home;
 	char *attr_member_of, *attr_member, *attr_member_uid, *attr_group_name;
-	char *attr_sid;
+	char *attr_sid, *attr_primary_group;
 	enum cm_ldap_groups groups;
 	unsigned int group_depth;
 	char *group_base;

@@ -13,4 +13,4 @@ apt-get install -y -q --no-install-recommends \
 	libgnutls28-dev \
 	golang-go golang-github-varlink-go-dev \
 	dbus systemd curl apache2 libapache2-mod-lookup-identity \
-	slapd ldap-utils
+	slapd ldap-utils libsss-idmap-dev

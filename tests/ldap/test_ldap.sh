@@ -79,7 +79,7 @@ ad_user() { # uid uidNumber sid|- altSecurityIdentities
 BG="ou=BisGroups,$B"
 {
 	printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n' "$B"
-	for ou in People Groups BisGroups Private Other; do
+	for ou in People Groups BisGroups Private Other AD; do
 		printf 'dn: ou=%s,%s\nobjectClass: organizationalUnit\nou: %s\n\n' "$ou" "$B" "$ou"
 	done
 	printf 'dn: cn=reader,%s\nobjectClass: person\ncn: reader\nsn: reader\nuserPassword: reader-secret\n\n' "$B"
@@ -103,6 +103,19 @@ userCertificate;binary:: $(base64 -w0 "$certs/alice.der")"
 	ad_user frank3 10022 - "X509:<SHA1-PUKEY>$(cert_sha1_u "$S")"
 	ad_user frank5 10024 bad "X509:<S>$(cert_subject_ad "$S")"
 	ad_user frank4 10023 "$FRANK_SID" "X509:<I>$(cert_issuer_ad "$S")<S>$(cert_subject_ad "$S")"
+	# ids = "sid": an AD-like user and groups without POSIX attributes
+	D=S-1-5-21-2084710061-1330166313-3217380000
+	printf 'dn: cn=frank6,ou=AD,%s\nobjectClass: inetOrgPerson\nobjectClass: certmapTestADUser\n' "$B"
+	printf 'cn: frank6\nsn: frank6\nuid: frank6\nobjectSid:: %s\nprimaryGroupID: 513\n' "$(sid_b64 "$FRANK_SID")"
+	printf 'altSecurityIdentities: X509:<I>%s<SR>%s\n\n' "$(cert_issuer_ad "$S")" "$(cert_serial_ur "$S")"
+	for g in "Domain Users:513:-" "ad-devs:1200:cn=frank6,ou=AD,$B" "ad-nested:1201:cn=ad-devs,ou=AD,$B" "no-sid::cn=frank6,ou=AD,$B"; do
+		IFS=: read -r gn grid gm <<EOG
+$g
+EOG
+		printf 'dn: cn=%s,ou=AD,%s\nobjectClass: groupOfNames\n' "$gn" "$B"
+		[ -z "$grid" ] || printf 'objectClass: certmapTestADUser\nobjectSid:: %s\n' "$(sid_b64 "$D-$grid")"
+		printf 'cn: %s\nmember: %s\n\n' "$gn" "$([ "$gm" = - ] && echo "cn=nobody" || echo "$gm")"
+	done
 	posixgroup alice 10001
 	posixgroup devs 20001 alice
 	posixgroup web 20002 bob
@@ -158,7 +171,7 @@ bad "scope" 'uri = ["'"$U1"'"]; base = "'"$B"'"; scope = "deep";' 'domains[0].sc
 bad "user_filter" 'uri = ["'"$U1"'"]; base = "'"$B"'"; user_filter = "uid=x";' 'domains[0].user_filter: must be one LDAP filter'
 bad "user_filter two filters" 'uri = ["'"$U1"'"]; base = "'"$B"'"; user_filter = "(a=b)(c=d)";' 'domains[0].user_filter: must be one LDAP filter'
 bad "groups" 'uri = ["'"$U1"'"]; base = "'"$B"'"; groups = "ad";' 'domains[0].groups: unknown value "ad"'
-bad "ids sid not yet" 'uri = ["'"$U1"'"]; base = "'"$B"'"; ids = "sid";' 'is not implemented yet'
+bad "ids" 'uri = ["'"$U1"'"]; base = "'"$B"'"; ids = "uuid";' 'domains[0].ids: unknown value "uuid"'
 bad "timeout range" 'uri = ["'"$U1"'"]; base = "'"$B"'"; timeout = 0;' 'domains[0].timeout: must be between 1 and 300'
 bad "size_limit range" 'uri = ["'"$U1"'"]; base = "'"$B"'"; size_limit = 1000;' 'domains[0].size_limit: must be between 1 and 256'
 bad "group_depth range" 'uri = ["'"$U1"'"]; base = "'"$B"'"; group_depth = 33;' 'domains[0].group_depth: must be between 0 and 32'
@@ -258,6 +271,22 @@ t "an entry with a malformed objectSid is not used" 1 ads sid
 expect_out "malformed objectSid named" 'entry uid=frank5,ou=People,dc=example,dc=com has an unusable objectSid'
 t "issuer+serial of another certificate finds nothing" 1 adsr alice
 expect_out "other certificate: no_account (AD)" '"reason": "no_account"'
+
+# --- ids = "sid": uid and gid computed from objectSid as SSSD does
+conf idsid "\"$U1\"" 'base = "ou=AD,'"$B"'"; ids = "sid"; user_filter = "(objectClass=certmapTestADUser)"; groups = "rfc2307bis"; group_filter = "(objectClass=groupOfNames)";' 'LDAPU1:(altSecurityIdentities=X509:<I>{issuer_dn!ad_x500}<SR>{serial_number!hex_ur})'
+sed -i 's/base = "'"$B"'"; base =/base =/' "$tmp/idsid.conf"
+t "ids sid maps frank6" 0 idsid sid
+expect_out "ids sid: frank6" '"user": "frank6"'
+IDMAP="$builddir/tests/diff/test_idmap_diff"
+if [ -x "$IDMAP" ]; then
+	want_uid=$("$IDMAP" "$FRANK_SID")
+	want_gid=$("$IDMAP" "$D-513")
+	expect_out "uid as libsss_idmap computes it ($want_uid)" "\"uid\": $want_uid,"
+	expect_out "gid from primaryGroupID as libsss_idmap computes it ($want_gid)" "\"gid\": $want_gid,"
+else
+	echo "SKIP: libsss_idmap comparison (libsss-idmap-dev not installed)"
+fi
+expect_compact "ids sid: groups with SIDs, primary first" '"groups":["DomainUsers","ad-devs","ad-nested"]'
 
 # --- group schemas
 conf bis "\"$U1\"" 'groups = "rfc2307bis"; group_base = "'"$BG"'";' 'LDAPU1:(uid={subject_dn_component.uid})'

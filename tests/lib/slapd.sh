@@ -94,7 +94,8 @@ objectClass: olcSchemaConfig
 cn: adtest
 olcAttributeTypes: ( 1.2.840.113556.1.4.146 NAME 'objectSid' EQUALITY octetStringMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 SINGLE-VALUE )
 olcAttributeTypes: ( 1.2.840.113556.1.4.867 NAME 'altSecurityIdentities' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )
-olcObjectClasses: ( 1.3.6.1.4.1.4203.666.100.1 NAME 'certmapTestADUser' AUXILIARY MAY ( objectSid $ altSecurityIdentities ) )
+olcAttributeTypes: ( 1.2.840.113556.1.4.98 NAME 'primaryGroupID' EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
+olcObjectClasses: ( 1.3.6.1.4.1.4203.666.100.1 NAME 'certmapTestADUser' AUXILIARY MAY ( objectSid $ altSecurityIdentities $ primaryGroupID ) )
 
 dn: olcDatabase={-1}frontend,cn=config
 objectClass: olcDatabaseConfig
