@@ -54,6 +54,8 @@
 
 /* Values longer than this in an entry are not used (names, homes, DNs). */
 #define LDAP_MAX_VALUE 4096
+/* Traces show at most this much of a filter ({cert!bin} is long). */
+#define TRACE_FILTER_MAX 512
 /* Cap on group entries read for one account. */
 #define LDAP_MAX_GROUP_ENTRIES 4096
 
@@ -802,8 +804,9 @@ static int search_users(const struct cm_ldap_conf *lc, const char *filter,
 	if (rc != CERTMAP_OK) {
 		return rc;
 	}
-	out->trace = cm_asprintf("%s answered %s with %zu entr%s%s in %ld ms", lc->uri[used],
-				 filter, out->n + out->skipped.n,
+	out->trace = cm_asprintf("%s answered %.*s%s with %zu entr%s%s in %ld ms", lc->uri[used],
+				 TRACE_FILTER_MAX, filter, strlen(filter) > TRACE_FILTER_MAX ? "..." : "",
+				 out->n + out->skipped.n,
 				 out->n + out->skipped.n == 1 ? "y" : "ies",
 				 out->truncated ? " (more than size_limit)" : "", now_ms() - t0);
 	if (out->trace == NULL) {
@@ -826,7 +829,8 @@ int cm_ldap_find(const struct cm_domain *d, const char *key, bool is_filter,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	cm_buf_init(&f, 65536);
+	/* {cert!bin} of a 64 KiB certificate is three times that. */
+	cm_buf_init(&f, CM_BUF_DEFAULT_CAP);
 	cm_buf_printf(&f, "(&%s", lc->user_filter);
 	if (is_filter) {
 		cm_buf_adds(&f, key);

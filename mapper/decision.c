@@ -146,7 +146,8 @@ static int consider(struct certmap_answer *a, long t, struct level *lv,
 	}
 	if (l.n == 0 && l.skipped.n == 0) {
 		rc = drop(a, t, lv, d, key, "no_account",
-			  is_filter ? cm_asprintf("no entry in domain %s matches %s (%s)", d->name, key,
+			  is_filter ? cm_asprintf("no entry in domain %s matches %.512s%s (%s)", d->name,
+						  key, strlen(key) > 512 ? "..." : "",
 						  l.trace != NULL ? l.trace : "")
 				    : cm_asprintf("no account %s in domain %s", key, d->name));
 	}
