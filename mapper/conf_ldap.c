@@ -232,6 +232,9 @@ static void check_uris(struct lctx *c, const config_setting_t *g,
 	lc->n_uri = d->uri.n;
 }
 
+/* The account certmapd runs as (service.user) may own the password file. */
+static uid_t service_uid(const config_setting_t *g);
+
 static void load_bind(struct lctx *c, const config_setting_t *g, struct cm_ldap_conf *lc)
 {
 	static const char *const mechs[] = { "EXTERNAL", NULL };
@@ -261,6 +264,7 @@ static void load_bind(struct lctx *c, const config_setting_t *g, struct cm_ldap_
 		return;
 	}
 	s = config_setting_get_member(g, "bind_password_file");
+	lc->service_uid = service_uid(g);
 	if (stat(lc->bind_password_file, &st) != 0) {
 		lerr(c, s, NULL, "%s: %s", lc->bind_password_file, strerror(errno));
 	} else if ((why = cm_ldap_password_file_problem(&st, lc->service_uid)) != NULL) {
@@ -469,7 +473,7 @@ int cm_conf_ldap_load(const config_setting_t *g, const char *file,
 		return -1;
 	}
 	d->ldap = lc;
-	lc->service_uid = service_uid(g);
+	lc->service_uid = (uid_t)-1;
 	check_members(&c, g);
 	load_search(&c, g, d, lc);
 	check_uris(&c, g, d, lc);

@@ -13,7 +13,7 @@ trap 'slapd_stop_all; rm -rf "$tmp"' EXIT
 B="dc=example,dc=com"
 
 # NSS accounts for ids = "nss": alice exists with other ids than the directory's.
-printf 'alice:x:5000:5000:Alice:/nss/alice:/bin/sh\n' > "$tmp/passwd"
+printf 'alice:x:5000:5000:Alice:/nss/alice:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n' > "$tmp/passwd"
 printf 'alice:x:5000:\nnssgrp:x:5001:alice\n' > "$tmp/group"
 NSS_WRAPPER_PASSWD="$tmp/passwd"; NSS_WRAPPER_GROUP="$tmp/group"
 export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
@@ -185,6 +185,8 @@ chmod 600 "$tmp/pw-other"
 chown nobody "$tmp/pw-other" 2>/dev/null
 if [ "$(id -u)" -eq 0 ]; then
 	bad "password file of another user" 'uri = ["'"$U1"'"]; base = "'"$B"'"; bind_dn = "cn=x"; bind_password_file = "'"$tmp/pw-other"'";' 'owned by neither root nor the service user'
+	printf 'service = { user = "nobody"; };\n' >> "$tmp/bad.conf"
+	expect_exit "config: password file of the service user" 0 ctl check-config --config "$tmp/bad.conf"
 fi
 
 # --- mapping forms, rfc2307 groups
