@@ -434,8 +434,12 @@ client() { sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" "$@"; }
 expect_exit "certmapd maps through the directory" 0 client map "$sock" "$certs/alice.pem" alice
 expect_exit "certmapd: 64 clients x 20 uncached requests" 0 client stress "$sock" "$certs/alice.pem" alice 64 20
 expect_exit "certmapd: ambiguity through the daemon" 1 client map "$sock" "$certs/bob-ec.pem"
+expect_exit "certmapctl query maps through certmapd" 0 ctl query --socket "$sock" --json "$certs/alice.pem"
+expect_out "query: alice" '"user": "alice"'
 slapd_stop "$tmp/s2"
 expect_exit "certmapd: stopped directory gives exit 3" 3 client map "$sock" "$certs/alice.pem"
+expect_exit "certmapctl query: stopped directory gives exit 3" 3 ctl query --socket "$sock" --json "$certs/alice.pem"
+expect_out "query: backend_unavailable" '"reason": "backend_unavailable"'
 slapd_start "$tmp/s2" || exit 99
 expect_exit "certmapd: restarted directory used again" 0 client map "$sock" "$certs/alice.pem"
 expect_exit "certmapd: still serving many clients" 0 client stress "$sock" "$certs/alice.pem" alice 16 10
