@@ -411,6 +411,27 @@ conf hangfo "\"$U2\", \"$U1\"" 'timeout = 1;' 'LDAPU1:(uid={subject_dn_component
 t "hanging first URI fails over to the second" 0 hangfo alice
 slapd_resume "$tmp/s2"
 
+# --- pam_certmap.so (library mode) on an ldap domain
+DRIVER="$builddir/tests/pam/pam_driver"
+MODULE="$builddir/.libs/pam_certmap.so"
+if [ -x "$DRIVER" ] && [ -f "$MODULE" ]; then
+	mkdir "$tmp/pam.d"
+	conf pamup "\"$U1\"" '' 'LDAPU1:(uid={subject_dn_component.uid})'
+	conf pamdown "\"$DEAD\"" '' 'LDAPU1:(uid={subject_dn_component.uid})'
+	for s in pamup pamdown; do
+		printf 'auth required %s config=%s\n' "$MODULE" "$tmp/$s.conf" > "$tmp/pam.d/$s"
+	done
+	pam() { out=$(sh "$srcdir/tests/lib/nsswrap.sh" "$DRIVER" -d "$tmp/pam.d" -s "$1" -f "SSL_CLIENT_CERT=$certs/alice.pem" auth 2>&1); }
+	pam pamup
+	expect_out "PAM: alice mapped from the directory" "auth: PAM_SUCCESS"
+	expect_out "PAM: PAM_USER from the directory" "PAM_USER=alice"
+	expect_out "PAM: directory groups exported" "CERTMAP_GROUPS=alice,all,devs"
+	pam pamdown
+	expect_out "PAM: directory down is PAM_AUTHINFO_UNAVAIL" "auth: PAM_AUTHINFO_UNAVAIL"
+else
+	echo "SKIP: pam_driver not built"
+fi
+
 # --- certmapd on an ldap domain: concurrent clients, a directory restarted
 # under a running daemon (its pooled connections are replaced)
 CERTMAPD="$builddir/certmapd"
