@@ -780,6 +780,11 @@ int cm_config_files(const struct cm_config *cfg, struct cm_strv *files)
 	    (rc = add_file_once(files, cfg->verify.crl_file)) != CERTMAP_OK) {
 		return rc;
 	}
+	for (size_t i = 0; i < cfg->n_domains; i++) {
+		if ((rc = cm_conf_ldap_files(cfg->domains[i].ldap, files)) != CERTMAP_OK) {
+			return rc;
+		}
+	}
 	for (size_t i = 0; i < cfg->n_rules; i++) {
 		if (cfg->rules[i].map != NULL && cfg->rules[i].mapfile != NULL &&
 		    (rc = add_file_once(files, cm_map_file(cfg->rules[i].map))) != CERTMAP_OK) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "backend_ldap.h"
+#include "certmap.h"
 #include "conf.h"
 #include "conf_ldap.h"
 #include "ldap_cache.h"
@@ -489,6 +490,23 @@ int cm_conf_ldap_load(const config_setting_t *g, const char *file,
 		c.nomem = true;
 	}
 	return c.nomem ? -1 : 0;
+}
+
+int cm_conf_ldap_files(const struct cm_ldap_conf *lc, struct cm_strv *files)
+{
+	const char *f[2];
+
+	if (lc == NULL) {
+		return CERTMAP_OK;
+	}
+	f[0] = lc->bind_password_file;
+	f[1] = lc->tls_ca_file;
+	for (size_t i = 0; i < CM_ARRAY_SIZE(f); i++) {
+		if (f[i] != NULL && !cm_strv_contains(files, f[i]) && cm_strv_add(files, f[i]) != 0) {
+			return CERTMAP_ERR_NOMEM;
+		}
+	}
+	return CERTMAP_OK;
 }
 
 void cm_conf_ldap_free(struct cm_ldap_conf *lc)

@@ -86,6 +86,12 @@ int cm_conf_ldap_load(const config_setting_t *g, const char *file,
 		      struct cm_domain *d, cm_conf_err_fn *err, void *ctx);
 void cm_conf_ldap_free(struct cm_ldap_conf *lc);
 
+/* Adds the files an ldap domain reads while it runs (bind_password_file,
+ * tls_ca_file) to files, once each; lc may be NULL. Returns 0 or
+ * CERTMAP_ERR_NOMEM. */
+struct cm_strv;
+int cm_conf_ldap_files(const struct cm_ldap_conf *lc, struct cm_strv *files);
+
 /*
  * Checks a bind password file (regular, no access for group and others,
  * owned by root, the caller or service_uid). Returns NULL when it is

@@ -187,6 +187,11 @@ if [ "$(id -u)" -eq 0 ]; then
 	bad "password file of another user" 'uri = ["'"$U1"'"]; base = "'"$B"'"; bind_dn = "cn=x"; bind_password_file = "'"$tmp/pw-other"'";' 'owned by neither root nor the service user'
 	printf 'service = { user = "nobody"; };\n' >> "$tmp/bad.conf"
 	expect_exit "config: password file of the service user" 0 ctl check-config --config "$tmp/bad.conf"
+	printf 'x\n' > "$tmp/pw-root"
+	chmod 600 "$tmp/pw-root"
+	sed -i "s|$tmp/pw-other|$tmp/pw-root|" "$tmp/bad.conf"
+	expect_exit "config: root's password file is valid" 0 ctl check-config --config "$tmp/bad.conf"
+	expect_out "config: ... but service.user cannot read it" "service.user nobody (uid 65534) cannot read $tmp/pw-root"
 fi
 
 # --- mapping forms, rfc2307 groups
