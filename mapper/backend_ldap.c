@@ -17,7 +17,8 @@
  * directory that hangs costs timeout seconds per URI, and a single hanging
  * directory gives backend_unavailable after timeout seconds.
  *
- * Time limits: LDAP_OPT_NETWORK_TIMEOUT bounds the TCP connect,
+ * Time limits: LDAP_OPT_NETWORK_TIMEOUT bounds the TCP connect (and, through
+ * a Sockbuf layer, each socket wait of the ldaps:// handshake),
  * LDAP_OPT_TIMEOUT every synchronous call (StartTLS, bind), and each search
  * carries timeout as its own limit (client side) and as its time limit
  * (server side).
@@ -40,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -203,6 +205,96 @@ static int bind_conn(const struct cm_ldap_conf *lc, LDAP *ld, char **msg)
 	return lrc == LDAP_TIMEOUT ? CONN_TIMEOUT : CONN_LOST;
 }
 
+/*
+ * libldap bounds the TCP connect by LDAP_OPT_NETWORK_TIMEOUT but, as Debian
+ * builds it (2.5), not the TLS handshake of an ldaps:// connection: on the
+ * non-blocking socket it retries the handshake forever while a server that
+ * accepted the connection never answers. A small Sockbuf layer under TLS
+ * waits at most the network timeout for the socket before each read and
+ * write, and fails with ETIMEDOUT after it. Reads of an established
+ * connection happen when data is there, so they never wait here.
+ */
+static int wait_fd(Sockbuf_IO_Desc *sbiod, short events)
+{
+	struct pollfd pfd = { .fd = -1, .events = events };
+	int ms = (int)(intptr_t)sbiod->sbiod_pvt, r;
+
+	if (ber_sockbuf_ctrl(sbiod->sbiod_sb, LBER_SB_OPT_GET_FD, &pfd.fd) != 1 || pfd.fd < 0) {
+		return 0;
+	}
+	do {
+		r = poll(&pfd, 1, ms);
+	} while (r < 0 && errno == EINTR);
+	if (r == 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	return 0;
+}
+
+static int tio_setup(Sockbuf_IO_Desc *sbiod, void *arg)
+{
+	sbiod->sbiod_pvt = arg;
+	return 0;
+}
+
+static int tio_remove(Sockbuf_IO_Desc *sbiod)
+{
+	(void)sbiod;
+	return 0;
+}
+
+static int tio_ctrl(Sockbuf_IO_Desc *sbiod, int opt, void *arg)
+{
+	return LBER_SBIOD_CTRL_NEXT(sbiod, opt, arg);
+}
+
+static ber_slen_t tio_read(Sockbuf_IO_Desc *sbiod, void *buf, ber_len_t len)
+{
+	return wait_fd(sbiod, POLLIN) != 0 ? -1 : LBER_SBIOD_READ_NEXT(sbiod, buf, len);
+}
+
+static ber_slen_t tio_write(Sockbuf_IO_Desc *sbiod, void *buf, ber_len_t len)
+{
+	return wait_fd(sbiod, POLLOUT) != 0 ? -1 : LBER_SBIOD_WRITE_NEXT(sbiod, buf, len);
+}
+
+static int tio_close(Sockbuf_IO_Desc *sbiod)
+{
+	(void)sbiod;
+	return 0;
+}
+
+static Sockbuf_IO timed_io = { tio_setup, tio_remove, tio_ctrl, tio_read, tio_write, tio_close };
+
+static int conn_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
+		    struct ldap_conncb *ctx)
+{
+	struct timeval *tv = NULL;
+	long ms = 3000;
+
+	(void)srv;
+	(void)addr;
+	(void)ctx;
+	if (ldap_get_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) == LDAP_OPT_SUCCESS && tv != NULL) {
+		ms = (long)tv->tv_sec * 1000 + tv->tv_usec / 1000;
+	}
+	ldap_memfree(tv);
+	/* TLS, added later at the same level, goes above this layer. */
+	return ber_sockbuf_add_io(sb, &timed_io, LBER_SBIOD_LEVEL_TRANSPORT, (void *)(intptr_t)ms) == 0
+		       ? 0 : -1;
+}
+
+static void conn_del(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
+{
+	(void)ld;
+	(void)sb;
+	(void)ctx;
+}
+
+/* libldap keeps a pointer to it: one for every handle, never changed. */
+static ldap_conncb conn_timeouts = { conn_add, conn_del, NULL };
+
 static int set_options(const struct cm_ldap_conf *lc, LDAP *ld, const char *uri)
 {
 	struct timeval tv = { .tv_sec = (time_t)lc->timeout };
@@ -213,7 +305,8 @@ static int set_options(const struct cm_ldap_conf *lc, LDAP *ld, const char *uri)
 	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
-	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS) {
+	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_CONNECT_CB, &conn_timeouts) != LDAP_OPT_SUCCESS) {
 		return -1;
 	}
 	if (!tls) {

@@ -415,6 +415,10 @@ timed "hanging slapd during StartTLS" hangtls alice
 conf hangfo "\"$U2\", \"$U1\"" 'timeout = 1;' 'LDAPU1:(uid={subject_dn_component.uid})'
 t "hanging first URI fails over to the second" 0 hangfo alice
 slapd_resume "$tmp/s2"
+slapd_pause "$tmp/s1"
+conf hangldaps "\"$UT\"" 'timeout = 2; tls_ca_file = "'"$certs/ca.pem"'";' 'LDAPU1:(uid={subject_dn_component.uid})'
+timed "hanging slapd during the ldaps:// handshake" hangldaps alice
+slapd_resume "$tmp/s1"
 
 # --- pam_certmap.so (library mode) on an ldap domain
 DRIVER="$builddir/tests/pam/pam_driver"
