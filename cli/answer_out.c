@@ -73,6 +73,7 @@ static int exit_code(const struct certmap_answer *a)
 	case CERTMAP_REASON_EKU_MISSING:
 	case CERTMAP_REASON_KEY_TOO_SMALL:
 	case CERTMAP_REASON_UID_REFUSED:
+	case CERTMAP_REASON_SID_MISMATCH:
 	case CERTMAP_REASON_HINT_INVALID:
 	case CERTMAP_REASON__MAX:
 	default:

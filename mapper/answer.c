@@ -32,6 +32,7 @@ static const char *const reason_names[CERTMAP_REASON__MAX] = {
 	[CERTMAP_REASON_HINT_INVALID] = "hint_invalid",
 	[CERTMAP_REASON_BACKEND_UNAVAILABLE] = "backend_unavailable",
 	[CERTMAP_REASON_CONFIG_ERROR] = "config_error",
+	[CERTMAP_REASON_SID_MISMATCH] = "sid_mismatch",
 };
 
 const char *certmap_verdict_name(enum certmap_verdict v)
@@ -159,6 +160,7 @@ int cm_answer_refuse(struct certmap_answer *a, enum certmap_reason reason,
 	case CERTMAP_REASON_EKU_MISSING:
 	case CERTMAP_REASON_KEY_TOO_SMALL:
 	case CERTMAP_REASON_UID_REFUSED:
+	case CERTMAP_REASON_SID_MISMATCH:
 	case CERTMAP_REASON_INVALID_CERTIFICATE:
 	case CERTMAP_REASON_HINT_INVALID:
 	case CERTMAP_REASON__MAX:

@@ -1,10 +1,12 @@
 /*
  * Account backends: where the candidates a rule produced are looked up.
- * The local backend asks NSS; ldap domains will search a directory.
+ * The local backend asks NSS (backend_local.c); ldap domains search a
+ * directory (backend_ldap.c).
  */
 #ifndef CERTMAP_BACKEND_H
 #define CERTMAP_BACKEND_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "conf.h"
@@ -19,15 +21,19 @@ struct cm_account {
 	gid_t gid;
 	char *home;
 	struct cm_strv groups;   /* names, primary group first */
+	char *dn;                /* ldap domains: the entry's DN */
+	struct cm_strv member_of;/* ldap domains with groups = "memberof" */
+	char *sid;               /* ldap domains: the entry's objectSid as S-1-... */
 };
 
-/*
- * Looks an account up by name in a domain. Returns 0 with *acct filled
- * (groups not yet resolved), CERTMAP_ERR_NOT_FOUND when the domain has no
- * such account, or CERTMAP_ERR_BACKEND with a malloc'd sentence in *msg.
- */
-int cm_backend_lookup(const struct cm_domain *d, const char *name,
-		      struct cm_account *acct, char **msg);
+/* What one search in a domain found. */
+struct cm_account_list {
+	struct cm_account *v;
+	size_t n;
+	bool truncated;          /* the directory holds more than size_limit */
+	struct cm_strv skipped;  /* why an entry found could not be used */
+	char *trace;             /* ldap: server, filter, entries, time (or NULL) */
+};
 
 /* Resolves acct->groups. Group ids that the backend cannot name are left
  * out. Returns 0, CERTMAP_ERR_NOMEM or CERTMAP_ERR_BACKEND. */
@@ -35,6 +41,17 @@ int cm_backend_groups(const struct cm_domain *d, struct cm_account *acct,
 		      char **msg);
 
 void cm_account_clear(struct cm_account *acct);
+
+/*
+ * Finds the accounts for one expanded rule in a domain: key is a user name
+ * (LOCAL:, MAPFILE:) or, when is_filter, an LDAP filter (LDAP:, LDAPU1:,
+ * ldap domains only). out is cleared on entry; zero accounts is not an
+ * error. Returns 0, CERTMAP_ERR_NOMEM, or CERTMAP_ERR_BACKEND with a
+ * malloc'd sentence in *msg.
+ */
+int cm_backend_find(const struct cm_domain *d, const char *key, bool is_filter,
+		    struct cm_account_list *out, char **msg);
+void cm_account_list_clear(struct cm_account_list *l);
 
 /* The NSS implementations behind the local domain. */
 int cm_local_lookup(const char *name, struct cm_account *acct, char **msg);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "backend_ldap.h"
 #include "certmap.h"
 
 /* getpw*_r and getgr*_r need a buffer; grow it on ERANGE up to this. */
@@ -140,19 +141,33 @@ out:
 	return rc;
 }
 
-int cm_backend_lookup(const struct cm_domain *d, const char *name,
-		      struct cm_account *acct, char **msg)
+int cm_backend_find(const struct cm_domain *d, const char *key, bool is_filter,
+		    struct cm_account_list *out, char **msg)
 {
-	switch (d->type) {
-	case CM_DOMAIN_LOCAL:
-		return cm_local_lookup(name, acct, msg);
-	case CM_DOMAIN_LDAP:
-	default:
-		if (msg != NULL) {
-			*msg = cm_asprintf("domain %s: ldap domains are not available", d->name);
-		}
-		return CERTMAP_ERR_BACKEND;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (d->type == CM_DOMAIN_LDAP) {
+		return cm_ldap_find(d, key, is_filter, out, msg);
 	}
+	if (is_filter) {
+		/* The configuration never lets an LDAP: rule reach a local domain. */
+		return CERTMAP_OK;
+	}
+	out->v = calloc(1, sizeof(*out->v));
+	if (out->v == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	rc = cm_local_lookup(key, &out->v[0], msg);
+	if (rc == CERTMAP_OK) {
+		out->n = 1;
+	} else if (rc == CERTMAP_ERR_NOT_FOUND) {
+		rc = CERTMAP_OK;
+	}
+	if (rc != CERTMAP_OK) {
+		cm_account_list_clear(out);
+	}
+	return rc;
 }
 
 int cm_backend_groups(const struct cm_domain *d, struct cm_account *acct, char **msg)
@@ -161,6 +176,7 @@ int cm_backend_groups(const struct cm_domain *d, struct cm_account *acct, char *
 	case CM_DOMAIN_LOCAL:
 		return cm_local_groups(acct, msg);
 	case CM_DOMAIN_LDAP:
+		return cm_ldap_groups(d, acct, msg);
 	default:
 		return CERTMAP_ERR_BACKEND;
 	}
@@ -170,6 +186,20 @@ void cm_account_clear(struct cm_account *acct)
 {
 	free(acct->name);
 	free(acct->home);
+	free(acct->dn);
+	free(acct->sid);
 	cm_strv_clear(&acct->groups);
+	cm_strv_clear(&acct->member_of);
 	memset(acct, 0, sizeof(*acct));
+}
+
+void cm_account_list_clear(struct cm_account_list *l)
+{
+	for (size_t i = 0; l->v != NULL && i < l->n; i++) {
+		cm_account_clear(&l->v[i]);
+	}
+	free(l->v);
+	free(l->trace);
+	cm_strv_clear(&l->skipped);
+	memset(l, 0, sizeof(*l));
 }

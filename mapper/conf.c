@@ -17,6 +17,7 @@
 
 #include "certmap.h"
 #include "conf.h"
+#include "conf_ldap.h"
 #include "file.h"
 
 struct conf_ctx {
@@ -352,6 +353,13 @@ static const struct {
 	{ "ldap", CM_DOMAIN_LDAP },
 };
 
+/* conf_ldap.c reports through this (it checks an ldap domain's members). */
+static void ldap_conf_err(void *ctx, const config_setting_t *s, const char *name,
+			  const char *msg)
+{
+	conf_err(ctx, s, name, "%s", msg);
+}
+
 static void load_domain(struct conf_ctx *c, const config_setting_t *g,
 			struct cm_domain *d)
 {
@@ -362,7 +370,6 @@ static void load_domain(struct conf_ctx *c, const config_setting_t *g,
 	unsigned int min_uid = CM_DEFAULT_MIN_UID;
 	bool found = false;
 
-	check_members(c, g, known);
 	get_string(c, g, "name", true, &d->name);
 	get_string(c, g, "type", true, &type);
 	get_uint(c, g, "min_uid", 0, UINT_MAX - 1, &min_uid);
@@ -380,7 +387,10 @@ static void load_domain(struct conf_ctx *c, const config_setting_t *g,
 	if (type != NULL && !found) {
 		conf_err(c, g, "type", "unknown domain type \"%s\" (expected \"local\" or \"ldap\")", type);
 	} else if (found && d->type == CM_DOMAIN_LDAP) {
-		conf_err(c, g, "type", "ldap domains are not supported by this version of certmap yet");
+		c->nomem |= cm_conf_ldap_load(g, c->file, d, ldap_conf_err, c) != 0;
+	}
+	if (!found || d->type != CM_DOMAIN_LDAP) {
+		check_members(c, g, known);
 	}
 	free(type);
 }
@@ -489,9 +499,10 @@ static void rule_compile(struct conf_ctx *c, const config_setting_t *g,
 /* LDAP: rules search a directory, so they need ldap domains; LOCAL: and
  * MAPFILE: rules give names that any domain can resolve. */
 static void rule_check_kinds(struct conf_ctx *c, const config_setting_t *g,
-			     const struct cm_rule *r)
+			     struct cm_rule *r)
 {
 	enum cm_map_kind kind;
+	size_t n = 0;
 
 	if (r->map == NULL) {
 		return;
@@ -499,6 +510,18 @@ static void rule_check_kinds(struct conf_ctx *c, const config_setting_t *g,
 	kind = cm_map_kind(r->map);
 	if (kind != CM_MAP_LDAP && kind != CM_MAP_LDAPU1) {
 		return;
+	}
+	if (config_setting_get_member(g, "domains") == NULL) {
+		/* Without a domains list, an LDAP: rule uses the domains it can search. */
+		for (size_t i = 0; i < r->n_domains; i++) {
+			if (r->domains[i]->type == CM_DOMAIN_LDAP) {
+				r->domains[n++] = r->domains[i];
+			}
+		}
+		r->n_domains = n;
+		if (n == 0) {
+			conf_err(c, g, "map", "an LDAP: mapping rule needs ldap domains, and there is none");
+		}
 	}
 	for (size_t i = 0; i < r->n_domains; i++) {
 		if (r->domains[i]->type != CM_DOMAIN_LDAP) {
@@ -958,6 +981,11 @@ int cm_config_files(const struct cm_config *cfg, struct cm_strv *files)
 	    (rc = add_file_once(files, cfg->verify.crl_file)) != CERTMAP_OK) {
 		return rc;
 	}
+	for (size_t i = 0; i < cfg->n_domains; i++) {
+		if ((rc = cm_conf_ldap_files(cfg->domains[i].ldap, files)) != CERTMAP_OK) {
+			return rc;
+		}
+	}
 	for (size_t i = 0; i < cfg->n_rules; i++) {
 		if (cfg->rules[i].map != NULL && cfg->rules[i].mapfile != NULL &&
 		    (rc = add_file_once(files, cm_map_file(cfg->rules[i].map))) != CERTMAP_OK) {
@@ -988,6 +1016,7 @@ void cm_config_free(struct cm_config *cfg)
 		cm_strv_clear(&cfg->domains[i].uri);
 		free(cfg->domains[i].base);
 		free(cfg->domains[i].groups);
+		cm_conf_ldap_free(cfg->domains[i].ldap);
 	}
 	free(cfg->domains);
 	for (size_t i = 0; i < cfg->n_rules; i++) {

@@ -20,6 +20,8 @@
 #define CM_CONFIG_MAX_SIZE (1024 * 1024)
 #define CM_DEFAULT_MIN_UID 1000
 
+struct cm_ldap_conf;
+
 enum cm_domain_type {
 	CM_DOMAIN_LOCAL = 0,
 	CM_DOMAIN_LDAP,
@@ -30,10 +32,11 @@ struct cm_domain {
 	enum cm_domain_type type;
 	uid_t min_uid;
 	bool allow_uid0;
-	/* ldap settings, checked but not used until LDAP domains exist. */
+	/* ldap settings (conf_ldap.c checks them; NULL ldap for local domains). */
 	struct cm_strv uri;
 	char *base;
 	char *groups;
+	struct cm_ldap_conf *ldap;
 };
 
 struct cm_rule {

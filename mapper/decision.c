@@ -21,6 +21,9 @@ struct level {
 	enum certmap_reason drop_reason;
 	char *drop_msg;
 	bool any_matched;
+	/* A candidate's objectSid differs from the certificate's SID: the
+	 * whole level is refused (a strong mapping was contradicted). */
+	char *sid_mismatch;
 	/* More candidates than CM_MAX_CANDIDATES: deciding on part of them
 	 * could map where the whole set is ambiguous. */
 	bool truncated;
@@ -44,62 +47,126 @@ static void note_drop(struct level *lv, enum certmap_reason reason, char *msg)
 	}
 }
 
-static bool level_has(const struct level *lv, const struct cm_domain *d, const char *name)
+/* Whether the level already holds this account. Two directory entries
+ * with one name are two candidates (the directory is inconsistent, and
+ * neither may win by coming first). */
+static bool level_has(const struct level *lv, const struct cm_domain *d,
+		      const struct cm_account *acct)
 {
 	for (size_t i = 0; i < lv->n; i++) {
-		if (lv->c[i].domain == d && strcmp(lv->c[i].acct.name, name) == 0) {
+		const struct cm_account *c = &lv->c[i].acct;
+
+		if (lv->c[i].domain == d && strcmp(c->name, acct->name) == 0 &&
+		    (c->dn == NULL || acct->dn == NULL || strcmp(c->dn, acct->dn) == 0)) {
 			return true;
 		}
 	}
 	return false;
 }
 
-/* Looks one name up in one domain and keeps it if the domain allows it.
- * Returns 0, CERTMAP_ERR_NOMEM or CERTMAP_ERR_BACKEND (msg set). */
-static int consider(struct certmap_answer *a, long t, struct level *lv,
-		    const struct cm_rule *r, const struct cm_domain *d,
-		    const char *name, char **msg)
+/* Keeps one account found in a domain if the domain allows it; takes
+ * acct over. Returns 0 or CERTMAP_ERR_NOMEM. */
+static int keep(struct certmap_answer *a, long t, struct level *lv,
+		const struct cm_rule *r, const struct cm_domain *d,
+		struct cm_account *acct, const char *search_note, const struct cm_identity *id)
 {
-	struct cm_account acct = { 0 };
 	const char *status = "kept";
-	char *note = NULL;
-	int rc;
+	char *note = NULL, *name = acct->name;
+	int rc = CERTMAP_OK;
 
-	rc = cm_backend_lookup(d, name, &acct, msg);
-	if (rc == CERTMAP_ERR_NOT_FOUND) {
-		status = "no_account";
-		note = cm_asprintf("no account %s in domain %s", name, d->name);
-		note_drop(lv, CERTMAP_REASON_NO_ACCOUNT, cm_asprintf("%s", note ? note : ""));
-	} else if (rc != CERTMAP_OK) {
-		return rc;
-	} else if (acct.uid == 0 && !d->allow_uid0) {
+	if (acct->sid != NULL && id->has_sid && cm_value_usable(&id->sid) &&
+	    strcmp(acct->sid, (const char *)id->sid.data) != 0) {
+		status = "sid_mismatch";
+		note = cm_asprintf("%s has objectSid %s, the certificate's SID extension says %s",
+				   name, acct->sid, (const char *)id->sid.data);
+		if (lv->sid_mismatch == NULL) {
+			lv->sid_mismatch = cm_asprintf("%s", note != NULL ? note : "");
+		}
+	} else if (acct->uid == 0 && !d->allow_uid0) {
 		status = "uid_refused";
 		note = cm_asprintf("%s has uid 0, which domain %s does not allow (allow_uid0)", name, d->name);
 		note_drop(lv, CERTMAP_REASON_UID_REFUSED, cm_asprintf("%s", note ? note : ""));
-	} else if (acct.uid != 0 && acct.uid < d->min_uid) {
+	} else if (acct->uid != 0 && acct->uid < d->min_uid) {
 		status = "uid_refused";
 		note = cm_asprintf("%s has uid %u, below min_uid %u of domain %s", name,
-				   (unsigned)acct.uid, (unsigned)d->min_uid, d->name);
+				   (unsigned)acct->uid, (unsigned)d->min_uid, d->name);
 		note_drop(lv, CERTMAP_REASON_UID_REFUSED, cm_asprintf("%s", note ? note : ""));
-	} else if (level_has(lv, d, acct.name)) {
+	} else if (level_has(lv, d, acct)) {
 		status = "duplicate";
 	} else if (lv->n == CM_MAX_CANDIDATES) {
 		status = "dropped";
 		note = cm_asprintf("more than %d candidates", CM_MAX_CANDIDATES);
 		lv->truncated = true;
 	} else {
-		lv->c[lv->n].acct = acct;
+		lv->c[lv->n].acct = *acct;
 		lv->c[lv->n].rule = r;
 		lv->c[lv->n].domain = d;
 		lv->n++;
-		memset(&acct, 0, sizeof(acct));
+		memset(acct, 0, sizeof(*acct));
+		name = lv->c[lv->n - 1].acct.name;
 	}
-	rc = CERTMAP_OK;
+	if (t >= 0 && cm_answer_candidate_add(a, t, name, d->name, status,
+					      note != NULL ? note : search_note) != 0) {
+		rc = CERTMAP_ERR_NOMEM;
+	}
+	cm_account_clear(acct);
+	free(note);
+	return rc;
+}
+
+/* Notes a candidate that was dropped before it became an account. */
+static int drop(struct certmap_answer *a, long t, struct level *lv, const struct cm_domain *d,
+		const char *name, const char *status, char *note)
+{
+	int rc = CERTMAP_OK;
+
+	note_drop(lv, CERTMAP_REASON_NO_ACCOUNT, cm_asprintf("%s", note != NULL ? note : ""));
 	if (t >= 0 && cm_answer_candidate_add(a, t, name, d->name, status, note) != 0) {
 		rc = CERTMAP_ERR_NOMEM;
 	}
-	cm_account_clear(&acct);
 	free(note);
+	return rc;
+}
+
+/* Looks one expanded rule (a name, or a filter for LDAP: rules) up in one
+ * domain and keeps every account the domain allows. Returns 0,
+ * CERTMAP_ERR_NOMEM or CERTMAP_ERR_BACKEND (msg set). */
+static int consider(struct certmap_answer *a, long t, struct level *lv,
+		    const struct cm_rule *r, const struct cm_domain *d,
+		    const char *key, const struct cm_identity *id, char **msg)
+{
+	enum cm_map_kind kind = cm_map_kind(r->map);
+	bool is_filter = kind == CM_MAP_LDAP || kind == CM_MAP_LDAPU1;
+	struct cm_account_list l = { 0 };
+	int rc;
+
+	rc = cm_backend_find(d, key, is_filter, &l, msg);
+	if (rc != CERTMAP_OK) {
+		return rc;
+	}
+	if (l.n == 0 && l.skipped.n == 0) {
+		rc = drop(a, t, lv, d, key, "no_account",
+			  is_filter ? cm_asprintf("no entry in domain %s matches %.512s%s (%s)", d->name,
+						  key, strlen(key) > 512 ? "..." : "",
+						  l.trace != NULL ? l.trace : "")
+				    : cm_asprintf("no account %s in domain %s", key, d->name));
+	}
+	for (size_t i = 0; i < l.skipped.n && rc == CERTMAP_OK; i++) {
+		rc = drop(a, t, lv, d, key, "no_account", cm_asprintf("%s", l.skipped.v[i]));
+	}
+	if (l.truncated && rc == CERTMAP_OK) {
+		/* The entries not returned could be candidates too: deciding on
+		 * part of them could map where the whole set is ambiguous. */
+		lv->truncated = true;
+		if (t >= 0 && cm_answer_candidate_add(a, t, key, d->name, "dropped",
+						      "more entries than size_limit") != 0) {
+			rc = CERTMAP_ERR_NOMEM;
+		}
+	}
+	for (size_t i = 0; i < l.n && rc == CERTMAP_OK; i++) {
+		rc = keep(a, t, lv, r, d, &l.v[i], l.trace, id);
+	}
+	cm_account_list_clear(&l);
 	return rc;
 }
 
@@ -132,7 +199,7 @@ static int eval_rule(const struct cm_cert_entry *cert, size_t i, bool trace,
 	}
 	for (size_t n = 0; n < res->names.n && rc == CERTMAP_OK; n++) {
 		for (size_t k = 0; k < r->n_domains && rc == CERTMAP_OK; k++) {
-			rc = consider(a, t, lv, r, r->domains[k], res->names.v[n], errmsg);
+			rc = consider(a, t, lv, r, r->domains[k], res->names.v[n], cert->id, errmsg);
 		}
 	}
 	return rc;
@@ -185,7 +252,8 @@ static int choose(struct level *lv, const struct certmap_request *req,
 	if (lv->truncated) {
 		rc = cm_answer_refuse(a, CERTMAP_REASON_AMBIGUOUS,
 				      "the rules give more candidates than certmap weighs "
-				      "(at most %d accounts, 64 names per rule)", CM_MAX_CANDIDATES);
+				      "(at most %d accounts, 64 names per rule, size_limit "
+				      "entries per directory search)", CM_MAX_CANDIDATES);
 		rc = rc == 0 ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
 		goto out;
 	}
@@ -287,6 +355,11 @@ int cm_decide(struct cm_cert_entry *cert, const struct certmap_request *req,
 		if (rc != CERTMAP_OK) {
 			goto out;
 		}
+		if (lv->sid_mismatch != NULL) {
+			rc = cm_answer_refuse(a, CERTMAP_REASON_SID_MISMATCH, "%s", lv->sid_mismatch);
+			rc = rc == 0 ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
+			goto out;
+		}
 		if (lv->n > 0 || lv->truncated) {
 			rc = choose(lv, req, a);
 			goto out;
@@ -296,6 +369,7 @@ int cm_decide(struct cm_cert_entry *cert, const struct certmap_request *req,
 out:
 	level_clear(lv);
 	free(lv->drop_msg);
+	free(lv->sid_mismatch);
 	free(lv);
 	free(errmsg);
 	return rc;

@@ -741,3 +741,30 @@ serial0              EC P-256; /O=Example/CN=serial0; serial 0 (made by openssl 
 serial-neg5          /O=Example/CN=serial-neg5; serial -5 (DER 02 01 FB); UPN serial@EXAMPLE.COM
 serial5              /O=Example/CN=serial5; serial 5; UPN serial@EXAMPLE.COM
 EOF_README
+
+# ----------------------------------------------------------- ldap tests
+# inject: a CN and a SAN email that would widen an unescaped LDAP filter.
+cat >>work/ext.cnf <<'EOF_EXT'
+[inject]
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = email:*)(uid=*
+EOF_EXT
+leaf inject rsa2048 "/O=Example/CN=*)(uid=*"
+# ldap-server: the test slapd's TLS certificate.
+cat >>work/ext.cnf <<'EOF_EXT'
+[ldap-server]
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = DNS:ldap.example.test, IP:127.0.0.1
+EOF_EXT
+leaf ldap-server rsa2048 "/O=Example/CN=ldap.example.test"
+rm -f work/*.csr
+cat >>README.txt <<'EOF_README'
+inject               /O=Example/CN=*)(uid=*; SAN email "*)(uid=*" (LDAP filter injection attempt)
+ldap-server          /O=Example/CN=ldap.example.test; EKU serverAuth; SAN DNS ldap.example.test, IP 127.0.0.1 (not "localhost"): the test slapd's certificate
+EOF_README

@@ -1,0 +1,1232 @@
+/*
+ * ldap domains: accounts and groups from a directory.
+ *
+ * Connections. Each domain of a loaded configuration has a pool of idle,
+ * bound connections (struct cm_ldap_pool). A lookup takes one (or opens a
+ * new one when none is idle), uses it alone, and gives it back; so
+ * certmapd's worker threads never share an LDAP handle and never wait for
+ * each other, and at most pool_size idle connections stay open per domain.
+ * A connection that failed is closed, never given back.
+ *
+ * Failover. URIs are tried in configuration order. A URI that refused a
+ * connection, failed TLS or the bind, or did not answer within timeout is
+ * passed over for retry_interval seconds (unless every URI is passed over:
+ * then all are tried again). An idle connection to a later URI is closed
+ * once an earlier URI may be tried again, so the pool drifts back to the
+ * first URI. One lookup tries each URI at most once after a timeout, so a
+ * directory that hangs costs timeout seconds per URI, and a single hanging
+ * directory gives backend_unavailable after timeout seconds.
+ *
+ * Time limits: LDAP_OPT_NETWORK_TIMEOUT bounds the TCP connect (and, through
+ * a Sockbuf layer, each socket wait of the ldaps:// handshake),
+ * LDAP_OPT_TIMEOUT every synchronous call (StartTLS, bind), and each search
+ * carries timeout as its own limit (client side) and as its time limit
+ * (server side).
+ *
+ * TLS: ldaps:// and StartTLS use a TLS context made for each connection
+ * (LDAP_OPT_X_TLS_NEWCTX) with tls_ca_file and LDAP_OPT_X_TLS_HARD, so the
+ * certificate and the host name are always checked, whatever ldap.conf
+ * says; nothing turns that off.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ldap.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend_ldap.h"
+#include "certmap.h"
+#include "conf.h"
+#include "conf_ldap.h"
+#include "ldap_cache.h"
+#include "rules.h"
+#include "sid.h"
+
+/* Values longer than this in an entry are not used (names, homes, DNs). */
+#define LDAP_MAX_VALUE 4096
+/* Traces show at most this much of a filter ({cert!bin} is long). */
+#define TRACE_FILTER_MAX 512
+/* Cap on group entries read for one account. */
+#define LDAP_MAX_GROUP_ENTRIES 4096
+
+struct conn {
+	LDAP *ld;
+	size_t uri;       /* index into the domain's uri list */
+	time_t opened;
+	bool fresh;       /* opened by this lookup */
+};
+
+struct cm_ldap_pool {
+	pthread_mutex_t lock;
+	struct conn *idle;
+	size_t n_idle;
+	size_t cap;
+	time_t down_until[CM_LDAP_MAX_URIS];
+};
+
+/* What an operation on a connection reports besides certmap codes. */
+#define CONN_LOST (-1)    /* the connection broke: try another */
+#define CONN_TIMEOUT (-2) /* no answer in time: pass the URI over */
+
+struct cm_ldap_pool *cm_ldap_pool_new(void)
+{
+	struct cm_ldap_pool *p = calloc(1, sizeof(*p));
+
+	if (p != NULL && pthread_mutex_init(&p->lock, NULL) != 0) {
+		free(p);
+		p = NULL;
+	}
+	return p;
+}
+
+void cm_ldap_pool_free(struct cm_ldap_pool *p)
+{
+	if (p == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < p->n_idle; i++) {
+		ldap_unbind_ext(p->idle[i].ld, NULL, NULL);
+	}
+	free(p->idle);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+static time_t now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------ connecting */
+
+/* "what: error text (diagnostic)"; the diagnostic (a TLS failure, the
+ * server's message) is escaped and capped, as it is outside data. */
+static char *ld_error(LDAP *ld, const char *what, int lrc)
+{
+	char *diag = NULL, *s;
+	struct cm_buf b;
+
+	cm_buf_init(&b, 4096);
+	cm_buf_printf(&b, "%s: %s", what, ldap_err2string(lrc));
+	if (ld != NULL && ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag) == LDAP_OPT_SUCCESS &&
+	    diag != NULL && diag[0] != '\0' && strcmp(diag, "(unknown error code)") != 0) {
+		cm_buf_adds(&b, " (");
+		cm_buf_add_escaped(&b, (const unsigned char *)diag, strlen(diag), 256);
+		cm_buf_adds(&b, ")");
+	}
+	ldap_memfree(diag);
+	s = cm_buf_steal(&b, NULL);
+	cm_buf_free(&b);
+	return s;
+}
+
+/* Reads the bind password (one line) into buf; the caller wipes it. */
+static int read_password(const struct cm_ldap_conf *lc, char *buf, size_t size, char **msg)
+{
+	struct stat st;
+	const char *why = NULL;
+	ssize_t n = -1;
+	int fd;
+
+	fd = open(lc->bind_password_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		why = strerror(errno);
+	} else if ((why = cm_ldap_password_file_problem(&st, lc->service_uid)) == NULL) {
+		n = read(fd, buf, size - 1);
+		if (n < 0) {
+			why = strerror(errno);
+		}
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (why != NULL) {
+		*msg = cm_asprintf("bind_password_file %s: %s", lc->bind_password_file, why);
+		return CERTMAP_ERR_BACKEND;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+		n--;
+	}
+	buf[n] = '\0';
+	return CERTMAP_OK;
+}
+
+static int bind_conn(const struct cm_ldap_conf *lc, LDAP *ld, char **msg)
+{
+	char pw[CM_LDAP_MAX_PASSWORD + 2];
+	struct berval cred = { 0, NULL };
+	int rc, lrc;
+
+	if (lc->sasl_mech != NULL) {
+		/* An empty initial response (not an absent one): EXTERNAL
+		 * then completes in one step, without libsasl on this side. */
+		cred.bv_val = (char *)"";
+		lrc = ldap_sasl_bind_s(ld, NULL, lc->sasl_mech, &cred, NULL, NULL, NULL);
+	} else if (lc->bind_dn != NULL) {
+		if ((rc = read_password(lc, pw, sizeof(pw), msg)) != CERTMAP_OK) {
+			return rc;
+		}
+		cred.bv_val = pw;
+		cred.bv_len = strlen(pw);
+		lrc = ldap_sasl_bind_s(ld, lc->bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+		explicit_bzero(pw, sizeof(pw));
+	} else {
+		/* Anonymous: connect now, so that a dead server shows here. */
+		lrc = ldap_connect(ld);
+	}
+	if (lrc == LDAP_SUCCESS) {
+		return CERTMAP_OK;
+	}
+	*msg = ld_error(ld, lc->sasl_mech != NULL ? "SASL bind" : lc->bind_dn != NULL ? "bind" : "connect",
+			lrc);
+	return lrc == LDAP_TIMEOUT ? CONN_TIMEOUT : CONN_LOST;
+}
+
+/*
+ * libldap bounds the TCP connect by LDAP_OPT_NETWORK_TIMEOUT but, as Debian
+ * builds it (2.5), not the TLS handshake of an ldaps:// connection: on the
+ * non-blocking socket it retries the handshake forever while a server that
+ * accepted the connection never answers. A small Sockbuf layer under TLS
+ * waits at most the network timeout for the socket before each read and
+ * write, and fails with ETIMEDOUT after it. Reads of an established
+ * connection happen when data is there, so they never wait here.
+ */
+static int wait_fd(Sockbuf_IO_Desc *sbiod, short events)
+{
+	struct pollfd pfd = { .fd = -1, .events = events };
+	int ms = (int)(intptr_t)sbiod->sbiod_pvt, r;
+
+	if (ber_sockbuf_ctrl(sbiod->sbiod_sb, LBER_SB_OPT_GET_FD, &pfd.fd) != 1 || pfd.fd < 0) {
+		return 0;
+	}
+	do {
+		r = poll(&pfd, 1, ms);
+	} while (r < 0 && errno == EINTR);
+	if (r == 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	return 0;
+}
+
+static int tio_setup(Sockbuf_IO_Desc *sbiod, void *arg)
+{
+	sbiod->sbiod_pvt = arg;
+	return 0;
+}
+
+static int tio_remove(Sockbuf_IO_Desc *sbiod)
+{
+	(void)sbiod;
+	return 0;
+}
+
+static int tio_ctrl(Sockbuf_IO_Desc *sbiod, int opt, void *arg)
+{
+	return LBER_SBIOD_CTRL_NEXT(sbiod, opt, arg);
+}
+
+static ber_slen_t tio_read(Sockbuf_IO_Desc *sbiod, void *buf, ber_len_t len)
+{
+	return wait_fd(sbiod, POLLIN) != 0 ? -1 : LBER_SBIOD_READ_NEXT(sbiod, buf, len);
+}
+
+static ber_slen_t tio_write(Sockbuf_IO_Desc *sbiod, void *buf, ber_len_t len)
+{
+	return wait_fd(sbiod, POLLOUT) != 0 ? -1 : LBER_SBIOD_WRITE_NEXT(sbiod, buf, len);
+}
+
+static int tio_close(Sockbuf_IO_Desc *sbiod)
+{
+	(void)sbiod;
+	return 0;
+}
+
+static Sockbuf_IO timed_io = { tio_setup, tio_remove, tio_ctrl, tio_read, tio_write, tio_close };
+
+static int conn_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
+		    struct ldap_conncb *ctx)
+{
+	struct timeval *tv = NULL;
+	long ms = 3000;
+
+	(void)srv;
+	(void)addr;
+	(void)ctx;
+	if (ldap_get_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) == LDAP_OPT_SUCCESS && tv != NULL) {
+		ms = (long)tv->tv_sec * 1000 + tv->tv_usec / 1000;
+	}
+	ldap_memfree(tv);
+	/* TLS, added later at the same level, goes above this layer. */
+	return ber_sockbuf_add_io(sb, &timed_io, LBER_SBIOD_LEVEL_TRANSPORT, (void *)(intptr_t)ms) == 0
+		       ? 0 : -1;
+}
+
+static void conn_del(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
+{
+	(void)ld;
+	(void)sb;
+	(void)ctx;
+}
+
+/* libldap keeps a pointer to it: one for every handle, never changed. */
+static ldap_conncb conn_timeouts = { conn_add, conn_del, NULL };
+
+static int set_options(const struct cm_ldap_conf *lc, LDAP *ld, const char *uri)
+{
+	struct timeval tv = { .tv_sec = (time_t)lc->timeout };
+	int v3 = LDAP_VERSION3, hard = LDAP_OPT_X_TLS_HARD, zero = 0;
+	bool tls = lc->starttls || strncasecmp(uri, "ldaps://", 8) == 0;
+
+	if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_CONNECT_CB, &conn_timeouts) != LDAP_OPT_SUCCESS) {
+		return -1;
+	}
+	if (!tls) {
+		return 0;
+	}
+	if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &hard) != LDAP_OPT_SUCCESS ||
+	    (lc->tls_ca_file != NULL &&
+	     ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, lc->tls_ca_file) != LDAP_OPT_SUCCESS) ||
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero) != LDAP_OPT_SUCCESS) {
+		return -1;
+	}
+	return 0;
+}
+
+/* libldap sets its global defaults up on first use, which is not safe to
+ * race: the first connection of the process does it, once. */
+static pthread_once_t ldap_once = PTHREAD_ONCE_INIT;
+
+static void ldap_global_init(void)
+{
+	int v = 0;
+
+	(void)ldap_get_option(NULL, LDAP_OPT_PROTOCOL_VERSION, &v);
+}
+
+/* Opens and binds a connection to URI i. */
+static int open_uri(const struct cm_ldap_conf *lc, size_t i, LDAP **out, char **msg)
+{
+	LDAP *ld = NULL;
+	int rc, lrc;
+
+	*out = NULL;
+	pthread_once(&ldap_once, ldap_global_init);
+	if ((lrc = ldap_initialize(&ld, lc->uri[i])) != LDAP_SUCCESS) {
+		*msg = cm_asprintf("%s", ldap_err2string(lrc));
+		return CONN_LOST;
+	}
+	if (set_options(lc, ld, lc->uri[i]) != 0) {
+		*msg = cm_asprintf("cannot set connection options");
+		rc = CONN_LOST;
+		goto out;
+	}
+	if (lc->starttls && (lrc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
+		*msg = ld_error(ld, "StartTLS", lrc);
+		rc = lrc == LDAP_TIMEOUT ? CONN_TIMEOUT : CONN_LOST;
+		goto out;
+	}
+	if ((rc = bind_conn(lc, ld, msg)) != CERTMAP_OK) {
+		goto out;
+	}
+	*out = ld;
+	ld = NULL;
+out:
+	if (ld != NULL) {
+		ldap_unbind_ext(ld, NULL, NULL);
+	}
+	return rc;
+}
+
+static void mark_down(const struct cm_ldap_conf *lc, size_t i)
+{
+	struct cm_ldap_pool *p = lc->pool;
+
+	pthread_mutex_lock(&p->lock);
+	p->down_until[i] = now_mono() + (time_t)lc->retry_interval;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/*
+ * Opens a connection to the first URI that is not passed over and was not
+ * given up on by this lookup (tried[]). Returns 0 or CERTMAP_ERR_BACKEND
+ * with every URI's failure in *msg.
+ */
+static int open_conn(const struct cm_ldap_conf *lc, bool *tried, struct conn *c, char **msg)
+{
+	struct cm_buf why;
+	bool any_up = false, skip[CM_LDAP_MAX_URIS];
+	time_t now = now_mono();
+	int rc = CERTMAP_ERR_BACKEND;
+
+	pthread_mutex_lock(&lc->pool->lock);
+	for (size_t i = 0; i < lc->n_uri; i++) {
+		skip[i] = tried[i] || lc->pool->down_until[i] > now;
+		any_up = any_up || !skip[i];
+	}
+	pthread_mutex_unlock(&lc->pool->lock);
+	for (size_t i = 0; !any_up && i < lc->n_uri; i++) {
+		skip[i] = tried[i];
+	}
+	cm_buf_init(&why, 16384);
+	for (size_t i = 0; i < lc->n_uri; i++) {
+		char *m = NULL;
+
+		if (skip[i]) {
+			continue;
+		}
+		tried[i] = true;
+		rc = open_uri(lc, i, &c->ld, &m);
+		if (rc == CERTMAP_OK) {
+			c->uri = i;
+			c->opened = now_mono();
+			c->fresh = true;
+			break;
+		}
+		mark_down(lc, i);
+		cm_buf_printf(&why, "%s%s: %s", why.len > 0 ? "; " : "", lc->uri[i], m != NULL ? m : "");
+		free(m);
+		rc = CERTMAP_ERR_BACKEND;
+	}
+	if (rc != CERTMAP_OK) {
+		*msg = cm_asprintf("no directory server answered (%s)",
+				   why.data != NULL ? why.data : "every URI was tried");
+	}
+	cm_buf_free(&why);
+	return rc;
+}
+
+/* Whether an idle connection still looks alive: a server that closed it
+ * (restart, idle timeout) makes the socket readable or hung up. */
+static bool idle_alive(LDAP *ld)
+{
+	struct pollfd pfd = { .fd = -1, .events = POLLIN };
+
+	if (ldap_get_option(ld, LDAP_OPT_DESC, &pfd.fd) != LDAP_OPT_SUCCESS || pfd.fd < 0) {
+		return false;
+	}
+	return poll(&pfd, 1, 0) == 0;
+}
+
+/* Takes an idle connection, or returns false. Connections to a later URI
+ * are closed once an earlier one may be tried again. */
+static bool take_idle(const struct cm_ldap_conf *lc, struct conn *c)
+{
+	struct cm_ldap_pool *p = lc->pool;
+	time_t now = now_mono();
+	bool got = false;
+
+	while (!got) {
+		struct conn e;
+		bool stale = false;
+
+		pthread_mutex_lock(&p->lock);
+		if (p->n_idle == 0) {
+			pthread_mutex_unlock(&p->lock);
+			break;
+		}
+		e = p->idle[--p->n_idle];
+		for (size_t i = 0; i < e.uri; i++) {
+			stale = stale || (p->down_until[i] <= now &&
+					  e.opened + (time_t)lc->retry_interval <= now);
+		}
+		pthread_mutex_unlock(&p->lock);
+		if (stale || !idle_alive(e.ld)) {
+			ldap_unbind_ext(e.ld, NULL, NULL);
+			continue;
+		}
+		*c = e;
+		c->fresh = false;
+		got = true;
+	}
+	return got;
+}
+
+static void give_back(const struct cm_ldap_conf *lc, struct conn *c)
+{
+	struct cm_ldap_pool *p = lc->pool;
+	bool kept = false;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->n_idle < lc->pool_size) {
+		if (p->n_idle == p->cap) {
+			size_t ncap = p->cap == 0 ? 4 : p->cap * 2;
+			struct conn *n = realloc(p->idle, ncap * sizeof(*n));
+
+			if (n != NULL) {
+				p->idle = n;
+				p->cap = ncap;
+			}
+		}
+		if (p->n_idle < p->cap) {
+			p->idle[p->n_idle++] = *c;
+			kept = true;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!kept) {
+		ldap_unbind_ext(c->ld, NULL, NULL);
+	}
+	c->ld = NULL;
+}
+
+/* Closes the idle connections to URI i: when one of them broke, the others
+ * (opened before the same server restart or network change) likely did. */
+static void drop_idle(const struct cm_ldap_conf *lc, size_t i)
+{
+	struct cm_ldap_pool *p = lc->pool;
+	LDAP *gone[CM_LDAP_MAX_URIS * 4];
+	size_t n_gone = 0, k = 0;
+
+	pthread_mutex_lock(&p->lock);
+	for (size_t j = 0; j < p->n_idle; j++) {
+		if (p->idle[j].uri == i && n_gone < CM_ARRAY_SIZE(gone)) {
+			gone[n_gone++] = p->idle[j].ld;
+		} else {
+			p->idle[k++] = p->idle[j];
+		}
+	}
+	p->n_idle = k;
+	pthread_mutex_unlock(&p->lock);
+	for (size_t j = 0; j < n_gone; j++) {
+		ldap_unbind_ext(gone[j], NULL, NULL);
+	}
+}
+
+typedef int conn_op(const struct cm_ldap_conf *lc, LDAP *ld, void *arg, char **msg);
+
+/*
+ * Runs op on a connection of the domain, failing over as the top of this
+ * file says. op returns a certmap code (the connection is kept) or
+ * CONN_LOST / CONN_TIMEOUT (it is closed and the next URI tried).
+ * SIGPIPE from a write to a closed socket is blocked and consumed here, so
+ * a library caller that did not ignore it is not killed.
+ */
+static int with_conn(const struct cm_ldap_conf *lc, conn_op *op, void *arg, size_t *used,
+		     char **msg)
+{
+	bool tried[CM_LDAP_MAX_URIS] = { false };
+	sigset_t pipe_set, old, pending;
+	bool pipe_was_pending;
+	char *err = NULL;
+	int rc = CERTMAP_ERR_BACKEND;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigpending(&pending);
+	pipe_was_pending = sigismember(&pending, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	for (size_t attempt = 0; attempt <= lc->n_uri + 1; attempt++) {
+		struct conn c = { 0 };
+		char *m = NULL;
+
+		free(err);
+		err = NULL;
+		if (!take_idle(lc, &c) && (rc = open_conn(lc, tried, &c, &err)) != CERTMAP_OK) {
+			break;
+		}
+		rc = op(lc, c.ld, arg, &m);
+		if (rc != CONN_LOST && rc != CONN_TIMEOUT) {
+			err = m;
+			*used = c.uri;
+			give_back(lc, &c);
+			break;
+		}
+		ldap_unbind_ext(c.ld, NULL, NULL);
+		/* A pooled connection the server dropped is simply reopened; a
+		 * new one that broke, or any timeout, passes the URI over. */
+		if (c.fresh || rc == CONN_TIMEOUT) {
+			tried[c.uri] = true;
+			mark_down(lc, c.uri);
+		}
+		if (!c.fresh) {
+			drop_idle(lc, c.uri);
+		}
+		err = cm_asprintf("%s: %s", lc->uri[c.uri], m != NULL ? m : "connection lost");
+		free(m);
+		rc = CERTMAP_ERR_BACKEND;
+	}
+	sigpending(&pending);
+	if (!pipe_was_pending && sigismember(&pending, SIGPIPE) == 1) {
+		struct timespec zero = { 0, 0 };
+
+		(void)sigtimedwait(&pipe_set, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == CERTMAP_ERR_BACKEND && err == NULL) {
+		err = cm_asprintf("directory unavailable");
+	}
+	if (rc == CERTMAP_ERR_BACKEND && msg != NULL) {
+		*msg = err;
+		err = NULL;
+	}
+	free(err);
+	return rc;
+}
+
+/* ------------------------------------------------------------ searching */
+
+/* The outcome of ldap_search_ext_s as certmap sees it. */
+static int search_rc(LDAP *ld, int lrc, char **msg)
+{
+	switch (lrc) {
+	case LDAP_SUCCESS:
+	case LDAP_SIZELIMIT_EXCEEDED:
+	case LDAP_NO_SUCH_OBJECT:
+		return CERTMAP_OK;
+	case LDAP_NO_MEMORY:
+		return CERTMAP_ERR_NOMEM;
+	case LDAP_TIMEOUT:
+		*msg = ld_error(ld, "search", lrc);
+		return CONN_TIMEOUT;
+	case LDAP_SERVER_DOWN:
+	case LDAP_CONNECT_ERROR:
+	case LDAP_UNAVAILABLE:
+	case LDAP_BUSY:
+		*msg = ld_error(ld, "search", lrc);
+		return CONN_LOST;
+	default:
+		*msg = ld_error(ld, "search", lrc);
+		return CERTMAP_ERR_BACKEND;
+	}
+}
+
+static int search(const struct cm_ldap_conf *lc, LDAP *ld, const char *base, int scope,
+		  const char *filter, char **attrs, int limit, LDAPMessage **res,
+		  bool *truncated, char **msg)
+{
+	struct timeval tv = { .tv_sec = (time_t)lc->timeout };
+	int lrc;
+
+	*res = NULL;
+	lrc = ldap_search_ext_s(ld, base, scope, filter, attrs, 0, NULL, NULL, &tv, limit, res);
+	if (truncated != NULL) {
+		*truncated = lrc == LDAP_SIZELIMIT_EXCEEDED;
+	}
+	if (lrc != LDAP_SUCCESS && lrc != LDAP_SIZELIMIT_EXCEEDED) {
+		ldap_msgfree(*res);
+		*res = NULL;
+	}
+	return search_rc(ld, lrc, msg);
+}
+
+/* The only value of attr as a C string: NULL when absent, several, too
+ * long or holding a NUL byte (*why says which). */
+static char *single_value(LDAP *ld, LDAPMessage *e, const char *attr, const char **why)
+{
+	struct berval **vals = ldap_get_values_len(ld, e, attr);
+	char *s = NULL;
+
+	*why = NULL;
+	if (vals == NULL || vals[0] == NULL) {
+		*why = "has no";
+	} else if (vals[1] != NULL) {
+		*why = "has several values of";
+	} else if (vals[0]->bv_len > LDAP_MAX_VALUE ||
+		   memchr(vals[0]->bv_val, '\0', vals[0]->bv_len) != NULL) {
+		*why = "has an unusable value of";
+	} else if ((s = strndup(vals[0]->bv_val, vals[0]->bv_len)) == NULL) {
+		*why = "out of memory reading";
+	}
+	ldap_value_free_len(vals);
+	return s;
+}
+
+static bool parse_id(const char *s, unsigned int *out)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	if (s == NULL || s[0] < '0' || s[0] > '9') {
+		return false;
+	}
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v >= 0xffffffffUL) {
+		return false;
+	}
+	*out = (unsigned int)v;
+	return true;
+}
+
+static int add_values(LDAP *ld, LDAPMessage *e, const char *attr, struct cm_strv *out)
+{
+	struct berval **vals = ldap_get_values_len(ld, e, attr);
+	int rc = CERTMAP_OK;
+
+	for (size_t i = 0; vals != NULL && vals[i] != NULL && rc == CERTMAP_OK; i++) {
+		if (vals[i]->bv_len > LDAP_MAX_VALUE || out->n >= LDAP_MAX_GROUP_ENTRIES ||
+		    memchr(vals[i]->bv_val, '\0', vals[i]->bv_len) != NULL) {
+			continue;
+		}
+		if (cm_strv_addn(out, vals[i]->bv_val, vals[i]->bv_len) != 0) {
+			rc = CERTMAP_ERR_NOMEM;
+		}
+	}
+	ldap_value_free_len(vals);
+	return rc;
+}
+
+/* The entry's attr_sid, if it has one. A malformed or repeated value makes
+ * the entry unusable: a strong mapping check must not be skipped. */
+static int entry_sid(const struct cm_ldap_conf *lc, LDAP *ld, LDAPMessage *e,
+		     struct cm_account *a, char **why_out)
+{
+	struct berval **vals = ldap_get_values_len(ld, e, lc->attr_sid);
+	int rc = CERTMAP_OK;
+
+	if (vals != NULL && vals[0] != NULL) {
+		if (vals[1] != NULL ||
+		    (a->sid = cm_sid_text((const unsigned char *)vals[0]->bv_val, vals[0]->bv_len)) == NULL) {
+			*why_out = cm_asprintf("entry %s has an unusable %s", a->dn, lc->attr_sid);
+			rc = CERTMAP_ERR_NOT_FOUND;
+		}
+	}
+	ldap_value_free_len(vals);
+	return rc;
+}
+
+/* The id of another RID in the domain of sid (ids = "sid"). */
+static int sid_rid_to_id(const char *sid, unsigned int rid, unsigned int *id)
+{
+	char *other = cm_sid_with_rid(sid, rid);
+	uint32_t v = 0;
+	int rc = other != NULL ? cm_sid_to_id(other, &v) : -1;
+
+	free(other);
+	if (rc == 0) {
+		*id = v;
+	}
+	return rc;
+}
+
+/*
+ * Makes an account from an entry. Returns 0, CERTMAP_ERR_NOT_FOUND with a
+ * sentence in *why_out (the entry is not usable), or CERTMAP_ERR_NOMEM.
+ */
+static int entry_account(const struct cm_ldap_conf *lc, LDAP *ld, LDAPMessage *e,
+			 struct cm_account *a, char **why_out)
+{
+	const char *why = NULL, *bad = NULL;
+	char *uid = NULL, *gid = NULL, *dn = ldap_get_dn(ld, e);
+	unsigned int u = 0, g = 0;
+	int rc = CERTMAP_ERR_NOT_FOUND;
+
+	if (dn == NULL || (a->dn = strdup(dn)) == NULL) {
+		rc = CERTMAP_ERR_NOMEM;
+		goto out;
+	}
+	a->name = single_value(ld, e, lc->attr_name, &why);
+	if (a->name == NULL) {
+		*why_out = cm_asprintf("entry %s %s %s", dn, why, lc->attr_name);
+		goto out;
+	}
+	if (!cm_username_valid(a->name, strlen(a->name))) {
+		*why_out = cm_asprintf("entry %s: %s is not a valid user name", dn, lc->attr_name);
+		goto out;
+	}
+	if ((rc = entry_sid(lc, ld, e, a, why_out)) != CERTMAP_OK) {
+		goto out;
+	}
+	rc = CERTMAP_ERR_NOT_FOUND;
+	if (lc->ids == CM_LDAP_IDS_NSS) {
+		rc = CERTMAP_OK;
+		goto out;
+	}
+	if (lc->ids == CM_LDAP_IDS_SID) {
+		/* uid from objectSid, gid from the primary group's RID in the
+		 * same domain, both as SSSD's ldap_id_mapping computes them. */
+		gid = single_value(ld, e, lc->attr_primary_group, &why);
+		if (a->sid == NULL || cm_sid_to_id(a->sid, &u) != 0) {
+			bad = lc->attr_sid;
+			why = a->sid == NULL ? "has no" : "has an unmappable";
+		} else if (gid == NULL || !parse_id(gid, &g) || sid_rid_to_id(a->sid, g, &g) != 0) {
+			bad = lc->attr_primary_group;
+		}
+	} else {
+		uid = single_value(ld, e, lc->attr_uid, &why);
+		bad = uid == NULL || !parse_id(uid, &u) ? lc->attr_uid : NULL;
+		if (bad == NULL) {
+			gid = single_value(ld, e, lc->attr_gid, &why);
+			bad = gid == NULL || !parse_id(gid, &g) ? lc->attr_gid : NULL;
+		}
+	}
+	if (bad != NULL) {
+		*why_out = cm_asprintf("entry %s %s %s", dn, why != NULL ? why : "has a non-numeric", bad);
+		goto out;
+	}
+	a->uid = (uid_t)u;
+	a->gid = (gid_t)g;
+	a->home = single_value(ld, e, lc->attr_home, &why);
+	if (a->home == NULL && (a->home = strdup("")) == NULL) {
+		rc = CERTMAP_ERR_NOMEM;
+		goto out;
+	}
+	rc = CERTMAP_OK;
+	if (lc->groups == CM_LDAP_GROUPS_MEMBEROF) {
+		rc = add_values(ld, e, lc->attr_member_of, &a->member_of);
+	}
+out:
+	ldap_memfree(dn);
+	free(uid);
+	free(gid);
+	return rc;
+}
+
+/* ids = "nss": the directory named the account, NSS gives the rest. */
+static int nss_account(struct cm_account *a, char **why_out, char **msg)
+{
+	struct cm_account n = { 0 };
+	int rc = cm_local_lookup(a->name, &n, msg);
+
+	if (rc == CERTMAP_ERR_NOT_FOUND) {
+		*why_out = cm_asprintf("entry %s: NSS has no account %s (ids = \"nss\")", a->dn, a->name);
+	} else if (rc == CERTMAP_OK) {
+		a->uid = n.uid;
+		a->gid = n.gid;
+		free(a->home);
+		a->home = n.home;
+		n.home = NULL;
+	}
+	cm_account_clear(&n);
+	return rc;
+}
+
+struct find_arg {
+	const char *filter;
+	struct cm_account_list *out;
+};
+
+static int find_op(const struct cm_ldap_conf *lc, LDAP *ld, void *argp, char **msg)
+{
+	struct find_arg *arg = argp;
+	struct cm_account_list *out = arg->out;
+	char *attrs[] = { lc->attr_name, lc->attr_uid, lc->attr_gid, lc->attr_home, lc->attr_sid,
+			  lc->attr_primary_group,
+			  lc->groups == CM_LDAP_GROUPS_MEMBEROF ? lc->attr_member_of : NULL, NULL };
+	LDAPMessage *res = NULL;
+	int rc, n;
+
+	rc = search(lc, ld, lc->base, lc->scope, arg->filter, attrs, (int)lc->size_limit,
+		    &res, &out->truncated, msg);
+	if (rc != CERTMAP_OK || res == NULL) {
+		goto out;
+	}
+	n = ldap_count_entries(ld, res);
+	out->v = calloc(n > 0 ? (size_t)n : 1, sizeof(*out->v));
+	if (out->v == NULL) {
+		rc = CERTMAP_ERR_NOMEM;
+		goto out;
+	}
+	for (LDAPMessage *e = ldap_first_entry(ld, res); e != NULL && rc == CERTMAP_OK;
+	     e = ldap_next_entry(ld, e)) {
+		struct cm_account *a = &out->v[out->n];
+		char *why = NULL;
+
+		rc = entry_account(lc, ld, e, a, &why);
+		if (rc == CERTMAP_OK && lc->ids == CM_LDAP_IDS_NSS) {
+			rc = nss_account(a, &why, msg);
+		}
+		if (rc == CERTMAP_OK) {
+			out->n++;
+			continue;
+		}
+		cm_account_clear(a);
+		if (rc == CERTMAP_ERR_NOT_FOUND) {
+			rc = why == NULL || cm_strv_take(&out->skipped, why) != 0 ? CERTMAP_ERR_NOMEM
+										   : CERTMAP_OK;
+		} else {
+			free(why);
+		}
+	}
+out:
+	ldap_msgfree(res);
+	return rc;
+}
+
+/* The entries for a filter: from the cache, or from the directory (and
+ * then kept: cache_ttl, or negative_cache_ttl when nothing was found). */
+static int search_users(const struct cm_ldap_conf *lc, const char *filter,
+			struct cm_account_list *out, char **msg)
+{
+	struct find_arg arg = { .filter = filter, .out = out };
+	size_t used = 0;
+	bool hit = false;
+	long t0 = now_ms();
+	char *t;
+	int rc;
+
+	if (lc->cache != NULL && (rc = cm_ldap_cache_get_list(lc->cache, filter, out, &hit)) != CERTMAP_OK) {
+		return rc;
+	}
+	if (hit) {
+		t = cm_asprintf("cached: %s", out->trace != NULL ? out->trace : "");
+		free(out->trace);
+		out->trace = t;
+		return t != NULL ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
+	}
+	rc = with_conn(lc, find_op, &arg, &used, msg);
+	if (rc != CERTMAP_OK) {
+		return rc;
+	}
+	out->trace = cm_asprintf("%s answered %.*s%s with %zu entr%s%s in %ld ms", lc->uri[used],
+				 TRACE_FILTER_MAX, filter, strlen(filter) > TRACE_FILTER_MAX ? "..." : "",
+				 out->n + out->skipped.n,
+				 out->n + out->skipped.n == 1 ? "y" : "ies",
+				 out->truncated ? " (more than size_limit)" : "", now_ms() - t0);
+	if (out->trace == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	if (lc->cache != NULL) {
+		rc = cm_ldap_cache_put_list(lc->cache, filter, out,
+					    out->n + out->skipped.n > 0 ? lc->cache_ttl
+									: lc->negative_cache_ttl);
+	}
+	return rc;
+}
+
+int cm_ldap_find(const struct cm_domain *d, const char *key, bool is_filter,
+		 struct cm_account_list *out, char **msg)
+{
+	const struct cm_ldap_conf *lc = d->ldap;
+	struct cm_buf f;
+	char *filter = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	/* {cert!bin} of a 64 KiB certificate is three times that. */
+	cm_buf_init(&f, CM_BUF_DEFAULT_CAP);
+	cm_buf_printf(&f, "(&%s", lc->user_filter);
+	if (is_filter) {
+		cm_buf_adds(&f, key);
+	} else {
+		cm_buf_printf(&f, "(%s=", lc->attr_name);
+		cm_ldap_escape(&f, (const unsigned char *)key, strlen(key));
+		cm_buf_adds(&f, ")");
+	}
+	cm_buf_adds(&f, ")");
+	if ((filter = cm_buf_steal(&f, NULL)) == NULL) {
+		rc = CERTMAP_ERR_NOMEM;
+		goto out;
+	}
+	rc = search_users(lc, filter, out, msg);
+	if (rc == CERTMAP_OK && !is_filter && out->n + out->skipped.n > 1) {
+		/* A user name must name one entry; which one would be a guess. */
+		size_t n = out->n + out->skipped.n;
+
+		cm_account_list_clear(out);
+		if (cm_strv_take(&out->skipped, cm_asprintf("%zu entries in domain %s have %s=%s",
+							     n, d->name, lc->attr_name, key)) != 0) {
+			rc = CERTMAP_ERR_NOMEM;
+		}
+	}
+	if (rc == CERTMAP_ERR_BACKEND && msg != NULL && *msg != NULL) {
+		char *m = cm_asprintf("domain %s: %s", d->name, *msg);
+
+		free(*msg);
+		*msg = m;
+	}
+	if (rc != CERTMAP_OK) {
+		cm_account_list_clear(out);
+	}
+out:
+	cm_buf_free(&f);
+	free(filter);
+	return rc;
+}
+
+/* ------------------------------------------------------------ groups */
+
+struct group_ctx {
+	struct cm_account *acct;
+	struct cm_strv seen;   /* group DNs already visited (cycles) */
+	struct cm_strv next;   /* DNs whose parents are searched next (rfc2307bis) */
+	size_t entries;
+	char *primary;         /* the primary group's name, when found */
+};
+
+/* Adds a group entry's name when it is a POSIX group (has a gid), as id(1)
+ * lists only those; remembers its DN for nesting. */
+static int take_group(const struct cm_ldap_conf *lc, LDAP *ld, LDAPMessage *e,
+		      struct group_ctx *g)
+{
+	const char *why = NULL;
+	char *dn = ldap_get_dn(ld, e), *name = NULL, *gid = NULL;
+	unsigned int id;
+	int rc = CERTMAP_OK;
+
+	if (dn == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	if (cm_strv_contains(&g->seen, dn) || ++g->entries > LDAP_MAX_GROUP_ENTRIES) {
+		goto out;
+	}
+	if (cm_strv_add(&g->seen, dn) != 0 || cm_strv_add(&g->next, dn) != 0) {
+		rc = CERTMAP_ERR_NOMEM;
+		goto out;
+	}
+	name = single_value(ld, e, lc->attr_group_name, &why);
+	if (lc->ids == CM_LDAP_IDS_SID) {
+		/* With ids from SIDs, a group with a mappable objectSid is POSIX. */
+		struct berval **v = ldap_get_values_len(ld, e, lc->attr_sid);
+
+		gid = v != NULL && v[0] != NULL && v[1] == NULL
+			      ? cm_sid_text((const unsigned char *)v[0]->bv_val, v[0]->bv_len)
+			      : NULL;
+		ldap_value_free_len(v);
+		if (gid == NULL || cm_sid_to_id(gid, &id) != 0) {
+			goto out;
+		}
+	} else if ((gid = single_value(ld, e, lc->attr_gid, &why)) == NULL || !parse_id(gid, &id)) {
+		goto out;
+	}
+	if (name == NULL || cm_strv_contains(&g->acct->groups, name)) {
+		goto out;
+	}
+	if (g->acct->groups.n >= CM_MAX_GROUPS || cm_strv_add(&g->acct->groups, name) != 0) {
+		rc = g->acct->groups.n >= CM_MAX_GROUPS ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
+	}
+out:
+	ldap_memfree(dn);
+	free(name);
+	free(gid);
+	return rc;
+}
+
+static int group_search(const struct cm_ldap_conf *lc, LDAP *ld, const char *base, int scope,
+			const char *filter, struct group_ctx *g, char **msg)
+{
+	char *attrs[] = { lc->attr_group_name, lc->attr_gid, lc->attr_sid, NULL };
+	LDAPMessage *res = NULL;
+	int rc;
+
+	rc = search(lc, ld, base, scope, filter, attrs, LDAP_MAX_GROUP_ENTRIES, &res, NULL, msg);
+	for (LDAPMessage *e = res != NULL ? ldap_first_entry(ld, res) : NULL;
+	     e != NULL && rc == CERTMAP_OK; e = ldap_next_entry(ld, e)) {
+		rc = take_group(lc, ld, e, g);
+	}
+	ldap_msgfree(res);
+	return rc;
+}
+
+/* (&<group_filter>(attr=value)) with value escaped. */
+static char *group_filter(const struct cm_ldap_conf *lc, const char *attr, const char *value)
+{
+	struct cm_buf f;
+
+	cm_buf_init(&f, 65536);
+	cm_buf_printf(&f, "(&%s(%s=", lc->group_filter, attr);
+	cm_ldap_escape(&f, (const unsigned char *)value, strlen(value));
+	cm_buf_adds(&f, "))");
+	return cm_buf_steal(&f, NULL);
+}
+
+static int search_by(const struct cm_ldap_conf *lc, LDAP *ld, const char *attr,
+		     const char *value, struct group_ctx *g, char **msg)
+{
+	char *filter = group_filter(lc, attr, value);
+	int rc;
+
+	if (filter == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	rc = group_search(lc, ld, lc->group_base, LDAP_SCOPE_SUBTREE, filter, g, msg);
+	free(filter);
+	return rc;
+}
+
+/* ids = "sid": the primary group is the group whose objectSid has the
+ * RID the account's gid stands for (its slice is the account's). */
+static int search_primary_sid(const struct cm_ldap_conf *lc, LDAP *ld, const struct cm_account *a,
+			      struct group_ctx *g, char **msg)
+{
+	unsigned char bin[32];
+	uint32_t urid = 0;
+	char *gsid = NULL;
+	struct cm_buf f;
+	size_t len;
+	char *filter = NULL;
+	int rc = CERTMAP_OK;
+
+	if (a->sid == NULL || cm_sid_rid(a->sid, &urid) != 0 || a->gid < a->uid - urid ||
+	    (gsid = cm_sid_with_rid(a->sid, (uint32_t)(a->gid - (a->uid - urid)))) == NULL ||
+	    (len = cm_sid_binary(gsid, bin)) == 0) {
+		free(gsid);
+		return CERTMAP_OK;
+	}
+	cm_buf_init(&f, 4096);
+	cm_buf_printf(&f, "(&%s(%s=", lc->group_filter, lc->attr_sid);
+	for (size_t i = 0; i < len; i++) {
+		cm_buf_printf(&f, "\\%02x", bin[i]);
+	}
+	cm_buf_adds(&f, "))");
+	if ((filter = cm_buf_steal(&f, NULL)) == NULL) {
+		rc = CERTMAP_ERR_NOMEM;
+	} else {
+		rc = group_search(lc, ld, lc->group_base, LDAP_SCOPE_SUBTREE, filter, g, msg);
+	}
+	cm_buf_free(&f);
+	free(filter);
+	free(gsid);
+	return rc;
+}
+
+/* rfc2307bis: groups whose member holds the user's DN, then the groups
+ * holding those, group_depth levels deep; a DN seen before is not
+ * searched again, so a cycle ends. */
+static int nested_groups(const struct cm_ldap_conf *lc, LDAP *ld, struct group_ctx *g, char **msg)
+{
+	struct cm_strv level = { 0 };
+	int rc = CERTMAP_OK;
+
+	if (cm_strv_add(&level, g->acct->dn) != 0) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	for (unsigned int depth = 0; depth <= lc->group_depth && level.n > 0 && rc == CERTMAP_OK;
+	     depth++) {
+		for (size_t i = 0; i < level.n && rc == CERTMAP_OK; i++) {
+			rc = search_by(lc, ld, lc->attr_member, level.v[i], g, msg);
+		}
+		cm_strv_clear(&level);
+		level = g->next;
+		memset(&g->next, 0, sizeof(g->next));
+	}
+	cm_strv_clear(&level);
+	return rc;
+}
+
+static int groups_op(const struct cm_ldap_conf *lc, LDAP *ld, void *argp, char **msg)
+{
+	struct group_ctx *g = argp;
+	struct cm_account *a = g->acct;
+	char gid[16];
+	int rc;
+
+	/* Start again on a retry with another connection. */
+	cm_strv_clear(&a->groups);
+	cm_strv_clear(&g->seen);
+	cm_strv_clear(&g->next);
+	g->entries = 0;
+	/* The primary group first, as id(1) prints it. */
+	snprintf(gid, sizeof(gid), "%u", (unsigned)a->gid);
+	rc = lc->ids == CM_LDAP_IDS_SID ? search_primary_sid(lc, ld, a, g, msg)
+					: search_by(lc, ld, lc->attr_gid, gid, g, msg);
+	if (rc != CERTMAP_OK) {
+		return rc;
+	}
+	free(g->primary);
+	g->primary = NULL;
+	if (a->groups.n > 0 && (g->primary = strdup(a->groups.v[0])) == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	/* Nesting starts from the user, not from the primary group. */
+	cm_strv_clear(&g->seen);
+	cm_strv_clear(&g->next);
+	switch (lc->groups) {
+	case CM_LDAP_GROUPS_RFC2307:
+		rc = search_by(lc, ld, lc->attr_member_uid, a->name, g, msg);
+		break;
+	case CM_LDAP_GROUPS_RFC2307BIS:
+		rc = nested_groups(lc, ld, g, msg);
+		break;
+	case CM_LDAP_GROUPS_MEMBEROF:
+		for (size_t i = 0; i < a->member_of.n && rc == CERTMAP_OK; i++) {
+			rc = group_search(lc, ld, a->member_of.v[i], LDAP_SCOPE_BASE,
+					  lc->group_filter, g, msg);
+		}
+		break;
+	case CM_LDAP_GROUPS_NONE:
+	default:
+		break;
+	}
+	return rc;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cm_ldap_groups(const struct cm_domain *d, struct cm_account *acct, char **msg)
+{
+	const struct cm_ldap_conf *lc = d->ldap;
+	struct group_ctx g = { .acct = acct };
+	size_t used = 0;
+	char *key = NULL;
+	bool hit = false;
+	int rc;
+
+	if (lc->ids == CM_LDAP_IDS_NSS) {
+		return cm_local_groups(acct, msg);
+	}
+	key = cm_asprintf("%s\n%u", acct->dn != NULL ? acct->dn : "", (unsigned)acct->gid);
+	if (key == NULL) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	if (lc->cache != NULL &&
+	    ((rc = cm_ldap_cache_get_groups(lc->cache, key, &acct->groups, &hit)) != CERTMAP_OK || hit)) {
+		goto out;
+	}
+	rc = with_conn(lc, groups_op, &g, &used, msg);
+	/* The directory returns groups in no particular order: the primary
+	 * group first (when the directory names it), then by name, so that
+	 * one account always gets the same answer. */
+	if (rc == CERTMAP_OK && acct->groups.n > 1) {
+		size_t first = 0;
+
+		for (size_t i = 0; i < acct->groups.n; i++) {
+			if (strcmp(acct->groups.v[i], g.primary != NULL ? g.primary : "") == 0) {
+				char *t = acct->groups.v[0];
+
+				acct->groups.v[0] = acct->groups.v[i];
+				acct->groups.v[i] = t;
+				first = 1;
+				break;
+			}
+		}
+		qsort(acct->groups.v + first, acct->groups.n - first, sizeof(char *), name_cmp);
+	}
+	if (rc == CERTMAP_ERR_BACKEND && msg != NULL && *msg != NULL) {
+		char *m = cm_asprintf("domain %s: groups of %s: %s", d->name, acct->name, *msg);
+
+		free(*msg);
+		*msg = m;
+	}
+	if (rc == CERTMAP_OK && lc->cache != NULL) {
+		rc = cm_ldap_cache_put_groups(lc->cache, key, &acct->groups, lc->cache_ttl);
+	}
+out:
+	cm_strv_clear(&g.seen);
+	cm_strv_clear(&g.next);
+	free(g.primary);
+	free(key);
+	return rc;
+}
