@@ -727,38 +727,69 @@ static char *local_map(struct sssd_imp *s, const struct srule *r)
 	return cm_asprintf("LOCAL:%.*s", (int)(n - 2), map + 1);
 }
 
-static void rule_domains(struct sssd_imp *s, const struct srule *r, struct cm_strv *doms)
+static bool in_list(const struct cm_strv *v, const char *name)
 {
-	struct cm_strv extra = { 0 };
-
-	if (cm_strv_add(doms, r->dom->name) != 0 ||
-	    imp_split(ini_get(r->sec, "domains"), ',', &extra) != 0) {
-		s->im.rules.failed = true;
+	for (size_t i = 0; i < v->n; i++) {
+		if (strcasecmp(v->v[i], name) == 0) {
+			return true;
+		}
 	}
-	if (r->dom->kind == SD_LOCAL && extra.n > 0) {
-		imp_comment(&s->im.rules, "\t  ", "domains = %s: SSSD ignores it for local domains",
-			    ini_get(r->sec, "domains"));
-		extra.n = extra.n; /* nothing added */
-		cm_strv_clear(&extra);
+	return false;
+}
+
+/*
+ * The certmap domains of a rule. In SSSD a domain's rules serve that
+ * domain and its subdomains (sss_cert_derb64_to_ldap_filter()): a rule
+ * without "domains" serves the domain itself; with "domains" it serves
+ * exactly the names listed, and when it matches first for a domain it does
+ * not list, that domain gets no filter at all. Returns false when the rule
+ * cannot be imported.
+ */
+static bool rule_domains(struct sssd_imp *s, const struct srule *r, struct cm_strv *doms)
+{
+	struct cm_buf *b = &s->im.rules;
+	const char *list = ini_get(r->sec, "domains");
+	struct cm_strv extra = { 0 };
+	bool ok = false;
+
+	if (cm_strv_add(doms, r->dom->name) != 0 || imp_split(list, ',', &extra) != 0) {
+		b->failed = true;
+		goto out;
+	}
+	if (list == NULL || r->dom->kind == SD_LOCAL) {
+		if (list != NULL) {
+			imp_comment(b, "\t", "[%s]: domains = %s: SSSD ignores it for local domains",
+				    r->sec->name, list);
+		}
+		ok = true;
+		goto out;
+	}
+	if (!in_list(&extra, r->dom->name)) {
+		imp_warn(&s->im, b, true,
+			 "[%s]: domains = %s leaves out %s: SSSD uses the rule for those (sub)domains only, "
+			 "and where it matches first %s gets no mapping at all",
+			 r->sec->name, list, r->dom->name, r->dom->name);
+		goto out;
 	}
 	for (size_t i = 0; i < extra.n; i++) {
-		struct sdom *d = find_dom(s, extra.v[i]);
-
-		if (cm_strv_contains(doms, extra.v[i])) {
+		if (strcasecmp(extra.v[i], r->dom->name) == 0) {
 			continue;
 		}
-		if (d == NULL || !d->emitted) {
-			imp_warn(&s->im, &s->im.rules, true,
-				 "[%s]: domain %s (a subdomain?) is not a certmap domain: define it and add "
-				 "it to this rule's domains",
+		if (find_dom(s, extra.v[i]) != NULL) {
+			imp_note(&s->im, b,
+				 "[%s]: domains names %s, which SSSD serves with its own rules: not added",
 				 r->sec->name, extra.v[i]);
-			continue;
-		}
-		if (cm_strv_add(doms, extra.v[i]) != 0) {
-			s->im.rules.failed = true;
+		} else {
+			imp_warn(&s->im, b, true,
+				 "[%s]: subdomain %s is not a certmap domain: define it and add it to "
+				 "this rule's domains",
+				 r->sec->name, extra.v[i]);
 		}
 	}
+	ok = true;
+out:
 	cm_strv_clear(&extra);
+	return ok;
 }
 
 static void emit_rule(struct sssd_imp *s, struct srule *r)
@@ -781,7 +812,9 @@ static void emit_rule(struct sssd_imp *s, struct srule *r)
 		return;
 	}
 	if (!rule_parses(s, r, match != NULL ? match : CM_DEFAULT_MATCH,
-			 local != NULL ? local : map != NULL ? map : CM_DEFAULT_MAP)) {
+			 local != NULL ? local : map != NULL ? map : CM_DEFAULT_MAP) ||
+	    !rule_domains(s, r, &doms)) {
+		cm_strv_clear(&doms);
 		free(local);
 		return;
 	}
@@ -808,7 +841,6 @@ static void emit_rule(struct sssd_imp *s, struct srule *r)
 						     : "no maprule: SSSD's default");
 	}
 	imp_set_str(b, "\t  ", "map", local != NULL ? local : map != NULL ? map : CM_DEFAULT_MAP);
-	rule_domains(s, r, &doms);
 	imp_set_list(b, "\t  ", "domains", &doms);
 	for (size_t i = 0; i < r->sec->n; i++) {
 		const char *k = r->sec->kv[i].key;
