@@ -191,6 +191,26 @@ static void set_opt(struct cm_buf *b, const struct ini_section *sec, const char 
 	}
 }
 
+/* A number setting; anything else is warned about. */
+static void set_num(struct sssd_imp *s, struct sdom *d, const char *sssd_key, const char *key)
+{
+	const char *v = ini_get(d->sec, sssd_key);
+	char *end = NULL;
+	unsigned long n;
+
+	if (v == NULL) {
+		return;
+	}
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || v[0] == '-' || n > 86400) {
+		imp_warn(&s->im, &s->im.domains, false, "%s: %s = %s is not a number of seconds",
+			 d->name, sssd_key, v);
+		return;
+	}
+	cm_buf_printf(&s->im.domains, "\t  %s = %lu;\n", key, n);
+}
+
 /* "a.example.com" -> "DC=a,DC=example,DC=com" */
 static char *dc_base(const char *dns)
 {
@@ -429,7 +449,7 @@ static void emit_ldap_attrs(struct sssd_imp *s, struct sdom *d, const char *sche
 		imp_comment(b, "\t  ", "ldap_id_mapping: uid and gid computed from objectSid");
 		imp_set_str(b, "\t  ", "ids", "sid");
 	}
-	set_opt(b, d->sec, "ldap_search_timeout", "timeout");
+	set_num(s, d, "ldap_search_timeout", "timeout");
 }
 
 static void emit_min_uid(struct sssd_imp *s, struct sdom *d)
