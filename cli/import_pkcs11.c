@@ -333,7 +333,7 @@ static bool mapfile_none(const char *v)
 enum key_form {
 	KEY_RAW,     /* e-mail address, UPN: the same text */
 	KEY_SSSD,    /* a DN attribute value: certmap's {subject_dn_component} */
-	KEY_ONELINE, /* X509_NAME_oneline(): certmap's {subject_dn!grid} */
+	KEY_ONELINE, /* X509_NAME_oneline(), which {subject_dn!grid} is: as is */
 	KEY_DIGEST,  /* "ab:cd:..." in any case: certmap's {cert!ALG_uc} */
 };
 
@@ -390,43 +390,12 @@ static char *sssd_key(const char *k)
 	return b.failed ? NULL : cm_buf_steal(&b, NULL);
 }
 
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10
-			      : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* X509_NAME_oneline() writes bytes over 0x7e as \xHH; certmap's !grid
- * writes the UTF-8 itself. NULL when the result is not clean UTF-8. */
-static char *oneline_key(const char *k)
-{
-	size_t len = strlen(k), o = 0;
-	char *out = malloc(len + 1);
-
-	for (size_t i = 0; out != NULL && i < len; i++) {
-		if (k[i] == '\\' && k[i + 1] == 'x' && hexval(k[i + 2]) >= 0 && hexval(k[i + 3]) >= 0) {
-			out[o++] = (char)(hexval(k[i + 2]) * 16 + hexval(k[i + 3]));
-			i += 3;
-		} else {
-			out[o++] = k[i];
-		}
-	}
-	if (out != NULL) {
-		out[o] = '\0';
-		if (memchr(out, '\0', o) != NULL || !cm_utf8_valid(out, o)) {
-			free(out);
-			out = NULL;
-		}
-	}
-	return out;
-}
-
 static char *convert_key(const char *k, enum key_form form)
 {
 	switch (form) {
 	case KEY_DIGEST: return digest_key(k);
 	case KEY_SSSD: return sssd_key(k);
-	case KEY_ONELINE: return oneline_key(k);
+	case KEY_ONELINE:
 	case KEY_RAW: return strdup(k);
 	default: return NULL;
 	}

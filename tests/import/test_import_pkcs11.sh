@@ -123,7 +123,7 @@ known() {
 	krb/krb5:)
 		echo "certmapctl(8): pam_pkcs11 0.6.12 reads no Kerberos principal from the certificate";;
 	subject/special-dn:*)
-		echo "certmap.conf(5) MAPFILE: !grid does not expand a DN whose values hold / or +";;
+		echo "certmap.conf(5) MAPFILE: !grid refuses ambiguous values (here / and +)";;
 	*) return 1;;
 	esac
 }
