@@ -876,33 +876,83 @@ static void emit_rule(struct sssd_imp *s, struct srule *r)
 	free(local);
 }
 
-/* Without any rule SSSD's PAM responder adds the default rule itself. */
-static void emit_default_rule(struct sssd_imp *s)
+/*
+ * SSSD's default rule, written out. Without any rule the PAM responder adds
+ * it for every domain (only = NULL, priority 0). A domain without rules of
+ * its own, when others have some, is searched by SSSD's provider with the
+ * whole certificate too (sss_cert_derb64_to_ldap_filter() without a
+ * certmap context): its default rule goes last, at the lowest priority.
+ */
+static void emit_default_rule(struct sssd_imp *s, const struct sdom *only, uint64_t prio)
 {
 	struct cm_buf *b = &s->im.rules;
 	struct cm_strv doms = { 0 };
+	char *name = NULL;
 
 	for (size_t i = 0; i < s->n_doms; i++) {
 		if (s->doms[i].emitted && s->doms[i].kind != SD_LOCAL &&
-		    cm_strv_add(&doms, s->doms[i].name) != 0) {
+		    (only == NULL || only == &s->doms[i]) && cm_strv_add(&doms, s->doms[i].name) != 0) {
 			b->failed = true;
 		}
 	}
 	if (doms.n == 0) {
-		imp_warn(&s->im, b, true,
-			 "no [certmap/...] rule and no LDAP domain: SSSD's default rule searches "
-			 "the certificate in the user entries, which a local domain cannot");
-		cm_strv_clear(&doms);
-		return;
+		if (only == NULL) {
+			imp_warn(&s->im, b, true,
+				 "no [certmap/...] rule and no LDAP domain: SSSD's default rule searches "
+				 "the certificate in the user entries, which a local domain cannot");
+		}
+		goto out;
 	}
-	imp_comment(b, "\t", "No [certmap/...] rule: SSSD uses its default rule, written out here");
-	cm_buf_adds(b, "\t{ name = \"sssd-default\"; priority = 0;\n");
+	name = only != NULL ? cm_asprintf("sssd-default/%s", only->name) : strdup("sssd-default");
+	if (name == NULL) {
+		b->failed = true;
+		goto out;
+	}
+	imp_next(b, s->im.n_rules, s->im.rule_end);
+	if (only == NULL) {
+		imp_comment(b, "\t", "No [certmap/...] rule: SSSD uses its default rule, written out here");
+	} else {
+		imp_comment(b, "\t", "Domain %s has no [certmap/...] rule: SSSD searches it with the whole\n"
+				     "certificate, written out here as its default rule, tried last",
+			    only->name);
+	}
+	cm_buf_adds(b, "\t{ name = ");
+	imp_quote(b, name);
+	cm_buf_printf(b, "; priority = %llu;\n", (unsigned long long)prio);
 	imp_set_str(b, "\t  ", "match", CM_DEFAULT_MATCH);
 	imp_set_str(b, "\t  ", "map", CM_DEFAULT_MAP);
 	imp_set_list(b, "\t  ", "domains", &doms);
 	cm_buf_adds(b, "\t}");
 	imp_end(b, &s->im.n_rules, &s->im.rule_end);
+out:
+	free(name);
 	cm_strv_clear(&doms);
+}
+
+static bool has_rules(const struct sssd_imp *s, const struct sdom *d)
+{
+	for (size_t i = 0; i < s->n_rules; i++) {
+		if (s->rules[i].dom == d) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A local domain without rules: SSSD compares the whole certificate with
+ * certificates stored for local users (sss_override), which certmap has no
+ * place for. */
+static void note_local_without_rules(struct sssd_imp *s)
+{
+	for (size_t i = 0; i < s->n_doms; i++) {
+		if (s->doms[i].emitted && s->doms[i].kind == SD_LOCAL && !has_rules(s, &s->doms[i])) {
+			imp_note(&s->im, &s->im.rules,
+				 "domain %s has no [certmap/...] rule: SSSD maps a certificate there only "
+				 "if it was stored for a user (sss_override user-add-cert), which is not "
+				 "imported; add a LOCAL: or MAPFILE: rule for such users",
+				 s->doms[i].name);
+		}
+	}
 }
 
 static void emit_rules(struct sssd_imp *s)
@@ -928,8 +978,15 @@ static void emit_rules(struct sssd_imp *s)
 		}
 		emit_rule(s, r);
 	}
+	note_local_without_rules(s);
 	if (used == 0) {
-		emit_default_rule(s);
+		emit_default_rule(s, NULL, 0);
+		return;
+	}
+	for (size_t i = 0; i < s->n_doms; i++) {
+		if (!has_rules(s, &s->doms[i])) {
+			emit_default_rule(s, &s->doms[i], IMP_MAX_PRIORITY);
+		}
 	}
 }
 

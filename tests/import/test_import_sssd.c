@@ -275,6 +275,33 @@ static int dom_index(const struct scase *c, const char *name)
 	return -1;
 }
 
+/*
+ * A non-local domain without rules: SSSD's provider searches it with the
+ * whole certificate (sss_cert_derb64_to_ldap_filter() without a certmap
+ * context), the filter of the default rule; modelled as that rule. Without
+ * any rule at all the PAM responder adds the default rule itself.
+ */
+static void sssd_defaults(struct scase *c)
+{
+	size_t n = c->n_rules;
+
+	for (size_t d = 0; d < c->n_doms && c->n_rules < MAX_RULES; d++) {
+		bool has = false;
+
+		for (size_t i = 0; i < n; i++) {
+			has = has || strcmp(c->rules[i].dom, c->doms[d]) == 0;
+		}
+		if (has || c->local[d]) {
+			continue;
+		}
+		snprintf(c->rules[c->n_rules].dom, sizeof(c->rules[0].dom), "%s", c->doms[d]);
+		snprintf(c->rules[c->n_rules].name, sizeof(c->rules[0].name), "%s%s%s", "sssd-default",
+			 n > 0 ? "/" : "", n > 0 ? c->doms[d] : "");
+		c->rules[c->n_rules].prio = UINT32_MAX;
+		c->n_rules++;
+	}
+}
+
 /* The [certmap/DOMAIN/RULE] sections in the order ini_config keeps them. */
 static void sssd_rules(struct scase *c, struct ini_cfgobj *cfg)
 {
@@ -324,6 +351,7 @@ static void sssd_rules(struct scase *c, struct ini_cfgobj *cfg)
 		c->n_rules++;
 	}
 	ini_free_section_list(secs);
+	sssd_defaults(c);
 }
 
 /* SSSD's domain list of a rule, as confdb stores it: a NULL-terminated
@@ -371,6 +399,20 @@ static void sssd_child(int fd, const struct scase *c, const unsigned char *der, 
 		uint32_t flen = 0;
 		char buf[64];
 
+		size_t n = 0;
+
+		for (size_t i = 0; i < c->n_rules; i++) {
+			n += strcmp(c->rules[i].dom, c->doms[d]) == 0;
+		}
+		if (n == 0) {
+			/* no rule for a files domain: nothing to search (an empty
+			 * libsss_certmap context would fall back to its default) */
+			if (write(fd, &rule, sizeof(rule)) != sizeof(rule) ||
+			    write(fd, &flen, sizeof(flen)) != sizeof(flen)) {
+				_exit(4);
+			}
+			continue;
+		}
 		if (sss_certmap_init(NULL, NULL, NULL, &real) != 0 ||
 		    sss_certmap_init(NULL, NULL, NULL, &mark) != 0) {
 			_exit(2);
