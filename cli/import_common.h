@@ -16,8 +16,8 @@
 #define IMP_MAX_PRIORITY (UINT32_MAX >> 1)
 
 struct imp {
-	const char *source; /* the file imported, for the header */
-	const char *kind;   /* "sssd" or "pam_pkcs11" */
+	const char *source;    /* the file imported, for the header */
+	const char *kind;      /* "sssd" or "pam_pkcs11" */
 	struct cm_buf head;    /* comments at the top */
 	struct cm_buf verify;  /* settings inside verify = { } */
 	struct cm_buf domains; /* groups inside domains = ( ) */
@@ -41,11 +41,11 @@ void imp_clear(struct imp *im);
  * command exits 1.
  */
 void imp_warn(struct imp *im, struct cm_buf *b, bool affects, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Like imp_warn for what was imported but deserves a look: stderr and a
  * comment, no "NOT IMPORTED", no exit 1. */
 void imp_note(struct imp *im, struct cm_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /*
  * List elements: imp_next() before an element's first byte puts the comma
  * after the previous element (comments may come between); imp_end() after
@@ -55,7 +55,7 @@ void imp_next(struct cm_buf *b, size_t n, size_t end);
 void imp_end(struct cm_buf *b, size_t *n, size_t *end);
 /* Appends "<indent># <text>\n", one comment line per line of text. */
 void imp_comment(struct cm_buf *b, const char *indent, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Appends s as a libconfig string literal, quotes included. */
 void imp_quote(struct cm_buf *b, const char *s);
 /* Appends "<indent>key = "value";\n". */

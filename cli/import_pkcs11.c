@@ -35,8 +35,8 @@ struct sc_block;
 /* "key = v1, v2;" or "key [name] { ... }" */
 struct sc_item {
 	char *key;
-	char *name;             /* a block's name ("pkcs11_module opensc {") */
-	struct cm_strv values;  /* a setting's values */
+	char *name;		/* a block's name ("pkcs11_module opensc {") */
+	struct cm_strv values;	/* a setting's values */
 	struct sc_block *block; /* a block's contents */
 	size_t line;
 };
@@ -415,7 +415,8 @@ static void map_key(struct cm_buf *out, const char *key)
 
 /* One "key -> login" line of a pam_pkcs11 mapfile (mapper.c get_mapent()). */
 static void convert_line(struct p11_imp *s, const char *mapper, const char *file, size_t line,
-			 const char *text, enum key_form form, struct cm_strv *seen, struct cm_buf *out)
+			 const char *text, enum key_form form, struct cm_strv *seen,
+			 struct cm_buf *out)
 {
 	const char *sep = strstr(text, " -> ");
 	char *key = NULL, *login = NULL;
@@ -431,8 +432,8 @@ static void convert_line(struct p11_imp *s, const char *mapper, const char *file
 	}
 	if (key[0] == '^' && key[strlen(key) - 1] == '$') {
 		imp_warn(&s->im, &s->im.rules, true,
-			 "mapper %s: %s:%zu: the regular expression %s has no map-file equivalent", mapper,
-			 file, line, key);
+			 "mapper %s: %s:%zu: the regular expression %s has no map-file equivalent",
+			 mapper, file, line, key);
 		goto done;
 	}
 	{
@@ -440,8 +441,8 @@ static void convert_line(struct p11_imp *s, const char *mapper, const char *file
 
 		if (k == NULL) {
 			imp_warn(&s->im, &s->im.rules, false,
-				 "mapper %s: %s:%zu: \"%s\" can never match (pam_pkcs11 %s)", mapper, file,
-				 line, key,
+				 "mapper %s: %s:%zu: \"%s\" can never match (pam_pkcs11 %s)",
+				 mapper, file, line, key,
 				 form == KEY_DIGEST ? "compares \"AB:CD:...\" digests"
 						    : "never renders a name so");
 			goto done;
@@ -450,13 +451,15 @@ static void convert_line(struct p11_imp *s, const char *mapper, const char *file
 		key = k;
 	}
 	if (!cm_username_valid(login, strlen(login))) {
-		imp_warn(&s->im, &s->im.rules, false, "mapper %s: %s:%zu: \"%s\" is not a valid user name",
-			 mapper, file, line, login);
+		imp_warn(&s->im, &s->im.rules, false,
+			 "mapper %s: %s:%zu: \"%s\" is not a valid user name", mapper, file, line,
+			 login);
 		goto done;
 	}
 	if (cm_strv_contains(seen, key)) {
 		imp_note(&s->im, &s->im.rules,
-			 "mapper %s: %s:%zu: %s is listed again; pam_pkcs11 uses the first line, so this one "
+			 "mapper %s: %s:%zu: %s is listed again; pam_pkcs11 uses the first line, "
+			 "so this one "
 			 "is left out",
 			 mapper, file, line, key);
 		goto done;
@@ -482,19 +485,20 @@ static char *convert_mapfile(struct p11_imp *s, const char *mapper, const char *
 	const char *path = mapfile_path(uri);
 	char *name = NULL, *dest = NULL, *abs = NULL;
 	unsigned char *data = NULL;
-	struct cm_strv seen = { 0 };
+	struct cm_strv seen = {0};
 	struct cm_buf out;
 	size_t len = 0, line = 0;
 	char *p;
 
 	cm_buf_init(&out, 16 * 1024 * 1024);
 	if (path == NULL) {
-		imp_warn(&s->im, &s->im.rules, true, "mapper %s: mapfile %s is not a local file", mapper,
-			 uri);
+		imp_warn(&s->im, &s->im.rules, true, "mapper %s: mapfile %s is not a local file",
+			 mapper, uri);
 		goto out;
 	}
 	if (cli_read_file(path, &data, &len) != 0) {
-		imp_warn(&s->im, &s->im.rules, true, "mapper %s: cannot read mapfile %s", mapper, path);
+		imp_warn(&s->im, &s->im.rules, true, "mapper %s: cannot read mapfile %s", mapper,
+			 path);
 		goto out;
 	}
 	cm_buf_printf(&out, "# Converted by certmapctl import pam_pkcs11 from %s.\n", path);
@@ -569,8 +573,8 @@ struct field {
 	const char *template; /* certmap's template for the certificate field */
 	const char *what;     /* for comments */
 	enum key_form form;   /* how its mapfile keys are rewritten */
-	bool icase;           /* ignorecase's default */
-	bool identity;        /* an unmapped value is the login (generic) */
+	bool icase;	      /* ignorecase's default */
+	bool identity;	      /* an unmapped value is the login (generic) */
 };
 
 static void field_mapper(struct p11_imp *s, const char *mapper, const struct sc_block *blk,
@@ -586,21 +590,24 @@ static void field_mapper(struct p11_imp *s, const char *mapper, const struct sc_
 	}
 	if (mapfile_none(mapfile)) {
 		if (f->form == KEY_DIGEST) {
-			imp_comment(&s->im.rules, "\t", "mapper %s: no mapfile, so it never maps", mapper);
+			imp_comment(&s->im.rules, "\t", "mapper %s: no mapfile, so it never maps",
+				    mapper);
 			goto out;
 		}
-		why = f->identity ? cm_asprintf("mapper %s without a mapfile: the login name is the %s",
-						mapper, f->what)
-				  : cm_asprintf("mapper %s without a mapfile: the login name is the %s. "
-						"pam_pkcs11\n0.6.12 only confirms a name typed at the "
-						"prompt with it (pklogin_finder\nfinds nothing); certmap "
-						"also maps it when no name is given",
-						mapper, f->what);
+		why = f->identity
+			  ? cm_asprintf("mapper %s without a mapfile: the login name is the %s",
+					mapper, f->what)
+			  : cm_asprintf("mapper %s without a mapfile: the login name is the %s. "
+					"pam_pkcs11\n0.6.12 only confirms a name typed at the "
+					"prompt with it (pklogin_finder\nfinds nothing); certmap "
+					"also maps it when no name is given",
+					mapper, f->what);
 		map = local;
 		local = NULL;
 		if (icase) {
 			imp_note(&s->im, &s->im.rules,
-				 "mapper %s: ignorecase: certmap compares the %s with the user name exactly",
+				 "mapper %s: ignorecase: certmap compares the %s with the user "
+				 "name exactly",
 				 mapper, f->what);
 		}
 	} else {
@@ -611,8 +618,10 @@ static void field_mapper(struct p11_imp *s, const char *mapper, const struct sc_
 				  f->what, file, mapfile);
 		map = cm_asprintf("MAPFILE:%s:%s", file, f->template);
 		if (icase && f->form != KEY_DIGEST) {
-			imp_warn(&s->im, &s->im.rules, true,
-				 "mapper %s: ignorecase: certmap's map-file keys are compared exactly", mapper);
+			imp_warn(
+			    &s->im, &s->im.rules, true,
+			    "mapper %s: ignorecase: certmap's map-file keys are compared exactly",
+			    mapper);
 		}
 	}
 	if (map == NULL || why == NULL) {
@@ -682,7 +691,8 @@ static void null_mapper(struct p11_imp *s, const struct sc_block *blk)
 	char *map;
 
 	if (!sc_bool(blk, "default_match", false)) {
-		imp_comment(&s->im.rules, "\t", "mapper null: default_match is false, so it never maps");
+		imp_comment(&s->im.rules, "\t",
+			    "mapper null: default_match is false, so it never maps");
 		return;
 	}
 	map = cm_asprintf("LOCAL:%s", user);
@@ -692,20 +702,21 @@ static void null_mapper(struct p11_imp *s, const struct sc_block *blk)
 	}
 	imp_warn(&s->im, &s->im.rules, false,
 		 "mapper null maps every certificate to %s: check that this is wanted", user);
-	emit_rule(s, "null", P11_MATCH_ALL, map, "mapper null: every certificate maps to default_user");
+	emit_rule(s, "null", P11_MATCH_ALL, map,
+		  "mapper null: every certificate maps to default_user");
 	free(map);
 }
 
-static const struct field F_CN = { "{subject_dn_component.cn}", "CN", KEY_SSSD, false, false };
-static const struct field F_UID = { "{subject_dn_component.uid}", "UID", KEY_SSSD, false, false };
-static const struct field F_SUBJECT = { "{subject_dn!grid}", "subject (/C=../CN=..)", KEY_ONELINE,
-					false, false };
-static const struct field F_KPN = { "{subject_pkinit_principal}", "Kerberos principal", KEY_RAW,
-				    false, false };
-static const struct field F_MAIL = { "{subject_rfc822_name}", "e-mail address", KEY_RAW, true,
-				     false };
-static const struct field F_MAIL_USER = { "{subject_rfc822_name.short_name}",
-					  "e-mail address's user part", KEY_RAW, true, false };
+static const struct field F_CN = {"{subject_dn_component.cn}", "CN", KEY_SSSD, false, false};
+static const struct field F_UID = {"{subject_dn_component.uid}", "UID", KEY_SSSD, false, false};
+static const struct field F_SUBJECT = {"{subject_dn!grid}", "subject (/C=../CN=..)", KEY_ONELINE,
+				       false, false};
+static const struct field F_KPN = {"{subject_pkinit_principal}", "Kerberos principal", KEY_RAW,
+				   false, false};
+static const struct field F_MAIL = {"{subject_rfc822_name}", "e-mail address", KEY_RAW, true,
+				    false};
+static const struct field F_MAIL_USER = {"{subject_rfc822_name.short_name}",
+					 "e-mail address's user part", KEY_RAW, true, false};
 
 /* generic's cert_item (an unknown one is "cn", as in pam_pkcs11) */
 static struct field generic_field(const char *item)
@@ -714,8 +725,8 @@ static struct field generic_field(const char *item)
 		const char *item;
 		const struct field *f;
 	} t[] = {
-		{ "cn", &F_CN }, { "subject", &F_SUBJECT }, { "kpn", &F_KPN },
-		{ "email", &F_MAIL }, { "uid", &F_UID },
+	    {"cn", &F_CN},	{"subject", &F_SUBJECT}, {"kpn", &F_KPN},
+	    {"email", &F_MAIL}, {"uid", &F_UID},
 	};
 	struct field f = F_CN;
 
@@ -725,7 +736,7 @@ static struct field generic_field(const char *item)
 		}
 	}
 	if (strcasecmp(item, "upn") == 0) {
-		f = (struct field){ "{subject_nt_principal}", "UPN", KEY_RAW, false, false };
+		f = (struct field){"{subject_nt_principal}", "UPN", KEY_RAW, false, false};
 	}
 	f.identity = true;
 	return f;
@@ -738,8 +749,8 @@ static void one_mapper(struct p11_imp *s, const char *name)
 	const char *module = sc_str(blk, "module", "internal");
 
 	if (strcmp(module, "internal") != 0 && strstr(module, name) == NULL) {
-		imp_warn(&s->im, &s->im.rules, true, "mapper %s: module %s cannot be imported", name,
-			 module);
+		imp_warn(&s->im, &s->im.rules, true, "mapper %s: module %s cannot be imported",
+			 name, module);
 		return;
 	}
 	if (strcmp(name, "cn") == 0) {
@@ -751,17 +762,19 @@ static void one_mapper(struct p11_imp *s, const char *name)
 	} else if (strcmp(name, "krb") == 0) {
 		field_mapper(s, name, blk, &F_KPN);
 	} else if (strcmp(name, "mail") == 0) {
-		if (!sc_bool(blk, "ignoredomain", true) && mapfile_none(sc_str(blk, "mapfile", "none"))) {
-			imp_warn(&s->im, &s->im.rules, true,
-				 "mapper mail: ignoredomain = false compares the mail domain with this "
-				 "host's name; add a <SAN:rfc822Name>@DOMAIN$ match to the rule");
+		if (!sc_bool(blk, "ignoredomain", true) &&
+		    mapfile_none(sc_str(blk, "mapfile", "none"))) {
+			imp_warn(
+			    &s->im, &s->im.rules, true,
+			    "mapper mail: ignoredomain = false compares the mail domain with this "
+			    "host's name; add a <SAN:rfc822Name>@DOMAIN$ match to the rule");
 		}
 		field_mapper(s, name, blk,
 			     mapfile_none(sc_str(blk, "mapfile", "none")) ? &F_MAIL_USER : &F_MAIL);
 	} else if (strcmp(name, "digest") == 0) {
 		const char *alg = sc_str(blk, "algorithm", "sha1");
 		char *tmpl = cm_asprintf("{cert!%s_uc}", alg);
-		struct field f = { tmpl, "certificate's fingerprint", KEY_DIGEST, true, false };
+		struct field f = {tmpl, "certificate's fingerprint", KEY_DIGEST, true, false};
 
 		if (tmpl != NULL) {
 			field_mapper(s, name, blk, &f);
@@ -770,9 +783,10 @@ static void one_mapper(struct p11_imp *s, const char *name)
 	} else if (strcmp(name, "ms") == 0) {
 		ms_mapper(s, blk);
 	} else if (strcmp(name, "pwent") == 0) {
-		imp_warn(&s->im, &s->im.rules, true,
-			 "mapper pwent: a CN equal to an account's GECOS field is not imported, only a "
-			 "CN equal to its name");
+		imp_warn(
+		    &s->im, &s->im.rules, true,
+		    "mapper pwent: a CN equal to an account's GECOS field is not imported, only a "
+		    "CN equal to its name");
 		field_mapper(s, name, blk, &F_CN);
 	} else if (strcmp(name, "generic") == 0) {
 		struct field f = generic_field(sc_str(blk, "cert_item", "cn"));
@@ -809,14 +823,17 @@ static void emit_verify(struct p11_imp *s, const struct sc_block *mod)
 		if (strcmp(v, "ca") == 0) {
 			ca = true;
 		} else if (strcmp(v, "signature") == 0) {
-			imp_comment(b, "\t", "cert_policy signature: pam_pkcs11 has the card sign a challenge;\n"
-					     "certmap relies on the TLS handshake or PAM stack that gave it the\n"
-					     "certificate having checked the private key");
+			imp_comment(
+			    b, "\t",
+			    "cert_policy signature: pam_pkcs11 has the card sign a challenge;\n"
+			    "certmap relies on the TLS handshake or PAM stack that gave it the\n"
+			    "certificate having checked the private key");
 		} else if (strcmp(v, "none") == 0) {
 			continue;
 		} else if (strncmp(v, "crl_", 4) == 0 || strcmp(v, "ocsp_on") == 0) {
 			imp_warn(&s->im, b, true,
-				 "cert_policy %s: certmap checks revocation only against verify.crl_file "
+				 "cert_policy %s: certmap checks revocation only against "
+				 "verify.crl_file "
 				 "(one PEM file; crl_dir = %s)",
 				 v, sc_str(mod, "crl_dir", "/etc/pam_pkcs11/crls"));
 		} else {
@@ -826,15 +843,18 @@ static void emit_verify(struct p11_imp *s, const struct sc_block *mod)
 	if (ca) {
 		imp_set_str(b, "\t", "ca_dir", ca_dir);
 	} else {
-		imp_comment(b, "\t", "cert_policy has no \"ca\": pam_pkcs11 did not verify the chain");
+		imp_comment(b, "\t",
+			    "cert_policy has no \"ca\": pam_pkcs11 did not verify the chain");
 		cm_buf_adds(b, "\tenabled = false;\n");
-		imp_warn(&s->im, b, false,
-			 "cert_policy without ca: verify.enabled = false, so the caller must verify the "
-			 "chain");
+		imp_warn(
+		    &s->im, b, false,
+		    "cert_policy without ca: verify.enabled = false, so the caller must verify the "
+		    "chain");
 	}
 	imp_comment(b, "\t", "pam_pkcs11 requires no extended key usage");
 	cm_buf_adds(b, "\trequire_eku = [];\n");
-	imp_comment(b, "\t", "pam_pkcs11 has no key-size floor: certmap's defaults, stricter, are kept");
+	imp_comment(b, "\t",
+		    "pam_pkcs11 has no key-size floor: certmap's defaults, stricter, are kept");
 	cm_buf_adds(b, "\tmin_rsa_bits = 2048;\n\tmin_ec_bits = 256;\n");
 }
 
@@ -842,7 +862,7 @@ static void emit_verify(struct p11_imp *s, const struct sc_block *mod)
 
 static int load(struct p11_imp *s, const char *path)
 {
-	struct sc_lexer lx = { .file = path, .line = 1 };
+	struct sc_lexer lx = {.file = path, .line = 1};
 	unsigned char *data = NULL;
 	size_t len = 0;
 	int rc = -1;
@@ -884,7 +904,8 @@ out:
 static int convert(struct p11_imp *s)
 {
 	const char *modname = sc_str(s->top, "use_pkcs11_module", NULL);
-	const struct sc_item *mod = modname != NULL ? sc_find(s->top, "pkcs11_module", modname) : NULL;
+	const struct sc_item *mod =
+	    modname != NULL ? sc_find(s->top, "pkcs11_module", modname) : NULL;
 	const struct sc_item *use = sc_find(s->top, "use_mappers", NULL);
 	struct cm_buf *d = &s->im.domains;
 
@@ -919,11 +940,11 @@ static int convert(struct p11_imp *s)
 int imp_pkcs11(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"output", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct p11_imp s = { 0 };
+	struct p11_imp s = {0};
 	int c, rc = CLI_USAGE;
 
 	optind = 1;

@@ -37,13 +37,13 @@ struct sdom {
 
 struct srule {
 	const struct ini_section *sec;
-	char *name;         /* RULE of [certmap/DOMAIN/RULE] */
-	char *cm_name;      /* the certmap rule name (unique) */
+	char *name;    /* RULE of [certmap/DOMAIN/RULE] */
+	char *cm_name; /* the certmap rule name (unique) */
 	struct sdom *dom;
-	uint32_t prio;      /* SSSD's */
-	uint64_t cm_prio;   /* certmap's */
-	size_t order;       /* position in the merged file */
-	unsigned tie;       /* rules of this domain and priority read after it */
+	uint32_t prio;	  /* SSSD's */
+	uint64_t cm_prio; /* certmap's */
+	size_t order;	  /* position in the merged file */
+	unsigned tie;	  /* rules of this domain and priority read after it */
 };
 
 struct sssd_imp {
@@ -57,14 +57,14 @@ struct sssd_imp {
 
 static bool is_true(const char *v)
 {
-	return v != NULL && (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
-			     strcmp(v, "1") == 0);
+	return v != NULL &&
+	       (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 || strcmp(v, "1") == 0);
 }
 
 static bool is_false(const char *v)
 {
-	return v != NULL && (strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 ||
-			     strcmp(v, "0") == 0);
+	return v != NULL &&
+	       (strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 || strcmp(v, "0") == 0);
 }
 
 static struct sdom *find_dom(struct sssd_imp *s, const char *name)
@@ -105,7 +105,7 @@ static int add_dom(struct sssd_imp *s, const char *name)
 		goto out;
 	}
 	s->doms = grown;
-	s->doms[s->n_doms] = (struct sdom){ .name = strdup(name), .sec = sec };
+	s->doms[s->n_doms] = (struct sdom){.name = strdup(name), .sec = sec};
 	if (s->doms[s->n_doms].name == NULL) {
 		cli_error("out of memory");
 		goto out;
@@ -137,7 +137,7 @@ out:
 static int collect_domains(struct sssd_imp *s, const char *only)
 {
 	const struct ini_section *main = ini_section(&s->ini, "sssd");
-	struct cm_strv names = { 0 };
+	struct cm_strv names = {0};
 	int rc = -1;
 
 	if (imp_split(ini_get(main, "domains"), ',', &names) != 0) {
@@ -155,7 +155,8 @@ static int collect_domains(struct sssd_imp *s, const char *only)
 	}
 	for (size_t i = 0; i < names.n; i++) {
 		char *secname = cm_asprintf("domain/%s", names.v[i]);
-		const struct ini_section *sec = secname != NULL ? ini_section(&s->ini, secname) : NULL;
+		const struct ini_section *sec =
+		    secname != NULL ? ini_section(&s->ini, secname) : NULL;
 
 		free(secname);
 		if (is_false(ini_get(sec, "enabled"))) {
@@ -214,7 +215,7 @@ static void set_num(struct sssd_imp *s, struct sdom *d, const char *sssd_key, co
 /* "a.example.com" -> "DC=a,DC=example,DC=com" */
 static char *dc_base(const char *dns)
 {
-	struct cm_strv parts = { 0 };
+	struct cm_strv parts = {0};
 	struct cm_buf b;
 
 	cm_buf_init(&b, 4096);
@@ -237,7 +238,7 @@ static void emit_uris(struct sssd_imp *s, struct sdom *d, const char *k1, const 
 		      const char *scheme)
 {
 	struct cm_buf *b = &s->im.domains;
-	struct cm_strv in = { 0 }, out = { 0 };
+	struct cm_strv in = {0}, out = {0};
 
 	if (imp_split(ini_get(d->sec, k1), ',', &in) != 0 ||
 	    imp_split(ini_get(d->sec, k2), ',', &in) != 0) {
@@ -247,14 +248,15 @@ static void emit_uris(struct sssd_imp *s, struct sdom *d, const char *k1, const 
 		char *u = NULL;
 
 		if (strcmp(in.v[i], "_srv_") == 0) {
-			imp_warn(&s->im, b, false,
-				 "%s: DNS service discovery (_srv_) is not supported: list the servers",
-				 d->name);
+			imp_warn(
+			    &s->im, b, false,
+			    "%s: DNS service discovery (_srv_) is not supported: list the servers",
+			    d->name);
 			continue;
 		}
 		u = scheme != NULL && strstr(in.v[i], "://") == NULL
-			    ? cm_asprintf("%s%s", scheme, in.v[i])
-			    : strdup(in.v[i]);
+			? cm_asprintf("%s%s", scheme, in.v[i])
+			: strdup(in.v[i]);
 		if (cm_strv_take(&out, u) != 0) {
 			b->failed = true;
 		}
@@ -263,7 +265,9 @@ static void emit_uris(struct sssd_imp *s, struct sdom *d, const char *k1, const 
 		const char *dns = ini_get(d->sec, "ad_domain");
 		char *u = cm_asprintf("ldap://%s", dns != NULL ? dns : d->name);
 
-		imp_comment(b, "\t  ", "no ad_server: the domain's DNS name resolves to its domain controllers");
+		imp_comment(
+		    b, "\t  ",
+		    "no ad_server: the domain's DNS name resolves to its domain controllers");
 		if (cm_strv_take(&out, u) != 0) {
 			b->failed = true;
 		}
@@ -295,15 +299,15 @@ static void emit_search_base(struct sssd_imp *s, struct sdom *d, const char *obj
 {
 	struct cm_buf *b = &s->im.domains;
 	const char *v = ini_get(d->sec, "ldap_user_search_base");
-	struct cm_strv parts = { 0 };
+	struct cm_strv parts = {0};
 	char *filter = NULL;
 
 	if (v == NULL) {
 		v = ini_get(d->sec, "ldap_search_base");
 	}
 	if (v == NULL && d->kind == SD_AD) {
-		char *base = dc_base(ini_get(d->sec, "ad_domain") != NULL ? ini_get(d->sec, "ad_domain")
-									  : d->name);
+		char *base = dc_base(
+		    ini_get(d->sec, "ad_domain") != NULL ? ini_get(d->sec, "ad_domain") : d->name);
 
 		if (base == NULL) {
 			b->failed = true;
@@ -314,7 +318,8 @@ static void emit_search_base(struct sssd_imp *s, struct sdom *d, const char *obj
 		free(base);
 	} else if (v == NULL) {
 		imp_warn(&s->im, b, true,
-			 "%s: no ldap_search_base (SSSD reads the server's rootDSE): set base", d->name);
+			 "%s: no ldap_search_base (SSSD reads the server's rootDSE): set base",
+			 d->name);
 	} else {
 		/* Keep empty fields: "base??filter" has an empty scope. */
 		for (const char *p = v;; p++) {
@@ -330,8 +335,9 @@ static void emit_search_base(struct sssd_imp *s, struct sdom *d, const char *obj
 			p = q;
 		}
 		if (parts.n > 3) {
-			imp_warn(&s->im, b, true, "%s: several search bases (%s): only the first is used",
-				 d->name, v);
+			imp_warn(&s->im, b, true,
+				 "%s: several search bases (%s): only the first is used", d->name,
+				 v);
 		}
 		if (parts.n > 0) {
 			imp_set_str(b, "\t  ", "base", parts.v[0]);
@@ -340,8 +346,8 @@ static void emit_search_base(struct sssd_imp *s, struct sdom *d, const char *obj
 			if (scope_name(parts.v[1]) != NULL) {
 				imp_set_str(b, "\t  ", "scope", scope_name(parts.v[1]));
 			} else {
-				imp_warn(&s->im, b, true, "%s: unknown search scope \"%s\"", d->name,
-					 parts.v[1]);
+				imp_warn(&s->im, b, true, "%s: unknown search scope \"%s\"",
+					 d->name, parts.v[1]);
 			}
 		}
 		if (parts.n > 2 && parts.v[2][0] != '\0') {
@@ -382,12 +388,12 @@ static void emit_bind(struct sssd_imp *s, struct sdom *d)
 			    "The bind password is not copied. Create this file yourself, holding\n"
 			    "only the password, owned by root (or the certmapd user), mode 0600.%s",
 			    tok != NULL && strcmp(tok, "") != 0 &&
-					    strcasecmp(ini_get(d->sec, "ldap_default_authtok_type") != NULL
-								 ? ini_get(d->sec, "ldap_default_authtok_type")
-								 : "password",
-							 "obfuscated_password") == 0
-				    ? "\nsssd.conf held an obfuscated password: write the clear one."
-				    : "");
+				    strcasecmp(ini_get(d->sec, "ldap_default_authtok_type") != NULL
+						   ? ini_get(d->sec, "ldap_default_authtok_type")
+						   : "password",
+					       "obfuscated_password") == 0
+				? "\nsssd.conf held an obfuscated password: write the clear one."
+				: "");
 		imp_set_str(b, "\t  ", "bind_password_file", file);
 		free(file);
 	}
@@ -417,7 +423,8 @@ static void emit_tls(struct sssd_imp *s, struct sdom *d)
 	}
 	if (req != NULL && strcasecmp(req, "demand") != 0 && strcasecmp(req, "hard") != 0) {
 		imp_comment(b, "\t  ",
-			    "ldap_tls_reqcert = %s: certmap always checks the server's certificate and name",
+			    "ldap_tls_reqcert = %s: certmap always checks the server's certificate "
+			    "and name",
 			    req);
 	}
 }
@@ -470,18 +477,21 @@ static void emit_min_uid(struct sssd_imp *s, struct sdom *d)
 	}
 	cm_buf_printf(b, "\t  min_uid = %lu;\n", n == 0 ? 1UL : n);
 	if (ini_get(d->sec, "max_id") != NULL) {
-		imp_warn(&s->im, b, true, "%s: max_id = %s has no equivalent (certmap has no upper uid bound)",
+		imp_warn(&s->im, b, true,
+			 "%s: max_id = %s has no equivalent (certmap has no upper uid bound)",
 			 d->name, ini_get(d->sec, "max_id"));
 	}
 	if (is_true(ini_get(d->sec, "use_fully_qualified_names"))) {
-		imp_warn(&s->im, b, true,
-			 "%s: use_fully_qualified_names: SSSD's login names are user@%s, certmap's are "
-			 "the bare user names",
-			 d->name, d->name);
+		imp_warn(
+		    &s->im, b, true,
+		    "%s: use_fully_qualified_names: SSSD's login names are user@%s, certmap's are "
+		    "the bare user names",
+		    d->name, d->name);
 	}
 	if (is_false(ini_get(d->sec, "case_sensitive"))) {
 		imp_warn(&s->im, b, false,
-			 "%s: case_sensitive = false: certmap compares user names exactly", d->name);
+			 "%s: case_sensitive = false: certmap compares user names exactly",
+			 d->name);
 	}
 }
 
@@ -519,8 +529,10 @@ static void emit_local_domain(struct sssd_imp *s, struct sdom *d)
 	const char *lib = ini_get(d->sec, "proxy_lib_name");
 
 	if (lib != NULL) {
-		imp_comment(b, "\t", "proxy_lib_name = %s: certmap resolves accounts through NSS, so the\n"
-				     "NSS module must be listed in nsswitch.conf", lib);
+		imp_comment(b, "\t",
+			    "proxy_lib_name = %s: certmap resolves accounts through NSS, so the\n"
+			    "NSS module must be listed in nsswitch.conf",
+			    lib);
 	}
 	cm_buf_adds(b, "\t{ name = ");
 	imp_quote(b, d->name);
@@ -538,12 +550,13 @@ static void emit_domains(struct sssd_imp *s)
 		const char *idp = ini_get(d->sec, "id_provider");
 
 		if (d->kind == SD_OTHER) {
-			imp_warn(&s->im, b, true, "[domain/%s]: id_provider = %s cannot be imported%s",
-				 d->name, idp != NULL ? idp : "(none)",
-				 idp != NULL && strcmp(idp, "ipa") == 0
-					 ? " (IPA keeps its certificate mapping rules on the server: "
-					   "ipa certmaprule-find; add them as LDAP: rules of an ldap domain)"
-					 : "");
+			imp_warn(
+			    &s->im, b, true, "[domain/%s]: id_provider = %s cannot be imported%s",
+			    d->name, idp != NULL ? idp : "(none)",
+			    idp != NULL && strcmp(idp, "ipa") == 0
+				? " (IPA keeps its certificate mapping rules on the server: "
+				  "ipa certmaprule-find; add them as LDAP: rules of an ldap domain)"
+				: "");
 			continue;
 		}
 		imp_next(b, s->im.n_domains, s->im.domain_end);
@@ -595,16 +608,18 @@ static int collect_rules(struct sssd_imp *s, const char *only)
 		slash = strchr(sec->name + 8, '/');
 		if (slash == NULL || slash[1] == '\0') {
 			imp_warn(&s->im, &s->im.rules, false,
-				 "[%s]: not of the form [certmap/DOMAIN/RULE]; SSSD ignores it", sec->name);
+				 "[%s]: not of the form [certmap/DOMAIN/RULE]; SSSD ignores it",
+				 sec->name);
 			continue;
 		}
 		dname = strndup(sec->name + 8, (size_t)(slash - sec->name - 8));
 		d = dname != NULL ? find_dom(s, dname) : NULL;
 		if (d == NULL) {
 			if (only == NULL) {
-				imp_comment(&s->im.rules, "\t",
-					    "[%s]: SSSD does not run domain %s, so it ignores this rule",
-					    sec->name, dname != NULL ? dname : "?");
+				imp_comment(
+				    &s->im.rules, "\t",
+				    "[%s]: SSSD does not run domain %s, so it ignores this rule",
+				    sec->name, dname != NULL ? dname : "?");
 			}
 			free(dname);
 			continue;
@@ -621,7 +636,7 @@ static int collect_rules(struct sssd_imp *s, const char *only)
 		}
 		s->rules = r;
 		r = &s->rules[s->n_rules];
-		*r = (struct srule){ .sec = sec, .dom = d, .order = i, .name = strdup(slash + 1) };
+		*r = (struct srule){.sec = sec, .dom = d, .order = i, .name = strdup(slash + 1)};
 		if (r->name == NULL) {
 			cli_error("out of memory");
 			return -1;
@@ -630,8 +645,8 @@ static int collect_rules(struct sssd_imp *s, const char *only)
 		if (parse_prio(ini_get(sec, "priority"), &r->prio) != 0) {
 			/* SSSD cannot read it either; the rule is not used. */
 			imp_warn(&s->im, &s->im.rules, true,
-				 "[%s]: priority \"%s\" is not a number from 0 to 4294967295", sec->name,
-				 ini_get(sec, "priority"));
+				 "[%s]: priority \"%s\" is not a number from 0 to 4294967295",
+				 sec->name, ini_get(sec, "priority"));
 			r->dom = NULL;
 		}
 	}
@@ -669,6 +684,9 @@ static void assign_priorities(struct sssd_imp *s)
 				r->tie++;
 			}
 		}
+	}
+	if (s->n_rules == 0) {
+		return; /* qsort() wants a non-NULL array even for 0 elements */
 	}
 	qsort(s->rules, s->n_rules, sizeof(*s->rules), sssd_order);
 	/* Keep SSSD's numbers where they fit and are distinct. */
@@ -739,9 +757,10 @@ static char *local_map(struct sssd_imp *s, const struct srule *r)
 		return cm_asprintf("LOCAL:%s", r->name);
 	}
 	if (n < 2 || map[0] != '(' || map[n - 1] != ')') {
-		imp_comment(&s->im.rules, "\t",
-			    "[%s]: SSSD ignores this rule: a local domain's maprule must be \"(...)\"",
-			    r->sec->name);
+		imp_comment(
+		    &s->im.rules, "\t",
+		    "[%s]: SSSD ignores this rule: a local domain's maprule must be \"(...)\"",
+		    r->sec->name);
 		return NULL;
 	}
 	return cm_asprintf("LOCAL:%.*s", (int)(n - 2), map + 1);
@@ -769,7 +788,7 @@ static bool rule_domains(struct sssd_imp *s, const struct srule *r, struct cm_st
 {
 	struct cm_buf *b = &s->im.rules;
 	const char *list = ini_get(r->sec, "domains");
-	struct cm_strv extra = { 0 };
+	struct cm_strv extra = {0};
 	bool ok = false;
 
 	if (cm_strv_add(doms, r->dom->name) != 0 || imp_split(list, ',', &extra) != 0) {
@@ -778,7 +797,8 @@ static bool rule_domains(struct sssd_imp *s, const struct srule *r, struct cm_st
 	}
 	if (list == NULL || r->dom->kind == SD_LOCAL) {
 		if (list != NULL) {
-			imp_comment(b, "\t", "[%s]: domains = %s: SSSD ignores it for local domains",
+			imp_comment(b, "\t",
+				    "[%s]: domains = %s: SSSD ignores it for local domains",
 				    r->sec->name, list);
 		}
 		ok = true;
@@ -786,7 +806,8 @@ static bool rule_domains(struct sssd_imp *s, const struct srule *r, struct cm_st
 	}
 	if (!in_list(&extra, r->dom->name)) {
 		imp_warn(&s->im, b, true,
-			 "[%s]: domains = %s leaves out %s: SSSD uses the rule for those (sub)domains only, "
+			 "[%s]: domains = %s leaves out %s: SSSD uses the rule for those "
+			 "(sub)domains only, "
 			 "and where it matches first %s gets no mapping at all",
 			 r->sec->name, list, r->dom->name, r->dom->name);
 		goto out;
@@ -797,13 +818,15 @@ static bool rule_domains(struct sssd_imp *s, const struct srule *r, struct cm_st
 		}
 		if (find_dom(s, extra.v[i]) != NULL) {
 			imp_note(&s->im, b,
-				 "[%s]: domains names %s, which SSSD serves with its own rules: not added",
+				 "[%s]: domains names %s, which SSSD serves with its own rules: "
+				 "not added",
 				 r->sec->name, extra.v[i]);
 		} else {
-			imp_warn(&s->im, b, true,
-				 "[%s]: subdomain %s is not a certmap domain: define it and add it to "
-				 "this rule's domains",
-				 r->sec->name, extra.v[i]);
+			imp_warn(
+			    &s->im, b, true,
+			    "[%s]: subdomain %s is not a certmap domain: define it and add it to "
+			    "this rule's domains",
+			    r->sec->name, extra.v[i]);
 		}
 	}
 	ok = true;
@@ -818,7 +841,7 @@ static void emit_rule(struct sssd_imp *s, struct srule *r)
 	const char *match = ini_get(r->sec, "matchrule");
 	const char *map = ini_get(r->sec, "maprule");
 	char *local = NULL;
-	struct cm_strv doms = { 0 };
+	struct cm_strv doms = {0};
 
 	if (r->dom == NULL) {
 		return;
@@ -832,7 +855,9 @@ static void emit_rule(struct sssd_imp *s, struct srule *r)
 		return;
 	}
 	if (!rule_parses(s, r, match != NULL ? match : CM_DEFAULT_MATCH,
-			 local != NULL ? local : map != NULL ? map : CM_DEFAULT_MAP) ||
+			 local != NULL ? local
+			 : map != NULL ? map
+				       : CM_DEFAULT_MAP) ||
 	    !rule_domains(s, r, &doms)) {
 		cm_strv_clear(&doms);
 		free(local);
@@ -847,8 +872,9 @@ static void emit_rule(struct sssd_imp *s, struct srule *r)
 	}
 	imp_next(b, s->im.n_rules, s->im.rule_end);
 	imp_comment(b, "\t", "[%s], %s:%zu; SSSD priority %s", r->sec->name, r->sec->file,
-		    r->sec->line, ini_get(r->sec, "priority") != NULL ? ini_get(r->sec, "priority")
-								   : "not set (4294967295, the lowest)");
+		    r->sec->line,
+		    ini_get(r->sec, "priority") != NULL ? ini_get(r->sec, "priority")
+							: "not set (4294967295, the lowest)");
 	cm_buf_adds(b, "\t{ name = ");
 	imp_quote(b, r->cm_name);
 	cm_buf_printf(b, "; priority = %llu;\n", (unsigned long long)r->cm_prio);
@@ -857,8 +883,10 @@ static void emit_rule(struct sssd_imp *s, struct srule *r)
 	}
 	imp_set_str(b, "\t  ", "match", match != NULL ? match : CM_DEFAULT_MATCH);
 	if (map == NULL) {
-		imp_comment(b, "\t  ", local != NULL ? "no maprule: SSSD maps to the local user named like the rule"
-						     : "no maprule: SSSD's default");
+		imp_comment(b, "\t  ",
+			    local != NULL
+				? "no maprule: SSSD maps to the local user named like the rule"
+				: "no maprule: SSSD's default");
 	}
 	imp_set_str(b, "\t  ", "map", local != NULL ? local : map != NULL ? map : CM_DEFAULT_MAP);
 	imp_set_list(b, "\t  ", "domains", &doms);
@@ -886,20 +914,23 @@ static void emit_rule(struct sssd_imp *s, struct srule *r)
 static void emit_default_rule(struct sssd_imp *s, const struct sdom *only, uint64_t prio)
 {
 	struct cm_buf *b = &s->im.rules;
-	struct cm_strv doms = { 0 };
+	struct cm_strv doms = {0};
 	char *name = NULL;
 
 	for (size_t i = 0; i < s->n_doms; i++) {
 		if (s->doms[i].emitted && s->doms[i].kind != SD_LOCAL &&
-		    (only == NULL || only == &s->doms[i]) && cm_strv_add(&doms, s->doms[i].name) != 0) {
+		    (only == NULL || only == &s->doms[i]) &&
+		    cm_strv_add(&doms, s->doms[i].name) != 0) {
 			b->failed = true;
 		}
 	}
 	if (doms.n == 0) {
 		if (only == NULL) {
-			imp_warn(&s->im, b, true,
-				 "no [certmap/...] rule and no LDAP domain: SSSD's default rule searches "
-				 "the certificate in the user entries, which a local domain cannot");
+			imp_warn(
+			    &s->im, b, true,
+			    "no [certmap/...] rule and no LDAP domain: SSSD's default rule "
+			    "searches "
+			    "the certificate in the user entries, which a local domain cannot");
 		}
 		goto out;
 	}
@@ -910,10 +941,12 @@ static void emit_default_rule(struct sssd_imp *s, const struct sdom *only, uint6
 	}
 	imp_next(b, s->im.n_rules, s->im.rule_end);
 	if (only == NULL) {
-		imp_comment(b, "\t", "No [certmap/...] rule: SSSD uses its default rule, written out here");
+		imp_comment(b, "\t",
+			    "No [certmap/...] rule: SSSD uses its default rule, written out here");
 	} else {
-		imp_comment(b, "\t", "Domain %s has no [certmap/...] rule: SSSD searches it with the whole\n"
-				     "certificate, written out here as its default rule, tried last",
+		imp_comment(b, "\t",
+			    "Domain %s has no [certmap/...] rule: SSSD searches it with the whole\n"
+			    "certificate, written out here as its default rule, tried last",
 			    only->name);
 	}
 	cm_buf_adds(b, "\t{ name = ");
@@ -945,10 +978,13 @@ static bool has_rules(const struct sssd_imp *s, const struct sdom *d)
 static void note_local_without_rules(struct sssd_imp *s)
 {
 	for (size_t i = 0; i < s->n_doms; i++) {
-		if (s->doms[i].emitted && s->doms[i].kind == SD_LOCAL && !has_rules(s, &s->doms[i])) {
+		if (s->doms[i].emitted && s->doms[i].kind == SD_LOCAL &&
+		    !has_rules(s, &s->doms[i])) {
 			imp_note(&s->im, &s->im.rules,
-				 "domain %s has no [certmap/...] rule: SSSD maps a certificate there only "
-				 "if it was stored for a user (sss_override user-add-cert), which is not "
+				 "domain %s has no [certmap/...] rule: SSSD maps a certificate "
+				 "there only "
+				 "if it was stored for a user (sss_override user-add-cert), which "
+				 "is not "
 				 "imported; add a LOCAL: or MAPFILE: rule for such users",
 				 s->doms[i].name);
 		}
@@ -965,13 +1001,15 @@ static void emit_rules(struct sssd_imp *s)
 		bool tied = false;
 
 		for (size_t j = 0; j < s->n_rules; j++) {
-			tied = tied || (j != i && s->rules[j].dom == r->dom && s->rules[j].prio == r->prio);
+			tied = tied ||
+			       (j != i && s->rules[j].dom == r->dom && s->rules[j].prio == r->prio);
 		}
 		if (tied && r->tie == 0 && r->dom != NULL) {
-			imp_note(&s->im, &s->im.rules,
-				 "[%s]: rules of domain %s share priority %u; SSSD's order (the rule "
-				 "read last first) is written as distinct priorities",
-				 r->sec->name, r->dom->name, r->prio);
+			imp_note(
+			    &s->im, &s->im.rules,
+			    "[%s]: rules of domain %s share priority %u; SSSD's order (the rule "
+			    "read last first) is written as distinct priorities",
+			    r->sec->name, r->dom->name, r->prio);
 		}
 		if (r->dom != NULL) {
 			used++;
@@ -999,14 +1037,17 @@ static void verify_option(struct sssd_imp *s, const char *opt, bool *ocsp, size_
 	if (strcmp(opt, "no_ocsp") == 0) {
 		*ocsp = false;
 	} else if (strcmp(opt, "no_verification") == 0) {
-		imp_comment(b, "\t", "certificate_verification = no_verification: SSSD verified nothing");
+		imp_comment(b, "\t",
+			    "certificate_verification = no_verification: SSSD verified nothing");
 		cm_buf_adds(b, "\tenabled = false;\n");
-		imp_warn(&s->im, b, false,
-			 "no_verification: verify.enabled = false means the caller already verified "
-			 "the chain; never use it with pam_certmap.so alone");
+		imp_warn(
+		    &s->im, b, false,
+		    "no_verification: verify.enabled = false means the caller already verified "
+		    "the chain; never use it with pam_certmap.so alone");
 	} else if (strncmp(opt, "crl_file=", 9) == 0) {
 		if (++*crls > 1) {
-			imp_warn(&s->im, b, true, "%s: certmap reads one CRL file: concatenate them", opt);
+			imp_warn(&s->im, b, true,
+				 "%s: certmap reads one CRL file: concatenate them", opt);
 		} else {
 			imp_set_str(b, "\t", "crl_file", opt + 9);
 		}
@@ -1014,7 +1055,8 @@ static void verify_option(struct sssd_imp *s, const char *opt, bool *ocsp, size_
 		   strncmp(opt, "ocsp_default_responder", 22) == 0) {
 		/* Part of OCSP, reported once below. */
 	} else {
-		imp_warn(&s->im, b, true, "certificate_verification option %s has no equivalent", opt);
+		imp_warn(&s->im, b, true, "certificate_verification option %s has no equivalent",
+			 opt);
 	}
 }
 
@@ -1024,7 +1066,7 @@ static void emit_verify(struct sssd_imp *s)
 	const struct ini_section *pam = ini_section(&s->ini, "pam");
 	const char *db = ini_get(pam, "pam_cert_db_path");
 	const char *cv = ini_get(pam, "certificate_verification");
-	struct cm_strv opts = { 0 };
+	struct cm_strv opts = {0};
 	bool ocsp = true;
 	size_t crls = 0;
 
@@ -1033,7 +1075,8 @@ static void emit_verify(struct sssd_imp *s)
 	}
 	if (!is_true(ini_get(pam, "pam_cert_auth"))) {
 		imp_comment(&s->im.head, "",
-			    "Note: [pam] pam_cert_auth is not true, so SSSD did not offer certificate login.");
+			    "Note: [pam] pam_cert_auth is not true, so SSSD did not offer "
+			    "certificate login.");
 	}
 	if (db == NULL) {
 		imp_comment(b, "\t", "[pam] pam_cert_db_path not set: SSSD's default");
@@ -1047,11 +1090,13 @@ static void emit_verify(struct sssd_imp *s)
 	}
 	if (ocsp) {
 		imp_warn(&s->im, b, true,
-			 "SSSD checks OCSP for certificates that name a responder (certificate_verification "
+			 "SSSD checks OCSP for certificates that name a responder "
+			 "(certificate_verification "
 			 "has no no_ocsp); certmap does not: publish a CRL in crl_file");
 	}
-	imp_comment(b, "\t", "SSSD's verification asks for no extended key usage (its default\n"
-			     "matching rule does, and the imported rules keep that)");
+	imp_comment(b, "\t",
+		    "SSSD's verification asks for no extended key usage (its default\n"
+		    "matching rule does, and the imported rules keep that)");
 	cm_buf_adds(b, "\trequire_eku = [];\n");
 	imp_comment(b, "\t", "SSSD has no key-size floor: certmap's defaults, stricter, are kept");
 	cm_buf_adds(b, "\tmin_rsa_bits = 2048;\n\tmin_ec_bits = 256;\n");
@@ -1065,7 +1110,7 @@ static int load(struct sssd_imp *s, const char *path)
 	const char *slash = strrchr(path, '/');
 	char *dir = slash != NULL ? cm_asprintf("%.*s/conf.d", (int)(slash - path), path)
 				  : strdup("conf.d");
-	struct cm_strv skipped = { 0 };
+	struct cm_strv skipped = {0};
 	char *err = NULL;
 	int rc = -1;
 
@@ -1073,8 +1118,7 @@ static int load(struct sssd_imp *s, const char *path)
 		cli_error("out of memory");
 		goto out;
 	}
-	if (ini_load(&s->ini, path, &err) != 0 ||
-	    ini_load_dir(&s->ini, dir, &skipped, &err) != 0) {
+	if (ini_load(&s->ini, path, &err) != 0 || ini_load_dir(&s->ini, dir, &skipped, &err) != 0) {
 		cli_set_reason("config_error");
 		cli_error("%s", err);
 		goto out;
@@ -1110,12 +1154,12 @@ static void sssd_imp_clear(struct sssd_imp *s)
 int imp_sssd(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "domain", required_argument, NULL, 'd' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"domain", required_argument, NULL, 'd'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct sssd_imp s = { 0 };
+	struct sssd_imp s = {0};
 	const char *only = NULL, *output = NULL;
 	int c, rc = CLI_USAGE;
 

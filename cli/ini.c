@@ -232,7 +232,7 @@ static int parse_text(struct ini_parser *p, char *text, size_t len)
 
 int ini_load(struct ini *ini, const char *path, char **err)
 {
-	struct ini_parser p = { .ini = ini, .file = path };
+	struct ini_parser p = {.ini = ini, .file = path};
 	unsigned char *data = NULL;
 	size_t len = 0;
 	FILE *f = NULL;
@@ -294,7 +294,7 @@ static bool mode_ok(const char *path)
 
 int ini_load_dir(struct ini *ini, const char *dir, struct cm_strv *skipped, char **err)
 {
-	struct cm_strv names = { 0 };
+	struct cm_strv names = {0};
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	int rc = -1;

@@ -46,8 +46,8 @@ int sss_certmap_init(void *mem_ctx, void *debug, void *debug_priv, struct sss_ce
 void sss_certmap_free_ctx(struct sss_certmap_ctx *ctx);
 int sss_certmap_add_rule(struct sss_certmap_ctx *ctx, uint32_t priority, const char *match_rule,
 			 const char *map_rule, const char **domains);
-int sss_certmap_get_search_filter(struct sss_certmap_ctx *ctx, const uint8_t *der_cert, size_t der_size,
-				  char **filter, char ***domains);
+int sss_certmap_get_search_filter(struct sss_certmap_ctx *ctx, const uint8_t *der_cert,
+				  size_t der_size, char **filter, char ***domains);
 void sss_certmap_free_filter_and_domains(char *filter, char **domains);
 
 #define MAX_DOMS 8
@@ -59,15 +59,18 @@ static const struct known {
 	const char *where;
 	const char *reason;
 } known[] = {
-	{ "*/nul-*@*", "certmap.conf(5): a SAN with an embedded NUL is unusable (SSSD truncates it)" },
-	{ "*/upn-bmp@*", "certmap.conf(5): a UPN that is not a UTF8String is unusable (SSSD refuses the "
-			 "whole certificate)" },
-	{ "05-nonascii/eu/utf8@*", "certmap.conf(5) Non-ASCII DNs: <SUBJECT> also matches the UTF-8 form" },
-	{ "05-nonascii/eu/bmp-cn@*", "certmap.conf(5) Non-ASCII DNs: <SUBJECT> also matches the UTF-8 form" },
-	{ "05-nonascii/eu/t61@*", "certmap.conf(5) Non-ASCII DNs: <SUBJECT> also matches the UTF-8 form" },
-	{ "04-partial/directory/*@subdomains-only",
-	  "certmapctl(8) IMPORT: a rule whose domains leave out its own domain is not imported (in SSSD it "
-	  "stops the domain's search where it matches first)" },
+    {"*/nul-*@*", "certmap.conf(5): a SAN with an embedded NUL is unusable (SSSD truncates it)"},
+    {"*/upn-bmp@*", "certmap.conf(5): a UPN that is not a UTF8String is unusable (SSSD refuses the "
+		    "whole certificate)"},
+    {"05-nonascii/eu/utf8@*",
+     "certmap.conf(5) Non-ASCII DNs: <SUBJECT> also matches the UTF-8 form"},
+    {"05-nonascii/eu/bmp-cn@*",
+     "certmap.conf(5) Non-ASCII DNs: <SUBJECT> also matches the UTF-8 form"},
+    {"05-nonascii/eu/t61@*",
+     "certmap.conf(5) Non-ASCII DNs: <SUBJECT> also matches the UTF-8 form"},
+    {"04-partial/directory/*@subdomains-only", "certmapctl(8) IMPORT: a rule whose domains leave "
+					       "out its own domain is not imported (in SSSD it "
+					       "stops the domain's search where it matches first)"},
 };
 
 struct outcome {
@@ -80,7 +83,7 @@ struct srule {
 	char dom[128];
 	unsigned long prio;
 	char *match, *map; /* NULL: SSSD's default */
-	char *domains;     /* the "domains" option, or NULL */
+	char *domains;	   /* the "domains" option, or NULL */
 };
 
 struct scase {
@@ -186,9 +189,10 @@ static int expected_exit(const char *dir)
 static int run_import(struct scase *c)
 {
 	const char *b = getenv("CERTMAP_BUILDDIR");
-	char *cmd = cm_asprintf("'%s/certmapctl' import sssd --output '%s/certmap.conf' '%s/sssd.conf' "
-				">'%s/import.out' 2>'%s/import.err'",
-				b != NULL ? b : ".", c->dir, c->dir, c->dir, c->dir);
+	char *cmd =
+	    cm_asprintf("'%s/certmapctl' import sssd --output '%s/certmap.conf' '%s/sssd.conf' "
+			">'%s/import.out' 2>'%s/import.err'",
+			b != NULL ? b : ".", c->dir, c->dir, c->dir, c->dir);
 	int st = system(cmd);
 
 	free(cmd);
@@ -211,22 +215,24 @@ static const char *ini_str(struct ini_cfgobj *cfg, const char *sec, const char *
 /* sss_ini.c of SSSD 2.8.2: sss_ini_read_sssd_conf() and sss_ini_add_snippets(). */
 static struct ini_cfgobj *sssd_read(const char *dir)
 {
-	const char *patterns[] = { "^[^\\.].*\\.conf$", NULL };
-	const char *sections[] = { ".*", NULL };
-	struct access_check check = { .flags = INI_ACCESS_CHECK_MODE, .mode = S_IRUSR,
-				      .mask = ALLPERMS & ~(S_IWUSR | S_IXUSR) };
+	const char *patterns[] = {"^[^\\.].*\\.conf$", NULL};
+	const char *sections[] = {".*", NULL};
+	struct access_check check = {.flags = INI_ACCESS_CHECK_MODE,
+				     .mode = S_IRUSR,
+				     .mask = ALLPERMS & ~(S_IWUSR | S_IXUSR)};
 	struct ini_cfgobj *cfg = NULL, *merged = NULL;
 	struct ini_cfgfile *file = NULL;
 	char *path = cm_asprintf("%s/sssd.conf", dir);
 	char *snippets = cm_asprintf("%s/conf.d", dir);
 
 	if (ini_config_create(&cfg) != 0 || ini_config_file_open(path, 0, &file) != 0 ||
-	    ini_config_parse(file, INI_STOP_ON_ANY, INI_MV1S_OVERWRITE, INI_PARSE_NOWRAP, cfg) != 0) {
+	    ini_config_parse(file, INI_STOP_ON_ANY, INI_MV1S_OVERWRITE, INI_PARSE_NOWRAP, cfg) !=
+		0) {
 		die("ini_config cannot read the case's sssd.conf");
 	}
 	if (ini_config_augment(cfg, snippets, patterns, sections, &check, INI_STOP_ON_ANY,
-			       INI_MV1S_OVERWRITE, INI_PARSE_NOWRAP, INI_MV2S_OVERWRITE, &merged, NULL,
-			       NULL) != 0) {
+			       INI_MV1S_OVERWRITE, INI_PARSE_NOWRAP, INI_MV2S_OVERWRITE, &merged,
+			       NULL, NULL) != 0) {
 		die("ini_config_augment failed");
 	}
 	if (merged != NULL) {
@@ -295,8 +301,8 @@ static void sssd_defaults(struct scase *c)
 			continue;
 		}
 		snprintf(c->rules[c->n_rules].dom, sizeof(c->rules[0].dom), "%s", c->doms[d]);
-		snprintf(c->rules[c->n_rules].name, sizeof(c->rules[0].name), "%s%s%s", "sssd-default",
-			 n > 0 ? "/" : "", n > 0 ? c->doms[d] : "");
+		snprintf(c->rules[c->n_rules].name, sizeof(c->rules[0].name), "%s%s%s",
+			 "sssd-default", n > 0 ? "/" : "", n > 0 ? c->doms[d] : "");
 		c->rules[c->n_rules].prio = UINT32_MAX;
 		c->n_rules++;
 	}
@@ -314,7 +320,8 @@ static void sssd_rules(struct scase *c, struct ini_cfgobj *cfg)
 		char *end = NULL;
 		int d;
 
-		if (strncmp(secs[i], "certmap/", 8) != 0 || (slash = strchr(secs[i] + 8, '/')) == NULL) {
+		if (strncmp(secs[i], "certmap/", 8) != 0 ||
+		    (slash = strchr(secs[i] + 8, '/')) == NULL) {
 			continue;
 		}
 		snprintf(r->dom, sizeof(r->dom), "%.*s", (int)(slash - secs[i] - 8), secs[i] + 8);
@@ -367,7 +374,8 @@ static const char **split_domains(const char *list)
 		return NULL;
 	}
 	snprintf(buf, sizeof(buf), "%s", list);
-	for (char *t = strtok_r(buf, ", ", &save); t != NULL && n < 15; t = strtok_r(NULL, ", ", &save)) {
+	for (char *t = strtok_r(buf, ", ", &save); t != NULL && n < 15;
+	     t = strtok_r(NULL, ", ", &save)) {
 		v[n++] = t;
 	}
 	v[n] = NULL;
@@ -428,7 +436,8 @@ static void sssd_child(int fd, const struct scase *c, const unsigned char *der, 
 				continue; /* SSSD skips it */
 			}
 			snprintf(buf, sizeof(buf), "LDAP:(rule=%zu)", i);
-			if (sss_certmap_add_rule(mark, (uint32_t)r->prio, r->match, buf, NULL) != 0) {
+			if (sss_certmap_add_rule(mark, (uint32_t)r->prio, r->match, buf, NULL) !=
+			    0) {
 				_exit(3);
 			}
 		}
@@ -483,7 +492,8 @@ static bool sssd_outcomes(const struct scase *c, const unsigned char *der, size_
 		int32_t rule;
 		uint32_t flen;
 
-		if (fread(&rule, sizeof(rule), 1, f) != 1 || fread(&flen, sizeof(flen), 1, f) != 1) {
+		if (fread(&rule, sizeof(rule), 1, f) != 1 ||
+		    fread(&flen, sizeof(flen), 1, f) != 1) {
 			ok = false;
 			break;
 		}
@@ -537,7 +547,8 @@ static void certmap_rules(struct scase *c)
 			long long next = -1;
 
 			for (int i = 0; rules != NULL && i < config_setting_length(rules); i++) {
-				const config_setting_t *g = config_setting_get_elem(rules, (unsigned)i);
+				const config_setting_t *g =
+				    config_setting_get_elem(rules, (unsigned)i);
 				int p = 0;
 
 				config_setting_lookup_int(g, "priority", &p);
@@ -549,7 +560,8 @@ static void certmap_rules(struct scase *c)
 				break;
 			}
 			for (int i = 0; rules != NULL && i < config_setting_length(rules); i++) {
-				const config_setting_t *g = config_setting_get_elem(rules, (unsigned)i);
+				const config_setting_t *g =
+				    config_setting_get_elem(rules, (unsigned)i);
 				const char *name = NULL, *match = NULL, *map = NULL;
 				size_t k = c->n_cm[d];
 				char *err = NULL;
@@ -559,14 +571,18 @@ static void certmap_rules(struct scase *c)
 				config_setting_lookup_string(g, "name", &name);
 				config_setting_lookup_string(g, "match", &match);
 				config_setting_lookup_string(g, "map", &map);
-				if (p != next || !list_has(config_setting_lookup((config_setting_t *)g, "domains"), c->doms[d]) ||
+				if (p != next ||
+				    !list_has(
+					config_setting_lookup((config_setting_t *)g, "domains"),
+					c->doms[d]) ||
 				    k >= MAX_RULES) {
 					continue;
 				}
 				snprintf(c->cm[d][k].name, sizeof(c->cm[d][k].name), "%s", name);
 				if (cm_match_parse(match, &c->cm[d][k].m, &err) != 0 ||
 				    cm_map_parse(map, &c->cm[d][k].p, &err) != 0) {
-					printf("MISMATCH: %s: rule %s of the imported file does not compile: %s\n",
+					printf("MISMATCH: %s: rule %s of the imported file does "
+					       "not compile: %s\n",
 					       c->name, name, err != NULL ? err : "?");
 					n_fail++;
 				}
@@ -592,7 +608,7 @@ static void certmap_outcome(const struct scase *c, size_t d, const struct cm_ide
 	*rule = NULL;
 	*filter = NULL;
 	for (size_t k = 0; id != NULL && k < c->n_cm[d]; k++) {
-		struct cm_strv out = { 0 };
+		struct cm_strv out = {0};
 
 		if (c->cm[d][k].m == NULL || c->cm[d][k].p == NULL ||
 		    !cm_match_eval(c->cm[d][k].m, id, NULL)) {
@@ -637,7 +653,8 @@ static bool one_of(const char *want, const char *have)
 {
 	size_t n = strlen(want);
 
-	for (const char *p = have; p != NULL; p = strchr(p, '\n') != NULL ? strchr(p, '\n') + 1 : NULL) {
+	for (const char *p = have; p != NULL;
+	     p = strchr(p, '\n') != NULL ? strchr(p, '\n') + 1 : NULL) {
 		if (strncmp(p, want, n) == 0 && (p[n] == '\0' || p[n] == '\n')) {
 			return true;
 		}
@@ -667,9 +684,10 @@ static void compare(const struct scase *c, size_t d, const char *cert, const str
 		return;
 	}
 	n_fail++;
-	printf("MISMATCH: %s: SSSD rule %s filter '%.200s'; certmap rule %s filter '%.200s'\n", where,
-	       s->rule >= 0 ? c->rules[s->rule].name : "(none)", s->filter != NULL ? s->filter : "(none)",
-	       cm_rule != NULL ? cm_rule : "(none)", cm_filter != NULL ? cm_filter : "(none)");
+	printf("MISMATCH: %s: SSSD rule %s filter '%.200s'; certmap rule %s filter '%.200s'\n",
+	       where, s->rule >= 0 ? c->rules[s->rule].name : "(none)",
+	       s->filter != NULL ? s->filter : "(none)", cm_rule != NULL ? cm_rule : "(none)",
+	       cm_filter != NULL ? cm_filter : "(none)");
 }
 
 static bool is_leaf(const char *name)
@@ -693,7 +711,7 @@ static int run_certs(const struct scase *c, const char *certdir)
 		unsigned char *pem = NULL, *der = NULL;
 		size_t pem_len = 0, der_len = 0;
 		struct cm_identity *id = NULL;
-		struct outcome out[MAX_DOMS] = { 0 };
+		struct outcome out[MAX_DOMS] = {0};
 		char *err = NULL;
 		char *base = strndup(ents[i]->d_name, strlen(ents[i]->d_name) - 4);
 
@@ -716,7 +734,7 @@ static int run_certs(const struct scase *c, const char *certdir)
 			free(rule);
 			free(filter);
 		}
-next:
+	next:
 		for (size_t d = 0; d < MAX_DOMS; d++) {
 			free(out[d].filter);
 		}
@@ -760,13 +778,13 @@ static void check_loads(const char *name, const char *dir)
 	const char *b = getenv("CERTMAP_BUILDDIR");
 	const char *certs = getenv("CERTMAP_TEST_CERTS");
 	char *cmd = cm_asprintf(
-		"cd '%s' && printf 'secret\\n' > bindpw && chmod 600 bindpw && "
-		"sed -E -e 's#(ca_file|tls_ca_file) = \"[^\"]*\"#\\1 = \"%s/ca.pem\"#' "
-		"-e 's#crl_file = \"[^\"]*\"#crl_file = \"%s/crl.pem\"#' "
-		"-e 's#bind_password_file = \"[^\"]*\"#bind_password_file = \"%s/bindpw\"#' "
-		"certmap.conf > loadable.conf && '%s/certmapctl' check-config --config loadable.conf "
-		"> check.out 2>&1",
-		dir, certs, certs, dir, b != NULL ? b : ".");
+	    "cd '%s' && printf 'secret\\n' > bindpw && chmod 600 bindpw && "
+	    "sed -E -e 's#(ca_file|tls_ca_file) = \"[^\"]*\"#\\1 = \"%s/ca.pem\"#' "
+	    "-e 's#crl_file = \"[^\"]*\"#crl_file = \"%s/crl.pem\"#' "
+	    "-e 's#bind_password_file = \"[^\"]*\"#bind_password_file = \"%s/bindpw\"#' "
+	    "certmap.conf > loadable.conf && '%s/certmapctl' check-config --config loadable.conf "
+	    "> check.out 2>&1",
+	    dir, certs, certs, dir, b != NULL ? b : ".");
 	char *out = cm_asprintf("%s/check.out", dir);
 	unsigned char *text = NULL;
 	size_t len = 0;
@@ -778,8 +796,8 @@ static void check_loads(const char *name, const char *dir)
 		   strstr((char *)text, "ldap domains are not supported") != NULL) {
 		printf("note: %s: this certmap has no ldap domains; check-config not run\n", name);
 	} else {
-		printf("MISMATCH: %s: certmapctl check-config refuses the imported file (%s)\n", name,
-		       out);
+		printf("MISMATCH: %s: certmapctl check-config refuses the imported file (%s)\n",
+		       name, out);
 		n_fail++;
 	}
 	free(text);
@@ -803,8 +821,9 @@ static int run_case(const char *casedir, const char *name, const char *certdir)
 	copy_case(c, casedir);
 	got = run_import(c);
 	if (got != want) {
-		printf("MISMATCH: %s: certmapctl import exited %d, expected %d (see %s/import.err)\n", name,
-		       got, want, c->dir);
+		printf(
+		    "MISMATCH: %s: certmapctl import exited %d, expected %d (see %s/import.err)\n",
+		    name, got, want, c->dir);
 		n_fail++;
 	}
 	{
@@ -828,8 +847,8 @@ static int run_case(const char *casedir, const char *name, const char *certdir)
 	ini_config_destroy(cfg);
 	certmap_rules(c);
 	certs = run_certs(c, certdir);
-	printf("%s: %zu domain(s), %zu SSSD rule(s), %d certificates\n", name, c->n_doms, c->n_rules,
-	       certs);
+	printf("%s: %zu domain(s), %zu SSSD rule(s), %d certificates\n", name, c->n_doms,
+	       c->n_rules, certs);
 	free_case(c);
 	return certs;
 }
