@@ -41,6 +41,10 @@ static const struct command {
 	  "query [--socket PATH] [--config FILE] [--service-user USER] [--user NAME] [--upn-hint UPN] "
 	  "[--domain-hint DOMAIN] [--hint-data HEX] [--timeout SEC] [--json] CERT [CHAIN...]",
 	  SHAPE_VERDICT },
+	{ "import", cmd_import,
+	  "import sssd [--domain NAME] [--output FILE] SSSD_CONF | "
+	  "import pam_pkcs11 [--output FILE] PAM_PKCS11_CONF",
+	  SHAPE_VERDICT },
 	{ "stats", cmd_stats, "stats [--socket PATH] [--config FILE] [--service-user USER] [--json]",
 	  SHAPE_VERDICT },
 	{ "hint", cmd_hint,

@@ -42,6 +42,9 @@ int cmd_stats(int argc, char **argv);
 /* certmapctl hint decode|encode (RFC 4681 user-mapping data): 0, or 2 when
  * the input is malformed (cli/hint.c). */
 int cmd_hint(int argc, char **argv);
+/* certmapctl import sssd|pam_pkcs11 ...: writes a certmap.conf; 0, 1 when
+ * something that affects mapping was left out, 2 (cli/import_common.c). */
+int cmd_import(int argc, char **argv);
 
 /* Reads a whole file (at most CLI_MAX_FILE bytes); prints an error and
  * returns -1 on failure. "-" reads standard input. */

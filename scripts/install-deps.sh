@@ -4,6 +4,7 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
+	libini-config-dev libpam-pkcs11 softhsm2 opensc \
 	build-essential autoconf automake libtool pkg-config \
 	libssl-dev openssl libconfig-dev libjson-c-dev \
 	libpam0g-dev libldap2-dev libsystemd-dev \
