@@ -13,43 +13,6 @@
 #include "identity.h"
 #include "request.h"
 
-/* The length of the valid UTF-8 sequence at p: no overlong forms, no
- * surrogates, nothing above U+10FFFF (RFC 3629). */
-size_t cmp_utf8_seq(const unsigned char *p, size_t len)
-{
-	size_t n;
-	unsigned int lo = 0x80, hi = 0xbf;
-
-	if (len == 0) {
-		return 0;
-	}
-	if (p[0] < 0x80) {
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		lo = p[0] == 0xe0 ? 0xa0 : 0x80;
-		hi = p[0] == 0xed ? 0x9f : 0xbf;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		lo = p[0] == 0xf0 ? 0x90 : 0x80;
-		hi = p[0] == 0xf4 ? 0x8f : 0xbf;
-	} else {
-		return 0;
-	}
-	if (len < n || p[1] < lo || p[1] > hi) {
-		return 0;
-	}
-	for (size_t i = 2; i < n; i++) {
-		if (p[i] < 0x80 || p[i] > 0xbf) {
-			return 0;
-		}
-	}
-	return n;
-}
-
 static int hex4(const char *p, size_t len, unsigned int *v)
 {
 	*v = 0;
@@ -128,7 +91,7 @@ static const char *frame_text_check(const char *p, size_t len)
 			n++;
 		} else if (c < 0x20) {
 			return "a string holds a raw control character";
-		} else if ((n = cmp_utf8_seq((const unsigned char *)p + i, len - i)) == 0) {
+		} else if ((n = cm_utf8_seq_len((const unsigned char *)p + i, len - i)) == 0) {
 			return "the message is not valid UTF-8";
 		}
 		i += n;
@@ -668,7 +631,7 @@ void cmp_reply_raw(struct cm_buf *out, const char *head, const char *json, size_
 
 	cm_buf_adds(out, head);
 	for (size_t i = 0; i < len;) {
-		size_t n = cmp_utf8_seq(p + i, len - i);
+		size_t n = cm_utf8_seq_len(p + i, len - i);
 
 		if (n > 0) {
 			i += n;

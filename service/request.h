@@ -96,8 +96,6 @@ void cmp_reply_params(struct cm_buf *out, const char *params_json, size_t len);
  * >= 0x80 of a string as they are) become U+FFFD, so that every frame
  * certmapd writes is valid UTF-8. */
 void cmp_reply_raw(struct cm_buf *out, const char *head, const char *json, size_t len);
-/* The length of the valid UTF-8 sequence at p (1-4), or 0 if there is none. */
-size_t cmp_utf8_seq(const unsigned char *p, size_t len);
 /* Appends an error frame {"error": ..., "parameters": {...}} and its NUL. */
 void cmp_reply_error(struct cm_buf *out, const struct cmp_fail *fail);
 

@@ -174,7 +174,7 @@ static void test_utf8_seq(void **state)
 	(void)state;
 	for (size_t i = 0; i < CM_ARRAY_SIZE(cases); i++) {
 		assert_int_equal(
-		    cmp_utf8_seq((const unsigned char *)cases[i].s, strlen(cases[i].s)),
+		    cm_utf8_seq_len((const unsigned char *)cases[i].s, strlen(cases[i].s)),
 		    cases[i].n);
 	}
 }
