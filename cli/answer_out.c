@@ -127,3 +127,25 @@ void cli_certs_free(struct cli_certs *c)
 		c->data[i] = NULL;
 	}
 }
+
+int cli_request_fill(struct certmap_request *req, const char *user, const char *upn_hint,
+		     const char *domain_hint, const char *hint_hex, unsigned char **hint_buf)
+{
+	size_t len = 0;
+
+	*hint_buf = NULL;
+	req->user = user;
+	req->upn_hint = upn_hint;
+	req->domain_hint = domain_hint;
+	req->flags = CERTMAP_REQ_TRACE;
+	if (hint_hex == NULL) {
+		return 0;
+	}
+	if (cli_hint_hex_arg(hint_hex, hint_buf, &len) != 0) {
+		return -1;
+	}
+	req->user_mapping_data = *hint_buf;
+	req->user_mapping_data_len = len;
+	req->flags |= CERTMAP_REQ_HINT_DATA;
+	return 0;
+}

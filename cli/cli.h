@@ -80,6 +80,12 @@ struct certmap_answer;
 int cli_read_certs(int argc, char **argv, int first, struct cli_certs *c,
 		   struct certmap_request *req);
 void cli_certs_free(struct cli_certs *c);
+/* Fills the request's requested user and RFC 4681 hint (strings, or raw
+ * bytes from hint_hex) and asks for a trace. The decoded bytes are stored
+ * in *hint_buf, which the caller frees after the request. Prints an error
+ * and returns -1 on failure. */
+int cli_request_fill(struct certmap_request *req, const char *user, const char *upn_hint,
+		     const char *domain_hint, const char *hint_hex, unsigned char **hint_buf);
 /* Prints an answer (text with trace, or JSON) and returns the exit status
  * it gives: 0 mapped, 1 refused, 2 certificate or config error, 3 backend. */
 int cli_report_answer(const struct certmap_answer *a, bool json);

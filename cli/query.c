@@ -187,7 +187,6 @@ int cmd_query(int argc, char **argv)
 	struct certmap_request req = { 0 };
 	struct cli_certs certs = { 0 };
 	unsigned char *hint = NULL;
-	size_t hint_len = 0;
 	int first, rc = CLI_USAGE, r;
 
 	if ((first = parse_opts(argc, argv, &o, true)) < 0) {
@@ -197,18 +196,9 @@ int cmd_query(int argc, char **argv)
 	if (cli_read_certs(argc, argv, first, &certs, &req) != 0) {
 		goto out;
 	}
-	req.user = o.user;
-	req.upn_hint = o.upn_hint;
-	req.domain_hint = o.domain_hint;
-	req.flags = CERTMAP_REQ_TRACE;
-	if (o.hint_data != NULL) {
-		if (cli_hint_hex_arg(o.hint_data, &hint, &hint_len) != 0) {
-			rc = CLI_USAGE;
-			goto out;
-		}
-		req.user_mapping_data = hint;
-		req.user_mapping_data_len = hint_len;
-		req.flags |= CERTMAP_REQ_HINT_DATA;
+	if (cli_request_fill(&req, o.user, o.upn_hint, o.domain_hint, o.hint_data, &hint) != 0) {
+		rc = CLI_USAGE;
+		goto out;
 	}
 	if ((rc = connect_service(&o, &cl)) != CLI_OK) {
 		goto out;

@@ -63,7 +63,6 @@ int cmd_test(int argc, char **argv)
 	struct certmap_request req = { 0 };
 	struct cli_certs certs = { 0 };
 	unsigned char *hint = NULL;
-	size_t hint_len = 0;
 	char *err = NULL;
 	int first, rc = CLI_USAGE;
 
@@ -79,18 +78,9 @@ int cmd_test(int argc, char **argv)
 		cli_error("%s", err != NULL ? err : "cannot load the configuration");
 		goto out;
 	}
-	req.user = o.user;
-	req.upn_hint = o.upn_hint;
-	req.domain_hint = o.domain_hint;
-	req.flags = CERTMAP_REQ_TRACE;
-	if (o.hint_data != NULL) {
-		if (cli_hint_hex_arg(o.hint_data, &hint, &hint_len) != 0) {
-			rc = CLI_USAGE;
-			goto out;
-		}
-		req.user_mapping_data = hint;
-		req.user_mapping_data_len = hint_len;
-		req.flags |= CERTMAP_REQ_HINT_DATA;
+	if (cli_request_fill(&req, o.user, o.upn_hint, o.domain_hint, o.hint_data, &hint) != 0) {
+		rc = CLI_USAGE;
+		goto out;
 	}
 	if ((rc = certmap_map(ctx, &req, &a)) != CERTMAP_OK) {
 		cli_error("%s", certmap_strerror(rc));
