@@ -3,9 +3,11 @@
 # build them from a clean copy of the tree, check them with lintian, install
 # them into a throwaway Debian 12 root made by mmdebstrap, map the sample
 # certificate with the installed certmapctl, start the installed certmapd
-# as its unit does (the unit's ExecStartPre and ExecStart lines, run by
-# hand: systemd cannot run in a chroot), query it, reload it, stop it, then
-# remove and purge the packages and check that nothing is left behind.
+# as its unit does (the unit's ExecStartPre, ExecStart and ExecReload
+# lines, run by hand with the socket passed by systemd-socket-activate:
+# systemd cannot run in a chroot), query it, reload it (with a good and a
+# broken configuration), stop it, then remove and purge the packages and
+# check that nothing is left behind.
 #
 # Needs root, dpkg-buildpackage (with the build dependencies in
 # debian/control) and mmdebstrap; skips (77) without them. The root is
@@ -13,6 +15,8 @@
 # and cached as a tarball in CERTMAP_DEB_CACHE (default
 # ~/.cache/certmap-deb). The package build skips the test suite
 # (DEB_BUILD_OPTIONS=nocheck) unless CERTMAP_DEB_CHECK=1: make check runs it.
+# $debs and $pkgs are lists of words (package names, mktemp paths).
+# shellcheck disable=SC2086
 set -u
 
 srcdir=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
@@ -96,7 +100,9 @@ for p in $pkgs; do
 done
 
 if command -v lintian >/dev/null 2>&1; then
-	check "lintian: no errors" lintian --fail-on error "$work/certmap_${version}_$arch.changes"
+	# No error and no warning (debian/README.source lists the info tags kept).
+	check "lintian: no errors, no warnings" \
+		lintian --fail-on error,warning -I --pedantic "$work/certmap_${version}_$arch.changes"
 	printf '%s\n' "$out" | grep -v '^running with root' | sed 's/^/  lintian: /'
 else
 	echo "lintian not installed: not run"
@@ -108,7 +114,7 @@ fi
 # and the root can be compared before and after.
 deps=$(for d in $debs; do dpkg-deb -f "$d" Depends; done | tr ',' '\n' |
 	sed -e 's/|.*//' -e 's/(.*)//' -e 's/[[:space:]]//g' | sort -u |
-	grep -vxF -e '' $(for p in $pkgs; do printf -- '-e %s ' "$p"; done) | paste -sd, -)
+	awk -v own=" $pkgs " '$0 != "" && index(own, " " $0 " ") == 0' | paste -sd, -)
 key=$(printf '%s %s %s\n' "$suite" "$mirror" "$deps" | sha256sum | cut -c1-16)
 tarball="$cache/root-$suite-$key.tar"
 # (mmdebstrap writes a tarball only to a name ending in .tar.)
@@ -178,7 +184,7 @@ cp "$srcdir/conf/sample/ca.pem" "$root/etc/certmap/ca.pem"
 cp "$srcdir/conf/sample/alice.pem" "$root/tmp/alice.pem"
 check "default config with the sample CA" in_root certmapctl check-config
 check "certmapctl test maps the sample" in_root certmapctl test --json /tmp/alice.pem
-has '"user": "alice"' && ok "certmapctl test: alice" || ko "certmapctl test: alice"
+if has '"user": "alice"'; then ok "certmapctl test: alice"; else ko "certmapctl test: alice"; fi
 
 # ------------------------------------------------------------ certmapd
 # The unit's own command lines, in order, as systemd runs them (a leading
@@ -204,7 +210,8 @@ case $start in
 *) ko "ExecStart is certmapd: $start"; exit 1 ;;
 esac
 # shellcheck disable=SC2086 # the unit's words
-chroot "$root" systemd-socket-activate -l /run/certmapd/socket $start > "$work/certmapd.log" 2>&1 &
+: > "$work/certmapd.log"
+chroot "$root" systemd-socket-activate -l /run/certmapd/socket $start >> "$work/certmapd.log" 2>&1 &
 pid=$!
 # systemd-socket-activate starts certmapd at the first connection, as
 # systemd does: the query below starts it.
@@ -213,7 +220,7 @@ while ! grep -q '^Listening on' "$work/certmapd.log" && [ $i -lt 100 ] && kill -
 	sleep 0.1; i=$((i + 1))
 done
 check "certmapctl query maps the sample (starts certmapd)" in_root certmapctl query --json /tmp/alice.pem
-has '"user": "alice"' && ok "certmapctl query: alice" || ko "certmapctl query: alice"
+if has '"user": "alice"'; then ok "certmapctl query: alice"; else ko "certmapctl query: alice"; fi
 if grep -q ' serving ' "$work/certmapd.log"; then
 	ok "certmapd serves the activated socket"
 else
@@ -244,7 +251,7 @@ rc=$?
 pid=
 # certmapd.socket's RemoveOnStop=yes, done by hand as well.
 rm -f "$root/run/certmapd/socket"
-[ "$rc" -eq 0 ] && ok "certmapd stops cleanly" || ko "certmapd stops cleanly (exit $rc)"
+if [ "$rc" -eq 0 ]; then ok "certmapd stops cleanly"; else ko "certmapd stops cleanly (exit $rc)"; fi
 
 # ------------------------------------------------------------ PAM profile
 check "pam-auth-update --enable certmap" in_root pam-auth-update --enable certmap
