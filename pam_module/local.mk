@@ -56,12 +56,12 @@ if ENABLE_FUZZING
 noinst_PROGRAMS += tests/pam/fuzz_hint_env
 tests_pam_fuzz_hint_env_SOURCES = tests/pam/fuzz_hint_env.c pam_module/hint_env.c
 tests_pam_fuzz_hint_env_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam_module
-tests_pam_fuzz_hint_env_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
+tests_pam_fuzz_hint_env_CFLAGS = $(FUZZ_CFLAGS)
 tests_pam_fuzz_hint_env_LDADD = $(OPENSSL_LIBS)
 noinst_PROGRAMS += tests/pam/fuzz_cert_env
 tests_pam_fuzz_cert_env_SOURCES = tests/pam/fuzz_cert_env.c pam_module/cert_env.c
 tests_pam_fuzz_cert_env_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam_module
-tests_pam_fuzz_cert_env_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
+tests_pam_fuzz_cert_env_CFLAGS = $(FUZZ_CFLAGS)
 tests_pam_fuzz_cert_env_LDADD = $(OPENSSL_LIBS)
 endif
 
