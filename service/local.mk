@@ -84,8 +84,8 @@ if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_http_cert
 tests_fuzz_fuzz_http_cert_SOURCES = tests/fuzz/fuzz_http_cert.c service/http_cert.c
 tests_fuzz_fuzz_http_cert_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
-tests_fuzz_fuzz_http_cert_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
-tests_fuzz_fuzz_http_cert_LDADD = libcertmap_internal.la $(OPENSSL_LIBS)
+tests_fuzz_fuzz_http_cert_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_http_cert_LDADD = libcertmap_fuzz.la $(OPENSSL_LIBS)
 endif
 
 # ---------------------------------------------------------------- example
