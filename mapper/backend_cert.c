@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "backend.h"
 #include "certmap.h"
@@ -18,26 +19,53 @@
 /* How much of the trace note the values not in group_map may take. */
 #define DROPPED_NOTE_MAX 2048
 
+/* The group of value v: an exact entry first, else the first prefix
+ * entry (in configuration order) that v starts with. */
 static const char *map_value(const struct cm_certdom_conf *cc, const char *v)
 {
 	for (size_t i = 0; i < cc->n_map; i++) {
-		if (strcmp(cc->map[i].value, v) == 0) {
+		if (!cc->map[i].prefix && strcmp(cc->map[i].value, v) == 0) {
+			return cc->map[i].group;
+		}
+	}
+	for (size_t i = 0; i < cc->n_map; i++) {
+		if (cc->map[i].prefix &&
+		    strncmp(cc->map[i].value, v, strlen(cc->map[i].value)) == 0) {
 			return cc->map[i].group;
 		}
 	}
 	return NULL;
 }
 
+/* Every usable value of attribute name in a DN (each OU ...). */
+static int comp_values(const struct cm_name *n, const char *name, struct cm_strv *vals)
+{
+	for (size_t i = 0; i < n->n_avas; i++) {
+		const struct cm_ava *a = &n->avas[i];
+
+		if (a->type != NULL && strcasecmp(a->type, name) == 0 && cm_value_usable(&a->value) &&
+		    cm_strv_addn(vals, (const char *)a->value.data, a->value.len) != 0) {
+			return CERTMAP_ERR_NOMEM;
+		}
+	}
+	return CERTMAP_OK;
+}
+
 /* Adds the groups of one group_from template; notes what it dropped. */
 static int add_template(const struct cm_certdom_conf *cc, size_t k, const struct cm_identity *id,
 			struct cm_account *acct, struct cm_buf *dropped)
 {
+	const struct cm_certdom_from *f = &cc->from[k];
 	struct cm_strv vals = { 0 };
 	struct cm_buf why;
 	int rc;
 
 	cm_buf_init(&why, 1024);
-	rc = cm_map_expand(cc->from[k], id, &vals, &why);
+	if (f->map == NULL) {
+		rc = comp_values(f->issuer ? &id->issuer : &id->subject, f->comp, &vals);
+	} else {
+		rc = cm_map_expand(f->map, id, &vals, &why);
+	}
 	if (rc == CERTMAP_ERR_NOMEM) {
 		goto out;
 	}
@@ -51,7 +79,7 @@ static int add_template(const struct cm_certdom_conf *cc, size_t k, const struct
 
 		if (g == NULL) {
 			cm_buf_printf(dropped, "%s\"%.128s\" (%s)", dropped->len > 0 ? ", " : "",
-				      vals.v[i], cc->from_text[k]);
+				      vals.v[i], f->text);
 		} else if (!cm_strv_contains(&acct->groups, g) && acct->groups.n < CM_MAX_GROUPS &&
 			   cm_strv_add(&acct->groups, g) != 0) {
 			rc = CERTMAP_ERR_NOMEM;

@@ -4,7 +4,7 @@
  *   { name = "apps"; type = "certificate";
  *     group_from = [ "{subject_dn_component.O}", "{subject_dn_component.OU}" ];
  *     group_map = ( { value = "Example Org"; group = "example" },
- *                   { value = "Ops"; group = "ops" } ); }
+ *                   { prefix = "spiffe://example.org/ops/"; group = "ops" } ); }
  *
  * group_from templates use the LOCAL:/MAPFILE: template language and give
  * one value per value of a multi-valued field; group_map is a list of
@@ -68,15 +68,46 @@ static void check_members(struct cctx *c, const config_setting_t *g)
 	}
 }
 
+/* "{subject_dn_component.NAME}" or "{issuer_dn_component.NAME}" with an
+ * attribute name only: the every-value form. */
+static bool every_value(const char *tpl, struct cm_certdom_from *f)
+{
+	static const char *const forms[] = { "{subject_dn_component.", "{issuer_dn_component." };
+
+	for (size_t i = 0; i < 2; i++) {
+		size_t pl = strlen(forms[i]), n;
+
+		if (strncmp(tpl, forms[i], pl) != 0) {
+			continue;
+		}
+		n = strspn(tpl + pl, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.");
+		if (n == 0 || strcmp(tpl + pl + n, "}") != 0) {
+			return false;
+		}
+		f->issuer = i == 1;
+		f->comp = strndup(tpl + pl, n);
+		return true;
+	}
+	return false;
+}
+
 static void add_from(struct cctx *c, struct cm_certdom_conf *cc, const config_setting_t *e)
 {
 	const char *tpl = config_setting_get_string(e);
+	struct cm_certdom_from *f = &cc->from[cc->n_from];
 	char *text = NULL, *emsg = NULL;
 	struct cm_map *m = NULL;
 	int r;
 
 	if (tpl == NULL || *tpl == '\0' || strchr(tpl, '{') == NULL) {
 		cerr(c, e, NULL, "must be a template with at least one {field}");
+		return;
+	}
+	if (every_value(tpl, f)) {
+		if (f->comp == NULL || (f->text = strdup(tpl)) == NULL) {
+			c->nomem = 1;
+		}
+		cc->n_from++;
 		return;
 	}
 	if ((text = cm_asprintf(FROM_PREFIX "%s", tpl)) == NULL) {
@@ -88,11 +119,12 @@ static void add_from(struct cctx *c, struct cm_certdom_conf *cc, const config_se
 		c->nomem = 1;
 	} else if (r != 0) {
 		cerr(c, e, NULL, "%s", emsg != NULL ? emsg : "invalid template");
-	} else if ((cc->from_text[cc->n_from] = strdup(tpl)) == NULL) {
+	} else if ((f->text = strdup(tpl)) == NULL) {
 		c->nomem = 1;
 	} else {
-		cc->from[cc->n_from++] = m;
+		f->map = m;
 		m = NULL;
+		cc->n_from++;
 	}
 	cm_map_free(m);
 	free(emsg);
@@ -116,9 +148,7 @@ static void load_from(struct cctx *c, const config_setting_t *g, struct cm_certd
 		cerr(c, s, NULL, "at most %d templates", CM_CERTDOM_MAX_FROM);
 		return;
 	}
-	cc->from = calloc((size_t)n + 1, sizeof(*cc->from));
-	cc->from_text = calloc((size_t)n + 1, sizeof(*cc->from_text));
-	if (cc->from == NULL || cc->from_text == NULL) {
+	if ((cc->from = calloc((size_t)n + 1, sizeof(*cc->from))) == NULL) {
 		c->nomem = 1;
 		return;
 	}
@@ -154,16 +184,23 @@ static void add_pair(struct cctx *c, struct cm_certdom_conf *cc, const config_se
 {
 	const char *value, *group;
 	int n = config_setting_length(e);
+	bool prefix;
 
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *m = config_setting_get_elem(e, (unsigned)i);
 		const char *name = config_setting_name(m);
 
-		if (name == NULL || (strcmp(name, "value") != 0 && strcmp(name, "group") != 0)) {
-			cerr(c, m, NULL, "unknown setting (expected value and group)");
+		if (name == NULL || (strcmp(name, "value") != 0 && strcmp(name, "prefix") != 0 &&
+				     strcmp(name, "group") != 0)) {
+			cerr(c, m, NULL, "unknown setting (expected value or prefix, and group)");
 		}
 	}
-	value = pair_string(c, e, "value");
+	prefix = config_setting_get_member(e, "prefix") != NULL;
+	if (prefix && config_setting_get_member(e, "value") != NULL) {
+		cerr(c, e, "prefix", "set value or prefix, not both");
+		return;
+	}
+	value = pair_string(c, e, prefix ? "prefix" : "value");
 	group = pair_string(c, e, "group");
 	if (value == NULL || group == NULL) {
 		return;
@@ -173,13 +210,14 @@ static void add_pair(struct cctx *c, struct cm_certdom_conf *cc, const config_se
 		return;
 	}
 	for (size_t i = 0; i < cc->n_map; i++) {
-		if (strcmp(cc->map[i].value, value) == 0) {
+		if (cc->map[i].prefix == prefix && strcmp(cc->map[i].value, value) == 0) {
 			cerr(c, e, "value", "\"%.256s\" is mapped twice", value);
 			return;
 		}
 	}
 	cc->map[cc->n_map].value = strdup(value);
 	cc->map[cc->n_map].group = strdup(group);
+	cc->map[cc->n_map].prefix = prefix;
 	if (cc->map[cc->n_map].value == NULL || cc->map[cc->n_map].group == NULL) {
 		c->nomem = 1;
 	}
@@ -241,11 +279,11 @@ void cm_conf_certdom_free(struct cm_certdom_conf *cc)
 		return;
 	}
 	for (size_t i = 0; i < cc->n_from; i++) {
-		cm_map_free(cc->from[i]);
-		free(cc->from_text[i]);
+		cm_map_free(cc->from[i].map);
+		free(cc->from[i].text);
+		free(cc->from[i].comp);
 	}
 	free(cc->from);
-	free(cc->from_text);
 	for (size_t i = 0; i < cc->n_map; i++) {
 		free(cc->map[i].value);
 		free(cc->map[i].group);

@@ -19,12 +19,23 @@
 
 struct cm_certdom_pair {
 	char *value;  /* the certificate value, compared byte for byte */
+	bool prefix;  /* value is a prefix ("prefix =", e.g. a SAN URI's start) */
 	char *group;  /* the group name it gives */
 };
 
+/* One group_from entry. "{subject_dn_component.NAME}" and
+ * "{issuer_dn_component.NAME}" alone, without [N], give every value of
+ * that attribute (each OU, Kubernetes style); any other template is
+ * compiled as a LOCAL:/MAPFILE: template (one value per SAN value). */
+struct cm_certdom_from {
+	char *text;           /* as written, for the trace */
+	struct cm_map *map;   /* NULL for the every-value form */
+	char *comp;           /* the every-value form: the attribute name */
+	bool issuer;          /* ... of the issuer's DN (else the subject's) */
+};
+
 struct cm_certdom_conf {
-	struct cm_map **from;   /* compiled group_from templates */
-	char **from_text;       /* as written, for the trace */
+	struct cm_certdom_from *from;
 	size_t n_from;
 	struct cm_certdom_pair *map;
 	size_t n_map;
