@@ -190,8 +190,13 @@ static enum MHD_Result answer_mapped(struct MHD_Connection *mc, json_object *p)
 
 		h[n++] = "X-Certmap-User";
 		h[n++] = user.data;
-		h[n++] = "X-Certmap-Groups";
-		h[n++] = groups.data;
+		/* No groups (an account without named groups, a certificate-only
+		 * identity whose values group_map does not list): no header, as
+		 * libmicrohttpd refuses an empty value. */
+		if (groups.len > 1) {
+			h[n++] = "X-Certmap-Groups";
+			h[n++] = groups.data;
+		}
 		/* An account without a uid (a certificate-only identity) has none. */
 		if (uid.len > 1) {
 			h[n++] = "X-Certmap-Uid";
