@@ -42,14 +42,23 @@ static void print_text(const struct certmap_answer *a)
 		       certmap_reason_name(certmap_answer_reason(a)), certmap_answer_message(a));
 		return;
 	}
-	printf("verdict: mapped\n  user:   %s\n  uid:    %u\n  gid:    %u\n  groups: ",
-	       certmap_answer_user(a), (unsigned)certmap_answer_uid(a),
-	       (unsigned)certmap_answer_gid(a));
+	printf("verdict: mapped\n  user:   %s\n", certmap_answer_user(a));
+	/* A certificate-only identity (certificate domains) has no account. */
+	if (certmap_answer_has_account(a)) {
+		printf("  uid:    %u\n  gid:    %u\n", (unsigned)certmap_answer_uid(a),
+		       (unsigned)certmap_answer_gid(a));
+	} else {
+		printf("  account: none (certificate-only identity)\n");
+	}
+	printf("  groups: ");
 	for (size_t i = 0; i < certmap_answer_n_groups(a); i++) {
 		printf("%s%s", i > 0 ? "," : "", certmap_answer_group(a, i));
 	}
-	printf("\n  home:   %s\n  rule:   %s\n  domain: %s\n", certmap_answer_home(a),
-	       certmap_answer_rule(a), certmap_answer_domain(a));
+	printf("\n");
+	if (certmap_answer_has_account(a)) {
+		printf("  home:   %s\n", certmap_answer_home(a));
+	}
+	printf("  rule:   %s\n  domain: %s\n", certmap_answer_rule(a), certmap_answer_domain(a));
 }
 
 static int exit_code(const struct certmap_answer *a)

@@ -85,18 +85,30 @@ static int parse_mapped(json_object *p, struct certmap_answer *a)
 	bool bad = false;
 	int rv = CERTMAP_ERR_PROTOCOL;
 
+	/* A certificate-only identity (a domain of type certificate) comes
+	 * without uid, gid and home, all three: it is never an account. */
+	acct.no_account = !json_object_object_get_ex(p, "uid", NULL) &&
+			  !json_object_object_get_ex(p, "gid", NULL) &&
+			  !json_object_object_get_ex(p, "home", NULL);
 	user = get_str(p, "user", true, &bad);
-	home = get_str(p, "home", true, &bad);
 	rule = get_str(p, "rule", true, &bad);
 	domain = get_str(p, "domain", true, &bad);
-	acct.uid = (uid_t)get_int(p, "uid", UINT32_MAX - 1, &bad);
-	acct.gid = (gid_t)get_int(p, "gid", UINT32_MAX - 1, &bad);
+	if (acct.no_account) {
+		home = NULL;
+		acct.uid = (uid_t)-1;
+		acct.gid = (gid_t)-1;
+	} else {
+		home = get_str(p, "home", true, &bad);
+		acct.uid = (uid_t)get_int(p, "uid", UINT32_MAX - 1, &bad);
+		acct.gid = (gid_t)get_int(p, "gid", UINT32_MAX - 1, &bad);
+	}
 	if (bad || !json_object_object_get_ex(p, "groups", &groups) ||
 	    !json_object_is_type(groups, json_type_array)) {
 		goto out;
 	}
 	rv = CERTMAP_ERR_NOMEM;
-	if ((acct.name = strdup(user)) == NULL || (acct.home = strdup(home)) == NULL) {
+	if ((acct.name = strdup(user)) == NULL ||
+	    (home != NULL && (acct.home = strdup(home)) == NULL)) {
 		goto out;
 	}
 	for (size_t i = 0; i < json_object_array_length(groups); i++) {

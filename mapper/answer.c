@@ -246,19 +246,25 @@ const char *certmap_answer_user(const struct certmap_answer *a)
 	return mapped(a) ? a->account.name : NULL;
 }
 
+bool certmap_answer_has_account(const struct certmap_answer *a)
+{
+	return mapped(a) && !a->account.no_account;
+}
+
+/* A certificate-only identity has no uid, gid or home: never present one. */
 uid_t certmap_answer_uid(const struct certmap_answer *a)
 {
-	return mapped(a) ? a->account.uid : (uid_t)-1;
+	return certmap_answer_has_account(a) ? a->account.uid : (uid_t)-1;
 }
 
 gid_t certmap_answer_gid(const struct certmap_answer *a)
 {
-	return mapped(a) ? a->account.gid : (gid_t)-1;
+	return certmap_answer_has_account(a) ? a->account.gid : (gid_t)-1;
 }
 
 const char *certmap_answer_home(const struct certmap_answer *a)
 {
-	return mapped(a) ? a->account.home : NULL;
+	return certmap_answer_has_account(a) ? a->account.home : NULL;
 }
 
 const char *certmap_answer_rule(const struct certmap_answer *a)

@@ -180,11 +180,15 @@ static int add_mapped(json_object *o, const struct certmap_answer *a)
 			return -1;
 		}
 	}
+	/* A certificate-only identity (certificate domains) has no uid, gid
+	 * or home: the members are absent, never 0, -1 or "". */
+	bool acct = !a->account.no_account;
+
 	if (groups == NULL || add_string(o, "user", a->account.name) != 0 ||
-	    add_int(o, "uid", a->account.uid) != 0 ||
-	    add_int(o, "gid", a->account.gid) != 0 ||
+	    (acct && add_int(o, "uid", a->account.uid) != 0) ||
+	    (acct && add_int(o, "gid", a->account.gid) != 0) ||
 	    json_object_object_add(o, "groups", groups) != 0 ||
-	    add_string(o, "home", a->account.home) != 0 ||
+	    (acct && add_string(o, "home", a->account.home) != 0) ||
 	    add_string(o, "rule", a->rule) != 0 ||
 	    add_string(o, "domain", a->domain) != 0) {
 		return -1;

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "conf.h"
+#include "identity.h"
 #include "util.h"
 
 /* Cap on the number of groups reported for one account. */
@@ -24,6 +25,9 @@ struct cm_account {
 	char *dn;                /* ldap domains: the entry's DN */
 	struct cm_strv member_of;/* ldap domains with groups = "memberof" */
 	char *sid;               /* ldap domains: the entry's objectSid as S-1-... */
+	/* certificate domains: a name and groups only; uid and gid are
+	 * (uid_t)-1 and home is NULL, and nothing may treat them as an account. */
+	bool no_account;
 };
 
 /* What one search in a domain found. */
@@ -52,6 +56,14 @@ void cm_account_clear(struct cm_account *acct);
 int cm_backend_find(const struct cm_domain *d, const char *key, bool is_filter,
 		    struct cm_account_list *out, char **msg);
 void cm_account_list_clear(struct cm_account_list *l);
+
+/*
+ * A certificate domain (backend_cert.c): key is the user name; the groups
+ * come from id through the domain's group_map, and out->trace says which
+ * certificate values were dropped. Same contract as cm_backend_find.
+ */
+int cm_cert_find(const struct cm_domain *d, const char *key, const struct cm_identity *id,
+		 struct cm_account_list *out, char **msg);
 
 /* The NSS implementations behind the local domain. */
 int cm_local_lookup(const char *name, struct cm_account *acct, char **msg);

@@ -177,6 +177,9 @@ int cm_backend_groups(const struct cm_domain *d, struct cm_account *acct, char *
 		return cm_local_groups(acct, msg);
 	case CM_DOMAIN_LDAP:
 		return cm_ldap_groups(d, acct, msg);
+	case CM_DOMAIN_CERT:
+		/* cm_cert_find already took them from the certificate. */
+		return CERTMAP_OK;
 	default:
 		return CERTMAP_ERR_BACKEND;
 	}

@@ -183,6 +183,13 @@ enum certmap_reason certmap_answer_reason(const struct certmap_answer *a);
 const char *certmap_answer_message(const struct certmap_answer *a);
 /* NULL unless mapped. */
 const char *certmap_answer_user(const struct certmap_answer *a);
+/*
+ * Whether a mapped answer is a system account. A domain of type
+ * "certificate" maps to a certificate-only identity (a user name and
+ * groups, added in 0.1.1): mapped, but without an account, so uid and gid
+ * are (uid_t)-1 / (gid_t)-1 and home is NULL. false unless mapped.
+ */
+bool certmap_answer_has_account(const struct certmap_answer *a);
 uid_t certmap_answer_uid(const struct certmap_answer *a);
 gid_t certmap_answer_gid(const struct certmap_answer *a);
 const char *certmap_answer_home(const struct certmap_answer *a);

@@ -17,6 +17,7 @@
 
 #include "certmap.h"
 #include "conf.h"
+#include "conf_certdom.h"
 #include "conf_ldap.h"
 #include "file.h"
 
@@ -351,6 +352,7 @@ static const struct {
 } domain_types[] = {
 	{ "local", CM_DOMAIN_LOCAL },
 	{ "ldap", CM_DOMAIN_LDAP },
+	{ "certificate", CM_DOMAIN_CERT },
 };
 
 /* conf_ldap.c reports through this (it checks an ldap domain's members). */
@@ -385,11 +387,13 @@ static void load_domain(struct conf_ctx *c, const config_setting_t *g,
 		}
 	}
 	if (type != NULL && !found) {
-		conf_err(c, g, "type", "unknown domain type \"%s\" (expected \"local\" or \"ldap\")", type);
+		conf_err(c, g, "type", "unknown domain type \"%s\" (expected \"local\", \"ldap\" or \"certificate\")", type);
 	} else if (found && d->type == CM_DOMAIN_LDAP) {
 		c->nomem |= cm_conf_ldap_load(g, c->file, d, ldap_conf_err, c) != 0;
+	} else if (found && d->type == CM_DOMAIN_CERT) {
+		c->nomem |= cm_conf_certdom_load(g, d, ldap_conf_err, c) != 0;
 	}
-	if (!found || d->type != CM_DOMAIN_LDAP) {
+	if (!found || d->type == CM_DOMAIN_LOCAL) {
 		check_members(c, g, known);
 	}
 	free(type);
@@ -451,9 +455,13 @@ static void rule_domains(struct conf_ctx *c, const config_setting_t *g,
 		goto out;
 	}
 	if (!present) {
-		/* A rule without domains applies to every domain of its kind. */
+		/* A rule without domains applies to every domain of its kind,
+		 * but never to a certificate domain: it accepts every name, so
+		 * it must be chosen by name (default deny). */
 		for (size_t i = 0; i < cfg->n_domains; i++) {
-			r->domains[r->n_domains++] = &cfg->domains[i];
+			if (cfg->domains[i].type != CM_DOMAIN_CERT) {
+				r->domains[r->n_domains++] = &cfg->domains[i];
+			}
 		}
 		goto out;
 	}
@@ -527,8 +535,9 @@ static void rule_check_kinds(struct conf_ctx *c, const config_setting_t *g,
 		if (r->domains[i]->type != CM_DOMAIN_LDAP) {
 			conf_err(c, g, "map",
 				 "an LDAP: mapping rule needs ldap domains, but "
-				 "\"%s\" is a local domain; use LOCAL: or MAPFILE:",
-				 r->domains[i]->name);
+				 "\"%s\" is a %s domain; use LOCAL: or MAPFILE:",
+				 r->domains[i]->name,
+				 r->domains[i]->type == CM_DOMAIN_CERT ? "certificate" : "local");
 		}
 	}
 }
@@ -731,7 +740,7 @@ static void load_http(struct conf_ctx *c, const config_setting_t *parent, struct
 	static const char *const known[] = {
 		"socket", "listen", "token_file", "cert_format", "cert_header", "chain_header",
 		"verify_header", "verify_success", "user_header", "upn_hint_header",
-		"domain_hint_header", "contact_url", NULL
+		"domain_hint_header", "contact_url", "hint_data_header", NULL
 	};
 	const config_setting_t *g = config_setting_get_member(parent, "http");
 	struct sockaddr_storage ss;
@@ -757,6 +766,7 @@ static void load_http(struct conf_ctx *c, const config_setting_t *parent, struct
 	get_string(c, g, "user_header", false, &h->user_header);
 	get_string(c, g, "upn_hint_header", false, &h->upn_hint_header);
 	get_string(c, g, "domain_hint_header", false, &h->domain_hint_header);
+	get_string(c, g, "hint_data_header", false, &h->hint_data_header);
 	get_string(c, g, "contact_url", false, &h->contact_url);
 	if (h->socket != NULL && h->socket[0] != '/') {
 		conf_err(c, g, "socket", "must be an absolute path");
@@ -791,6 +801,7 @@ static void load_http(struct conf_ctx *c, const config_setting_t *parent, struct
 	http_header_name(c, g, "user_header", h->user_header);
 	http_header_name(c, g, "upn_hint_header", h->upn_hint_header);
 	http_header_name(c, g, "domain_hint_header", h->domain_hint_header);
+	http_header_name(c, g, "hint_data_header", h->hint_data_header);
 }
 
 static void free_http(struct cm_http_conf *h)
@@ -805,6 +816,7 @@ static void free_http(struct cm_http_conf *h)
 	free(h->user_header);
 	free(h->upn_hint_header);
 	free(h->domain_hint_header);
+	free(h->hint_data_header);
 	free(h->contact_url);
 }
 
@@ -1017,6 +1029,7 @@ void cm_config_free(struct cm_config *cfg)
 		free(cfg->domains[i].base);
 		free(cfg->domains[i].groups);
 		cm_conf_ldap_free(cfg->domains[i].ldap);
+		cm_conf_certdom_free(cfg->domains[i].cert);
 	}
 	free(cfg->domains);
 	for (size_t i = 0; i < cfg->n_rules; i++) {

@@ -21,10 +21,12 @@
 #define CM_DEFAULT_MIN_UID 1000
 
 struct cm_ldap_conf;
+struct cm_certdom_conf;
 
 enum cm_domain_type {
 	CM_DOMAIN_LOCAL = 0,
 	CM_DOMAIN_LDAP,
+	CM_DOMAIN_CERT, /* certificate-only identities, no account (backend_cert.c) */
 };
 
 struct cm_domain {
@@ -37,6 +39,8 @@ struct cm_domain {
 	char *base;
 	char *groups;
 	struct cm_ldap_conf *ldap;
+	/* certificate domains: group_from, group_map (conf_certdom.c). */
+	struct cm_certdom_conf *cert;
 };
 
 struct cm_rule {
@@ -72,6 +76,7 @@ struct cm_http_conf {
 	char *user_header;	 /* the requested user, optional */
 	char *upn_hint_header;	 /* RFC 4681 hints, optional */
 	char *domain_hint_header;
+	char *hint_data_header;	 /* RFC 4681 UserMappingDataList, base64 (user_mapping_data) */
 	char *contact_url;	 /* shown on the denial page */
 };
 

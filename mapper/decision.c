@@ -82,11 +82,12 @@ static int keep(struct certmap_answer *a, long t, struct level *lv,
 		if (lv->sid_mismatch == NULL) {
 			lv->sid_mismatch = cm_asprintf("%s", note != NULL ? note : "");
 		}
-	} else if (acct->uid == 0 && !d->allow_uid0) {
+	} else if (!acct->no_account && acct->uid == 0 && !d->allow_uid0) {
+		/* (certificate domains have no uid to police: backend_cert.c) */
 		status = "uid_refused";
 		note = cm_asprintf("%s has uid 0, which domain %s does not allow (allow_uid0)", name, d->name);
 		note_drop(lv, CERTMAP_REASON_UID_REFUSED, cm_asprintf("%s", note ? note : ""));
-	} else if (acct->uid != 0 && acct->uid < d->min_uid) {
+	} else if (!acct->no_account && acct->uid != 0 && acct->uid < d->min_uid) {
 		status = "uid_refused";
 		note = cm_asprintf("%s has uid %u, below min_uid %u of domain %s", name,
 				   (unsigned)acct->uid, (unsigned)d->min_uid, d->name);
@@ -140,7 +141,8 @@ static int consider(struct certmap_answer *a, long t, struct level *lv,
 	struct cm_account_list l = { 0 };
 	int rc;
 
-	rc = cm_backend_find(d, key, is_filter, &l, msg);
+	rc = d->type == CM_DOMAIN_CERT ? cm_cert_find(d, key, id, &l, msg)
+				       : cm_backend_find(d, key, is_filter, &l, msg);
 	if (rc != CERTMAP_OK) {
 		return rc;
 	}

@@ -366,6 +366,23 @@ static void decision_from_answer(struct decision_log *d, const struct certmap_an
 	d->detail = certmap_answer_message(ans);
 }
 
+/*
+ * A certificate-only identity (a domain of type certificate) is mapped but
+ * is no account: PAM's callers (login, sshd, su) need a real one, so it is
+ * refused and fails closed, PAM_USER and the environment untouched.
+ */
+static bool has_account(struct decision_log *d, const struct certmap_answer *ans)
+{
+	if (certmap_answer_has_account(ans)) {
+		return true;
+	}
+	d->verdict = "refused";
+	d->reason = "no_account";
+	d->detail = "a certificate-only identity (domain of type certificate) "
+		    "has no system account, which PAM needs";
+	return false;
+}
+
 /* ------------------------------------------------------------ the hooks */
 
 /* PAM_USER, or NULL when it is not set or empty. */
@@ -474,7 +491,7 @@ static int certmap_run(pam_handle_t *pamh, struct decision_log *d, const struct 
 	}
 	decision_from_answer(d, ans);
 	if ((rv = answer_to_pam(pamh, ans)) == PAM_SUCCESS) {
-		rv = result_accept(pamh, ans, req.user);
+		rv = has_account(d, ans) ? result_accept(pamh, ans, req.user) : PAM_AUTH_ERR;
 	}
 out:
 	decision_log_write(pamh, d, rv);

@@ -190,8 +190,13 @@ static enum MHD_Result answer_mapped(struct MHD_Connection *mc, json_object *p)
 
 		h[n++] = "X-Certmap-User";
 		h[n++] = user.data;
-		h[n++] = "X-Certmap-Groups";
-		h[n++] = groups.data;
+		/* No groups (an account without named groups, a certificate-only
+		 * identity whose values group_map does not list): no header, as
+		 * libmicrohttpd refuses an empty value. */
+		if (groups.len > 1) {
+			h[n++] = "X-Certmap-Groups";
+			h[n++] = groups.data;
+		}
 		/* An account without a uid (a certificate-only identity) has none. */
 		if (uid.len > 1) {
 			h[n++] = "X-Certmap-Uid";
@@ -412,7 +417,11 @@ static char *build_frame(struct MHD_Connection *mc, const struct cm_http_conf *h
 	}
 	if (add_name(mc, params, hc->user_header, CMP_P_USER) != 0 ||
 	    add_name(mc, params, hc->upn_hint_header, CMP_P_UPN_HINT) != 0 ||
-	    add_name(mc, params, hc->domain_hint_header, CMP_P_DOMAIN_HINT) != 0) {
+	    add_name(mc, params, hc->domain_hint_header, CMP_P_DOMAIN_HINT) != 0 ||
+	    /* The raw hint bytes, base64 as the Map parameter takes them:
+	     * certmapd decodes them (not base64: 400; a malformed list:
+	     * 403 hint_invalid). */
+	    add_name(mc, params, hc->hint_data_header, CMP_P_USER_MAPPING_DATA) != 0) {
 		goto out;
 	}
 	s = strdup(json_object_to_json_string_ext(frame, JSON_C_TO_STRING_PLAIN |

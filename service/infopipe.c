@@ -309,7 +309,7 @@ static int reply_mapped(const struct pending *pd, const struct certmap_answer *a
 
 /*
  * A refusal names its reason code first ("untrusted: ..."). No mapping is
- * sbus.Error.NotFound, as in SSSD; several accounts (for a Find* without
+ * sbus.Error.NotFound, as in SSSD (a certificate-only identity too); several accounts (for a Find* without
  * a name) and a certificate that cannot be read are InvalidArgs, as SSSD
  * answers EINVAL; an error verdict is org.freedesktop.DBus.Error.Failed.
  */
@@ -319,7 +319,15 @@ static int reply_answer(const struct pending *pd, const struct certmap_answer *a
 	const char *msg = certmap_answer_message(a);
 
 	switch (certmap_answer_verdict(a)) {
-	case CERTMAP_VERDICT_MAPPED: return reply_mapped(pd, a);
+	case CERTMAP_VERDICT_MAPPED:
+		/* A certificate-only identity has no uid, so no User object:
+		 * InfoPipe's consumers would take it for an account. */
+		if (!certmap_answer_has_account(a)) {
+			return reply_error(pd->m, IFP_E_NOT_FOUND, "no_account",
+					   "a certificate-only identity (domain of type "
+					   "certificate) has no account");
+		}
+		return reply_mapped(pd, a);
 	case CERTMAP_VERDICT_AMBIGUOUS:
 		return reply_error(pd->m, SD_BUS_ERROR_INVALID_ARGS, reason, msg);
 	case CERTMAP_VERDICT_REFUSED:

@@ -196,4 +196,69 @@ code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H "Authorization: Be
 if [ "$code" = 200 ]; then ok "token_file: the token, 200"; else ko "token_file: the token, 200 (got $code)"; fi
 stop_daemon
 
+
+# ------------------------------------------------- certificate-only identities, RFC 4681 hint bytes
+# A domain of type certificate (no accounts): multi-ou.pem (UPN mallory,
+# who has no account) falls through to it; its groups come from O/OU only
+# through group_map (OU=Three is not listed). multisan.pem carries the
+# UPNs erin@ and erin2@EXAMPLE.COM: two accounts, which only a hint
+# (hint_data_header, the raw UserMappingDataList in base64) can choose.
+printf 'erin:x:1002:1002::/home/erin:/bin/sh\nerin2:x:1003:1003::/home/erin2:/bin/sh\n' >> "$tmp/passwd"
+cat > "$conf" <<EOC
+verify = { ca_file = "$certs/ca.pem"; };
+domains = ( { name = "local"; type = "local"; },
+  { name = "apps"; type = "certificate";
+    group_from = [ "{subject_dn_component.O}", "{subject_dn_component.OU}" ];
+    group_map = ( { value = "Example"; group = "example"; }, { value = "One"; group = "team-one"; },
+                  { value = "Two"; group = "team-two"; } ); } );
+rules = (
+  { name = "upn"; priority = 10; map = "LOCAL:{subject_nt_principal.short_name}"; domains = ["local"]; },
+  { name = "cn"; priority = 20; match = "<SUBJECT>.*OU=One"; map = "LOCAL:{subject_dn_component.CN}";
+    domains = ["apps"]; }
+);
+service = { socket = "$sock"; user = "root"; allowed_uids = [0, $(id -u)];
+  timeout = 5; cache_ttl = 60; cache_size = 100;
+  http = { socket = "$hsock"; cert_format = "base64-der"; hint_data_header = "X-Certmap-Hint-Data"; }; };
+EOC
+start_daemon "$conf" || { ko "start with a certificate domain and hint_data_header"; cat "$tmp/log"; }
+hget /auth -H "X-Client-Cert: $(b64der multi-ou)"
+expect_status "certificate-only: 200" 200
+expect_header "certificate-only: user from the rule" "X-Certmap-User: mallory"
+expect_header "certificate-only: groups through group_map only" "X-Certmap-Groups: example,team-one,team-two"
+expect_header "certificate-only: domain" "X-Certmap-Domain: apps"
+expect_no_header "certificate-only: no X-Certmap-Uid" "X-Certmap-Uid"
+hget /auth -H "X-Client-Cert: $(b64der multi-ou)" -H "X-Certmap-Hint-Data: $(ctl hint encode --upn mallory@EXAMPLE.COM | perl -ne 'chomp; print pack("H*", $_)' | base64 -w0)"
+expect_header "certificate-only with a hint naming it: mapped" "X-Certmap-User: mallory"
+hget /auth -H "X-Client-Cert: $alice"
+expect_header "an account in the same configuration still has its uid" "X-Certmap-Uid: 1000"
+# The same over varlink: Map answers without uid, gid and home.
+printf '{"method":"org.certmap.Mapper.Map","parameters":{"certificate":"%s"}}\0' "$(b64der multi-ou)" > "$tmp/req"
+out=$(sh "$srcdir/tests/lib/nsswrap.sh" "$builddir/tests/service/svc_client" raw "$sock" < "$tmp/req" 2>&1)
+expect_out "varlink Map: certificate-only identity mapped" '"verdict":"mapped","user":"mallory","groups":["example","team-one","team-two"],"rule":"cn","domain":"apps"'
+expect_no_out "varlink Map: no uid" '"uid"'
+expect_no_out "varlink Map: no home" '"home"'
+
+unhex() { perl -ne 'chomp; print pack("H*", $_)'; }
+hintb64() { ctl hint encode "$@" | unhex | base64 -w0; }
+erin=$(b64der multisan)
+hget /auth -H "X-Client-Cert: $erin"
+expect_status "two accounts, no hint: 403" 403
+expect_header "two accounts, no hint: ambiguous" "X-Certmap-Reason: ambiguous"
+hget /auth -H "X-Client-Cert: $erin" -H "X-Certmap-Hint-Data: $(hintb64 --upn erin2@EXAMPLE.COM)"
+expect_status "hint bytes naming erin2: 200" 200
+expect_header "hint bytes naming erin2: mapped erin2" "X-Certmap-User: erin2"
+expect_no_header "an account without named groups: no X-Certmap-Groups" "X-Certmap-Groups"
+hget /auth -H "X-Client-Cert: $erin" -H "X-Certmap-Hint-Data: $(hintb64 --upn erin@EXAMPLE.COM --domain local)"
+expect_header "hint bytes naming erin (and the domain): mapped erin" "X-Certmap-User: erin"
+hget /auth -H "X-Client-Cert: $erin" -H "X-Certmap-Hint-Data: $(hintb64 --upn alice@EXAMPLE.COM)"
+expect_header "hint bytes naming another account: not_candidate" "X-Certmap-Reason: not_candidate"
+bad=$( (ctl hint encode --upn erin2@EXAMPLE.COM; echo 00) | tr -d '\n' | unhex | base64 -w0)
+hget /auth -H "X-Client-Cert: $erin" -H "X-Certmap-Hint-Data: $bad"
+expect_status "a malformed UserMappingDataList: 403" 403
+expect_header "a malformed UserMappingDataList: hint_invalid" "X-Certmap-Reason: hint_invalid"
+expect_no_header "a malformed UserMappingDataList never maps" "X-Certmap-User"
+hget /auth -H "X-Client-Cert: $erin" -H "X-Certmap-Hint-Data: not base64!"
+expect_status "hint bytes that are not base64: 400" 400
+stop_daemon
+
 finish

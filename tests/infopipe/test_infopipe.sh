@@ -324,6 +324,31 @@ else
 	echo "SKIP: callers of another uid (needs root and setpriv)"
 fi
 
+# --- a certificate-only identity (domain of type certificate) has no uid,
+# so no User object: NotFound, with the reason in the message.
+stop_daemon
+cat > "$tmp/certmap.conf" <<EOC
+verify = { ca_file = "$certs/ca.pem"; };
+domains = ( { name = "local"; type = "local"; },
+  { name = "apps"; type = "certificate"; } );
+rules = (
+  { name = "upn"; priority = 10; map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; },
+  { name = "cn"; priority = 20; map = "LOCAL:{subject_dn_component.CN}"; domains = ["apps"]; }
+);
+service = { socket = "$sock"; user = "root"; timeout = 2; cache_ttl = 60; cache_size = 100;
+  allowed_uids = [0, $(id -u)]; infopipe = true; };
+EOC
+if start_daemon; then ok "started with a certificate domain"; else ko "started with a certificate domain"; fi
+fails "certificate-only identity: FindByCertificate NotFound" $NF "$USERS" $IFP.Users.FindByCertificate string:"$(pem multi-ou)"
+expect_out "certificate-only identity: no_account in the message" "no_account"
+fails "certificate-only identity: ListByCertificate NotFound" $NF "$USERS" $IFP.Users.ListByCertificate string:"$(pem multi-ou)" uint32:0
+call "an account next to it still maps" 0 "$USERS" $IFP.Users FindByCertificate s "$(pem alice)"
+expect_out "an account next to it: alice" "o \"$ALICE\""
+stop_daemon
+
+write_config "allowed_uids = [0, $(id -u)]; infopipe = true;"
+if start_daemon; then ok "restarted without the certificate domain"; else ko "restarted without the certificate domain"; fi
+
 # --- the name is taken: a second certmapd fails to start and says why
 if [ "$(id -u)" -eq 0 ]; then
 	write_config "allowed_uids = [0]; infopipe = true;"

@@ -134,4 +134,24 @@ expect_out "eval-rule error" '"error":'
 expect_exit "eval-rule NUL never expands" 1 ctl eval-rule --json --match '<SAN:rfc822Name>.*' --map 'LOCAL:{subject_rfc822_name.short_name}' "$certs/nul-email.pem"
 expect_no_out "NUL value not in output" '"filter": "victim"'
 
+
+# --- a domain of type certificate: a certificate-only identity
+cat > "$tmp/certdom.conf" <<EOC
+verify = { ca_file = "$certs/ca.pem"; };
+domains = ( { name = "apps"; type = "certificate";
+    group_from = [ "{subject_dn_component.OU}", "{subject_uri}" ];
+    group_map = ( { value = "One"; group = "team-one"; },
+                  { prefix = "https://all.example.com/"; group = "all"; } ); } );
+rules = ( { name = "cn"; map = "LOCAL:{subject_dn_component.CN}"; domains = ["apps"]; } );
+EOC
+expect_exit "certificate domain: check-config" 0 ctl check-config --config "$tmp/certdom.conf"
+expect_exit "certificate domain: test --json maps" 0 ctl test --json --config "$tmp/certdom.conf" "$certs/multi-ou.pem"
+expect_compact "certificate domain: user and groups, no uid/gid/home" '"verdict":"mapped","user":"mallory","groups":["team-one"],"rule":"cn","domain":"apps"'
+expect_no_out "certificate domain: no uid" '"uid"'
+expect_out "certificate domain: values not in group_map are noted" 'dropped: \"Two\"'
+expect_exit "certificate domain: text" 0 ctl test --config "$tmp/certdom.conf" "$certs/allsan.pem"
+expect_out "certificate domain: text says there is no account" "account: none (certificate-only identity)"
+expect_out "certificate domain: a SAN URI by prefix" "groups: all"
+expect_no_out "certificate domain: text shows no uid" "uid:"
+
 finish

@@ -530,4 +530,48 @@ expect_line "sshd snippet: refused certificate, no password asked" "conversation
 pam_run sshd -u alice auth
 expect_line "sshd snippet: no certificate falls back to a password" "conversations=1"
 
+
+# --- a certificate-only identity (domain of type certificate): mapped by
+# libcertmap and certmapd, but no account, so PAM refuses it and fails
+# closed, in-process and through the real certmapd.
+cat > "$tmp/certdom.conf" <<EOC
+verify = { ca_file = "$certs/ca.pem"; };
+domains = ( { name = "local"; type = "local"; },
+  { name = "apps"; type = "certificate"; group_from = [ "{subject_dn_component.O}" ];
+    group_map = ( { value = "Example"; group = "example"; } ); } );
+rules = (
+  { name = "upn"; priority = 10; map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; },
+  { name = "cn"; priority = 20; map = "LOCAL:{subject_dn_component.CN}"; domains = ["apps"]; }
+);
+service = { socket = "$sockdir/certmapd"; user = "root"; allowed_uids = [0, $(id -u)];
+  timeout = 5; cache_ttl = 60; cache_size = 100; };
+EOC
+service certdom "config=$tmp/certdom.conf"
+service certdom-sock "socket=$sockdir/certmapd timeout=5"
+pam_run certdom -f "$C=$certs/multi-ou.pem" auth
+expect_line "certificate-only identity refused: auth" "auth: PAM_AUTH_ERR"
+expect_line "certificate-only identity: PAM_USER not set" "PAM_USER=(unset)"
+expect_clean "certificate-only identity"
+expect_log "certificate-only identity: the reason is logged" 'verdict=refused reason="no_account"' 
+expect_log "certificate-only identity: the log says why" "certificate-only identity"
+pam_run certdom -u mallory -f "$C=$certs/multi-ou.pem" auth acct
+expect_line "certificate-only identity, requested by name: refused" "auth: PAM_AUTH_ERR"
+expect_line "certificate-only identity, account hook: refused" "acct: PAM_AUTH_ERR"
+pam_run certdom -f "$C=$certs/alice.pem" auth
+expect_line "an account in the same configuration: mapped" "auth: PAM_SUCCESS"
+sh "$srcdir/tests/lib/nsswrap.sh" "$builddir/certmapd" --foreground --config "$tmp/certdom.conf" > "$tmp/certmapd.log" 2>&1 &
+certmapd_pid=$!
+i=0
+while [ ! -S "$sockdir/certmapd" ] && [ $i -lt 50 ] && kill -0 "$certmapd_pid" 2>/dev/null; do
+	sleep 0.1; i=$((i + 1))
+done
+pam_run certdom-sock -f "$C=$certs/multi-ou.pem" auth
+expect_line "certificate-only identity via certmapd: refused" "auth: PAM_AUTH_ERR"
+expect_line "certificate-only identity via certmapd: PAM_USER not set" "PAM_USER=(unset)"
+expect_clean "certificate-only identity via certmapd"
+pam_run certdom-sock -f "$C=$certs/alice.pem" auth
+expect_line "an account via the same certmapd: mapped" "auth: PAM_SUCCESS"
+kill -TERM "$certmapd_pid" 2>/dev/null
+wait "$certmapd_pid" 2>/dev/null
+
 finish

@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "answer.h"
+#include "answer_parse.h"
 #include "certmap_client.h"
 
 struct fixture {
@@ -247,6 +248,47 @@ static void test_answer_json_mapped_not_utf8(void **state)
 	certmap_answer_free(a);
 }
 
+
+/* A certificate-only identity crosses the wire without uid, gid or home
+ * and comes back without an account; a reply with only some of the three
+ * is a protocol error. */
+static void test_answer_json_certificate_only(void **state)
+{
+	struct certmap_answer *a = cm_answer_new(), *b = NULL;
+	struct cm_account acct = { 0 };
+	json_object *o, *v = NULL;
+	char *s;
+
+	(void)state;
+	acct.name = strdup("mallory");
+	acct.no_account = true;
+	acct.uid = (uid_t)-1;
+	acct.gid = (gid_t)-1;
+	assert_int_equal(cm_strv_add(&acct.groups, "team-one"), 0);
+	assert_int_equal(cm_answer_set_mapped(a, &acct, "cn", "apps"), 0);
+	s = certmap_answer_to_json(a, false);
+	assert_non_null(s);
+	o = strict_parse(s);
+	assert_string_equal(field(o, "verdict"), "mapped");
+	assert_false(json_object_object_get_ex(o, "uid", &v));
+	assert_false(json_object_object_get_ex(o, "gid", &v));
+	assert_false(json_object_object_get_ex(o, "home", &v));
+	assert_int_equal(cm_answer_from_json(o, &b), 0);
+	assert_string_equal(certmap_answer_user(b), "mallory");
+	assert_false(certmap_answer_has_account(b));
+	assert_int_equal(certmap_answer_uid(b), (uid_t)-1);
+	assert_null(certmap_answer_home(b));
+	assert_string_equal(certmap_answer_group(b, 0), "team-one");
+	certmap_answer_free(b);
+	b = NULL;
+	json_object_object_add(o, "uid", json_object_new_int(0));
+	assert_int_not_equal(cm_answer_from_json(o, &b), 0);
+	certmap_answer_free(b);
+	json_object_put(o);
+	free(s);
+	certmap_answer_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +299,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_untrusted_listener, setup, teardown),
 		cmocka_unit_test(test_answer_json_refusal_utf8),
 		cmocka_unit_test(test_answer_json_mapped_not_utf8),
+		cmocka_unit_test(test_answer_json_certificate_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

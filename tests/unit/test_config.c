@@ -384,6 +384,45 @@ static void test_missing_mapfile(void **state)
 	free(err);
 }
 
+
+/* Certificate domains: the allow-list is checked when loading. */
+static void test_certdom_errors(void **state)
+{
+	struct cm_config *cfg = NULL;
+	char *err = NULL;
+	const char *text = NO_VERIFY
+		"domains = ( { name = \"apps\"; type = \"certificate\"; min_uid = 5;"
+		"  group_from = [ \"{subject_dn_component.OU}\", \"no template\", \"{nonsense}\" ];"
+		"  group_map = ( { value = \"A\"; group = \"a\"; }, { value = \"A\"; group = \"b\"; },"
+		"                { value = \"B\"; group = \"bad:name\"; },"
+		"                { value = \"C\"; prefix = \"C\"; group = \"c\"; }, { group = \"d\"; } ); },"
+		"  { name = \"apps2\"; type = \"certificate\"; group_from = [ \"{subject_dn_component.O}\" ]; } );\n"
+		"rules = ( { name = \"dir\"; map = \"LDAP:(userCertificate;binary={cert!bin})\"; domains = [\"apps\"]; } );\n";
+
+	(void)state;
+	assert_int_equal(parse(text, &cfg, &err), CERTMAP_ERR_CONFIG);
+	assert_non_null(strstr(err, "min_uid: certificate domains have no accounts"));
+	assert_non_null(strstr(err, "group_from[1]: must be a template"));
+	assert_non_null(strstr(err, "group_from[2]: unknown template"));
+	assert_non_null(strstr(err, "\"A\" is mapped twice"));
+	assert_non_null(strstr(err, "\"bad:name\" is not a valid group name"));
+	assert_non_null(strstr(err, "set value or prefix, not both"));
+	assert_non_null(strstr(err, "value: missing"));
+	assert_non_null(strstr(err, "group_from needs group_map"));
+	assert_non_null(strstr(err, "\"apps\" is a certificate domain; use LOCAL: or MAPFILE:"));
+	free(err);
+	/* and a good one loads */
+	assert_int_equal(parse(NO_VERIFY
+			       "domains = ( { name = \"apps\"; type = \"certificate\";"
+			       "  group_from = [ \"{subject_dn_component.OU}\", \"{subject_uri}\" ];"
+			       "  group_map = ( { value = \"A\"; group = \"a\"; },"
+			       "                { prefix = \"spiffe://x/\"; group = \"x\"; } ); } );\n"
+			       "rules = ( { name = \"cn\"; map = \"LOCAL:{subject_dn_component.CN}\";"
+			       "  domains = [\"apps\"]; } );\n", &cfg, &err), CERTMAP_OK);
+	assert_int_equal(cfg->domains[0].type, CM_DOMAIN_CERT);
+	cm_config_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_missing_setting_has_no_line_zero),
 		cmocka_unit_test(test_config_file_checks),
 		cmocka_unit_test(test_verify_errors_name_file_and_line),
+		cmocka_unit_test(test_certdom_errors),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

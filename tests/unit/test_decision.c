@@ -554,6 +554,108 @@ static void test_config_errors(void **state)
 	free(path);
 }
 
+
+/* A domain of type certificate, next to the local one (ctx_with closes
+ * the local domain's group early and opens this one). */
+#define CERT_DOMAIN \
+	"}, { name = \"apps\"; type = \"certificate\";" \
+	"  group_from = [ \"{subject_dn_component.O}\", \"{subject_dn_component.OU}\"," \
+	"                 \"{subject_uri}\" ];" \
+	"  group_map = ( { value = \"Example\"; group = \"example\"; }," \
+	"                { value = \"One\"; group = \"team-one\"; }," \
+	"                { value = \"Two\"; group = \"team-two\"; }," \
+	"                { prefix = \"https://all.example.com/\"; group = \"all\"; } );"
+#define CN_TO_APPS \
+	"{ name = \"cn\"; priority = 10; match = \"<SUBJECT>.*\";" \
+	"  map = \"LOCAL:{subject_dn_component.CN}\"; domains = [\"apps\"]; }"
+
+static bool has_group(const struct certmap_answer *a, const char *g)
+{
+	for (size_t i = 0; i < certmap_answer_n_groups(a); i++) {
+		if (strcmp(certmap_answer_group(a, i), g) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Name from the rule, groups only through group_map, no uid/gid/home. */
+static void test_certdom_identity(void **state)
+{
+	struct certmap_ctx *ctx = ctx_with("", CERT_DOMAIN, CN_TO_APPS);
+	struct certmap_answer *a = map_cert(ctx, "multi-ou.pem");
+	const struct certmap_trace_entry *t;
+	char *json;
+
+	(void)state;
+	assert_int_equal(certmap_answer_verdict(a), CERTMAP_VERDICT_MAPPED);
+	assert_string_equal(certmap_answer_user(a), "mallory");
+	assert_string_equal(certmap_answer_domain(a), "apps");
+	assert_false(certmap_answer_has_account(a));
+	assert_int_equal(certmap_answer_uid(a), (uid_t)-1);
+	assert_int_equal(certmap_answer_gid(a), (gid_t)-1);
+	assert_null(certmap_answer_home(a));
+	assert_int_equal(certmap_answer_n_groups(a), 3);
+	assert_true(has_group(a, "example") && has_group(a, "team-one") && has_group(a, "team-two"));
+	assert_false(has_group(a, "Three"));
+	/* OU=Three is not in group_map: dropped, and the trace says so. */
+	t = certmap_answer_trace(a, 0);
+	assert_non_null(t);
+	assert_int_equal(t->n_candidates, 1);
+	assert_non_null(strstr(t->candidates[0].note, "\"Three\""));
+	json = certmap_answer_to_json(a, false);
+	assert_non_null(json);
+	assert_non_null(strstr(json, "mallory"));
+	assert_null(strstr(json, "\"uid\""));
+	assert_null(strstr(json, "\"gid\""));
+	assert_null(strstr(json, "\"home\""));
+	free(json);
+	certmap_answer_free(a);
+	/* A SAN URI by prefix. */
+	a = map_cert(ctx, "allsan.pem");
+	assert_int_equal(certmap_answer_verdict(a), CERTMAP_VERDICT_MAPPED);
+	assert_true(has_group(a, "all") && has_group(a, "example"));
+	assert_int_equal(certmap_answer_n_groups(a), 2);
+	certmap_answer_free(a);
+	certmap_ctx_free(ctx);
+}
+
+/* A rule without domains never reaches a certificate domain (it would
+ * accept any name); a local account keeps its uid. */
+static void test_certdom_needs_naming(void **state)
+{
+	struct certmap_ctx *ctx = ctx_with("", CERT_DOMAIN, UPN_RULE);
+	struct certmap_answer *a = map_cert(ctx, "alice.pem");
+
+	(void)state;
+	assert_int_equal(certmap_answer_verdict(a), CERTMAP_VERDICT_MAPPED);
+	assert_string_equal(certmap_answer_domain(a), "local");
+	assert_true(certmap_answer_has_account(a));
+	assert_int_equal(certmap_answer_uid(a), 1000);
+	certmap_answer_free(a);
+	/* multi-ou.pem's UPN names mallory: no local account, and apps,
+	 * which would take any name, is not asked. */
+	a = map_cert(ctx, "multi-ou.pem");
+	assert_int_not_equal(certmap_answer_verdict(a), CERTMAP_VERDICT_MAPPED);
+	certmap_answer_free(a);
+	certmap_ctx_free(ctx);
+}
+
+/* Names go through the LOCAL: checks: a URI (':' and '/') is no user
+ * name, so it gives no identity in a certificate domain either. */
+static void test_certdom_name_checked(void **state)
+{
+	struct certmap_ctx *ctx = ctx_with("", CERT_DOMAIN,
+					   "{ name = \"uri\"; map = \"LOCAL:{subject_uri}\";"
+					   "  domains = [\"apps\"]; }");
+	struct certmap_answer *a = map_cert(ctx, "allsan.pem");
+
+	(void)state;
+	assert_refused(a, CERTMAP_REASON_NO_RULE_MATCHED);
+	certmap_answer_free(a);
+	certmap_ctx_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -576,6 +678,9 @@ int main(void)
 		cmocka_unit_test(test_invalid_certificate),
 		cmocka_unit_test(test_mapfile_rule),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_certdom_identity),
+		cmocka_unit_test(test_certdom_needs_naming),
+		cmocka_unit_test(test_certdom_name_checked),
 	};
 
 	return cmocka_run_group_tests_name("decision", tests, setup, teardown);
