@@ -197,7 +197,13 @@ for try in 1 2 3 4 5; do
 	sh "$srcdir/tests/lib/nsswrap.sh" "$builddir/doc/examples/tls-server" "$port" \
 		"$certs/serverauth.pem" "$certs/serverauth.key" "$certs/ca.pem" "$sock" > "$tmp/tls.log" 2>&1 &
 	tls_pid=$!
-	sleep 0.3
+	# Listening (state 0A in /proc/net/tcp) or gone: a slow, sanitized start
+	# must not be mistaken for a taken port.
+	hexport=$(printf ':%04X 00000000:0000 0A' "$port")
+	i=0
+	while kill -0 "$tls_pid" 2>/dev/null && ! grep -q "$hexport" /proc/net/tcp && [ $i -lt 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
 	kill -0 "$tls_pid" 2>/dev/null && break
 	tls_pid=
 done
