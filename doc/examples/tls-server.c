@@ -78,9 +78,14 @@ static void serve(SSL *ssl, struct certmap_client *cm)
 		n = snprintf(line, sizeof(line), "denied: %s (%s)\n",
 			     certmap_reason_name(certmap_answer_reason(a)),
 			     certmap_answer_message(a));
+	} else if (!certmap_answer_has_account(a)) {
+		/* A certificate-only identity: a name and groups, no uid. */
+		n = snprintf(line, sizeof(line), "user %s (no account) groups", certmap_answer_user(a));
 	} else {
 		n = snprintf(line, sizeof(line), "user %s uid %u groups", certmap_answer_user(a),
 			     (unsigned)certmap_answer_uid(a));
+	}
+	{
 		for (size_t i = 0;
 		     i < certmap_answer_n_groups(a) && n > 0 && (size_t)n < sizeof(line); i++) {
 			n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%s", i > 0 ? "," : " ",
