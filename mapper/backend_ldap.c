@@ -74,6 +74,7 @@ struct cm_ldap_pool {
 	size_t n_idle;
 	size_t cap;
 	time_t down_until[CM_LDAP_MAX_URIS];
+	pid_t pid;        /* the process the idle connections belong to */
 };
 
 /* What an operation on a connection reports besides certmap codes. */
@@ -88,7 +89,50 @@ struct cm_ldap_pool *cm_ldap_pool_new(void)
 		free(p);
 		p = NULL;
 	}
+	if (p != NULL) {
+		p->pid = getpid();
+	}
 	return p;
+}
+
+/*
+ * Frees a connection inherited across fork() without touching the
+ * parent's session: its descriptor is first pointed at /dev/null, so the
+ * unbind (and a TLS close_notify) libldap writes on the way out goes
+ * nowhere and only this process's copy of the socket is closed. Without
+ * /dev/null the handle is leaked rather than risk the parent's stream.
+ */
+static void forget_inherited(LDAP *ld)
+{
+	int fd = -1, null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null_fd >= 0 && ldap_get_option(ld, LDAP_OPT_DESC, &fd) == LDAP_OPT_SUCCESS &&
+	    fd >= 0 && dup3(null_fd, fd, O_CLOEXEC) == fd) {
+		ldap_destroy(ld);
+	}
+	if (null_fd >= 0) {
+		close(null_fd);
+	}
+}
+
+/*
+ * Called with the lock held on every use: in a child of fork() the idle
+ * connections are the parent's sessions (a search or unbind there would
+ * interleave with the parent's traffic), so they are forgotten, never
+ * used or unbound.
+ */
+static void pool_after_fork(struct cm_ldap_pool *p)
+{
+	pid_t me = getpid();
+
+	if (p->pid == me) {
+		return;
+	}
+	for (size_t i = 0; i < p->n_idle; i++) {
+		forget_inherited(p->idle[i].ld);
+	}
+	p->n_idle = 0;
+	p->pid = me;
 }
 
 void cm_ldap_pool_free(struct cm_ldap_pool *p)
@@ -96,6 +140,7 @@ void cm_ldap_pool_free(struct cm_ldap_pool *p)
 	if (p == NULL) {
 		return;
 	}
+	pool_after_fork(p);
 	for (size_t i = 0; i < p->n_idle; i++) {
 		ldap_unbind_ext(p->idle[i].ld, NULL, NULL);
 	}
@@ -449,6 +494,7 @@ static bool take_idle(const struct cm_ldap_conf *lc, struct conn *c)
 		bool stale = false;
 
 		pthread_mutex_lock(&p->lock);
+		pool_after_fork(p);
 		if (p->n_idle == 0) {
 			pthread_mutex_unlock(&p->lock);
 			break;
@@ -476,6 +522,7 @@ static void give_back(const struct cm_ldap_conf *lc, struct conn *c)
 	bool kept = false;
 
 	pthread_mutex_lock(&p->lock);
+	pool_after_fork(p);
 	if (p->n_idle < lc->pool_size) {
 		if (p->n_idle == p->cap) {
 			size_t ncap = p->cap == 0 ? 4 : p->cap * 2;
@@ -507,6 +554,7 @@ static void drop_idle(const struct cm_ldap_conf *lc, size_t i)
 	size_t n_gone = 0, k = 0;
 
 	pthread_mutex_lock(&p->lock);
+	pool_after_fork(p);
 	for (size_t j = 0; j < p->n_idle; j++) {
 		if (p->idle[j].uri == i && n_gone < CM_ARRAY_SIZE(gone)) {
 			gone[n_gone++] = p->idle[j].ld;

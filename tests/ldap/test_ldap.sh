@@ -420,6 +420,12 @@ conf hangldaps "\"$UT\"" 'timeout = 2; tls_ca_file = "'"$certs/ca.pem"'";' 'LDAP
 timed "hanging slapd during the ldaps:// handshake" hangldaps alice
 slapd_resume "$tmp/s1"
 
+# --- fork(): a child forgets the parent's pooled connection (never unbinds it)
+conf forked "\"$U1\"" '' 'LDAPU1:(uid={subject_dn_component.uid})'
+openssl x509 -in "$certs/alice.pem" -outform DER -out "$tmp/alice.der"
+expect_exit "fork: child maps on its own connection, parent's survives" 0 \
+	sh "$srcdir/tests/lib/nsswrap.sh" "$builddir/tests/ldap/fork_ldap" "$tmp/forked.conf" "$tmp/alice.der"
+
 # --- pam_certmap.so (library mode) on an ldap domain
 DRIVER="$builddir/tests/pam/pam_driver"
 MODULE="$builddir/.libs/pam_certmap.so"
