@@ -1171,11 +1171,45 @@ static int nested_groups(const struct cm_ldap_conf *lc, LDAP *ld, struct group_c
 	return rc;
 }
 
+/*
+ * Names the primary group into g->acct->groups (nothing when no group has
+ * the gid). Many accounts share few primary groups, and a gid names the
+ * same group for every account of the domain, so the name is kept per gid
+ * for primary_group_ttl seconds (negative_cache_ttl when no group has it):
+ * an uncached mapping then costs one search, not two.
+ */
+static int primary_group(const struct cm_ldap_conf *lc, LDAP *ld, struct group_ctx *g,
+			 char **msg)
+{
+	struct cm_account *a = g->acct;
+	char gid[16], key[32];
+	bool hit = false;
+	unsigned int ttl;
+	int rc;
+
+	snprintf(gid, sizeof(gid), "%u", (unsigned)a->gid);
+	/* \001 starts no DN, so no account's groups key is the same. */
+	snprintf(key, sizeof(key), "\001primary\n%u", (unsigned)a->gid);
+	if (lc->cache != NULL && lc->primary_group_ttl > 0 &&
+	    ((rc = cm_ldap_cache_get_groups(lc->cache, key, &a->groups, &hit)) != CERTMAP_OK || hit)) {
+		return rc;
+	}
+	rc = lc->ids == CM_LDAP_IDS_SID ? search_primary_sid(lc, ld, a, g, msg)
+					: search_by(lc, ld, lc->attr_gid, gid, g, msg);
+	if (rc != CERTMAP_OK || lc->cache == NULL || lc->primary_group_ttl == 0) {
+		return rc;
+	}
+	ttl = lc->primary_group_ttl;
+	if (a->groups.n == 0 && lc->negative_cache_ttl < ttl) {
+		ttl = lc->negative_cache_ttl;
+	}
+	return cm_ldap_cache_put_groups(lc->cache, key, &a->groups, ttl);
+}
+
 static int groups_op(const struct cm_ldap_conf *lc, LDAP *ld, void *argp, char **msg)
 {
 	struct group_ctx *g = argp;
 	struct cm_account *a = g->acct;
-	char gid[16];
 	int rc;
 
 	/* Start again on a retry with another connection. */
@@ -1184,10 +1218,7 @@ static int groups_op(const struct cm_ldap_conf *lc, LDAP *ld, void *argp, char *
 	cm_strv_clear(&g->next);
 	g->entries = 0;
 	/* The primary group first, as id(1) prints it. */
-	snprintf(gid, sizeof(gid), "%u", (unsigned)a->gid);
-	rc = lc->ids == CM_LDAP_IDS_SID ? search_primary_sid(lc, ld, a, g, msg)
-					: search_by(lc, ld, lc->attr_gid, gid, g, msg);
-	if (rc != CERTMAP_OK) {
+	if ((rc = primary_group(lc, ld, g, msg)) != CERTMAP_OK) {
 		return rc;
 	}
 	free(g->primary);

@@ -482,6 +482,30 @@ expect_exit "certmapd: still serving many clients" 0 client stress "$sock" "$cer
 kill -TERM "$dpid"
 wait "$dpid"
 
+# --- the primary group's name is kept per gid (primary_group_ttl), user
+# answers are not (cache_ttl = 0): a directory change to the user shows at
+# once, the primary group's name is not searched again
+ldmod() { ldapmodify -x -H "$U2" -D "$SLAPD_ROOTDN" -w "$SLAPD_ROOTPW" >/dev/null 2>&1; }
+sed 's/cache_ttl = 0; negative_cache_ttl = 0;/cache_ttl = 0; negative_cache_ttl = 0; groups = "none";/' "$tmp/svc.conf" > "$tmp/svc-pg.conf"
+sed 's/groups = "none";/groups = "none"; primary_group_ttl = 0;/' "$tmp/svc-pg.conf" > "$tmp/svc-pg0.conf"
+for pg in pg pg0; do
+	start_certmapd "$tmp/svc-$pg.conf"
+	expect_exit "$pg: alice mapped" 0 client map "$sock" "$certs/alice.pem" alice
+	# (alicepg, a groupOfNames, has gidNumber 10001 too)
+	expect_compact "$pg: groups none: the primary group" '"groups":["alice","alicepg"]'
+	printf 'dn: cn=alice,ou=Groups,%s\nchangetype: modify\nreplace: gidNumber\ngidNumber: 10999\n\ndn: %s\nchangetype: modify\nreplace: homeDirectory\nhomeDirectory: /home/alice-%s\n' "$B" "$A" "$pg" | ldmod
+	expect_exit "$pg: alice mapped after the directory changed" 0 client map "$sock" "$certs/alice.pem" alice
+	expect_compact "$pg: the user entry is searched again" "\"home\":\"/home/alice-$pg\""
+	if [ "$pg" = pg ]; then
+		expect_compact "pg: the primary group name comes from the per-gid cache" '"groups":["alice","alicepg"]'
+	else
+		expect_compact "pg0: primary_group_ttl = 0 searches the group each time" '"groups":["alicepg"]'
+	fi
+	printf 'dn: cn=alice,ou=Groups,%s\nchangetype: modify\nreplace: gidNumber\ngidNumber: 10001\n\ndn: %s\nchangetype: modify\nreplace: homeDirectory\nhomeDirectory: /home/alice\n' "$B" "$A" | ldmod
+	kill -TERM "$dpid"
+	wait "$dpid"
+done
+
 # --- the directory answer cache: a cached mapping never reaches the directory
 sed 's/cache_ttl = 0; negative_cache_ttl = 0;/cache_ttl = 60; negative_cache_ttl = 60;/' "$tmp/svc.conf" > "$tmp/svc-cache.conf"
 start_certmapd "$tmp/svc-cache.conf"
