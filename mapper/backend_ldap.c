@@ -312,12 +312,17 @@ static int tio_close(Sockbuf_IO_Desc *sbiod)
 
 static Sockbuf_IO timed_io = { tio_setup, tio_remove, tio_ctrl, tio_read, tio_write, tio_close };
 
+/* Set when a TCP connection of this thread is up (before any TLS): a
+ * failed ldaps:// connection after it failed in TLS (check-config). */
+static __thread bool tcp_up;
+
 static int conn_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
 		    struct ldap_conncb *ctx)
 {
 	struct timeval *tv = NULL;
 	long ms = 3000;
 
+	tcp_up = true;
 	(void)srv;
 	(void)addr;
 	(void)ctx;
@@ -377,13 +382,21 @@ static void ldap_global_init(void)
 	(void)ldap_get_option(NULL, LDAP_OPT_PROTOCOL_VERSION, &v);
 }
 
-/* Opens and binds a connection to URI i. */
-static int open_uri(const struct cm_ldap_conf *lc, size_t i, LDAP **out, char **msg)
+/* Opens and binds a connection to URI i. With stage (check-config
+ * --online) the connection is opened on its own first, so that *stage
+ * names the step that failed: "connect", "tls" or "bind". */
+static int open_uri_staged(const struct cm_ldap_conf *lc, size_t i, LDAP **out, char **msg,
+			   const char **stage)
 {
 	LDAP *ld = NULL;
+	const char *unused;
 	int rc, lrc;
 
 	*out = NULL;
+	if (stage == NULL) {
+		stage = &unused;
+	}
+	*stage = "connect";
 	pthread_once(&ldap_once, ldap_global_init);
 	if ((lrc = ldap_initialize(&ld, lc->uri[i])) != LDAP_SUCCESS) {
 		*msg = cm_asprintf("%s", ldap_err2string(lrc));
@@ -394,11 +407,25 @@ static int open_uri(const struct cm_ldap_conf *lc, size_t i, LDAP **out, char **
 		rc = CONN_LOST;
 		goto out;
 	}
-	if (lc->starttls && (lrc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
-		*msg = ld_error(ld, "StartTLS", lrc);
+	tcp_up = false;
+	if (stage != &unused && !lc->starttls && (lrc = ldap_connect(ld)) != LDAP_SUCCESS) {
+		*msg = ld_error(ld, tcp_up ? "TLS handshake" : "connect", lrc);
+		if (strncasecmp(lc->uri[i], "ldaps://", 8) == 0 && tcp_up) {
+			*stage = "tls";
+		}
 		rc = lrc == LDAP_TIMEOUT ? CONN_TIMEOUT : CONN_LOST;
 		goto out;
 	}
+	*stage = lc->starttls ? "tls" : "bind";
+	if (lc->starttls && (lrc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
+		*msg = ld_error(ld, "StartTLS", lrc);
+		if (strstr(*msg, "TLS:") == NULL && lrc == LDAP_SERVER_DOWN) {
+			*stage = "connect";
+		}
+		rc = lrc == LDAP_TIMEOUT ? CONN_TIMEOUT : CONN_LOST;
+		goto out;
+	}
+	*stage = "bind";
 	if ((rc = bind_conn(lc, ld, msg)) != CERTMAP_OK) {
 		goto out;
 	}
@@ -409,6 +436,11 @@ out:
 		ldap_unbind_ext(ld, NULL, NULL);
 	}
 	return rc;
+}
+
+static int open_uri(const struct cm_ldap_conf *lc, size_t i, LDAP **out, char **msg)
+{
+	return open_uri_staged(lc, i, out, msg, NULL);
 }
 
 static void mark_down(const struct cm_ldap_conf *lc, size_t i)
@@ -1307,5 +1339,84 @@ out:
 	cm_strv_clear(&g.next);
 	free(g.primary);
 	free(key);
+	return rc;
+}
+
+/* ------------------------------------------------------------ checking */
+
+/* Reads entry dn (base scope): 0, or the stage and message of the failure. */
+static int check_entry(const struct cm_ldap_conf *lc, LDAP *ld, const char *dn,
+		       const char **stage, char **msg)
+{
+	struct timeval tv = { .tv_sec = (time_t)lc->timeout };
+	char *attrs[] = { (char *)LDAP_NO_ATTRS, NULL };
+	LDAPMessage *res = NULL;
+	int lrc, rc = CERTMAP_OK;
+
+	lrc = ldap_search_ext_s(ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL, NULL,
+				&tv, 1, &res);
+	if (lrc == LDAP_SUCCESS && ldap_count_entries(ld, res) == 1) {
+		goto out;
+	}
+	rc = CERTMAP_ERR_BACKEND;
+	*stage = "base";
+	if (lrc == LDAP_SUCCESS || lrc == LDAP_NO_SUCH_OBJECT) {
+		*msg = cm_asprintf("%s not found (or not readable with this bind)", dn);
+	} else {
+		char *m = ld_error(ld, "search", lrc);
+
+		*msg = cm_asprintf("%s: %s", dn, m != NULL ? m : "");
+		free(m);
+	}
+out:
+	ldap_msgfree(res);
+	return rc;
+}
+
+int cm_ldap_check(const struct cm_domain *d, struct cm_ldap_check_result *out, size_t max,
+		  size_t *n)
+{
+	const struct cm_ldap_conf *lc = d->ldap;
+	sigset_t pipe_set, old, pending;
+	bool pipe_was_pending;
+	int rc = CERTMAP_OK;
+
+	*n = 0;
+	/* A server that drops the connection must not end the caller. */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigpending(&pending);
+	pipe_was_pending = sigismember(&pending, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	for (size_t i = 0; lc != NULL && i < lc->n_uri && i < max; i++) {
+		struct cm_ldap_check_result *r = &out[(*n)++];
+		LDAP *ld = NULL;
+		long t0 = now_ms();
+
+		memset(r, 0, sizeof(*r));
+		r->uri = lc->uri[i];
+		if (open_uri_staged(lc, i, &ld, &r->msg, &r->stage) != CERTMAP_OK ||
+		    check_entry(lc, ld, lc->base, &r->stage, &r->msg) != CERTMAP_OK ||
+		    (lc->group_base != NULL && strcmp(lc->group_base, lc->base) != 0 &&
+		     check_entry(lc, ld, lc->group_base, &r->stage, &r->msg) != CERTMAP_OK)) {
+			rc = CERTMAP_ERR_BACKEND;
+			if (r->msg == NULL) {
+				r->msg = cm_asprintf("failed");
+			}
+		} else {
+			r->stage = NULL;
+		}
+		r->ms = now_ms() - t0;
+		if (ld != NULL) {
+			ldap_unbind_ext(ld, NULL, NULL);
+		}
+	}
+	sigpending(&pending);
+	if (!pipe_was_pending && sigismember(&pending, SIGPIPE) == 1) {
+		struct timespec zero = { 0, 0 };
+
+		(void)sigtimedwait(&pipe_set, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }

@@ -380,6 +380,58 @@ t "StartTLS to a name the certificate does not hold: exit 3" 3 stlsname alice
 conf plainname "\"$(echo "$U1" | sed 's/127.0.0.1/localhost/')\"" '' 'LDAPU1:(uid={subject_dn_component.uid})'
 t "(the same name without TLS reaches slapd)" 0 plainname alice
 
+# --- check-config --online: binds to each URI of every ldap domain, reads the base
+oconf() { # NAME DOMAIN-SETTINGS...: one ldap domain per argument
+	f=$1; shift
+	{
+		printf 'verify = { ca_file = "%s"; };\ndomains = (' "$certs/ca.pem"
+		k=0
+		for dom in "$@"; do
+			[ $k -eq 0 ] || printf ','
+			printf ' { name = "d%s"; type = "ldap"; %s }' "$k" "$dom"
+			k=$((k + 1))
+		done
+		printf ' );\nrules = ( { name = "r"; map = "LDAPU1:(uid={subject_dn_component.uid})"; } );\n'
+	} > "$tmp/$f.conf"
+}
+online() { expect_exit "$1" "$2" ctl check-config --online --config "$tmp/$3.conf" ${4:-}; }
+printf 'reader-secret\n' > "$tmp/opw"; printf 'wrong\n' > "$tmp/opw-bad"
+chmod 600 "$tmp/opw" "$tmp/opw-bad"
+oconf ogood "uri = [\"$U1\"]; base = \"$B\";" \
+	"uri = [\"$UT\"]; base = \"$B\"; tls_ca_file = \"$certs/ca.pem\"; bind_dn = \"cn=reader,$B\"; bind_password_file = \"$tmp/opw\";" \
+	"uri = [\"$U1\"]; base = \"$B\"; starttls = true; tls_ca_file = \"$certs/ca.pem\";"
+online "online: anonymous, ldaps:// with a bind, StartTLS: exit 0" 0 ogood
+expect_out "online: d0 bound" "domain d0: $U1: bound, base read"
+expect_out "online: d1 bound" "domain d1: $UT: bound, base read"
+expect_out "online: d2 bound" "domain d2: $U1: bound, base read"
+oconf obase "uri = [\"$U1\"]; base = \"ou=Nowhere,$B\";"
+online "online: wrong base: exit 2" 2 obase
+expect_out "online: base not found" "domain d0: $U1: base failed: ou=Nowhere,$B not found"
+oconf ogbase "uri = [\"$U1\"]; base = \"$B\"; group_base = \"ou=NoGroups,$B\";"
+online "online: wrong group_base: exit 2" 2 ogbase
+expect_out "online: group_base not found" "base failed: ou=NoGroups,$B not found"
+oconf opw "uri = [\"$U1\"]; base = \"$B\"; bind_dn = \"cn=reader,$B\"; bind_password_file = \"$tmp/opw-bad\";"
+online "online: wrong password: exit 2" 2 opw
+expect_out "online: bind failed" "domain d0: $U1: bind failed: bind: Invalid credentials"
+expect_no_out "online: password never shown" 'wrong'
+oconf odead "uri = [\"$DEAD\"]; base = \"$B\";"
+online "online: nothing listening: exit 2" 2 odead
+expect_out "online: connect failed" "domain d0: $DEAD: connect failed: connect: Can't contact LDAP server"
+oconf otls "uri = [\"$UT\"]; base = \"$B\"; tls_ca_file = \"$certs/rogue-ca.pem\";" \
+	"uri = [\"$U1\"]; base = \"$B\"; starttls = true; tls_ca_file = \"$certs/rogue-ca.pem\";"
+online "online: wrong CA: exit 2" 2 otls
+expect_out "online: ldaps:// TLS failed" "domain d0: $UT: tls failed: "
+expect_out "online: StartTLS failed" "domain d1: $U1: tls failed: StartTLS"
+oconf ofo "uri = [\"$DEAD\", \"$U1\"]; base = \"$B\";"
+online "online: every URI is checked, one failing is exit 2" 2 ofo
+expect_out "online: first URI failed" "domain d0: $DEAD: connect failed"
+expect_out "online: second URI checked" "domain d0: $U1: bound, base read"
+online "online --json: exit 2" 2 ofo --json
+expect_compact "online --json: failed URI" "{\"domain\":\"d0\",\"uri\":\"$DEAD\",\"ok\":false,\"failed\":\"connect\","
+expect_compact "online --json: good URI" "{\"domain\":\"d0\",\"uri\":\"$U1\",\"ok\":true,\"failed\":null,\"error\":null,"
+expect_compact "online --json: config still valid" '"valid":true'
+expect_exit "without --online the directory is not contacted" 0 ctl check-config --config "$tmp/odead.conf"
+
 # --- failover, unavailable directories
 conf fo "\"$DEAD\", \"$U2\"" '' 'LDAPU1:(uid={subject_dn_component.uid})'
 t "first URI refuses, second answers" 0 fo alice
