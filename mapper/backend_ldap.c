@@ -294,13 +294,42 @@ static int tio_ctrl(Sockbuf_IO_Desc *sbiod, int opt, void *arg)
 	return LBER_SBIOD_CTRL_NEXT(sbiod, opt, arg);
 }
 
+/*
+ * Reads and writes are first tried without waiting: libldap reads once it
+ * saw the socket readable and writes small requests to a socket with room,
+ * so the poll (a system call per read and write) is only paid when it
+ * would block. Then poll bounds the wait. This layer sits right on the
+ * socket (TLS goes above it), so the calls go to the descriptor.
+ */
 static ber_slen_t tio_read(Sockbuf_IO_Desc *sbiod, void *buf, ber_len_t len)
 {
+	ber_socket_t fd = -1;
+	ssize_t n;
+
+	if (ber_sockbuf_ctrl(sbiod->sbiod_sb, LBER_SB_OPT_GET_FD, &fd) == 1 && fd >= 0) {
+		do {
+			n = recv(fd, buf, len, MSG_DONTWAIT);
+		} while (n < 0 && errno == EINTR);
+		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+			return n;
+		}
+	}
 	return wait_fd(sbiod, POLLIN) != 0 ? -1 : LBER_SBIOD_READ_NEXT(sbiod, buf, len);
 }
 
 static ber_slen_t tio_write(Sockbuf_IO_Desc *sbiod, void *buf, ber_len_t len)
 {
+	ber_socket_t fd = -1;
+	ssize_t n;
+
+	if (ber_sockbuf_ctrl(sbiod->sbiod_sb, LBER_SB_OPT_GET_FD, &fd) == 1 && fd >= 0) {
+		do {
+			n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		} while (n < 0 && errno == EINTR);
+		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+			return n;
+		}
+	}
 	return wait_fd(sbiod, POLLOUT) != 0 ? -1 : LBER_SBIOD_WRITE_NEXT(sbiod, buf, len);
 }
 
@@ -1203,6 +1232,25 @@ static int nested_groups(const struct cm_ldap_conf *lc, LDAP *ld, struct group_c
 	return rc;
 }
 
+static void primary_key(const struct cm_account *a, char *key, size_t size)
+{
+	/* \001 starts no DN, so no account's groups key is the same. */
+	snprintf(key, size, "\001primary\n%u", (unsigned)a->gid);
+}
+
+/* The primary group's name (into a->groups) from the per-gid cache. */
+static int primary_cached(const struct cm_ldap_conf *lc, struct cm_account *a, bool *hit)
+{
+	char key[32];
+
+	*hit = false;
+	if (lc->cache == NULL || lc->primary_group_ttl == 0) {
+		return CERTMAP_OK;
+	}
+	primary_key(a, key, sizeof(key));
+	return cm_ldap_cache_get_groups(lc->cache, key, &a->groups, hit);
+}
+
 /*
  * Names the primary group into g->acct->groups (nothing when no group has
  * the gid). Many accounts share few primary groups, and a gid names the
@@ -1220,10 +1268,8 @@ static int primary_group(const struct cm_ldap_conf *lc, LDAP *ld, struct group_c
 	int rc;
 
 	snprintf(gid, sizeof(gid), "%u", (unsigned)a->gid);
-	/* \001 starts no DN, so no account's groups key is the same. */
-	snprintf(key, sizeof(key), "\001primary\n%u", (unsigned)a->gid);
-	if (lc->cache != NULL && lc->primary_group_ttl > 0 &&
-	    ((rc = cm_ldap_cache_get_groups(lc->cache, key, &a->groups, &hit)) != CERTMAP_OK || hit)) {
+	primary_key(a, key, sizeof(key));
+	if ((rc = primary_cached(lc, a, &hit)) != CERTMAP_OK || hit) {
 		return rc;
 	}
 	rc = lc->ids == CM_LDAP_IDS_SID ? search_primary_sid(lc, ld, a, g, msg)
@@ -1304,6 +1350,15 @@ int cm_ldap_groups(const struct cm_domain *d, struct cm_account *acct, char **ms
 	}
 	if (lc->cache != NULL &&
 	    ((rc = cm_ldap_cache_get_groups(lc->cache, key, &acct->groups, &hit)) != CERTMAP_OK || hit)) {
+		goto out;
+	}
+	/* groups = "none" with the primary group's name kept: no connection. */
+	if (lc->groups == CM_LDAP_GROUPS_NONE &&
+	    ((rc = primary_cached(lc, acct, &hit)) != CERTMAP_OK || hit)) {
+		/* Ordered as below: the first group found, then by name. */
+		if (acct->groups.n > 2) {
+			qsort(acct->groups.v + 1, acct->groups.n - 1, sizeof(char *), name_cmp);
+		}
 		goto out;
 	}
 	rc = with_conn(lc, groups_op, &g, &used, msg);
