@@ -36,7 +36,7 @@ static const struct command {
 	  SHAPE_VERDICT },
 	{ "eval-rule", cmd_eval_rule,
 	  "eval-rule [--match RULE] [--map RULE] [--domains D,...] [--json] CERT", SHAPE_EVAL },
-	{ "check-config", cmd_check_config, "check-config [--config FILE] [--json]", SHAPE_CHECK },
+	{ "check-config", cmd_check_config, "check-config [--config FILE] [--json] [--online]", SHAPE_CHECK },
 	{ "query", cmd_query,
 	  "query [--socket PATH] [--config FILE] [--service-user USER] [--user NAME] [--upn-hint UPN] "
 	  "[--domain-hint DOMAIN] [--hint-data HEX] [--timeout SEC] [--json] CERT [CHAIN...]",

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend_ldap.h"
 #include "certmap.h"
 #include "cli.h"
 #include "conf.h"
+#include "conf_ldap.h"
 #include "context.h"
 #include "file.h"
 
@@ -87,11 +89,55 @@ static json_object *strv_json(const struct cm_strv *sv)
 	return list;
 }
 
+/*
+ * --online: binds to each URI of every ldap domain and reads its base.
+ * Adds one line (text) or object (JSON) per URI; returns whether all passed.
+ */
+static bool online_check(const struct cm_config *cfg, json_object *list)
+{
+	struct cm_ldap_check_result r[CM_LDAP_MAX_URIS];
+	bool all_ok = true;
+
+	for (size_t i = 0; i < cfg->n_domains; i++) {
+		const struct cm_domain *d = &cfg->domains[i];
+		size_t n = 0;
+
+		if (d->type != CM_DOMAIN_LDAP || d->ldap == NULL) {
+			continue;
+		}
+		all_ok = cm_ldap_check(d, r, CM_ARRAY_SIZE(r), &n) == CERTMAP_OK && all_ok;
+		for (size_t k = 0; k < n; k++) {
+			if (list != NULL) {
+				json_object *o = json_object_new_object();
+
+				json_object_object_add(o, "domain", json_object_new_string(d->name));
+				json_object_object_add(o, "uri", json_object_new_string(r[k].uri));
+				json_object_object_add(o, "ok", json_object_new_boolean(r[k].stage == NULL));
+				json_object_object_add(o, "failed", r[k].stage != NULL
+						       ? json_object_new_string(r[k].stage) : NULL);
+				json_object_object_add(o, "error", r[k].msg != NULL
+						       ? json_object_new_string(r[k].msg) : NULL);
+				json_object_object_add(o, "ms", json_object_new_int64(r[k].ms));
+				json_object_array_add(list, o);
+			} else if (r[k].stage == NULL) {
+				printf("domain %s: %s: bound, base read (%ld ms)\n", d->name, r[k].uri,
+				       r[k].ms);
+			} else {
+				printf("domain %s: %s: %s failed: %s\n", d->name, r[k].uri, r[k].stage,
+				       r[k].msg != NULL ? r[k].msg : "");
+			}
+			free(r[k].msg);
+		}
+	}
+	return all_ok;
+}
+
 int cmd_check_config(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "online", no_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -99,7 +145,8 @@ int cmd_check_config(int argc, char **argv)
 	struct certmap_ctx *ctx = NULL;
 	struct cm_strv warnings = { 0 };
 	char *err = NULL;
-	bool json = false;
+	json_object *online = NULL;
+	bool json = false, want_online = false, online_ok = true;
 	int c, rc;
 
 	optind = 1;
@@ -107,6 +154,7 @@ int cmd_check_config(int argc, char **argv)
 		switch (c) {
 		case 'c': path = optarg; break;
 		case 'j': json = true; break;
+		case 'o': want_online = true; break;
 		case 'h':
 			return cli_usage(true);
 		default:
@@ -124,6 +172,14 @@ int cmd_check_config(int argc, char **argv)
 	if (rc == CERTMAP_OK) {
 		rc = service_access_warnings(cm_ctx_config(ctx), &warnings);
 	}
+	if (rc == CERTMAP_OK && want_online) {
+		if (json) {
+			online = json_object_new_array();
+		} else {
+			printf("%s: valid\n", path);
+		}
+		online_ok = online_check(cm_ctx_config(ctx), online);
+	}
 	if (json) {
 		json_object *o = json_object_new_object();
 
@@ -132,9 +188,14 @@ int cmd_check_config(int argc, char **argv)
 		json_object_object_add(o, "errors", errors_json(rc == CERTMAP_OK ? NULL
 						: (err != NULL ? err : certmap_strerror(rc))));
 		json_object_object_add(o, "warnings", strv_json(&warnings));
+		if (online != NULL) {
+			json_object_object_add(o, "online", online);
+		}
 		cli_print_json(o);
 	} else if (rc == CERTMAP_OK) {
-		printf("%s: valid\n", path);
+		if (!want_online) {
+			printf("%s: valid\n", path);
+		}
 		for (size_t i = 0; i < warnings.n; i++) {
 			fprintf(stderr, "warning: %s\n", warnings.v[i]);
 		}
@@ -144,5 +205,5 @@ int cmd_check_config(int argc, char **argv)
 	certmap_ctx_free(ctx);
 	cm_strv_clear(&warnings);
 	free(err);
-	return rc == CERTMAP_OK ? CLI_OK : CLI_USAGE;
+	return rc == CERTMAP_OK && online_ok ? CLI_OK : CLI_USAGE;
 }

@@ -74,6 +74,7 @@ struct cm_ldap_pool {
 	size_t n_idle;
 	size_t cap;
 	time_t down_until[CM_LDAP_MAX_URIS];
+	pid_t pid;        /* the process the idle connections belong to */
 };
 
 /* What an operation on a connection reports besides certmap codes. */
@@ -88,7 +89,50 @@ struct cm_ldap_pool *cm_ldap_pool_new(void)
 		free(p);
 		p = NULL;
 	}
+	if (p != NULL) {
+		p->pid = getpid();
+	}
 	return p;
+}
+
+/*
+ * Frees a connection inherited across fork() without touching the
+ * parent's session: its descriptor is first pointed at /dev/null, so the
+ * unbind (and a TLS close_notify) libldap writes on the way out goes
+ * nowhere and only this process's copy of the socket is closed. Without
+ * /dev/null the handle is leaked rather than risk the parent's stream.
+ */
+static void forget_inherited(LDAP *ld)
+{
+	int fd = -1, null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null_fd >= 0 && ldap_get_option(ld, LDAP_OPT_DESC, &fd) == LDAP_OPT_SUCCESS &&
+	    fd >= 0 && dup3(null_fd, fd, O_CLOEXEC) == fd) {
+		ldap_destroy(ld);
+	}
+	if (null_fd >= 0) {
+		close(null_fd);
+	}
+}
+
+/*
+ * Called with the lock held on every use: in a child of fork() the idle
+ * connections are the parent's sessions (a search or unbind there would
+ * interleave with the parent's traffic), so they are forgotten, never
+ * used or unbound.
+ */
+static void pool_after_fork(struct cm_ldap_pool *p)
+{
+	pid_t me = getpid();
+
+	if (p->pid == me) {
+		return;
+	}
+	for (size_t i = 0; i < p->n_idle; i++) {
+		forget_inherited(p->idle[i].ld);
+	}
+	p->n_idle = 0;
+	p->pid = me;
 }
 
 void cm_ldap_pool_free(struct cm_ldap_pool *p)
@@ -96,6 +140,7 @@ void cm_ldap_pool_free(struct cm_ldap_pool *p)
 	if (p == NULL) {
 		return;
 	}
+	pool_after_fork(p);
 	for (size_t i = 0; i < p->n_idle; i++) {
 		ldap_unbind_ext(p->idle[i].ld, NULL, NULL);
 	}
@@ -249,13 +294,42 @@ static int tio_ctrl(Sockbuf_IO_Desc *sbiod, int opt, void *arg)
 	return LBER_SBIOD_CTRL_NEXT(sbiod, opt, arg);
 }
 
+/*
+ * Reads and writes are first tried without waiting: libldap reads once it
+ * saw the socket readable and writes small requests to a socket with room,
+ * so the poll (a system call per read and write) is only paid when it
+ * would block. Then poll bounds the wait. This layer sits right on the
+ * socket (TLS goes above it), so the calls go to the descriptor.
+ */
 static ber_slen_t tio_read(Sockbuf_IO_Desc *sbiod, void *buf, ber_len_t len)
 {
+	ber_socket_t fd = -1;
+	ssize_t n;
+
+	if (ber_sockbuf_ctrl(sbiod->sbiod_sb, LBER_SB_OPT_GET_FD, &fd) == 1 && fd >= 0) {
+		do {
+			n = recv(fd, buf, len, MSG_DONTWAIT);
+		} while (n < 0 && errno == EINTR);
+		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+			return n;
+		}
+	}
 	return wait_fd(sbiod, POLLIN) != 0 ? -1 : LBER_SBIOD_READ_NEXT(sbiod, buf, len);
 }
 
 static ber_slen_t tio_write(Sockbuf_IO_Desc *sbiod, void *buf, ber_len_t len)
 {
+	ber_socket_t fd = -1;
+	ssize_t n;
+
+	if (ber_sockbuf_ctrl(sbiod->sbiod_sb, LBER_SB_OPT_GET_FD, &fd) == 1 && fd >= 0) {
+		do {
+			n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		} while (n < 0 && errno == EINTR);
+		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+			return n;
+		}
+	}
 	return wait_fd(sbiod, POLLOUT) != 0 ? -1 : LBER_SBIOD_WRITE_NEXT(sbiod, buf, len);
 }
 
@@ -267,12 +341,17 @@ static int tio_close(Sockbuf_IO_Desc *sbiod)
 
 static Sockbuf_IO timed_io = { tio_setup, tio_remove, tio_ctrl, tio_read, tio_write, tio_close };
 
+/* Set when a TCP connection of this thread is up (before any TLS): a
+ * failed ldaps:// connection after it failed in TLS (check-config). */
+static __thread bool tcp_up;
+
 static int conn_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
 		    struct ldap_conncb *ctx)
 {
 	struct timeval *tv = NULL;
 	long ms = 3000;
 
+	tcp_up = true;
 	(void)srv;
 	(void)addr;
 	(void)ctx;
@@ -332,13 +411,21 @@ static void ldap_global_init(void)
 	(void)ldap_get_option(NULL, LDAP_OPT_PROTOCOL_VERSION, &v);
 }
 
-/* Opens and binds a connection to URI i. */
-static int open_uri(const struct cm_ldap_conf *lc, size_t i, LDAP **out, char **msg)
+/* Opens and binds a connection to URI i. With stage (check-config
+ * --online) the connection is opened on its own first, so that *stage
+ * names the step that failed: "connect", "tls" or "bind". */
+static int open_uri_staged(const struct cm_ldap_conf *lc, size_t i, LDAP **out, char **msg,
+			   const char **stage)
 {
 	LDAP *ld = NULL;
+	const char *unused;
 	int rc, lrc;
 
 	*out = NULL;
+	if (stage == NULL) {
+		stage = &unused;
+	}
+	*stage = "connect";
 	pthread_once(&ldap_once, ldap_global_init);
 	if ((lrc = ldap_initialize(&ld, lc->uri[i])) != LDAP_SUCCESS) {
 		*msg = cm_asprintf("%s", ldap_err2string(lrc));
@@ -349,11 +436,25 @@ static int open_uri(const struct cm_ldap_conf *lc, size_t i, LDAP **out, char **
 		rc = CONN_LOST;
 		goto out;
 	}
-	if (lc->starttls && (lrc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
-		*msg = ld_error(ld, "StartTLS", lrc);
+	tcp_up = false;
+	if (stage != &unused && !lc->starttls && (lrc = ldap_connect(ld)) != LDAP_SUCCESS) {
+		*msg = ld_error(ld, tcp_up ? "TLS handshake" : "connect", lrc);
+		if (strncasecmp(lc->uri[i], "ldaps://", 8) == 0 && tcp_up) {
+			*stage = "tls";
+		}
 		rc = lrc == LDAP_TIMEOUT ? CONN_TIMEOUT : CONN_LOST;
 		goto out;
 	}
+	*stage = lc->starttls ? "tls" : "bind";
+	if (lc->starttls && (lrc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
+		*msg = ld_error(ld, "StartTLS", lrc);
+		if (strstr(*msg, "TLS:") == NULL && lrc == LDAP_SERVER_DOWN) {
+			*stage = "connect";
+		}
+		rc = lrc == LDAP_TIMEOUT ? CONN_TIMEOUT : CONN_LOST;
+		goto out;
+	}
+	*stage = "bind";
 	if ((rc = bind_conn(lc, ld, msg)) != CERTMAP_OK) {
 		goto out;
 	}
@@ -364,6 +465,11 @@ out:
 		ldap_unbind_ext(ld, NULL, NULL);
 	}
 	return rc;
+}
+
+static int open_uri(const struct cm_ldap_conf *lc, size_t i, LDAP **out, char **msg)
+{
+	return open_uri_staged(lc, i, out, msg, NULL);
 }
 
 static void mark_down(const struct cm_ldap_conf *lc, size_t i)
@@ -449,6 +555,7 @@ static bool take_idle(const struct cm_ldap_conf *lc, struct conn *c)
 		bool stale = false;
 
 		pthread_mutex_lock(&p->lock);
+		pool_after_fork(p);
 		if (p->n_idle == 0) {
 			pthread_mutex_unlock(&p->lock);
 			break;
@@ -476,6 +583,7 @@ static void give_back(const struct cm_ldap_conf *lc, struct conn *c)
 	bool kept = false;
 
 	pthread_mutex_lock(&p->lock);
+	pool_after_fork(p);
 	if (p->n_idle < lc->pool_size) {
 		if (p->n_idle == p->cap) {
 			size_t ncap = p->cap == 0 ? 4 : p->cap * 2;
@@ -507,6 +615,7 @@ static void drop_idle(const struct cm_ldap_conf *lc, size_t i)
 	size_t n_gone = 0, k = 0;
 
 	pthread_mutex_lock(&p->lock);
+	pool_after_fork(p);
 	for (size_t j = 0; j < p->n_idle; j++) {
 		if (p->idle[j].uri == i && n_gone < CM_ARRAY_SIZE(gone)) {
 			gone[n_gone++] = p->idle[j].ld;
@@ -1123,11 +1232,62 @@ static int nested_groups(const struct cm_ldap_conf *lc, LDAP *ld, struct group_c
 	return rc;
 }
 
+static void primary_key(const struct cm_account *a, char *key, size_t size)
+{
+	/* \001 starts no DN, so no account's groups key is the same. */
+	snprintf(key, size, "\001primary\n%u", (unsigned)a->gid);
+}
+
+/* The primary group's name (into a->groups) from the per-gid cache. */
+static int primary_cached(const struct cm_ldap_conf *lc, struct cm_account *a, bool *hit)
+{
+	char key[32];
+
+	*hit = false;
+	if (lc->cache == NULL || lc->primary_group_ttl == 0) {
+		return CERTMAP_OK;
+	}
+	primary_key(a, key, sizeof(key));
+	return cm_ldap_cache_get_groups(lc->cache, key, &a->groups, hit);
+}
+
+/*
+ * Names the primary group into g->acct->groups (nothing when no group has
+ * the gid). Many accounts share few primary groups, and a gid names the
+ * same group for every account of the domain, so the name is kept per gid
+ * for primary_group_ttl seconds (negative_cache_ttl when no group has it):
+ * an uncached mapping then costs one search, not two.
+ */
+static int primary_group(const struct cm_ldap_conf *lc, LDAP *ld, struct group_ctx *g,
+			 char **msg)
+{
+	struct cm_account *a = g->acct;
+	char gid[16], key[32];
+	bool hit = false;
+	unsigned int ttl;
+	int rc;
+
+	snprintf(gid, sizeof(gid), "%u", (unsigned)a->gid);
+	primary_key(a, key, sizeof(key));
+	if ((rc = primary_cached(lc, a, &hit)) != CERTMAP_OK || hit) {
+		return rc;
+	}
+	rc = lc->ids == CM_LDAP_IDS_SID ? search_primary_sid(lc, ld, a, g, msg)
+					: search_by(lc, ld, lc->attr_gid, gid, g, msg);
+	if (rc != CERTMAP_OK || lc->cache == NULL || lc->primary_group_ttl == 0) {
+		return rc;
+	}
+	ttl = lc->primary_group_ttl;
+	if (a->groups.n == 0 && lc->negative_cache_ttl < ttl) {
+		ttl = lc->negative_cache_ttl;
+	}
+	return cm_ldap_cache_put_groups(lc->cache, key, &a->groups, ttl);
+}
+
 static int groups_op(const struct cm_ldap_conf *lc, LDAP *ld, void *argp, char **msg)
 {
 	struct group_ctx *g = argp;
 	struct cm_account *a = g->acct;
-	char gid[16];
 	int rc;
 
 	/* Start again on a retry with another connection. */
@@ -1136,10 +1296,7 @@ static int groups_op(const struct cm_ldap_conf *lc, LDAP *ld, void *argp, char *
 	cm_strv_clear(&g->next);
 	g->entries = 0;
 	/* The primary group first, as id(1) prints it. */
-	snprintf(gid, sizeof(gid), "%u", (unsigned)a->gid);
-	rc = lc->ids == CM_LDAP_IDS_SID ? search_primary_sid(lc, ld, a, g, msg)
-					: search_by(lc, ld, lc->attr_gid, gid, g, msg);
-	if (rc != CERTMAP_OK) {
+	if ((rc = primary_group(lc, ld, g, msg)) != CERTMAP_OK) {
 		return rc;
 	}
 	free(g->primary);
@@ -1195,6 +1352,15 @@ int cm_ldap_groups(const struct cm_domain *d, struct cm_account *acct, char **ms
 	    ((rc = cm_ldap_cache_get_groups(lc->cache, key, &acct->groups, &hit)) != CERTMAP_OK || hit)) {
 		goto out;
 	}
+	/* groups = "none" with the primary group's name kept: no connection. */
+	if (lc->groups == CM_LDAP_GROUPS_NONE &&
+	    ((rc = primary_cached(lc, acct, &hit)) != CERTMAP_OK || hit)) {
+		/* Ordered as below: the first group found, then by name. */
+		if (acct->groups.n > 2) {
+			qsort(acct->groups.v + 1, acct->groups.n - 1, sizeof(char *), name_cmp);
+		}
+		goto out;
+	}
 	rc = with_conn(lc, groups_op, &g, &used, msg);
 	/* The directory returns groups in no particular order: the primary
 	 * group first (when the directory names it), then by name, so that
@@ -1228,5 +1394,84 @@ out:
 	cm_strv_clear(&g.next);
 	free(g.primary);
 	free(key);
+	return rc;
+}
+
+/* ------------------------------------------------------------ checking */
+
+/* Reads entry dn (base scope): 0, or the stage and message of the failure. */
+static int check_entry(const struct cm_ldap_conf *lc, LDAP *ld, const char *dn,
+		       const char **stage, char **msg)
+{
+	struct timeval tv = { .tv_sec = (time_t)lc->timeout };
+	char *attrs[] = { (char *)LDAP_NO_ATTRS, NULL };
+	LDAPMessage *res = NULL;
+	int lrc, rc = CERTMAP_OK;
+
+	lrc = ldap_search_ext_s(ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL, NULL,
+				&tv, 1, &res);
+	if (lrc == LDAP_SUCCESS && ldap_count_entries(ld, res) == 1) {
+		goto out;
+	}
+	rc = CERTMAP_ERR_BACKEND;
+	*stage = "base";
+	if (lrc == LDAP_SUCCESS || lrc == LDAP_NO_SUCH_OBJECT) {
+		*msg = cm_asprintf("%s not found (or not readable with this bind)", dn);
+	} else {
+		char *m = ld_error(ld, "search", lrc);
+
+		*msg = cm_asprintf("%s: %s", dn, m != NULL ? m : "");
+		free(m);
+	}
+out:
+	ldap_msgfree(res);
+	return rc;
+}
+
+int cm_ldap_check(const struct cm_domain *d, struct cm_ldap_check_result *out, size_t max,
+		  size_t *n)
+{
+	const struct cm_ldap_conf *lc = d->ldap;
+	sigset_t pipe_set, old, pending;
+	bool pipe_was_pending;
+	int rc = CERTMAP_OK;
+
+	*n = 0;
+	/* A server that drops the connection must not end the caller. */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigpending(&pending);
+	pipe_was_pending = sigismember(&pending, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	for (size_t i = 0; lc != NULL && i < lc->n_uri && i < max; i++) {
+		struct cm_ldap_check_result *r = &out[(*n)++];
+		LDAP *ld = NULL;
+		long t0 = now_ms();
+
+		memset(r, 0, sizeof(*r));
+		r->uri = lc->uri[i];
+		if (open_uri_staged(lc, i, &ld, &r->msg, &r->stage) != CERTMAP_OK ||
+		    check_entry(lc, ld, lc->base, &r->stage, &r->msg) != CERTMAP_OK ||
+		    (lc->group_base != NULL && strcmp(lc->group_base, lc->base) != 0 &&
+		     check_entry(lc, ld, lc->group_base, &r->stage, &r->msg) != CERTMAP_OK)) {
+			rc = CERTMAP_ERR_BACKEND;
+			if (r->msg == NULL) {
+				r->msg = cm_asprintf("failed");
+			}
+		} else {
+			r->stage = NULL;
+		}
+		r->ms = now_ms() - t0;
+		if (ld != NULL) {
+			ldap_unbind_ext(ld, NULL, NULL);
+		}
+	}
+	sigpending(&pending);
+	if (!pipe_was_pending && sigismember(&pending, SIGPIPE) == 1) {
+		struct timespec zero = { 0, 0 };
+
+		(void)sigtimedwait(&pipe_set, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }

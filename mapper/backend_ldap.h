@@ -30,4 +30,23 @@ int cm_ldap_find(const struct cm_domain *d, const char *key, bool is_filter,
  * CERTMAP_ERR_NOMEM or CERTMAP_ERR_BACKEND (msg set). */
 int cm_ldap_groups(const struct cm_domain *d, struct cm_account *acct, char **msg);
 
+/* What check-config --online found for one URI of a domain. */
+struct cm_ldap_check_result {
+	const char *uri;   /* the domain's, not a copy */
+	const char *stage; /* NULL: bound and read the base; else "connect",
+			      "tls", "bind" or "base" */
+	char *msg;         /* malloc'd: what failed (NULL when nothing did) */
+	long ms;           /* time taken */
+};
+
+/*
+ * Opens and binds a connection to each URI of the domain in order (as the
+ * backend does, bypassing its pool and its retry_interval) and reads the
+ * base entry (and group_base when it differs). Fills out[0..*n) (at most
+ * max); returns 0 when every URI passed, CERTMAP_ERR_BACKEND otherwise.
+ * The caller frees each msg.
+ */
+int cm_ldap_check(const struct cm_domain *d, struct cm_ldap_check_result *out, size_t max,
+		  size_t *n);
+
 #endif

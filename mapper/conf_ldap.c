@@ -403,7 +403,7 @@ static void check_members(struct lctx *c, const config_setting_t *g)
 		"name", "type", "min_uid", "allow_uid0", "uri", "base", "groups",
 		"scope", "user_filter", "bind_dn", "bind_password_file", "sasl_mech",
 		"starttls", "tls_ca_file", "timeout", "size_limit", "retry_interval",
-		"pool_size", "cache_ttl", "negative_cache_ttl", "cache_size", "attr_name", "attr_uid", "attr_gid", "attr_home",
+		"pool_size", "cache_ttl", "negative_cache_ttl", "primary_group_ttl", "cache_size", "attr_name", "attr_uid", "attr_gid", "attr_home",
 		"attr_member_of", "attr_member", "attr_member_uid", "attr_group_name",
 		"attr_sid", "attr_primary_group", "group_depth", "group_base", "group_filter", "ids", NULL
 	};
@@ -461,6 +461,8 @@ static void load_search(struct lctx *c, const config_setting_t *g,
 	lc->cache_size = CM_LDAP_DEFAULT_CACHE_SIZE;
 	uint_setting(c, g, "cache_ttl", 0, 86400, &lc->cache_ttl);
 	uint_setting(c, g, "negative_cache_ttl", 0, 86400, &lc->negative_cache_ttl);
+	lc->primary_group_ttl = CM_LDAP_DEFAULT_PRIMARY_GROUP_TTL;
+	uint_setting(c, g, "primary_group_ttl", 0, 86400, &lc->primary_group_ttl);
 	uint_setting(c, g, "cache_size", 0, 10000000, &lc->cache_size);
 }
 
@@ -485,7 +487,8 @@ int cm_conf_ldap_load(const config_setting_t *g, const char *file,
 	if (!c.nomem && (lc->pool = cm_ldap_pool_new()) == NULL) {
 		c.nomem = true;
 	}
-	if (!c.nomem && lc->cache_size > 0 && (lc->cache_ttl > 0 || lc->negative_cache_ttl > 0) &&
+	if (!c.nomem && lc->cache_size > 0 && (lc->cache_ttl > 0 || lc->negative_cache_ttl > 0 ||
+						    lc->primary_group_ttl > 0) &&
 	    (lc->cache = cm_ldap_cache_new(lc->cache_size)) == NULL) {
 		c.nomem = true;
 	}

@@ -23,6 +23,7 @@ struct cm_ldap_cache;
 #define CM_LDAP_DEFAULT_POOL_SIZE 8
 #define CM_LDAP_DEFAULT_CACHE_TTL 60
 #define CM_LDAP_DEFAULT_NEGATIVE_CACHE_TTL 10
+#define CM_LDAP_DEFAULT_PRIMARY_GROUP_TTL 60
 #define CM_LDAP_DEFAULT_CACHE_SIZE 10000
 /* A bind password file holds one line of at most this many bytes. */
 #define CM_LDAP_MAX_PASSWORD 1024
@@ -57,6 +58,7 @@ struct cm_ldap_conf {
 	unsigned int pool_size;     /* idle connections kept per domain */
 	unsigned int cache_ttl;     /* seconds an answer is kept */
 	unsigned int negative_cache_ttl; /* ... a search that found nothing */
+	unsigned int primary_group_ttl; /* ... a gid's group name */
 	unsigned int cache_size;    /* answers kept per domain */
 	char *attr_name, *attr_uid, *attr_gid, *attr_home;
 	char *attr_member_of, *attr_member, *attr_member_uid, *attr_group_name;

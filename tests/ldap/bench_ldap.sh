@@ -2,12 +2,15 @@
 # Measures ldap-domain mapping against raw libldap on the suite's slapd
 # holding 10,000 users (not part of make check; run from the build tree:
 #	CERTMAP_SRCDIR=.. CERTMAP_BUILDDIR=. CERTMAP_TEST_CERTS=tests/certs/out \
-#	sh ../tests/ldap/bench_ldap.sh [N]
+#	sh ../tests/ldap/bench_ldap.sh [N]   (BENCH_SECONDS, BENCH_LDAP_CLIENTS: 3, 16)
+# make bench runs it (bench/run.sh).
 set -u
 . "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
 . "$srcdir/tests/lib/slapd.sh"
 slapd_require
 iters=${1:-5000}
+clients=${BENCH_LDAP_CLIENTS:-16}
+secs=${BENCH_SECONDS:-3}
 tmp=$(mktemp -d "$builddir/tests/tmp-bench.XXXXXX")
 chmod 755 "$tmp"
 trap 'slapd_stop_all; rm -rf "$tmp"' EXIT
@@ -33,13 +36,39 @@ rm -rf "$tmp/s/slapd.d" && mkdir "$tmp/s/slapd.d" &&
 	"$SLAPADD_BIN" -n0 -F "$tmp/s/slapd.d" -l "$tmp/s/config.ldif" >/dev/null 2>&1 &&
 	slapd_load "$tmp/s" "$tmp/data.ldif" && slapd_start "$tmp/s" || exit 99
 U=$(slapd_uri "$tmp/s")
-cat > "$tmp/bench.conf" <<EOC
+F="(&(objectClass=posixAccount)(uid=alice))"
+# conf NAME CACHE-TTL [SERVICE]: one ldap domain; groups = "none" names the
+# primary group (kept per gid, primary_group_ttl) as the answer documents.
+conf() {
+	cat > "$tmp/$1.conf" <<EOC
 verify = { enabled = false; };
 domains = ( { name = "dir"; type = "ldap"; uri = ["$U"]; base = "$B"; groups = "none";
-  cache_ttl = 0; negative_cache_ttl = 0; } );
+  pool_size = 32; cache_ttl = $2; negative_cache_ttl = $2; } );
 rules = ( { name = "r"; map = "LDAPU1:(uid={subject_dn_component.uid})"; } );
+${3:-}
 EOC
+}
+conf uncached 0
+conf cached 60
+conf svc 0 "service = { socket = \"$tmp/sock\"; user = \"root\"; allowed_uids = [$(id -u)]; cache_ttl = 0; cache_size = 0; };"
 openssl x509 -in "$certs/alice.pem" -outform DER -out "$tmp/alice.der"
-echo "== ldap domain, $iters mappings, 10,000 users (one slapd, same process and CPU)"
-"$builddir/tests/ldap/bench_ldap" "$tmp/bench.conf" "$tmp/alice.der" "$U" "$B" \
-	"(&(objectClass=posixAccount)(uid=alice))" "(&(objectClass=posixGroup)(gidNumber=10001))" "$iters"
+# Same CPU placement for certmap and the raw search: one process, one CPU.
+pin=
+command -v taskset >/dev/null 2>&1 && pin="taskset -c 0"
+BL="$builddir/tests/ldap/bench_ldap"
+rc=0
+echo "== ldap domain: uncached mapping vs raw ldap_search_ext_s, $iters each, 10,000 users${pin:+ ($pin)}"
+$pin "$BL" one "$tmp/uncached.conf" "$tmp/alice.der" "$U" "$B" "$F" "$iters" || rc=1
+
+echo "== certmapd on the ldap domain, $clients clients for ${secs}s each: uncached mappings vs raw libldap searches"
+"$builddir/certmapd" --foreground --workers "$clients" --config "$tmp/svc.conf" > "$tmp/svc.log" 2>&1 &
+dpid=$!
+i=0
+while [ ! -S "$tmp/sock" ] && [ $i -lt 50 ] && kill -0 "$dpid" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+"$BL" par "$tmp/sock" "$tmp/alice.der" "$U" "$B" "$F" "$clients" "$secs" || rc=1
+kill -TERM "$dpid"
+wait "$dpid"
+
+echo "== cached mapping never reaches the directory (slapd stopped after the first mapping)"
+"$BL" cached "$tmp/cached.conf" "$tmp/alice.der" "$U" "$(cat "$tmp/s/pid")" "$iters" || rc=1
+exit $rc

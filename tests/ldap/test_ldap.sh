@@ -380,6 +380,58 @@ t "StartTLS to a name the certificate does not hold: exit 3" 3 stlsname alice
 conf plainname "\"$(echo "$U1" | sed 's/127.0.0.1/localhost/')\"" '' 'LDAPU1:(uid={subject_dn_component.uid})'
 t "(the same name without TLS reaches slapd)" 0 plainname alice
 
+# --- check-config --online: binds to each URI of every ldap domain, reads the base
+oconf() { # NAME DOMAIN-SETTINGS...: one ldap domain per argument
+	f=$1; shift
+	{
+		printf 'verify = { ca_file = "%s"; };\ndomains = (' "$certs/ca.pem"
+		k=0
+		for dom in "$@"; do
+			[ $k -eq 0 ] || printf ','
+			printf ' { name = "d%s"; type = "ldap"; %s }' "$k" "$dom"
+			k=$((k + 1))
+		done
+		printf ' );\nrules = ( { name = "r"; map = "LDAPU1:(uid={subject_dn_component.uid})"; } );\n'
+	} > "$tmp/$f.conf"
+}
+online() { expect_exit "$1" "$2" ctl check-config --online --config "$tmp/$3.conf" ${4:-}; }
+printf 'reader-secret\n' > "$tmp/opw"; printf 'wrong\n' > "$tmp/opw-bad"
+chmod 600 "$tmp/opw" "$tmp/opw-bad"
+oconf ogood "uri = [\"$U1\"]; base = \"$B\";" \
+	"uri = [\"$UT\"]; base = \"$B\"; tls_ca_file = \"$certs/ca.pem\"; bind_dn = \"cn=reader,$B\"; bind_password_file = \"$tmp/opw\";" \
+	"uri = [\"$U1\"]; base = \"$B\"; starttls = true; tls_ca_file = \"$certs/ca.pem\";"
+online "online: anonymous, ldaps:// with a bind, StartTLS: exit 0" 0 ogood
+expect_out "online: d0 bound" "domain d0: $U1: bound, base read"
+expect_out "online: d1 bound" "domain d1: $UT: bound, base read"
+expect_out "online: d2 bound" "domain d2: $U1: bound, base read"
+oconf obase "uri = [\"$U1\"]; base = \"ou=Nowhere,$B\";"
+online "online: wrong base: exit 2" 2 obase
+expect_out "online: base not found" "domain d0: $U1: base failed: ou=Nowhere,$B not found"
+oconf ogbase "uri = [\"$U1\"]; base = \"$B\"; group_base = \"ou=NoGroups,$B\";"
+online "online: wrong group_base: exit 2" 2 ogbase
+expect_out "online: group_base not found" "base failed: ou=NoGroups,$B not found"
+oconf opw "uri = [\"$U1\"]; base = \"$B\"; bind_dn = \"cn=reader,$B\"; bind_password_file = \"$tmp/opw-bad\";"
+online "online: wrong password: exit 2" 2 opw
+expect_out "online: bind failed" "domain d0: $U1: bind failed: bind: Invalid credentials"
+expect_no_out "online: password never shown" 'wrong'
+oconf odead "uri = [\"$DEAD\"]; base = \"$B\";"
+online "online: nothing listening: exit 2" 2 odead
+expect_out "online: connect failed" "domain d0: $DEAD: connect failed: connect: Can't contact LDAP server"
+oconf otls "uri = [\"$UT\"]; base = \"$B\"; tls_ca_file = \"$certs/rogue-ca.pem\";" \
+	"uri = [\"$U1\"]; base = \"$B\"; starttls = true; tls_ca_file = \"$certs/rogue-ca.pem\";"
+online "online: wrong CA: exit 2" 2 otls
+expect_out "online: ldaps:// TLS failed" "domain d0: $UT: tls failed: "
+expect_out "online: StartTLS failed" "domain d1: $U1: tls failed: StartTLS"
+oconf ofo "uri = [\"$DEAD\", \"$U1\"]; base = \"$B\";"
+online "online: every URI is checked, one failing is exit 2" 2 ofo
+expect_out "online: first URI failed" "domain d0: $DEAD: connect failed"
+expect_out "online: second URI checked" "domain d0: $U1: bound, base read"
+online "online --json: exit 2" 2 ofo --json
+expect_compact "online --json: failed URI" "{\"domain\":\"d0\",\"uri\":\"$DEAD\",\"ok\":false,\"failed\":\"connect\","
+expect_compact "online --json: good URI" "{\"domain\":\"d0\",\"uri\":\"$U1\",\"ok\":true,\"failed\":null,\"error\":null,"
+expect_compact "online --json: config still valid" '"valid":true'
+expect_exit "without --online the directory is not contacted" 0 ctl check-config --config "$tmp/odead.conf"
+
 # --- failover, unavailable directories
 conf fo "\"$DEAD\", \"$U2\"" '' 'LDAPU1:(uid={subject_dn_component.uid})'
 t "first URI refuses, second answers" 0 fo alice
@@ -419,6 +471,12 @@ slapd_pause "$tmp/s1"
 conf hangldaps "\"$UT\"" 'timeout = 2; tls_ca_file = "'"$certs/ca.pem"'";' 'LDAPU1:(uid={subject_dn_component.uid})'
 timed "hanging slapd during the ldaps:// handshake" hangldaps alice
 slapd_resume "$tmp/s1"
+
+# --- fork(): a child forgets the parent's pooled connection (never unbinds it)
+conf forked "\"$U1\"" '' 'LDAPU1:(uid={subject_dn_component.uid})'
+openssl x509 -in "$certs/alice.pem" -outform DER -out "$tmp/alice.der"
+expect_exit "fork: child maps on its own connection, parent's survives" 0 \
+	sh "$srcdir/tests/lib/nsswrap.sh" "$builddir/tests/ldap/fork_ldap" "$tmp/forked.conf" "$tmp/alice.der"
 
 # --- pam_certmap.so (library mode) on an ldap domain
 DRIVER="$builddir/tests/pam/pam_driver"
@@ -475,6 +533,30 @@ expect_exit "certmapd: restarted directory used again" 0 client map "$sock" "$ce
 expect_exit "certmapd: still serving many clients" 0 client stress "$sock" "$certs/alice.pem" alice 16 10
 kill -TERM "$dpid"
 wait "$dpid"
+
+# --- the primary group's name is kept per gid (primary_group_ttl), user
+# answers are not (cache_ttl = 0): a directory change to the user shows at
+# once, the primary group's name is not searched again
+ldmod() { ldapmodify -x -H "$U2" -D "$SLAPD_ROOTDN" -w "$SLAPD_ROOTPW" >/dev/null 2>&1; }
+sed 's/cache_ttl = 0; negative_cache_ttl = 0;/cache_ttl = 0; negative_cache_ttl = 0; groups = "none";/' "$tmp/svc.conf" > "$tmp/svc-pg.conf"
+sed 's/groups = "none";/groups = "none"; primary_group_ttl = 0;/' "$tmp/svc-pg.conf" > "$tmp/svc-pg0.conf"
+for pg in pg pg0; do
+	start_certmapd "$tmp/svc-$pg.conf"
+	expect_exit "$pg: alice mapped" 0 client map "$sock" "$certs/alice.pem" alice
+	# (alicepg, a groupOfNames, has gidNumber 10001 too)
+	expect_compact "$pg: groups none: the primary group" '"groups":["alice","alicepg"]'
+	printf 'dn: cn=alice,ou=Groups,%s\nchangetype: modify\nreplace: gidNumber\ngidNumber: 10999\n\ndn: %s\nchangetype: modify\nreplace: homeDirectory\nhomeDirectory: /home/alice-%s\n' "$B" "$A" "$pg" | ldmod
+	expect_exit "$pg: alice mapped after the directory changed" 0 client map "$sock" "$certs/alice.pem" alice
+	expect_compact "$pg: the user entry is searched again" "\"home\":\"/home/alice-$pg\""
+	if [ "$pg" = pg ]; then
+		expect_compact "pg: the primary group name comes from the per-gid cache" '"groups":["alice","alicepg"]'
+	else
+		expect_compact "pg0: primary_group_ttl = 0 searches the group each time" '"groups":["alicepg"]'
+	fi
+	printf 'dn: cn=alice,ou=Groups,%s\nchangetype: modify\nreplace: gidNumber\ngidNumber: 10001\n\ndn: %s\nchangetype: modify\nreplace: homeDirectory\nhomeDirectory: /home/alice\n' "$B" "$A" | ldmod
+	kill -TERM "$dpid"
+	wait "$dpid"
+done
 
 # --- the directory answer cache: a cached mapping never reaches the directory
 sed 's/cache_ttl = 0; negative_cache_ttl = 0;/cache_ttl = 60; negative_cache_ttl = 60;/' "$tmp/svc.conf" > "$tmp/svc-cache.conf"
