@@ -14,7 +14,7 @@ pam_certmap_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam_module -I$(top_srcd
 # libcrypto itself does.
 pam_certmap_la_LDFLAGS = -module -avoid-version -shared -Wl,-z,nodelete \
 	-Wl,--version-script=$(top_srcdir)/pam_module/pam_certmap.sym
-pam_certmap_la_LIBADD = libcertmap_internal.la \
+pam_certmap_la_LIBADD = libcertmap_audit.la libcertmap_internal.la \
 	$(OPENSSL_LIBS) $(LIBCONFIG_LIBS) $(JSONC_LIBS) $(PAM_LIBS)
 EXTRA_pam_certmap_la_DEPENDENCIES = pam_module/pam_certmap.sym
 

@@ -37,6 +37,7 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include "audit.h"
 #include "certmap.h"
 #include "pam_certmap.h"
 #include "util.h"
@@ -61,6 +62,9 @@ struct decision_log {
 	const char *user;
 	const char *requested;
 	char sha256[65];
+	const unsigned char *cert; /* DER, for the subject and issuer */
+	size_t cert_len;
+	uint64_t start_us;
 };
 
 /* ------------------------------------------------------------ logging */
@@ -92,35 +96,43 @@ static void log_add_value(struct cm_buf *b, const char *value)
 	cm_buf_add_quoted(b, (const unsigned char *)value, strnlen(value, LOG_CAP + 1), LOG_CAP);
 }
 
-static void log_add(struct cm_buf *b, const char *key, const char *value)
+static void audit_syslog(void *arg, const char *line)
 {
-	cm_buf_printf(b, " %s=", key);
-	log_add_value(b, value);
+	pam_syslog(arg, LOG_NOTICE, "%s", line);
 }
 
+static const char *pam_item_text(pam_handle_t *pamh, int item)
+{
+	const void *v = NULL;
+
+	if (pam_get_item(pamh, item, &v) != PAM_SUCCESS) {
+		return NULL;
+	}
+	return v;
+}
+
+/* One record per decision (mapper/audit.c words it). */
 static void decision_log_write(pam_handle_t *pamh, const struct decision_log *d, int rv)
 {
-	struct cm_buf b;
-	char *line = NULL;
+	struct cm_audit r = {
+	    .ident = "pam_certmap",
+	    .prefix = pam_code_name(rv),
+	    .verdict = d->verdict != NULL ? d->verdict : "error",
+	    .reason = d->reason,
+	    .message = d->detail,
+	    .user = d->user,
+	    .rule = d->rule,
+	    .domain = d->domain,
+	    .requested = d->requested,
+	    .cert_sha256 = d->sha256,
+	    .cert = d->cert,
+	    .cert_len = d->cert_len,
+	    .service = pam_item_text(pamh, PAM_SERVICE),
+	    .rhost = pam_item_text(pamh, PAM_RHOST),
+	    .time_us = cm_audit_now_us() - d->start_us,
+	};
 
-	cm_buf_init(&b, 4096);
-	cm_buf_printf(&b, "%s verdict=%s", pam_code_name(rv),
-		      d->verdict != NULL ? d->verdict : "error");
-	log_add(&b, "reason", d->reason);
-	log_add(&b, "rule", d->rule);
-	log_add(&b, "domain", d->domain);
-	log_add(&b, "user", d->user);
-	log_add(&b, "requested", d->requested);
-	cm_buf_printf(&b, " cert_sha256=%s", d->sha256[0] != '\0' ? d->sha256 : "-");
-	log_add(&b, "detail", d->detail);
-	line = cm_buf_steal(&b, NULL);
-	if (line == NULL) {
-		pam_syslog(pamh, LOG_NOTICE, "%s (log line too long)", pam_code_name(rv));
-	} else {
-		pam_syslog(pamh, LOG_NOTICE, "%s", line);
-	}
-	free(line);
-	cm_buf_free(&b);
+	cm_audit_log(&r, audit_syslog, pamh);
 }
 
 static void sha256_hex(const unsigned char *der, size_t len, char out[65])
@@ -472,6 +484,8 @@ static int certmap_run(pam_handle_t *pamh, struct decision_log *d, const struct 
 	}
 	req.cert = der;
 	req.cert_len = der_len;
+	d->cert = der;
+	d->cert_len = der_len;
 	req.upn_hint = pam_getenv(pamh, o->upn_hint_env);
 	req.domain_hint = pam_getenv(pamh, o->domain_hint_env);
 	if ((rv = hint_from_env(pamh, o, &req, &hint, d)) != PAM_SUCCESS) {
@@ -504,7 +518,7 @@ out:
 /* Runs one hook: options, then the mapping; one NOTICE line either way. */
 static int certmap_hook(pam_handle_t *pamh, int argc, const char **argv, bool may_set_user)
 {
-	struct decision_log d = {0};
+	struct decision_log d = {.start_us = cm_audit_now_us()};
 	struct cm_pam_opts o;
 	int rv = PAM_AUTH_ERR;
 

@@ -15,6 +15,7 @@
 
 #include "answer.h"
 #include "answer.h"
+#include "audit.h"
 #include "cache.h"
 #include "daemon.h"
 
@@ -262,11 +263,16 @@ static enum cmd_outcome do_reload(const struct cmd_caller *cl, struct cmp_call *
 static void job_run(struct cmd_work *w);
 static void job_done(struct cmd_work *w, bool ran);
 
+static void log_cached(const struct cmd_caller *cl, struct cmd_job *job, const char *frame,
+		       uint64_t start_us);
+
 static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *call,
 			       struct cm_buf *out)
 {
 	struct cmd_job *job = calloc(1, sizeof(*job));
+	uint64_t start_us = cmd_now_us();
 	struct cmp_fail fail;
+	size_t mark;
 
 	if (job == NULL) {
 		return reply_fail(out, CMP_E_BACKEND_UNAVAILABLE, NULL, "out of memory");
@@ -283,8 +289,12 @@ static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *cal
 		 * traced answer and this untraced one never share an entry. */
 		job->map.key[0] ^= 0x01;
 	}
+	mark = out->len;
 	if (cm_cache_get(cl->gen->cache, job->map.key, cmd_now_ms(), out)) {
 		cmd_stats_add(cl->stats, CMD_C_HITS, 1);
+		if (!out->failed && out->len > mark && out->data[out->len - 1] == '\0') {
+			log_cached(cl, job, out->data + mark, start_us);
+		}
 		cmd_job_free(job);
 		return CMD_REPLIED;
 	}
@@ -302,7 +312,7 @@ static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *cal
 	job->gen = cmd_gen_ref(cl->gen);
 	job->call = *call;
 	memset(call, 0, sizeof(*call)); /* the job owns the strings now */
-	job->start_us = cmd_now_us();
+	job->start_us = start_us;
 	job->peer_uid = cl->peer->uid;
 	job->peer_pid = cl->peer->pid;
 	job->oneway = job->call.oneway;
@@ -428,40 +438,75 @@ enum cmd_outcome cmd_dispatch_frame(const struct cmd_caller *cl, const char *fra
 
 /* ---------------------------------------------------------------- Map, in a worker */
 
-static void log_field(struct cm_buf *b, const char *name, const char *value)
+static void audit_syslog(void *arg, const char *line)
 {
-	cm_buf_printf(b, " %s=", name);
-	if (value == NULL) {
-		cm_buf_adds(b, "-");
-		return;
-	}
-	cm_buf_add_quoted(b, (const unsigned char *)value, strlen(value), 128);
+	(void)arg;
+	syslog(LOG_NOTICE, "%s", line);
 }
 
-/* One NOTICE line per decision; every string in it is escaped. */
+/* One record per decision (mapper/audit.c words it). */
 static void log_decision(const struct cmd_job *job, const struct certmap_answer *a)
 {
-	struct cm_buf b;
-	char *line;
+	struct cm_audit r = {
+	    .ident = "certmapd",
+	    .verdict = certmap_verdict_name(certmap_answer_verdict(a)),
+	    .reason = certmap_reason_name(certmap_answer_reason(a)),
+	    .message = certmap_answer_message(a),
+	    .user = certmap_answer_user(a),
+	    .rule = certmap_answer_rule(a),
+	    .domain = certmap_answer_domain(a),
+	    .cert_sha256 = certmap_answer_cert_sha256(a),
+	    .cert = job->map.cert,
+	    .cert_len = job->map.cert_len,
+	    .has_peer = true,
+	    .peer_uid = job->peer_uid,
+	    .peer_pid = job->peer_pid,
+	    .time_us = cmd_now_us() - job->start_us,
+	};
 
-	cm_buf_init(&b, 4096);
-	cm_buf_printf(&b, "decision %s", certmap_verdict_name(certmap_answer_verdict(a)));
-	if (certmap_answer_verdict(a) == CERTMAP_VERDICT_MAPPED) {
-		log_field(&b, "user", certmap_answer_user(a));
-		log_field(&b, "rule", certmap_answer_rule(a));
-		log_field(&b, "domain", certmap_answer_domain(a));
-	} else {
-		log_field(&b, "reason", certmap_reason_name(certmap_answer_reason(a)));
-		log_field(&b, "message", certmap_answer_message(a));
+	cm_audit_log(&r, audit_syslog, NULL);
+}
+
+static const char *json_str(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string)) {
+		return NULL;
 	}
-	cm_buf_printf(&b, " cert_sha256=%s peer_uid=%u peer_pid=%d",
-		      certmap_answer_cert_sha256(a)[0] != '\0' ? certmap_answer_cert_sha256(a)
-							       : "-",
-		      (unsigned)job->peer_uid, (int)job->peer_pid);
-	line = cm_buf_steal(&b, NULL);
-	syslog(LOG_NOTICE, "%s", line != NULL ? line : "decision (log line too long)");
-	free(line);
-	cm_buf_free(&b);
+	return json_object_get_string(v);
+}
+
+/* A cached answer is a decision too: its record comes from the stored
+ * reply frame (at frame, NUL-terminated) and the certificate as sent. */
+static void log_cached(const struct cmd_caller *cl, struct cmd_job *job, const char *frame,
+		       uint64_t start_us)
+{
+	json_object *o = json_tokener_parse(frame), *p = NULL;
+	struct cmp_fail fail;
+	struct cm_audit r = {.ident = "certmapd", .cached = true, .has_peer = true};
+
+	if (o == NULL || !json_object_object_get_ex(o, CMP_F_PARAMETERS, &p)) {
+		goto out;
+	}
+	/* The subject and issuer need the certificate: decoded only to log. */
+	if (cmp_map_decode_certs(&job->map, &fail) == 0) {
+		r.cert = job->map.cert;
+		r.cert_len = job->map.cert_len;
+	}
+	r.verdict = json_str(p, "verdict");
+	r.reason = json_str(p, "reason");
+	r.message = json_str(p, "message");
+	r.user = json_str(p, "user");
+	r.rule = json_str(p, "rule");
+	r.domain = json_str(p, "domain");
+	r.cert_sha256 = json_str(p, "cert_sha256");
+	r.peer_uid = cl->peer->uid;
+	r.peer_pid = cl->peer->pid;
+	r.time_us = cmd_now_us() - start_us;
+	cm_audit_log(&r, audit_syslog, NULL);
+out:
+	json_object_put(o);
 }
 
 /* BackendUnavailable carries the refusal's fields so clients can still

@@ -12,7 +12,7 @@ certmapd_SOURCES += service/infopipe.c service/infopipe.h service/infopipe_users
 	service/infopipe_int.h
 certmapd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
 certmapd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) -pthread
-certmapd_LDADD = libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS) $(SYSTEMD_LIBS) -lpthread
+certmapd_LDADD = libcertmap_audit.la libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS) $(SYSTEMD_LIBS) -lpthread
 # The HTTP forward-auth listener (service.http), with libmicrohttpd.
 certmapd_SOURCES += service/http_cert.c service/http_cert.h
 if HAVE_MICROHTTPD
@@ -141,3 +141,11 @@ tests_unit_test_http_cert_SOURCES = tests/unit/test_http_cert.c service/http_cer
 tests_unit_test_http_cert_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
 tests_unit_test_http_cert_LDADD = $(UNIT_LDADD)
 endif
+
+# ---------------------------------------------------------------- the audit trail
+# Read back from a listener the test owns at journald's and syslog's
+# sockets, in a private mount namespace (skips without root and unshare).
+check_PROGRAMS += tests/lib/logsink
+tests_lib_logsink_SOURCES = tests/lib/logsink.c
+TESTS += tests/service/test_audit.sh
+EXTRA_DIST += tests/service/test_audit.sh

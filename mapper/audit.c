@@ -1,0 +1,333 @@
+/*
+ * The audit trail (see audit.h): the one place that knows the words and
+ * fields of a decision record, the journal and syslog forms, and the
+ * rate limit on repeated refusals.
+ */
+#include "config.h"
+
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-journal.h>
+#endif
+
+#include "audit.h"
+#include "util.h"
+
+#define VALUE_CAP 128 /* bytes of one string shown, as in every log line */
+#define NAME_CAP 1024 /* bytes of a printed subject or issuer before the cap */
+#define SLOTS 256     /* certificates tracked by the rate limit at once */
+#define MAX_FIELDS 24
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+/* ------------------------------------------------------------ rate limit */
+
+struct slot {
+	char key[65 + 32]; /* sha256 '/' reason; "" when free */
+	time_t window_start;
+	unsigned int seen;
+	unsigned int suppressed;
+};
+
+static struct slot slots[SLOTS];
+static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t slot_of(const char *key)
+{
+	size_t h = 5381;
+
+	for (const char *p = key; *p != '\0'; p++) {
+		h = h * 33 + (unsigned char)*p;
+	}
+	return h % SLOTS;
+}
+
+/* Only refusals of a known certificate are limited: a mapping is always
+ * worth a line. Returns false when the record is to be dropped; otherwise
+ * *suppressed says how many were dropped since the last one logged. */
+static bool rate_allow(const struct cm_audit *a, unsigned int *suppressed)
+{
+	char key[sizeof(slots[0].key)];
+	time_t now = time(NULL);
+	struct slot *s;
+	bool allow = true;
+
+	*suppressed = 0;
+	if (a->verdict == NULL || strcmp(a->verdict, "refused") != 0 || a->cert_sha256 == NULL ||
+	    a->cert_sha256[0] == '\0') {
+		return true;
+	}
+	snprintf(key, sizeof(key), "%.64s/%.30s", a->cert_sha256,
+		 a->reason != NULL ? a->reason : "-");
+	pthread_mutex_lock(&slots_lock);
+	s = &slots[slot_of(key)];
+	if (strcmp(s->key, key) != 0 || now - s->window_start >= CM_AUDIT_WINDOW_S ||
+	    now < s->window_start) {
+		/* A new window (or another certificate takes the slot): what was
+		 * suppressed in the old one is reported with this record. */
+		*suppressed = strcmp(s->key, key) == 0 ? s->suppressed : 0;
+		memcpy(s->key, key, sizeof(key));
+		s->window_start = now;
+		s->seen = 0;
+		s->suppressed = 0;
+	}
+	if (s->seen >= CM_AUDIT_BURST) {
+		s->suppressed++;
+		allow = false;
+	} else {
+		s->seen++;
+	}
+	pthread_mutex_unlock(&slots_lock);
+	return allow;
+}
+
+/* ------------------------------------------------------------ values */
+
+/* The escaped form of one value, without its quotes: "-" for none. */
+static void add_escaped(struct cm_buf *b, const char *value)
+{
+	if (value == NULL || value[0] == '\0') {
+		cm_buf_addc(b, '-');
+		return;
+	}
+	cm_buf_add_quoted(b, (const unsigned char *)value, strnlen(value, VALUE_CAP + 1), VALUE_CAP);
+}
+
+/* RFC 2253 text of a name, or NULL. */
+static char *name_text(const X509_NAME *name)
+{
+	char *out = NULL;
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *p = NULL;
+	long n;
+
+	if (bio == NULL || name == NULL) {
+		goto out;
+	}
+	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0) {
+		goto out;
+	}
+	n = BIO_get_mem_data(bio, &p);
+	if (n < 0 || p == NULL) {
+		goto out;
+	}
+	if (n > NAME_CAP) {
+		n = NAME_CAP;
+	}
+	if ((out = malloc((size_t)n + 1)) != NULL) {
+		memcpy(out, p, (size_t)n);
+		out[n] = '\0';
+	}
+out:
+	BIO_free(bio);
+	return out;
+}
+
+static void cert_names(const unsigned char *der, size_t len, char **subject, char **issuer)
+{
+	const unsigned char *p = der;
+	X509 *x;
+
+	*subject = NULL;
+	*issuer = NULL;
+	if (der == NULL || len == 0 || len > 1024 * 1024) {
+		return;
+	}
+	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL) {
+		return;
+	}
+	*subject = name_text(X509_get_subject_name(x));
+	*issuer = name_text(X509_get_issuer_name(x));
+	X509_free(x);
+}
+
+/* ------------------------------------------------------------ the record */
+
+struct record {
+	struct cm_buf line;
+	struct cm_buf field[MAX_FIELDS];
+	size_t n;
+};
+
+/* One field: " word=<quoted>" in the line, CERTMAP_KEY=<escaped> in the
+ * journal (the same text without its quotes). */
+static void put(struct record *r, const char *word, const char *key, const char *value,
+		bool quoted)
+{
+	struct cm_buf v;
+	char *text;
+
+	cm_buf_init(&v, 4 * VALUE_CAP + 16);
+	if (quoted) {
+		add_escaped(&v, value);
+	} else {
+		cm_buf_adds(&v, value != NULL && value[0] != '\0' ? value : "-");
+	}
+	text = cm_buf_steal(&v, NULL);
+	cm_buf_free(&v);
+	if (text == NULL) {
+		return;
+	}
+	if (word != NULL) {
+		cm_buf_printf(&r->line, " %s=%s", word, text);
+	}
+	if (r->n < MAX_FIELDS) {
+		size_t l = strlen(text);
+		bool q = quoted && l >= 2 && text[0] == '"';
+
+		cm_buf_init(&r->field[r->n], 4 * VALUE_CAP + 64);
+		cm_buf_printf(&r->field[r->n], "CERTMAP_%s=%.*s", key, (int)(q ? l - 2 : l),
+			      q ? text + 1 : text);
+		r->n++;
+	}
+	free(text);
+}
+
+static void put_num(struct record *r, const char *word, const char *key, unsigned long long v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%llu", v);
+	put(r, word, key, num, false);
+}
+
+static void record_build(struct record *r, const struct cm_audit *a, unsigned int suppressed)
+{
+	char *subject = NULL, *issuer = NULL;
+	bool mapped = a->verdict != NULL && strcmp(a->verdict, "mapped") == 0;
+
+	cert_names(a->cert, a->cert_len, &subject, &issuer);
+	cm_buf_init(&r->line, 8192);
+	if (a->prefix != NULL) {
+		cm_buf_printf(&r->line, "%s verdict=%s", a->prefix,
+			      a->verdict != NULL ? a->verdict : "error");
+	} else {
+		cm_buf_printf(&r->line, "decision %s", a->verdict != NULL ? a->verdict : "error");
+	}
+	put(r, NULL, "VERDICT", a->verdict != NULL ? a->verdict : "error", false);
+	/* The order of the words is the one certmapd has always logged. */
+	if (mapped) {
+		put(r, NULL, "REASON", a->reason, false);
+		put(r, "user", "USER", a->user, true);
+		put(r, "rule", "RULE", a->rule, true);
+		put(r, "domain", "DOMAIN", a->domain, true);
+	} else {
+		put(r, "reason", "REASON", a->reason, true);
+		put(r, "message", "MESSAGE", a->message, true);
+		put(r, "user", "USER", a->user, true);
+		put(r, "rule", "RULE", a->rule, true);
+		put(r, "domain", "DOMAIN", a->domain, true);
+	}
+	if (a->service != NULL || a->rhost != NULL || !a->has_peer) {
+		put(r, "requested", "REQUESTED_USER", a->requested, true);
+	}
+	put(r, "cert_sha256", "CERT_SHA256", a->cert_sha256, false);
+	put(r, "subject", "SUBJECT", subject, true);
+	put(r, "issuer", "ISSUER", issuer, true);
+	if (a->has_peer) {
+		put_num(r, "peer_uid", "PEER_UID", (unsigned long long)a->peer_uid);
+		put_num(r, "peer_pid", "PEER_PID", (unsigned long long)a->peer_pid);
+	} else {
+		put(r, "service", "PAM_SERVICE", a->service, true);
+		put(r, "rhost", "PAM_RHOST", a->rhost, true);
+	}
+	put(r, "cached", "CACHED", a->cached ? "yes" : "no", false);
+	put_num(r, "time_us", "TIME_US", (unsigned long long)a->time_us);
+	if (suppressed > 0) {
+		put_num(r, "suppressed", "SUPPRESSED", suppressed);
+	}
+	free(subject);
+	free(issuer);
+}
+
+static void record_free(struct record *r)
+{
+	cm_buf_free(&r->line);
+	for (size_t i = 0; i < r->n; i++) {
+		cm_buf_free(&r->field[i]);
+	}
+}
+
+static const char *message_id(const char *verdict)
+{
+	if (verdict != NULL && strcmp(verdict, "mapped") == 0) {
+		return CM_AUDIT_ID_MAPPED;
+	}
+	if (verdict != NULL && strcmp(verdict, "refused") == 0) {
+		return CM_AUDIT_ID_REFUSED;
+	}
+	if (verdict != NULL && strcmp(verdict, "ambiguous") == 0) {
+		return CM_AUDIT_ID_AMBIGUOUS;
+	}
+	return CM_AUDIT_ID_ERROR;
+}
+
+#ifdef HAVE_SYSTEMD
+/* Returns 0 when journald took the record. */
+static int to_journal(struct record *r, const struct cm_audit *a, const char *line)
+{
+	struct iovec iov[MAX_FIELDS + 4];
+	char msg[8300], id[64], ident[64];
+	size_t n = 0;
+
+	if (access(JOURNAL_SOCKET, F_OK) != 0) {
+		return -1;
+	}
+	snprintf(msg, sizeof(msg), "MESSAGE=%s", line);
+	snprintf(id, sizeof(id), "MESSAGE_ID=%s", message_id(a->verdict));
+	snprintf(ident, sizeof(ident), "SYSLOG_IDENTIFIER=%s",
+		 a->ident != NULL ? a->ident : "certmap");
+	iov[n++] = (struct iovec){msg, strlen(msg)};
+	iov[n++] = (struct iovec){id, strlen(id)};
+	iov[n++] = (struct iovec){(char *)"PRIORITY=5", 10};
+	iov[n++] = (struct iovec){ident, strlen(ident)};
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->field[i].failed || r->field[i].data == NULL) {
+			continue;
+		}
+		iov[n++] = (struct iovec){r->field[i].data, r->field[i].len};
+	}
+	return sd_journal_sendv(iov, (int)n) >= 0 ? 0 : -1;
+}
+#endif
+
+void cm_audit_log(const struct cm_audit *a, cm_audit_syslog_fn to_syslog, void *arg)
+{
+	struct record r = {0};
+	unsigned int suppressed = 0;
+	char *line = NULL;
+
+	if (!rate_allow(a, &suppressed)) {
+		return;
+	}
+	record_build(&r, a, suppressed);
+	line = cm_buf_steal(&r.line, NULL);
+	if (line == NULL) {
+		to_syslog(arg, "decision (log line too long)");
+		goto out;
+	}
+#ifdef HAVE_SYSTEMD
+	if (to_journal(&r, a, line) == 0) {
+		goto out;
+	}
+#endif
+	to_syslog(arg, line);
+out:
+	free(line);
+	record_free(&r);
+}
+
+uint64_t cm_audit_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}

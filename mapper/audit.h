@@ -1,0 +1,60 @@
+/*
+ * The audit trail: one record per decision by certmapd or pam_certmap.so,
+ * formatted here and only here. The record goes to journald as structured
+ * fields (when libsystemd was there at build time and journald's socket is
+ * there at run time), otherwise as one syslog line with the same words,
+ * written by the caller's function (pam_syslog for the PAM module).
+ * Repeated refusals of one certificate for one reason are rate-limited.
+ */
+#ifndef CERTMAP_AUDIT_H
+#define CERTMAP_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The MESSAGE_ID of each verdict (documented in certmapd(8)). */
+#define CM_AUDIT_ID_MAPPED "6c3f0b2a9d1e4f58a7c2e81b5d9046f1"
+#define CM_AUDIT_ID_REFUSED "b81d7e4c02a94f3e9c65d1f0a3e7b264"
+#define CM_AUDIT_ID_AMBIGUOUS "4e9a6c1d7b3f42e08d5a9c2f6e1b7d30"
+#define CM_AUDIT_ID_ERROR "d2a05f7e8c614b9ea3f1c7d28e4b6a95"
+
+/* At most this many records per (certificate, reason) refusal per window. */
+#define CM_AUDIT_BURST 5
+#define CM_AUDIT_WINDOW_S 10
+
+/* Every string is borrowed, may be NULL ("-" is logged), and is escaped
+ * when it is written: certificate-derived text cannot forge a field. */
+struct cm_audit {
+	const char *ident;   /* SYSLOG_IDENTIFIER in the journal: "certmapd", "pam_certmap" */
+	const char *prefix;  /* words before the verdict (the PAM result), or NULL */
+	const char *verdict; /* "mapped", "refused", "ambiguous", "error" */
+	const char *reason;
+	const char *message;
+	const char *user;
+	const char *rule;
+	const char *domain;
+	const char *requested; /* PAM_USER, PAM only */
+	const char *cert_sha256;
+	const unsigned char *cert; /* DER, for subject and issuer; may be NULL */
+	size_t cert_len;
+	bool cached;
+	bool has_peer; /* certmapd: peer_uid and peer_pid are set */
+	uid_t peer_uid;
+	pid_t peer_pid;
+	const char *service; /* PAM_SERVICE, PAM only */
+	const char *rhost;   /* PAM_RHOST, PAM only */
+	uint64_t time_us;
+};
+
+/* Writes line when journald cannot be used. */
+typedef void (*cm_audit_syslog_fn)(void *arg, const char *line);
+
+/* Logs one record (or counts it as suppressed). Thread-safe. */
+void cm_audit_log(const struct cm_audit *a, cm_audit_syslog_fn to_syslog, void *arg);
+
+/* Monotonic microseconds, for time_us. */
+uint64_t cm_audit_now_us(void);
+
+#endif
