@@ -1,7 +1,7 @@
 /*
  * Drives the real libpam for the PAM module tests.
  *
- *	pam_driver -d CONFDIR -s SERVICE [-u USER] [-e NAME=VALUE] [-f NAME=FILE] HOOK...
+ *	pam_driver -d CONFDIR -s SERVICE [-u USER] [-r RHOST] [-e NAME=VALUE] [-f NAME=FILE] HOOK...
  *	pam_driver --dlopen MODULE
  *
  * Starts SERVICE from CONFDIR with pam_start_confdir (USER as PAM_USER, or
@@ -181,7 +181,7 @@ static int env_apply(pam_handle_t *pamh, int argc, char **argv, int i)
 
 int main(int argc, char **argv)
 {
-	const char *confdir = NULL, *service = NULL, *user = NULL;
+	const char *confdir = NULL, *service = NULL, *user = NULL, *rhost = NULL;
 	struct pam_conv conv = {conv_refuse, NULL};
 	pam_handle_t *pamh = NULL;
 	int i = 1, last = PAM_SUCCESS, rc = 0;
@@ -196,6 +196,8 @@ int main(int argc, char **argv)
 			service = argv[i + 1];
 		} else if (strcmp(argv[i], "-u") == 0) {
 			user = argv[i + 1];
+		} else if (strcmp(argv[i], "-r") == 0) {
+			rhost = argv[i + 1];
 		} else {
 			break;
 		}
@@ -204,13 +206,18 @@ int main(int argc, char **argv)
 	 * tests read them. */
 	openlog("pam_driver", LOG_PERROR, LOG_AUTHPRIV);
 	if (confdir == NULL || service == NULL) {
-		fprintf(stderr, "usage: pam_driver -d CONFDIR -s SERVICE [-u USER] "
+		fprintf(stderr, "usage: pam_driver -d CONFDIR -s SERVICE [-u USER] [-r RHOST] "
 				"[-e NAME=VALUE] [-f NAME=FILE] HOOK...\n");
 		return 2;
 	}
 	if (pam_start_confdir(service, user, &conv, confdir, &pamh) != PAM_SUCCESS) {
 		fprintf(stderr, "pam_start_confdir failed\n");
 		return 2;
+	}
+	if (rhost != NULL && pam_set_item(pamh, PAM_RHOST, rhost) != PAM_SUCCESS) {
+		fprintf(stderr, "cannot set PAM_RHOST\n");
+		rc = 2;
+		goto out;
 	}
 	if ((i = env_apply(pamh, argc, argv, i)) < 0 || i >= argc) {
 		fprintf(stderr, "bad environment option or no hook\n");
