@@ -148,6 +148,67 @@ static void cert_names(const unsigned char *der, size_t len, char **subject, cha
 	X509_free(x);
 }
 
+/* ------------------------------------------------------------ names memo */
+
+/* The subject and issuer of recently seen certificates by SHA-256, so
+ * that a cached answer is logged without decoding its certificate again. */
+struct names {
+	char sha256[65];
+	char *subject;
+	char *issuer;
+};
+
+static struct names memo[SLOTS];
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool sha256_ok(const char *sha)
+{
+	return sha != NULL && strlen(sha) == 64 && strspn(sha, "0123456789abcdef") == 64;
+}
+
+static void memo_put(const char *sha, const char *subject, const char *issuer)
+{
+	char *s = subject != NULL ? strdup(subject) : NULL;
+	char *i = issuer != NULL ? strdup(issuer) : NULL;
+	struct names *m = &memo[slot_of(sha)];
+
+	pthread_mutex_lock(&memo_lock);
+	free(m->subject);
+	free(m->issuer);
+	memcpy(m->sha256, sha, sizeof(m->sha256));
+	m->subject = s;
+	m->issuer = i;
+	pthread_mutex_unlock(&memo_lock);
+}
+
+/* Copies of the names remembered for sha (true), or false. */
+static bool memo_get(const char *sha, char **subject, char **issuer)
+{
+	struct names *m = &memo[slot_of(sha)];
+	bool found;
+
+	*subject = NULL;
+	*issuer = NULL;
+	pthread_mutex_lock(&memo_lock);
+	found = strcmp(m->sha256, sha) == 0;
+	if (found) {
+		*subject = m->subject != NULL ? strdup(m->subject) : NULL;
+		*issuer = m->issuer != NULL ? strdup(m->issuer) : NULL;
+	}
+	pthread_mutex_unlock(&memo_lock);
+	return found;
+}
+
+bool cm_audit_knows(const char *cert_sha256)
+{
+	char *s = NULL, *i = NULL;
+	bool found = sha256_ok(cert_sha256) && memo_get(cert_sha256, &s, &i);
+
+	free(s);
+	free(i);
+	return found;
+}
+
 /* ------------------------------------------------------------ the record */
 
 struct record {
@@ -203,7 +264,13 @@ static void record_build(struct record *r, const struct cm_audit *a, unsigned in
 	char *subject = NULL, *issuer = NULL;
 	bool mapped = a->verdict != NULL && strcmp(a->verdict, "mapped") == 0;
 
-	cert_names(a->cert, a->cert_len, &subject, &issuer);
+	/* Decoding a certificate costs more than the rest of the record. */
+	if (!sha256_ok(a->cert_sha256) || !memo_get(a->cert_sha256, &subject, &issuer)) {
+		cert_names(a->cert, a->cert_len, &subject, &issuer);
+		if (a->cert != NULL && sha256_ok(a->cert_sha256)) {
+			memo_put(a->cert_sha256, subject, issuer);
+		}
+	}
 	cm_buf_init(&r->line, 8192);
 	if (a->prefix != NULL) {
 		cm_buf_printf(&r->line, "%s verdict=%s", a->prefix,

@@ -37,7 +37,7 @@ struct cm_audit {
 	const char *domain;
 	const char *requested; /* PAM_USER, PAM only */
 	const char *cert_sha256;
-	const unsigned char *cert; /* DER, for subject and issuer; may be NULL */
+	const unsigned char *cert; /* DER, for subject and issuer; NULL: remembered by SHA-256 */
 	size_t cert_len;
 	bool cached;
 	bool has_peer; /* certmapd: peer_uid and peer_pid are set */
@@ -53,6 +53,10 @@ typedef void (*cm_audit_syslog_fn)(void *arg, const char *line);
 
 /* Logs one record (or counts it as suppressed). Thread-safe. */
 void cm_audit_log(const struct cm_audit *a, cm_audit_syslog_fn to_syslog, void *arg);
+
+/* Whether a record with cert == NULL and this cert_sha256 still gets the
+ * subject and issuer (remembered from an earlier record). */
+bool cm_audit_knows(const char *cert_sha256);
 
 /* Monotonic microseconds, for time_us. */
 uint64_t cm_audit_now_us(void);

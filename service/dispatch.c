@@ -489,8 +489,10 @@ static void log_cached(const struct cmd_caller *cl, struct cmd_job *job, const c
 	if (o == NULL || !json_object_object_get_ex(o, CMP_F_PARAMETERS, &p)) {
 		goto out;
 	}
-	/* The subject and issuer need the certificate: decoded only to log. */
-	if (cmp_map_decode_certs(&job->map, &fail) == 0) {
+	r.cert_sha256 = json_str(p, "cert_sha256");
+	/* The subject and issuer need the certificate, unless the audit trail
+	 * still knows them: decoded only to log, and only then. */
+	if (!cm_audit_knows(r.cert_sha256) && cmp_map_decode_certs(&job->map, &fail) == 0) {
 		r.cert = job->map.cert;
 		r.cert_len = job->map.cert_len;
 	}
@@ -500,7 +502,6 @@ static void log_cached(const struct cmd_caller *cl, struct cmd_job *job, const c
 	r.user = json_str(p, "user");
 	r.rule = json_str(p, "rule");
 	r.domain = json_str(p, "domain");
-	r.cert_sha256 = json_str(p, "cert_sha256");
 	r.peer_uid = cl->peer->uid;
 	r.peer_pid = cl->peer->pid;
 	r.time_us = cmd_now_us() - start_us;
