@@ -14,5 +14,5 @@ apt-get install -y -q --no-install-recommends \
 	libgnutls28-dev \
 	golang-go golang-github-varlink-go-dev \
 	dbus systemd curl apache2 libapache2-mod-lookup-identity \
-	libmicrohttpd-dev nginx-light prometheus caddy haproxy \
+	libmicrohttpd-dev nginx-light prometheus caddy haproxy wrk chromium \
 	slapd ldap-utils libsss-idmap-dev

@@ -69,8 +69,10 @@ tests_fuzz_fuzz_request_LDADD = libcertmap_fuzz.la $(JSONC_LIBS) $(OPENSSL_LIBS)
 endif
 
 # ---------------------------------------------------------------- HTTP listener tests
+TESTS += tests/http/test_browser.sh
 TESTS += tests/http/test_http.sh tests/http/test_nginx.sh tests/http/test_caddy.sh \
 	tests/http/test_haproxy.sh
+EXTRA_DIST += tests/http/nginxlib.sh tests/http/test_browser.sh
 EXTRA_DIST += tests/http/test_http.sh tests/http/httplib.sh tests/http/test_nginx.sh \
 	tests/http/test_caddy.sh tests/http/test_haproxy.sh
 
@@ -107,6 +109,16 @@ EXTRA_DIST += bench/service/run.sh
 bench-service: certmapd bench/service/bench_client tests/service/svc_client tests/certs/out/stamp
 	$(SHELL) $(top_srcdir)/bench/service/run.sh $(abs_top_builddir) $(abs_top_srcdir)
 .PHONY: bench-service
+# The HTTP listener: /auth against varlink Map, nginx auth_request against a
+# 204 location (bench/service/run_http.sh).
+check_PROGRAMS += bench/service/bench_http
+bench_service_bench_http_SOURCES = bench/service/bench_http.c
+bench_service_bench_http_CFLAGS = $(AM_CFLAGS) -pthread
+bench_service_bench_http_LDADD = -lpthread
+EXTRA_DIST += bench/service/run_http.sh
+bench-http: certmapd bench/service/bench_client bench/service/bench_http tests/certs/out/stamp
+	$(SHELL) $(top_srcdir)/bench/service/run_http.sh $(abs_top_builddir) $(abs_top_srcdir)
+.PHONY: bench-http
 
 # ---------------------------------------------------------------- protocol tests
 check_PROGRAMS += tests/service/frames

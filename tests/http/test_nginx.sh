@@ -11,105 +11,27 @@ set -u
 . "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
 . "$srcdir/tests/http/httplib.sh"
 
-NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
-if [ ! -x "$NGINX" ]; then
-	echo "SKIP: nginx is not installed (Debian nginx-light)"
-	exit 77
-fi
-if ! "$NGINX" -V 2>&1 | grep -q -- --with-http_auth_request_module; then
-	echo "SKIP: this nginx has no auth_request module"
-	exit 77
-fi
-
-ngx="$tmp/nginx"
-mkdir -p "$ngx/logs" "$ngx/tmp"
-chmod 755 "$ngx"
-ngx_pid=
-cleanup_more() {
-	if [ -n "$ngx_pid" ]; then
-		kill -QUIT "$ngx_pid" 2>/dev/null
-		wait "$ngx_pid" 2>/dev/null
-		ngx_pid=
-	fi
-}
+. "$srcdir/tests/http/nginxlib.sh"
+ngx_usable || exit 77
+cleanup_more() { ngx_stop; }
 
 port=$(free_port) || { ko "a free port"; finish; exit 1; }
 up=$(free_port) || { ko "a second free port"; finish; exit 1; }
 [ "$up" != "$port" ] || up=$((port + 1))
 
-# nginx's workers run as nobody when nginx starts as root, as this uid otherwise.
 conf="$tmp/certmap.conf"
 write_config "$conf" "socket = \"$hsock\"; cert_format = \"nginx\"; contact_url = \"mailto:help@example.com\";" "0, $(id -u), 65534"
 if start_daemon "$conf"; then ok "certmapd starts"; else ko "certmapd starts"; cat "$tmp/log"; finish; exit 1; fi
 
-# The site: conf/nginx-certmap.conf's locations, with this test's paths.
-cat > "$ngx/nginx.conf" <<EOC
-daemon off;
-worker_processes 1;
-pid $ngx/nginx.pid;
-error_log $ngx/logs/error.log info;
-events { worker_connections 64; }
-http {
-	access_log $ngx/logs/access.log;
-	client_body_temp_path $ngx/tmp/body;
-	proxy_temp_path $ngx/tmp/proxy;
-	fastcgi_temp_path $ngx/tmp/fastcgi;
-	uwsgi_temp_path $ngx/tmp/uwsgi;
-	scgi_temp_path $ngx/tmp/scgi;
-
-	server {
+# The site: conf/http/nginx.conf's locations, with this test's paths.
+ngx_write_conf "	server {
 		listen 127.0.0.1:$port ssl;
 		ssl_certificate $certs/serverauth.pem;
 		ssl_certificate_key $certs/serverauth.key;
 		ssl_verify_client optional_no_ca;
-
-		location / {
-			auth_request /certmap-auth;
-			auth_request_set \$certmap_user \$upstream_http_x_certmap_user;
-			auth_request_set \$certmap_groups \$upstream_http_x_certmap_groups;
-			auth_request_set \$certmap_reason \$upstream_http_x_certmap_reason;
-			proxy_set_header X-Certmap-User \$certmap_user;
-			proxy_set_header X-Certmap-Groups \$certmap_groups;
-			proxy_pass http://127.0.0.1:$up;
-		}
-		location = /certmap-auth {
-			internal;
-			proxy_pass http://unix:$hsock:/auth;
-			proxy_pass_request_body off;
-			proxy_set_header Content-Length "";
-			proxy_set_header X-Client-Cert \$ssl_client_escaped_cert;
-		}
-		error_page 401 403 495 496 /certmap-denied;
-		location = /certmap-denied {
-			internal;
-			proxy_pass http://unix:$hsock:/denied;
-			proxy_pass_request_body off;
-			proxy_set_header Content-Length "";
-			proxy_set_header X-Certmap-Reason \$certmap_reason;
-			proxy_set_header X-Certmap-Verify \$ssl_client_verify;
-			proxy_set_header X-Client-Cert \$ssl_client_escaped_cert;
-		}
-	}
-	# The application: says which identity headers reached it.
-	server {
-		listen 127.0.0.1:$up;
-		location / {
-			return 200 "app: user=[\$http_x_certmap_user] groups=[\$http_x_certmap_groups]\n";
-		}
-	}
-}
-EOC
-"$NGINX" -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/logs/error.log" > "$ngx/logs/stdout" 2>&1 &
-ngx_pid=$!
-i=0
-while [ $i -lt 100 ]; do
-	rc=0
-	curl -sk -o /dev/null --max-time 1 "https://127.0.0.1:$port/" || rc=$?
-	[ "$rc" -eq 0 ] && break
-	kill -0 "$ngx_pid" 2>/dev/null || break
-	sleep 0.1; i=$((i + 1))
-done
-if [ "$rc" -eq 0 ]; then ok "nginx starts"; else ko "nginx starts (curl $rc)"; cat "$ngx/logs/error.log" "$ngx/logs/stdout"; finish; exit 1; fi
+$(ngx_locations "$hsock" "$up" '$ssl_client_escaped_cert')
+	}" "$(ngx_app "$up")"
+if ngx_start "https://127.0.0.1:$port/" -k; then ok "nginx starts"; else ko "nginx starts (curl $rc)"; finish; exit 1; fi
 
 # site NAME CERT [curl args]: GET / with CERT's key pair (or none: "-").
 site() {
@@ -156,6 +78,6 @@ expect_no_out "a forged X-Client-Cert never reaches the application" "app:"
 if grep -q 'decision mapped user="alice"' "$tmp/log"; then ok "certmapd logged the decision"; else ko "certmapd logged the decision"; fi
 
 was=$ngx_pid
-cleanup_more
+ngx_stop
 if ! kill -0 "$was" 2>/dev/null && [ ! -e "$ngx/nginx.pid" ]; then ok "nginx stopped"; else ko "nginx stopped"; fi
 finish
