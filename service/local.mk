@@ -102,7 +102,8 @@ doc_examples_tls_server_LDFLAGS = -no-install
 
 # ---------------------------------------------------------------- bench
 check_PROGRAMS += bench/service/bench_client
-bench_service_bench_client_SOURCES = bench/service/bench_client.c
+bench_service_bench_client_SOURCES = bench/service/bench_client.c bench/service/benchlib.c \
+	bench/service/benchlib.h
 bench_service_bench_client_CFLAGS = $(AM_CFLAGS) -pthread
 bench_service_bench_client_LDADD = -lpthread
 EXTRA_DIST += bench/service/run.sh
@@ -112,7 +113,8 @@ bench-service: certmapd bench/service/bench_client tests/service/svc_client test
 # The HTTP listener: /auth against varlink Map, nginx auth_request against a
 # 204 location (bench/service/run_http.sh).
 check_PROGRAMS += bench/service/bench_http
-bench_service_bench_http_SOURCES = bench/service/bench_http.c
+bench_service_bench_http_SOURCES = bench/service/bench_http.c bench/service/benchlib.c \
+	bench/service/benchlib.h
 bench_service_bench_http_CFLAGS = $(AM_CFLAGS) -pthread
 bench_service_bench_http_LDADD = -lpthread
 EXTRA_DIST += bench/service/run_http.sh

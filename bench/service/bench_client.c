@@ -26,40 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static char *load(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = malloc(1 << 20);
-
-	if (f == NULL || buf == NULL) {
-		perror(path);
-		exit(2);
-	}
-	*len = fread(buf, 1, 1 << 20, f);
-	fclose(f);
-	return buf;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int connect_to(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		perror("connect");
-		exit(3);
-	}
-	return fd;
-}
+#include "benchlib.h"
 
 /* One round trip: send the frame, read up to and including the reply's NUL. */
 static int round_trip(int fd, const char *req, size_t len, char *buf, size_t cap)
@@ -125,7 +92,7 @@ static int do_echo(const char *path, const char *reply_file)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	size_t len;
-	char *reply = load(reply_file, &len);
+	char *reply = bench_load(reply_file, &len);
 	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -164,12 +131,15 @@ static void *run_thread(void *arg)
 {
 	struct runner *r = arg;
 	char *buf = malloc(1 << 20);
-	int fd = connect_to(r->path);
+	int fd = bench_connect(r->path);
 
+	if (fd < 0) {
+		exit(3);
+	}
 	while (!atomic_load(r->go)) {
 		sched_yield();
 	}
-	while (now_s() < r->until) {
+	while (bench_now_s() < r->until) {
 		for (int i = 0; i < 64; i++) {
 			if (round_trip(fd, r->req, r->len, buf, 1 << 20) != 0) {
 				r->failed = 1;
@@ -187,7 +157,7 @@ out:
 static int do_run(const char *path, const char *req_file, int clients, double seconds)
 {
 	size_t len;
-	char *req = load(req_file, &len);
+	char *req = bench_load(req_file, &len);
 	struct runner *r = calloc((size_t)clients, sizeof(*r));
 	pthread_t *t = calloc((size_t)clients, sizeof(*t));
 	atomic_bool go = false;
@@ -198,20 +168,20 @@ static int do_run(const char *path, const char *req_file, int clients, double se
 	for (int i = 0; i < clients; i++) {
 		r[i] = (struct runner){ path, req, len, 0, &go, 0, 0 };
 	}
-	start = now_s();
+	start = bench_now_s();
 	for (int i = 0; i < clients; i++) {
 		r[i].until = start + 0.2 + seconds;
 		pthread_create(&t[i], NULL, run_thread, &r[i]);
 	}
 	usleep(200000);
-	start = now_s();
+	start = bench_now_s();
 	atomic_store(&go, true);
 	for (int i = 0; i < clients; i++) {
 		pthread_join(t[i], NULL);
 		total += r[i].done;
 		failed |= r[i].failed;
 	}
-	seconds = now_s() - start;
+	seconds = bench_now_s() - start;
 	printf("clients=%d requests=%ld rps=%.0f mean_rtt_us=%.2f%s\n", clients, total,
 	       (double)total / seconds, seconds * 1e6 * clients / (double)total,
 	       failed ? " FAILED" : "");
@@ -221,10 +191,13 @@ static int do_run(const char *path, const char *req_file, int clients, double se
 static int do_count(const char *path, const char *req_file, long n)
 {
 	size_t len;
-	char *req = load(req_file, &len);
+	char *req = bench_load(req_file, &len);
 	char *buf = malloc(1 << 20);
-	int fd = connect_to(path);
+	int fd = bench_connect(path);
 
+	if (fd < 0) {
+		exit(3);
+	}
 	for (long i = 0; i < n; i++) {
 		if (round_trip(fd, req, len, buf, 1 << 20) != 0) {
 			fprintf(stderr, "failed after %ld\n", i);

@@ -27,45 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchlib.h"
+
 #define BUF_MAX (1 << 20)
-
-static char *load(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = malloc(BUF_MAX);
-
-	if (f == NULL || buf == NULL) {
-		perror(path);
-		exit(2);
-	}
-	*len = fread(buf, 1, BUF_MAX, f);
-	fclose(f);
-	return buf;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int connect_to(const char *path)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		perror("connect");
-		if (fd >= 0) {
-			close(fd);
-		}
-		return -1;
-	}
-	return fd;
-}
 
 /* The value of Content-Length in the header block hdr (NUL-terminated). */
 static long content_length(const char *hdr)
@@ -148,7 +112,7 @@ static void *run_thread(void *arg)
 {
 	struct runner *r = arg;
 	char *buf = malloc(BUF_MAX);
-	int fd = connect_to(r->path), status = 0;
+	int fd = bench_connect(r->path), status = 0;
 
 	if (fd < 0 || buf == NULL) {
 		r->failed = 1;
@@ -158,14 +122,14 @@ static void *run_thread(void *arg)
 		sched_yield();
 	}
 	for (;;) {
-		if (r->left != NULL ? atomic_fetch_sub(r->left, 1) <= 0 : now_s() >= r->until) {
+		if (r->left != NULL ? atomic_fetch_sub(r->left, 1) <= 0 : bench_now_s() >= r->until) {
 			break;
 		}
 		if (round_trip(fd, r->req, r->len, buf, BUF_MAX, &status) != 0) {
 			/* Closed by the other end between requests: once more. */
 			close(fd);
 			r->reconnects++;
-			if ((fd = connect_to(r->path)) < 0 ||
+			if ((fd = bench_connect(r->path)) < 0 ||
 			    round_trip(fd, r->req, r->len, buf, BUF_MAX, &status) != 0) {
 				r->failed = 1;
 				goto out;
@@ -190,7 +154,7 @@ static int drive(const char *path, const char *req_file, int clients, double sec
 		 const char *expect)
 {
 	size_t len;
-	char *req = load(req_file, &len);
+	char *req = bench_load(req_file, &len);
 	struct runner *r = calloc((size_t)clients, sizeof(*r));
 	pthread_t *t = calloc((size_t)clients, sizeof(*t));
 	atomic_bool go = false;
@@ -207,13 +171,13 @@ static int drive(const char *path, const char *req_file, int clients, double sec
 				       .left = n > 0 ? &left : NULL,
 				       .go = &go};
 	}
-	start = now_s();
+	start = bench_now_s();
 	for (int i = 0; i < clients; i++) {
 		r[i].until = start + 0.2 + seconds;
 		pthread_create(&t[i], NULL, run_thread, &r[i]);
 	}
 	usleep(200000);
-	start = now_s();
+	start = bench_now_s();
 	atomic_store(&go, true);
 	for (int i = 0; i < clients; i++) {
 		pthread_join(t[i], NULL);
@@ -222,7 +186,7 @@ static int drive(const char *path, const char *req_file, int clients, double sec
 		reconnects += r[i].reconnects;
 		failed |= r[i].failed;
 	}
-	seconds = now_s() - start;
+	seconds = bench_now_s() - start;
 	printf("clients=%d requests=%ld rps=%.0f mean_rtt_us=%.2f wrong=%ld reconnects=%ld%s\n",
 	       clients, total, (double)total / seconds,
 	       total > 0 ? seconds * 1e6 * clients / (double)total : 0.0, wrong, reconnects,
