@@ -2,6 +2,17 @@
 # Installs everything certmap needs to build and test on Debian 12 (as root).
 set -eu
 export DEBIAN_FRONTEND=noninteractive
+# The test suite starts its own slapd, nginx, apache2, haproxy, Caddy and
+# dbus-daemon. Their packages must not start system-wide copies (two web
+# servers would fight over port 80 and fail the install): while installing,
+# a policy-rc.d tells invoke-rc.d and deb-systemd-invoke not to start them,
+# unless the host already has a policy of its own.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+	trap 'exit 1' INT TERM HUP
+fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
 	libini-config-dev libpam-pkcs11 softhsm2 opensc \
