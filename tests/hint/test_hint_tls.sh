@@ -8,59 +8,34 @@ set -u
 . "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
 
 SERVER="$builddir/tools/certmap-hint-server"
-CLIENT="$builddir/tools/certmap-hint-client"
-if [ ! -x "$SERVER" ] || [ ! -x "$CLIENT" ]; then
+HCLIENT="$builddir/tools/certmap-hint-client"
+if [ ! -x "$SERVER" ] || [ ! -x "$HCLIENT" ]; then
 	echo "SKIP: GnuTLS not found by configure, the RFC 4681 peers are not built"
 	exit 77
 fi
-CERTMAPD="$builddir/certmapd"
-mkdir -p "$builddir/tests"
-tmp=$(mktemp -d "$builddir/tests/tmp-hinttls.XXXXXX")
-chmod 755 "$tmp"
-pid=
+. "$srcdir/tests/service/svclib.sh"
+svc_setup hinttls
 srv=
-trap '[ -n "$srv" ] && kill -TERM "$srv" 2>/dev/null; [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; wait; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-
-printf 'erin:x:1002:1002::/home/erin:/bin/sh\nerin2:x:1003:1003::/home/erin2:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n' > "$tmp/passwd"
-printf 'erin:x:1002:\nerin2:x:1003:\nalice:x:1000:\n' > "$tmp/group"
-NSS_WRAPPER_PASSWD="$tmp/passwd"; NSS_WRAPPER_GROUP="$tmp/group"
-export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
-sock="$tmp/sock"
-cat > "$tmp/certmap.conf" <<EOC
-verify = { ca_file = "$certs/ca.pem"; };
-domains = ( { name = "local"; type = "local"; } );
-rules = (
-  { name = "upn"; priority = 10; map = "LOCAL:{subject_nt_principal.short_name}";
-    domains = ["local"]; }
-);
-service = { socket = "$sock"; user = "root"; allowed_uids = [0, $(id -u)];
-  timeout = 2; cache_ttl = 60; cache_size = 100; };
-EOC
-sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$tmp/certmap.conf" > "$tmp/certmapd.log" 2>&1 &
-pid=$!
-i=0
-while [ ! -S "$sock" ] && [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null; do
-	sleep 0.1; i=$((i + 1))
-done
-if [ -S "$sock" ]; then ok "certmapd starts"; else ko "certmapd starts"; cat "$tmp/certmapd.log"; finish; exit 1; fi
+cleanup_more() { [ -z "$srv" ] || { kill -TERM "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; }; }
+svc_erin_accounts
+SVC_RULES='  { name = "upn"; priority = 10; map = "LOCAL:{subject_nt_principal.short_name}";
+    domains = ["local"]; }'
+write_config "$tmp/certmap.conf"
+require_daemon "certmapd starts" "$tmp/certmap.conf"
 
 # The server picks a free port and names it on its first line.
 sh "$srcdir/tests/lib/nsswrap.sh" "$SERVER" --port 0 --cert "$certs/serverauth.pem" \
 	--key "$certs/serverauth.key" --ca "$certs/ca.pem" --socket "$sock" \
 	> "$tmp/server.out" 2> "$tmp/server.log" &
 srv=$!
-i=0
-while ! grep -q '^listening on' "$tmp/server.out" 2>/dev/null && [ $i -lt 50 ] && kill -0 "$srv" 2>/dev/null; do
-	sleep 0.1; i=$((i + 1))
-done
+svc_wait "$srv" grep -q '^listening on' "$tmp/server.out"
 port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/server.out")
 if [ -n "$port" ]; then ok "certmap-hint-server listens"; else ko "certmap-hint-server listens"; cat "$tmp/server.log"; finish; exit 1; fi
 
 # hint NAME CODE ARGS...: a connection with multisan's certificate.
 hint() {
 	name=$1; want=$2; shift 2
-	expect_exit "$name" "$want" sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" --port "$port" \
+	expect_exit "$name" "$want" sh "$srcdir/tests/lib/nsswrap.sh" "$HCLIENT" --port "$port" \
 		--cert "$certs/multisan.pem" --key "$certs/multisan.key" --ca "$certs/ca.pem" "$@"
 }
 
@@ -103,7 +78,7 @@ expect_out "no extension: ambiguous as without a hint" "refused ambiguous"
 hint "offer only: the handshake aborts, never a mapping" 3 --offer-only
 expect_no_out "offer only: no answer" "mapped"
 # A certificate with one account maps without a hint; the server is still up.
-expect_exit "alice without a hint" 0 sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" --port "$port" \
+expect_exit "alice without a hint" 0 sh "$srcdir/tests/lib/nsswrap.sh" "$HCLIENT" --port "$port" \
 	--cert "$certs/alice.pem" --key "$certs/alice.key" --ca "$certs/ca.pem" --no-extension
 expect_out "alice: her one account" "mapped alice"
 hint "the server still serves" 0 --upn erin@EXAMPLE.COM

@@ -6,37 +6,13 @@
 set -u
 . "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
 
-CERTMAPD="$builddir/certmapd"
-CLIENT="$builddir/tests/service/svc_client"
-mkdir -p "$builddir/tests"
-tmp=$(mktemp -d "$builddir/tests/tmp-hintvl.XXXXXX")
-chmod 755 "$tmp"
-pid=
-trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-
-printf 'erin:x:1002:1002::/home/erin:/bin/sh\nerin2:x:1003:1003::/home/erin2:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n' > "$tmp/passwd"
-printf 'erin:x:1002:\nerin2:x:1003:\nalice:x:1000:\n' > "$tmp/group"
-NSS_WRAPPER_PASSWD="$tmp/passwd"; NSS_WRAPPER_GROUP="$tmp/group"
-export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
-sock="$tmp/sock"
-cat > "$tmp/certmap.conf" <<EOC
-verify = { ca_file = "$certs/ca.pem"; };
-domains = ( { name = "local"; type = "local"; } );
-rules = (
-  { name = "upn"; priority = 10; map = "LOCAL:{subject_nt_principal.short_name}";
-    domains = ["local"]; }
-);
-service = { socket = "$sock"; user = "root"; allowed_uids = [0, $(id -u)];
-  timeout = 2; cache_ttl = 60; cache_size = 100; };
-EOC
-sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$tmp/certmap.conf" > "$tmp/log" 2>&1 &
-pid=$!
-i=0
-while [ ! -S "$sock" ] && [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null; do
-	sleep 0.1; i=$((i + 1))
-done
-if [ -S "$sock" ]; then ok "daemon starts"; else ko "daemon starts"; cat "$tmp/log"; finish; exit 1; fi
+. "$srcdir/tests/service/svclib.sh"
+svc_setup hintvl
+svc_erin_accounts
+SVC_RULES='  { name = "upn"; priority = 10; map = "LOCAL:{subject_nt_principal.short_name}";
+    domains = ["local"]; }'
+write_config "$tmp/certmap.conf"
+require_daemon "daemon starts" "$tmp/certmap.conf"
 
 cert=$("$OPENSSL" x509 -in "$certs/multisan.pem" -outform DER | "$OPENSSL" base64 -A)
 unhex() { perl -ne 'chomp; print pack("H*", $_)'; }
@@ -50,7 +26,7 @@ BAD=$( (ctl hint encode --upn erin2@EXAMPLE.COM; echo 00) | tr -d '\n' | unhex |
 # map NAME CODE EXTRA-PARAMS: a raw Map frame; the reply is in $out.
 map() {
 	printf '{"method":"org.certmap.Mapper.Map","parameters":{"certificate":"%s"%s}}\0' "$cert" "$3" > "$tmp/req"
-	expect_exit "$1" "$2" sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" raw "$sock" < "$tmp/req"
+	expect_exit "$1" "$2" client raw "$sock" < "$tmp/req"
 }
 
 # A hint first, so that a cache that ignored it would answer the rest.
@@ -81,7 +57,7 @@ big=$(head -c 65538 /dev/zero | "$OPENSSL" base64 -A)
 map "65538 bytes: answered" 0 ",\"user_mapping_data\":\"$big\""
 expect_out "65538 bytes: TooLarge" '"error":"org.certmap.Mapper.TooLarge"'
 printf '{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"org.certmap.Mapper"}}\0' > "$tmp/req"
-expect_exit "GetInterfaceDescription" 0 sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" raw "$sock" < "$tmp/req"
+expect_exit "GetInterfaceDescription" 0 client raw "$sock" < "$tmp/req"
 expect_out "the IDL declares user_mapping_data" 'user_mapping_data: ?string'
 
 # certmapctl test and query take the same bytes in hex (--hint-data).

@@ -17,24 +17,18 @@ if [ "${CERTMAP_AUDIT_NS:-}" != 1 ]; then
 	CERTMAP_AUDIT_NS=1 exec unshare -m --propagation private sh "$0" "$@"
 fi
 
-CERTMAPD="$builddir/certmapd"
-CLIENT="$builddir/tests/service/svc_client"
+. "$srcdir/tests/service/svclib.sh"
+svc_setup audit
+SVC_FRESH=1
+SVC_UIDS=0
 SINK="$builddir/tests/lib/logsink"
 MODULE="$builddir/.libs/pam_certmap.so"
 DRIVER="$builddir/tests/pam/pam_driver"
-mkdir -p "$builddir/tests"
-tmp=$(mktemp -d "$builddir/tests/tmp-audit.XXXXXX")
-chmod 755 "$tmp"
-pid=
 sink_pid=
-stop_daemon() {
-	if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=; fi
-}
 stop_sink() {
 	if [ -n "$sink_pid" ]; then kill -TERM "$sink_pid" 2>/dev/null; wait "$sink_pid" 2>/dev/null; sink_pid=; fi
 }
-trap 'stop_daemon; stop_sink; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
+cleanup_more() { stop_sink; }
 
 # --- a private /run and /dev (the host's nodes the programs need are bound in)
 mount -t tmpfs tmpfs /run
@@ -60,36 +54,13 @@ start_sink() {
 	: > "$sink"
 	"$SINK" "$sink" "$1" /dev/log > "$tmp/sink.ready" 2>&1 &
 	sink_pid=$!
-	i=0
-	while ! grep -q ready "$tmp/sink.ready" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	grep -q ready "$tmp/sink.ready"
+	svc_wait "$sink_pid" grep -q ready "$tmp/sink.ready"
 }
 
-printf 'alice:x:1000:1000:Alice:/home/alice:/bin/sh\nroot:x:0:0:root:/root:/bin/sh\n' > "$tmp/passwd"
-printf 'alice:x:1000:\n' > "$tmp/group"
-NSS_WRAPPER_PASSWD="$tmp/passwd"; NSS_WRAPPER_GROUP="$tmp/group"
-export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
-sock="$tmp/sock"
-cat > "$tmp/certmap.conf" <<EOC
-verify = { ca_file = "$certs/ca.pem"; };
-domains = ( { name = "local"; type = "local"; } );
-rules = (
-  { name = "upn"; priority = 10; match = "<EKU>clientAuth";
-    map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; }
-);
-service = { socket = "$sock"; user = "root"; allowed_uids = [0];
-  timeout = 2; cache_ttl = 60; cache_size = 100; };
-EOC
-
-start_daemon() {
-	rm -f "$sock"
-	sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$tmp/certmap.conf" >> "$tmp/log" 2>&1 &
-	pid=$!
-	i=0
-	while [ ! -S "$sock" ] && [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-	[ -S "$sock" ]
-}
-map() { sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" map "$sock" "$1" > /dev/null 2>&1; }
+svc_passwd 'alice:x:1000:1000:Alice:/home/alice:/bin/sh' 'root:x:0:0:root:/root:/bin/sh'
+svc_group 'alice:x:1000:'
+write_config "$tmp/certmap.conf"
+map() { client map "$sock" "$1" > /dev/null 2>&1; }
 sha256() { "${OPENSSL:-openssl}" x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
 subject() { "${OPENSSL:-openssl}" x509 -in "$1" -noout -subject -nameopt RFC2253 | sed 's/^subject=//'; }
 
@@ -118,7 +89,7 @@ ID_REFUSED=b81d7e4c02a94f3e9c65d1f0a3e7b264
 
 # --- certmapd, journald form
 if start_sink /run/systemd/journal/socket; then ok "listener at journald's socket"; else ko "listener"; finish; exit 1; fi
-if start_daemon; then ok "daemon starts"; else ko "daemon starts"; cat "$tmp/log"; finish; exit 1; fi
+require_daemon "daemon starts" "$tmp/certmap.conf"
 map "$certs/alice.pem"; map "$certs/alice.pem"; settle
 snap
 expect_entries "mapped: one journal entry with its fields" 1 "MESSAGE_ID=$ID_MAPPED" \
@@ -159,7 +130,7 @@ stop_sink
 
 # --- certmapd, syslog form (no journald socket)
 start_sink "$tmp/not-journald"
-if start_daemon; then ok "daemon starts without journald"; else ko "daemon starts"; cat "$tmp/log"; fi
+if start_daemon "$tmp/certmap.conf"; then ok "daemon starts without journald"; else ko "daemon starts"; cat "$tmp/log"; fi
 map "$certs/alice.pem"; settle
 if grep -q "^SYSLOG <[0-9]*>.*certmapd\[[0-9]*\]: decision mapped user=\"alice\" rule=\"upn\" domain=\"local\" cert_sha256=$ALICE subject=\"$ALICE_SUBJECT\" issuer=\".*CN=.*\" peer_uid=0 peer_pid=[0-9]* cached=no time_us=[0-9]*$" "$sink"; then
 	ok "syslog: the same words on /dev/log"

@@ -3,57 +3,18 @@
 # accounts, the suite's certificates; answers compared with certmapctl test.
 set -u
 . "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
-
-CERTMAPD="$builddir/certmapd"
-CLIENT="$builddir/tests/service/svc_client"
-mkdir -p "$builddir/tests"
-tmp=$(mktemp -d "$builddir/tests/tmp-svc.XXXXXX")
-chmod 755 "$tmp"
-pid=
-stop_daemon() {
-	if [ -n "$pid" ]; then
-		kill -TERM "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		pid=
-	fi
-}
+. "$srcdir/tests/service/svclib.sh"
+svc_setup svc
 tls_pid=
-trap 'stop_daemon; [ -n "$tls_pid" ] && kill "$tls_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-
-printf 'alice:x:1000:1000:Alice:/home/alice:/bin/sh\nbob:x:1001:1001:Bob:/home/bob:/bin/sh\nerin:x:1002:1002::/home/erin:/bin/sh\nerin2:x:1003:1003::/home/erin2:/bin/sh\nroot:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n' > "$tmp/passwd"
-printf 'alice:x:1000:\nbob:x:1001:\nerin:x:1002:\nerin2:x:1003:\ndev:x:2000:alice\nnogroup:x:65534:\n' > "$tmp/group"
-NSS_WRAPPER_PASSWD="$tmp/passwd"; NSS_WRAPPER_GROUP="$tmp/group"
-export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
-sock="$tmp/sock"
-
-write_config() { # $1: file, $2: extra service settings
-	cat > "$1" <<EOC
-verify = { ca_file = "$certs/ca.pem"; };
-domains = ( { name = "local"; type = "local"; } );
-rules = (
-  { name = "upn"; priority = 10; match = "<EKU>clientAuth";
-    map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; }
-);
-service = { socket = "$sock"; user = "root"; allowed_uids = [0, $(id -u)];
-  timeout = 2; cache_ttl = 60; cache_size = 100; $2 };
-EOC
-}
+cleanup_more() { [ -z "$tls_pid" ] || kill "$tls_pid" 2>/dev/null; }
+svc_passwd 'alice:x:1000:1000:Alice:/home/alice:/bin/sh' 'bob:x:1001:1001:Bob:/home/bob:/bin/sh' \
+	'erin:x:1002:1002::/home/erin:/bin/sh' 'erin2:x:1003:1003::/home/erin2:/bin/sh' \
+	'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534::/:/bin/sh'
+svc_group 'alice:x:1000:' 'bob:x:1001:' 'erin:x:1002:' 'erin2:x:1003:' 'dev:x:2000:alice' 'nogroup:x:65534:'
 write_config "$tmp/certmap.conf" ""
-
-start_daemon() { # $1: config
-	sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$1" >> "$tmp/log" 2>&1 &
-	pid=$!
-	i=0
-	while [ ! -S "$sock" ] && [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null; do
-		sleep 0.1; i=$((i + 1))
-	done
-	[ -S "$sock" ]
-}
-client() { sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" "$@"; }
 flat() { printf '%s' "$1" | tr -d ' \n\t'; }
 
-if start_daemon "$tmp/certmap.conf"; then ok "daemon starts"; else ko "daemon starts"; cat "$tmp/log"; finish; exit 1; fi
+require_daemon "daemon starts" "$tmp/certmap.conf"
 
 # --- answers match certmapctl test (verdict, fields, trace, exit code)
 for c in alice expired untrusted root multirdn multisan; do

@@ -6,21 +6,16 @@
 set -u
 . "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
 . "$srcdir/tests/service/svclib.sh"
-CLIENT="$builddir/tests/service/svc_client"
+svc_setup svc
 HOLD="$builddir/tests/service/hold"
-client() { sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" "$@"; }
 
 # A long timeout, so that only the test frees descriptors.
 write_config "$tmp/certmap.conf" "max_connections_per_uid = 1000;"
 sed -i 's/timeout = 2;/timeout = 60;/' "$tmp/certmap.conf"
 LIMIT=48
-sh -c 'ulimit -n "$1" && shift && exec "$@"' limit "$LIMIT" \
+if svc_launch sh -c 'ulimit -n "$1" && shift && exec "$@"' limit "$LIMIT" \
 	sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$tmp/certmap.conf" \
-	--loops 2 --workers 1 >> "$tmp/log" 2>&1 &
-pid=$!
-i=0
-while [ ! -S "$sock" ] && [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-if [ -S "$sock" ]; then ok "daemon starts with ulimit -n $LIMIT"; else ko "daemon starts"; cat "$tmp/log"; finish; exit 1; fi
+	--loops 2 --workers 1; then ok "daemon starts with ulimit -n $LIMIT"; else ko "daemon starts"; cat "$tmp/log"; finish; exit 1; fi
 expect_exit "served before the flood" 0 client map "$sock" "$certs/alice.pem"
 
 cpu_ticks() { # utime + stime of certmapd

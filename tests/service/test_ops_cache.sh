@@ -6,28 +6,13 @@
 set -u
 . "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
 
-CERTMAPD="$builddir/certmapd"
-CLIENT="$builddir/tests/service/svc_client"
+. "$srcdir/tests/service/svclib.sh"
+svc_setup ops-cache
+SVC_FRESH=1
+SVC_LIMITS="timeout = 5; cache_ttl = 60; cache_size = 100;"
 OPENSSL=${OPENSSL:-openssl}
-mkdir -p "$builddir/tests"
-tmp=$(mktemp -d "$builddir/tests/tmp-ops-cache.XXXXXX")
-chmod 755 "$tmp"
-pid=
-stop_daemon() {
-	if [ -n "$pid" ]; then
-		kill -TERM "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		pid=
-	fi
-}
-trap 'stop_daemon; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-
-printf 'alice:x:1000:1000:Alice:/home/alice:/bin/sh\nroot:x:0:0:root:/root:/bin/sh\n' > "$tmp/passwd"
-printf 'alice:x:1000:\nroot:x:0:\n' > "$tmp/group"
-NSS_WRAPPER_PASSWD="$tmp/passwd"; NSS_WRAPPER_GROUP="$tmp/group"
-export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
-sock="$tmp/sock"
+svc_passwd 'alice:x:1000:1000:Alice:/home/alice:/bin/sh' 'root:x:0:0:root:/root:/bin/sh'
+svc_group 'alice:x:1000:' 'root:x:0:'
 
 # ------------------------------------------------- certificates made here
 # A CA database of our own, signing with the suite's CA (tests/certs/out).
@@ -72,37 +57,13 @@ short_cert() {
 	echo "$end"
 }
 
-write_config() { # $1: file, $2: extra verify settings
-	cat > "$1" <<EOC
-verify = { ca_file = "$certs/ca.pem"; $2 };
-domains = ( { name = "local"; type = "local"; } );
-rules = (
-  { name = "upn"; priority = 10; match = "<EKU>clientAuth";
-    map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; }
-);
-service = { socket = "$sock"; user = "root"; allowed_uids = [0, $(id -u)];
-  timeout = 5; cache_ttl = 60; cache_size = 100; };
-EOC
-}
-
-start_daemon() { # $1: config
-	rm -f "$sock"
-	sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$1" >> "$tmp/log" 2>&1 &
-	pid=$!
-	i=0
-	while ! grep -q " serving " "$tmp/log" && [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null; do
-		sleep 0.1; i=$((i + 1))
-	done
-	grep -q " serving " "$tmp/log" && [ -S "$sock" ]
-}
-client() { sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" "$@"; }
 hits() { client stats "$sock" | tr -d ' \n' | sed -n 's/.*"hits":\([0-9]*\).*/\1/p'; }
 # Sleeps until the wall clock is past $1 (seconds since the epoch).
 sleep_past() { while [ "$(date +%s)" -le "$1" ]; do sleep 0.2; done; }
 
 # ------------------------------------------------- a certificate that expires
-write_config "$tmp/certmap.conf" ""
-if start_daemon "$tmp/certmap.conf"; then ok "daemon starts"; else ko "daemon starts"; cat "$tmp/log"; finish; exit 1; fi
+write_config "$tmp/certmap.conf"
+require_daemon "daemon starts" "$tmp/certmap.conf"
 end=$(short_cert short 5) || { ko "short-lived certificate made"; finish; exit 1; }
 expect_exit "short-lived certificate mapped" 0 client map "$sock" "$tmp/short.pem"
 expect_out "mapped to alice" '"user":"alice"'
@@ -125,9 +86,8 @@ crl_end=$((now + 5))
 "$OPENSSL" ca -batch -config "$tmp/ca/ca.cnf" -cert "$certs/ca.pem" -keyfile "$certs/ca.key" \
 	-gencrl -crl_lastupdate "$(stamp $((now - 60)))" -crl_nextupdate "$(stamp "$crl_end")" \
 	-out "$tmp/crl.pem" > "$tmp/ca.log" 2>&1 || cat "$tmp/ca.log"
-write_config "$tmp/crl.conf" "crl_file = \"$tmp/crl.pem\";"
-: > "$tmp/log"
-if start_daemon "$tmp/crl.conf"; then ok "daemon starts with a CRL"; else ko "daemon starts with a CRL"; cat "$tmp/log"; finish; exit 1; fi
+write_config "$tmp/crl.conf" "" "crl_file = \"$tmp/crl.pem\";"
+require_daemon "daemon starts with a CRL" "$tmp/crl.conf"
 expect_exit "mapped while the CRL is current" 0 client map "$sock" "$certs/alice.pem"
 h0=$(hits)
 expect_exit "mapped again" 0 client map "$sock" "$certs/alice.pem"

@@ -18,46 +18,19 @@ if ! command -v setpriv >/dev/null 2>&1; then
 	exit 77
 fi
 
-CERTMAPD="$builddir/certmapd"
-CLIENT="$builddir/tests/service/svc_client"
-mkdir -p "$builddir/tests"
-tmp=$(mktemp -d "$builddir/tests/tmp-ops-caps.XXXXXX")
-chmod 755 "$tmp"
-pid=
-trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid"; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-
-printf 'alice:x:1000:1000:Alice:/home/alice:/bin/sh\nsvc:x:4300:4300::/:/bin/sh\nroot:x:0:0:root:/root:/bin/sh\n' > "$tmp/passwd"
-printf 'alice:x:1000:\nsvc:x:4300:\nsvcextra:x:4301:svc\nroot:x:0:\n' > "$tmp/group"
-chmod 644 "$tmp/passwd" "$tmp/group"
-NSS_WRAPPER_PASSWD="$tmp/passwd"; NSS_WRAPPER_GROUP="$tmp/group"
-export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
+. "$srcdir/tests/service/svclib.sh"
+svc_setup ops-caps
+SVC_USER=svc
+SVC_UIDS=0
+SVC_LIMITS=
+svc_passwd 'alice:x:1000:1000:Alice:/home/alice:/bin/sh' 'svc:x:4300:4300::/:/bin/sh' 'root:x:0:0:root:/root:/bin/sh'
+svc_group 'alice:x:1000:' 'svc:x:4300:' 'svcextra:x:4301:svc' 'root:x:0:'
 
 sock="$tmp/run/socket"
-cat > "$tmp/certmap.conf" <<EOC
-verify = { ca_file = "$certs/ca.pem"; };
-domains = ( { name = "local"; type = "local"; } );
-rules = (
-  { name = "upn"; priority = 10; match = "<EKU>clientAuth";
-    map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; }
-);
-service = { socket = "$sock"; user = "svc"; allowed_uids = [0]; };
-EOC
+write_config "$tmp/certmap.conf"
 # Root's file, readable by all (so reloads work), writable by root alone.
 chmod 644 "$tmp/certmap.conf"
-
-: > "$tmp/log"
-sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$tmp/certmap.conf" >> "$tmp/log" 2>&1 &
-pid=$!
-i=0
-while ! grep -q " serving " "$tmp/log" && [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null; do
-	sleep 0.1; i=$((i + 1))
-done
-if grep -q " serving " "$tmp/log" && [ -S "$sock" ]; then
-	ok "certmapd starts as root"
-else
-	ko "certmapd starts as root"; cat "$tmp/log"; finish; exit 1
-fi
+require_daemon "certmapd starts as root" "$tmp/certmap.conf"
 expect_exit "it answers" 0 sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" map "$sock" "$certs/alice.pem"
 
 status=$(cat "/proc/$pid/status")

@@ -8,60 +8,20 @@
 set -u
 . "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
 
-CERTMAPD="$builddir/certmapd"
-CLIENT="$builddir/tests/service/svc_client"
-mkdir -p "$builddir/tests"
-tmp=$(mktemp -d "$builddir/tests/tmp-ops-peers.XXXXXX")
-chmod 755 "$tmp"
-pid=
-stop_daemon() {
-	if [ -n "$pid" ]; then
-		kill -TERM "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		pid=
-	fi
-}
-trap 'stop_daemon; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-
-printf 'alice:x:1000:1000:Alice:/home/alice:/bin/sh\nweb:x:4100:4100::/:/bin/sh\nroot:x:0:0:root:/root:/bin/sh\n' > "$tmp/passwd"
-printf 'alice:x:1000:\nweb:x:4100:\ncertmapc:x:3000:web\nroot:x:0:\n' > "$tmp/group"
-NSS_WRAPPER_PASSWD="$tmp/passwd"; NSS_WRAPPER_GROUP="$tmp/group"
-export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
-sock="$tmp/sock"
-
-write_config() { # $1: file, $2: allowed_uids, $3: allowed_gids
-	cat > "$1" <<EOC
-verify = { ca_file = "$certs/ca.pem"; };
-domains = ( { name = "local"; type = "local"; } );
-rules = (
-  { name = "upn"; priority = 10; match = "<EKU>clientAuth";
-    map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; }
-);
-service = { socket = "$sock"; user = "root"; allowed_uids = [$2]; allowed_gids = [$3];
-  timeout = 5; cache_ttl = 60; cache_size = 100; };
-EOC
-}
-
-start_daemon() { # $1: config
-	rm -f "$sock"
-	: > "$tmp/log"
-	sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$1" >> "$tmp/log" 2>&1 &
-	pid=$!
-	i=0
-	while ! grep -q " serving " "$tmp/log" && [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null; do
-		sleep 0.1; i=$((i + 1))
-	done
-	grep -q " serving " "$tmp/log" && [ -S "$sock" ]
-}
-client() { sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" "$@"; }
+. "$srcdir/tests/service/svclib.sh"
+svc_setup ops-peers
+SVC_FRESH=1
+SVC_LIMITS="timeout = 5; cache_ttl = 60; cache_size = 100;"
+svc_passwd 'alice:x:1000:1000:Alice:/home/alice:/bin/sh' 'web:x:4100:4100::/:/bin/sh' 'root:x:0:0:root:/root:/bin/sh'
+svc_group 'alice:x:1000:' 'web:x:4100:' 'certmapc:x:3000:web' 'root:x:0:'
 
 # ------------------------------------------------- a flood of refused peers
 # This test's own uid is not allowed: every connection is refused.
 me=$(id -u)
 other=$((me == 54321 ? 54322 : 54321))
-write_config "$tmp/refuse.conf" "$other" ""
-if start_daemon "$tmp/refuse.conf"; then ok "daemon starts"; else ko "daemon starts"; cat "$tmp/log"; finish; exit 1; fi
+SVC_UIDS=$other
+write_config "$tmp/refuse.conf" "allowed_gids = [];"
+require_daemon "daemon starts" "$tmp/refuse.conf"
 printf '{"method":"org.varlink.service.GetInfo"}\0' > "$tmp/req"
 n=300
 i=0
@@ -90,7 +50,8 @@ if [ "$total" -le 20 ]; then ok "the whole log stays short ($total lines)"; else
 
 # ------------------------------------------------- supplementary groups
 if [ "$me" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
-	write_config "$tmp/groups.conf" "0" "3000"
+	SVC_UIDS=0
+	write_config "$tmp/groups.conf" "allowed_gids = [3000];"
 	if start_daemon "$tmp/groups.conf"; then ok "daemon starts (allowed_gids = [3000])"; else ko "daemon starts"; cat "$tmp/log"; fi
 	# setpriv runs under nss_wrapper, so --init-groups takes web's groups
 	# from the test's group file, as a login of web would.

@@ -7,11 +7,12 @@
 set -u
 . "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
 . "$srcdir/tests/service/svclib.sh"
+svc_setup svc
 
 # More rules, so that traces and messages carry certificate text.
 write_config "$tmp/certmap.conf" ""
 sed -i 's|^rules = (|rules = (\n  { name = "cn"; priority = 20; match = "<SUBJECT>.*"; map = "LOCAL:{subject_dn_component.cn}"; domains = ["local"]; },\n  { name = "mail"; priority = 30; match = "<SAN:rfc822Name>.*"; map = "LOCAL:{subject_rfc822_name.short_name}"; domains = ["local"]; },|' "$tmp/certmap.conf"
-if start_daemon "$tmp/certmap.conf"; then ok "daemon starts"; else ko "daemon starts"; cat "$tmp/log"; finish; exit 1; fi
+require_daemon "daemon starts" "$tmp/certmap.conf"
 
 b64=$(openssl base64 -A < "$certs/alice.der")
 mapbody() { # $1: the parameters after "certificate"

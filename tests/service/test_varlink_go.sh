@@ -16,6 +16,7 @@ if [ ! -d "$GOSRC/src/github.com/varlink/go/varlink" ]; then
 	exit 77
 fi
 . "$srcdir/tests/service/svclib.sh"
+svc_setup svc
 
 GOPATH=$GOSRC GO111MODULE=off GOFLAGS= GOPROXY=off GOENV=off CGO_ENABLED=0 \
 	GOCACHE="$tmp/gocache" GOTMPDIR="$tmp" HOME="$tmp" \
@@ -23,7 +24,7 @@ GOPATH=$GOSRC GO111MODULE=off GOFLAGS= GOPROXY=off GOENV=off CGO_ENABLED=0 \
 if [ -x "$tmp/varlink_conformance" ]; then ok "the Go client builds"; else ko "the Go client builds"; cat "$tmp/go.log"; finish; exit 1; fi
 
 write_config "$tmp/certmap.conf" ""
-if start_daemon "$tmp/certmap.conf"; then ok "daemon starts"; else ko "daemon starts"; cat "$tmp/log"; finish; exit 1; fi
+require_daemon "daemon starts" "$tmp/certmap.conf"
 
 "$tmp/varlink_conformance" "$sock" "$certs/alice.der" "$certs/expired.pem" > "$tmp/go.out" 2>&1 && grc=0 || grc=$?
 cat "$tmp/go.out"
