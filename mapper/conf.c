@@ -18,15 +18,10 @@
 #include "certmap.h"
 #include "conf.h"
 #include "conf_certdom.h"
+#include "conf_http.h"
 #include "conf_ldap.h"
+#include "conf_read.h"
 #include "file.h"
-
-struct conf_ctx {
-	const char *file;
-	struct cm_buf errs;
-	unsigned int n_errs;
-	bool nomem;
-};
 
 static void setting_path(struct cm_buf *b, const config_setting_t *s)
 {
@@ -48,13 +43,9 @@ static void setting_path(struct cm_buf *b, const config_setting_t *s)
 	}
 }
 
-static void conf_err(struct conf_ctx *c, const config_setting_t *s,
-		     const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
 /* Records "file:line: path[.name]: message". */
-static void conf_err(struct conf_ctx *c, const config_setting_t *s,
-		     const char *name, const char *fmt, ...)
+void cm_conf_err(struct conf_ctx *c, const config_setting_t *s, const char *name, const char *fmt,
+		 ...)
 {
 	struct cm_buf path;
 	char *msg = NULL;
@@ -95,8 +86,8 @@ static void conf_err(struct conf_ctx *c, const config_setting_t *s,
 }
 
 /* Flags every member of group whose name is not in known (NULL-terminated). */
-static void check_members(struct conf_ctx *c, const config_setting_t *group,
-			  const char *const *known)
+void cm_conf_check_members(struct conf_ctx *c, const config_setting_t *group,
+			   const char *const *known)
 {
 	int n = config_setting_length(group);
 
@@ -112,7 +103,7 @@ static void check_members(struct conf_ctx *c, const config_setting_t *group,
 			}
 		}
 		if (!ok) {
-			conf_err(c, m, NULL, "unknown setting");
+			cm_conf_err(c, m, NULL, "unknown setting");
 		}
 	}
 }
@@ -130,26 +121,26 @@ static const config_setting_t *member_of_type(struct conf_ctx *c,
 	if (config_setting_type(s) != type &&
 	    !(type == CONFIG_TYPE_INT && config_setting_type(s) == CONFIG_TYPE_INT64) &&
 	    !(type == CONFIG_TYPE_ARRAY && config_setting_type(s) == CONFIG_TYPE_LIST)) {
-		conf_err(c, s, NULL, "must be %s", what);
+		cm_conf_err(c, s, NULL, "must be %s", what);
 		return NULL;
 	}
 	return s;
 }
 
-static void get_string(struct conf_ctx *c, const config_setting_t *group,
-		       const char *name, bool required, char **out)
+void cm_conf_get_string(struct conf_ctx *c, const config_setting_t *group, const char *name,
+			bool required, char **out)
 {
 	const config_setting_t *s;
 
 	s = member_of_type(c, group, name, CONFIG_TYPE_STRING, "a string");
 	if (s == NULL) {
 		if (required && config_setting_get_member(group, name) == NULL) {
-			conf_err(c, group, name, "is required");
+			cm_conf_err(c, group, name, "is required");
 		}
 		return;
 	}
 	if (config_setting_get_string(s)[0] == '\0') {
-		conf_err(c, s, NULL, "must not be empty");
+		cm_conf_err(c, s, NULL, "must not be empty");
 		return;
 	}
 	free(*out);
@@ -176,7 +167,7 @@ static bool int_in_range(struct conf_ctx *c, const config_setting_t *s,
 	long long v = config_setting_get_int64(s);
 
 	if (v < min || v > max) {
-		conf_err(c, s, NULL, "must be between %lld and %lld", min, max);
+		cm_conf_err(c, s, NULL, "must be between %lld and %lld", min, max);
 		return false;
 	}
 	*out = v;
@@ -214,7 +205,7 @@ static void get_string_list(struct conf_ctx *c, const config_setting_t *group,
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 
 		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-			conf_err(c, e, NULL, "must be a string");
+			cm_conf_err(c, e, NULL, "must be a string");
 			continue;
 		}
 		if (cm_strv_add(out, config_setting_get_string(e)) != 0) {
@@ -249,7 +240,7 @@ static size_t get_id_list(struct conf_ctx *c, const config_setting_t *group,
 
 		if (config_setting_type(e) != CONFIG_TYPE_INT &&
 		    config_setting_type(e) != CONFIG_TYPE_INT64) {
-			conf_err(c, e, NULL, "must be a numeric id");
+			cm_conf_err(c, e, NULL, "must be a numeric id");
 			continue;
 		}
 		if (int_in_range(c, e, 0, UINT_MAX - 1, &v)) {
@@ -306,16 +297,16 @@ static void load_verify(struct conf_ctx *c, const config_setting_t *root,
 	v->min_ec_bits = CM_DEFAULT_MIN_EC_BITS;
 	v->enabled = true;
 	if (g != NULL && config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		conf_err(c, g, NULL, "must be a group { ... }");
+		cm_conf_err(c, g, NULL, "must be a group { ... }");
 		g = NULL;
 	}
 	if (g != NULL) {
-		check_members(c, g, known);
+		cm_conf_check_members(c, g, known);
 		enabled_set = config_setting_get_member(g, "enabled") != NULL;
 		get_bool(c, g, "enabled", &v->enabled);
-		get_string(c, g, "ca_file", false, &v->ca_file);
-		get_string(c, g, "ca_dir", false, &v->ca_dir);
-		get_string(c, g, "crl_file", false, &v->crl_file);
+		cm_conf_get_string(c, g, "ca_file", false, &v->ca_file);
+		cm_conf_get_string(c, g, "ca_dir", false, &v->ca_dir);
+		cm_conf_get_string(c, g, "crl_file", false, &v->crl_file);
 		get_string_list(c, g, "require_eku", &v->require_eku, &eku_set);
 		get_uint(c, g, "min_rsa_bits", 512, 16384, &rsa);
 		get_uint(c, g, "min_ec_bits", 160, 571, &ec);
@@ -336,11 +327,11 @@ static void load_verify(struct conf_ctx *c, const config_setting_t *root,
 		c->nomem = true;
 	}
 	if (v->enabled && v->ca_file == NULL && v->ca_dir == NULL) {
-		conf_err(c, g != NULL ? g : root, g != NULL ? NULL : "verify",
-			 enabled_set ? "enabled = true needs ca_file or ca_dir"
-				     : "no trust anchors: set ca_file or ca_dir, or "
-				       "enabled = false when the caller has already "
-				       "verified the chain");
+		cm_conf_err(c, g != NULL ? g : root, g != NULL ? NULL : "verify",
+			    enabled_set ? "enabled = true needs ca_file or ca_dir"
+					: "no trust anchors: set ca_file or ca_dir, or "
+					  "enabled = false when the caller has already "
+					  "verified the chain");
 	}
 }
 
@@ -359,7 +350,7 @@ static const struct {
 static void ldap_conf_err(void *ctx, const config_setting_t *s, const char *name,
 			  const char *msg)
 {
-	conf_err(ctx, s, name, "%s", msg);
+	cm_conf_err(ctx, s, name, "%s", msg);
 }
 
 static void load_domain(struct conf_ctx *c, const config_setting_t *g,
@@ -372,13 +363,13 @@ static void load_domain(struct conf_ctx *c, const config_setting_t *g,
 	unsigned int min_uid = CM_DEFAULT_MIN_UID;
 	bool found = false;
 
-	get_string(c, g, "name", true, &d->name);
-	get_string(c, g, "type", true, &type);
+	cm_conf_get_string(c, g, "name", true, &d->name);
+	cm_conf_get_string(c, g, "type", true, &type);
 	get_uint(c, g, "min_uid", 0, UINT_MAX - 1, &min_uid);
 	get_bool(c, g, "allow_uid0", &d->allow_uid0);
 	get_string_list(c, g, "uri", &d->uri, NULL);
-	get_string(c, g, "base", false, &d->base);
-	get_string(c, g, "groups", false, &d->groups);
+	cm_conf_get_string(c, g, "base", false, &d->base);
+	cm_conf_get_string(c, g, "groups", false, &d->groups);
 	d->min_uid = (uid_t)min_uid;
 	for (size_t i = 0; type != NULL && i < CM_ARRAY_SIZE(domain_types); i++) {
 		if (strcmp(type, domain_types[i].name) == 0) {
@@ -387,14 +378,17 @@ static void load_domain(struct conf_ctx *c, const config_setting_t *g,
 		}
 	}
 	if (type != NULL && !found) {
-		conf_err(c, g, "type", "unknown domain type \"%s\" (expected \"local\", \"ldap\" or \"certificate\")", type);
+		cm_conf_err(
+		    c, g, "type",
+		    "unknown domain type \"%s\" (expected \"local\", \"ldap\" or \"certificate\")",
+		    type);
 	} else if (found && d->type == CM_DOMAIN_LDAP) {
 		c->nomem |= cm_conf_ldap_load(g, c->file, d, ldap_conf_err, c) != 0;
 	} else if (found && d->type == CM_DOMAIN_CERT) {
 		c->nomem |= cm_conf_certdom_load(g, d, ldap_conf_err, c) != 0;
 	}
 	if (!found || d->type == CM_DOMAIN_LOCAL) {
-		check_members(c, g, known);
+		cm_conf_check_members(c, g, known);
 	}
 	free(type);
 }
@@ -406,11 +400,11 @@ static void load_domains(struct conf_ctx *c, const config_setting_t *root,
 	int n;
 
 	if (list == NULL) {
-		conf_err(c, root, "domains", "is required: define at least one domain");
+		cm_conf_err(c, root, "domains", "is required: define at least one domain");
 		return;
 	}
 	if (config_setting_type(list) != CONFIG_TYPE_LIST) {
-		conf_err(c, list, NULL, "must be a list ( { ... }, ... )");
+		cm_conf_err(c, list, NULL, "must be a list ( { ... }, ... )");
 		return;
 	}
 	n = config_setting_length(list);
@@ -424,19 +418,20 @@ static void load_domains(struct conf_ctx *c, const config_setting_t *root,
 		struct cm_domain *d = &cfg->domains[cfg->n_domains++];
 
 		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-			conf_err(c, g, NULL, "must be a group { ... }");
+			cm_conf_err(c, g, NULL, "must be a group { ... }");
 			continue;
 		}
 		load_domain(c, g, d);
 		for (size_t k = 0; d->name != NULL && k + 1 < cfg->n_domains; k++) {
 			if (cfg->domains[k].name != NULL &&
 			    strcasecmp(cfg->domains[k].name, d->name) == 0) {
-				conf_err(c, g, "name", "domain \"%s\" is defined twice", d->name);
+				cm_conf_err(c, g, "name", "domain \"%s\" is defined twice",
+					    d->name);
 			}
 		}
 	}
 	if (n == 0) {
-		conf_err(c, list, NULL, "define at least one domain");
+		cm_conf_err(c, list, NULL, "define at least one domain");
 	}
 }
 
@@ -466,13 +461,13 @@ static void rule_domains(struct conf_ctx *c, const config_setting_t *g,
 		goto out;
 	}
 	if (names.n == 0) {
-		conf_err(c, g, "domains", "must name at least one domain");
+		cm_conf_err(c, g, "domains", "must name at least one domain");
 	}
 	for (size_t i = 0; i < names.n; i++) {
 		const struct cm_domain *d = cm_config_domain(cfg, names.v[i]);
 
 		if (d == NULL) {
-			conf_err(c, g, "domains", "unknown domain \"%s\"", names.v[i]);
+			cm_conf_err(c, g, "domains", "unknown domain \"%s\"", names.v[i]);
 			continue;
 		}
 		r->domains[r->n_domains++] = d;
@@ -488,18 +483,18 @@ static void rule_compile(struct conf_ctx *c, const config_setting_t *g,
 	int rc;
 
 	if ((rc = cm_match_parse(match, &r->match, &err)) != 0) {
-		conf_err(c, g, "match", "%s", err != NULL ? err : certmap_strerror(rc));
+		cm_conf_err(c, g, "match", "%s", err != NULL ? err : certmap_strerror(rc));
 		free(err);
 		err = NULL;
 	}
 	if ((rc = cm_map_parse(map, &r->map, &err)) != 0) {
-		conf_err(c, g, "map", "%s", err != NULL ? err : certmap_strerror(rc));
+		cm_conf_err(c, g, "map", "%s", err != NULL ? err : certmap_strerror(rc));
 		free(err);
 		return;
 	}
 	if (cm_map_kind(r->map) == CM_MAP_MAPFILE &&
 	    (rc = cm_mapfile_load(cm_map_file(r->map), &r->mapfile, &err)) != 0) {
-		conf_err(c, g, "map", "%s", err != NULL ? err : certmap_strerror(rc));
+		cm_conf_err(c, g, "map", "%s", err != NULL ? err : certmap_strerror(rc));
 		free(err);
 	}
 }
@@ -528,16 +523,18 @@ static void rule_check_kinds(struct conf_ctx *c, const config_setting_t *g,
 		}
 		r->n_domains = n;
 		if (n == 0) {
-			conf_err(c, g, "map", "an LDAP: mapping rule needs ldap domains, and there is none");
+			cm_conf_err(c, g, "map",
+				    "an LDAP: mapping rule needs ldap domains, and there is none");
 		}
 	}
 	for (size_t i = 0; i < r->n_domains; i++) {
 		if (r->domains[i]->type != CM_DOMAIN_LDAP) {
-			conf_err(c, g, "map",
-				 "an LDAP: mapping rule needs ldap domains, but "
-				 "\"%s\" is a %s domain; use LOCAL: or MAPFILE:",
-				 r->domains[i]->name,
-				 r->domains[i]->type == CM_DOMAIN_CERT ? "certificate" : "local");
+			cm_conf_err(c, g, "map",
+				    "an LDAP: mapping rule needs ldap domains, but "
+				    "\"%s\" is a %s domain; use LOCAL: or MAPFILE:",
+				    r->domains[i]->name,
+				    r->domains[i]->type == CM_DOMAIN_CERT ? "certificate"
+									  : "local");
 		}
 	}
 }
@@ -551,11 +548,11 @@ static void load_rule(struct conf_ctx *c, const config_setting_t *g,
 	char *match = NULL, *map = NULL;
 	unsigned int prio = 0;
 
-	check_members(c, g, known);
-	get_string(c, g, "name", true, &r->name);
+	cm_conf_check_members(c, g, known);
+	cm_conf_get_string(c, g, "name", true, &r->name);
 	get_uint(c, g, "priority", 0, UINT32_MAX >> 1, &prio);
-	get_string(c, g, "match", false, &match);
-	get_string(c, g, "map", true, &map);
+	cm_conf_get_string(c, g, "match", false, &match);
+	cm_conf_get_string(c, g, "map", true, &map);
 	r->priority = (int)prio;
 	rule_domains(c, g, cfg, r);
 	if (map != NULL) {
@@ -588,11 +585,11 @@ static void load_rules(struct conf_ctx *c, const config_setting_t *root,
 	int n;
 
 	if (list == NULL) {
-		conf_err(c, root, "rules", "is required: define at least one rule");
+		cm_conf_err(c, root, "rules", "is required: define at least one rule");
 		return;
 	}
 	if (config_setting_type(list) != CONFIG_TYPE_LIST) {
-		conf_err(c, list, NULL, "must be a list ( { ... }, ... )");
+		cm_conf_err(c, list, NULL, "must be a list ( { ... }, ... )");
 		return;
 	}
 	n = config_setting_length(list);
@@ -606,218 +603,17 @@ static void load_rules(struct conf_ctx *c, const config_setting_t *root,
 		struct cm_rule *r = &cfg->rules[cfg->n_rules++];
 
 		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-			conf_err(c, g, NULL, "must be a group { ... }");
+			cm_conf_err(c, g, NULL, "must be a group { ... }");
 			continue;
 		}
 		load_rule(c, g, cfg, r);
 		for (size_t k = 0; r->name != NULL && k + 1 < cfg->n_rules; k++) {
 			if (cfg->rules[k].name != NULL && strcmp(cfg->rules[k].name, r->name) == 0) {
-				conf_err(c, g, "name", "rule \"%s\" is defined twice", r->name);
+				cm_conf_err(c, g, "name", "rule \"%s\" is defined twice", r->name);
 			}
 		}
 	}
 	rules_sort(cfg->rules, cfg->n_rules);
-}
-
-/* ---------------------------------------------------------------- service.http */
-
-/* An HTTP header name: a token of letters, digits and '-' (RFC 9110). */
-static void http_header_name(struct conf_ctx *c, const config_setting_t *g, const char *name,
-			     char *value)
-{
-	size_t n = value != NULL ? strlen(value) : 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (!isalnum((unsigned char)value[i]) && value[i] != '-') {
-			conf_err(c, g, name, "\"%s\" is not a header name (letters, digits, '-')",
-				 value);
-			return;
-		}
-	}
-	if (n > 64) {
-		conf_err(c, g, name, "a header name is at most 64 bytes");
-	}
-}
-
-/* "127.0.0.1:PORT", "[::1]:PORT": an address and a port; *loopback says
- * whether only this host can reach it. Returns 0 or -1. */
-int cm_http_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len,
-			 bool *loopback)
-{
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *colon, *h = s;
-	size_t hlen;
-	char *end = NULL;
-	unsigned long port;
-
-	memset(ss, 0, sizeof(*ss));
-	*len = 0;
-	*loopback = false;
-	if ((colon = strrchr(s, ':')) == NULL) {
-		return -1;
-	}
-	hlen = (size_t)(colon - s);
-	if (s[0] == '[') {
-		if (hlen < 2 || s[hlen - 1] != ']') {
-			return -1;
-		}
-		h = s + 1;
-		hlen -= 2;
-	}
-	if (hlen == 0 || hlen >= sizeof(host)) {
-		return -1;
-	}
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || end == colon + 1 || *end != '\0' || port < 1 || port > 65535 ||
-	    !isdigit((unsigned char)colon[1])) {
-		return -1;
-	}
-	if (s[0] != '[') {
-		struct sockaddr_in *in = (struct sockaddr_in *)ss;
-
-		if (inet_pton(AF_INET, host, &in->sin_addr) != 1) {
-			return -1;
-		}
-		in->sin_family = AF_INET;
-		in->sin_port = htons((uint16_t)port);
-		*len = sizeof(*in);
-		*loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-		return 0;
-	}
-	{
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-		if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1) {
-			return -1;
-		}
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*in6);
-		*loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
-	}
-	return 0;
-}
-
-static const char *const http_format_names[] = {
-	[CM_HTTP_RFC9440] = "rfc9440",	      [CM_HTTP_NGINX] = "nginx",
-	[CM_HTTP_BASE64_DER] = "base64-der", [CM_HTTP_TRAEFIK] = "traefik",
-	[CM_HTTP_ENVOY] = "envoy",
-};
-
-/* The header each format is usually sent in. */
-static const char *const http_format_headers[] = {
-	[CM_HTTP_RFC9440] = "Client-Cert",
-	[CM_HTTP_NGINX] = "X-Client-Cert",
-	[CM_HTTP_BASE64_DER] = "X-Client-Cert",
-	[CM_HTTP_TRAEFIK] = "X-Forwarded-Tls-Client-Cert",
-	[CM_HTTP_ENVOY] = "X-Forwarded-Client-Cert",
-};
-
-static void http_format(struct conf_ctx *c, const config_setting_t *g, struct cm_http_conf *h)
-{
-	char *f = NULL;
-	size_t i;
-
-	get_string(c, g, "cert_format", false, &f);
-	for (i = 0; f != NULL && i < CM_ARRAY_SIZE(http_format_names); i++) {
-		if (strcmp(f, http_format_names[i]) == 0) {
-			h->cert_format = (enum cm_http_format)i;
-			break;
-		}
-	}
-	if (f != NULL && i == CM_ARRAY_SIZE(http_format_names)) {
-		conf_err(c, g, "cert_format",
-			 "\"%s\" is not one of rfc9440, nginx, base64-der, traefik, envoy", f);
-	}
-	free(f);
-}
-
-static void load_http(struct conf_ctx *c, const config_setting_t *parent, struct cm_http_conf *h)
-{
-	static const char *const known[] = {
-		"socket", "listen", "token_file", "cert_format", "cert_header", "chain_header",
-		"verify_header", "verify_success", "user_header", "upn_hint_header",
-		"domain_hint_header", "contact_url", "hint_data_header", NULL
-	};
-	const config_setting_t *g = config_setting_get_member(parent, "http");
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	bool loopback = false;
-
-	if (g == NULL) {
-		return;
-	}
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		conf_err(c, g, NULL, "must be a group { ... }");
-		return;
-	}
-	check_members(c, g, known);
-	get_string(c, g, "socket", false, &h->socket);
-	get_string(c, g, "listen", false, &h->listen);
-	get_string(c, g, "token_file", false, &h->token_file);
-	http_format(c, g, h);
-	get_string(c, g, "cert_header", false, &h->cert_header);
-	get_string(c, g, "chain_header", false, &h->chain_header);
-	get_string(c, g, "verify_header", false, &h->verify_header);
-	get_string(c, g, "verify_success", false, &h->verify_success);
-	get_string(c, g, "user_header", false, &h->user_header);
-	get_string(c, g, "upn_hint_header", false, &h->upn_hint_header);
-	get_string(c, g, "domain_hint_header", false, &h->domain_hint_header);
-	get_string(c, g, "hint_data_header", false, &h->hint_data_header);
-	get_string(c, g, "contact_url", false, &h->contact_url);
-	if (h->socket != NULL && h->socket[0] != '/') {
-		conf_err(c, g, "socket", "must be an absolute path");
-	}
-	if (h->listen != NULL) {
-		if (cm_http_parse_listen(h->listen, &ss, &sslen, &loopback) != 0) {
-			conf_err(c, g, "listen", "\"%s\" is not 127.0.0.1:PORT or [::1]:PORT",
-				 h->listen);
-		} else if (!loopback && h->token_file == NULL) {
-			conf_err(c, g, "listen",
-				 "\"%s\" is not a loopback address: set token_file too, so that "
-				 "every request must carry the token", h->listen);
-		}
-	}
-	if (h->contact_url != NULL && strncmp(h->contact_url, "https://", 8) != 0 &&
-	    strncmp(h->contact_url, "http://", 7) != 0 && strncmp(h->contact_url, "mailto:", 7) != 0) {
-		conf_err(c, g, "contact_url", "must start with https://, http:// or mailto:");
-	}
-	if (h->cert_header == NULL &&
-	    (h->cert_header = strdup(http_format_headers[h->cert_format])) == NULL) {
-		c->nomem = true;
-	}
-	if (h->chain_header != NULL && h->cert_format != CM_HTTP_RFC9440) {
-		conf_err(c, g, "chain_header", "is only for cert_format \"rfc9440\"");
-	}
-	if (h->verify_success == NULL && (h->verify_success = strdup("SUCCESS")) == NULL) {
-		c->nomem = true;
-	}
-	http_header_name(c, g, "cert_header", h->cert_header);
-	http_header_name(c, g, "chain_header", h->chain_header);
-	http_header_name(c, g, "verify_header", h->verify_header);
-	http_header_name(c, g, "user_header", h->user_header);
-	http_header_name(c, g, "upn_hint_header", h->upn_hint_header);
-	http_header_name(c, g, "domain_hint_header", h->domain_hint_header);
-	http_header_name(c, g, "hint_data_header", h->hint_data_header);
-}
-
-static void free_http(struct cm_http_conf *h)
-{
-	free(h->socket);
-	free(h->listen);
-	free(h->token_file);
-	free(h->cert_header);
-	free(h->chain_header);
-	free(h->verify_header);
-	free(h->verify_success);
-	free(h->user_header);
-	free(h->upn_hint_header);
-	free(h->domain_hint_header);
-	free(h->hint_data_header);
-	free(h->contact_url);
 }
 
 /* ---------------------------------------------------------------- service */
@@ -839,13 +635,13 @@ static void load_service(struct conf_ctx *c, const config_setting_t *root,
 	s->cache_ttl = 300;
 	s->cache_size = 10000;
 	if (g != NULL && config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		conf_err(c, g, NULL, "must be a group { ... }");
+		cm_conf_err(c, g, NULL, "must be a group { ... }");
 		g = NULL;
 	}
 	if (g != NULL) {
-		check_members(c, g, known);
-		get_string(c, g, "socket", false, &s->socket);
-		get_string(c, g, "user", false, &s->user);
+		cm_conf_check_members(c, g, known);
+		cm_conf_get_string(c, g, "socket", false, &s->socket);
+		cm_conf_get_string(c, g, "user", false, &s->user);
 		s->n_allowed_uids = get_id_list(c, g, "allowed_uids", (unsigned int **)&s->allowed_uids, &uids_set);
 		s->n_allowed_gids = get_id_list(c, g, "allowed_gids", (unsigned int **)&s->allowed_gids, &gids_set);
 		get_uint(c, g, "max_connections", 1, 65536, &s->max_connections);
@@ -854,7 +650,7 @@ static void load_service(struct conf_ctx *c, const config_setting_t *root,
 		get_uint(c, g, "cache_ttl", 0, 86400, &s->cache_ttl);
 		get_uint(c, g, "cache_size", 0, 10000000, &s->cache_size);
 		get_bool(c, g, "infopipe", &s->infopipe);
-		load_http(c, g, &s->http);
+		cm_conf_http_load(c, g, &s->http);
 	}
 	if (s->socket == NULL && (s->socket = strdup("/run/certmapd/socket")) == NULL) {
 		c->nomem = true;
@@ -881,7 +677,7 @@ static void load_root(struct conf_ctx *c, const config_setting_t *root,
 		"verify", "domains", "rules", "service", NULL
 	};
 
-	check_members(c, root, known);
+	cm_conf_check_members(c, root, known);
 	load_verify(c, root, &cfg->verify);
 	load_domains(c, root, cfg);
 	load_rules(c, root, cfg);
@@ -1044,7 +840,7 @@ void cm_config_free(struct cm_config *cfg)
 	free(cfg->service.user);
 	free(cfg->service.allowed_uids);
 	free(cfg->service.allowed_gids);
-	free_http(&cfg->service.http);
+	cm_conf_http_free(&cfg->service.http);
 	free(cfg->path);
 	free(cfg);
 }
