@@ -7,8 +7,8 @@
 
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "fuzz_identity.h"
 #include "rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -20,19 +20,10 @@ static unsigned char der[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
 static unsigned char serial[] = { 0x80, 0x11, 0x22 };
 static unsigned char ski[] = { 0xab, 0xcd };
 
-static void set(struct cm_value *v, const char *s, size_t len)
-{
-	if (cm_value_set_text(v, s, len) != 0) {
-		abort();
-	}
-}
-
+/* The fixed identity's i-th SAN. */
 static void san(size_t i, enum cm_san_type type, enum cm_other_kind kind, const char *text, size_t len)
 {
-	sans[i].type = type;
-	sans[i].other_kind = kind;
-	set(&sans[i].text, text, len);
-	set(&sans[i].raw, text, len);
+	fuzz_san(&sans[i], type, kind, text, len);
 }
 
 static void identity_init(void)
@@ -42,15 +33,15 @@ static void identity_init(void)
 	}
 	id.der = der;
 	id.der_len = sizeof(der);
-	set(&id.subject.sssd, "CN=a\\,b (c)*,UID=u+x,O=Ex\\5c,DC=com", 35);
-	set(&id.subject.rfc4514, "CN=a\\,b (c)*,UID=u+x,O=Ex\\5c,DC=com", 35);
-	set(&id.issuer.sssd, "CN=CA,C=US", 10);
+	fuzz_set(&id.subject.sssd, "CN=a\\,b (c)*,UID=u+x,O=Ex\\5c,DC=com", 35);
+	fuzz_set(&id.subject.rfc4514, "CN=a\\,b (c)*,UID=u+x,O=Ex\\5c,DC=com", 35);
+	fuzz_set(&id.issuer.sssd, "CN=CA,C=US", 10);
 	avas[0] = (struct cm_ava){ .type = (char *)"DC", .rdn = 0 };
 	avas[1] = (struct cm_ava){ .type = (char *)"O", .rdn = 1 };
 	avas[2] = (struct cm_ava){ .type = (char *)"CN", .rdn = 1 };
-	set(&avas[0].value, "com", 3);
-	set(&avas[1].value, "Ex", 2);
-	set(&avas[2].value, "a\0b", 3);
+	fuzz_set(&avas[0].value, "com", 3);
+	fuzz_set(&avas[1].value, "Ex", 2);
+	fuzz_set(&avas[2].value, "a\0b", 3);
 	id.subject.avas = avas;
 	id.subject.n_avas = 3;
 	id.serial = serial;
@@ -60,7 +51,7 @@ static void identity_init(void)
 	id.ski = ski;
 	id.ski_len = sizeof(ski);
 	id.has_sid = true;
-	set(&id.sid, "S-1-5-21-1-2-3-1105", 19);
+	fuzz_set(&id.sid, "S-1-5-21-1-2-3-1105", 19);
 	san(0, CM_SAN_RFC822, CM_OTHER_GENERIC, "a@example.com", 13);
 	san(1, CM_SAN_RFC822, CM_OTHER_GENERIC, "v@example.com\0.evil", 19);
 	san(2, CM_SAN_DNS, CM_OTHER_GENERIC, "host.example.com", 16);
@@ -79,11 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *rule, *err = NULL;
 
 	identity_init();
-	if (size > CM_RULE_MAX_LEN + 16 || (rule = malloc(size + 1)) == NULL) {
+	if ((rule = fuzz_rule_text(data, size)) == NULL) {
 		return 0;
 	}
-	memcpy(rule, data, size);
-	rule[size] = '\0';
 	cm_buf_init(&why, 4096);
 	if (cm_map_parse(rule, &m, &err) == 0) {
 		(void)cm_map_kind(m);

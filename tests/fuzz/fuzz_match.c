@@ -7,8 +7,8 @@
 
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "fuzz_identity.h"
 #include "rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -16,19 +16,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct cm_identity id;
 static struct cm_san sans[6];
 
-static void set(struct cm_value *v, const char *s, size_t len)
-{
-	if (cm_value_set_text(v, s, len) != 0) {
-		abort();
-	}
-}
-
+/* The fixed identity's i-th SAN. */
 static void san(size_t i, enum cm_san_type type, enum cm_other_kind kind, const char *text, size_t len)
 {
-	sans[i].type = type;
-	sans[i].other_kind = kind;
-	set(&sans[i].text, text, len);
-	set(&sans[i].raw, text, len);
+	fuzz_san(&sans[i], type, kind, text, len);
 }
 
 static void identity_init(void)
@@ -36,10 +27,10 @@ static void identity_init(void)
 	if (id.sans != NULL) {
 		return;
 	}
-	set(&id.subject.sssd, "CN=J\\C3\\BCrgen,O=Example", 24);
-	set(&id.subject.rfc4514, "CN=J\xc3\xbcrgen,O=Example", 20);
-	set(&id.issuer.sssd, "CN=CA", 5);
-	set(&id.issuer.rfc4514, "CN=CA", 5);
+	fuzz_set(&id.subject.sssd, "CN=J\\C3\\BCrgen,O=Example", 24);
+	fuzz_set(&id.subject.rfc4514, "CN=J\xc3\xbcrgen,O=Example", 20);
+	fuzz_set(&id.issuer.sssd, "CN=CA", 5);
+	fuzz_set(&id.issuer.rfc4514, "CN=CA", 5);
 	id.has_ku = true;
 	id.ku = 0x80;
 	id.has_eku = true;
@@ -65,11 +56,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *rule, *err = NULL;
 
 	identity_init();
-	if (size > CM_RULE_MAX_LEN + 16 || (rule = malloc(size + 1)) == NULL) {
+	if ((rule = fuzz_rule_text(data, size)) == NULL) {
 		return 0;
 	}
-	memcpy(rule, data, size);
-	rule[size] = '\0';
 	cm_buf_init(&why, 4096);
 	if (cm_match_parse(rule, &m, &err) == 0) {
 		(void)cm_match_eval(m, &id, &why);
