@@ -13,47 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/utf8_ref.h"
 #include "request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* RFC 3629, written apart from the decoder's own check so that each
- * checks the other: no overlong forms, no surrogates, <= U+10FFFF. */
-static bool utf8_ok(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned int cp, n;
-
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((p[i] & 0xe0) == 0xc0) {
-			n = 1, cp = p[i] & 0x1f;
-		} else if ((p[i] & 0xf0) == 0xe0) {
-			n = 2, cp = p[i] & 0x0f;
-		} else if ((p[i] & 0xf8) == 0xf0) {
-			n = 3, cp = p[i] & 0x07;
-		} else {
-			return false;
-		}
-		for (unsigned int k = 1; k <= n; k++) {
-			if (i + k >= len || (p[i + k] & 0xc0) != 0x80) {
-				return false;
-			}
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-			return false;
-		}
-		i += n + 1;
-	}
-	return true;
-}
 
 /* A \u0000 escape: "u0000" after an odd number of backslashes. */
 static bool has_nul_escape(const char *s, size_t len)
@@ -81,7 +44,7 @@ static void check_strings(json_object *o)
 		const char *s = json_object_get_string(o);
 		size_t len = (size_t)json_object_get_string_len(o);
 
-		if (strlen(s) != len || !utf8_ok(s, len)) {
+		if (strlen(s) != len || !ref_utf8_valid(s, len)) {
 			abort();
 		}
 		break;
@@ -89,7 +52,7 @@ static void check_strings(json_object *o)
 	case json_type_object: {
 		json_object_object_foreach(o, key, v)
 		{
-			if (!utf8_ok(key, strlen(key))) {
+			if (!ref_utf8_valid(key, strlen(key))) {
 				abort();
 			}
 			check_strings(v);
@@ -115,7 +78,7 @@ static void reply_error(struct cm_buf *out, const struct cmp_fail *fail)
 
 	cmp_reply_error(out, fail);
 	if (!out->failed && (out->len == mark || out->data[out->len - 1] != '\0' ||
-			     !utf8_ok(out->data + mark, out->len - mark - 1))) {
+			     !ref_utf8_valid(out->data + mark, out->len - mark - 1))) {
 		abort();
 	}
 }
@@ -159,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* The reply writer turns what is not UTF-8 into U+FFFD. */
 	cmp_reply_params(&out, frame, len);
-	if (!out.failed && !utf8_ok(out.data, out.len - 1)) {
+	if (!out.failed && !ref_utf8_valid(out.data, out.len - 1)) {
 		abort();
 	}
 	cmp_call_clear(&call);

@@ -21,42 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-/* RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static bool utf8_valid(const unsigned char *p, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = p[i];
-		unsigned int cp, n;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			n = 1, cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2, cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3, cp = c & 0x07;
-		} else {
-			return false;
-		}
-		for (unsigned int k = 1; k <= n; k++) {
-			if (i + k >= len || (p[i + k] & 0xc0) != 0x80) {
-				return false;
-			}
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-			return false;
-		}
-		i += n + 1;
-	}
-	return true;
-}
+#include "../lib/utf8_ref.h"
 
 static bool json_strict(const char *s, size_t len)
 {
@@ -120,7 +85,7 @@ int main(int argc, char **argv)
 
 			fwrite(buf, 1, flen, stdout);
 			putchar('\n');
-			if (!utf8_valid((const unsigned char *)buf, flen)) {
+			if (!ref_utf8_valid(buf, flen)) {
 				printf("INVALID: the frame above is not UTF-8\n");
 				rc = 5;
 			} else if (!json_strict(buf, flen)) {
