@@ -4,14 +4,18 @@
  * mod_lookup_identity call, on the system bus under SSSD's own name.
  *
  *   /org/freedesktop/sssd/infopipe           org.freedesktop.sssd.infopipe
- *       Ping, GetUserGroups, GetUserAttr
+ *       Ping, GetUserGroups, GetUserAttr, ListDomains, FindDomainByName
  *   /org/freedesktop/sssd/infopipe/Users     org.freedesktop.sssd.infopipe.Users
  *       FindByValidCertificate, FindByCertificate, ListByCertificate,
  *       FindByNameAndCertificate, FindByName
  *   /org/freedesktop/sssd/infopipe/Users/<domain>/<uid>
  *                                            org.freedesktop.sssd.infopipe.Users.User
  *       properties name, uidNumber, gidNumber, gecos, homeDirectory,
- *       loginShell, domainname, domain, extraAttributes
+ *       loginShell, uniqueID, groups, domainname, domain, extraAttributes
+ *   /org/freedesktop/sssd/infopipe/Groups/<domain>/<gid>
+ *                                            org.freedesktop.sssd.infopipe.Groups.Group
+ *   /org/freedesktop/sssd/infopipe/Domains/<domain>
+ *                                            org.freedesktop.sssd.infopipe.Domains
  *
  * One mapping path: a certificate method becomes the very Map call a
  * varlink client sends, handed to dispatch.c with a struct cmd_caller of
@@ -36,7 +40,8 @@
  * nor /proc), as SSSD's [ifp] allowed_uids does.
  *
  * This file: the bus, its thread, callers and the certificate methods;
- * infopipe_users.c: the account methods and User objects (NSS).
+ * infopipe_users.c: the account methods and User objects (NSS);
+ * infopipe_objects.c: Group and Domain objects.
  */
 #include "config.h"
 
@@ -92,7 +97,9 @@ void cmd_infopipe_free(struct cmd_infopipe *ip)
 /* What a certificate method waits for: the call to answer, and how. */
 struct pending {
 	sd_bus_message *m;
-	bool list; /* ListByCertificate: answer "ao" */
+	struct cmd_infopipe *ip;
+	bool list;	/* ListByCertificate: answer "ao" */
+	uint32_t limit; /* ListByCertificate's limit; 0 for all */
 };
 
 /* ---------------------------------------------------------------- callers */
@@ -260,10 +267,63 @@ char *ifp_object_path(const char *prefix, const char *name, const uid_t *id)
 	return cm_buf_steal(&b, NULL);
 }
 
+/* Whether the path element [el, el+len) is name escaped. */
+static bool element_is(const char *el, size_t len, const char *name)
+{
+	struct cm_buf b;
+	bool same;
+
+	cm_buf_init(&b, 4096);
+	ifp_path_escape(&b, name);
+	same = !b.failed && b.len == len && memcmp(b.data, el, len) == 0;
+	cm_buf_free(&b);
+	return same;
+}
+
+/* An id in decimal, as this face writes it (no sign, no leading zero). */
+static bool parse_id(const char *s, uint32_t *out)
+{
+	unsigned long long v = 0;
+
+	if (*s == '\0' || (s[0] == '0' && s[1] != '\0')) {
+		return false;
+	}
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || (v = v * 10 + (unsigned)(*s - '0')) >= UINT32_MAX) {
+			return false;
+		}
+	}
+	*out = (uint32_t)v;
+	return true;
+}
+
+const struct cm_domain *ifp_parse_path(const struct cm_config *cfg, const char *prefix,
+				       const char *path, uint32_t *id)
+{
+	size_t plen = strlen(prefix), len;
+	const char *el, *slash;
+
+	if (strncmp(path, prefix, plen) != 0 || path[plen] != '/') {
+		return NULL;
+	}
+	el = path + plen + 1;
+	slash = strchr(el, '/');
+	if (id != NULL ? slash == NULL || !parse_id(slash + 1, id) : slash != NULL) {
+		return NULL;
+	}
+	len = slash != NULL ? (size_t)(slash - el) : strlen(el);
+	for (size_t i = 0; i < cfg->n_domains; i++) {
+		if (element_is(el, len, cfg->domains[i].name)) {
+			return &cfg->domains[i];
+		}
+	}
+	return NULL;
+}
+
 /* ---------------------------------------------------------------- Map through dispatch */
 
 /* The Map frame a varlink client would send. NULL when out of memory. */
-static char *map_frame(const char *pem, const char *user, size_t *len)
+static char *map_frame(const char *pem, const char *user, bool trace, size_t *len)
 {
 	json_object *root = json_object_new_object(), *p = json_object_new_object();
 	char *frame = NULL;
@@ -275,6 +335,9 @@ static char *map_frame(const char *pem, const char *user, size_t *len)
 	json_object_object_add(p, CMP_P_CERTIFICATE, json_object_new_string(pem));
 	if (user != NULL && *user != '\0') {
 		json_object_object_add(p, CMP_P_USER, json_object_new_string(user));
+	}
+	if (trace) {
+		json_object_object_add(p, CMP_P_TRACE, json_object_new_boolean(1));
 	}
 	json_object_object_add(root, CMP_F_METHOD, json_object_new_string(CMP_M_MAP));
 	json_object_object_add(root, CMP_F_PARAMETERS, p);
@@ -307,17 +370,122 @@ static int reply_mapped(const struct pending *pd, const struct certmap_answer *a
 	return r;
 }
 
+/* A list of object paths (NULL entries are left out) as "ao". */
+static int reply_paths(const struct pending *pd, const struct cm_strv *paths)
+{
+	sd_bus_message *reply = NULL;
+	int r;
+
+	if ((r = sd_bus_message_new_method_return(pd->m, &reply)) < 0 ||
+	    (r = sd_bus_message_open_container(reply, 'a', "o")) < 0) {
+		goto out;
+	}
+	for (size_t i = 0; i < paths->n && r >= 0; i++) {
+		r = sd_bus_message_append(reply, "o", paths->v[i]);
+	}
+	if (r >= 0 && (r = sd_bus_message_close_container(reply)) >= 0) {
+		r = sd_bus_send(NULL, reply, NULL);
+	}
+out:
+	sd_bus_message_unref(reply);
+	return r;
+}
+
+/*
+ * ListByCertificate of an ambiguous answer: every account the deciding
+ * priority level kept (the trace's "kept" candidates: the decision stops
+ * at the first level that keeps any), in the rules' order, at most
+ * pd->limit of them. More candidates than the mapper weighs ("dropped")
+ * is LimitsExceeded: a partial list could hide the account meant.
+ */
+static int reply_candidates(const struct pending *pd, const struct certmap_answer *a)
+{
+	const struct cm_config *cfg = pd->ip->gen->cfg;
+	struct cm_strv paths = {0};
+	int r = 0;
+
+	for (size_t t = 0; t < certmap_answer_n_trace(a) && r == 0; t++) {
+		const struct certmap_trace_entry *e = certmap_answer_trace(a, t);
+
+		for (size_t k = 0; k < e->n_candidates && r == 0; k++) {
+			const struct certmap_candidate *c = &e->candidates[k];
+			char *path;
+
+			if (strcmp(c->status, "dropped") == 0) {
+				r = sd_bus_reply_method_errorf(
+				    pd->m, SD_BUS_ERROR_LIMITS_EXCEEDED,
+				    "ambiguous: the rules give more candidates than certmap "
+				    "weighs (%s)",
+				    certmap_answer_message(a));
+				goto out;
+			}
+			if (strcmp(c->status, "kept") != 0 ||
+			    (pd->limit > 0 && paths.n >= pd->limit)) {
+				continue;
+			}
+			/* Accounts of a domain that is not local have no User
+			 * object on this face: left out. */
+			if ((path = ifp_user_path_of(cfg, c->user, c->domain)) != NULL &&
+			    cm_strv_take(&paths, path) != 0) {
+				r = -ENOMEM;
+			}
+		}
+	}
+	r = r < 0 ? r : reply_paths(pd, &paths);
+out:
+	cm_strv_clear(&paths);
+	return r;
+}
+
+/*
+ * Whether ListByCertificate answers a with a list, as SSSD does: every
+ * matching account up to limit (0: no limit; SSSD truncates silently, so
+ * does this), an empty list when none maps (no rule, no account, a uid the
+ * domain refuses, a certificate-only identity). A certificate certmap's
+ * verify policy refuses, or an unreadable one, stays an error naming the
+ * reason, as for the Find methods.
+ */
+static bool list_answers(const struct certmap_answer *a)
+{
+	switch (certmap_answer_verdict(a)) {
+	case CERTMAP_VERDICT_MAPPED:
+	case CERTMAP_VERDICT_AMBIGUOUS: return true;
+	case CERTMAP_VERDICT_REFUSED:
+		return certmap_answer_reason(a) == CERTMAP_REASON_NO_RULE_MATCHED ||
+		       certmap_answer_reason(a) == CERTMAP_REASON_NO_ACCOUNT ||
+		       certmap_answer_reason(a) == CERTMAP_REASON_UID_REFUSED;
+	case CERTMAP_VERDICT_ERROR:
+	default: return false;
+	}
+}
+
+static int reply_list(const struct pending *pd, const struct certmap_answer *a)
+{
+	struct cm_strv none = {0};
+
+	if (certmap_answer_verdict(a) == CERTMAP_VERDICT_AMBIGUOUS) {
+		return reply_candidates(pd, a);
+	}
+	if (certmap_answer_verdict(a) == CERTMAP_VERDICT_MAPPED && certmap_answer_has_account(a)) {
+		return reply_mapped(pd, a);
+	}
+	return reply_paths(pd, &none);
+}
+
 /*
  * A refusal names its reason code first ("untrusted: ..."). No mapping is
- * sbus.Error.NotFound, as in SSSD (a certificate-only identity too); several accounts (for a Find* without
- * a name) and a certificate that cannot be read are InvalidArgs, as SSSD
- * answers EINVAL; an error verdict is org.freedesktop.DBus.Error.Failed.
+ * sbus.Error.NotFound, as in SSSD (a certificate-only identity too); several accounts (for a Find*
+ * without a name) and a certificate that cannot be read are InvalidArgs, as SSSD answers EINVAL; an
+ * error verdict is org.freedesktop.DBus.Error.Failed.
  */
 static int reply_answer(const struct pending *pd, const struct certmap_answer *a)
 {
 	const char *reason = certmap_reason_name(certmap_answer_reason(a));
 	const char *msg = certmap_answer_message(a);
 
+	if (pd->list && list_answers(a)) {
+		return reply_list(pd, a);
+	}
 	switch (certmap_answer_verdict(a)) {
 	case CERTMAP_VERDICT_MAPPED:
 		/* A certificate-only identity has no uid, so no User object:
@@ -456,7 +624,7 @@ static void drain_mail(struct cmd_infopipe *ip)
  * what replying returned.
  */
 static int start_map(struct cmd_infopipe *ip, sd_bus_message *m, const char *pem, const char *user,
-		     bool list, sd_bus_error *err)
+		     const uint32_t *list_limit, sd_bus_error *err)
 {
 	struct caller c = {0};
 	struct pending *pd = NULL;
@@ -489,12 +657,19 @@ static int start_map(struct cmd_infopipe *ip, sd_bus_message *m, const char *pem
 				      "the user name is over %d bytes", CMP_MAX_NAME);
 		goto out;
 	}
-	if ((pd = calloc(1, sizeof(*pd))) == NULL || (frame = map_frame(pem, user, &len)) == NULL) {
+	if ((pd = calloc(1, sizeof(*pd))) == NULL ||
+	    (frame = map_frame(pem, user, list_limit != NULL, &len)) == NULL) {
 		r = -ENOMEM;
 		goto out;
 	}
 	pd->m = sd_bus_message_ref(m);
-	pd->list = list;
+	pd->ip = ip;
+	pd->list = list_limit != NULL;
+	pd->limit = list_limit != NULL ? *list_limit : 0;
+	/* A list needs the candidates of an ambiguous answer, which only a
+	 * trace carries, and dispatch gives traces to administrators only.
+	 * The trace stays in certmapd: the caller gets object paths. */
+	c.peer.admin = pd->list;
 	struct cmd_caller cl = {
 	    .st = ip->st,
 	    .gen = ip->gen,
@@ -531,7 +706,7 @@ static int m_find_by_cert(sd_bus_message *m, void *userdata, sd_bus_error *err)
 	if ((r = sd_bus_message_read(m, "s", &pem)) < 0) {
 		return r;
 	}
-	return start_map(userdata, m, pem, NULL, false, err);
+	return start_map(userdata, m, pem, NULL, NULL, err);
 }
 
 static int m_list_by_cert(sd_bus_message *m, void *userdata, sd_bus_error *err)
@@ -540,11 +715,10 @@ static int m_list_by_cert(sd_bus_message *m, void *userdata, sd_bus_error *err)
 	uint32_t limit;
 	int r;
 
-	/* certmap maps to one account or none, so any limit fits. */
 	if ((r = sd_bus_message_read(m, "su", &pem, &limit)) < 0) {
 		return r;
 	}
-	return start_map(userdata, m, pem, NULL, true, err);
+	return start_map(userdata, m, pem, NULL, &limit, err);
 }
 
 static int m_find_by_name_and_cert(sd_bus_message *m, void *userdata, sd_bus_error *err)
@@ -555,7 +729,7 @@ static int m_find_by_name_and_cert(sd_bus_message *m, void *userdata, sd_bus_err
 	if ((r = sd_bus_message_read(m, "ss", &name, &pem)) < 0) {
 		return r;
 	}
-	return start_map(userdata, m, pem, name, false, err);
+	return start_map(userdata, m, pem, name, NULL, err);
 }
 
 /* ---------------------------------------------------------------- vtables */
@@ -572,6 +746,10 @@ static const sd_bus_vtable ifp_vtable[] = {
 			     SD_BUS_PARAM(values), ifp_get_user_attr, UNPRIV),
     SD_BUS_METHOD_WITH_NAMES("GetUserGroups", "s", SD_BUS_PARAM(user), "as", SD_BUS_PARAM(values),
 			     ifp_get_user_groups, UNPRIV),
+    SD_BUS_METHOD_WITH_NAMES("FindDomainByName", "s", SD_BUS_PARAM(name), "o", SD_BUS_PARAM(domain),
+			     ifp_find_domain_by_name, UNPRIV),
+    SD_BUS_METHOD_WITH_NAMES("ListDomains", "", , "ao", SD_BUS_PARAM(domain), ifp_list_domains,
+			     UNPRIV),
     SD_BUS_VTABLE_END,
 };
 
@@ -603,9 +781,48 @@ static const sd_bus_vtable user_vtable[] = {
     USER_PROP("gecos", "s"),
     USER_PROP("homeDirectory", "s"),
     USER_PROP("loginShell", "s"),
+    USER_PROP("uniqueID", "s"),
+    USER_PROP("groups", "ao"),
     USER_PROP("domain", "o"),
     USER_PROP("domainname", "s"),
     USER_PROP("extraAttributes", "a{sas}"),
+    SD_BUS_VTABLE_END,
+};
+
+/* Read on demand from NSS, as the users. */
+#define GROUP_PROP(name, sig)                                                                      \
+	SD_BUS_PROPERTY(name, sig, ifp_group_prop, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION)
+
+static const sd_bus_vtable group_vtable[] = {
+    SD_BUS_VTABLE_START(0),
+    GROUP_PROP("name", "s"),
+    GROUP_PROP("gidNumber", "u"),
+    GROUP_PROP("uniqueID", "s"),
+    GROUP_PROP("users", "ao"),
+    GROUP_PROP("groups", "ao"),
+    SD_BUS_VTABLE_END,
+};
+
+/* From the configuration, which changes only with a reload. */
+#define DOMAIN_PROP(name, sig)                                                                     \
+	SD_BUS_PROPERTY(name, sig, ifp_domain_prop, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION)
+
+static const sd_bus_vtable domain_vtable[] = {
+    SD_BUS_VTABLE_START(0),
+    DOMAIN_PROP("name", "s"),
+    DOMAIN_PROP("provider", "s"),
+    DOMAIN_PROP("primary_servers", "as"),
+    DOMAIN_PROP("backup_servers", "as"),
+    DOMAIN_PROP("min_id", "u"),
+    DOMAIN_PROP("max_id", "u"),
+    DOMAIN_PROP("realm", "s"),
+    DOMAIN_PROP("forest", "s"),
+    DOMAIN_PROP("login_format", "s"),
+    DOMAIN_PROP("fully_qualified_name_format", "s"),
+    DOMAIN_PROP("enumerable", "b"),
+    DOMAIN_PROP("use_fully_qualified_names", "b"),
+    DOMAIN_PROP("subdomain", "b"),
+    DOMAIN_PROP("parent_domain", "o"),
     SD_BUS_VTABLE_END,
 };
 
@@ -645,7 +862,11 @@ static int bus_connect(struct cmd_infopipe *ip)
 	    (r = sd_bus_add_fallback_vtable(bus, NULL, IFP_USERS_PATH, IFP_USERS_IFACE,
 					    users_vtable, users_find, ip)) < 0 ||
 	    (r = sd_bus_add_fallback_vtable(bus, NULL, IFP_USERS_PATH, IFP_USER_IFACE, user_vtable,
-					    ifp_user_find, ip)) < 0) {
+					    ifp_user_find, ip)) < 0 ||
+	    (r = sd_bus_add_fallback_vtable(bus, NULL, IFP_GROUPS_PATH, IFP_GROUP_IFACE,
+					    group_vtable, ifp_group_find, ip)) < 0 ||
+	    (r = sd_bus_add_fallback_vtable(bus, NULL, IFP_DOMAINS_PATH, IFP_DOMAINS_IFACE,
+					    domain_vtable, ifp_domain_find, ip)) < 0) {
 		goto out;
 	}
 	step = "own the name " IFP_NAME " (is SSSD's ifp responder running, or is the D-Bus "

@@ -8,6 +8,7 @@
 #ifndef CERTMAP_SERVICE_INFOPIPE_INT_H
 #define CERTMAP_SERVICE_INFOPIPE_INT_H
 
+#include <pwd.h>
 #include <systemd/sd-bus.h>
 
 #include "daemon.h"
@@ -19,6 +20,9 @@
 #define IFP_DOMAINS_PATH IFP_PATH "/Domains"
 #define IFP_USERS_IFACE IFP_NAME ".Users"
 #define IFP_USER_IFACE IFP_NAME ".Users.User"
+#define IFP_GROUPS_PATH IFP_PATH "/Groups"
+#define IFP_GROUP_IFACE IFP_NAME ".Groups.Group"
+#define IFP_DOMAINS_IFACE IFP_NAME ".Domains"
 /* SSSD 2.x's name for "no such object" (sbus_errors.h). */
 #define IFP_E_NOT_FOUND "sbus.Error.NotFound"
 
@@ -60,6 +64,26 @@ void ifp_refresh_gen(struct cmd_infopipe *ip);
 void ifp_path_escape(struct cm_buf *b, const char *s);
 /* A malloc'd prefix/<escaped name>[/<id>]; NULL when out of memory. */
 char *ifp_object_path(const char *prefix, const char *name, const uid_t *id);
+/* The domain of cfg a path prefix/<escaped domain>[/<id>] names (with the
+ * id when id != NULL, without when NULL), or NULL. Only paths this face
+ * writes parse: no leading zero, no other escape. */
+const struct cm_domain *ifp_parse_path(const struct cm_config *cfg, const char *prefix,
+				       const char *path, uint32_t *id);
+
+/* An account from NSS, by name (name != NULL) or uid. */
+struct account {
+	struct passwd pw;
+	char *buf;
+};
+/* 0, -ENOENT, or another negative errno; a is cleared on entry. */
+int ifp_account_get(struct account *a, const char *name, uid_t uid);
+void ifp_account_clear(struct account *a);
+/* Whether domain d would map this uid (decision.c's uid policy). */
+bool ifp_domain_accepts(const struct cm_domain *d, uid_t uid);
+/* The User object path of name in the domain called domain, when that is
+ * a local domain whose policy admits the account; NULL otherwise (also out
+ * of memory). */
+char *ifp_user_path_of(const struct cm_config *cfg, const char *name, const char *domain);
 
 /* infopipe_users.c: the handlers of the vtables. */
 int ifp_ping(sd_bus_message *m, void *userdata, sd_bus_error *err);
@@ -70,5 +94,19 @@ int ifp_user_find(sd_bus *bus, const char *path, const char *iface, void *userda
 		  sd_bus_error *err);
 int ifp_user_prop(sd_bus *bus, const char *path, const char *iface, const char *prop,
 		  sd_bus_message *reply, void *userdata, sd_bus_error *err);
+/* A user's groups as gids, primary first: malloc'd *gids, *n of them. */
+int ifp_account_gids(const struct account *a, gid_t **gids, int *n);
+
+/* infopipe_objects.c: Group and Domain objects, ListDomains, FindDomainByName. */
+int ifp_list_domains(sd_bus_message *m, void *userdata, sd_bus_error *err);
+int ifp_find_domain_by_name(sd_bus_message *m, void *userdata, sd_bus_error *err);
+int ifp_group_find(sd_bus *bus, const char *path, const char *iface, void *userdata, void **found,
+		   sd_bus_error *err);
+int ifp_group_prop(sd_bus *bus, const char *path, const char *iface, const char *prop,
+		   sd_bus_message *reply, void *userdata, sd_bus_error *err);
+int ifp_domain_find(sd_bus *bus, const char *path, const char *iface, void *userdata, void **found,
+		    sd_bus_error *err);
+int ifp_domain_prop(sd_bus *bus, const char *path, const char *iface, const char *prop,
+		    sd_bus_message *reply, void *userdata, sd_bus_error *err);
 
 #endif

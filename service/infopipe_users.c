@@ -25,76 +25,29 @@
 /* NSS buffers grow up to this; a bigger entry is an error, not a crash. */
 #define NSS_BUF_MAX (1024 * 1024)
 
-/* ---------------------------------------------------------------- User object paths */
-
-/* Whether the path element [el, el+len) is name escaped. */
-static bool element_is(const char *el, size_t len, const char *name)
-{
-	struct cm_buf b;
-	bool same;
-
-	cm_buf_init(&b, 4096);
-	ifp_path_escape(&b, name);
-	same = !b.failed && b.len == len && memcmp(b.data, el, len) == 0;
-	cm_buf_free(&b);
-	return same;
-}
-
-/* A uid in decimal, as this face writes it (no sign, no leading zero). */
-static bool parse_uid(const char *s, uid_t *out)
-{
-	unsigned long long v = 0;
-
-	if (*s == '\0' || (s[0] == '0' && s[1] != '\0')) {
-		return false;
-	}
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || (v = v * 10 + (unsigned)(*s - '0')) >= UINT32_MAX) {
-			return false;
-		}
-	}
-	*out = (uid_t)v;
-	return true;
-}
-
 /* The local domain and uid a User object path names, or NULL. */
 static const struct cm_domain *parse_user_path(const struct cm_config *cfg, const char *path,
 					       uid_t *uid)
 {
-	static const char prefix[] = IFP_USERS_PATH "/";
-	const char *el, *slash;
+	uint32_t id;
+	const struct cm_domain *d = ifp_parse_path(cfg, IFP_USERS_PATH, path, &id);
 
-	if (strncmp(path, prefix, sizeof(prefix) - 1) != 0) {
+	if (d == NULL || d->type != CM_DOMAIN_LOCAL) {
 		return NULL;
 	}
-	el = path + sizeof(prefix) - 1;
-	if ((slash = strchr(el, '/')) == NULL || !parse_uid(slash + 1, uid)) {
-		return NULL;
-	}
-	for (size_t i = 0; i < cfg->n_domains; i++) {
-		const struct cm_domain *d = &cfg->domains[i];
-
-		if (d->type == CM_DOMAIN_LOCAL && element_is(el, (size_t)(slash - el), d->name)) {
-			return d;
-		}
-	}
-	return NULL;
+	*uid = (uid_t)id;
+	return d;
 }
+
 /* ---------------------------------------------------------------- accounts (NSS) */
 
-struct account {
-	struct passwd pw;
-	char *buf;
-};
-
-static void account_clear(struct account *a)
+void ifp_account_clear(struct account *a)
 {
 	free(a->buf);
 	memset(a, 0, sizeof(*a));
 }
 
-/* By name (name != NULL) or uid. 0, -ENOENT, or another negative errno. */
-static int account_get(struct account *a, const char *name, uid_t uid)
+int ifp_account_get(struct account *a, const char *name, uid_t uid)
 {
 	size_t size = 4096;
 	struct passwd *res = NULL;
@@ -121,8 +74,7 @@ static int account_get(struct account *a, const char *name, uid_t uid)
 	return res != NULL ? 0 : -ENOENT;
 }
 
-/* Whether domain d would map this account (decision.c's uid policy). */
-static bool domain_accepts(const struct cm_domain *d, uid_t uid)
+bool ifp_domain_accepts(const struct cm_domain *d, uid_t uid)
 {
 	return d->type == CM_DOMAIN_LOCAL && (uid == 0 ? d->allow_uid0 : uid >= d->min_uid);
 }
@@ -132,11 +84,24 @@ static bool domain_accepts(const struct cm_domain *d, uid_t uid)
 static const struct cm_domain *account_domain(const struct cm_config *cfg, uid_t uid)
 {
 	for (size_t i = 0; i < cfg->n_domains; i++) {
-		if (domain_accepts(&cfg->domains[i], uid)) {
+		if (ifp_domain_accepts(&cfg->domains[i], uid)) {
 			return &cfg->domains[i];
 		}
 	}
 	return NULL;
+}
+
+char *ifp_user_path_of(const struct cm_config *cfg, const char *name, const char *domain)
+{
+	const struct cm_domain *d = cm_config_domain(cfg, domain);
+	struct account a = {0};
+	char *path = NULL;
+
+	if (d != NULL && ifp_account_get(&a, name, 0) == 0 && ifp_domain_accepts(d, a.pw.pw_uid)) {
+		path = ifp_object_path(IFP_USERS_PATH, d->name, &a.pw.pw_uid);
+	}
+	ifp_account_clear(&a);
+	return path;
 }
 
 /* A user by name, visible in a local domain; err set when not. */
@@ -150,11 +115,11 @@ static int user_by_name(struct cmd_infopipe *ip, const char *name, struct accoun
 		return sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS,
 					 "the user name must be 1 to %d bytes", CMP_MAX_NAME);
 	}
-	r = account_get(a, name, 0);
+	r = ifp_account_get(a, name, 0);
 	if (r == 0 && (*d = account_domain(ip->gen->cfg, a->pw.pw_uid)) != NULL) {
 		return 0;
 	}
-	account_clear(a);
+	ifp_account_clear(a);
 	if (r != 0 && r != -ENOENT) {
 		return sd_bus_error_setf(err, SD_BUS_ERROR_FAILED, "cannot look up the user: %s",
 					 strerror(-r));
@@ -186,7 +151,7 @@ int ifp_find_by_name(sd_bus_message *m, void *userdata, sd_bus_error *err)
 	r = sd_bus_reply_method_return(m, "o", path);
 out:
 	free(path);
-	account_clear(&a);
+	ifp_account_clear(&a);
 	ifp_caller_clear(&c);
 	return r;
 }
@@ -211,30 +176,39 @@ out:
 	return r;
 }
 
+int ifp_account_gids(const struct account *a, gid_t **gids, int *n)
+{
+	int cap = 64;
+
+	*gids = NULL;
+	*n = 0;
+	for (;;) {
+		gid_t *ng = realloc(*gids, (size_t)cap * sizeof(**gids));
+		int want = cap;
+
+		if (ng == NULL) {
+			return -ENOMEM;
+		}
+		*gids = ng;
+		if (getgrouplist(a->pw.pw_name, a->pw.pw_gid, *gids, &want) >= 0) {
+			*n = want;
+			return 0;
+		}
+		if (want <= cap || want > MAX_GROUPS) {
+			return -E2BIG;
+		}
+		cap = want;
+	}
+}
+
 /* Group names of a, primary first; NULL-free strv in *out (owned). */
 static int account_groups(const struct account *a, struct cm_strv *out)
 {
 	gid_t *gids = NULL;
-	int n = 64, r = 0;
+	int n = 0, r;
 
-	for (;;) {
-		gid_t *ng = realloc(gids, (size_t)n * sizeof(*gids));
-		int want = n;
-
-		if (ng == NULL) {
-			r = -ENOMEM;
-			goto out;
-		}
-		gids = ng;
-		if (getgrouplist(a->pw.pw_name, a->pw.pw_gid, gids, &want) >= 0) {
-			n = want;
-			break;
-		}
-		if (want <= n || want > MAX_GROUPS) {
-			r = -E2BIG;
-			goto out;
-		}
-		n = want;
+	if ((r = ifp_account_gids(a, &gids, &n)) < 0) {
+		goto out;
 	}
 	for (int i = 0; i < n; i++) {
 		struct group gr, *res = NULL;
@@ -281,7 +255,7 @@ int ifp_get_user_groups(sd_bus_message *m, void *userdata, sd_bus_error *err)
 out:
 	sd_bus_message_unref(reply);
 	cm_strv_clear(&groups);
-	account_clear(&a);
+	ifp_account_clear(&a);
 	ifp_caller_clear(&c);
 	return r;
 }
@@ -363,7 +337,7 @@ int ifp_get_user_attr(sd_bus_message *m, void *userdata, sd_bus_error *err)
 	r = sd_bus_send(NULL, reply, NULL);
 out:
 	sd_bus_message_unref(reply);
-	account_clear(&a);
+	ifp_account_clear(&a);
 	ifp_caller_clear(&c);
 	return r;
 }
@@ -380,11 +354,12 @@ static int user_of_path(struct cmd_infopipe *ip, const char *path, struct accoun
 
 	memset(a, 0, sizeof(*a));
 	ifp_refresh_gen(ip);
-	if ((d = parse_user_path(ip->gen->cfg, path, &uid)) == NULL || !domain_accepts(d, uid)) {
+	if ((d = parse_user_path(ip->gen->cfg, path, &uid)) == NULL ||
+	    !ifp_domain_accepts(d, uid)) {
 		return sd_bus_error_set(err, IFP_E_NOT_FOUND, "no such user object");
 	}
-	if ((r = account_get(a, NULL, uid)) < 0) {
-		account_clear(a);
+	if ((r = ifp_account_get(a, NULL, uid)) < 0) {
+		ifp_account_clear(a);
 		return sd_bus_error_set(err, r == -ENOENT ? IFP_E_NOT_FOUND : SD_BUS_ERROR_FAILED,
 					"no such user");
 	}
@@ -419,8 +394,34 @@ int ifp_user_find(sd_bus *bus, const char *path, const char *iface, void *userda
 	*found = ip;
 	r = 1;
 out:
-	account_clear(&a);
+	ifp_account_clear(&a);
 	ifp_caller_clear(&c);
+	return r;
+}
+
+/* The user's groups as Group object paths of the user's domain (NSS has
+ * no per-domain groups: every group the account is in, primary first). */
+static int append_group_paths(sd_bus_message *reply, const struct account *a,
+			      const struct cm_domain *d)
+{
+	gid_t *gids = NULL;
+	int n = 0, r;
+
+	if ((r = ifp_account_gids(a, &gids, &n)) < 0 ||
+	    (r = sd_bus_message_open_container(reply, 'a', "o")) < 0) {
+		goto out;
+	}
+	for (int i = 0; i < n && r >= 0; i++) {
+		char *path = ifp_object_path(IFP_GROUPS_PATH, d->name, &gids[i]);
+
+		r = path == NULL ? -ENOMEM : sd_bus_message_append(reply, "o", path);
+		free(path);
+	}
+	if (r >= 0) {
+		r = sd_bus_message_close_container(reply);
+	}
+out:
+	free(gids);
 	return r;
 }
 
@@ -448,6 +449,10 @@ int ifp_user_prop(sd_bus *bus, const char *path, const char *iface, const char *
 		r = (dpath = ifp_object_path(IFP_DOMAINS_PATH, d->name, NULL)) == NULL
 			? -ENOMEM
 			: sd_bus_message_append(reply, "o", dpath);
+	} else if (strcmp(prop, "uniqueID") == 0) {
+		r = sd_bus_message_append(reply, "s", ""); /* NSS has none */
+	} else if (strcmp(prop, "groups") == 0) {
+		r = append_group_paths(reply, &a, d);
 	} else if (strcmp(prop, "extraAttributes") == 0) {
 		r = sd_bus_message_append(reply, "a{sas}", 0); /* none: certmap keeps no extra */
 	} else {
@@ -457,7 +462,7 @@ int ifp_user_prop(sd_bus *bus, const char *path, const char *iface, const char *
 	}
 out:
 	free(dpath);
-	account_clear(&a);
+	ifp_account_clear(&a);
 	return r;
 }
 

@@ -203,7 +203,29 @@ fails "FindByNameAndCertificate: untrusted refused" $NF "$USERS" $IFP.Users.Find
 fails "FindByNameAndCertificate: bob for alice's certificate" $NF "$USERS" $IFP.Users.FindByNameAndCertificate string:bob string:"$(pem alice)"
 fails "multisan without a name is ambiguous" $IA "$USERS" $IFP.Users.FindByCertificate string:"$(pem multisan)"
 expect_out "ambiguous: reason code" "ambiguous"
-fails "ListByCertificate: multisan ambiguous" $IA "$USERS" $IFP.Users.ListByCertificate string:"$(pem multisan)" uint32:10
+# --- ListByCertificate: several accounts are a list, not an error (SSSD's
+# semantics: at most limit paths, 0 for all, truncated silently; an empty
+# list when nothing maps).
+ERIN=$USERS/local/1002 ERIN2=$USERS/local/1003
+call "ListByCertificate: multisan lists both" 0 "$USERS" $IFP.Users ListByCertificate su "$(pem multisan)" 10
+expect_out "multisan: erin and erin2, in the certificate's order" "ao 2 \"$ERIN\" \"$ERIN2\""
+call "ListByCertificate: limit 0 is no limit" 0 "$USERS" $IFP.Users ListByCertificate su "$(pem multisan)" 0
+expect_out "limit 0: both" "ao 2 \"$ERIN\" \"$ERIN2\""
+call "ListByCertificate: limit 1 truncates" 0 "$USERS" $IFP.Users ListByCertificate su "$(pem multisan)" 1
+expect_out "limit 1: the first only" "ao 1 \"$ERIN\""
+call "ListByCertificate: limit 2 exactly" 0 "$USERS" $IFP.Users ListByCertificate su "$(pem multisan)" 2
+expect_out "limit 2: both" "ao 2 \"$ERIN\" \"$ERIN2\""
+call "ListByCertificate: no rule matches (no UPN)" 0 "$USERS" $IFP.Users ListByCertificate su "$(pem krb5)" 0
+expect_out "no rule matches: an empty list" "ao 0"
+call "ListByCertificate: no such account" 0 "$USERS" $IFP.Users ListByCertificate su "$(pem ec384)" 0
+expect_out "no account: an empty list" "ao 0"
+fails "ListByCertificate: verify policy still refuses (no EKU)" $NF "$USERS" $IFP.Users.ListByCertificate string:"$(pem noeku)" uint32:0
+expect_out "no EKU: reason code" "eku_missing"
+call "ListByCertificate: uid 0 refused" 0 "$USERS" $IFP.Users ListByCertificate su "$(pem root)" 0
+expect_out "uid 0: an empty list" "ao 0"
+fails "ListByCertificate: garbage" $IA "$USERS" $IFP.Users.ListByCertificate string:"not a certificate" uint32:0
+# The traced Map behind a list must not change what the Find methods say.
+fails "FindByCertificate: multisan still ambiguous after a list" $IA "$USERS" $IFP.Users.FindByCertificate string:"$(pem multisan)"
 fails "a garbage certificate" $IA "$USERS" $IFP.Users.FindByCertificate string:"not a certificate"
 expect_out "garbage: invalid_certificate" "invalid_certificate"
 fails "an empty certificate" $IA "$USERS" $IFP.Users.FindByCertificate string:""
@@ -241,6 +263,47 @@ fails "Get a user that does not exist" $NF "$USERS/local/4242" $GET string:$IFP.
 fails "Get in an unknown domain" $UI "$USERS/other/1000" $GET string:$IFP.Users.User string:name
 fails "Get below min_uid" $NF "$USERS/local/500" $GET string:$IFP.Users.User string:name
 fails "Get a uid with a leading zero" $UI "$USERS/local/01000" $GET string:$IFP.Users.User string:name
+
+prop uniqueID; expect_out "uniqueID (NSS has none)" 's ""'
+prop groups; expect_out "groups: Group objects, primary first" 'ao 2 "/org/freedesktop/sssd/infopipe/Groups/local/1000" "/org/freedesktop/sssd/infopipe/Groups/local/2000"'
+expect_exit "GetAll with groups" 0 busctl --system call "$IFP" "$ALICE" org.freedesktop.DBus.Properties GetAll s $IFP.Users.User
+expect_out "GetAll has groups" '"groups" ao 2 '
+expect_out "GetAll has uniqueID" '"uniqueID" s ""'
+
+# --- Group objects
+GRPS=/org/freedesktop/sssd/infopipe/Groups
+DEV=$GRPS/local/2000
+gprop() { expect_exit "Group $1" 0 busctl --system get-property "$IFP" "$DEV" $IFP.Groups.Group "$1"; }
+gprop name; expect_out "group name" 's "dev"'
+gprop gidNumber; expect_out "group gidNumber" "u 2000"
+gprop users; expect_out "group users: alice's User object" "ao 1 \"$ALICE\""
+gprop groups; expect_out "group groups: none (NSS does not nest)" "ao 0"
+gprop uniqueID; expect_out "group uniqueID" 's ""'
+expect_exit "Group GetAll" 0 busctl --system call "$IFP" "$DEV" org.freedesktop.DBus.Properties GetAll s $IFP.Groups.Group
+expect_out "Group GetAll has gidNumber" '"gidNumber" u 2000'
+fails "a group that does not exist" $NF "$GRPS/local/4242" $GET string:$IFP.Groups.Group string:name
+fails "a group in an unknown domain" $UI "$GRPS/other/2000" $GET string:$IFP.Groups.Group string:name
+expect_exit "introspect a Group object" 0 busctl --system introspect "$IFP" "$DEV"
+expect_compact "Group has users (ao)" '.userspropertyao'
+
+# --- Domain objects
+DOMS=/org/freedesktop/sssd/infopipe/Domains
+call "ListDomains" 0 /org/freedesktop/sssd/infopipe $IFP ListDomains
+expect_out "ListDomains: the one domain" "ao 1 \"$DOMS/local\""
+call "FindDomainByName" 0 /org/freedesktop/sssd/infopipe $IFP FindDomainByName s local
+expect_out "FindDomainByName: path" "o \"$DOMS/local\""
+fails "FindDomainByName unknown" $NF /org/freedesktop/sssd/infopipe $IFP.FindDomainByName string:nosuch
+dprop() { expect_exit "Domain $1" 0 busctl --system get-property "$IFP" "$DOMS/local" $IFP.Domains "$1"; }
+dprop name; expect_out "domain name" 's "local"'
+dprop provider; expect_out "domain provider" 's "local"'
+dprop min_id; expect_out "domain min_id (min_uid's default)" "u 1000"
+dprop subdomain; expect_out "domain subdomain" "b false"
+dprop primary_servers; expect_out "local domain: no servers" "as 0"
+expect_exit "Domain GetAll" 0 busctl --system call "$IFP" "$DOMS/local" org.freedesktop.DBus.Properties GetAll s $IFP.Domains
+expect_out "Domain GetAll has parent_domain" '"parent_domain" o "/"'
+fails "an unknown Domain object" $UI "$DOMS/other" $GET string:$IFP.Domains string:name
+expect_exit "introspect the root object again" 0 busctl --system introspect "$IFP" /org/freedesktop/sssd/infopipe
+expect_compact "ListDomains is () -> ao" '.ListDomainsmethod-ao'
 
 # --- GetUserGroups, GetUserAttr
 call "GetUserGroups alice" 0 /org/freedesktop/sssd/infopipe $IFP GetUserGroups s alice
@@ -306,6 +369,10 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv > /dev/null 2>&1; then
 	denied "uid 65534 refused (property)" "$ALICE" $GET string:$IFP.Users.User string:name
 	denied "uid 65534 refused (GetUserAttr)" /org/freedesktop/sssd/infopipe $IFP.GetUserAttr string:alice array:string:gecos
 	denied "uid 65534 refused (GetUserGroups)" /org/freedesktop/sssd/infopipe $IFP.GetUserGroups string:alice
+	denied "uid 65534 refused (ListByCertificate)" "$USERS" $IFP.Users.ListByCertificate string:"$(pem multisan)" uint32:0
+	denied "uid 65534 refused (Group property)" "$GRPS/local/2000" $GET string:$IFP.Groups.Group string:name
+	denied "uid 65534 refused (Domain property)" "$DOMS/local" $GET string:$IFP.Domains string:name
+	denied "uid 65534 refused (ListDomains)" /org/freedesktop/sssd/infopipe $IFP.ListDomains
 	if grep -q "refused a D-Bus call from uid 65534" "$tmp/log"; then ok "refusal logged"; else ko "refusal logged"; fi
 	# Allowed through a supplementary group, as the bus reports it.
 	stop_daemon
@@ -341,7 +408,8 @@ EOC
 if start_daemon; then ok "started with a certificate domain"; else ko "started with a certificate domain"; fi
 fails "certificate-only identity: FindByCertificate NotFound" $NF "$USERS" $IFP.Users.FindByCertificate string:"$(pem multi-ou)"
 expect_out "certificate-only identity: no_account in the message" "no_account"
-fails "certificate-only identity: ListByCertificate NotFound" $NF "$USERS" $IFP.Users.ListByCertificate string:"$(pem multi-ou)" uint32:0
+call "certificate-only identity: ListByCertificate" 0 "$USERS" $IFP.Users ListByCertificate su "$(pem multi-ou)" 0
+expect_out "certificate-only identity: an empty list" "ao 0"
 call "an account next to it still maps" 0 "$USERS" $IFP.Users FindByCertificate s "$(pem alice)"
 expect_out "an account next to it: alice" "o \"$ALICE\""
 stop_daemon
