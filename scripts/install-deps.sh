@@ -2,7 +2,7 @@
 # Installs everything certmap needs to build and test on Debian 12 (as root).
 set -eu
 export DEBIAN_FRONTEND=noninteractive
-# The test suite starts its own slapd, nginx, apache2, haproxy, Caddy and
+# The test suite starts its own slapd, nginx, apache2, haproxy, Caddy, cockpit and
 # dbus-daemon. Their packages must not start system-wide copies (two web
 # servers would fight over port 80 and fail the install): while installing,
 # a policy-rc.d tells invoke-rc.d and deb-systemd-invoke not to start them,
@@ -26,4 +26,4 @@ apt-get install -y -q --no-install-recommends \
 	golang-go golang-github-varlink-go-dev \
 	dbus systemd curl apache2 libapache2-mod-lookup-identity \
 	libmicrohttpd-dev nginx-light prometheus caddy haproxy wrk chromium \
-	slapd ldap-utils libsss-idmap-dev
+	slapd ldap-utils libsss-idmap-dev cockpit-ws cockpit-bridge

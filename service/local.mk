@@ -53,6 +53,10 @@ EXTRA_DIST += tests/infopipe/test_infopipe.sh
 # Apache's mod_lookup_identity through it (skips without apache2).
 TESTS += tests/infopipe/test_apache.sh
 EXTRA_DIST += tests/infopipe/test_apache.sh
+# Cockpit's certificate login (cockpit-ws, cockpit-bridge) in private
+# namespaces; cockpit_factory.sh stands in for systemd's wsinstance factory.
+TESTS += tests/infopipe/test_cockpit.sh
+EXTRA_DIST += tests/infopipe/test_cockpit.sh tests/infopipe/cockpit_factory.sh
 
 # ---------------------------------------------------------------- fuzzing the request decoder
 # tests/fuzz/replay.sh replays tests/fuzz/corpus/request through replay_request.
