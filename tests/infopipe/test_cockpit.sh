@@ -105,13 +105,14 @@ keep_logs() {
 	printf 'alice:x:1000:1000:Alice Liddell:%s/home/alice:/bin/sh\n' $T
 	printf 'bob:x:1001:1001:Bob:%s/home/bob:/bin/sh\n' $T
 	printf 'erin:x:1002:1002::/nonexistent:/bin/sh\nerin2:x:1003:1003::/nonexistent:/bin/sh\n'
+	printf 'carol:x:1004:1004::/nonexistent:/bin/sh\n'
 	printf 'nobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n'
 } > $T/passwd
 {
 	printf 'root:x:0:\ncockpit-ws:x:%s:\ncockpit-wsinstance:x:%s:\n' "$ws_gid" "$wsi_gid"
-	printf 'alice:x:1000:\nbob:x:1001:\nerin:x:1002:\nerin2:x:1003:\ndev:x:2000:alice\nnogroup:x:65534:\n'
+	printf 'alice:x:1000:\nbob:x:1001:\nerin:x:1002:\nerin2:x:1003:\ncarol:x:1004:\ndev:x:2000:alice\nnogroup:x:65534:\n'
 } > $T/group
-printf 'root:*:19000:0:99999:7:::\nalice:*:19000:0:99999:7:::\nbob:*:19000:0:99999:7:::\n' > $T/shadow
+printf 'root:*:19000:0:99999:7:::\nalice:*:19000:0:99999:7:::\nbob:*:19000:0:99999:7:::\ncarol:*:19000:0:99999:7:::\n' > $T/shadow
 printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n' > $T/nsswitch.conf
 # cockpit-session runs the "cockpit" service's account and session stacks
 # for a certificate login (no auth stack: the certificate is the proof).
@@ -220,8 +221,10 @@ login() {
 }
 # The processes of one certificate's instance cgroup (its ws, cockpit-session,
 # and what they start).
+# cockpit-tls names an instance by the SHA-256 of the certificate's DER.
+fingerprint() { openssl x509 -in "$certs/$1.pem" -outform DER | sha256sum | cut -d' ' -f1; }
 instance_pids() { # $1: certificate name
-	fp=$(openssl x509 -in "$certs/$1.pem" -outform DER | sha256sum | cut -d' ' -f1)
+	fp=$(fingerprint "$1")
 	cat "$CG/system.slice/system-cockpithttps.slice/cockpit-wsinstance-https@$fp.service/cgroup.procs" 2> /dev/null
 }
 # Whether a cockpit-bridge runs as uid $2 in certificate $1's instance.
@@ -250,9 +253,11 @@ login ec384 ec384
 if [ "$status" = 401 ]; then ok "unmapped certificate (no account): HTTP 401"; else ko "unmapped certificate: HTTP 401 (got $status)"; fi
 expect_no_out "unmapped: no session cookie" "Set-Cookie: cockpit="
 if grep -q 'decision refused.*no_account' $T/certmapd.log; then ok "certmapd refused it (no_account)"; else ko "certmapd refused it (no_account)"; fi
+bridge=
 for p in $(instance_pids ec384); do
-	[ "$(cat /proc/$p/comm 2> /dev/null)" = cockpit-bridge ] && { ko "unmapped: no cockpit-bridge"; break; }
+	[ "$(cat /proc/$p/comm 2> /dev/null)" = cockpit-bridge ] && bridge=$p
 done
+if [ -z "$bridge" ]; then ok "unmapped: no cockpit-bridge"; else ko "unmapped: no cockpit-bridge (pid $bridge)"; fi
 
 # --- an untrusted certificate (alice's subject, another CA): 401
 login untrusted untrusted
@@ -264,6 +269,23 @@ if grep -q 'decision refused.*untrusted' $T/certmapd.log; then ok "certmapd refu
 login erin multisan
 if [ "$status" = 401 ]; then ok "ambiguous certificate: HTTP 401"; else ko "ambiguous certificate: HTTP 401 (got $status)"; fi
 if grep -q 'decision ambiguous' $T/certmapd.log; then ok "certmapd found it ambiguous"; else ko "certmapd found it ambiguous"; fi
+
+# --- the stand-in matters: an instance outside its unit's cgroup (here
+# elsewhere/system.slice/...) is refused by cockpit-session itself, although
+# certmapd would map the certificate (carol)
+printf %s "$(fingerprint multirdn)" | CG_HOST="$CG/elsewhere" WSI_UID=$wsi_uid WSI_GID=$wsi_gid \
+	WS_UID=$ws_uid XDG_CONFIG_DIRS=$T/xdg FACTORY_LOG=$T/elsewhere.log G_MESSAGES_DEBUG=all \
+	sh "$srcdir/tests/infopipe/cockpit_factory.sh" > /dev/null
+expect_exit "certmapd maps carol's certificate" 0 busctl --system -- call org.freedesktop.sssd.infopipe \
+	/org/freedesktop/sssd/infopipe/Users org.freedesktop.sssd.infopipe.Users FindByValidCertificate s "$(cat "$certs/multirdn.pem")"
+expect_out "carol's User object" 'o "/org/freedesktop/sssd/infopipe/Users/local/1004"'
+login carol multirdn
+if [ "$status" = 401 ]; then ok "instance in another cgroup: HTTP 401"; else ko "instance in another cgroup: HTTP 401 (got $status)"; fi
+if grep -q "only meant to be used from another cgroup" $T/elsewhere.log.*; then
+	ok "cockpit-session refused the certificate of another cgroup"
+else
+	ko "cockpit-session refused the certificate of another cgroup"
+fi
 
 # --- cockpit-session (root) not among allowed_uids: refused, 401
 stop_certmapd
