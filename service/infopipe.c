@@ -370,7 +370,7 @@ static int reply_mapped(const struct pending *pd, const struct certmap_answer *a
 	return r;
 }
 
-/* A list of object paths (NULL entries are left out) as "ao". */
+/* The object paths as "ao" (none: an empty list). */
 static int reply_paths(const struct pending *pd, const struct cm_strv *paths)
 {
 	sd_bus_message *reply = NULL;
@@ -474,9 +474,11 @@ static int reply_list(const struct pending *pd, const struct certmap_answer *a)
 
 /*
  * A refusal names its reason code first ("untrusted: ..."). No mapping is
- * sbus.Error.NotFound, as in SSSD (a certificate-only identity too); several accounts (for a Find*
- * without a name) and a certificate that cannot be read are InvalidArgs, as SSSD answers EINVAL; an
- * error verdict is org.freedesktop.DBus.Error.Failed.
+ * sbus.Error.NotFound, as in SSSD (a certificate-only identity too);
+ * several accounts (for a Find* without a name) and a certificate that
+ * cannot be read are InvalidArgs, as SSSD answers EINVAL; an error verdict
+ * is org.freedesktop.DBus.Error.Failed. ListByCertificate answers most of
+ * these with a list instead (list_answers).
  */
 static int reply_answer(const struct pending *pd, const struct certmap_answer *a)
 {

@@ -410,6 +410,10 @@ fails "certificate-only identity: FindByCertificate NotFound" $NF "$USERS" $IFP.
 expect_out "certificate-only identity: no_account in the message" "no_account"
 call "certificate-only identity: ListByCertificate" 0 "$USERS" $IFP.Users ListByCertificate su "$(pem multi-ou)" 0
 expect_out "certificate-only identity: an empty list" "ao 0"
+call "two domains: ListDomains" 0 /org/freedesktop/sssd/infopipe $IFP ListDomains
+expect_out "two domains, in the configuration's order" "ao 2 \"$DOMS/local\" \"$DOMS/apps\""
+expect_exit "certificate domain: provider" 0 busctl --system get-property "$IFP" "$DOMS/apps" $IFP.Domains provider
+expect_out "certificate domain: provider is its type" 's "certificate"'
 call "an account next to it still maps" 0 "$USERS" $IFP.Users FindByCertificate s "$(pem alice)"
 expect_out "an account next to it: alice" "o \"$ALICE\""
 stop_daemon
