@@ -302,6 +302,8 @@ dprop primary_servers; expect_out "local domain: no servers" "as 0"
 expect_exit "Domain GetAll" 0 busctl --system call "$IFP" "$DOMS/local" org.freedesktop.DBus.Properties GetAll s $IFP.Domains
 expect_out "Domain GetAll has parent_domain" '"parent_domain" o "/"'
 fails "an unknown Domain object" $UI "$DOMS/other" $GET string:$IFP.Domains string:name
+expect_exit "introspect a Domain object" 0 busctl --system introspect "$IFP" "$DOMS/local"
+expect_compact "Domain has provider" '.providerpropertys"local"'
 expect_exit "introspect the root object again" 0 busctl --system introspect "$IFP" /org/freedesktop/sssd/infopipe
 expect_compact "ListDomains is () -> ao" '.ListDomainsmethod-ao'
 
