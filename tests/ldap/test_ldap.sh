@@ -103,6 +103,9 @@ userCertificate;binary:: $(base64 -w0 "$certs/alice.der")"
 	ad_user frank3 10022 - "X509:<SHA1-PUKEY>$(cert_sha1_u "$S")"
 	ad_user frank5 10024 bad "X509:<S>$(cert_subject_ad "$S")"
 	ad_user frank4 10023 "$FRANK_SID" "X509:<I>$(cert_issuer_ad "$S")<S>$(cert_subject_ad "$S")"
+	# the weak e-mail and subject forms, for alice's and bob's certificates
+	ad_user grace 10025 - "X509:<RFC822>alice@example.com"
+	ad_user henry 10026 - "X509:<S>$(cert_subject_ad "$certs/bob-ec.pem")"
 	# ids = "sid": an AD-like user and groups without POSIX attributes
 	D=S-1-5-21-2084710061-1330166313-3217380000
 	printf 'dn: cn=frank6,ou=AD,%s\nobjectClass: inetOrgPerson\nobjectClass: certmapTestADUser\n' "$B"
@@ -277,6 +280,20 @@ conf ads "\"$U1\"" '' 'LDAPU1:(altSecurityIdentities=X509:<S>{subject_dn!ad_x500
 t "an entry with a malformed objectSid is not used" 1 ads sid
 expect_out "malformed objectSid named" 'entry uid=frank5,ou=People,dc=example,dc=com has an unusable objectSid'
 t "issuer+serial of another certificate finds nothing" 1 adsr alice
+t "weak subject form maps henry (bob's certificate)" 0 ads bob-ec
+expect_out "S: henry" '"user": "henry"'
+conf adrfc "\"$U1\"" '' 'LDAPU1:(altSecurityIdentities=X509:<RFC822>{subject_rfc822_name})'
+t "weak e-mail form X509:<RFC822> maps grace (alice's certificate)" 0 adrfc alice
+expect_out "RFC822: grace" '"user": "grace"'
+expect_out "RFC822: the filter sent" '(altSecurityIdentities=X509:<RFC822>alice@example.com)'
+t "X509:<RFC822> of another e-mail (bob) finds nothing" 1 adrfc bob-ec
+expect_out "RFC822 other e-mail: no_account" '"reason": "no_account"'
+t "X509:<RFC822> of a certificate without an e-mail sends no search" 1 adrfc sid
+expect_out "RFC822 no e-mail: no_rule_matched" '"reason": "no_rule_matched"'
+expect_out "RFC822 no e-mail: the SAN is named" '{subject_rfc822_name}: the certificate has no such SAN'
+t "X509:<RFC822> with SAN e-mail '*)(uid=*' finds nothing (grace's value would match a wildcard)" 1 adrfc inject
+expect_out "RFC822 injection: no_account" '"reason": "no_account"'
+expect_out "RFC822 injection escaped" 'X509:<RFC822>\\2a\\29\\28uid=\\2a'
 expect_out "other certificate: no_account (AD)" '"reason": "no_account"'
 
 # --- ids = "sid": uid and gid computed from objectSid as SSSD does
