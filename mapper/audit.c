@@ -19,6 +19,7 @@
 #endif
 
 #include "audit.h"
+#include "der.h"
 #include "util.h"
 
 #define VALUE_CAP 128 /* bytes of one string shown, as in every log line */
@@ -130,22 +131,48 @@ out:
 	return out;
 }
 
+/* The Name at DER tlv as RFC 2253 text, or NULL. */
+static char *der_name_text(const struct cm_der *tlv)
+{
+	const unsigned char *p = tlv->p;
+	X509_NAME *name = d2i_X509_NAME(NULL, &p, (long)tlv->len);
+	char *out = NULL;
+
+	if (name != NULL && p == tlv->p + tlv->len) {
+		out = name_text(name);
+	}
+	X509_NAME_free(name);
+	return out;
+}
+
+/*
+ * The subject and issuer of a certificate. Only the two Names are decoded
+ * (d2i_X509_NAME, so the text is the one OpenSSL prints): d2i_X509 of the
+ * whole certificate also decodes the public key through the providers,
+ * 100+ us and process-wide locks for every first-seen certificate, which
+ * made the log line cost more than an uncached ldap-domain mapping. A
+ * certificate that is not DER throughout gets no names, as before.
+ */
 static void cert_names(const unsigned char *der, size_t len, char **subject, char **issuer)
 {
-	const unsigned char *p = der;
-	X509 *x;
+	struct cm_der c = { der, len }, cert, tbs, issuer_tlv, subject_tlv, skip;
+	unsigned char tag;
 
 	*subject = NULL;
 	*issuer = NULL;
-	if (der == NULL || len == 0 || len > 1024 * 1024) {
+	if (der == NULL || len == 0 || len > 1024 * 1024 || !cm_der_validate(der, len) ||
+	    cm_der_expect(&c, 0x30, &cert, NULL) != 0 || c.len != 0 ||
+	    cm_der_expect(&cert, 0x30, &tbs, NULL) != 0 ||
+	    (cm_der_peek(&tbs) == 0xa0 && cm_der_get(&tbs, &tag, &skip, NULL) != 0) ||
+	    cm_der_expect(&tbs, 0x02, &skip, NULL) != 0 ||         /* serialNumber */
+	    cm_der_expect(&tbs, 0x30, &skip, NULL) != 0 ||         /* signature */
+	    cm_der_expect(&tbs, 0x30, &skip, &issuer_tlv) != 0 ||
+	    cm_der_expect(&tbs, 0x30, &skip, NULL) != 0 ||         /* validity */
+	    cm_der_expect(&tbs, 0x30, &skip, &subject_tlv) != 0) {
 		return;
 	}
-	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL) {
-		return;
-	}
-	*subject = name_text(X509_get_subject_name(x));
-	*issuer = name_text(X509_get_issuer_name(x));
-	X509_free(x);
+	*subject = der_name_text(&subject_tlv);
+	*issuer = der_name_text(&issuer_tlv);
 }
 
 /* ------------------------------------------------------------ names memo */
