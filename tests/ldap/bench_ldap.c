@@ -1,19 +1,27 @@
 /*
  * ldap-domain benchmarks on the suite's slapd, run by
  * tests/ldap/bench_ldap.sh (make bench); never by make check.
+ * CERTS is a file of DER certificates one after the other
+ * (gen_bench_certs), FILTERS its companion: line I is the user filter
+ * certmap sends for certificate I, and every mapping of certificate I must
+ * name user bI. Request k of a run uses certificate / filter k modulo
+ * their number (each thread starting elsewhere), so consecutive requests
+ * never repeat a certificate or a search.
  *
- *	bench_ldap one CONFIG CERT URI BASE FILTER N
- *	  certmap's uncached mapping of CERT (CONFIG: one ldap domain with
- *	  cache_ttl = 0) against a raw ldap_search_ext_s for FILTER (the user
- *	  filter certmap sends) on one persistent connection, in one process
- *	  (same CPU placement); prints "ratio ldap_uncached_vs_raw R".
- *	bench_ldap cached CONFIG CERT URI SLAPD_PID N
- *	  maps CERT once (CONFIG caches answers), stops slapd, then maps it N
- *	  times: every mapping must succeed with the directory gone.
- *	bench_ldap par SOCKET CERT URI BASE FILTER THREADS SECONDS
- *	  THREADS raw libldap clients (one connection each) searching FILTER,
- *	  then THREADS certmapd clients mapping CERT (uncached), each for
- *	  SECONDS; prints "ratio ldap_certmapd_THREADS_vs_raw R".
+ *	bench_ldap one CONFIG CERTS FILTERS URI BASE N
+ *	  certmap's uncached mapping (CONFIG: one ldap domain with
+ *	  cache_ttl = 0) against a raw ldap_search_ext_s for the same filters
+ *	  on one persistent connection, in one process (same CPU placement);
+ *	  prints "ratio ldap_uncached_vs_raw R".
+ *	bench_ldap cached CONFIG CERTS URI SLAPD_PID N
+ *	  maps 100 certificates once (CONFIG caches answers), stops slapd,
+ *	  then maps them N times over: every mapping must succeed with the
+ *	  directory gone.
+ *	bench_ldap par SOCKET CERTS FILTERS URI BASE THREADS SECONDS
+ *	  THREADS raw libldap clients (one connection each) searching the
+ *	  filters, and THREADS certmapd clients mapping the certificates
+ *	  (uncached), each for SECONDS in alternating rounds; prints
+ *	  "ratio ldap_certmapd_THREADS_vs_raw R".
  */
 #include "config.h"
 
@@ -30,8 +38,18 @@
 #include "certmap.h"
 #include "certmap_client.h"
 
+/* What certmap's find_op asks for (groups = "none", no memberOf). */
 static char *uattrs[] = { "uid", "uidNumber", "gidNumber", "homeDirectory", "objectSid",
 			  "primaryGroupID", NULL };
+
+struct set {
+	size_t n;
+	const unsigned char **der;
+	size_t *len;
+	char **filter;
+};
+
+static struct set set;
 
 static double now_us(void)
 {
@@ -44,15 +62,106 @@ static double now_us(void)
 static unsigned char *slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
-	unsigned char *buf = malloc(65536);
+	unsigned char *buf = NULL;
+	long size;
 
-	*len = 0;
-	if (f == NULL || buf == NULL) {
+	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) <= 0 ||
+	    fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)size + 1)) == NULL ||
+	    fread(buf, 1, (size_t)size, f) != (size_t)size) {
+		fprintf(stderr, "bench_ldap: cannot read %s\n", path);
 		exit(2);
 	}
-	*len = fread(buf, 1, 65536, f);
 	fclose(f);
+	buf[size] = '\0';
+	*len = (size_t)size;
 	return buf;
+}
+
+/* Length of the DER SEQUENCE at p (definite lengths up to 4 bytes), 0 if none. */
+static size_t der_len(const unsigned char *p, size_t avail)
+{
+	size_t hdr = 2, body = 0;
+
+	if (avail < 2 || p[0] != 0x30) {
+		return 0;
+	}
+	if (p[1] < 0x80) {
+		body = p[1];
+	} else {
+		size_t k = p[1] & 0x7f;
+
+		if (k == 0 || k > 4 || avail < 2 + k) {
+			return 0;
+		}
+		for (size_t i = 0; i < k; i++) {
+			body = body << 8 | p[2 + i];
+		}
+		hdr += k;
+	}
+	return hdr + body <= avail ? hdr + body : 0;
+}
+
+/* Loads CERTS and, when given, FILTERS (the same count). */
+static void load_set(const char *certs, const char *filters)
+{
+	size_t len, off = 0, cap = 0;
+	unsigned char *buf = slurp(certs, &len);
+
+	while (off < len) {
+		size_t l = der_len(buf + off, len - off);
+
+		if (l == 0) {
+			fprintf(stderr, "bench_ldap: %s: not DER certificates\n", certs);
+			exit(2);
+		}
+		if (set.n == cap) {
+			cap = cap == 0 ? 1024 : cap * 2;
+			set.der = realloc(set.der, cap * sizeof(*set.der));
+			set.len = realloc(set.len, cap * sizeof(*set.len));
+			if (set.der == NULL || set.len == NULL) {
+				exit(2);
+			}
+		}
+		set.der[set.n] = buf + off;
+		set.len[set.n++] = l;
+		off += l;
+	}
+	if (filters != NULL) {
+		char *text = (char *)slurp(filters, &len), *save = NULL;
+		size_t i = 0;
+
+		set.filter = calloc(set.n, sizeof(*set.filter));
+		for (char *l = strtok_r(text, "\n", &save); l != NULL && set.filter != NULL && i < set.n;
+		     l = strtok_r(NULL, "\n", &save)) {
+			set.filter[i++] = l;
+		}
+		if (i != set.n) {
+			fprintf(stderr, "bench_ldap: %s: %zu filters for %zu certificates\n", filters, i,
+				set.n);
+			exit(2);
+		}
+	}
+	if (set.n == 0) {
+		exit(2);
+	}
+}
+
+static void request(size_t k, struct certmap_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->cert = set.der[k % set.n];
+	req->cert_len = set.len[k % set.n];
+}
+
+/* Whether answer a maps certificate k to its own user bK. */
+static bool right_user(const struct certmap_answer *a, size_t k)
+{
+	char want[32];
+	const char *u;
+
+	snprintf(want, sizeof(want), "b%zu", k % set.n);
+	return certmap_answer_verdict(a) == CERTMAP_VERDICT_MAPPED &&
+	       (u = certmap_answer_user(a)) != NULL && strcmp(u, want) == 0;
 }
 
 static LDAP *raw_connect(const char *uri)
@@ -95,12 +204,15 @@ static bool alive(const char *uri)
 	return up;
 }
 
-static bool map_ok(struct certmap_ctx *ctx, const struct certmap_request *req)
+/* Maps certificate k; true when it names user bK. */
+static bool map_ok(struct certmap_ctx *ctx, size_t k)
 {
+	struct certmap_request req;
 	struct certmap_answer *a = NULL;
-	bool ok = certmap_map(ctx, req, &a) == 0 &&
-		  certmap_answer_verdict(a) == CERTMAP_VERDICT_MAPPED;
+	bool ok;
 
+	request(k, &req);
+	ok = certmap_map(ctx, &req, &a) == 0 && right_user(a, k);
 	certmap_answer_free(a);
 	return ok;
 }
@@ -117,64 +229,74 @@ static struct certmap_ctx *load(const char *config)
 	return ctx;
 }
 
+/* argv: CONFIG CERTS FILTERS URI BASE N */
 static int bench_one(char **argv)
 {
-	struct certmap_request req = { 0 };
 	struct certmap_ctx *ctx = load(argv[0]);
-	const char *base = argv[3], *filter = argv[4];
+	const char *base = argv[4];
 	int n = atoi(argv[5]);
-	LDAP *ld = raw_connect(argv[2]);
+	LDAP *ld = raw_connect(argv[3]);
+	size_t k = 0, bad = 0;
 	double t0, raw = 0, cm = 0;
 
-	req.cert = slurp(argv[1], &req.cert_len);
-	if (n <= 0 || ld == NULL || raw_search(ld, base, filter) != 1) {
-		fprintf(stderr, "bench_ldap: the raw search does not find one entry\n");
+	load_set(argv[1], argv[2]);
+	if (n < 5 || ld == NULL) {
 		return 2;
 	}
-	/* Warm both up: connections open, certificate parsed once. */
-	for (int i = 0; i < 50; i++) {
-		if (!map_ok(ctx, &req)) {
-			fprintf(stderr, "bench_ldap: the certificate does not map\n");
+	/* Warm both up (connections open, the primary groups' names kept);
+	 * every search must find its one entry, every mapping its user. */
+	for (int i = 0; i < 50; i++, k++) {
+		if (raw_search(ld, base, set.filter[k % set.n]) != 1 || !map_ok(ctx, k)) {
+			fprintf(stderr, "bench_ldap: certificate %zu: the search or the mapping fails\n",
+				k % set.n);
 			return 2;
 		}
-		(void)raw_search(ld, base, filter);
 	}
-	/* Interleaved rounds, so drift on a shared machine hits both alike. */
-	for (int round = 0; round < 5; round++) {
+	/* Interleaved rounds, so drift on a shared machine hits both alike;
+	 * both sides go through the same certificates / filters. */
+	for (int round = 0; round < 5; round++, k += (size_t)(n / 5)) {
 		t0 = now_us();
-		for (int i = 0; i < n / 5; i++) {
-			(void)raw_search(ld, base, filter);
+		for (size_t i = 0; i < (size_t)(n / 5); i++) {
+			bad += raw_search(ld, base, set.filter[(k + i) % set.n]) != 1;
 		}
 		raw += now_us() - t0;
 		t0 = now_us();
-		for (int i = 0; i < n / 5; i++) {
-			(void)map_ok(ctx, &req);
+		for (size_t i = 0; i < (size_t)(n / 5); i++) {
+			bad += !map_ok(ctx, k + i);
 		}
 		cm += now_us() - t0;
 	}
 	raw /= (n / 5) * 5;
 	cm /= (n / 5) * 5;
+	printf("%zu certificates, %d searches and %d mappings\n", set.n, (n / 5) * 5, (n / 5) * 5);
 	printf("raw ldap_search_ext_s, one connection  %8.1f us\n", raw);
 	printf("certmap uncached mapping               %8.1f us\n", cm);
 	printf("ratio ldap_uncached_vs_raw %.2f\n", cm / raw);
 	ldap_unbind_ext(ld, NULL, NULL);
 	certmap_ctx_free(ctx);
-	free((void *)req.cert);
+	if (bad != 0) {
+		fprintf(stderr, "bench_ldap: %zu searches or mappings went wrong\n", bad);
+		return 1;
+	}
 	return 0;
 }
 
+/* argv: CONFIG CERTS URI SLAPD_PID N */
 static int bench_cached(char **argv)
 {
-	struct certmap_request req = { 0 };
 	struct certmap_ctx *ctx = load(argv[0]);
 	pid_t slapd = (pid_t)atol(argv[3]);
 	int n = atoi(argv[4]), ok = 0;
+	size_t few;
 	double t0;
 
-	req.cert = slurp(argv[1], &req.cert_len);
-	if (n <= 0 || slapd <= 1 || !map_ok(ctx, &req)) {
-		fprintf(stderr, "bench_ldap: the certificate does not map\n");
-		return 2;
+	load_set(argv[1], NULL);
+	few = set.n < 100 ? set.n : 100;
+	for (size_t k = 0; k < few; k++) {
+		if (n <= 0 || slapd <= 1 || !map_ok(ctx, k)) {
+			fprintf(stderr, "bench_ldap: certificate %zu does not map\n", k);
+			return 2;
+		}
 	}
 	/* Stop the directory and make sure it is gone. */
 	kill(slapd, SIGTERM);
@@ -189,18 +311,18 @@ static int bench_cached(char **argv)
 	}
 	t0 = now_us();
 	for (int i = 0; i < n; i++) {
-		ok += map_ok(ctx, &req) ? 1 : 0;
+		ok += map_ok(ctx, (size_t)i % few) ? 1 : 0;
 	}
-	printf("cached mapping, slapd stopped          %8.1f us, %d of %d mapped\n",
-	       (now_us() - t0) / n, ok, n);
+	printf("cached mapping of %zu certificates, slapd stopped  %8.1f us, %d of %d mapped\n",
+	       few, (now_us() - t0) / n, ok, n);
 	certmap_ctx_free(ctx);
-	free((void *)req.cert);
 	return ok == n ? 0 : 1;
 }
 
 struct par {
 	char **argv;
 	bool use_certmapd;
+	size_t first;
 	double until;
 	long done, bad;
 };
@@ -208,26 +330,25 @@ struct par {
 static void *par_thread(void *arg)
 {
 	struct par *p = arg;
-	struct certmap_request req = { 0 };
 	struct certmap_client *cl = NULL;
 	LDAP *ld = NULL;
 
-	req.cert = slurp(p->argv[1], &req.cert_len);
 	if (p->use_certmapd ? certmap_client_connect(p->argv[0], 10000, &cl) != 0
-			    : (ld = raw_connect(p->argv[2])) == NULL) {
+			    : (ld = raw_connect(p->argv[3])) == NULL) {
 		p->bad++;
 		goto out;
 	}
-	while (now_us() < p->until) {
+	for (size_t k = p->first; now_us() < p->until; k++) {
 		if (p->use_certmapd) {
+			struct certmap_request req;
 			struct certmap_answer *a = NULL;
 
-			if (certmap_client_map(cl, &req, &a) != 0 ||
-			    certmap_answer_verdict(a) != CERTMAP_VERDICT_MAPPED) {
+			request(k, &req);
+			if (certmap_client_map(cl, &req, &a) != 0 || !right_user(a, k)) {
 				p->bad++;
 			}
 			certmap_answer_free(a);
-		} else if (raw_search(ld, p->argv[3], p->argv[4]) != 1) {
+		} else if (raw_search(ld, p->argv[4], set.filter[k % set.n]) != 1) {
 			p->bad++;
 		}
 		p->done++;
@@ -237,11 +358,12 @@ out:
 	if (ld != NULL) {
 		ldap_unbind_ext(ld, NULL, NULL);
 	}
-	free((void *)req.cert);
 	return NULL;
 }
 
-/* Requests per second of THREADS clients of one kind; -1 on any failure. */
+/* Requests per second of THREADS clients of one kind; -1 on any failure.
+ * Thread t starts at certificate t * n / THREADS: no two threads ask for
+ * the same certificate at the same time. */
 static double par_run(char **argv, bool use_certmapd, int threads, double secs)
 {
 	struct par *p = calloc((size_t)threads, sizeof(*p));
@@ -250,7 +372,8 @@ static double par_run(char **argv, bool use_certmapd, int threads, double secs)
 	long bad = 0;
 
 	for (int i = 0; p != NULL && th != NULL && i < threads; i++) {
-		p[i] = (struct par){ .argv = argv, .use_certmapd = use_certmapd, .until = until };
+		p[i] = (struct par){ .argv = argv, .use_certmapd = use_certmapd, .until = until,
+				     .first = (size_t)i * set.n / (size_t)threads };
 		if (pthread_create(&th[i], NULL, par_thread, &p[i]) != 0) {
 			exit(2);
 		}
@@ -265,19 +388,28 @@ static double par_run(char **argv, bool use_certmapd, int threads, double secs)
 	return bad == 0 ? rate : -1;
 }
 
+/* argv: SOCKET CERTS FILTERS URI BASE THREADS SECONDS
+ * Raw and certmapd runs alternate in rounds of SECONDS / 5, so that load
+ * from elsewhere on a shared machine hits both alike. */
 static int bench_par(char **argv)
 {
 	int threads = atoi(argv[5]);
-	double secs = atof(argv[6]), raw, svc;
+	double secs = atof(argv[6]), raw = 0, svc = 0;
 
+	load_set(argv[1], argv[2]);
 	if (threads <= 0 || secs <= 0) {
 		return 2;
 	}
-	raw = par_run(argv, false, threads, secs);
-	svc = par_run(argv, true, threads, secs);
-	if (raw <= 0 || svc <= 0) {
-		fprintf(stderr, "bench_ldap: a client failed (raw %.0f/s, certmapd %.0f/s)\n", raw, svc);
-		return 1;
+	for (int round = 0; round < 5; round++) {
+		double r = par_run(argv, false, threads, secs / 5);
+		double s = par_run(argv, true, threads, secs / 5);
+
+		if (r <= 0 || s <= 0) {
+			fprintf(stderr, "bench_ldap: a client failed (raw %.0f/s, certmapd %.0f/s)\n", r, s);
+			return 1;
+		}
+		raw += r / 5;
+		svc += s / 5;
 	}
 	printf("%d raw libldap clients                 %8.0f searches/s\n", threads, raw);
 	printf("%d certmapd clients, uncached          %8.0f mappings/s\n", threads, svc);
@@ -298,8 +430,8 @@ int main(int argc, char **argv)
 	if (argc == 9 && strcmp(argv[1], "par") == 0) {
 		return bench_par(argv + 2);
 	}
-	fprintf(stderr, "usage: bench_ldap one CONFIG CERT URI BASE FILTER N\n"
-			"       bench_ldap cached CONFIG CERT URI SLAPD_PID N\n"
-			"       bench_ldap par SOCKET CERT URI BASE FILTER THREADS SECONDS\n");
+	fprintf(stderr, "usage: bench_ldap one CONFIG CERTS FILTERS URI BASE N\n"
+			"       bench_ldap cached CONFIG CERTS URI SLAPD_PID N\n"
+			"       bench_ldap par SOCKET CERTS FILTERS URI BASE THREADS SECONDS\n");
 	return 2;
 }

@@ -15,60 +15,65 @@ tmp=$(mktemp -d "$builddir/tests/tmp-bench.XXXXXX")
 chmod 755 "$tmp"
 trap 'slapd_stop_all; rm -rf "$tmp"' EXIT
 B="dc=example,dc=com"
+# 10,000 users, each holding its own certificate from the test CA (one key
+# pair, 10,000 CA signatures: seconds), in 10 shared primary groups.
+"$builddir/tests/ldap/gen_bench_certs" "$certs/ca.pem" "$certs/ca.key" 10000 10 "$tmp/users" || exit 99
 {
 	printf 'dn: %s\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n' "$B"
 	printf 'dn: ou=People,%s\nobjectClass: organizationalUnit\nou: People\n\n' "$B"
 	printf 'dn: ou=Groups,%s\nobjectClass: organizationalUnit\nou: Groups\n\n' "$B"
-	i=0
-	while [ $i -lt 10000 ]; do
-		printf 'dn: uid=u%d,ou=People,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: u%d\ncn: u%d\nsn: u\nuidNumber: %d\ngidNumber: %d\nhomeDirectory: /home/u%d\n\n' \
-			$i "$B" $i $i $((20000 + i)) $((20000 + i)) $i
-		printf 'dn: cn=u%d,ou=Groups,%s\nobjectClass: posixGroup\ncn: u%d\ngidNumber: %d\n\n' $i "$B" $i $((20000 + i))
-		i=$((i + 1))
-	done
-	printf 'dn: uid=alice,ou=People,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: alice\ncn: Alice\nsn: a\nuidNumber: 10001\ngidNumber: 10001\nhomeDirectory: /home/alice\n\n' "$B"
-	printf 'dn: cn=alice,ou=Groups,%s\nobjectClass: posixGroup\ncn: alice\ngidNumber: 10001\n\n' "$B"
+	cat "$tmp/users.ldif"
 } > "$tmp/data.ldif"
 slapd_init "$tmp/s" || exit 99
 # Equality indexes, as a real directory has them.
-sed -i 's/^olcDbMaxSize: .*/&\nolcDbIndex: uid,cn,uidNumber,gidNumber,memberUid,objectClass eq/' "$tmp/s/config.ldif"
+sed -i 's/^olcDbMaxSize: .*/&\nolcDbIndex: uid,cn,uidNumber,gidNumber,memberUid,objectClass,userCertificate eq/' "$tmp/s/config.ldif"
 rm -rf "$tmp/s/slapd.d" && mkdir "$tmp/s/slapd.d" &&
 	"$SLAPADD_BIN" -n0 -F "$tmp/s/slapd.d" -l "$tmp/s/config.ldif" >/dev/null 2>&1 &&
 	slapd_load "$tmp/s" "$tmp/data.ldif" && slapd_start "$tmp/s" || exit 99
 U=$(slapd_uri "$tmp/s")
-F="(&(objectClass=posixAccount)(uid=alice))"
 # conf NAME CACHE-TTL [SERVICE]: one ldap domain; groups = "none" names the
 # primary group (kept per gid, primary_group_ttl) as the answer documents.
+# The bench rule: the certificate stored in the entry, found by the
+# certificateExactMatch assertion on serial and issuer (certmap.conf(5)).
+RULE='LDAPU1:(userCertificate;binary=\\7b serialNumber {serial_number!dec}, issuer rdnSequence:\"{issuer_dn!nss_ldap}\" \\7d)'
 conf() {
 	cat > "$tmp/$1.conf" <<EOC
 verify = { enabled = false; };
 domains = ( { name = "dir"; type = "ldap"; uri = ["$U"]; base = "$B"; groups = "none";
   pool_size = 32; cache_ttl = $2; negative_cache_ttl = $2; } );
-rules = ( { name = "r"; map = "LDAPU1:(uid={subject_dn_component.uid})"; } );
+rules = ( { name = "r"; map = "$RULE"; } );
 ${3:-}
 EOC
 }
 conf uncached 0
 conf cached 60
 conf svc 0 "service = { socket = \"$tmp/sock\"; user = \"root\"; allowed_uids = [$(id -u)]; cache_ttl = 0; cache_size = 0; };"
-openssl x509 -in "$certs/alice.pem" -outform DER -out "$tmp/alice.der"
+# The rule's filter for the first certificate must be the first raw filter.
+head -c "$(( $(od -An -tu1 -j2 -N2 "$tmp/users.der" | awk '{print $1 * 256 + $2 + 4}') ))" \
+	"$tmp/users.der" > "$tmp/first.der"
+want=$(head -1 "$tmp/users.filters")
+if ! "$builddir/certmapctl" test --config "$tmp/uncached.conf" "$tmp/first.der" 2>&1 |
+	grep -F -- "$want" >/dev/null; then
+	printf 'bench_ldap.sh: certmap does not send %s\n' "$want" >&2
+	exit 99
+fi
 # Same CPU placement for certmap and the raw search: one process, one CPU.
 pin=
 command -v taskset >/dev/null 2>&1 && pin="taskset -c 0"
 BL="$builddir/tests/ldap/bench_ldap"
 rc=0
 echo "== ldap domain: uncached mapping vs raw ldap_search_ext_s, $iters each, 10,000 users${pin:+ ($pin)}"
-$pin "$BL" one "$tmp/uncached.conf" "$tmp/alice.der" "$U" "$B" "$F" "$iters" || rc=1
+$pin "$BL" one "$tmp/uncached.conf" "$tmp/users.der" "$tmp/users.filters" "$U" "$B" "$iters" || rc=1
 
 echo "== certmapd on the ldap domain, $clients clients for ${secs}s each: uncached mappings vs raw libldap searches"
 "$builddir/certmapd" --foreground --workers "$clients" --config "$tmp/svc.conf" > "$tmp/svc.log" 2>&1 &
 dpid=$!
 i=0
 while [ ! -S "$tmp/sock" ] && [ $i -lt 50 ] && kill -0 "$dpid" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-"$BL" par "$tmp/sock" "$tmp/alice.der" "$U" "$B" "$F" "$clients" "$secs" || rc=1
+"$BL" par "$tmp/sock" "$tmp/users.der" "$tmp/users.filters" "$U" "$B" "$clients" "$secs" || rc=1
 kill -TERM "$dpid"
 wait "$dpid"
 
 echo "== cached mapping never reaches the directory (slapd stopped after the first mapping)"
-"$BL" cached "$tmp/cached.conf" "$tmp/alice.der" "$U" "$(cat "$tmp/s/pid")" "$iters" || rc=1
+"$BL" cached "$tmp/cached.conf" "$tmp/users.der" "$U" "$(cat "$tmp/s/pid")" "$iters" || rc=1
 exit $rc

@@ -128,7 +128,8 @@ EOL
 }
 
 slapd_load() {
-	if ! "$SLAPADD_BIN" -F "$1/slapd.d" -b "$SLAPD_SUFFIX" -l "$2" >"$1/slapadd.log" 2>&1; then
+	# -q: no fsync per entry (10,000 entries load in a second, not minutes).
+	if ! "$SLAPADD_BIN" -q -F "$1/slapd.d" -b "$SLAPD_SUFFIX" -l "$2" >"$1/slapadd.log" 2>&1; then
 		cat "$1/slapadd.log" >&2
 		return 1
 	fi
