@@ -17,7 +17,7 @@
  *	  maps 100 certificates once (CONFIG caches answers), stops slapd,
  *	  then maps them N times over: every mapping must succeed with the
  *	  directory gone.
- *	bench_ldap par SOCKET CERTS FILTERS URI BASE THREADS SECONDS
+ *	bench_ldap par SOCKET CERTS FILTERS URI BASE THREADS SECONDS [SLAPD_PID CERTMAPD_PID]
  *	  THREADS raw libldap clients (one connection each) searching the
  *	  filters, and THREADS certmapd clients mapping the certificates
  *	  (uncached), each for SECONDS in alternating rounds; prints
@@ -56,6 +56,15 @@ static double now_us(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* CPU time of this thread (the client side's own work), in us. */
+static double cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
@@ -237,7 +246,7 @@ static int bench_one(char **argv)
 	int n = atoi(argv[5]);
 	LDAP *ld = raw_connect(argv[3]);
 	size_t k = 0, bad = 0;
-	double t0, raw = 0, cm = 0;
+	double t0, c0, raw = 0, cm = 0, raw_cpu = 0, cm_cpu = 0;
 
 	load_set(argv[1], argv[2]);
 	if (n < 5 || ld == NULL) {
@@ -256,21 +265,27 @@ static int bench_one(char **argv)
 	 * both sides go through the same certificates / filters. */
 	for (int round = 0; round < 5; round++, k += (size_t)(n / 5)) {
 		t0 = now_us();
+		c0 = cpu_us();
 		for (size_t i = 0; i < (size_t)(n / 5); i++) {
 			bad += raw_search(ld, base, set.filter[(k + i) % set.n]) != 1;
 		}
 		raw += now_us() - t0;
+		raw_cpu += cpu_us() - c0;
 		t0 = now_us();
+		c0 = cpu_us();
 		for (size_t i = 0; i < (size_t)(n / 5); i++) {
 			bad += !map_ok(ctx, k + i);
 		}
 		cm += now_us() - t0;
+		cm_cpu += cpu_us() - c0;
 	}
 	raw /= (n / 5) * 5;
 	cm /= (n / 5) * 5;
+	raw_cpu /= (n / 5) * 5;
+	cm_cpu /= (n / 5) * 5;
 	printf("%zu certificates, %d searches and %d mappings\n", set.n, (n / 5) * 5, (n / 5) * 5);
-	printf("raw ldap_search_ext_s, one connection  %8.1f us\n", raw);
-	printf("certmap uncached mapping               %8.1f us\n", cm);
+	printf("raw ldap_search_ext_s, one connection  %8.1f us (client CPU %5.1f us)\n", raw, raw_cpu);
+	printf("certmap uncached mapping               %8.1f us (client CPU %5.1f us)\n", cm, cm_cpu);
 	printf("ratio ldap_uncached_vs_raw %.2f\n", cm / raw);
 	ldap_unbind_ext(ld, NULL, NULL);
 	certmap_ctx_free(ctx);
@@ -388,32 +403,80 @@ static double par_run(char **argv, bool use_certmapd, int threads, double secs)
 	return bad == 0 ? rate : -1;
 }
 
-/* argv: SOCKET CERTS FILTERS URI BASE THREADS SECONDS
- * Raw and certmapd runs alternate in rounds of SECONDS / 5, so that load
- * from elsewhere on a shared machine hits both alike. */
-static int bench_par(char **argv)
+/* CPU time (user + system) of process pid so far, in us; 0 when unknown. */
+static double proc_cpu_us(long pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if (pid <= 0 || (f = fopen(path, "r")) == NULL) {
+		return 0;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* Fields 14 and 15, counted after the ")" that ends the command name. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
+		return 0;
+	}
+	return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
+}
+
+struct cost {
+	double rate, slapd, svc, self; /* per second; CPU us per request */
+};
+
+/* One timed run of one kind, with the CPU each process spent on it. */
+static bool par_cost(char **argv, bool use_certmapd, int threads, double secs, long slapd,
+		     long svc, struct cost *sum)
+{
+	double s0 = proc_cpu_us(slapd), c0 = proc_cpu_us(svc), m0 = proc_cpu_us(getpid());
+	double rate = par_run(argv, use_certmapd, threads, secs), n = rate * secs;
+
+	if (rate <= 0) {
+		return false;
+	}
+	sum->rate += rate;
+	sum->slapd += (proc_cpu_us(slapd) - s0) / n;
+	sum->svc += (proc_cpu_us(svc) - c0) / n;
+	sum->self += (proc_cpu_us(getpid()) - m0) / n;
+	return true;
+}
+
+/* argv: SOCKET CERTS FILTERS URI BASE THREADS SECONDS [SLAPD_PID CERTMAPD_PID]
+ * Raw and certmapd runs alternate in five rounds of SECONDS / 5, so that
+ * load from elsewhere on a shared machine hits both alike. With the PIDs,
+ * prints the CPU time slapd, certmapd and the clients spent per request. */
+static int bench_par(char **argv, int argc)
 {
 	int threads = atoi(argv[5]);
-	double secs = atof(argv[6]), raw = 0, svc = 0;
+	double secs = atof(argv[6]);
+	long slapd = argc > 7 ? atol(argv[7]) : 0, svcpid = argc > 8 ? atol(argv[8]) : 0;
+	struct cost raw = { 0 }, svc = { 0 };
 
 	load_set(argv[1], argv[2]);
 	if (threads <= 0 || secs <= 0) {
 		return 2;
 	}
 	for (int round = 0; round < 5; round++) {
-		double r = par_run(argv, false, threads, secs / 5);
-		double s = par_run(argv, true, threads, secs / 5);
-
-		if (r <= 0 || s <= 0) {
-			fprintf(stderr, "bench_ldap: a client failed (raw %.0f/s, certmapd %.0f/s)\n", r, s);
+		if (!par_cost(argv, false, threads, secs / 5, slapd, 0, &raw) ||
+		    !par_cost(argv, true, threads, secs / 5, slapd, svcpid, &svc)) {
+			fprintf(stderr, "bench_ldap: a client failed\n");
 			return 1;
 		}
-		raw += r / 5;
-		svc += s / 5;
 	}
-	printf("%d raw libldap clients                 %8.0f searches/s\n", threads, raw);
-	printf("%d certmapd clients, uncached          %8.0f mappings/s\n", threads, svc);
-	printf("ratio ldap_certmapd_%d_vs_raw %.2f\n", threads, svc / raw);
+	printf("%d raw libldap clients                 %8.0f searches/s\n", threads, raw.rate / 5);
+	printf("%d certmapd clients, uncached          %8.0f mappings/s\n", threads, svc.rate / 5);
+	if (slapd > 0 && svcpid > 0) {
+		printf("CPU us per request: raw: slapd %.0f, clients %.0f; certmapd: slapd %.0f, "
+		       "certmapd %.0f, clients %.0f\n",
+		       raw.slapd / 5, raw.self / 5, svc.slapd / 5, svc.svc / 5, svc.self / 5);
+	}
+	printf("ratio ldap_certmapd_%d_vs_raw %.2f\n", threads, svc.rate / raw.rate);
 	return 0;
 }
 
@@ -427,11 +490,12 @@ int main(int argc, char **argv)
 	if (argc == 7 && strcmp(argv[1], "cached") == 0) {
 		return bench_cached(argv + 2);
 	}
-	if (argc == 9 && strcmp(argv[1], "par") == 0) {
-		return bench_par(argv + 2);
+	if ((argc == 9 || argc == 11) && strcmp(argv[1], "par") == 0) {
+		return bench_par(argv + 2, argc - 2);
 	}
 	fprintf(stderr, "usage: bench_ldap one CONFIG CERTS FILTERS URI BASE N\n"
 			"       bench_ldap cached CONFIG CERTS URI SLAPD_PID N\n"
-			"       bench_ldap par SOCKET CERTS FILTERS URI BASE THREADS SECONDS\n");
+			"       bench_ldap par SOCKET CERTS FILTERS URI BASE THREADS SECONDS"
+			" [SLAPD_PID CERTMAPD_PID]\n");
 	return 2;
 }

@@ -4,6 +4,41 @@
 #	CERTMAP_SRCDIR=.. CERTMAP_BUILDDIR=. CERTMAP_TEST_CERTS=tests/certs/out \
 #	sh ../tests/ldap/bench_ldap.sh [N]   (BENCH_SECONDS, BENCH_LDAP_CLIENTS: 3, 16)
 # make bench runs it (bench/run.sh).
+#
+# The directory: one slapd (tests/lib/slapd.sh, mdb, equality indexes on
+# uid, cn, uidNumber, gidNumber, memberUid, objectClass, userCertificate)
+# holding 10,000 posixAccount entries uid=bI, each with its own
+# certificate from the test CA as userCertificate;binary
+# (gen_bench_certs: one EC key pair, 10,000 CA signatures, seconds), in 10
+# shared primary groups.
+#
+# What each side does, per request I (I runs through the 10,000 users, so
+# consecutive requests never repeat a certificate or a search):
+# - raw: ldap_search_ext_s on a persistent connection (one per client
+#   thread), base dc=example,dc=com, subtree, line I of users.filters
+#	(&(objectClass=posixAccount)(userCertificate;binary=\7b serialNumber
+#	 S, issuer rdnSequence:"CN=Certmap\20Test\20CA,..." \7d))
+#   asking for the attributes certmap asks for (uid, uidNumber, gidNumber,
+#   homeDirectory, objectSid, primaryGroupID), size limit 10; the answer
+#   must hold exactly one entry. Nothing else: no certificate is read.
+# - certmap: certmap_map of certificate I (not verified: verify.enabled =
+#   false, as the raw side verifies nothing either), with the rule
+#	LDAPU1:(userCertificate;binary=\7b serialNumber {serial_number!dec},
+#	 issuer rdnSequence:"{issuer_dn!nss_ldap}" \7d)
+#   so it parses the certificate (its parsed-certificate cache holds 512
+#   and never hits here), sends the same search (the script checks that
+#   certmap's filter for certificate 0 is line 0 byte for byte) on a pooled
+#   connection (pool_size 32), takes uid, ids and home from the entry, and
+#   names the primary group (groups = "none"; primary_group_ttl keeps the
+#   10 group names per gid, so after the first 10 mappings there is one
+#   search per mapping, as on the raw side). cache_ttl = 0: no directory
+#   answer is cached; the answer must name user bI.
+# - certmapd: the same mapping behind certmapd (--workers = clients,
+#   service cache off), reached over its Unix socket by 16 client threads;
+#   certmapd also writes its audit record of every decision (syslog or
+#   journald). The raw and certmapd runs alternate in five rounds; with
+#   the PIDs given, the CPU time slapd, certmapd and the clients spent per
+#   request is printed beside the ratio.
 set -u
 . "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
 . "$srcdir/tests/lib/slapd.sh"
@@ -70,7 +105,8 @@ echo "== certmapd on the ldap domain, $clients clients for ${secs}s each: uncach
 dpid=$!
 i=0
 while [ ! -S "$tmp/sock" ] && [ $i -lt 50 ] && kill -0 "$dpid" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-"$BL" par "$tmp/sock" "$tmp/users.der" "$tmp/users.filters" "$U" "$B" "$clients" "$secs" || rc=1
+"$BL" par "$tmp/sock" "$tmp/users.der" "$tmp/users.filters" "$U" "$B" "$clients" "$secs" \
+	"$(cat "$tmp/s/pid")" "$dpid" || rc=1
 kill -TERM "$dpid"
 wait "$dpid"
 
