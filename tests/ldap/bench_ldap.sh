@@ -21,8 +21,9 @@
 #   asking for the attributes certmap asks for (uid, uidNumber, gidNumber,
 #   homeDirectory, objectSid, primaryGroupID), size limit 10; the answer
 #   must hold exactly one entry. Nothing else: no certificate is read.
-# - certmap: certmap_map of certificate I (not verified: verify.enabled =
-#   false, as the raw side verifies nothing either), with the rule
+# - certmap: certmap_map of certificate I, not verified (verify.enabled =
+#   false: the caller, a TLS server, verified the chain; certmap still
+#   checks EKU and key size; the raw side verifies nothing), with the rule
 #	LDAPU1:(userCertificate;binary=\7b serialNumber {serial_number!dec},
 #	 issuer rdnSequence:"{issuer_dn!nss_ldap}" \7d)
 #   so it parses the certificate (its parsed-certificate cache holds 512
