@@ -6,7 +6,8 @@ sbin_PROGRAMS += certmapd
 certmapd_SOURCES = service/main.c service/loop.c service/loops.c service/limits.c \
 	service/dispatch.c service/peer.c service/state.c \
 	service/workers.c service/cache.c service/cache.h service/request.c \
-	service/request.h service/daemon.h service/sd_shim.c
+	service/request.h service/request_fast.c service/request_fast.h service/daemon.h \
+	service/sd_shim.c
 # The D-Bus InfoPipe face (service.infopipe); a stub without libsystemd.
 certmapd_SOURCES += service/infopipe.c service/infopipe.h service/infopipe_users.c \
 	service/infopipe_objects.c service/infopipe_int.h
@@ -61,15 +62,33 @@ EXTRA_DIST += tests/infopipe/test_cockpit.sh tests/infopipe/cockpit_factory.sh
 # ---------------------------------------------------------------- fuzzing the request decoder
 # tests/fuzz/replay.sh replays tests/fuzz/corpus/request through replay_request.
 check_PROGRAMS += tests/fuzz/replay_request
-tests_fuzz_replay_request_SOURCES = tests/fuzz/fuzz_request.c tests/fuzz/replay.c service/request.c
+tests_fuzz_replay_request_SOURCES = tests/fuzz/fuzz_request.c tests/fuzz/replay.c service/request.c \
+	service/request_fast.c
 tests_fuzz_replay_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
 tests_fuzz_replay_request_LDADD = libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS)
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_request
-tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c service/request.c
+tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c service/request.c \
+	service/request_fast.c
 tests_fuzz_fuzz_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
 tests_fuzz_fuzz_request_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_request_LDADD = libcertmap_fuzz.la $(JSONC_LIBS) $(OPENSSL_LIBS)
+endif
+
+# The fast path of the request decoder against json-c's tokener: every
+# frame must decode to the same call, tree, Map parameters and errors.
+check_PROGRAMS += tests/fuzz/replay_request_diff
+tests_fuzz_replay_request_diff_SOURCES = tests/fuzz/fuzz_request_diff.c tests/fuzz/replay.c \
+	service/request.c service/request_fast.c
+tests_fuzz_replay_request_diff_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_fuzz_replay_request_diff_LDADD = libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_request_diff
+tests_fuzz_fuzz_request_diff_SOURCES = tests/fuzz/fuzz_request_diff.c service/request.c \
+	service/request_fast.c
+tests_fuzz_fuzz_request_diff_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_fuzz_fuzz_request_diff_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_request_diff_LDADD = libcertmap_fuzz.la $(JSONC_LIBS) $(OPENSSL_LIBS)
 endif
 
 # ---------------------------------------------------------------- HTTP listener tests
@@ -150,9 +169,16 @@ tests_service_test_workers_CFLAGS = $(AM_CFLAGS) -pthread
 tests_service_test_workers_LDADD = $(CMOCKA_LIBS) -lpthread
 check_PROGRAMS += tests/service/test_request
 TESTS += tests/service/test_request
-tests_service_test_request_SOURCES = tests/service/test_request.c service/request.c
+tests_service_test_request_SOURCES = tests/service/test_request.c service/request.c \
+	service/request_fast.c service/request_fast.h
 tests_service_test_request_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
 tests_service_test_request_LDADD = $(UNIT_LDADD) $(JSONC_LIBS)
+check_PROGRAMS += tests/service/test_request_fast
+TESTS += tests/service/test_request_fast
+tests_service_test_request_fast_SOURCES = tests/service/test_request_fast.c service/request.c \
+	service/request_fast.c service/request_fast.h
+tests_service_test_request_fast_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_service_test_request_fast_LDADD = $(UNIT_LDADD) $(JSONC_LIBS)
 check_PROGRAMS += tests/unit/test_http_cert
 TESTS += tests/unit/test_http_cert
 tests_unit_test_http_cert_SOURCES = tests/unit/test_http_cert.c service/http_cert.c

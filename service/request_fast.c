@@ -1,0 +1,273 @@
+/* The request decoder's fast path: see request_fast.h. */
+#include "config.h"
+
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol.h"
+#include "request_fast.h"
+#include "util.h"
+
+static bool fast_enabled = true;
+
+void cmp_fast_set_enabled(bool on)
+{
+	fast_enabled = on;
+}
+
+/* The one cursor over the frame. */
+struct cur {
+	const char *p, *end;
+};
+
+/* The keys an object of the fast shape may hold; the tree points to these
+ * constant strings instead of copies. */
+enum { KEY_PARAMETERS = 1, KEY_CHAIN = 1 };
+static const char *const envelope_keys[] = {
+    CMP_F_METHOD, CMP_F_PARAMETERS, CMP_F_ONEWAY, CMP_F_MORE, CMP_F_UPGRADE,
+};
+static const char *const param_keys[] = {
+    CMP_P_CERTIFICATE, CMP_P_CHAIN,		  CMP_P_USER,  CMP_P_UPN_HINT,
+    CMP_P_DOMAIN_HINT, CMP_P_USER_MAPPING_DATA, CMP_P_TRACE,
+};
+
+struct scope {
+	const char *const *keys;
+	size_t n_keys;
+};
+
+static const struct scope envelope = {envelope_keys, CM_ARRAY_SIZE(envelope_keys)};
+static const struct scope params = {param_keys, CM_ARRAY_SIZE(param_keys)};
+
+static void skip_ws(struct cur *c)
+{
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')) {
+		c->p++;
+	}
+}
+
+/* Consumes ch after white space; false if the next byte is another one. */
+static bool eat(struct cur *c, char ch)
+{
+	skip_ws(c);
+	if (c->p < c->end && *c->p == ch) {
+		c->p++;
+		return true;
+	}
+	return false;
+}
+
+/* Printable ASCII: the fast path leaves UTF-8 and control bytes (and
+ * their exact refusals) to the full decoder. */
+static bool plain(unsigned char b)
+{
+	return b >= 0x20 && b < 0x7f;
+}
+
+/* What an escape stands for, or 0 for one the fast path leaves (\u). */
+static char unescape(char e)
+{
+	switch (e) {
+	case '"':
+	case '\\':
+	case '/': return e;
+	case 'b': return '\b';
+	case 'f': return '\f';
+	case 'n': return '\n';
+	case 'r': return '\r';
+	case 't': return '\t';
+	default: return 0;
+	}
+}
+
+/*
+ * Scans a string whose opening quote c->p is at, up to its closing quote.
+ * Sets *body and *raw_len to its text as written and *n_esc to its
+ * escapes; the cursor ends after the closing quote. -1: not fast.
+ */
+static int scan_string(struct cur *c, const char **body, size_t *raw_len, size_t *n_esc)
+{
+	const char *p = c->p + 1;
+
+	*n_esc = 0;
+	for (; p < c->end && *p != '"'; p++) {
+		if (*p == '\\') {
+			if (p + 1 >= c->end || unescape(p[1]) == 0) {
+				return -1;
+			}
+			(*n_esc)++;
+			p++;
+		} else if (!plain((unsigned char)*p)) {
+			return -1;
+		}
+	}
+	if (p >= c->end) {
+		return -1;
+	}
+	*body = c->p + 1;
+	*raw_len = (size_t)(p - *body);
+	c->p = p + 1;
+	return 0;
+}
+
+static json_object *string_value(struct cur *c)
+{
+	const char *body;
+	size_t raw, n_esc, k = 0;
+	char *buf;
+	json_object *s;
+
+	if (scan_string(c, &body, &raw, &n_esc) != 0) {
+		return NULL;
+	}
+	if (n_esc == 0) {
+		return json_object_new_string_len(body, (int)raw);
+	}
+	if ((buf = malloc(raw - n_esc)) == NULL) {
+		return NULL;
+	}
+	for (size_t i = 0; i < raw; i++) {
+		buf[k++] = body[i] == '\\' ? unescape(body[++i]) : body[i];
+	}
+	s = json_object_new_string_len(buf, (int)k);
+	free(buf);
+	return s;
+}
+
+/* The index in sc of the key at the cursor; -1 for any other key. */
+static int key_index(struct cur *c, const struct scope *sc)
+{
+	const char *body;
+	size_t len, n_esc;
+
+	if (c->p >= c->end || *c->p != '"' || scan_string(c, &body, &len, &n_esc) != 0 ||
+	    n_esc > 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < sc->n_keys; i++) {
+		if (strlen(sc->keys[i]) == len && memcmp(sc->keys[i], body, len) == 0) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+static bool literal(struct cur *c, const char *word)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0) {
+		return false;
+	}
+	c->p += n;
+	return true;
+}
+
+/* The chain: a list of strings, the cursor after its '['. */
+static json_object *string_list(struct cur *c)
+{
+	json_object *a = json_object_new_array(), *s = NULL;
+
+	if (a == NULL || eat(c, ']')) {
+		return a;
+	}
+	do {
+		skip_ws(c);
+		s = NULL;
+		if (c->p >= c->end || *c->p != '"' || (s = string_value(c)) == NULL ||
+		    json_object_array_add(a, s) != 0) {
+			json_object_put(s);
+			json_object_put(a);
+			return NULL;
+		}
+	} while (eat(c, ','));
+	if (!eat(c, ']')) {
+		json_object_put(a);
+		return NULL;
+	}
+	return a;
+}
+
+static json_object *object(struct cur *c, const struct scope *sc);
+
+/*
+ * One value, the cursor at its first byte: *v is NULL for null, as in
+ * json-c's trees. Objects are parameters, lists are chain: other nesting
+ * is not fast. Returns 0, or -1: not fast.
+ */
+static int value(struct cur *c, const struct scope *sc, int k, json_object **v)
+{
+	*v = NULL;
+	if (c->p >= c->end) {
+		return -1;
+	}
+	switch (*c->p) {
+	case '"': *v = string_value(c); break;
+	case 't': *v = literal(c, "true") ? json_object_new_boolean(1) : NULL; break;
+	case 'f': *v = literal(c, "false") ? json_object_new_boolean(0) : NULL; break;
+	case 'n': return literal(c, "null") ? 0 : -1;
+	case '{':
+		c->p++;
+		*v = sc == &envelope && k == KEY_PARAMETERS ? object(c, &params) : NULL;
+		break;
+	case '[':
+		c->p++;
+		*v = sc == &params && k == KEY_CHAIN ? string_list(c) : NULL;
+		break;
+	default: break;
+	}
+	return *v != NULL ? 0 : -1;
+}
+
+/* An object of scope sc, the cursor after its '{'. Each key at most once:
+ * json-c keeps a repeated key's place and its last value. */
+static json_object *object(struct cur *c, const struct scope *sc)
+{
+	json_object *o = json_object_new_object(), *v = NULL;
+	unsigned int seen = 0;
+	int k;
+
+	if (o == NULL || eat(c, '}')) {
+		return o;
+	}
+	do {
+		skip_ws(c);
+		if ((k = key_index(c, sc)) < 0 || (seen & 1U << k) != 0 || !eat(c, ':')) {
+			goto fail;
+		}
+		seen |= 1U << k;
+		skip_ws(c);
+		if (value(c, sc, k, &v) != 0 ||
+		    json_object_object_add_ex(o, sc->keys[k], v,
+					      JSON_C_OBJECT_ADD_KEY_IS_NEW |
+						  JSON_C_OBJECT_ADD_CONSTANT_KEY) != 0) {
+			goto fail;
+		}
+		v = NULL;
+	} while (eat(c, ','));
+	if (eat(c, '}')) {
+		return o;
+	}
+fail:
+	json_object_put(v);
+	json_object_put(o);
+	return NULL;
+}
+
+struct json_object *cmp_fast_parse(const char *frame, size_t len)
+{
+	struct cur c = {frame, frame + len};
+	json_object *root;
+
+	if (!fast_enabled || len + 1 > CMP_MAX_REQUEST || !eat(&c, '{')) {
+		return NULL;
+	}
+	root = object(&c, &envelope);
+	skip_ws(&c);
+	if (root != NULL && c.p != c.end) {
+		json_object_put(root);
+		root = NULL;
+	}
+	return root;
+}
