@@ -12,5 +12,7 @@ done
 echo "== mapper: libsss_certmap (baseline) vs certmap cold / warm, µs per certificate"
 "$builddir/bench/bench_mapper" "$certs/ca.pem" "$certs/alice.bench.der" \
 	"$certs/bob-ec.bench.der" "$certs/multisan.bench.der"
+echo "== certmapd request decoding: json-c's tokener vs the fast path"
+"$builddir/bench/bench_request" "$certs/alice.bench.der"
 echo "== ldap domain on the suite's slapd (skipped without slapd)"
 CERTMAP_TEST_CERTS="$certs" sh "$srcdir/tests/ldap/bench_ldap.sh" || [ $? -eq 77 ]
