@@ -361,6 +361,8 @@ static int reply_mapped(const struct pending *pd, const struct certmap_answer *a
 	char *path = ifp_object_path(IFP_USERS_PATH, certmap_answer_domain(a), &uid);
 	int r;
 
+	ifp_remember(pd->ip, cm_config_domain(pd->ip->gen->cfg, certmap_answer_domain(a)),
+		     certmap_answer_user(a), uid);
 	if (path == NULL) {
 		return sd_bus_reply_method_errorf(pd->m, SD_BUS_ERROR_NO_MEMORY, "out of memory");
 	}
@@ -400,8 +402,8 @@ out:
  */
 static int reply_candidates(const struct pending *pd, const struct certmap_answer *a)
 {
-	const struct cm_config *cfg = pd->ip->gen->cfg;
 	struct cm_strv paths = {0};
+	char *msg = NULL;
 	int r = 0;
 
 	for (size_t t = 0; t < certmap_answer_n_trace(a) && r == 0; t++) {
@@ -423,16 +425,26 @@ static int reply_candidates(const struct pending *pd, const struct certmap_answe
 			    (pd->limit > 0 && paths.n >= pd->limit)) {
 				continue;
 			}
-			/* Accounts of a domain that is not local have no User
+			/* Accounts of a certificate domain have no User
 			 * object on this face: left out. */
-			if ((path = ifp_user_path_of(cfg, c->user, c->domain)) != NULL &&
-			    cm_strv_take(&paths, path) != 0) {
+			r = ifp_candidate_path(pd->ip, c->user, c->domain, &path, &msg);
+			if (r == CERTMAP_OK && path != NULL && cm_strv_take(&paths, path) != 0) {
+				r = CERTMAP_ERR_NOMEM;
+			}
+			if (r == CERTMAP_ERR_NOMEM) {
 				r = -ENOMEM;
+			} else if (r != CERTMAP_OK) {
+				/* A directory down since the mapping (its cache
+				 * expired): no partial list. */
+				r = reply_error(pd->m, IFP_E_UNAVAILABLE, "backend_unavailable",
+						msg != NULL ? msg : "the account backend cannot be asked");
+				goto out;
 			}
 		}
 	}
 	r = r < 0 ? r : reply_paths(pd, &paths);
 out:
+	free(msg);
 	cm_strv_clear(&paths);
 	return r;
 }
@@ -521,7 +533,7 @@ static int reply_varlink_error(const struct pending *pd, const char *error, json
 		msg = json_object_get_string(v);
 	}
 	if (strcmp(error, CMP_E_BACKEND_UNAVAILABLE) == 0) {
-		return reply_error(pd->m, SD_BUS_ERROR_FAILED, "backend_unavailable", msg);
+		return reply_error(pd->m, IFP_E_UNAVAILABLE, "backend_unavailable", msg);
 	}
 	if (strcmp(error, CMP_E_PERMISSION_DENIED) == 0) {
 		return reply_error(pd->m, SD_BUS_ERROR_ACCESS_DENIED, "permission_denied", msg);
@@ -1002,6 +1014,7 @@ void cmd_infopipe_free(struct cmd_infopipe *ip)
 		ip->mail = next;
 	}
 	sd_bus_flush_close_unref(ip->bus);
+	ifp_forget_all(ip);
 	cmd_gen_unref(ip->gen);
 	if (ip->wake_fd >= 0) {
 		close(ip->wake_fd);

@@ -1,9 +1,11 @@
 /*
- * What the two files of certmapd's D-Bus face share: infopipe.c (the bus,
- * its thread, callers, the certificate methods through dispatch) and
- * infopipe_users.c (accounts from NSS: FindByName, GetUserGroups,
- * GetUserAttr, Ping and the User objects). Everything here runs in the
- * bus thread.
+ * What the files of certmapd's D-Bus face share: infopipe.c (the bus,
+ * its thread, callers, the certificate methods through dispatch),
+ * infopipe_accounts.c (which accounts are shown: NSS for local domains,
+ * libcertmap's backend for ldap domains), infopipe_users.c (FindByName,
+ * GetUserGroups, GetUserAttr, Ping and the User objects) and
+ * infopipe_objects.c (Group and Domain objects). Everything here runs in
+ * the bus thread.
  */
 #ifndef CERTMAP_SERVICE_INFOPIPE_INT_H
 #define CERTMAP_SERVICE_INFOPIPE_INT_H
@@ -11,6 +13,7 @@
 #include <pwd.h>
 #include <systemd/sd-bus.h>
 
+#include "backend.h"
 #include "daemon.h"
 #include "infopipe.h"
 
@@ -25,9 +28,20 @@
 #define IFP_DOMAINS_IFACE IFP_NAME ".Domains"
 /* SSSD 2.x's name for "no such object" (sbus_errors.h). */
 #define IFP_E_NOT_FOUND "sbus.Error.NotFound"
+/* What SSSD answers when a domain's backend is offline (sbus_errors.c maps
+ * ERR_OFFLINE to it): here, an account backend that cannot be asked. */
+#define IFP_E_UNAVAILABLE "org.freedesktop.DBus.Error.Disconnected"
+/* User object paths of ids = "sid" accounts remembered (infopipe_accounts.c). */
+#define IFP_SEEN_MAX 256
 
 /* Groups of one caller (GetConnectionCredentials) or one user (GetUserGroups). */
 #define MAX_GROUPS 65536
+
+struct ifp_seen {
+	char *domain; /* NULL: a free slot */
+	char *name;
+	uid_t uid;
+};
 
 struct cmd_infopipe {
 	struct cmd_state *st;
@@ -43,6 +57,8 @@ struct cmd_infopipe {
 	struct cmd_stats stats; /* this face's counters (not in GetStats) */
 	unsigned int in_flight; /* Map jobs out with the workers */
 	uint64_t reconnect_at_ms;
+	struct ifp_seen seen[IFP_SEEN_MAX]; /* paths of sid accounts handed out */
+	size_t seen_next;
 };
 
 /* The sender as the bus reports it. */
@@ -78,12 +94,40 @@ struct account {
 /* 0, -ENOENT, or another negative errno; a is cleared on entry. */
 int ifp_account_get(struct account *a, const char *name, uid_t uid);
 void ifp_account_clear(struct account *a);
-/* Whether domain d would map this uid (decision.c's uid policy). */
+/* Whether local domain d would map this uid (decision.c's uid policy);
+ * false for every other kind of domain. */
 bool ifp_domain_accepts(const struct cm_domain *d, uid_t uid);
-/* The User object path of name in the domain called domain, when that is
- * a local domain whose policy admits the account; NULL otherwise (also out
- * of memory). */
-char *ifp_user_path_of(const struct cm_config *cfg, const char *name, const char *domain);
+
+/* infopipe_accounts.c: an account the face shows, of a local domain
+ * (NSS) or an ldap domain (libcertmap's backend). */
+struct ifp_acct {
+	const struct cm_domain *d;
+	struct cm_account ca; /* name, uid, gid, home; groups once asked for */
+	struct account nss;   /* the passwd entry, when has_nss: gecos, shell */
+	bool has_nss;
+};
+void ifp_acct_clear(struct ifp_acct *a);
+/* Whether domain d has accounts this face shows (local and ldap). */
+bool ifp_user_domain(const struct cm_domain *d);
+/* The first domain in the configuration's order that has the name and
+ * admits its uid: 0, or err set and a negative errno (NotFound, or
+ * IFP_E_UNAVAILABLE when a domain cannot be asked). a is cleared on entry. */
+int ifp_acct_by_name(struct cmd_infopipe *ip, const char *name, struct ifp_acct *a,
+		     sd_bus_error *err);
+/* The account of a User object path, looked up afresh; as above. */
+int ifp_acct_of_path(struct cmd_infopipe *ip, const char *path, struct ifp_acct *a,
+		     sd_bus_error *err);
+/* a->ca.groups from the domain's groups schema; as above. */
+int ifp_acct_groups(struct ifp_acct *a, sd_bus_error *err);
+/* The User object path of name in the domain called domain (a mapping's
+ * candidate), NULL in *path when it is not an account shown. Returns 0,
+ * CERTMAP_ERR_BACKEND with *msg, or CERTMAP_ERR_NOMEM. */
+int ifp_candidate_path(struct cmd_infopipe *ip, const char *name, const char *domain,
+		       char **path, char **msg);
+/* Notes that a User object path of d was handed out for name (kept for
+ * ids = "sid" domains only, whose uids no search can go back from). */
+void ifp_remember(struct cmd_infopipe *ip, const struct cm_domain *d, const char *name, uid_t uid);
+void ifp_forget_all(struct cmd_infopipe *ip);
 
 /* infopipe_users.c: the handlers of the vtables. */
 int ifp_ping(sd_bus_message *m, void *userdata, sd_bus_error *err);

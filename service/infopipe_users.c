@@ -1,10 +1,10 @@
 /*
  * certmapd's D-Bus face, the account side: FindByName, GetUserGroups,
- * GetUserAttr, Ping and the User objects and their properties, read from
- * NSS on every call (nothing is cached, so nothing goes stale). Only
- * accounts of a local domain whose min_uid and allow_uid0 admit them are
- * shown, since certmap would never map the others. See infopipe.c for the
- * bus, the callers and the certificate methods.
+ * GetUserAttr, Ping and the User objects and their properties, looked up
+ * on every call (NSS for local domains, the directory through libcertmap's
+ * backend and its cache for ldap domains; infopipe_accounts.c says which
+ * accounts are shown). See infopipe.c for the bus, the callers and the
+ * certificate methods.
  */
 #include "config.h"
 
@@ -24,20 +24,6 @@
 #define MAX_ATTRS 64
 /* NSS buffers grow up to this; a bigger entry is an error, not a crash. */
 #define NSS_BUF_MAX (1024 * 1024)
-
-/* The local domain and uid a User object path names, or NULL. */
-static const struct cm_domain *parse_user_path(const struct cm_config *cfg, const char *path,
-					       uid_t *uid)
-{
-	uint32_t id;
-	const struct cm_domain *d = ifp_parse_path(cfg, IFP_USERS_PATH, path, &id);
-
-	if (d == NULL || d->type != CM_DOMAIN_LOCAL) {
-		return NULL;
-	}
-	*uid = (uid_t)id;
-	return d;
-}
 
 /* ---------------------------------------------------------------- accounts (NSS) */
 
@@ -79,61 +65,12 @@ bool ifp_domain_accepts(const struct cm_domain *d, uid_t uid)
 	return d->type == CM_DOMAIN_LOCAL && (uid == 0 ? d->allow_uid0 : uid >= d->min_uid);
 }
 
-/* The first local domain that accepts uid, or NULL: accounts certmap would
- * never map are not shown either. */
-static const struct cm_domain *account_domain(const struct cm_config *cfg, uid_t uid)
-{
-	for (size_t i = 0; i < cfg->n_domains; i++) {
-		if (ifp_domain_accepts(&cfg->domains[i], uid)) {
-			return &cfg->domains[i];
-		}
-	}
-	return NULL;
-}
-
-char *ifp_user_path_of(const struct cm_config *cfg, const char *name, const char *domain)
-{
-	const struct cm_domain *d = cm_config_domain(cfg, domain);
-	struct account a = {0};
-	char *path = NULL;
-
-	if (d != NULL && ifp_account_get(&a, name, 0) == 0 && ifp_domain_accepts(d, a.pw.pw_uid)) {
-		path = ifp_object_path(IFP_USERS_PATH, d->name, &a.pw.pw_uid);
-	}
-	ifp_account_clear(&a);
-	return path;
-}
-
-/* A user by name, visible in a local domain; err set when not. */
-static int user_by_name(struct cmd_infopipe *ip, const char *name, struct account *a,
-			const struct cm_domain **d, sd_bus_error *err)
-{
-	int r;
-
-	*d = NULL;
-	if (*name == '\0' || strlen(name) > CMP_MAX_NAME) {
-		return sd_bus_error_setf(err, SD_BUS_ERROR_INVALID_ARGS,
-					 "the user name must be 1 to %d bytes", CMP_MAX_NAME);
-	}
-	r = ifp_account_get(a, name, 0);
-	if (r == 0 && (*d = account_domain(ip->gen->cfg, a->pw.pw_uid)) != NULL) {
-		return 0;
-	}
-	ifp_account_clear(a);
-	if (r != 0 && r != -ENOENT) {
-		return sd_bus_error_setf(err, SD_BUS_ERROR_FAILED, "cannot look up the user: %s",
-					 strerror(-r));
-	}
-	return sd_bus_error_set(err, IFP_E_NOT_FOUND, "no such user in a local domain");
-}
-
 /* ---------------------------------------------------------------- account methods */
 
 int ifp_find_by_name(sd_bus_message *m, void *userdata, sd_bus_error *err)
 {
 	struct cmd_infopipe *ip = userdata;
-	const struct cm_domain *d = NULL;
-	struct account a = {0};
+	struct ifp_acct a = {0};
 	struct caller c = {0};
 	const char *name;
 	char *path = NULL;
@@ -141,17 +78,17 @@ int ifp_find_by_name(sd_bus_message *m, void *userdata, sd_bus_error *err)
 
 	if ((r = sd_bus_message_read(m, "s", &name)) < 0 ||
 	    (r = ifp_caller_check(ip, m, &c, err)) < 0 ||
-	    (r = user_by_name(ip, name, &a, &d, err)) < 0) {
+	    (r = ifp_acct_by_name(ip, name, &a, err)) < 0) {
 		goto out;
 	}
-	if ((path = ifp_object_path(IFP_USERS_PATH, d->name, &a.pw.pw_uid)) == NULL) {
+	if ((path = ifp_object_path(IFP_USERS_PATH, a.d->name, &a.ca.uid)) == NULL) {
 		r = -ENOMEM;
 		goto out;
 	}
 	r = sd_bus_reply_method_return(m, "o", path);
 out:
 	free(path);
-	ifp_account_clear(&a);
+	ifp_acct_clear(&a);
 	ifp_caller_clear(&c);
 	return r;
 }
@@ -201,37 +138,12 @@ int ifp_account_gids(const struct account *a, gid_t **gids, int *n)
 	}
 }
 
-/* Group names of a, primary first; NULL-free strv in *out (owned). */
-static int account_groups(const struct account *a, struct cm_strv *out)
-{
-	gid_t *gids = NULL;
-	int n = 0, r;
-
-	if ((r = ifp_account_gids(a, &gids, &n)) < 0) {
-		goto out;
-	}
-	for (int i = 0; i < n; i++) {
-		struct group gr, *res = NULL;
-		char buf[16384];
-
-		/* A group without a name (or too big an entry) is left out. */
-		if (getgrgid_r(gids[i], &gr, buf, sizeof(buf), &res) == 0 && res != NULL &&
-		    cm_strv_add(out, gr.gr_name) != 0) {
-			r = -ENOMEM;
-			goto out;
-		}
-	}
-out:
-	free(gids);
-	return r;
-}
-
+/* GetUserGroups: the names from the account's domain (NSS, or the ldap
+ * domain's groups schema), primary group first. */
 int ifp_get_user_groups(sd_bus_message *m, void *userdata, sd_bus_error *err)
 {
 	struct cmd_infopipe *ip = userdata;
-	const struct cm_domain *d = NULL;
-	struct cm_strv groups = {0};
-	struct account a = {0};
+	struct ifp_acct a = {0};
 	struct caller c = {0};
 	sd_bus_message *reply = NULL;
 	const char *name;
@@ -239,54 +151,50 @@ int ifp_get_user_groups(sd_bus_message *m, void *userdata, sd_bus_error *err)
 
 	if ((r = sd_bus_message_read(m, "s", &name)) < 0 ||
 	    (r = ifp_caller_check(ip, m, &c, err)) < 0 ||
-	    (r = user_by_name(ip, name, &a, &d, err)) < 0 ||
-	    (r = account_groups(&a, &groups)) < 0 ||
-	    (r = sd_bus_message_new_method_return(m, &reply)) < 0 ||
-	    (r = sd_bus_message_open_container(reply, 'a', "s")) < 0) {
+	    (r = ifp_acct_by_name(ip, name, &a, err)) < 0 || (r = ifp_acct_groups(&a, err)) < 0) {
 		goto out;
 	}
-	for (size_t i = 0; i < groups.n && r >= 0; i++) {
-		r = sd_bus_message_append(reply, "s", groups.v[i]);
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0 && (r = sd_bus_message_append_strv(reply, a.ca.groups.v)) >= 0) {
+		r = sd_bus_send(NULL, reply, NULL);
 	}
-	if (r < 0 || (r = sd_bus_message_close_container(reply)) < 0) {
-		goto out;
-	}
-	r = sd_bus_send(NULL, reply, NULL);
 out:
 	sd_bus_message_unref(reply);
-	cm_strv_clear(&groups);
-	ifp_account_clear(&a);
+	ifp_acct_clear(&a);
 	ifp_caller_clear(&c);
 	return r;
 }
 
 /* The text of one of SSSD's default user attributes (its [ifp]
- * user_attributes), or NULL for any other name. buf holds numbers. */
-static const char *attr_value(const struct account *a, const char *attr, char *buf, size_t size)
+ * user_attributes), or NULL for any other name. buf holds numbers. An
+ * account with no passwd entry (ldap ids "directory" and "sid") has an
+ * empty gecos and login shell: the backend reads neither. */
+static const char *attr_value(const struct ifp_acct *a, const char *attr, char *buf, size_t size)
 {
+	const struct passwd *pw = a->has_nss ? &a->nss.pw : NULL;
+
 	if (strcasecmp(attr, "name") == 0) {
-		return a->pw.pw_name;
+		return a->ca.name;
 	}
 	if (strcasecmp(attr, "uidNumber") == 0 || strcasecmp(attr, "gidNumber") == 0) {
-		snprintf(
-		    buf, size, "%u",
-		    (unsigned)(strcasecmp(attr, "uidNumber") == 0 ? a->pw.pw_uid : a->pw.pw_gid));
+		snprintf(buf, size, "%u",
+			 (unsigned)(strcasecmp(attr, "uidNumber") == 0 ? a->ca.uid : a->ca.gid));
 		return buf;
 	}
 	if (strcasecmp(attr, "gecos") == 0) {
-		return a->pw.pw_gecos != NULL ? a->pw.pw_gecos : "";
+		return pw != NULL && pw->pw_gecos != NULL ? pw->pw_gecos : "";
 	}
 	if (strcasecmp(attr, "homeDirectory") == 0) {
-		return a->pw.pw_dir != NULL ? a->pw.pw_dir : "";
+		return a->ca.home != NULL ? a->ca.home : "";
 	}
 	if (strcasecmp(attr, "loginShell") == 0) {
-		return a->pw.pw_shell != NULL ? a->pw.pw_shell : "";
+		return pw != NULL && pw->pw_shell != NULL ? pw->pw_shell : "";
 	}
 	return NULL;
 }
 
 /* Appends {attr: <as [value]>} for each known attribute in m's "as". */
-static int append_attrs(sd_bus_message *m, const struct account *a, sd_bus_message *reply,
+static int append_attrs(sd_bus_message *m, const struct ifp_acct *a, sd_bus_message *reply,
 			sd_bus_error *err)
 {
 	const char *attr;
@@ -320,8 +228,7 @@ static int append_attrs(sd_bus_message *m, const struct account *a, sd_bus_messa
 int ifp_get_user_attr(sd_bus_message *m, void *userdata, sd_bus_error *err)
 {
 	struct cmd_infopipe *ip = userdata;
-	const struct cm_domain *d = NULL;
-	struct account a = {0};
+	struct ifp_acct a = {0};
 	struct caller c = {0};
 	sd_bus_message *reply = NULL;
 	const char *name;
@@ -329,7 +236,7 @@ int ifp_get_user_attr(sd_bus_message *m, void *userdata, sd_bus_error *err)
 
 	if ((r = sd_bus_message_read(m, "s", &name)) < 0 ||
 	    (r = ifp_caller_check(ip, m, &c, err)) < 0 ||
-	    (r = user_by_name(ip, name, &a, &d, err)) < 0 ||
+	    (r = ifp_acct_by_name(ip, name, &a, err)) < 0 ||
 	    (r = sd_bus_message_new_method_return(m, &reply)) < 0 ||
 	    (r = append_attrs(m, &a, reply, err)) < 0) {
 		goto out;
@@ -337,35 +244,12 @@ int ifp_get_user_attr(sd_bus_message *m, void *userdata, sd_bus_error *err)
 	r = sd_bus_send(NULL, reply, NULL);
 out:
 	sd_bus_message_unref(reply);
-	ifp_account_clear(&a);
+	ifp_acct_clear(&a);
 	ifp_caller_clear(&c);
 	return r;
 }
 
 /* ---------------------------------------------------------------- User objects */
-
-/* The account and domain of a User object path; err set when there is none. */
-static int user_of_path(struct cmd_infopipe *ip, const char *path, struct account *a,
-			const struct cm_domain **dp, sd_bus_error *err)
-{
-	const struct cm_domain *d;
-	uid_t uid;
-	int r;
-
-	memset(a, 0, sizeof(*a));
-	ifp_refresh_gen(ip);
-	if ((d = parse_user_path(ip->gen->cfg, path, &uid)) == NULL ||
-	    !ifp_domain_accepts(d, uid)) {
-		return sd_bus_error_set(err, IFP_E_NOT_FOUND, "no such user object");
-	}
-	if ((r = ifp_account_get(a, NULL, uid)) < 0) {
-		ifp_account_clear(a);
-		return sd_bus_error_set(err, r == -ENOENT ? IFP_E_NOT_FOUND : SD_BUS_ERROR_FAILED,
-					"no such user");
-	}
-	*dp = d;
-	return 0;
-}
 
 /* Says which paths under Users/ are User objects; also where a property
  * read is checked against the allowed callers. */
@@ -374,45 +258,48 @@ int ifp_user_find(sd_bus *bus, const char *path, const char *iface, void *userda
 {
 	struct cmd_infopipe *ip = userdata;
 	sd_bus_message *m = sd_bus_get_current_message(bus);
-	const struct cm_domain *d = NULL;
-	struct account a = {0};
+	const struct cm_domain *d;
+	struct ifp_acct a = {0};
 	struct caller c = {0};
-	uid_t uid;
+	uint32_t id;
 	int r = 0;
 
 	(void)iface;
 	ifp_refresh_gen(ip);
 	/* Not one of ours: no object, and nothing to check yet. */
-	if (parse_user_path(ip->gen->cfg, path, &uid) == NULL) {
+	if ((d = ifp_parse_path(ip->gen->cfg, IFP_USERS_PATH, path, &id)) == NULL ||
+	    !ifp_user_domain(d)) {
 		return 0;
 	}
 	if (m == NULL || (r = ifp_caller_check(ip, m, &c, err)) < 0 ||
-	    (r = user_of_path(ip, path, &a, &d, err)) < 0) {
+	    (r = ifp_acct_of_path(ip, path, &a, err)) < 0) {
 		r = r < 0 ? r : 0;
 		goto out;
 	}
 	*found = ip;
 	r = 1;
 out:
-	ifp_account_clear(&a);
+	ifp_acct_clear(&a);
 	ifp_caller_clear(&c);
 	return r;
 }
 
 /* The user's groups as Group object paths of the user's domain (NSS has
- * no per-domain groups: every group the account is in, primary first). */
-static int append_group_paths(sd_bus_message *reply, const struct account *a,
-			      const struct cm_domain *d)
+ * no per-domain groups: every group the account is in, primary first).
+ * Group objects exist for local domains only: the backend names an ldap
+ * account's groups but not their gids, so its list is empty (GetUserGroups
+ * has the names). */
+static int append_group_paths(sd_bus_message *reply, const struct ifp_acct *a)
 {
 	gid_t *gids = NULL;
-	int n = 0, r;
+	int n = 0, r = 0;
 
-	if ((r = ifp_account_gids(a, &gids, &n)) < 0 ||
+	if ((a->d->type == CM_DOMAIN_LOCAL && (r = ifp_account_gids(&a->nss, &gids, &n)) < 0) ||
 	    (r = sd_bus_message_open_container(reply, 'a', "o")) < 0) {
 		goto out;
 	}
 	for (int i = 0; i < n && r >= 0; i++) {
-		char *path = ifp_object_path(IFP_GROUPS_PATH, d->name, &gids[i]);
+		char *path = ifp_object_path(IFP_GROUPS_PATH, a->d->name, &gids[i]);
 
 		r = path == NULL ? -ENOMEM : sd_bus_message_append(reply, "o", path);
 		free(path);
@@ -429,30 +316,30 @@ int ifp_user_prop(sd_bus *bus, const char *path, const char *iface, const char *
 		  sd_bus_message *reply, void *userdata, sd_bus_error *err)
 {
 	struct cmd_infopipe *ip = userdata;
-	const struct cm_domain *d = NULL;
-	struct account a = {0};
+	struct ifp_acct a = {0};
 	char *dpath = NULL;
 	char buf[32];
 	int r;
 
 	(void)bus, (void)iface;
-	if ((r = user_of_path(ip, path, &a, &d, err)) < 0) {
+	if ((r = ifp_acct_of_path(ip, path, &a, err)) < 0) {
 		goto out;
 	}
 	if (strcmp(prop, "uidNumber") == 0) {
-		r = sd_bus_message_append(reply, "u", (uint32_t)a.pw.pw_uid);
+		r = sd_bus_message_append(reply, "u", (uint32_t)a.ca.uid);
 	} else if (strcmp(prop, "gidNumber") == 0) {
-		r = sd_bus_message_append(reply, "u", (uint32_t)a.pw.pw_gid);
+		r = sd_bus_message_append(reply, "u", (uint32_t)a.ca.gid);
 	} else if (strcmp(prop, "domainname") == 0) {
-		r = sd_bus_message_append(reply, "s", d->name);
+		r = sd_bus_message_append(reply, "s", a.d->name);
 	} else if (strcmp(prop, "domain") == 0) {
-		r = (dpath = ifp_object_path(IFP_DOMAINS_PATH, d->name, NULL)) == NULL
+		r = (dpath = ifp_object_path(IFP_DOMAINS_PATH, a.d->name, NULL)) == NULL
 			? -ENOMEM
 			: sd_bus_message_append(reply, "o", dpath);
 	} else if (strcmp(prop, "uniqueID") == 0) {
-		r = sd_bus_message_append(reply, "s", ""); /* NSS has none */
+		/* An ldap entry's objectSid when it has one; NSS has none. */
+		r = sd_bus_message_append(reply, "s", a.ca.sid != NULL ? a.ca.sid : "");
 	} else if (strcmp(prop, "groups") == 0) {
-		r = append_group_paths(reply, &a, d);
+		r = append_group_paths(reply, &a);
 	} else if (strcmp(prop, "extraAttributes") == 0) {
 		r = sd_bus_message_append(reply, "a{sas}", 0); /* none: certmap keeps no extra */
 	} else {
@@ -462,7 +349,7 @@ int ifp_user_prop(sd_bus *bus, const char *path, const char *iface, const char *
 	}
 out:
 	free(dpath);
-	ifp_account_clear(&a);
+	ifp_acct_clear(&a);
 	return r;
 }
 

@@ -9,7 +9,7 @@ certmapd_SOURCES = service/main.c service/loop.c service/loops.c service/limits.
 	service/request.h service/request_fast.c service/request_fast.h service/daemon.h \
 	service/sd_shim.c
 # The D-Bus InfoPipe face (service.infopipe); a stub without libsystemd.
-certmapd_SOURCES += service/infopipe.c service/infopipe.h service/infopipe_users.c \
+certmapd_SOURCES += service/infopipe.c service/infopipe.h service/infopipe_users.c service/infopipe_accounts.c \
 	service/infopipe_objects.c service/infopipe_int.h
 certmapd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
 certmapd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) -pthread
