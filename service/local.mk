@@ -51,6 +51,9 @@ EXTRA_DIST += tests/service/test_ops_cache.sh tests/service/test_ops_peers.sh \
 # The D-Bus InfoPipe face against a private dbus-daemon (tests/infopipe/).
 TESTS += tests/infopipe/test_infopipe.sh
 EXTRA_DIST += tests/infopipe/test_infopipe.sh
+# ... with an ldap domain on the suite's own slapd (skips without slapd).
+TESTS += tests/infopipe/test_infopipe_ldap.sh
+EXTRA_DIST += tests/infopipe/test_infopipe_ldap.sh
 # Apache's mod_lookup_identity through it (skips without apache2).
 TESTS += tests/infopipe/test_apache.sh
 EXTRA_DIST += tests/infopipe/test_apache.sh
