@@ -1013,8 +1013,8 @@ void cmd_infopipe_free(struct cmd_infopipe *ip)
 		cmd_job_free(ip->mail);
 		ip->mail = next;
 	}
-	sd_bus_flush_close_unref(ip->bus);
 	ifp_forget_all(ip);
+	sd_bus_flush_close_unref(ip->bus);
 	cmd_gen_unref(ip->gen);
 	if (ip->wake_fd >= 0) {
 		close(ip->wake_fd);

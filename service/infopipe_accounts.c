@@ -177,8 +177,29 @@ void ifp_remember(struct cmd_infopipe *ip, const struct cm_domain *d, const char
 	}
 }
 
+/* One User object lookup, kept for the message that asked for it. */
+struct ifp_memo {
+	sd_bus_message *m; /* a reference: the address is not reused while held */
+	struct cmd_gen *gen; /* a reference: a.d points into its configuration */
+	char *path;
+	struct ifp_acct a;
+};
+
+static void memo_free(struct ifp_memo *mo)
+{
+	if (mo != NULL) {
+		sd_bus_message_unref(mo->m);
+		cmd_gen_unref(mo->gen);
+		free(mo->path);
+		ifp_acct_clear(&mo->a);
+		free(mo);
+	}
+}
+
 void ifp_forget_all(struct cmd_infopipe *ip)
 {
+	memo_free(ip->memo);
+	ip->memo = NULL;
 	for (size_t i = 0; i < IFP_SEEN_MAX; i++) {
 		free(ip->seen[i].domain);
 		free(ip->seen[i].name);
@@ -299,26 +320,43 @@ int ifp_acct_by_name(struct cmd_infopipe *ip, const char *name, struct ifp_acct 
 	return r;
 }
 
-int ifp_acct_of_path(struct cmd_infopipe *ip, const char *path, struct ifp_acct *a,
-		     sd_bus_error *err)
+int ifp_acct_of_path(struct cmd_infopipe *ip, sd_bus_message *m, const char *path,
+		     const struct ifp_acct **out, sd_bus_error *err)
 {
 	const struct cm_domain *d;
+	struct ifp_memo *mo;
 	char *msg = NULL;
 	uint32_t id;
 	int rc, r;
 
-	memset(a, 0, sizeof(*a));
+	*out = NULL;
 	ifp_refresh_gen(ip);
+	if (m != NULL && ip->memo != NULL && ip->memo->m == m && ip->memo->gen == ip->gen &&
+	    strcmp(ip->memo->path, path) == 0) {
+		*out = &ip->memo->a;
+		return 0;
+	}
+	memo_free(ip->memo);
+	ip->memo = NULL;
 	if ((d = ifp_parse_path(ip->gen->cfg, IFP_USERS_PATH, path, &id)) == NULL ||
 	    !ifp_user_domain(d)) {
 		return sd_bus_error_set(err, IFP_E_NOT_FOUND, "no such user object");
 	}
-	if ((rc = lookup_uid(ip, d, (uid_t)id, a, &msg)) == CERTMAP_OK) {
-		return 0;
+	if ((mo = calloc(1, sizeof(*mo))) == NULL || (mo->path = strdup(path)) == NULL) {
+		memo_free(mo);
+		return -ENOMEM;
 	}
-	r = set_error(err, rc, msg, "no such user");
-	free(msg);
-	return r;
+	if ((rc = lookup_uid(ip, d, (uid_t)id, &mo->a, &msg)) != CERTMAP_OK) {
+		memo_free(mo);
+		r = set_error(err, rc, msg, "no such user");
+		free(msg);
+		return r;
+	}
+	mo->m = sd_bus_message_ref(m);
+	mo->gen = cmd_gen_ref(ip->gen);
+	ip->memo = mo;
+	*out = &mo->a;
+	return 0;
 }
 
 int ifp_candidate_path(struct cmd_infopipe *ip, const char *name, const char *domain,

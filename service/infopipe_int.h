@@ -37,6 +37,8 @@
 /* Groups of one caller (GetConnectionCredentials) or one user (GetUserGroups). */
 #define MAX_GROUPS 65536
 
+struct ifp_memo;
+
 struct ifp_seen {
 	char *domain; /* NULL: a free slot */
 	char *name;
@@ -59,6 +61,7 @@ struct cmd_infopipe {
 	uint64_t reconnect_at_ms;
 	struct ifp_seen seen[IFP_SEEN_MAX]; /* paths of sid accounts handed out */
 	size_t seen_next;
+	struct ifp_memo *memo; /* the User object of the message being handled */
 };
 
 /* The sender as the bus reports it. */
@@ -114,9 +117,11 @@ bool ifp_user_domain(const struct cm_domain *d);
  * IFP_E_UNAVAILABLE when a domain cannot be asked). a is cleared on entry. */
 int ifp_acct_by_name(struct cmd_infopipe *ip, const char *name, struct ifp_acct *a,
 		     sd_bus_error *err);
-/* The account of a User object path, looked up afresh; as above. */
-int ifp_acct_of_path(struct cmd_infopipe *ip, const char *path, struct ifp_acct *a,
-		     sd_bus_error *err);
+/* The account of a User object path for message m, as above: looked up
+ * afresh once per message (a GetAll reads every property, and sd-bus asks
+ * the object finder first), kept by ip until another message asks. */
+int ifp_acct_of_path(struct cmd_infopipe *ip, sd_bus_message *m, const char *path,
+		     const struct ifp_acct **a, sd_bus_error *err);
 /* a->ca.groups from the domain's groups schema; as above. */
 int ifp_acct_groups(struct ifp_acct *a, sd_bus_error *err);
 /* The User object path of name in the domain called domain (a mapping's
@@ -127,6 +132,7 @@ int ifp_candidate_path(struct cmd_infopipe *ip, const char *name, const char *do
 /* Notes that a User object path of d was handed out for name (kept for
  * ids = "sid" domains only, whose uids no search can go back from). */
 void ifp_remember(struct cmd_infopipe *ip, const struct cm_domain *d, const char *name, uid_t uid);
+/* Frees what ifp_remember and ifp_acct_of_path keep. */
 void ifp_forget_all(struct cmd_infopipe *ip);
 
 /* infopipe_users.c: the handlers of the vtables. */

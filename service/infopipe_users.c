@@ -259,7 +259,7 @@ int ifp_user_find(sd_bus *bus, const char *path, const char *iface, void *userda
 	struct cmd_infopipe *ip = userdata;
 	sd_bus_message *m = sd_bus_get_current_message(bus);
 	const struct cm_domain *d;
-	struct ifp_acct a = {0};
+	const struct ifp_acct *a;
 	struct caller c = {0};
 	uint32_t id;
 	int r = 0;
@@ -272,14 +272,13 @@ int ifp_user_find(sd_bus *bus, const char *path, const char *iface, void *userda
 		return 0;
 	}
 	if (m == NULL || (r = ifp_caller_check(ip, m, &c, err)) < 0 ||
-	    (r = ifp_acct_of_path(ip, path, &a, err)) < 0) {
+	    (r = ifp_acct_of_path(ip, m, path, &a, err)) < 0) {
 		r = r < 0 ? r : 0;
 		goto out;
 	}
 	*found = ip;
 	r = 1;
 out:
-	ifp_acct_clear(&a);
 	ifp_caller_clear(&c);
 	return r;
 }
@@ -316,40 +315,39 @@ int ifp_user_prop(sd_bus *bus, const char *path, const char *iface, const char *
 		  sd_bus_message *reply, void *userdata, sd_bus_error *err)
 {
 	struct cmd_infopipe *ip = userdata;
-	struct ifp_acct a = {0};
+	const struct ifp_acct *a;
 	char *dpath = NULL;
 	char buf[32];
 	int r;
 
-	(void)bus, (void)iface;
-	if ((r = ifp_acct_of_path(ip, path, &a, err)) < 0) {
+	(void)iface;
+	if ((r = ifp_acct_of_path(ip, sd_bus_get_current_message(bus), path, &a, err)) < 0) {
 		goto out;
 	}
 	if (strcmp(prop, "uidNumber") == 0) {
-		r = sd_bus_message_append(reply, "u", (uint32_t)a.ca.uid);
+		r = sd_bus_message_append(reply, "u", (uint32_t)a->ca.uid);
 	} else if (strcmp(prop, "gidNumber") == 0) {
-		r = sd_bus_message_append(reply, "u", (uint32_t)a.ca.gid);
+		r = sd_bus_message_append(reply, "u", (uint32_t)a->ca.gid);
 	} else if (strcmp(prop, "domainname") == 0) {
-		r = sd_bus_message_append(reply, "s", a.d->name);
+		r = sd_bus_message_append(reply, "s", a->d->name);
 	} else if (strcmp(prop, "domain") == 0) {
-		r = (dpath = ifp_object_path(IFP_DOMAINS_PATH, a.d->name, NULL)) == NULL
+		r = (dpath = ifp_object_path(IFP_DOMAINS_PATH, a->d->name, NULL)) == NULL
 			? -ENOMEM
 			: sd_bus_message_append(reply, "o", dpath);
 	} else if (strcmp(prop, "uniqueID") == 0) {
 		/* An ldap entry's objectSid when it has one; NSS has none. */
-		r = sd_bus_message_append(reply, "s", a.ca.sid != NULL ? a.ca.sid : "");
+		r = sd_bus_message_append(reply, "s", a->ca.sid != NULL ? a->ca.sid : "");
 	} else if (strcmp(prop, "groups") == 0) {
-		r = append_group_paths(reply, &a);
+		r = append_group_paths(reply, a);
 	} else if (strcmp(prop, "extraAttributes") == 0) {
 		r = sd_bus_message_append(reply, "a{sas}", 0); /* none: certmap keeps no extra */
 	} else {
-		const char *v = attr_value(&a, prop, buf, sizeof(buf));
+		const char *v = attr_value(a, prop, buf, sizeof(buf));
 
 		r = sd_bus_message_append(reply, "s", v != NULL ? v : "");
 	}
 out:
 	free(dpath);
-	ifp_acct_clear(&a);
 	return r;
 }
 
