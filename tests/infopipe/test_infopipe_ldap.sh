@@ -37,6 +37,19 @@ stop_daemon() {
 		cmd_pid=
 	fi
 }
+# Stops certmapd and checks that it exits cleanly (under ASan: no leak,
+# no error report).
+stop_checked() {
+	kill -TERM "$cmd_pid" 2>/dev/null
+	wait "$cmd_pid"
+	rc=$?
+	cmd_pid=
+	if [ "$rc" -eq 0 ] && ! grep -Eq "Sanitizer|runtime error" "$tmp/log"; then
+		ok "$1: certmapd stops cleanly"
+	else
+		ko "$1: certmapd stops cleanly (exit $rc)"; tail -40 "$tmp/log"
+	fi
+}
 trap 'stop_daemon; slapd_stop_all; [ -n "$bus_pid" ] && kill "$bus_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM HUP
 
@@ -259,7 +272,7 @@ expect_out "bobby picked" "o \"$USERS/dir/10003\""
 prop "$USERS/dir/10003" name; expect_out "bobby's name" 's "bobby"'
 
 # --- ids = "nss" and ids = "sid" (another configuration)
-stop_daemon
+stop_checked "directory phase"
 cat > "$tmp/certmap.conf" <<EOC
 verify = { ca_file = "$certs/ca.pem"; };
 domains = (
@@ -298,12 +311,12 @@ expect_out "ids sid: FindByName gives the same path" "o \"$sidpath\""
 call "ids sid: GetUserGroups frank6" 0 $ROOT $IFP GetUserGroups s frank6
 expect_out "ids sid: primary group by SID" '"Domain Users"'
 fails "ids sid: a path never handed out" $NF "$USERS/dsid/12345" org.freedesktop.DBus.Properties.Get string:$IFP.Users.User string:name
-stop_daemon
+stop_checked "ids phase"
 start_daemon
 fails "ids sid: paths are forgotten on restart" $NF "$sidpath" org.freedesktop.DBus.Properties.Get string:$IFP.Users.User string:name
 
 # --- the directory down: an error that says so, not NotFound
-stop_daemon
+stop_checked "restart phase"
 main_conf
 start_daemon
 slapd_stop "$tmp/s1"
@@ -317,5 +330,6 @@ fails "ListByCertificate, slapd stopped" $DOWN "$USERS" $IFP.Users.ListByCertifi
 call "FindByName alice still answers: the local domain comes first" 0 "$USERS" $IFP.Users FindByName s alice
 expect_out "local alice, directory down" "o \"$USERS/local/1000\""
 kill -0 "$cmd_pid" 2>/dev/null && ok "certmapd still running" || ko "certmapd still running"
+stop_checked "directory down"
 
 finish
