@@ -30,9 +30,11 @@
  * own timeouts (a loop has one timer, which loops.c already uses). The
  * thread never maps: a Map goes to the worker pool like any other and
  * comes back through this face's mailbox (an eventfd), so a slow account
- * lookup never stalls the bus nor the varlink loops. Only the short NSS
+ * lookup never stalls the bus nor the varlink loops. Only the account
  * lookups of FindByName, GetUserGroups, GetUserAttr and the User
- * properties run on the bus thread, and only for allowed callers.
+ * properties run on the bus thread, and only for allowed callers: NSS,
+ * or an ldap domain's directory bounded by its timeout (sd-bus wants a
+ * property's value at once, so these cannot wait for a worker).
  *
  * Callers are checked on every method and property read against
  * service.allowed_uids/allowed_gids with the credentials the bus reports
@@ -40,7 +42,8 @@
  * nor /proc), as SSSD's [ifp] allowed_uids does.
  *
  * This file: the bus, its thread, callers and the certificate methods;
- * infopipe_users.c: the account methods and User objects (NSS);
+ * infopipe_users.c: the account methods and User objects;
+ * infopipe_accounts.c: which accounts (NSS, or an ldap domain's backend);
  * infopipe_objects.c: Group and Domain objects.
  */
 #include "config.h"
@@ -436,8 +439,9 @@ static int reply_candidates(const struct pending *pd, const struct certmap_answe
 			} else if (r != CERTMAP_OK) {
 				/* A directory down since the mapping (its cache
 				 * expired): no partial list. */
-				r = reply_error(pd->m, IFP_E_UNAVAILABLE, "backend_unavailable",
-						msg != NULL ? msg : "the account backend cannot be asked");
+				r = reply_error(
+				    pd->m, IFP_E_UNAVAILABLE, "backend_unavailable",
+				    msg != NULL ? msg : "the account backend cannot be asked");
 				goto out;
 			}
 		}

@@ -92,8 +92,7 @@ static int from_directory(struct ifp_acct *a, const char *key, bool is_filter, c
  * CERTMAP_ERR_NOMEM. A directory matches names without regard to case;
  * the face, like SSSD with case_sensitive = true, wants the exact name.
  */
-static int lookup_name(const struct cm_domain *d, const char *name, struct ifp_acct *a,
-		       char **msg)
+static int lookup_name(const struct cm_domain *d, const char *name, struct ifp_acct *a, char **msg)
 {
 	int rc;
 
@@ -156,15 +155,20 @@ void ifp_remember(struct cmd_infopipe *ip, const struct cm_domain *d, const char
 	if (d == NULL || !remembers(d)) {
 		return;
 	}
+	/* One name per path: the latest (a slot of that path is reused). */
 	for (size_t i = 0; i < IFP_SEEN_MAX; i++) {
 		s = &ip->seen[i];
-		if (s->name != NULL && s->uid == uid && strcmp(s->domain, d->name) == 0 &&
-		    strcmp(s->name, name) == 0) {
-			return;
+		if (s->name != NULL && s->uid == uid && strcmp(s->domain, d->name) == 0) {
+			if (strcmp(s->name, name) == 0) {
+				return;
+			}
+			break;
 		}
 	}
-	s = &ip->seen[ip->seen_next];
-	ip->seen_next = (ip->seen_next + 1) % IFP_SEEN_MAX;
+	if (s->name == NULL || s->uid != uid || strcmp(s->domain, d->name) != 0) {
+		s = &ip->seen[ip->seen_next];
+		ip->seen_next = (ip->seen_next + 1) % IFP_SEEN_MAX;
+	}
 	free(s->domain);
 	free(s->name);
 	s->domain = strdup(d->name);
@@ -179,7 +183,7 @@ void ifp_remember(struct cmd_infopipe *ip, const struct cm_domain *d, const char
 
 /* One User object lookup, kept for the message that asked for it. */
 struct ifp_memo {
-	sd_bus_message *m; /* a reference: the address is not reused while held */
+	sd_bus_message *m;   /* a reference: the address is not reused while held */
 	struct cmd_gen *gen; /* a reference: a.d points into its configuration */
 	char *path;
 	struct ifp_acct a;
@@ -359,8 +363,8 @@ int ifp_acct_of_path(struct cmd_infopipe *ip, sd_bus_message *m, const char *pat
 	return 0;
 }
 
-int ifp_candidate_path(struct cmd_infopipe *ip, const char *name, const char *domain,
-		       char **path, char **msg)
+int ifp_candidate_path(struct cmd_infopipe *ip, const char *name, const char *domain, char **path,
+		       char **msg)
 {
 	const struct cm_domain *d = cm_config_domain(ip->gen->cfg, domain);
 	struct ifp_acct a;

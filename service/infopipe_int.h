@@ -127,8 +127,8 @@ int ifp_acct_groups(struct ifp_acct *a, sd_bus_error *err);
 /* The User object path of name in the domain called domain (a mapping's
  * candidate), NULL in *path when it is not an account shown. Returns 0,
  * CERTMAP_ERR_BACKEND with *msg, or CERTMAP_ERR_NOMEM. */
-int ifp_candidate_path(struct cmd_infopipe *ip, const char *name, const char *domain,
-		       char **path, char **msg);
+int ifp_candidate_path(struct cmd_infopipe *ip, const char *name, const char *domain, char **path,
+		       char **msg);
 /* Notes that a User object path of d was handed out for name (kept for
  * ids = "sid" domains only, whose uids no search can go back from). */
 void ifp_remember(struct cmd_infopipe *ip, const struct cm_domain *d, const char *name, uid_t uid);
