@@ -74,6 +74,10 @@ entries() {
 expect_entries() {
 	name=$1; want=$2; shift 2
 	n=$(entries "$@")
+	i=0 # a loaded machine may deliver late: wait up to 5 s for the count
+	while [ "$n" -ne "$want" ] && [ $i -lt 50 ]; do
+		sleep 0.1; i=$((i + 1)); snap; n=$(entries "$@")
+	done
 	if [ "$n" -eq "$want" ]; then ok "$name"; else ko "$name ($n entries, want $want)"; cat "$sink" | tail -40; fi
 }
 settle() { sleep 0.3; }
