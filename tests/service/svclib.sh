@@ -119,10 +119,10 @@ stop_daemon() {
 
 client() { sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" "$@"; }
 
-# frames NAME : sends $tmp/req on one connection; output (every reply
+# frames NAME : (FRAMES_QUIET_MS: frames' quiet window) sends $tmp/req on one connection; output (every reply
 # frame, then OPEN or CLOSED) in $out; a reply that is not strict JSON in
 # valid UTF-8 fails the check NAME.
 frames() {
-	out=$("$FRAMES" "$sock" < "$tmp/req" 2>&1) && rc=0 || rc=$?
+	out=$("$FRAMES" "$sock" ${FRAMES_QUIET_MS:-} < "$tmp/req" 2>&1) && rc=0 || rc=$?
 	if [ "$rc" -eq 0 ]; then ok "$1: replies are strict JSON in UTF-8"; else ko "$1: replies (exit $rc)"; printf '%s\n' "$out" | head -10; fi
 }
