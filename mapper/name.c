@@ -177,6 +177,41 @@ static char *oid_text_der(const struct cm_der *content, const struct cm_der *tlv
 	return s;
 }
 
+char *cm_oid_text_der(const unsigned char *p, size_t len)
+{
+	unsigned char *buf;
+	struct cm_der content, tlv;
+	size_t h;
+	char *s = oid_text_fast(p, len);
+
+	/* The rare OID with an arc over 56 bits: OpenSSL prints it. */
+	if (s != NULL || len > 0xffff || (buf = malloc(len + 4)) == NULL) {
+		return s;
+	}
+	buf[0] = 0x06;
+	if (len < 0x80) {
+		buf[1] = (unsigned char)len;
+		h = 2;
+	} else if (len < 0x100) {
+		buf[1] = 0x81;
+		buf[2] = (unsigned char)len;
+		h = 3;
+	} else {
+		buf[1] = 0x82;
+		buf[2] = (unsigned char)(len >> 8);
+		buf[3] = (unsigned char)len;
+		h = 4;
+	}
+	memcpy(buf + h, p, len);
+	content.p = buf + h;
+	content.len = len;
+	tlv.p = buf;
+	tlv.len = h + len;
+	s = oid_text_der(&content, &tlv);
+	free(buf);
+	return s;
+}
+
 static const char *ava_type_name(int nid)
 {
 	/* OBJ_nid2sn(NID_undef) is "UNDEF", which is what SSSD prints. */

@@ -30,5 +30,8 @@ void cm_name_clear(struct cm_name *n);
 /* The dotted text of an OID (malloc'd), or NULL when out of memory or
  * the OID cannot be printed. */
 char *cm_oid_text(const ASN1_OBJECT *obj);
+/* The same for the contents of a well-formed DER OBJECT IDENTIFIER
+ * (cm_der_oid_ok), without making an ASN1_OBJECT unless an arc is huge. */
+char *cm_oid_text_der(const unsigned char *p, size_t len);
 
 #endif
