@@ -644,7 +644,8 @@ static int get_name(const struct cm_der *tlv, struct cm_name *out, const char *w
 	char *why = NULL;
 	int rv;
 
-	rv = cm_name_parse(tlv->p, tlv->len, out, &why);
+	/* cert_walk has validated the whole certificate, names included. */
+	rv = cm_name_parse_validated(tlv->p, tlv->len, out, &why);
 	if (rv != 0) {
 		rv = fail(errmsg, rv, "the %s name: %s", what, why != NULL ? why : "?");
 	}

@@ -24,6 +24,10 @@
  */
 int cm_name_parse(const unsigned char *der, size_t len, struct cm_name *out,
 		  char **errmsg);
+/* cm_name_parse for a Name inside a certificate that cm_der_validate
+ * has accepted as a whole (the Name's DER is not checked again). */
+int cm_name_parse_validated(const unsigned char *der, size_t len, struct cm_name *out,
+			    char **errmsg);
 /* Frees everything a cm_name owns and zeroes it; NULL is a no-op. */
 void cm_name_clear(struct cm_name *n);
 
