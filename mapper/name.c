@@ -868,6 +868,10 @@ static const char grid_ambiguous[] =
 /* OpenSSL's short name of the attribute: SSSD's renames undone. */
 static const char *grid_type(const struct cm_ava *a)
 {
+	/* Most types ("CN", "O", "DC") are none of those below. */
+	if (strchr("UgMOES", a->type[0]) == NULL) {
+		return a->type;
+	}
 	if (strcmp(a->type, "UNDEF") == 0) {
 		return a->oid;
 	}
@@ -1026,7 +1030,17 @@ static int name_parse(const unsigned char *der, size_t len, struct cm_name *out,
 	}
 	if (r < 0 || render(out, true, false, &out->sssd) != 0 ||
 	    render(out, false, false, &out->x500) != 0 ||
-	    render(out, true, true, &out->rfc4514) != 0 || render_grid(out) != 0) {
+	    render(out, true, true, &out->rfc4514) != 0) {
+		goto out;
+	}
+	/* An ASCII name renders alike both ways: one copy, and matchers see
+	 * by the pointer that there is nothing else to try. */
+	if (out->rfc4514.len == out->sssd.len &&
+	    memcmp(out->rfc4514.data, out->sssd.data, out->sssd.len) == 0) {
+		arena_trim(out, out->rfc4514.data, 0);
+		out->rfc4514.data = out->sssd.data;
+	}
+	if (render_grid(out) != 0) {
 		goto out;
 	}
 	rv = 0;

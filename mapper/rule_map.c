@@ -662,6 +662,27 @@ static int add_hex(struct cm_strv *vals, const struct tpl *t, const unsigned cha
 	return cm_strv_take(vals, s) == 0 ? 0 : CERTMAP_ERR_NOMEM;
 }
 
+/* "00" to "ff": a byte's two lower-case hex digits in one copy. */
+static const char hex_pairs[] =
+	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+/* "\\xx" per byte of the certificate into out (3 * len bytes and a NUL). */
+static void cert_bin(const unsigned char *der, size_t len, char *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		out[3 * i] = '\\';
+		memcpy(out + 3 * i + 1, hex_pairs + 2 * der[i], 2);
+	}
+	out[3 * len] = '\0';
+}
+
 static int expand_cert(struct exp *e, const struct tpl *t, struct cm_strv *vals)
 {
 	const struct cm_identity *id = e->id;
@@ -688,12 +709,7 @@ static int expand_cert(struct exp *e, const struct tpl *t, struct cm_strv *vals)
 		if ((s = malloc(id->der_len * 3 + 1)) == NULL) {
 			return CERTMAP_ERR_NOMEM;
 		}
-		for (size_t i = 0; i < id->der_len; i++) {
-			s[3 * i] = '\\';
-			s[3 * i + 1] = "0123456789abcdef"[id->der[i] >> 4];
-			s[3 * i + 2] = "0123456789abcdef"[id->der[i] & 0xf];
-		}
-		s[id->der_len * 3] = '\0';
+		cert_bin(id->der, id->der_len, s);
 		return cm_strv_take(vals, s) == 0 ? 0 : CERTMAP_ERR_NOMEM;
 	}
 }
@@ -1062,7 +1078,8 @@ static int expand_ldap(const struct cm_map *m, struct exp *e, struct cm_strv *ou
 		if ((r = tpl_values(e, &pt->t, &vals)) == 0) {
 			/* {cert} values are already filter-safe, as in SSSD. */
 			if (pt->t.def->f == F_CERT) {
-				cm_buf_adds(&b, vals.v[0]);
+				cm_buf_add(&b, vals.v[0], pt->t.cert == CERT_BIN ?
+					   3 * e->id->der_len : strlen(vals.v[0]));
 			} else {
 				cm_ldap_escape(&b, (const unsigned char *)vals.v[0], strlen(vals.v[0]));
 			}

@@ -81,6 +81,9 @@ struct comp {
 	 * with a memcmp instead of a regexec. NULL when there is none. */
 	char *prefix;
 	size_t prefix_len;
+	/* The expression is '^', printable ASCII without special characters,
+	 * '$': it matches exactly the prefix, and regexec is not needed. */
+	bool exact;
 	uint32_t ku;
 	struct cm_strv oids;
 	enum san_sel san;
@@ -462,6 +465,10 @@ static void regex_literal_prefix(struct comp *c)
 	}
 	if (n > 0 && (c->prefix = strndup(t, n)) != NULL) {
 		c->prefix_len = n;
+		c->exact = t[n] == '$' && t[n + 1] == '\0';
+		for (size_t i = 0; i < n; i++) {
+			c->exact = c->exact && t[i] >= 0x20 && t[i] <= 0x7e;
+		}
 	}
 }
 
@@ -956,6 +963,9 @@ static bool regex_value(const struct comp *c, const struct cm_value *v)
 				   memcmp(v->data, c->prefix, c->prefix_len) != 0))) {
 		return false;
 	}
+	if (c->exact) {
+		return v->len == c->prefix_len;
+	}
 	return regexec(&c->re, (const char *)v->data, 0, NULL, 0) == 0;
 }
 
@@ -974,7 +984,7 @@ static bool eval_dn(const struct comp *c, const struct cm_name *n, struct cm_buf
 		return true;
 	}
 	/* Rules written in UTF-8 match the RFC 4514 form of non-ASCII DNs. */
-	if (cm_value_usable(&n->rfc4514) &&
+	if (n->rfc4514.data != n->sssd.data && cm_value_usable(&n->rfc4514) &&
 	    (n->rfc4514.len != n->sssd.len || memcmp(n->rfc4514.data, n->sssd.data, n->sssd.len) != 0) &&
 	    regex_value(c, &n->rfc4514)) {
 		return true;
