@@ -37,8 +37,11 @@ static void entry_free(struct cm_cert_entry *e)
 {
 	if (e->results != NULL) {
 		for (size_t i = 0; i < e->cfg->n_rules; i++) {
-			free(e->results[i].note);
-			cm_strv_clear(&e->results[i].names);
+			/* Most rules of a large configuration did not match. */
+			if (e->results[i].matched) {
+				free(e->results[i].note);
+				cm_strv_clear(&e->results[i].names);
+			}
 		}
 	}
 	free(e->results);

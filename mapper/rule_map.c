@@ -662,23 +662,23 @@ static int add_hex(struct cm_strv *vals, const struct tpl *t, const unsigned cha
 	return cm_strv_take(vals, s) == 0 ? 0 : CERTMAP_ERR_NOMEM;
 }
 
-/* "00" to "ff": a byte's two lower-case hex digits in one copy. */
-static const char hex_pairs[] =
-	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
-	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
-	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
-	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
-	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
-	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+/* "\\xx" for every byte value, four bytes apart: one copy per byte. */
+#define HEXD(n) ((char)((n) < 10 ? '0' + (n) : 'a' + (n) - 10))
+#define BIN1(x) { '\\', HEXD((x) >> 4), HEXD((x) & 15), 0 }
+#define BIN4(x) BIN1(x), BIN1((x) + 1), BIN1((x) + 2), BIN1((x) + 3)
+#define BIN16(x) BIN4(x), BIN4((x) + 4), BIN4((x) + 8), BIN4((x) + 12)
+#define BIN64(x) BIN16(x), BIN16((x) + 16), BIN16((x) + 32), BIN16((x) + 48)
+static const char bin_escapes[256][4] = {
+	BIN64(0), BIN64(64), BIN64(128), BIN64(192),
+};
 
-/* "\\xx" per byte of the certificate into out (3 * len bytes and a NUL). */
+/* "\\xx" per byte of the certificate into out (3 * len bytes and a NUL):
+ * each copy writes one byte too many, which the next one (or the NUL)
+ * overwrites. */
 static void cert_bin(const unsigned char *der, size_t len, char *out)
 {
 	for (size_t i = 0; i < len; i++) {
-		out[3 * i] = '\\';
-		memcpy(out + 3 * i + 1, hex_pairs + 2 * der[i], 2);
+		memcpy(out + 3 * i, bin_escapes[der[i]], 4);
 	}
 	out[3 * len] = '\0';
 }
