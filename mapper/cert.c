@@ -48,6 +48,7 @@
 
 #include "certmap.h"
 #include "der.h"
+#include "ec_point.h"
 #include "identity.h"
 #include "name.h"
 
@@ -1634,11 +1635,12 @@ static struct ec_curve {
 	size_t oid_len;
 	int nid;
 	EC_GROUP *group; /* made once, read-only afterwards */
+	struct cm_ec_field field; /* likewise */
 } ec_curves[] = {
-	{ (const unsigned char *)"\x2a\x86\x48\xce\x3d\x03\x01\x07", 8, NID_X9_62_prime256v1, NULL },
-	{ (const unsigned char *)"\x2b\x81\x04\x00\x22", 5, NID_secp384r1, NULL },
-	{ (const unsigned char *)"\x2b\x81\x04\x00\x23", 5, NID_secp521r1, NULL },
-	{ (const unsigned char *)"\x2b\x81\x04\x00\x0a", 5, NID_secp256k1, NULL },
+	{ (const unsigned char *)"\x2a\x86\x48\xce\x3d\x03\x01\x07", 8, NID_X9_62_prime256v1, NULL, { 0 } },
+	{ (const unsigned char *)"\x2b\x81\x04\x00\x22", 5, NID_secp384r1, NULL, { 0 } },
+	{ (const unsigned char *)"\x2b\x81\x04\x00\x23", 5, NID_secp521r1, NULL, { 0 } },
+	{ (const unsigned char *)"\x2b\x81\x04\x00\x0a", 5, NID_secp256k1, NULL, { 0 } },
 };
 static CRYPTO_ONCE ec_curves_once = CRYPTO_ONCE_STATIC_INIT;
 
@@ -1646,6 +1648,7 @@ static void ec_curves_init(void)
 {
 	for (size_t i = 0; i < CM_ARRAY_SIZE(ec_curves); i++) {
 		ec_curves[i].group = EC_GROUP_new_by_curve_name(ec_curves[i].nid);
+		cm_ec_field_init(&ec_curves[i].field, ec_curves[i].group);
 	}
 	ERR_clear_error();
 }
@@ -1755,6 +1758,7 @@ static int ec_bits(const struct cm_der *params, const unsigned char *p, size_t l
 {
 	struct cm_der c = *params, oid;
 	const EC_GROUP *g = NULL;
+	const struct cm_ec_field *f = NULL;
 	EC_POINT *pt = NULL;
 	int bits = -1;
 
@@ -1766,7 +1770,13 @@ static int ec_bits(const struct cm_der *params, const unsigned char *p, size_t l
 	for (size_t i = 0; i < CM_ARRAY_SIZE(ec_curves); i++) {
 		if (cm_der_equal(&oid, ec_curves[i].oid, ec_curves[i].oid_len)) {
 			g = ec_curves[i].group;
+			f = &ec_curves[i].field;
 		}
+	}
+	/* An uncompressed point on the curve, the usual key, is checked by
+	 * hand; OpenSSL judges every other case. */
+	if (g != NULL && cm_ec_point_on_curve(f, p, len) == 1) {
+		return EC_GROUP_order_bits(g);
 	}
 	if (g != NULL && (pt = EC_POINT_new(g)) != NULL &&
 	    EC_POINT_oct2point(g, pt, p, len, NULL) == 1) {
