@@ -37,6 +37,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -247,6 +248,7 @@ static const char *ava_type_name(int nid)
  * (unknown, or out of memory at set-up) takes the slow path.
  */
 static const char *x520_names[128];
+static char x520_oids[128][12]; /* "2.5.4.x" */
 static const int other_nids[] = {
 	NID_domainComponent, NID_userId, NID_rfc822Mailbox, NID_pkcs9_emailAddress,
 	NID_pkcs9_unstructuredName, NID_pkcs9_unstructuredAddress,
@@ -269,6 +271,7 @@ static void names_init(void)
 		int nid = obj != NULL ? OBJ_obj2nid(obj) : NID_undef;
 
 		x520_names[x] = nid != NID_undef ? ava_type_name(nid) : NULL;
+		snprintf(x520_oids[x], sizeof(x520_oids[x]), "2.5.4.%u", x);
 		ASN1_OBJECT_free(obj);
 	}
 	for (size_t i = 0; i < CM_ARRAY_SIZE(other_nids); i++) {
@@ -757,13 +760,50 @@ static char *ava_oid_text(struct cm_name *n, const struct cm_der *oid, const str
 }
 
 /* name_walk callback: fills the next AVA; -1 ENOMEM, 1 bad string. */
+static const char *grid_type(const struct cm_ava *a);
+
+/*
+ * What the renderings need of each AVA, kept while a name is parsed so
+ * that they neither walk the DER again nor measure strings again.
+ */
+struct ava_meta {
+	unsigned char tag;
+	struct cm_der value;     /* the value's contents */
+	size_t type_len, oid_len;
+	const char *grid_type;   /* grid_type() */
+	size_t grid_type_len;
+	bool undef;              /* type is "UNDEF" */
+};
+
+struct fill {
+	struct cm_name *n;
+	struct ava_meta *meta;
+	bool same_rfc;           /* rfc4514 renders like sssd */
+};
+
+/* Static storage lives as long as the name (an arena name never frees
+ * its type or OID one by one). */
+static char *static_text(const char *s)
+{
+	union {
+		const char *c;
+		char *p;
+	} u = { s };
+
+	return u.p;
+}
+
+/* name_walk callback: fills the next AVA; -1 ENOMEM, 1 bad string. */
 static int ava_fill(void *arg, size_t rdn, const struct cm_der *seq)
 {
-	struct cm_name *n = arg;
+	struct fill *f = arg;
+	struct cm_name *n = f->n;
+	struct ava_meta *m = &f->meta[n->n_avas];
 	struct cm_ava *a = &n->avas[n->n_avas];
 	struct cm_der oid, oid_tlv, value, value_tlv;
 	const char *type;
 	unsigned char tag;
+	int rv;
 
 	if (ava_read(seq, &oid, &oid_tlv, &tag, &value, &value_tlv) != 0) {
 		return 1;
@@ -772,14 +812,38 @@ static int ava_fill(void *arg, size_t rdn, const struct cm_der *seq)
 	a->rdn = rdn;
 	n->n_rdns = rdn + 1;
 	type = oid_type_name(&oid, &oid_tlv);
-	if (type == NULL || (a->type = name_strdup(n, type, strlen(type))) == NULL ||
-	    (a->oid = ava_oid_text(n, &oid, &oid_tlv)) == NULL) {
+	if (type == NULL) {
 		return -1;
 	}
-	if (!is_string_tag(tag)) {
-		return value_binary(n, tag, &value, &value_tlv, a);
+	a->type = static_text(type);
+	if (oid.len == 3 && oid.p[0] == 0x55 && oid.p[1] == 0x04 && oid.p[2] < 128 &&
+	    x520_oids[oid.p[2]][0] != '\0') {
+		a->oid = x520_oids[oid.p[2]];
+	} else if ((a->oid = ava_oid_text(n, &oid, &oid_tlv)) == NULL) {
+		return -1;
 	}
-	return value_string(n, tag, &value, a);
+	m->tag = tag;
+	m->value = value;
+	m->type_len = strlen(a->type);
+	m->oid_len = strlen(a->oid);
+	m->undef = strcmp(a->type, "UNDEF") == 0;
+	m->grid_type = grid_type(a);
+	m->grid_type_len = m->grid_type == a->type ? m->type_len :
+			   m->grid_type == a->oid ? m->oid_len : strlen(m->grid_type);
+	if (!is_string_tag(tag)) {
+		rv = value_binary(n, tag, &value, &value_tlv, a);
+		f->same_rfc = f->same_rfc && !m->undef;
+		return rv;
+	}
+	if ((rv = value_string(n, tag, &value, a)) != 0) {
+		return rv;
+	}
+	/* Without bytes over 0x7f, the RFC 4514 escaping is SSSD's. */
+	for (size_t i = 0; f->same_rfc && i < a->value.len; i++) {
+		f->same_rfc = a->value.data[i] < 0x80;
+	}
+	f->same_rfc = f->same_rfc && !m->undef;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- renderings */
@@ -795,7 +859,8 @@ static size_t rfc_value(const struct cm_ava *a, unsigned char *out)
 }
 
 /* Joins "TYPE=value" for every AVA with ',', forward or in reverse order. */
-static int render(struct cm_name *n, bool reverse, bool rfc, struct cm_value *out)
+static int render(struct cm_name *n, const struct ava_meta *meta, bool reverse, bool rfc,
+		  struct cm_value *out)
 {
 	unsigned char *s = NULL;
 	size_t cap = 1, o = 0;
@@ -803,7 +868,7 @@ static int render(struct cm_name *n, bool reverse, bool rfc, struct cm_value *ou
 	for (size_t i = 0; i < n->n_avas; i++) {
 		const struct cm_ava *a = &n->avas[i];
 
-		cap += strlen(a->type) + strlen(a->oid) + 2 +
+		cap += meta[i].type_len + meta[i].oid_len + 2 +
 		       (rfc ? 3 * a->value.len + a->sssd_value.len : a->sssd_value.len);
 	}
 	s = name_alloc(n, cap);
@@ -811,9 +876,11 @@ static int render(struct cm_name *n, bool reverse, bool rfc, struct cm_value *ou
 		return -1;
 	}
 	for (size_t k = 0; k < n->n_avas; k++) {
-		const struct cm_ava *a = &n->avas[reverse ? n->n_avas - 1 - k : k];
-		const char *type = rfc && strcmp(a->type, "UNDEF") == 0 ? a->oid : a->type;
-		size_t tl = strlen(type);
+		size_t i = reverse ? n->n_avas - 1 - k : k;
+		const struct cm_ava *a = &n->avas[i];
+		bool by_oid = rfc && meta[i].undef;
+		const char *type = by_oid ? a->oid : a->type;
+		size_t tl = by_oid ? meta[i].oid_len : meta[i].type_len;
 
 		if (k > 0) {
 			s[o++] = ',';
@@ -905,40 +972,26 @@ static const char *grid_check(unsigned char tag, const unsigned char *p, size_t 
 	return NULL;
 }
 
-struct grid_walk {
-	struct cm_name *n;
-	unsigned char *out;
-	size_t o;
-	size_t i;
-};
-
-/* name_walk callback: appends the next AVA as X509_NAME_oneline does. */
-static int ava_grid(void *arg, size_t rdn, const struct cm_der *seq)
+/* Appends AVA i as X509_NAME_oneline does at out; returns the new length. */
+static size_t ava_grid(struct cm_name *n, const struct ava_meta *m, size_t i, unsigned char *out,
+		       size_t o)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	struct grid_walk *g = arg;
-	struct cm_ava *a = &g->n->avas[g->i];
-	struct cm_der oid, oid_tlv, value, value_tlv;
-	const unsigned char *p;
-	const char *type = grid_type(a);
-	unsigned char tag, *out = g->out;
-	size_t len, tl = strlen(type), o = g->o;
-
-	if (ava_read(seq, &oid, &oid_tlv, &tag, &value, &value_tlv) != 0) {
-		return -1;
-	}
+	struct cm_ava *a = &n->avas[i];
+	bool str = is_string_tag(m->tag);
 	/* A non-string value's bytes are those OpenSSL keeps (value_binary). */
-	p = is_string_tag(tag) ? value.p : a->value.data;
-	len = is_string_tag(tag) ? value.len : a->value.len;
-	a->grid_unusable = a->value.unusable != NULL ? a->value.unusable : grid_check(tag, p, len);
-	if (a->grid_unusable == NULL && strcmp(type, a->oid) == 0 && tl > 79) {
+	const unsigned char *p = str ? m->value.p : a->value.data;
+	size_t len = str ? m->value.len : a->value.len, tl = m->grid_type_len;
+
+	a->grid_unusable = a->value.unusable != NULL ? a->value.unusable : grid_check(m->tag, p, len);
+	if (a->grid_unusable == NULL && m->grid_type == a->oid && tl > 79) {
 		a->grid_unusable = grid_long_oid;
 	}
-	out[o++] = g->i > 0 && g->n->avas[g->i - 1].rdn == rdn ? '+' : '/';
-	if (tl > 79 && type == a->oid) {
+	out[o++] = i > 0 && n->avas[i - 1].rdn == a->rdn ? '+' : '/';
+	if (tl > 79 && m->grid_type == a->oid) {
 		tl = 79;
 	}
-	memcpy(out + o, type, tl);
+	memcpy(out + o, m->grid_type, tl);
 	o += tl;
 	out[o++] = '=';
 	for (size_t k = 0; k < len; k++) {
@@ -954,26 +1007,25 @@ static int ava_grid(void *arg, size_t rdn, const struct cm_der *seq)
 		}
 		out[o++] = p[k];
 	}
-	g->o = o;
-	g->i++;
-	return 0;
+	return o;
 }
 
-static int render_grid(struct cm_name *n)
+static int render_grid(struct cm_name *n, const struct ava_meta *meta)
 {
-	struct grid_walk g = { .n = n };
-	size_t cap = 1;
+	unsigned char *out;
+	size_t cap = 1, o = 0;
 
-	/* Each value byte prints as at most 4 ("\xHH"); the values lie in der. */
+	/* Each value byte prints as at most 4 ("\xHH"). */
 	for (size_t i = 0; i < n->n_avas; i++) {
-		cap += 2 + strlen(grid_type(&n->avas[i])) + 4 * n->avas[i].value.len;
+		cap += 2 + meta[i].grid_type_len + 4 * (meta[i].value.len + n->avas[i].value.len);
 	}
-	cap += 4 * n->der_len;
-	if ((g.out = name_alloc(n, cap)) == NULL ||
-	    name_walk(n->der, n->der_len, ava_grid, &g) != 0) {
+	if ((out = name_alloc(n, cap)) == NULL) {
 		return -1;
 	}
-	value_take(n, &n->grid, g.out, g.o);
+	for (size_t i = 0; i < n->n_avas; i++) {
+		o = ava_grid(n, &meta[i], i, out, o);
+	}
+	value_take(n, &n->grid, out, o);
 	for (size_t i = 0; i < n->n_avas; i++) {
 		if (n->avas[i].grid_unusable != NULL) {
 			n->grid.unusable = grid_ambiguous;
@@ -995,6 +1047,8 @@ static int name_fail(char **errmsg, int rv, const char *why)
 static int name_parse(const unsigned char *der, size_t len, struct cm_name *out,
 		      char **errmsg, bool validated)
 {
+	struct ava_meta stack_meta[16];
+	struct fill f = { .meta = stack_meta };
 	size_t count = 0;
 	int rv = CERTMAP_ERR_NOMEM, r;
 
@@ -1022,29 +1076,37 @@ static int name_parse(const unsigned char *der, size_t len, struct cm_name *out,
 	memset(out->avas, 0, (count + 1) * sizeof(*out->avas));
 	memcpy(out->der, der, len);
 	out->der_len = len;
-	r = name_walk(der, len, ava_fill, out);
+	f.n = out;
+	f.meta = count <= CM_ARRAY_SIZE(stack_meta) ? stack_meta : calloc(count, sizeof(*f.meta));
+	f.same_rfc = true;
+	if (f.meta == NULL) {
+		goto out;
+	}
+	r = name_walk(der, len, ava_fill, &f);
 	if (r > 0) {
 		rv = name_fail(errmsg, CERTMAP_ERR_CERT,
 			       "the distinguished name holds a badly encoded string");
 		goto out;
 	}
-	if (r < 0 || render(out, true, false, &out->sssd) != 0 ||
-	    render(out, false, false, &out->x500) != 0 ||
-	    render(out, true, true, &out->rfc4514) != 0) {
+	if (r < 0 || render(out, f.meta, true, false, &out->sssd) != 0 ||
+	    render(out, f.meta, false, false, &out->x500) != 0) {
 		goto out;
 	}
 	/* An ASCII name renders alike both ways: one copy, and matchers see
 	 * by the pointer that there is nothing else to try. */
-	if (out->rfc4514.len == out->sssd.len &&
-	    memcmp(out->rfc4514.data, out->sssd.data, out->sssd.len) == 0) {
-		arena_trim(out, out->rfc4514.data, 0);
-		out->rfc4514.data = out->sssd.data;
+	if (f.same_rfc) {
+		out->rfc4514 = out->sssd;
+	} else if (render(out, f.meta, true, true, &out->rfc4514) != 0) {
+		goto out;
 	}
-	if (render_grid(out) != 0) {
+	if (render_grid(out, f.meta) != 0) {
 		goto out;
 	}
 	rv = 0;
 out:
+	if (f.meta != stack_meta) {
+		free(f.meta);
+	}
 	if (rv != 0) {
 		cm_name_clear(out);
 	}
