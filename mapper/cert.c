@@ -27,6 +27,7 @@
 
 #include <arpa/inet.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,8 +368,9 @@ struct cert_parts {
 	struct cm_der spki_alg;         /* its AlgorithmIdentifier contents */
 	struct cm_der spki_key;         /* its BIT STRING contents */
 	struct cm_der ext[N_EXT];       /* extnValue contents; p NULL when absent */
-	struct cm_der ext_ids[CM_MAX_EXTENSIONS];
 	size_t n_ext;
+	/* Last: identity_parse zeroes what comes before only. */
+	struct cm_der ext_ids[CM_MAX_EXTENSIONS];
 };
 
 static int bad(char **errmsg, const char *what)
@@ -879,8 +881,7 @@ static int get_eku(const struct cert_parts *cp, struct cm_identity *id, char **e
 			}
 		}
 		id->has_eku = true;
-		while (fast.len > 0) {
-			(void)cm_der_expect(&fast, 0x06, &oid, NULL);
+		while (fast.len > 0 && cm_der_expect(&fast, 0x06, &oid, NULL) == 0) {
 			if (cm_strv_take(&id->eku, cm_oid_text_der(oid.p, oid.len)) != 0) {
 				return nomem(errmsg);
 			}
@@ -1230,9 +1231,11 @@ static int san_other_fast(const struct cm_der *content, struct cm_san *san)
 	unsigned char tag;
 	int rv;
 
-	(void)cm_der_expect(&c, 0x06, &oid, NULL);
-	(void)cm_der_expect(&c, 0xa0, &val, NULL);
-	(void)cm_der_get(&val, &tag, &inner, &tlv);
+	/* san_fast_ok has checked this shape. */
+	if (cm_der_expect(&c, 0x06, &oid, NULL) != 0 || cm_der_expect(&c, 0xa0, &val, NULL) != 0 ||
+	    cm_der_get(&val, &tag, &inner, &tlv) != 0) {
+		return -1;
+	}
 	san->type = CM_SAN_OTHER_NAME;
 	san->other_oid = cm_oid_text_der(oid.p, oid.len);
 	if (san->other_oid == NULL || cm_value_set(&san->raw, tlv.p, tlv.len) != 0) {
@@ -1324,8 +1327,7 @@ static int get_sans_fast(const struct cert_parts *cp, struct cm_identity *id, ch
 	if ((id->sans = calloc(n + 1, sizeof(*id->sans))) == NULL) {
 		return nomem(errmsg);
 	}
-	for (c = seq; c.len > 0;) {
-		(void)cm_der_get(&c, &tag, &content, NULL);
+	for (c = seq; c.len > 0 && cm_der_get(&c, &tag, &content, NULL) == 0;) {
 		if (san_fill_fast(tag, &content, &id->sans[id->n_sans++]) != 0) {
 			return fail(errmsg, CERTMAP_ERR_CERT,
 				    "subjectAltName entry %zu cannot be decoded", id->n_sans);
@@ -1852,16 +1854,14 @@ static int identity_fill(const struct cert_parts *cp, struct cm_identity *id,
 /* Parses DER already in id->der. */
 static int identity_parse(struct cm_identity *id, const unsigned char *sha256, char **errmsg)
 {
-	struct cert_parts *cp = calloc(1, sizeof(*cp));
+	struct cert_parts cp;
 	int rv;
 
-	if (cp == NULL) {
-		return nomem(errmsg);
+	/* ext_ids[] is filled up to n_ext before it is read. */
+	memset(&cp, 0, offsetof(struct cert_parts, ext_ids));
+	if ((rv = cert_walk(id->der, id->der_len, &cp, errmsg)) == 0) {
+		rv = identity_fill(&cp, id, sha256, errmsg);
 	}
-	if ((rv = cert_walk(id->der, id->der_len, cp, errmsg)) == 0) {
-		rv = identity_fill(cp, id, sha256, errmsg);
-	}
-	free(cp);
 	return rv;
 }
 

@@ -11,73 +11,6 @@
 
 #include "der.h"
 
-int cm_der_peek(const struct cm_der *c)
-{
-	return c->len > 0 ? c->p[0] : -1;
-}
-
-/* Parses a length at p (avail bytes); returns header bytes used or 0. */
-static size_t der_length(const unsigned char *p, size_t avail, size_t *out)
-{
-	size_t k, n = 0;
-
-	if (avail < 1) {
-		return 0;
-	}
-	if (!(p[0] & 0x80)) {
-		*out = p[0];
-		return 1;
-	}
-	k = p[0] & 0x7f;
-	/* 0x80 is BER's indefinite length; more than 4 bytes exceeds any cap. */
-	if (k == 0 || k > 4 || avail < 1 + k || p[1] == 0) {
-		return 0;
-	}
-	for (size_t i = 0; i < k; i++) {
-		n = (n << 8) | p[1 + i];
-	}
-	/* Minimal: the long form only from 128 on. */
-	if (n < 0x80) {
-		return 0;
-	}
-	*out = n;
-	return 1 + k;
-}
-
-int cm_der_get(struct cm_der *c, unsigned char *tag, struct cm_der *content,
-	       struct cm_der *tlv)
-{
-	size_t hdr, n = 0;
-
-	if (c->len < 2 || (c->p[0] & 0x1f) == 0x1f) {
-		return -1;
-	}
-	hdr = der_length(c->p + 1, c->len - 1, &n);
-	if (hdr == 0 || n > c->len - 1 - hdr) {
-		return -1;
-	}
-	hdr += 1;
-	*tag = c->p[0];
-	content->p = c->p + hdr;
-	content->len = n;
-	if (tlv != NULL) {
-		tlv->p = c->p;
-		tlv->len = hdr + n;
-	}
-	c->p += hdr + n;
-	c->len -= hdr + n;
-	return 0;
-}
-
-int cm_der_expect(struct cm_der *c, unsigned char tag, struct cm_der *content,
-		  struct cm_der *tlv)
-{
-	if (cm_der_peek(c) != tag) {
-		return -1;
-	}
-	return cm_der_get(c, &tag, content, tlv);
-}
-
 bool cm_der_oid_ok(const unsigned char *p, size_t len)
 {
 	if (len == 0 || (p[len - 1] & 0x80)) {
@@ -150,7 +83,7 @@ static bool header(const unsigned char *p, size_t avail, unsigned char *tag, siz
 	if (avail < 2 || (p[0] & 0x1f) == 0x1f) {
 		return false;
 	}
-	h = der_length(p + 1, avail - 1, n);
+	h = cm_der_length(p + 1, avail - 1, n);
 	if (h == 0 || *n > avail - 1 - h) {
 		return false;
 	}

@@ -1075,6 +1075,16 @@ static int expand_ldap(const struct cm_map *m, struct exp *e, struct cm_strv *ou
 			cm_buf_adds(&b, pt->lit);
 			continue;
 		}
+		/* {cert!bin}, the default rule's: written in place (3 KiB or more). */
+		if (pt->t.def->f == F_CERT && pt->t.cert == CERT_BIN) {
+			char *room = cm_buf_room(&b, 3 * e->id->der_len);
+
+			if (room != NULL) {
+				cert_bin(e->id->der, e->id->der_len, room);
+				b.len += 3 * e->id->der_len;
+			}
+			continue;
+		}
 		if ((r = tpl_values(e, &pt->t, &vals)) == 0) {
 			/* {cert} values are already filter-safe, as in SSSD. */
 			if (pt->t.def->f == F_CERT) {
