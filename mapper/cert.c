@@ -2,11 +2,15 @@
  * Certificate parsing: one DER or PEM certificate in, one immutable
  * struct cm_identity out, without building an OpenSSL X509 object (whose
  * d2i_X509 spends 100+ us decoding the public key through the providers).
- * One strict walk over the DER (mapper/der.c) locates every field; OpenSSL's
- * own d2i functions then decode just the small pieces (names, the serial,
- * times, the extensions certmap reads), so each field decodes exactly as
- * it does inside d2i_X509. Acceptance: everything d2i_X509 rejects is
- * rejected, plus what is not DER; tests/fuzz/fuzz_cert_diff.c proves it
+ * One strict walk over the DER (mapper/der.c) locates every field, and
+ * the walker reads them too (names in name.c; serial, validity, SKI, KU,
+ * EKU, SAN, RSA key size here; an EC point in ec_point.c) wherever the
+ * encoding is one whose decoding by OpenSSL is certain. Anything else
+ * (a constructed string, a directoryName SAN, an odd time, a huge serial)
+ * goes through OpenSSL's own d2i function for that piece, so each field
+ * decodes exactly as it does inside d2i_X509. Acceptance: everything
+ * d2i_X509 rejects is rejected, plus what is not DER;
+ * tests/fuzz/fuzz_cert_diff.c proves it
  * against the X509-based reference (tests/fuzz/ref_identity.c) and lists
  * each extra rejection.
  *
