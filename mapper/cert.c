@@ -1346,8 +1346,11 @@ static int get_sans(const struct cert_parts *cp, struct cm_identity *id, char **
 	GENERAL_NAMES *gens;
 	int rv, n;
 
-	if (cp->ext[EXT_SAN].p == NULL || (rv = get_sans_fast(cp, id, errmsg)) != 1) {
-		return cp->ext[EXT_SAN].p == NULL ? 0 : rv;
+	if (cp->ext[EXT_SAN].p == NULL) {
+		return 0;
+	}
+	if ((rv = get_sans_fast(cp, id, errmsg)) != 1) {
+		return rv;
 	}
 	if ((rv = ext_d2i(cp, EXT_SAN, ASN1_ITEM_rptr(GENERAL_NAMES), &v, errmsg)) != 0 ||
 	    v == NULL) {
