@@ -2,11 +2,15 @@
  * Certificate parsing: one DER or PEM certificate in, one immutable
  * struct cm_identity out, without building an OpenSSL X509 object (whose
  * d2i_X509 spends 100+ us decoding the public key through the providers).
- * One strict walk over the DER (mapper/der.c) locates every field; OpenSSL's
- * own d2i functions then decode just the small pieces (names, the serial,
- * times, the extensions certmap reads), so each field decodes exactly as
- * it does inside d2i_X509. Acceptance: everything d2i_X509 rejects is
- * rejected, plus what is not DER; tests/fuzz/fuzz_cert_diff.c proves it
+ * One strict walk over the DER (mapper/der.c) locates every field, and
+ * the walker reads them too (names in name.c; serial, validity, SKI, KU,
+ * EKU, SAN, RSA key size here; an EC point in ec_point.c) wherever the
+ * encoding is one whose decoding by OpenSSL is certain. Anything else
+ * (a constructed string, a directoryName SAN, an odd time, a huge serial)
+ * goes through OpenSSL's own d2i function for that piece, so each field
+ * decodes exactly as it does inside d2i_X509. Acceptance: everything
+ * d2i_X509 rejects is rejected, plus what is not DER;
+ * tests/fuzz/fuzz_cert_diff.c proves it
  * against the X509-based reference (tests/fuzz/ref_identity.c) and lists
  * each extra rejection.
  *
@@ -27,6 +31,7 @@
 
 #include <arpa/inet.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +53,7 @@
 
 #include "certmap.h"
 #include "der.h"
+#include "ec_point.h"
 #include "identity.h"
 #include "name.h"
 
@@ -366,8 +372,9 @@ struct cert_parts {
 	struct cm_der spki_alg;         /* its AlgorithmIdentifier contents */
 	struct cm_der spki_key;         /* its BIT STRING contents */
 	struct cm_der ext[N_EXT];       /* extnValue contents; p NULL when absent */
-	struct cm_der ext_ids[CM_MAX_EXTENSIONS];
 	size_t n_ext;
+	/* Last: identity_parse zeroes what comes before only. */
+	struct cm_der ext_ids[CM_MAX_EXTENSIONS];
 };
 
 static int bad(char **errmsg, const char *what)
@@ -636,13 +643,16 @@ static int cert_walk(const unsigned char *der, size_t len, struct cert_parts *cp
 
 /* ---------------------------------------------------------------- fields */
 
+static int get_serial_exact(const struct cm_der *tlv, struct cm_identity *id, char **errmsg);
+
 static int get_name(const struct cm_der *tlv, struct cm_name *out, const char *what,
 		    char **errmsg)
 {
 	char *why = NULL;
 	int rv;
 
-	rv = cm_name_parse(tlv->p, tlv->len, out, &why);
+	/* cert_walk has validated the whole certificate, names included. */
+	rv = cm_name_parse_validated(tlv->p, tlv->len, out, &why);
 	if (rv != 0) {
 		rv = fail(errmsg, rv, "the %s name: %s", what, why != NULL ? why : "?");
 	}
@@ -650,7 +660,80 @@ static int get_name(const struct cm_der *tlv, struct cm_name *out, const char *w
 	return rv;
 }
 
+/*
+ * Decimal text of a big-endian magnitude (at most 64 bytes) into out
+ * (room for 160 bytes), as BN_bn2dec prints a positive number.
+ */
+static void serial_decimal(const unsigned char *p, size_t len, char *out)
+{
+	uint32_t limbs[20]; /* base 1e9, least significant first: 155 digits at most */
+	unsigned char work[64];
+	size_t n = 0, o = 0, wl = len;
+
+	memcpy(work, p, len);
+	/* Divides work by 1e9 until it is zero, collecting the remainders. */
+	while (wl > 0) {
+		uint64_t rem = 0;
+		size_t k = 0;
+
+		for (size_t i = 0; i < wl; i++) {
+			uint64_t cur = (rem << 8) | work[i];
+
+			work[i] = (unsigned char)(cur / 1000000000u);
+			rem = cur % 1000000000u;
+		}
+		limbs[n++] = (uint32_t)rem;
+		while (k < wl && work[k] == 0) {
+			k++;
+		}
+		memmove(work, work + k, wl - k);
+		wl -= k;
+	}
+	o = (size_t)sprintf(out, "%u", n > 0 ? limbs[n - 1] : 0);
+	for (size_t i = n - 1; n > 0 && i-- > 0;) {
+		o += (size_t)sprintf(out + o, "%09u", limbs[i]);
+	}
+}
+
+/* The serial by the DER walker: cm_der_validate has checked that the
+ * INTEGER is minimal. Returns 1 for the exact path (not positive, or
+ * over 64 bytes), which also words the error. */
+static int get_serial_fast(const struct cm_der *tlv, struct cm_identity *id, char **errmsg)
+{
+	struct cm_der c = *tlv, v;
+	char dec[160];
+
+	if (cm_der_expect(&c, 0x02, &v, NULL) != 0 || v.len == 0 || (v.p[0] & 0x80) != 0 ||
+	    (v.len == 1 && v.p[0] == 0)) {
+		return 1;
+	}
+	if (v.p[0] == 0) {
+		v.p++;
+		v.len--;
+	}
+	if (v.len > 64) {
+		return 1;
+	}
+	serial_decimal(v.p, v.len, dec);
+	id->serial = malloc(v.len);
+	id->serial_dec = strdup(dec);
+	if (id->serial == NULL || id->serial_dec == NULL) {
+		return nomem(errmsg);
+	}
+	memcpy(id->serial, v.p, v.len);
+	id->serial_len = v.len;
+	id->serial_negative = false;
+	return 0;
+}
+
 static int get_serial(const struct cm_der *tlv, struct cm_identity *id, char **errmsg)
+{
+	int fast = get_serial_fast(tlv, id, errmsg);
+
+	return fast != 1 ? fast : get_serial_exact(tlv, id, errmsg);
+}
+
+static int get_serial_exact(const struct cm_der *tlv, struct cm_identity *id, char **errmsg)
 {
 	const unsigned char *p = tlv->p;
 	ASN1_INTEGER *s = d2i_ASN1_INTEGER(NULL, &p, (long)tlv->len);
@@ -721,7 +804,98 @@ static int ext_d2i(const struct cert_parts *cp, enum cert_ext k, const ASN1_ITEM
 	return 0;
 }
 
+static int get_ski_exact(const struct cert_parts *cp, struct cm_identity *id, char **errmsg);
+static int get_ku_exact(const struct cert_parts *cp, struct cm_identity *id, char **errmsg);
+static int get_eku_exact(const struct cert_parts *cp, struct cm_identity *id, char **errmsg);
+
+/*
+ * The fast paths below read an extension with the strict DER walker. They
+ * take only encodings whose decoding by OpenSSL's item is certain (DER,
+ * exactly the expected tags) and return 1 for anything else, which then
+ * goes through ext_d2i: what OpenSSL refuses stays refused, with the same
+ * message, and what it accepts keeps the same values.
+ */
+static int ext_fast(const struct cert_parts *cp, enum cert_ext k, unsigned char tag,
+		    struct cm_der *content)
+{
+	const struct cm_der *v = &cp->ext[k];
+	struct cm_der c = *v;
+
+	if (!cm_der_validate(v->p, v->len) || cm_der_expect(&c, tag, content, NULL) != 0 ||
+	    c.len != 0) {
+		return 1;
+	}
+	return 0;
+}
+
 static int get_ski(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
+{
+	struct cm_der fast;
+
+	if (cp->ext[EXT_SKI].p == NULL) {
+		return 0;
+	}
+	if (ext_fast(cp, EXT_SKI, 0x04, &fast) == 0) {
+		if ((id->ski = malloc(fast.len + 1)) == NULL) {
+			return nomem(errmsg);
+		}
+		memcpy(id->ski, fast.p, fast.len);
+		id->ski_len = fast.len;
+		id->has_ski = true;
+		return 0;
+	}
+	return get_ski_exact(cp, id, errmsg);
+}
+
+/* KU: a DER BIT STRING's first two bytes after the unused-bits count
+ * (cm_der_validate has checked the count and that unused bits are 0). */
+static int get_ku(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
+{
+	struct cm_der fast;
+
+	if (cp->ext[EXT_KU].p == NULL) {
+		return 0;
+	}
+	if (ext_fast(cp, EXT_KU, 0x03, &fast) == 0) {
+		id->ku = 0;
+		if (fast.len > 1) {
+			id->ku |= fast.p[1];
+		}
+		if (fast.len > 2) {
+			id->ku |= (uint32_t)fast.p[2] << 8;
+		}
+		id->has_ku = true;
+		return 0;
+	}
+	return get_ku_exact(cp, id, errmsg);
+}
+
+/* EKU: SEQUENCE OF OBJECT IDENTIFIER (cm_der_validate checked each OID). */
+static int get_eku(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
+{
+	struct cm_der fast, c, oid;
+
+	if (cp->ext[EXT_EKU].p == NULL) {
+		return 0;
+	}
+	if (ext_fast(cp, EXT_EKU, 0x30, &fast) == 0) {
+		for (c = fast; c.len > 0;) {
+			if (cm_der_expect(&c, 0x06, &oid, NULL) != 0) {
+				return get_eku_exact(cp, id, errmsg);
+			}
+		}
+		id->has_eku = true;
+		while (fast.len > 0 && cm_der_expect(&fast, 0x06, &oid, NULL) == 0) {
+			if (cm_strv_take(&id->eku, cm_oid_text_der(oid.p, oid.len)) != 0) {
+				return nomem(errmsg);
+			}
+		}
+		return 0;
+	}
+	return get_eku_exact(cp, id, errmsg);
+}
+
+static int get_ski_exact(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
 {
 	ASN1_VALUE *v = NULL;
 	ASN1_OCTET_STRING *ski;
@@ -746,7 +920,7 @@ static int get_ski(const struct cert_parts *cp, struct cm_identity *id, char **e
 	return rv;
 }
 
-static int get_ku(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
+static int get_ku_exact(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
 {
 	ASN1_VALUE *v = NULL;
 	ASN1_BIT_STRING *ku;
@@ -772,7 +946,7 @@ static int get_ku(const struct cert_parts *cp, struct cm_identity *id, char **er
 	return 0;
 }
 
-static int get_eku(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
+static int get_eku_exact(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
 {
 	ASN1_VALUE *v = NULL;
 	EXTENDED_KEY_USAGE *eku;
@@ -1023,12 +1197,161 @@ static int san_fill(const GENERAL_NAME *g, struct cm_san *san)
 	}
 }
 
+/*
+ * The SAN fast path takes the GeneralName forms of nearly every client
+ * certificate: rfc822Name, dNSName, URI, iPAddress, registeredID, and
+ * otherName whose value is a UTF8String or a SEQUENCE (UPN, Kerberos).
+ * For those OpenSSL's GENERAL_NAME item keeps the primitive contents as
+ * they are (an IA5String's bytes are not checked) and an otherName value
+ * as its DER, so the values equal what san_fill reads from the decoded
+ * item. Anything else (directoryName, x400Address, ediPartyName, a
+ * constructed form) makes the whole extension take the exact path.
+ */
+static bool san_fast_ok(unsigned char tag, const struct cm_der *content)
+{
+	struct cm_der c = *content, oid, val, inner;
+
+	switch (tag) {
+	case 0x81:
+	case 0x82:
+	case 0x86:
+	case 0x87:
+		return true;
+	case 0x88:
+		return cm_der_oid_ok(content->p, content->len);
+	case 0xa0:
+		return cm_der_expect(&c, 0x06, &oid, NULL) == 0 &&
+		       cm_der_expect(&c, 0xa0, &val, NULL) == 0 && c.len == 0 &&
+		       (cm_der_peek(&val) == 0x0c || cm_der_peek(&val) == 0x30) &&
+		       cm_der_get(&val, &tag, &inner, NULL) == 0 && val.len == 0;
+	default:
+		return false;
+	}
+}
+
+static int san_other_fast(const struct cm_der *content, struct cm_san *san)
+{
+	struct cm_der c = *content, oid, val, tlv, inner;
+	unsigned char tag;
+	int rv;
+
+	/* san_fast_ok has checked this shape. */
+	if (cm_der_expect(&c, 0x06, &oid, NULL) != 0 || cm_der_expect(&c, 0xa0, &val, NULL) != 0 ||
+	    cm_der_get(&val, &tag, &inner, &tlv) != 0) {
+		return -1;
+	}
+	san->type = CM_SAN_OTHER_NAME;
+	san->other_oid = cm_oid_text_der(oid.p, oid.len);
+	if (san->other_oid == NULL || cm_value_set(&san->raw, tlv.p, tlv.len) != 0) {
+		return -1;
+	}
+	if (strcmp(san->other_oid, OID_UPN) == 0) {
+		san->other_kind = CM_OTHER_UPN;
+		rv = tag != 0x0c ? san_set_unusable_text(san, "the UPN is not a UTF8String") :
+		     value_set_utf8(&san->text, inner.p, inner.len, "the UPN is not valid UTF-8");
+	} else if (strcmp(san->other_oid, OID_KRB5) == 0) {
+		san->other_kind = CM_OTHER_KRB5;
+		rv = san_krb5(san);
+	} else {
+		san->other_kind = CM_OTHER_GENERIC;
+		return san_set_unusable_text(san, "an otherName of this type has no text form");
+	}
+	return rv != 0 ? rv : san_short_name(san, '@');
+}
+
+static int san_ia5_fast(const struct cm_der *content, struct cm_san *san)
+{
+	if (cm_value_set_text(&san->text, content->p, content->len) != 0) {
+		return -1;
+	}
+	for (size_t i = 0; san->text.unusable == NULL && i < content->len; i++) {
+		if (content->p[i] >= 0x80) {
+			san->text.unusable = "the value contains non-ASCII bytes";
+		}
+	}
+	return 0;
+}
+
+static int san_fill_fast(unsigned char tag, const struct cm_der *content, struct cm_san *san)
+{
+	char text[INET6_ADDRSTRLEN];
+	char *oid;
+	int rv;
+
+	switch (tag) {
+	case 0xa0:
+		return san_other_fast(content, san);
+	case 0x81:
+		san->type = CM_SAN_RFC822;
+		rv = san_ia5_fast(content, san);
+		return rv != 0 ? rv : san_short_name(san, '@');
+	case 0x82:
+		san->type = CM_SAN_DNS;
+		rv = san_ia5_fast(content, san);
+		return rv != 0 ? rv : san_short_name(san, '.');
+	case 0x86:
+		san->type = CM_SAN_URI;
+		return san_ia5_fast(content, san);
+	case 0x87:
+		san->type = CM_SAN_IP;
+		if (cm_value_set(&san->raw, content->p, content->len) != 0) {
+			return -1;
+		}
+		if ((content->len != 4 && content->len != 16) ||
+		    inet_ntop(content->len == 4 ? AF_INET : AF_INET6, content->p, text,
+			      sizeof(text)) == NULL) {
+			return san_set_unusable_text(san, "the IP address is neither 4 nor 16 bytes long");
+		}
+		return cm_value_set(&san->text, text, strlen(text));
+	default: /* 0x88 */
+		san->type = CM_SAN_RID;
+		oid = cm_oid_text_der(content->p, content->len);
+		rv = oid != NULL && cm_value_set(&san->raw, content->p, content->len) == 0 ?
+		     cm_value_set(&san->text, oid, strlen(oid)) : -1;
+		free(oid);
+		return rv;
+	}
+}
+
+/* Returns 1 when the extension needs the exact path. */
+static int get_sans_fast(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
+{
+	struct cm_der seq, c, content;
+	unsigned char tag;
+	size_t n = 0;
+
+	if (ext_fast(cp, EXT_SAN, 0x30, &seq) != 0 || seq.len == 0) {
+		return 1;
+	}
+	for (c = seq; c.len > 0; n++) {
+		if (cm_der_get(&c, &tag, &content, NULL) != 0 || !san_fast_ok(tag, &content)) {
+			return 1;
+		}
+	}
+	if ((id->sans = calloc(n + 1, sizeof(*id->sans))) == NULL) {
+		return nomem(errmsg);
+	}
+	for (c = seq; c.len > 0 && cm_der_get(&c, &tag, &content, NULL) == 0;) {
+		if (san_fill_fast(tag, &content, &id->sans[id->n_sans++]) != 0) {
+			return fail(errmsg, CERTMAP_ERR_CERT,
+				    "subjectAltName entry %zu cannot be decoded", id->n_sans);
+		}
+	}
+	return 0;
+}
+
 static int get_sans(const struct cert_parts *cp, struct cm_identity *id, char **errmsg)
 {
 	ASN1_VALUE *v = NULL;
 	GENERAL_NAMES *gens;
 	int rv, n;
 
+	if (cp->ext[EXT_SAN].p == NULL) {
+		return 0;
+	}
+	if ((rv = get_sans_fast(cp, id, errmsg)) != 1) {
+		return rv;
+	}
 	if ((rv = ext_d2i(cp, EXT_SAN, ASN1_ITEM_rptr(GENERAL_NAMES), &v, errmsg)) != 0 ||
 	    v == NULL) {
 		return rv;
@@ -1192,7 +1515,68 @@ static int get_digests(const struct cert_parts *cp, struct cm_identity *id,
  * RFC 5280 4.1.2.5: UTCTime YYMMDDHHMMSSZ, GeneralizedTime YYYYMMDDHHMMSSZ
  * (DER: seconds present, no fraction, Zulu). OpenSSL converts it.
  */
+static int time_to_epoch_exact(const struct cm_der *tlv, int64_t *out);
+
+static bool leap_year(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar (as timegm). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/*
+ * The usual time by hand: all digits, Z, every field in range (the month's
+ * days with leap years, seconds up to 59), which ASN1_TIME_to_tm takes
+ * too; then the same arithmetic as timegm. Returns 1 for anything else,
+ * which OpenSSL then judges (time_to_epoch).
+ */
+static int time_fast(const struct cm_der *tlv, int64_t *out)
+{
+	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool utc = tlv->p[0] == 0x17;
+	size_t want = utc ? 13 : 15, hdr = 2;
+	const unsigned char *t = tlv->p + hdr;
+	int64_t f[7], y, mon, day, n = utc ? 6 : 7;
+
+	if (tlv->len != hdr + want || tlv->p[1] != want || t[want - 1] != 'Z') {
+		return 1;
+	}
+	for (int64_t i = 0; i < n; i++) {
+		if (t[2 * i] < '0' || t[2 * i] > '9' || t[2 * i + 1] < '0' || t[2 * i + 1] > '9') {
+			return 1;
+		}
+		f[i] = (t[2 * i] - '0') * 10 + (t[2 * i + 1] - '0');
+	}
+	/* UTCTime's two-digit year: 50..99 is 19xx, 00..49 is 20xx (RFC 5280). */
+	y = utc ? (f[0] < 50 ? 2000 + f[0] : 1900 + f[0]) : f[0] * 100 + f[1];
+	mon = f[n - 5];
+	day = f[n - 4];
+	if (y < 1900 || mon < 1 || mon > 12 || day < 1 ||
+	    day > mdays[mon - 1] + (mon == 2 && leap_year(y)) ||
+	    f[n - 3] > 23 || f[n - 2] > 59 || f[n - 1] > 59) {
+		return 1;
+	}
+	*out = days_from_civil(y, mon, day) * 86400 + f[n - 3] * 3600 + f[n - 2] * 60 + f[n - 1];
+	return 0;
+}
+
 static int time_to_epoch(const struct cm_der *tlv, int64_t *out)
+{
+	return time_fast(tlv, out) == 0 ? 0 : time_to_epoch_exact(tlv, out);
+}
+
+static int time_to_epoch_exact(const struct cm_der *tlv, int64_t *out)
 {
 	const unsigned char *p = tlv->p;
 	ASN1_TIME *t = d2i_ASN1_TIME(NULL, &p, (long)tlv->len);
@@ -1260,11 +1644,12 @@ static struct ec_curve {
 	size_t oid_len;
 	int nid;
 	EC_GROUP *group; /* made once, read-only afterwards */
+	struct cm_ec_field field; /* likewise */
 } ec_curves[] = {
-	{ (const unsigned char *)"\x2a\x86\x48\xce\x3d\x03\x01\x07", 8, NID_X9_62_prime256v1, NULL },
-	{ (const unsigned char *)"\x2b\x81\x04\x00\x22", 5, NID_secp384r1, NULL },
-	{ (const unsigned char *)"\x2b\x81\x04\x00\x23", 5, NID_secp521r1, NULL },
-	{ (const unsigned char *)"\x2b\x81\x04\x00\x0a", 5, NID_secp256k1, NULL },
+	{ (const unsigned char *)"\x2a\x86\x48\xce\x3d\x03\x01\x07", 8, NID_X9_62_prime256v1, NULL, { 0 } },
+	{ (const unsigned char *)"\x2b\x81\x04\x00\x22", 5, NID_secp384r1, NULL, { 0 } },
+	{ (const unsigned char *)"\x2b\x81\x04\x00\x23", 5, NID_secp521r1, NULL, { 0 } },
+	{ (const unsigned char *)"\x2b\x81\x04\x00\x0a", 5, NID_secp256k1, NULL, { 0 } },
 };
 static CRYPTO_ONCE ec_curves_once = CRYPTO_ONCE_STATIC_INIT;
 
@@ -1272,6 +1657,7 @@ static void ec_curves_init(void)
 {
 	for (size_t i = 0; i < CM_ARRAY_SIZE(ec_curves); i++) {
 		ec_curves[i].group = EC_GROUP_new_by_curve_name(ec_curves[i].nid);
+		cm_ec_field_init(&ec_curves[i].field, ec_curves[i].group);
 	}
 	ERR_clear_error();
 }
@@ -1324,8 +1710,47 @@ static int key_exact(const struct cert_parts *cp, struct cm_identity *id, char *
 	return rv;
 }
 
+/*
+ * RSAPublicKey by the DER walker: SEQUENCE { INTEGER n, INTEGER e } in DER
+ * with nothing after it, which the BIGNUM template decodes too (it takes
+ * the contents as unsigned bytes: BN_num_bits). Returns -2 for anything
+ * else, which the template then judges.
+ */
+static int rsa_bits_fast(const unsigned char *p, size_t len)
+{
+	struct cm_der all = { p, len }, seq, tlv, n, e;
+
+	if (cm_der_expect(&all, 0x30, &seq, &tlv) != 0 || all.len != 0 ||
+	    cm_der_expect(&seq, 0x02, &n, NULL) != 0 || cm_der_expect(&seq, 0x02, &e, NULL) != 0 ||
+	    seq.len != 0 || n.len == 0 || e.len == 0 || !cm_der_validate(tlv.p, tlv.len)) {
+		return -2;
+	}
+	while (n.len > 0 && n.p[0] == 0) {
+		n.p++;
+		n.len--;
+	}
+	if (n.len == 0 || n.len > 0x1000000) {
+		return -2;
+	}
+	for (int b = 7; b >= 0; b--) {
+		if (n.p[0] >> b) {
+			return (int)(8 * (n.len - 1)) + b + 1;
+		}
+	}
+	return -2;
+}
+
+static int rsa_bits_exact(const unsigned char *p, size_t len);
+
 /* RSA modulus bits, or -1 when OpenSSL would not decode the key. */
 static int rsa_bits(const unsigned char *p, size_t len)
+{
+	int fast = rsa_bits_fast(p, len);
+
+	return fast != -2 ? fast : rsa_bits_exact(p, len);
+}
+
+static int rsa_bits_exact(const unsigned char *p, size_t len)
 {
 	const unsigned char *q = p;
 	CM_RSA_PUBKEY *k = (CM_RSA_PUBKEY *)ASN1_item_d2i(NULL, &q, (long)len,
@@ -1342,6 +1767,7 @@ static int ec_bits(const struct cm_der *params, const unsigned char *p, size_t l
 {
 	struct cm_der c = *params, oid;
 	const EC_GROUP *g = NULL;
+	const struct cm_ec_field *f = NULL;
 	EC_POINT *pt = NULL;
 	int bits = -1;
 
@@ -1353,7 +1779,13 @@ static int ec_bits(const struct cm_der *params, const unsigned char *p, size_t l
 	for (size_t i = 0; i < CM_ARRAY_SIZE(ec_curves); i++) {
 		if (cm_der_equal(&oid, ec_curves[i].oid, ec_curves[i].oid_len)) {
 			g = ec_curves[i].group;
+			f = &ec_curves[i].field;
 		}
+	}
+	/* An uncompressed point on the curve, the usual key, is checked by
+	 * hand; OpenSSL judges every other case. */
+	if (g != NULL && cm_ec_point_on_curve(f, p, len) == 1) {
+		return EC_GROUP_order_bits(g);
 	}
 	if (g != NULL && (pt = EC_POINT_new(g)) != NULL &&
 	    EC_POINT_oct2point(g, pt, p, len, NULL) == 1) {
@@ -1429,16 +1861,14 @@ static int identity_fill(const struct cert_parts *cp, struct cm_identity *id,
 /* Parses DER already in id->der. */
 static int identity_parse(struct cm_identity *id, const unsigned char *sha256, char **errmsg)
 {
-	struct cert_parts *cp = calloc(1, sizeof(*cp));
+	struct cert_parts cp;
 	int rv;
 
-	if (cp == NULL) {
-		return nomem(errmsg);
+	/* ext_ids[] is filled up to n_ext before it is read. */
+	memset(&cp, 0, offsetof(struct cert_parts, ext_ids));
+	if ((rv = cert_walk(id->der, id->der_len, &cp, errmsg)) == 0) {
+		rv = identity_fill(&cp, id, sha256, errmsg);
 	}
-	if ((rv = cert_walk(id->der, id->der_len, cp, errmsg)) == 0) {
-		rv = identity_fill(cp, id, sha256, errmsg);
-	}
-	free(cp);
 	return rv;
 }
 

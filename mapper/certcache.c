@@ -37,8 +37,11 @@ static void entry_free(struct cm_cert_entry *e)
 {
 	if (e->results != NULL) {
 		for (size_t i = 0; i < e->cfg->n_rules; i++) {
-			free(e->results[i].note);
-			cm_strv_clear(&e->results[i].names);
+			/* Most rules of a large configuration did not match. */
+			if (e->results[i].matched) {
+				free(e->results[i].note);
+				cm_strv_clear(&e->results[i].names);
+			}
 		}
 	}
 	free(e->results);
@@ -233,9 +236,16 @@ static void eval_one(const struct cm_rule *r, const struct cm_identity *id,
 const struct cm_rule_result *cm_cert_entry_eval(struct cm_cert_entry *e, size_t from, size_t to)
 {
 	bool failed = false;
+	/* The caller's reference being the only one, no other thread can
+	 * reach the entry (the cache holds one of its own): no lock. */
+	bool alone = atomic_load_explicit(&e->refs, memory_order_acquire) == 1;
 
 	for (size_t i = from; i < to; i++) {
-		if (!atomic_load_explicit(&e->results[i].done, memory_order_acquire)) {
+		if (alone) {
+			if (!atomic_load_explicit(&e->results[i].done, memory_order_relaxed)) {
+				eval_one(&e->cfg->rules[i], e->id, &e->results[i]);
+			}
+		} else if (!atomic_load_explicit(&e->results[i].done, memory_order_acquire)) {
 			pthread_mutex_lock(&e->lock);
 			if (!atomic_load_explicit(&e->results[i].done, memory_order_relaxed)) {
 				eval_one(&e->cfg->rules[i], e->id, &e->results[i]);
@@ -278,6 +288,19 @@ static int rule_names(const struct cm_rule *r, const struct cm_identity *id,
 	return rc;
 }
 
+/* Appends "candidates: a, b" (after "; " when why holds text already). */
+static void add_candidates(struct cm_buf *why, const struct cm_strv *names)
+{
+	if (names->n == 0) {
+		return;
+	}
+	cm_buf_adds(why, why->len > 0 ? "; candidates: " : "candidates: ");
+	for (size_t i = 0; i < names->n; i++) {
+		cm_buf_adds(why, i > 0 ? ", " : "");
+		cm_buf_add_escaped(why, (const unsigned char *)names->v[i], strlen(names->v[i]), 256);
+	}
+}
+
 static void eval_one(const struct cm_rule *r, const struct cm_identity *id,
 		     struct cm_rule_result *res)
 {
@@ -302,21 +325,21 @@ static void eval_one(const struct cm_rule *r, const struct cm_identity *id,
 	default:
 		break;
 	}
-	if (res->names.n > 0) {
-		cm_buf_adds(&why, why.len > 0 ? "; candidates: " : "candidates: ");
-		for (size_t i = 0; i < res->names.n; i++) {
-			cm_buf_adds(&why, i > 0 ? ", " : "");
-			cm_buf_add_escaped(&why, (const unsigned char *)res->names.v[i],
-					   strlen(res->names.v[i]), 256);
+	/* The usual note is only the list of candidates (escaping a long
+	 * LDAP filter again): cm_rule_note builds it when a trace asks.
+	 * What the expansion said is kept now, with the candidates. */
+	if (why.len > 0 || why.failed) {
+		add_candidates(&why, &res->names);
+		if (why.failed) {
+			cm_buf_free(&why);
+			cm_buf_init(&why, 64);
+			cm_buf_adds(&why, "(note too long)");
 		}
+		res->note = cm_buf_steal(&why, NULL);
+		res->failed = res->failed || res->note == NULL;
 	}
-	if (why.failed) {
-		cm_buf_free(&why);
-		cm_buf_init(&why, 64);
-		cm_buf_adds(&why, "(note too long)");
-	}
-	res->note = cm_buf_steal(&why, NULL);
-	if (res->note == NULL || res->failed) {
+	cm_buf_free(&why);
+	if (res->failed) {
 		/* Out of memory: leave the result undone so a later call retries. */
 		free(res->note);
 		res->note = NULL;
@@ -336,6 +359,15 @@ char *cm_rule_note(const struct cm_cert_entry *e, size_t i)
 		return strdup(res->note);
 	}
 	cm_buf_init(&why, 16384);
+	if (res->matched) {
+		add_candidates(&why, &res->names);
+		cm_buf_add(&why, "", 0); /* "" when there are none */
+		if (why.failed) {
+			cm_buf_free(&why);
+			return strdup("(note too long)");
+		}
+		return cm_buf_steal(&why, NULL);
+	}
 	(void)cm_match_eval(e->cfg->rules[i].match, e->id, &why);
 	if (why.failed) {
 		cm_buf_free(&why);

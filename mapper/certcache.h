@@ -26,7 +26,8 @@ struct cm_rule_result {
 	bool matched;
 	bool failed;           /* out of memory while evaluating (transient) */
 	bool overflow;         /* matched, but gives more names than certmap takes */
-	char *note;            /* what a matched rule expanded to; NULL if not matched */
+	char *note;            /* a matched rule's note when its expansion said something;
+	                        * else NULL (cm_rule_note builds the candidates list) */
 	struct cm_strv names;  /* user names (MAPFILE: keys already looked up) */
 };
 

@@ -11,73 +11,6 @@
 
 #include "der.h"
 
-int cm_der_peek(const struct cm_der *c)
-{
-	return c->len > 0 ? c->p[0] : -1;
-}
-
-/* Parses a length at p (avail bytes); returns header bytes used or 0. */
-static size_t der_length(const unsigned char *p, size_t avail, size_t *out)
-{
-	size_t k, n = 0;
-
-	if (avail < 1) {
-		return 0;
-	}
-	if (!(p[0] & 0x80)) {
-		*out = p[0];
-		return 1;
-	}
-	k = p[0] & 0x7f;
-	/* 0x80 is BER's indefinite length; more than 4 bytes exceeds any cap. */
-	if (k == 0 || k > 4 || avail < 1 + k || p[1] == 0) {
-		return 0;
-	}
-	for (size_t i = 0; i < k; i++) {
-		n = (n << 8) | p[1 + i];
-	}
-	/* Minimal: the long form only from 128 on. */
-	if (n < 0x80) {
-		return 0;
-	}
-	*out = n;
-	return 1 + k;
-}
-
-int cm_der_get(struct cm_der *c, unsigned char *tag, struct cm_der *content,
-	       struct cm_der *tlv)
-{
-	size_t hdr, n = 0;
-
-	if (c->len < 2 || (c->p[0] & 0x1f) == 0x1f) {
-		return -1;
-	}
-	hdr = der_length(c->p + 1, c->len - 1, &n);
-	if (hdr == 0 || n > c->len - 1 - hdr) {
-		return -1;
-	}
-	hdr += 1;
-	*tag = c->p[0];
-	content->p = c->p + hdr;
-	content->len = n;
-	if (tlv != NULL) {
-		tlv->p = c->p;
-		tlv->len = hdr + n;
-	}
-	c->p += hdr + n;
-	c->len -= hdr + n;
-	return 0;
-}
-
-int cm_der_expect(struct cm_der *c, unsigned char tag, struct cm_der *content,
-		  struct cm_der *tlv)
-{
-	if (cm_der_peek(c) != tag) {
-		return -1;
-	}
-	return cm_der_get(c, &tag, content, tlv);
-}
-
 bool cm_der_oid_ok(const unsigned char *p, size_t len)
 {
 	if (len == 0 || (p[len - 1] & 0x80)) {
@@ -141,47 +74,71 @@ static bool primitive_ok(unsigned char tag, const struct cm_der *v)
 	}
 }
 
-static bool validate_all(struct cm_der *c, unsigned depth);
-
-static bool validate_one(unsigned char tag, const struct cm_der *v, unsigned depth)
+/* One TLV header at p (avail bytes): tag, contents length, header length. */
+static bool header(const unsigned char *p, size_t avail, unsigned char *tag, size_t *n,
+		   size_t *hdr)
 {
-	struct cm_der inner = *v;
-	bool constructed = (tag & 0x20) != 0;
-	bool universal = (tag & 0xc0) == 0;
+	size_t h;
 
-	if (!constructed) {
-		return !universal || primitive_ok(tag, v);
-	}
-	/* Only SEQUENCE and SET are constructed among the universal types
-	 * certificates use; a constructed string is BER. */
-	if (universal && tag != 0x30 && tag != 0x31) {
+	if (avail < 2 || (p[0] & 0x1f) == 0x1f) {
 		return false;
 	}
-	return depth < CM_DER_MAX_DEPTH && validate_all(&inner, depth + 1);
-}
-
-static bool validate_all(struct cm_der *c, unsigned depth)
-{
-	while (c->len > 0) {
-		struct cm_der v;
-		unsigned char tag;
-
-		if (cm_der_get(c, &tag, &v, NULL) != 0 || !validate_one(tag, &v, depth)) {
-			return false;
-		}
+	h = cm_der_length(p + 1, avail - 1, n);
+	if (h == 0 || *n > avail - 1 - h) {
+		return false;
 	}
+	*tag = p[0];
+	*hdr = h + 1;
 	return true;
 }
 
+/*
+ * One pass over the tree without recursion: ends[] keeps the end of each
+ * constructed TLV that encloses cur (level of them), so a certificate's
+ * hundred TLVs cost a loop each, not a call.
+ */
 bool cm_der_validate(const unsigned char *p, size_t len)
 {
-	struct cm_der c = { p, len }, v;
+	const unsigned char *ends[CM_DER_MAX_DEPTH + 1];
+	const unsigned char *cur = p, *end = p + len;
+	unsigned level = 0;
 	unsigned char tag;
+	size_t n, hdr;
 
-	if (cm_der_get(&c, &tag, &v, NULL) != 0 || c.len != 0) {
+	/* Exactly one TLV. */
+	if (!header(p, len, &tag, &n, &hdr) || hdr + n != len) {
 		return false;
 	}
-	return validate_one(tag, &v, 0);
+	for (;;) {
+		struct cm_der v;
+
+		while (cur == end) {
+			if (level == 0) {
+				return true;
+			}
+			end = ends[--level];
+		}
+		if (!header(cur, (size_t)(end - cur), &tag, &n, &hdr)) {
+			return false;
+		}
+		v.p = cur + hdr;
+		v.len = n;
+		if ((tag & 0x20) == 0) {
+			if ((tag & 0xc0) == 0 && !primitive_ok(tag, &v)) {
+				return false;
+			}
+			cur = v.p + n;
+			continue;
+		}
+		/* Only SEQUENCE and SET are constructed among the universal types
+		 * certificates use; a constructed string is BER. */
+		if (((tag & 0xc0) == 0 && tag != 0x30 && tag != 0x31) || level >= CM_DER_MAX_DEPTH) {
+			return false;
+		}
+		ends[level++] = end;
+		end = v.p + n;
+		cur = v.p;
+	}
 }
 
 bool cm_der_equal(const struct cm_der *a, const unsigned char *p, size_t len)

@@ -18,18 +18,84 @@ struct cm_der {
 };
 
 /*
+ * Parses a length at p (avail bytes): stores it in *out and returns the
+ * bytes it takes, or 0 when it is indefinite, not minimal, over 4 bytes
+ * long, or runs past avail.
+ */
+static inline size_t cm_der_length(const unsigned char *p, size_t avail, size_t *out)
+{
+	size_t k, n = 0;
+
+	if (avail < 1) {
+		return 0;
+	}
+	if (!(p[0] & 0x80)) {
+		*out = p[0];
+		return 1;
+	}
+	k = p[0] & 0x7f;
+	/* 0x80 is BER's indefinite length; more than 4 bytes exceeds any cap. */
+	if (k == 0 || k > 4 || avail < 1 + k || p[1] == 0) {
+		return 0;
+	}
+	for (size_t i = 0; i < k; i++) {
+		n = (n << 8) | p[1 + i];
+	}
+	/* Minimal: the long form only from 128 on. */
+	if (n < 0x80) {
+		return 0;
+	}
+	*out = n;
+	return 1 + k;
+}
+
+/*
  * Reads one TLV. On success moves c past it and returns 0 with the tag in
  * *tag, the contents in *content and, when tlv is not NULL, the whole
  * TLV in *tlv. Returns -1 (c unchanged) on a high tag number, an
- * indefinite or non-minimal length, or a length past the end.
+ * indefinite or non-minimal length, or a length past the end. Inline:
+ * the walkers call it for every field of a certificate.
  */
-int cm_der_get(struct cm_der *c, unsigned char *tag, struct cm_der *content,
-	       struct cm_der *tlv);
-/* cm_der_get that also requires the tag to be tag. */
-int cm_der_expect(struct cm_der *c, unsigned char tag, struct cm_der *content,
-		  struct cm_der *tlv);
+static inline int cm_der_get(struct cm_der *c, unsigned char *tag, struct cm_der *content,
+			     struct cm_der *tlv)
+{
+	size_t hdr, n = 0;
+
+	if (c->len < 2 || (c->p[0] & 0x1f) == 0x1f) {
+		return -1;
+	}
+	hdr = cm_der_length(c->p + 1, c->len - 1, &n);
+	if (hdr == 0 || n > c->len - 1 - hdr) {
+		return -1;
+	}
+	hdr += 1;
+	*tag = c->p[0];
+	content->p = c->p + hdr;
+	content->len = n;
+	if (tlv != NULL) {
+		tlv->p = c->p;
+		tlv->len = hdr + n;
+	}
+	c->p += hdr + n;
+	c->len -= hdr + n;
+	return 0;
+}
+
 /* The tag of the next TLV, or -1 at the end. */
-int cm_der_peek(const struct cm_der *c);
+static inline int cm_der_peek(const struct cm_der *c)
+{
+	return c->len > 0 ? c->p[0] : -1;
+}
+
+/* cm_der_get that also requires the tag to be tag. */
+static inline int cm_der_expect(struct cm_der *c, unsigned char tag, struct cm_der *content,
+				struct cm_der *tlv)
+{
+	if (cm_der_peek(c) != tag) {
+		return -1;
+	}
+	return cm_der_get(c, &tag, content, tlv);
+}
 
 /*
  * True when p..len is exactly one DER TLV whose whole tree is DER:

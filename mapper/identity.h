@@ -63,6 +63,10 @@ struct cm_name {
 	 * grid_unusable is set (a value that would print like another one).
 	 */
 	struct cm_value grid;
+	/* When not NULL, every pointer above points into this chain of
+	 * blocks (cm_name_parse: one allocation or a few per name), and
+	 * cm_name_clear frees only the chain. */
+	void *arena;
 };
 
 enum cm_san_type {

@@ -37,6 +37,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,25 +80,25 @@ static size_t put_u64(char *out, uint64_t v)
 	return sizeof(d) - i;
 }
 
+/* Room oid_text_into needs for len bytes of OID contents. */
+#define OID_TEXT_CAP(len) (18 * (len) + 5)
+
 /*
  * Dotted text of DER OID contents when every arc fits in 56 bits (what
- * OBJ_obj2txt prints, without its per-arc BIO_snprintf), else NULL. A
- * sub-identifier of k bytes prints as at most 18 * k characters, the first
- * one ("X.Y") 4 more.
+ * OBJ_obj2txt prints, without its per-arc BIO_snprintf) into buf (room
+ * for OID_TEXT_CAP(len) bytes: a sub-identifier of k bytes prints as at
+ * most 18 * k characters, the first one ("X.Y") 4 more), NUL-terminated.
+ * Returns the length, or 0 when an arc is larger.
  */
-static char *oid_text_fast(const unsigned char *p, size_t len)
+static size_t oid_text_into(const unsigned char *p, size_t len, char *buf)
 {
-	char stack[256], *buf = stack, *out = NULL;
-	size_t cap = 18 * len + 4, o = 0;
+	size_t o = 0;
 	uint64_t v = 0;
 	bool first = true;
 
-	if (cap > sizeof(stack) && (buf = malloc(cap)) == NULL) {
-		return NULL;
-	}
 	for (size_t i = 0; i < len; i++) {
 		if (v >> 56) {
-			goto out;
+			return 0;
 		}
 		v = (v << 7) | (p[i] & 0x7f);
 		if (p[i] & 0x80) {
@@ -115,11 +116,22 @@ static char *oid_text_fast(const unsigned char *p, size_t len)
 		o += put_u64(buf + o, v);
 		v = 0;
 	}
-	if ((out = malloc(o + 1)) != NULL) {
-		memcpy(out, buf, o);
-		out[o] = '\0';
+	buf[o] = '\0';
+	return o;
+}
+
+/* oid_text_into as a malloc'd string, or NULL. */
+static char *oid_text_fast(const unsigned char *p, size_t len)
+{
+	char stack[256], *buf = stack, *out = NULL;
+	size_t n;
+
+	if (OID_TEXT_CAP(len) > sizeof(stack) && (buf = malloc(OID_TEXT_CAP(len))) == NULL) {
+		return NULL;
 	}
-out:
+	if ((n = oid_text_into(p, len, buf)) > 0 && (out = malloc(n + 1)) != NULL) {
+		memcpy(out, buf, n + 1);
+	}
 	if (buf != stack) {
 		free(buf);
 	}
@@ -177,6 +189,41 @@ static char *oid_text_der(const struct cm_der *content, const struct cm_der *tlv
 	return s;
 }
 
+char *cm_oid_text_der(const unsigned char *p, size_t len)
+{
+	unsigned char *buf;
+	struct cm_der content, tlv;
+	size_t h;
+	char *s = oid_text_fast(p, len);
+
+	/* The rare OID with an arc over 56 bits: OpenSSL prints it. */
+	if (s != NULL || len > 0xffff || (buf = malloc(len + 4)) == NULL) {
+		return s;
+	}
+	buf[0] = 0x06;
+	if (len < 0x80) {
+		buf[1] = (unsigned char)len;
+		h = 2;
+	} else if (len < 0x100) {
+		buf[1] = 0x81;
+		buf[2] = (unsigned char)len;
+		h = 3;
+	} else {
+		buf[1] = 0x82;
+		buf[2] = (unsigned char)(len >> 8);
+		buf[3] = (unsigned char)len;
+		h = 4;
+	}
+	memcpy(buf + h, p, len);
+	content.p = buf + h;
+	content.len = len;
+	tlv.p = buf;
+	tlv.len = h + len;
+	s = oid_text_der(&content, &tlv);
+	free(buf);
+	return s;
+}
+
 static const char *ava_type_name(int nid)
 {
 	/* OBJ_nid2sn(NID_undef) is "UNDEF", which is what SSSD prints. */
@@ -201,6 +248,7 @@ static const char *ava_type_name(int nid)
  * (unknown, or out of memory at set-up) takes the slow path.
  */
 static const char *x520_names[128];
+static char x520_oids[128][12]; /* "2.5.4.x" */
 static const int other_nids[] = {
 	NID_domainComponent, NID_userId, NID_rfc822Mailbox, NID_pkcs9_emailAddress,
 	NID_pkcs9_unstructuredName, NID_pkcs9_unstructuredAddress,
@@ -223,6 +271,7 @@ static void names_init(void)
 		int nid = obj != NULL ? OBJ_obj2nid(obj) : NID_undef;
 
 		x520_names[x] = nid != NID_undef ? ava_type_name(nid) : NULL;
+		snprintf(x520_oids[x], sizeof(x520_oids[x]), "2.5.4.%u", x);
 		ASN1_OBJECT_free(obj);
 	}
 	for (size_t i = 0; i < CM_ARRAY_SIZE(other_nids); i++) {
@@ -480,20 +529,78 @@ static size_t escape(const unsigned char *p, size_t len, bool msb, unsigned char
 	return o;
 }
 
-/* v = malloc'd p (len bytes plus the NUL it has room for). */
-static void value_take(struct cm_value *v, unsigned char *p, size_t len)
+/* ---------------------------------------------------------------- arena */
+
+/*
+ * A name's strings live in a chain of blocks that is freed at once: a
+ * name has a dozen or more strings, and malloc and free of each cost as
+ * much as building them. Pointers never move; the first block is sized
+ * for a usual name, a larger one comes when it is full.
+ */
+struct arena {
+	struct arena *next;
+	size_t cap, used;
+	size_t last; /* offset of the last allocation */
+	unsigned char data[];
+};
+
+#define ARENA_ALIGN(n) (((n) + 7) & ~(size_t)7)
+
+/* size bytes aligned for any struct, or NULL when out of memory. */
+static void *arena_alloc(struct cm_name *n, size_t size, size_t block)
+{
+	struct arena *a = n->arena;
+	void *p;
+
+	size = ARENA_ALIGN(size);
+	if (a == NULL || a->cap - a->used < size) {
+		block = ARENA_ALIGN(block > size ? block : size);
+		if ((a = malloc(sizeof(*a) + block)) == NULL) {
+			return NULL;
+		}
+		a->next = n->arena;
+		a->cap = block;
+		a->used = 0;
+		n->arena = a;
+	}
+	p = a->data + a->used;
+	a->last = a->used;
+	a->used += size;
+	return p;
+}
+
+/* Gives back the unused end of p, the last allocation, which keeps used bytes. */
+static void arena_trim(struct cm_name *n, void *p, size_t used)
+{
+	struct arena *a = n->arena;
+
+	if (a != NULL && (unsigned char *)p == a->data + a->last &&
+	    a->last + ARENA_ALIGN(used) <= a->used) {
+		a->used = a->last + ARENA_ALIGN(used);
+	}
+}
+
+/* size bytes for a string of the name (a new block is at least 1 KiB). */
+static void *name_alloc(struct cm_name *n, size_t size)
+{
+	return arena_alloc(n, size, 1024);
+}
+
+/* v = p (len bytes plus the NUL it has room for), trimmed in the arena. */
+static void value_take(struct cm_name *n, struct cm_value *v, unsigned char *p, size_t len)
 {
 	p[len] = '\0';
 	v->data = p;
 	v->len = len;
 	v->unusable = NULL;
+	arena_trim(n, p, len + 1);
 }
 
 /* "#" and the upper-case hex of the TLV: how OpenSSL dumps a non-string. */
-static int value_dump(const struct cm_der *tlv, struct cm_value *out)
+static int value_dump(struct cm_name *n, const struct cm_der *tlv, struct cm_value *out)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	unsigned char *s = malloc(2 * tlv->len + 2);
+	unsigned char *s = name_alloc(n, 2 * tlv->len + 2);
 
 	if (s == NULL) {
 		return -1;
@@ -503,7 +610,7 @@ static int value_dump(const struct cm_der *tlv, struct cm_value *out)
 		s[1 + 2 * i] = (unsigned char)hex[tlv->p[i] >> 4];
 		s[2 + 2 * i] = (unsigned char)hex[tlv->p[i] & 0xf];
 	}
-	value_take(out, s, 2 * tlv->len + 1);
+	value_take(n, out, s, 2 * tlv->len + 1);
 	return 0;
 }
 
@@ -512,47 +619,50 @@ static int value_dump(const struct cm_der *tlv, struct cm_value *out)
  * keeps of it (a SEQUENCE's whole TLV, a BIT STRING's bits without the
  * unused-bits byte, else the contents), printed as a DER dump.
  */
-static int value_binary(unsigned char tag, const struct cm_der *content,
+static int value_binary(struct cm_name *n, unsigned char tag, const struct cm_der *content,
 			const struct cm_der *tlv, struct cm_ava *a)
 {
 	struct cm_der raw = tag == 0x30 ? *tlv : *content;
+	unsigned char *p;
 
 	if (tag == 0x03) {
 		raw.p++;
 		raw.len--;
 	}
-	if (cm_value_set(&a->value, raw.p, raw.len) != 0) {
+	if ((p = name_alloc(n, raw.len + 1)) == NULL) {
 		return -1;
 	}
+	memcpy(p, raw.p, raw.len);
+	value_take(n, &a->value, p, raw.len);
 	a->value.unusable = not_a_string;
-	return value_dump(tlv, &a->sssd_value);
+	return value_dump(n, tlv, &a->sssd_value);
 }
 
 /* Returns 0, 1 when the string is badly encoded, -1 when out of memory. */
-static int value_string(unsigned char tag, const struct cm_der *content, struct cm_ava *a)
+static int value_string(struct cm_name *nm, unsigned char tag, const struct cm_der *content,
+			struct cm_ava *a)
 {
 	unsigned char *utf8 = NULL, *esc = NULL;
 	size_t n = 0;
 
 	/* A Latin-1 byte takes at most 2 UTF-8 bytes, a BMP or UCS-4 unit fewer
 	 * than its own size. */
-	utf8 = malloc(2 * content->len + 1);
+	utf8 = name_alloc(nm, 2 * content->len + 1);
 	if (utf8 == NULL) {
 		return -1;
 	}
 	if (!string_to_utf8(tag, content->p, content->len, utf8, &n)) {
-		free(utf8);
 		return 1;
 	}
-	value_take(&a->value, utf8, n);
+	value_take(nm, &a->value, utf8, n);
 	if (memchr(utf8, '\0', n) != NULL) {
 		a->value.unusable = "the value contains a NUL byte";
 	}
-	esc = malloc(3 * n + 1);
+	esc = name_alloc(nm, 3 * n + 1);
 	if (esc == NULL) {
 		return -1;
 	}
-	value_take(&a->sssd_value, esc, escape(utf8, n, true, esc));
+	value_take(nm, &a->sssd_value, esc, escape(utf8, n, true, esc));
 	return 0;
 }
 
@@ -616,14 +726,84 @@ static int ava_count(void *arg, size_t rdn, const struct cm_der *seq)
 	return 0;
 }
 
+static char *name_strdup(struct cm_name *n, const char *s, size_t len)
+{
+	char *p = name_alloc(n, len + 1);
+
+	if (p != NULL) {
+		memcpy(p, s, len);
+		p[len] = '\0';
+	}
+	return p;
+}
+
+/* The dotted OID in the arena (OpenSSL prints the rare huge arc). */
+static char *ava_oid_text(struct cm_name *n, const struct cm_der *oid, const struct cm_der *tlv)
+{
+	char *p = name_alloc(n, OID_TEXT_CAP(oid->len)), *slow;
+	size_t len;
+
+	if (p == NULL) {
+		return NULL;
+	}
+	if ((len = oid_text_into(oid->p, oid->len, p)) > 0) {
+		arena_trim(n, p, len + 1);
+		return p;
+	}
+	arena_trim(n, p, 0);
+	if ((slow = oid_text_der(oid, tlv)) == NULL) {
+		return NULL;
+	}
+	p = name_strdup(n, slow, strlen(slow));
+	free(slow);
+	return p;
+}
+
+/* name_walk callback: fills the next AVA; -1 ENOMEM, 1 bad string. */
+static const char *grid_type(const struct cm_ava *a);
+
+/*
+ * What the renderings need of each AVA, kept while a name is parsed so
+ * that they neither walk the DER again nor measure strings again.
+ */
+struct ava_meta {
+	unsigned char tag;
+	struct cm_der value;     /* the value's contents */
+	size_t type_len, oid_len;
+	const char *grid_type;   /* grid_type() */
+	size_t grid_type_len;
+	bool undef;              /* type is "UNDEF" */
+};
+
+struct fill {
+	struct cm_name *n;
+	struct ava_meta *meta;
+	bool same_rfc;           /* rfc4514 renders like sssd */
+};
+
+/* Static storage lives as long as the name (an arena name never frees
+ * its type or OID one by one). */
+static char *static_text(const char *s)
+{
+	union {
+		const char *c;
+		char *p;
+	} u = { s };
+
+	return u.p;
+}
+
 /* name_walk callback: fills the next AVA; -1 ENOMEM, 1 bad string. */
 static int ava_fill(void *arg, size_t rdn, const struct cm_der *seq)
 {
-	struct cm_name *n = arg;
+	struct fill *f = arg;
+	struct cm_name *n = f->n;
+	struct ava_meta *m = &f->meta[n->n_avas];
 	struct cm_ava *a = &n->avas[n->n_avas];
 	struct cm_der oid, oid_tlv, value, value_tlv;
 	const char *type;
 	unsigned char tag;
+	int rv;
 
 	if (ava_read(seq, &oid, &oid_tlv, &tag, &value, &value_tlv) != 0) {
 		return 1;
@@ -632,15 +812,38 @@ static int ava_fill(void *arg, size_t rdn, const struct cm_der *seq)
 	a->rdn = rdn;
 	n->n_rdns = rdn + 1;
 	type = oid_type_name(&oid, &oid_tlv);
-	a->type = type != NULL ? strdup(type) : NULL;
-	a->oid = oid_text_der(&oid, &oid_tlv);
-	if (a->type == NULL || a->oid == NULL) {
+	if (type == NULL) {
 		return -1;
 	}
-	if (!is_string_tag(tag)) {
-		return value_binary(tag, &value, &value_tlv, a);
+	a->type = static_text(type);
+	if (oid.len == 3 && oid.p[0] == 0x55 && oid.p[1] == 0x04 && oid.p[2] < 128 &&
+	    x520_oids[oid.p[2]][0] != '\0') {
+		a->oid = x520_oids[oid.p[2]];
+	} else if ((a->oid = ava_oid_text(n, &oid, &oid_tlv)) == NULL) {
+		return -1;
 	}
-	return value_string(tag, &value, a);
+	m->tag = tag;
+	m->value = value;
+	m->type_len = strlen(a->type);
+	m->oid_len = strlen(a->oid);
+	m->undef = strcmp(a->type, "UNDEF") == 0;
+	m->grid_type = grid_type(a);
+	m->grid_type_len = m->grid_type == a->type ? m->type_len :
+			   m->grid_type == a->oid ? m->oid_len : strlen(m->grid_type);
+	if (!is_string_tag(tag)) {
+		rv = value_binary(n, tag, &value, &value_tlv, a);
+		f->same_rfc = f->same_rfc && !m->undef;
+		return rv;
+	}
+	if ((rv = value_string(n, tag, &value, a)) != 0) {
+		return rv;
+	}
+	/* Without bytes over 0x7f, the RFC 4514 escaping is SSSD's. */
+	for (size_t i = 0; f->same_rfc && i < a->value.len; i++) {
+		f->same_rfc = a->value.data[i] < 0x80;
+	}
+	f->same_rfc = f->same_rfc && !m->undef;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- renderings */
@@ -656,7 +859,8 @@ static size_t rfc_value(const struct cm_ava *a, unsigned char *out)
 }
 
 /* Joins "TYPE=value" for every AVA with ',', forward or in reverse order. */
-static int render(const struct cm_name *n, bool reverse, bool rfc, struct cm_value *out)
+static int render(struct cm_name *n, const struct ava_meta *meta, bool reverse, bool rfc,
+		  struct cm_value *out)
 {
 	unsigned char *s = NULL;
 	size_t cap = 1, o = 0;
@@ -664,17 +868,19 @@ static int render(const struct cm_name *n, bool reverse, bool rfc, struct cm_val
 	for (size_t i = 0; i < n->n_avas; i++) {
 		const struct cm_ava *a = &n->avas[i];
 
-		cap += strlen(a->type) + strlen(a->oid) + 2 +
+		cap += meta[i].type_len + meta[i].oid_len + 2 +
 		       (rfc ? 3 * a->value.len + a->sssd_value.len : a->sssd_value.len);
 	}
-	s = malloc(cap);
+	s = name_alloc(n, cap);
 	if (s == NULL) {
 		return -1;
 	}
 	for (size_t k = 0; k < n->n_avas; k++) {
-		const struct cm_ava *a = &n->avas[reverse ? n->n_avas - 1 - k : k];
-		const char *type = rfc && strcmp(a->type, "UNDEF") == 0 ? a->oid : a->type;
-		size_t tl = strlen(type);
+		size_t i = reverse ? n->n_avas - 1 - k : k;
+		const struct cm_ava *a = &n->avas[i];
+		bool by_oid = rfc && meta[i].undef;
+		const char *type = by_oid ? a->oid : a->type;
+		size_t tl = by_oid ? meta[i].oid_len : meta[i].type_len;
 
 		if (k > 0) {
 			s[o++] = ',';
@@ -689,7 +895,7 @@ static int render(const struct cm_name *n, bool reverse, bool rfc, struct cm_val
 			o += a->sssd_value.len;
 		}
 	}
-	value_take(out, s, o);
+	value_take(n, out, s, o);
 	return 0;
 }
 
@@ -729,6 +935,10 @@ static const char grid_ambiguous[] =
 /* OpenSSL's short name of the attribute: SSSD's renames undone. */
 static const char *grid_type(const struct cm_ava *a)
 {
+	/* Most types ("CN", "O", "DC") are none of those below. */
+	if (strchr("UgMOES", a->type[0]) == NULL) {
+		return a->type;
+	}
 	if (strcmp(a->type, "UNDEF") == 0) {
 		return a->oid;
 	}
@@ -762,68 +972,60 @@ static const char *grid_check(unsigned char tag, const unsigned char *p, size_t 
 	return NULL;
 }
 
-struct grid_walk {
-	struct cm_name *n;
-	struct cm_buf b;
-	size_t i;
-};
-
-/* name_walk callback: appends the next AVA as X509_NAME_oneline does. */
-static int ava_grid(void *arg, size_t rdn, const struct cm_der *seq)
+/* Appends AVA i as X509_NAME_oneline does at out; returns the new length. */
+static size_t ava_grid(struct cm_name *n, const struct ava_meta *m, size_t i, unsigned char *out,
+		       size_t o)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	struct grid_walk *g = arg;
-	struct cm_ava *a = &g->n->avas[g->i];
-	struct cm_der oid, oid_tlv, value, value_tlv;
-	const unsigned char *p;
-	const char *type = grid_type(a);
-	unsigned char tag;
-	size_t len, tl = strlen(type);
-
-	if (ava_read(seq, &oid, &oid_tlv, &tag, &value, &value_tlv) != 0) {
-		return -1;
-	}
+	struct cm_ava *a = &n->avas[i];
+	bool str = is_string_tag(m->tag);
 	/* A non-string value's bytes are those OpenSSL keeps (value_binary). */
-	p = is_string_tag(tag) ? value.p : a->value.data;
-	len = is_string_tag(tag) ? value.len : a->value.len;
-	a->grid_unusable = a->value.unusable != NULL ? a->value.unusable : grid_check(tag, p, len);
-	if (a->grid_unusable == NULL && strcmp(type, a->oid) == 0 && tl > 79) {
+	const unsigned char *p = str ? m->value.p : a->value.data;
+	size_t len = str ? m->value.len : a->value.len, tl = m->grid_type_len;
+
+	a->grid_unusable = a->value.unusable != NULL ? a->value.unusable : grid_check(m->tag, p, len);
+	if (a->grid_unusable == NULL && m->grid_type == a->oid && tl > 79) {
 		a->grid_unusable = grid_long_oid;
 	}
-	cm_buf_addc(&g->b, g->i > 0 && g->n->avas[g->i - 1].rdn == rdn ? '+' : '/');
-	cm_buf_add(&g->b, type, tl > 79 && type == a->oid ? 79 : tl);
-	cm_buf_addc(&g->b, '=');
+	out[o++] = i > 0 && n->avas[i - 1].rdn == a->rdn ? '+' : '/';
+	if (tl > 79 && m->grid_type == a->oid) {
+		tl = 79;
+	}
+	memcpy(out + o, m->grid_type, tl);
+	o += tl;
+	out[o++] = '=';
 	for (size_t k = 0; k < len; k++) {
 		if (p[k] < ' ' || p[k] > '~') {
-			char x[4] = { '\\', 'x', hex[p[k] >> 4], hex[p[k] & 0xf] };
-
-			cm_buf_add(&g->b, x, sizeof(x));
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = (unsigned char)hex[p[k] >> 4];
+			out[o++] = (unsigned char)hex[p[k] & 0xf];
 			continue;
 		}
 		if (p[k] == '/' || p[k] == '+') {
-			cm_buf_addc(&g->b, '\\');
+			out[o++] = '\\';
 		}
-		cm_buf_addc(&g->b, (char)p[k]);
+		out[o++] = p[k];
 	}
-	g->i++;
-	return 0;
+	return o;
 }
 
-static int render_grid(struct cm_name *n)
+static int render_grid(struct cm_name *n, const struct ava_meta *meta)
 {
-	struct grid_walk g = { .n = n };
-	unsigned char *s;
-	size_t len = 0;
+	unsigned char *out;
+	size_t cap = 1, o = 0;
 
-	cm_buf_init(&g.b, 0);
-	if (name_walk(n->der, n->der_len, ava_grid, &g) != 0 ||
-	    (s = (unsigned char *)cm_buf_steal(&g.b, &len)) == NULL) {
-		cm_buf_free(&g.b);
+	/* Each value byte prints as at most 4 ("\xHH"). */
+	for (size_t i = 0; i < n->n_avas; i++) {
+		cap += 2 + meta[i].grid_type_len + 4 * (meta[i].value.len + n->avas[i].value.len);
+	}
+	if ((out = name_alloc(n, cap)) == NULL) {
 		return -1;
 	}
-	n->grid.data = s;
-	n->grid.len = len;
-	n->grid.unusable = NULL;
+	for (size_t i = 0; i < n->n_avas; i++) {
+		o = ava_grid(n, &meta[i], i, out, o);
+	}
+	value_take(n, &n->grid, out, o);
 	for (size_t i = 0; i < n->n_avas; i++) {
 		if (n->avas[i].grid_unusable != NULL) {
 			n->grid.unusable = grid_ambiguous;
@@ -842,9 +1044,11 @@ static int name_fail(char **errmsg, int rv, const char *why)
 	return rv;
 }
 
-int cm_name_parse(const unsigned char *der, size_t len, struct cm_name *out,
-		  char **errmsg)
+static int name_parse(const unsigned char *der, size_t len, struct cm_name *out,
+		      char **errmsg, bool validated)
 {
+	struct ava_meta stack_meta[16];
+	struct fill f = { .meta = stack_meta };
 	size_t count = 0;
 	int rv = CERTMAP_ERR_NOMEM, r;
 
@@ -856,30 +1060,53 @@ int cm_name_parse(const unsigned char *der, size_t len, struct cm_name *out,
 		rv = name_fail(errmsg, CERTMAP_ERR_CERT, "the distinguished name is empty or too long");
 		goto out;
 	}
-	if (!cm_der_validate(der, len) || name_walk(der, len, ava_count, &count) != 0) {
+	if ((!validated && !cm_der_validate(der, len)) ||
+	    name_walk(der, len, ava_count, &count) != 0) {
 		rv = name_fail(errmsg, CERTMAP_ERR_CERT, "the distinguished name is not valid DER");
 		goto out;
 	}
-	out->der = malloc(len);
-	out->avas = calloc(count + 1, sizeof(*out->avas));
-	if (out->der == NULL || out->avas == NULL) {
+	/* One block holds a usual name: the AVAs, the DER, and the strings
+	 * (values, escaped values, four renderings: about 12 bytes of text
+	 * per byte of DER at most in practice, more blocks if not). */
+	if ((out->avas = arena_alloc(out, (count + 1) * sizeof(*out->avas),
+				     (count + 1) * sizeof(*out->avas) + 12 * len + 64 * count + 256)) == NULL ||
+	    (out->der = name_alloc(out, len)) == NULL) {
 		goto out;
 	}
+	memset(out->avas, 0, (count + 1) * sizeof(*out->avas));
 	memcpy(out->der, der, len);
 	out->der_len = len;
-	r = name_walk(der, len, ava_fill, out);
+	f.n = out;
+	f.meta = count <= CM_ARRAY_SIZE(stack_meta) ? stack_meta : calloc(count, sizeof(*f.meta));
+	f.same_rfc = true;
+	if (f.meta == NULL) {
+		goto out;
+	}
+	r = name_walk(der, len, ava_fill, &f);
 	if (r > 0) {
 		rv = name_fail(errmsg, CERTMAP_ERR_CERT,
 			       "the distinguished name holds a badly encoded string");
 		goto out;
 	}
-	if (r < 0 || render(out, true, false, &out->sssd) != 0 ||
-	    render(out, false, false, &out->x500) != 0 ||
-	    render(out, true, true, &out->rfc4514) != 0 || render_grid(out) != 0) {
+	if (r < 0 || render(out, f.meta, true, false, &out->sssd) != 0 ||
+	    render(out, f.meta, false, false, &out->x500) != 0) {
+		goto out;
+	}
+	/* An ASCII name renders alike both ways: one copy, and matchers see
+	 * by the pointer that there is nothing else to try. */
+	if (f.same_rfc) {
+		out->rfc4514 = out->sssd;
+	} else if (render(out, f.meta, true, true, &out->rfc4514) != 0) {
+		goto out;
+	}
+	if (render_grid(out, f.meta) != 0) {
 		goto out;
 	}
 	rv = 0;
 out:
+	if (f.meta != stack_meta) {
+		free(f.meta);
+	}
 	if (rv != 0) {
 		cm_name_clear(out);
 	}
@@ -889,9 +1116,31 @@ out:
 	return rv;
 }
 
+int cm_name_parse(const unsigned char *der, size_t len, struct cm_name *out,
+		  char **errmsg)
+{
+	return name_parse(der, len, out, errmsg, false);
+}
+
+int cm_name_parse_validated(const unsigned char *der, size_t len, struct cm_name *out,
+			    char **errmsg)
+{
+	return name_parse(der, len, out, errmsg, true);
+}
+
 void cm_name_clear(struct cm_name *n)
 {
+	struct arena *a, *next;
+
 	if (n == NULL) {
+		return;
+	}
+	if (n->arena != NULL) {
+		for (a = n->arena; a != NULL; a = next) {
+			next = a->next;
+			free(a);
+		}
+		memset(n, 0, sizeof(*n));
 		return;
 	}
 	for (size_t i = 0; n->avas != NULL && i < n->n_avas; i++) {

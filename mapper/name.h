@@ -24,11 +24,18 @@
  */
 int cm_name_parse(const unsigned char *der, size_t len, struct cm_name *out,
 		  char **errmsg);
+/* cm_name_parse for a Name inside a certificate that cm_der_validate
+ * has accepted as a whole (the Name's DER is not checked again). */
+int cm_name_parse_validated(const unsigned char *der, size_t len, struct cm_name *out,
+			    char **errmsg);
 /* Frees everything a cm_name owns and zeroes it; NULL is a no-op. */
 void cm_name_clear(struct cm_name *n);
 
 /* The dotted text of an OID (malloc'd), or NULL when out of memory or
  * the OID cannot be printed. */
 char *cm_oid_text(const ASN1_OBJECT *obj);
+/* The same for the contents of a well-formed DER OBJECT IDENTIFIER
+ * (cm_der_oid_ok), without making an ASN1_OBJECT unless an arc is huge. */
+char *cm_oid_text_der(const unsigned char *p, size_t len);
 
 #endif

@@ -662,6 +662,27 @@ static int add_hex(struct cm_strv *vals, const struct tpl *t, const unsigned cha
 	return cm_strv_take(vals, s) == 0 ? 0 : CERTMAP_ERR_NOMEM;
 }
 
+/* "\\xx" for every byte value, four bytes apart: one copy per byte. */
+#define HEXD(n) ((char)((n) < 10 ? '0' + (n) : 'a' + (n) - 10))
+#define BIN1(x) { '\\', HEXD((x) >> 4), HEXD((x) & 15), 0 }
+#define BIN4(x) BIN1(x), BIN1((x) + 1), BIN1((x) + 2), BIN1((x) + 3)
+#define BIN16(x) BIN4(x), BIN4((x) + 4), BIN4((x) + 8), BIN4((x) + 12)
+#define BIN64(x) BIN16(x), BIN16((x) + 16), BIN16((x) + 32), BIN16((x) + 48)
+static const char bin_escapes[256][4] = {
+	BIN64(0), BIN64(64), BIN64(128), BIN64(192),
+};
+
+/* "\\xx" per byte of the certificate into out (3 * len bytes and a NUL):
+ * each copy writes one byte too many, which the next one (or the NUL)
+ * overwrites. */
+static void cert_bin(const unsigned char *der, size_t len, char *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		memcpy(out + 3 * i, bin_escapes[der[i]], 4);
+	}
+	out[3 * len] = '\0';
+}
+
 static int expand_cert(struct exp *e, const struct tpl *t, struct cm_strv *vals)
 {
 	const struct cm_identity *id = e->id;
@@ -688,12 +709,7 @@ static int expand_cert(struct exp *e, const struct tpl *t, struct cm_strv *vals)
 		if ((s = malloc(id->der_len * 3 + 1)) == NULL) {
 			return CERTMAP_ERR_NOMEM;
 		}
-		for (size_t i = 0; i < id->der_len; i++) {
-			s[3 * i] = '\\';
-			s[3 * i + 1] = "0123456789abcdef"[id->der[i] >> 4];
-			s[3 * i + 2] = "0123456789abcdef"[id->der[i] & 0xf];
-		}
-		s[id->der_len * 3] = '\0';
+		cert_bin(id->der, id->der_len, s);
 		return cm_strv_take(vals, s) == 0 ? 0 : CERTMAP_ERR_NOMEM;
 	}
 }
@@ -1059,10 +1075,21 @@ static int expand_ldap(const struct cm_map *m, struct exp *e, struct cm_strv *ou
 			cm_buf_adds(&b, pt->lit);
 			continue;
 		}
+		/* {cert!bin}, the default rule's: written in place (3 KiB or more). */
+		if (pt->t.def->f == F_CERT && pt->t.cert == CERT_BIN) {
+			char *room = cm_buf_room(&b, 3 * e->id->der_len);
+
+			if (room != NULL) {
+				cert_bin(e->id->der, e->id->der_len, room);
+				b.len += 3 * e->id->der_len;
+			}
+			continue;
+		}
 		if ((r = tpl_values(e, &pt->t, &vals)) == 0) {
 			/* {cert} values are already filter-safe, as in SSSD. */
 			if (pt->t.def->f == F_CERT) {
-				cm_buf_adds(&b, vals.v[0]);
+				cm_buf_add(&b, vals.v[0], pt->t.cert == CERT_BIN ?
+					   3 * e->id->der_len : strlen(vals.v[0]));
 			} else {
 				cm_ldap_escape(&b, (const unsigned char *)vals.v[0], strlen(vals.v[0]));
 			}

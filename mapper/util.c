@@ -158,6 +158,11 @@ void cm_buf_add(struct cm_buf *b, const void *data, size_t len)
 	b->data[b->len] = '\0';
 }
 
+char *cm_buf_room(struct cm_buf *b, size_t len)
+{
+	return buf_reserve(b, len) ? b->data + b->len : NULL;
+}
+
 void cm_buf_adds(struct cm_buf *b, const char *s)
 {
 	cm_buf_add(b, s, strlen(s));

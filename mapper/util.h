@@ -63,6 +63,10 @@ struct cm_buf {
 
 void cm_buf_init(struct cm_buf *b, size_t cap);
 void cm_buf_add(struct cm_buf *b, const void *data, size_t len);
+/* Room for len more bytes (and the NUL) at b->data + b->len, which the
+ * caller fills and then counts in b->len; NULL when over the cap or out
+ * of memory (b fails as cm_buf_add would). */
+char *cm_buf_room(struct cm_buf *b, size_t len);
 void cm_buf_adds(struct cm_buf *b, const char *s);
 void cm_buf_addc(struct cm_buf *b, char c);
 void cm_buf_printf(struct cm_buf *b, const char *fmt, ...)

@@ -15,9 +15,11 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "certmap.h"
+#include "ec_point.h"
 #include "identity.h"
 #include "name.h"
 #include "testlib.h"
@@ -1185,6 +1187,65 @@ static void test_foreach_field(void **state)
 	free(l);
 }
 
+/*
+ * The hand-written on-curve check (ec_point.c) against OpenSSL's
+ * EC_POINT_oct2point on each curve certmap checks by hand: generated
+ * points, one flipped bit, an out-of-range X, random bytes. Every
+ * verdict of 1 must be OpenSSL's acceptance and the reverse.
+ */
+static void test_ec_point(void **state)
+{
+	static const int nids[] = { NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1,
+				    NID_secp256k1 };
+	unsigned char buf[200], b2[200], r;
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(nids) / sizeof(nids[0]); c++) {
+		EC_GROUP *g = EC_GROUP_new_by_curve_name(nids[c]);
+		struct cm_ec_field f;
+		size_t on = 0;
+
+		assert_non_null(g);
+		cm_ec_field_init(&f, g);
+		assert_int_not_equal(f.n, 0);
+		for (int k = 0; k < 200; k++) {
+			EVP_PKEY *key = EVP_EC_gen(OBJ_nid2sn(nids[c]));
+			size_t len = 0;
+
+			assert_non_null(key);
+			assert_int_equal(EVP_PKEY_get_octet_string_param(key, "encoded-pub-key", buf,
+									 sizeof(buf), &len), 1);
+			for (int m = 0; m < 4; m++) {
+				EC_POINT *pt = EC_POINT_new(g);
+				int ossl, mine;
+
+				memcpy(b2, buf, len);
+				assert_int_equal(RAND_bytes(&r, 1), 1);
+				if (m == 1) {
+					b2[1 + r % (len - 1)] ^= (unsigned char)(1u << (r % 8));
+				} else if (m == 2) {
+					memset(b2 + 1, 0xff, (len - 1) / 2);
+				} else if (m == 3) {
+					assert_int_equal(RAND_bytes(b2 + 1, (int)len - 1), 1);
+				}
+				ossl = EC_POINT_oct2point(g, pt, b2, len, NULL) == 1;
+				mine = cm_ec_point_on_curve(&f, b2, len);
+				assert_int_equal(mine == 1, ossl);
+				on += mine == 1;
+				EC_POINT_free(pt);
+			}
+			/* Compressed and truncated forms are left to OpenSSL. */
+			b2[0] = 0x02;
+			assert_int_equal(cm_ec_point_on_curve(&f, b2, 1 + f.bytes), -1);
+			assert_int_equal(cm_ec_point_on_curve(&f, buf, len - 1), -1);
+			EVP_PKEY_free(key);
+		}
+		assert_true(on >= 200);
+		EC_GROUP_free(g);
+	}
+	ERR_clear_error();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1193,6 +1254,7 @@ int main(void)
 		cmocka_unit_test(test_der_equals_pem),
 		cmocka_unit_test(test_validity),
 		cmocka_unit_test(test_bob_ec),
+		cmocka_unit_test(test_ec_point),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_t61_bmp),
 		cmocka_unit_test(test_multirdn),
