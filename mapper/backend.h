@@ -46,6 +46,11 @@ int cm_backend_groups(const struct cm_domain *d, struct cm_account *acct,
 
 void cm_account_clear(struct cm_account *acct);
 
+/* Whether the domain's backend answered its last lookup: an ldap
+ * domain's directory; local (NSS, in-process) and certificate domains
+ * have nothing remote and are always up. For certmapd's /metrics. */
+bool cm_backend_up(const struct cm_domain *d);
+
 /*
  * Finds the accounts for one expanded rule in a domain: key is a user name
  * (LOCAL:, MAPFILE:) or, when is_filter, an LDAP filter (LDAP:, LDAPU1:,

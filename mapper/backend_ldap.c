@@ -75,6 +75,7 @@ struct cm_ldap_pool {
 	size_t cap;
 	time_t down_until[CM_LDAP_MAX_URIS];
 	pid_t pid;        /* the process the idle connections belong to */
+	bool unreachable; /* the last operation found no server that answered */
 };
 
 /* What an operation on a connection reports besides certmap codes. */
@@ -467,6 +468,20 @@ out:
 	return rc;
 }
 
+bool cm_ldap_up(const struct cm_domain *d)
+{
+	struct cm_ldap_pool *p = d->ldap != NULL ? d->ldap->pool : NULL;
+	bool up;
+
+	if (p == NULL) {
+		return false;
+	}
+	pthread_mutex_lock(&p->lock);
+	up = !p->unreachable;
+	pthread_mutex_unlock(&p->lock);
+	return up;
+}
+
 static int open_uri(const struct cm_ldap_conf *lc, size_t i, LDAP **out, char **msg)
 {
 	return open_uri_staged(lc, i, out, msg, NULL);
@@ -644,7 +659,7 @@ static int with_conn(const struct cm_ldap_conf *lc, conn_op *op, void *arg, size
 {
 	bool tried[CM_LDAP_MAX_URIS] = { false };
 	sigset_t pipe_set, old, pending;
-	bool pipe_was_pending;
+	bool pipe_was_pending, answered = false;
 	char *err = NULL;
 	int rc = CERTMAP_ERR_BACKEND;
 
@@ -664,6 +679,7 @@ static int with_conn(const struct cm_ldap_conf *lc, conn_op *op, void *arg, size
 		}
 		rc = op(lc, c.ld, arg, &m);
 		if (rc != CONN_LOST && rc != CONN_TIMEOUT) {
+			answered = true;
 			err = m;
 			*used = c.uri;
 			give_back(lc, &c);
@@ -683,6 +699,9 @@ static int with_conn(const struct cm_ldap_conf *lc, conn_op *op, void *arg, size
 		free(m);
 		rc = CERTMAP_ERR_BACKEND;
 	}
+	pthread_mutex_lock(&lc->pool->lock);
+	lc->pool->unreachable = !answered;
+	pthread_mutex_unlock(&lc->pool->lock);
 	sigpending(&pending);
 	if (!pipe_was_pending && sigismember(&pending, SIGPIPE) == 1) {
 		struct timespec zero = { 0, 0 };

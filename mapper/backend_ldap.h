@@ -30,6 +30,10 @@ int cm_ldap_find(const struct cm_domain *d, const char *key, bool is_filter,
  * CERTMAP_ERR_NOMEM or CERTMAP_ERR_BACKEND (msg set). */
 int cm_ldap_groups(const struct cm_domain *d, struct cm_account *acct, char **msg);
 
+/* Whether the domain's directory answered its last operation (true
+ * before the first one). */
+bool cm_ldap_up(const struct cm_domain *d);
+
 /* What check-config --online found for one URI of a domain. */
 struct cm_ldap_check_result {
 	const char *uri;   /* the domain's, not a copy */

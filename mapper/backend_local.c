@@ -185,6 +185,11 @@ int cm_backend_groups(const struct cm_domain *d, struct cm_account *acct, char *
 	}
 }
 
+bool cm_backend_up(const struct cm_domain *d)
+{
+	return d->type != CM_DOMAIN_LDAP || cm_ldap_up(d);
+}
+
 void cm_account_clear(struct cm_account *acct)
 {
 	free(acct->name);

@@ -14,10 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <json-c/json.h>
 #include <microhttpd.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +24,7 @@
 
 #include "daemon.h"
 #include "file.h"
+#include "http_answer.h"
 #include "http_cert.h"
 #include "http_int.h"
 
@@ -76,364 +74,96 @@ struct hreq {
 	bool body; /* a request body was sent: refused */
 };
 
-/* ---------------------------------------------------------------- answers */
+/* ---------------------------------------------------------------- the request */
 
-static enum MHD_Result send_text(struct MHD_Connection *mc, unsigned int code, const char *type,
-				 const char *text, size_t len, const char *const *headers)
-{
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result rc;
-
-	if (r == NULL) {
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, "Content-Type", type);
-	MHD_add_response_header(r, "Cache-Control", "no-store");
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	for (size_t i = 0; headers != NULL && headers[i] != NULL; i += 2) {
-		if (MHD_add_response_header(r, headers[i], headers[i + 1]) != MHD_YES) {
-			/* A value MHD cannot send: never a partial answer. */
-			MHD_destroy_response(r);
-			r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-			if (r == NULL) {
-				return MHD_NO;
-			}
-			code = MHD_HTTP_INTERNAL_SERVER_ERROR;
-			break;
-		}
-	}
-	rc = MHD_queue_response(mc, code, r);
-	MHD_destroy_response(r);
-	return rc;
-}
-
-static enum MHD_Result send_plain(struct MHD_Connection *mc, unsigned int code, const char *text,
-				  const char *const *headers)
-{
-	return send_text(mc, code, "text/plain; charset=utf-8", text, strlen(text), headers);
-}
-
-/* A header value: printable ASCII but '%' and ','; the rest %XX, so that
- * a name with odd bytes can neither break the header nor the list. */
-static void add_header_value(struct cm_buf *b, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p < 0x21 || *p > 0x7e || *p == '%' || *p == ',') {
-			cm_buf_printf(b, "%%%02X", *p);
-		} else {
-			cm_buf_addc(b, (char)*p);
-		}
-	}
-}
-
-static const char *jstr(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string)) {
-		return NULL;
-	}
-	return json_object_get_string(v);
-}
-
-/* The reason code as a header value (it is one of ours, but check). */
-static const char *reason_token(const char *r)
-{
-	if (r == NULL || r[0] == '\0' || strspn(r, "abcdefghijklmnopqrstuvwxyz_") != strlen(r)) {
-		return "error";
-	}
-	return r;
-}
-
-static enum MHD_Result answer_mapped(struct MHD_Connection *mc, json_object *p)
-{
-	struct cm_buf user, groups, uid, rule, domain;
-	json_object *g = NULL, *u = NULL;
-	enum MHD_Result rc;
-
-	cm_buf_init(&user, 4096);
-	cm_buf_init(&groups, 64 * 1024);
-	cm_buf_init(&uid, 64);
-	cm_buf_init(&rule, 4096);
-	cm_buf_init(&domain, 4096);
-	add_header_value(&user, jstr(p, "user") != NULL ? jstr(p, "user") : "");
-	if (json_object_object_get_ex(p, "groups", &g) && json_object_is_type(g, json_type_array)) {
-		for (size_t i = 0; i < json_object_array_length(g); i++) {
-			json_object *e = json_object_array_get_idx(g, i);
-
-			if (json_object_is_type(e, json_type_string)) {
-				if (groups.len > 0) {
-					cm_buf_addc(&groups, ',');
-				}
-				add_header_value(&groups, json_object_get_string(e));
-			}
-		}
-	}
-	if (json_object_object_get_ex(p, "uid", &u) && json_object_is_type(u, json_type_int)) {
-		cm_buf_printf(&uid, "%lld", (long long)json_object_get_int64(u));
-	}
-	add_header_value(&rule, jstr(p, "rule") != NULL ? jstr(p, "rule") : "");
-	add_header_value(&domain, jstr(p, "domain") != NULL ? jstr(p, "domain") : "");
-	cm_buf_addc(&user, '\0');
-	cm_buf_addc(&groups, '\0');
-	cm_buf_addc(&uid, '\0');
-	cm_buf_addc(&rule, '\0');
-	cm_buf_addc(&domain, '\0');
-	if (user.failed || groups.failed || uid.failed || rule.failed || domain.failed ||
-	    user.len <= 1) {
-		rc = send_plain(mc, MHD_HTTP_INTERNAL_SERVER_ERROR, "answer too large\n", NULL);
-	} else {
-		const char *h[11];
-		size_t n = 0;
-
-		h[n++] = "X-Certmap-User";
-		h[n++] = user.data;
-		/* No groups (an account without named groups, a certificate-only
-		 * identity whose values group_map does not list): no header, as
-		 * libmicrohttpd refuses an empty value. */
-		if (groups.len > 1) {
-			h[n++] = "X-Certmap-Groups";
-			h[n++] = groups.data;
-		}
-		/* An account without a uid (a certificate-only identity) has none. */
-		if (uid.len > 1) {
-			h[n++] = "X-Certmap-Uid";
-			h[n++] = uid.data;
-		}
-		h[n++] = "X-Certmap-Rule";
-		h[n++] = rule.data;
-		h[n++] = "X-Certmap-Domain";
-		h[n++] = domain.data;
-		h[n] = NULL;
-		rc = send_plain(mc, MHD_HTTP_OK, "mapped\n", h);
-	}
-	cm_buf_free(&user);
-	cm_buf_free(&groups);
-	cm_buf_free(&uid);
-	cm_buf_free(&rule);
-	cm_buf_free(&domain);
-	return rc;
-}
-
-/*
- * A refusal: the reason in X-Certmap-Reason, and as the body the page a
- * person would see (nginx's auth_request drops it; Caddy's forward_auth
- * shows it as it is).
- */
-static enum MHD_Result answer_refused(struct MHD_Connection *mc, const struct cm_http_conf *hc,
-				      unsigned int code, const char *reason)
-{
-	const char *h[9] = {"X-Certmap-Reason", reason_token(reason), "Vary", "Accept-Language"};
-	struct cm_buf b;
-	enum MHD_Result rc;
-	size_t n = 4;
-
-	cm_buf_init(&b, 64 * 1024);
-	h[n++] = "Content-Language";
-	h[n++] = cmd_http_denial_body(hc, mc, reason_token(reason), &b);
-	if (code == MHD_HTTP_SERVICE_UNAVAILABLE) {
-		h[n++] = "Retry-After";
-		h[n++] = "5";
-	}
-	h[n] = NULL;
-	rc = b.failed ? MHD_NO
-		      : send_text(mc, code, "text/html; charset=utf-8", b.data, b.len, h);
-	cm_buf_free(&b);
-	return rc;
-}
-
-/* The reply frame of a Map, as HTTP. */
-static enum MHD_Result answer_reply(struct MHD_Connection *mc, const struct cm_http_conf *hc,
-				    const struct cm_buf *out)
-{
-	json_object *root = NULL, *p = NULL;
-	const char *err, *verdict;
-	enum MHD_Result rc;
-
-	if (out->failed || out->len == 0 || out->data[out->len - 1] != '\0' ||
-	    (root = json_tokener_parse(out->data)) == NULL) {
-		return send_plain(mc, MHD_HTTP_INTERNAL_SERVER_ERROR, "no answer\n", NULL);
-	}
-	json_object_object_get_ex(root, CMP_F_PARAMETERS, &p);
-	err = jstr(root, CMP_F_ERROR);
-	verdict = jstr(p, "verdict");
-	if (err == NULL && verdict != NULL && strcmp(verdict, "mapped") == 0) {
-		rc = answer_mapped(mc, p);
-	} else if (err == NULL && verdict != NULL &&
-		   (strcmp(verdict, "refused") == 0 || strcmp(verdict, "ambiguous") == 0)) {
-		rc = answer_refused(mc, hc, MHD_HTTP_FORBIDDEN, jstr(p, "reason"));
-	} else if (err == NULL || strcmp(err, CMP_E_BACKEND_UNAVAILABLE) == 0) {
-		/* The error verdict, or a backend down: try again later. */
-		rc = answer_refused(mc, hc, MHD_HTTP_SERVICE_UNAVAILABLE,
-				    jstr(p, "reason") != NULL ? jstr(p, "reason")
-							      : "backend_unavailable");
-	} else if (strcmp(err, CMP_E_INVALID_PARAMETER) == 0 || strcmp(err, CMP_E_TOO_LARGE) == 0) {
-		rc = answer_refused(mc, hc, MHD_HTTP_BAD_REQUEST, "bad_request");
-	} else if (strcmp(err, CMP_E_PERMISSION_DENIED) == 0) {
-		rc = answer_refused(mc, hc, MHD_HTTP_FORBIDDEN, "peer_not_allowed");
-	} else {
-		rc = answer_refused(mc, hc, MHD_HTTP_INTERNAL_SERVER_ERROR, "error");
-	}
-	json_object_put(root);
-	return rc;
-}
-
-/* ---------------------------------------------------------------- /auth */
-
-struct header_count {
+struct count {
 	const char *name;
 	unsigned int n;
 };
 
-static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
-				    const char *value)
+static enum MHD_Result count_value(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
 {
-	struct header_count *hc = cls;
+	struct count *c = cls;
 
 	(void)kind;
 	(void)value;
-	if (key != NULL && strcasecmp(key, hc->name) == 0) {
-		hc->n++;
+	if (key != NULL && strcasecmp(key, c->name) == 0) {
+		c->n++;
 	}
 	return MHD_YES;
 }
 
-/* A header sent once, or absent (*len 0, NULL); -1 when sent twice. */
-static int one_header(struct MHD_Connection *mc, const char *name, const char **v, size_t *len)
+/* cmd_hrq's lookup over libmicrohttpd's parsed headers and arguments. */
+static unsigned int lookup(void *ctx, bool arg, const char *name, const char **v, size_t *len)
 {
-	struct header_count hc = {.name = name};
+	struct MHD_Connection *mc = ctx;
+	enum MHD_ValueKind kind = arg ? MHD_GET_ARGUMENT_KIND : MHD_HEADER_KIND;
+	struct count c = {.name = name};
 
 	*v = NULL;
 	*len = 0;
-	if (name == NULL) {
-		return 0;
-	}
-	MHD_get_connection_values(mc, MHD_HEADER_KIND, count_header, &hc);
-	if (hc.n > 1) {
-		return -1;
-	}
-	if (hc.n == 1 &&
-	    MHD_lookup_connection_value_n(mc, MHD_HEADER_KIND, name, strlen(name), v, len) != MHD_YES) {
+	MHD_get_connection_values(mc, kind, count_value, &c);
+	if (c.n > 0 &&
+	    MHD_lookup_connection_value_n(mc, kind, name, strlen(name), v, len) != MHD_YES) {
 		*v = NULL;
 		*len = 0;
 	}
-	return 0;
+	return c.n;
 }
 
-static void add_b64(json_object *o, const char *key, json_object *arr, const unsigned char *der,
-		    size_t len)
+static void request_of(struct MHD_Connection *mc, const char *url, const char *method, bool body,
+		       struct cmd_hrq *rq)
 {
-	size_t cap = 4 * ((len + 2) / 3) + 1;
-	char *b = malloc(cap);
-	json_object *s;
-
-	if (b == NULL) {
-		return;
-	}
-	EVP_EncodeBlock((unsigned char *)b, der, (int)len);
-	s = json_object_new_string(b);
-	free(b);
-	if (arr != NULL) {
-		json_object_array_add(arr, s);
-	} else {
-		json_object_object_add(o, key, s);
-	}
+	rq->method = method;
+	rq->url = url;
+	rq->body = body;
+	rq->lookup = lookup;
+	rq->ctx = mc;
 }
 
-/* An optional name header (user, hints); bytes the Map decoder refuses
- * (not UTF-8, too long) come back as InvalidParameter: 400. */
-static int add_name(struct MHD_Connection *mc, json_object *params, const char *header,
-		    const char *key)
+static void site_of(const struct listener *l, const struct conn *cn, struct cmd_hsite *s)
 {
-	const char *v;
-	size_t len;
-
-	if (one_header(mc, header, &v, &len) != 0) {
-		return -1;
-	}
-	if (v != NULL && len > 0) {
-		json_object_object_add(params, key, json_object_new_string_len(v, (int)len));
-	}
-	return 0;
+	s->hc = &l->gen->cfg->service.http;
+	s->peer_refused = cn == NULL || cn->refused;
+	s->token = l->tcp ? l->http->token : NULL;
+	s->token_len = l->tcp ? l->http->token_len : 0;
 }
 
-/* The Map frame for the request; NULL with *code and *why when the
- * request is refused before any mapping. */
-static char *build_frame(struct MHD_Connection *mc, const struct cm_http_conf *hc,
-			 unsigned int *code, const char **why)
-{
-	struct cmh_certs certs;
-	const char *v = NULL, *cwhy = NULL;
-	size_t len = 0;
-	json_object *frame = NULL, *params, *chain;
-	enum cmh_result r;
-	char *s = NULL;
+/* ---------------------------------------------------------------- the answer */
 
-	*code = MHD_HTTP_BAD_REQUEST;
-	*why = "bad_request";
-	memset(&certs, 0, sizeof(certs));
-	if (one_header(mc, hc->cert_header, &v, &len) != 0) {
-		return NULL; /* two copies: which one would the proxy have meant? */
+static enum MHD_Result send_answer(struct MHD_Connection *mc, struct cmd_hans *a)
+{
+	bool bodiless = a->failed || a->body.failed || a->body.len == 0;
+	struct MHD_Response *r;
+	enum MHD_Result rc;
+
+	/* The body's buffer is handed over: no copy on the way out. */
+	r = bodiless ? MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT)
+		     : MHD_create_response_from_buffer(a->body.len, a->body.data,
+						       MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		return MHD_NO;
 	}
-	r = v != NULL ? cmh_decode(hc->cert_format, v, len, &certs, &cwhy) : CMH_ABSENT;
-	if (r == CMH_ABSENT) {
-		*code = MHD_HTTP_UNAUTHORIZED;
-		*why = "no_certificate";
-		return NULL;
+	if (!bodiless) {
+		a->body.data = NULL;
+		a->body.len = a->body.alloc = 0;
 	}
-	if (r != CMH_OK) {
-		cmd_log(LOG_INFO, "HTTP /auth: the %s header does not decode: %s", hc->cert_header,
-			cwhy != NULL ? cwhy : "unknown");
-		return NULL;
-	}
-	if (one_header(mc, hc->chain_header, &v, &len) != 0 ||
-	    (v != NULL && cmh_decode_chain(v, len, &certs, &cwhy) != CMH_OK)) {
-		goto out;
-	}
-	if (hc->verify_header != NULL) {
-		if (one_header(mc, hc->verify_header, &v, &len) != 0) {
-			goto out;
-		}
-		if (v == NULL || len != strlen(hc->verify_success) ||
-		    memcmp(v, hc->verify_success, len) != 0) {
-			*code = MHD_HTTP_FORBIDDEN;
-			*why = "untrusted";
-			goto out;
+	MHD_add_response_header(r, "Content-Type", a->type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	for (size_t i = 0; i < a->n; i++) {
+		if (MHD_add_response_header(r, a->name[i], a->value[i]) != MHD_YES) {
+			/* cmd_hans_header let through what MHD will not send. */
+			MHD_destroy_response(r);
+			cmd_hans_free(a);
+			return MHD_NO;
 		}
 	}
-	frame = json_object_new_object();
-	params = json_object_new_object();
-	json_object_object_add(frame, CMP_F_METHOD, json_object_new_string(CMP_M_MAP));
-	json_object_object_add(frame, CMP_F_PARAMETERS, params);
-	add_b64(params, CMP_P_CERTIFICATE, NULL, certs.der[0], certs.len[0]);
-	if (certs.n > 1) {
-		chain = json_object_new_array();
-		for (size_t i = 1; i < certs.n; i++) {
-			add_b64(NULL, NULL, chain, certs.der[i], certs.len[i]);
-		}
-		json_object_object_add(params, CMP_P_CHAIN, chain);
-	}
-	if (add_name(mc, params, hc->user_header, CMP_P_USER) != 0 ||
-	    add_name(mc, params, hc->upn_hint_header, CMP_P_UPN_HINT) != 0 ||
-	    add_name(mc, params, hc->domain_hint_header, CMP_P_DOMAIN_HINT) != 0 ||
-	    /* The raw hint bytes, base64 as the Map parameter takes them:
-	     * certmapd decodes them (not base64: 400; a malformed list:
-	     * 403 hint_invalid). */
-	    add_name(mc, params, hc->hint_data_header, CMP_P_USER_MAPPING_DATA) != 0) {
-		goto out;
-	}
-	s = strdup(json_object_to_json_string_ext(frame, JSON_C_TO_STRING_PLAIN |
-							     JSON_C_TO_STRING_NOSLASHESCAPE));
-	if (s == NULL) {
-		*code = MHD_HTTP_SERVICE_UNAVAILABLE;
-		*why = "backend_unavailable";
-	}
-out:
-	json_object_put(frame);
-	cmh_certs_clear(&certs);
-	return s;
+	rc = MHD_queue_response(mc, a->code, r);
+	MHD_destroy_response(r);
+	cmd_hans_free(a);
+	return rc;
 }
 
 /* A worker is done with the Map (its thread, or the main thread at stop). */
@@ -451,24 +181,30 @@ static void post_job(struct cmd_job *job, void *arg)
 	pthread_mutex_unlock(&hr->lock);
 }
 
-static enum MHD_Result finish_job(struct hreq *hr)
+static enum MHD_Result finish_job(struct hreq *hr, const struct cmd_hrq *rq)
 {
+	struct cmd_hsite site;
+	struct cmd_hans a;
 	struct cm_buf out;
-	enum MHD_Result rc;
 
 	cm_buf_init(&out, CMP_MAX_REPLY);
 	cmd_job_finish(hr->job, &hr->l->stats, &out);
 	cmd_job_free(hr->job);
 	hr->job = NULL;
-	rc = answer_reply(hr->mc, &hr->l->gen->cfg->service.http, &out);
+	site_of(hr->l, NULL, &site);
+	site.peer_refused = false;
+	cmd_hans_init(&a);
+	cmd_http_map_answer(&site, rq, &out, &a);
 	cm_buf_free(&out);
-	return rc;
+	return send_answer(hr->mc, &a);
 }
 
-static enum MHD_Result do_auth(struct hreq *hr, const struct conn *cn)
+/* Hands the Map frame to the dispatcher: answered now (a cache hit), or
+ * the connection waits for a worker. */
+static enum MHD_Result do_map(struct hreq *hr, const struct conn *cn, const struct cmd_hsite *s,
+			      const struct cmd_hrq *rq, char *frame, struct cmd_hans *a)
 {
 	struct listener *l = hr->l;
-	const struct cm_http_conf *hc = &l->gen->cfg->service.http;
 	struct cmd_caller cl = {.st = l->http->st,
 				.gen = l->gen,
 				.stats = &l->stats,
@@ -477,38 +213,32 @@ static enum MHD_Result do_auth(struct hreq *hr, const struct conn *cn)
 				.post = post_job,
 				.post_arg = hr,
 				.owner = hr};
-	enum cmd_outcome oc = CMD_REPLIED;
-	unsigned int code;
-	const char *why;
+	enum cmd_outcome oc;
 	struct cm_buf out;
-	char *frame;
-	enum MHD_Result rc;
 
-	if ((frame = build_frame(hr->mc, hc, &code, &why)) == NULL) {
-		return answer_refused(hr->mc, hc, code, why);
-	}
-	cm_buf_init(&out, CMP_MAX_REPLY);
 	pthread_mutex_lock(&l->dispatch_lock);
 	if (l->closing) {
-		cm_buf_free(&out);
-		free(frame);
 		pthread_mutex_unlock(&l->dispatch_lock);
-		return answer_refused(hr->mc, hc, MHD_HTTP_SERVICE_UNAVAILABLE, "backend_unavailable");
+		free(frame);
+		cmd_http_refusal(s, rq, MHD_HTTP_SERVICE_UNAVAILABLE, "backend_unavailable", a);
+		return send_answer(hr->mc, a);
 	}
+	cm_buf_init(&out, CMP_MAX_REPLY);
 	oc = cmd_dispatch_frame(&cl, frame, strlen(frame), &out);
 	pthread_mutex_unlock(&l->dispatch_lock);
 	free(frame);
 	if (oc != CMD_PENDING) {
-		rc = answer_reply(hr->mc, hc, &out);
+		cmd_http_map_answer(s, rq, &out, a);
 		cm_buf_free(&out);
-		return rc;
+		return send_answer(hr->mc, a);
 	}
 	cm_buf_free(&out);
+	cmd_hans_free(a);
 	hr->dispatched = true;
 	pthread_mutex_lock(&hr->lock);
 	if (hr->done) {
 		pthread_mutex_unlock(&hr->lock);
-		return finish_job(hr);
+		return finish_job(hr, rq);
 	}
 	MHD_suspend_connection(hr->mc);
 	hr->suspended = true;
@@ -518,63 +248,28 @@ static enum MHD_Result do_auth(struct hreq *hr, const struct conn *cn)
 
 /* ---------------------------------------------------------------- routing */
 
-static bool token_ok(const struct cmd_http *h, struct MHD_Connection *mc)
-{
-	const char *v = NULL;
-	size_t len = 0;
-	unsigned char diff = 0;
-
-	if (h->token == NULL) {
-		return true;
-	}
-	if (one_header(mc, "Authorization", &v, &len) != 0 || v == NULL || len < 7 ||
-	    strncasecmp(v, "Bearer ", 7) != 0 || len - 7 != h->token_len) {
-		return false;
-	}
-	/* Constant time: the length is not the secret. */
-	for (size_t i = 0; i < h->token_len; i++) {
-		diff |= (unsigned char)(v[7 + i] ^ h->token[i]);
-	}
-	return diff == 0;
-}
-
 static enum MHD_Result route(struct hreq *hr, const struct conn *cn, const char *url,
 			     const char *method)
 {
-	struct MHD_Connection *mc = hr->mc;
 	struct listener *l = hr->l;
+	struct cmd_hrq rq;
+	struct cmd_hsite site;
+	struct cmd_hans a;
+	char *frame = NULL;
 
-	if (cn == NULL || cn->refused) {
-		return answer_refused(mc, &l->gen->cfg->service.http, MHD_HTTP_FORBIDDEN,
-				      "peer_not_allowed");
+	request_of(hr->mc, url, method, hr->body, &rq);
+	site_of(l, cn, &site);
+	cmd_hans_init(&a);
+	switch (cmd_http_route(&site, &rq, &a, &frame)) {
+	case CMD_HS_MAP: return do_map(hr, cn, &site, &rq, frame, &a);
+	case CMD_HS_METRICS: cmd_http_metrics(l->http->st, l->gen, &a); break;
+	case CMD_HS_ANSWER: break;
 	}
-	if (l->tcp && !token_ok(l->http, mc)) {
-		const char *h[] = {"WWW-Authenticate", "Bearer realm=\"certmapd\"", NULL};
-
-		return send_plain(mc, MHD_HTTP_UNAUTHORIZED, "a bearer token is required\n", h);
+	if (a.bad_header != NULL) {
+		cmd_log(LOG_INFO, "HTTP /auth: the %s header does not decode: %s",
+			site.hc->cert_header, a.bad_header);
 	}
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-		const char *h[] = {"Allow", "GET, HEAD", NULL};
-
-		return send_plain(mc, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n", h);
-	}
-	if (hr->body) {
-		return send_plain(mc, MHD_HTTP_BAD_REQUEST, "no request body is expected\n", NULL);
-	}
-	/* Envoy's ext_authz appends the original path to its path_prefix. */
-	if (strcmp(url, "/auth") == 0 || strncmp(url, "/auth/", 6) == 0) {
-		return do_auth(hr, cn);
-	}
-	if (strcmp(url, "/healthz") == 0) {
-		return send_plain(mc, MHD_HTTP_OK, "ok\n", NULL);
-	}
-	if (strcmp(url, "/metrics") == 0) {
-		return cmd_http_metrics(l->http->st, l->gen, mc);
-	}
-	if (strcmp(url, "/denied") == 0) {
-		return cmd_http_denied(&l->gen->cfg->service.http, mc);
-	}
-	return send_plain(mc, MHD_HTTP_NOT_FOUND, "not found\n", NULL);
+	return send_answer(hr->mc, &a);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
@@ -603,8 +298,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 		return MHD_YES;
 	}
 	if (hr->dispatched) {
+		struct cmd_hrq rq;
+
 		/* Resumed: the worker is done. */
-		return hr->job != NULL ? finish_job(hr) : MHD_NO;
+		request_of(mc, url, method, hr->body, &rq);
+		return hr->job != NULL ? finish_job(hr, &rq) : MHD_NO;
 	}
 	cmd_state_refresh_gen(l->http->st, &l->gen, &l->gen_seq);
 	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);

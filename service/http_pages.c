@@ -1,7 +1,6 @@
 /*
- * certmapd's HTTP pages besides /auth: GET /metrics (Prometheus text
- * exposition 0.0.4) and GET /denied, the page a person sees when a proxy
- * refuses them. The page is plain HTML with no script and no external
+ * certmapd's HTTP denial page: GET /denied, the page a person sees when a
+ * proxy refuses them, and the body of every refused /auth. The page is plain HTML with no script and no external
  * resource, says what happened in words and what to do next, and shows
  * nothing of the configuration (no rule, filter or account name).
  */
@@ -15,118 +14,22 @@
 #include <strings.h>
 #include <time.h>
 
-#include "cache.h"
+#include "http_answer.h"
 #include "http_cert.h"
-#include "http_int.h"
 
-static enum MHD_Result send_buf(struct MHD_Connection *mc, unsigned int code, const char *type,
-				const char *language, struct cm_buf *b)
+/* A header or query argument's value (NUL-terminated), or NULL. */
+static const char *value_of(const struct cmd_hrq *rq, bool arg, const char *name, size_t *len)
 {
-	struct MHD_Response *r;
-	enum MHD_Result rc;
+	const char *v = NULL;
+	size_t n = 0;
 
-	if (b->failed) {
-		return MHD_NO;
+	if (rq->lookup(rq->ctx, arg, name, &v, &n) == 0 || v == NULL) {
+		return NULL;
 	}
-	r = MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_COPY);
-	if (r == NULL) {
-		return MHD_NO;
+	if (len != NULL) {
+		*len = n;
 	}
-	MHD_add_response_header(r, "Content-Type", type);
-	MHD_add_response_header(r, "Cache-Control", "no-store");
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	if (language != NULL) {
-		MHD_add_response_header(r, "Content-Language", language);
-		MHD_add_response_header(r, "Vary", "Accept-Language");
-	}
-	rc = MHD_queue_response(mc, code, r);
-	MHD_destroy_response(r);
-	return rc;
-}
-
-/* ---------------------------------------------------------------- /metrics */
-
-static void metric(struct cm_buf *b, const char *name, const char *type, const char *help,
-		   uint64_t v)
-{
-	cm_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
-		      (unsigned long long)v);
-}
-
-enum MHD_Result cmd_http_metrics(struct cmd_state *st, struct cmd_gen *gen,
-				 struct MHD_Connection *mc)
-{
-	static const struct {
-		const char *name, *help;
-		enum cmd_counter c;
-	} counters[] = {
-	    {"certmapd_requests_total", "Requests (varlink frames and HTTP /auth).",
-	     CMD_C_REQUESTS},
-	    {"certmapd_cache_hits_total", "Map answers served from the cache.", CMD_C_HITS},
-	    {"certmapd_cache_misses_total", "Map requests that missed the cache.", CMD_C_MISSES},
-	    {"certmapd_errors_total", "Error replies.", CMD_C_ERRORS},
-	    {"certmapd_rejected_peers_total",
-	     "Connections refused by peer credentials or connection limits.",
-	     CMD_C_REJECTED_PEERS},
-	    {"certmapd_timeouts_total", "Connections closed for a timeout.", CMD_C_TIMEOUTS},
-	    {"certmapd_reloads_total", "Configuration reloads.", CMD_C_RELOADS},
-	    {"certmapd_reload_failures_total", "Configuration reloads that failed.",
-	     CMD_C_RELOAD_FAILURES},
-	};
-	static const struct {
-		const char *verdict;
-		enum cmd_counter c;
-	} verdicts[] = {
-	    {"mapped", CMD_C_MAPPED},
-	    {"refused", CMD_C_REFUSED},
-	    {"ambiguous", CMD_C_AMBIGUOUS},
-	    {"error", CMD_C_FAILED},
-	};
-	struct cmd_stats sum;
-	struct cm_buf b;
-	uint64_t cum = 0;
-	enum MHD_Result rc;
-
-	cmd_state_stats(st, &sum);
-	cm_buf_init(&b, 64 * 1024);
-	for (size_t i = 0; i < CM_ARRAY_SIZE(counters); i++) {
-		metric(&b, counters[i].name, "counter", counters[i].help,
-		       cmd_stats_get(&sum, counters[i].c));
-	}
-	cm_buf_adds(&b, "# HELP certmapd_decisions_total Map decisions by verdict (computed, "
-			"not from the cache).\n# TYPE certmapd_decisions_total counter\n");
-	for (size_t i = 0; i < CM_ARRAY_SIZE(verdicts); i++) {
-		cm_buf_printf(&b, "certmapd_decisions_total{verdict=\"%s\"} %llu\n",
-			      verdicts[i].verdict,
-			      (unsigned long long)cmd_stats_get(&sum, verdicts[i].c));
-	}
-	metric(&b, "certmapd_connections", "gauge", "Open varlink and HTTP Unix connections.",
-	       cmd_limits_count());
-	metric(&b, "certmapd_cache_entries", "gauge", "Answers in the cache.",
-	       cm_cache_count(gen->cache));
-	cm_buf_printf(&b,
-		      "# HELP certmapd_uptime_seconds Seconds since certmapd started.\n"
-		      "# TYPE certmapd_uptime_seconds gauge\ncertmapd_uptime_seconds %.3f\n",
-		      (double)(cmd_now_ms() - st->started_ms) / 1000.0);
-	cm_buf_adds(&b, "# HELP certmapd_request_duration_seconds Time to answer a request.\n"
-			"# TYPE certmapd_request_duration_seconds histogram\n");
-	for (size_t i = 0; i <= CMD_LAT_BUCKETS; i++) {
-		cum += cmd_stats_get(&sum, CMD_C_LATENCY + i);
-		if (i < CMD_LAT_BUCKETS) {
-			cm_buf_printf(&b, "certmapd_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
-				      (double)cmd_lat_bounds_us[i] / 1e6, (unsigned long long)cum);
-		} else {
-			cm_buf_printf(&b,
-				      "certmapd_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-				      (unsigned long long)cum);
-		}
-	}
-	cm_buf_printf(&b, "certmapd_request_duration_seconds_sum %.6f\n",
-		      (double)cmd_stats_get(&sum, CMD_C_LATENCY_SUM_US) / 1e6);
-	cm_buf_printf(&b, "certmapd_request_duration_seconds_count %llu\n", (unsigned long long)cum);
-	rc = send_buf(mc, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", NULL, &b);
-	cm_buf_free(&b);
-	return rc;
+	return v;
 }
 
 /* ---------------------------------------------------------------- /denied */
@@ -324,17 +227,17 @@ static int lang_q(const char *p, const char *end)
 }
 
 /* The best language the browser asks for that the page has. */
-static enum lang pick_lang(struct MHD_Connection *mc)
+static enum lang pick_lang(const struct cmd_hrq *rq)
 {
-	const char *al = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Accept-Language");
+	size_t n = 0;
+	const char *al = value_of(rq, false, "Accept-Language", &n);
 	enum lang best = L_EN;
 	int best_q = 0;
-	size_t n;
 
 	if (al == NULL) {
 		return L_EN;
 	}
-	n = strnlen(al, 1024);
+	n = strnlen(al, n < 1024 ? n : 1024);
 	for (size_t i = 0; i < n;) {
 		const char *e = al + i, *end = memchr(e, ',', n - i);
 		size_t tag;
@@ -387,22 +290,21 @@ static const struct denial *denial_of(const char *r)
 	return &unknown_denial;
 }
 
-static const struct denial *find_denial(struct MHD_Connection *mc)
+static const struct denial *find_denial(const struct cmd_hrq *rq)
 {
-	const char *r = MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "reason");
+	const char *r = value_of(rq, true, "reason", NULL);
 
 	if (r == NULL || r[0] == '\0') {
-		r = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "X-Certmap-Reason");
+		r = value_of(rq, false, "X-Certmap-Reason", NULL);
 	}
 	if (r == NULL || r[0] == '\0') {
-		r = reason_of_verify(MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
-								 "X-Certmap-Verify"));
+		r = reason_of_verify(value_of(rq, false, "X-Certmap-Verify", NULL));
 	}
 	return denial_of(r);
 }
 
 /* The expiry date of the certificate the proxy passed, if any. */
-static void expiry_date(const struct cm_http_conf *hc, struct MHD_Connection *mc, enum lang l,
+static void expiry_date(const struct cm_http_conf *hc, const struct cmd_hrq *rq, enum lang l,
 			struct cm_buf *b)
 {
 	const char *v = NULL, *why = NULL;
@@ -412,8 +314,7 @@ static void expiry_date(const struct cm_http_conf *hc, struct MHD_Connection *mc
 	X509 *x = NULL;
 	struct tm tm;
 
-	if (MHD_lookup_connection_value_n(mc, MHD_HEADER_KIND, hc->cert_header,
-					  strlen(hc->cert_header), &v, &len) != MHD_YES ||
+	if ((v = value_of(rq, false, hc->cert_header, &len)) == NULL ||
 	    cmh_decode(hc->cert_format, v, len, &certs, &why) != CMH_OK) {
 		return;
 	}
@@ -428,7 +329,7 @@ static void expiry_date(const struct cm_http_conf *hc, struct MHD_Connection *mc
 	cmh_certs_clear(&certs);
 }
 
-static void denial_page(const struct cm_http_conf *hc, struct MHD_Connection *mc,
+static void denial_page(const struct cm_http_conf *hc, const struct cmd_hrq *rq,
 			const struct denial *d, enum lang l, struct cm_buf *b)
 {
 	cm_buf_printf(b,
@@ -438,7 +339,7 @@ static void denial_page(const struct cm_http_conf *hc, struct MHD_Connection *mc
 		      lang_tags[l], words[l].heading, words[l].heading);
 	add_html(b, d->title[l]);
 	if (d->code != NULL && strcmp(d->code, "expired") == 0) {
-		expiry_date(hc, mc, l, b);
+		expiry_date(hc, rq, l, b);
 	}
 	cm_buf_adds(b, "</p>\n<p id=\"next\">");
 	add_html(b, d->next[l]);
@@ -457,25 +358,27 @@ static void denial_page(const struct cm_http_conf *hc, struct MHD_Connection *mc
 	cm_buf_adds(b, "</main>\n</body>\n</html>\n");
 }
 
-const char *cmd_http_denial_body(const struct cm_http_conf *hc, struct MHD_Connection *mc,
+const char *cmd_http_denial_body(const struct cm_http_conf *hc, const struct cmd_hrq *rq,
 				 const char *reason, struct cm_buf *b)
 {
-	enum lang l = pick_lang(mc);
+	enum lang l = pick_lang(rq);
 
-	denial_page(hc, mc, denial_of(reason), l, b);
+	denial_page(hc, rq, denial_of(reason), l, b);
 	return lang_tags[l];
 }
 
-enum MHD_Result cmd_http_denied(const struct cm_http_conf *hc, struct MHD_Connection *mc)
+void cmd_http_denied(const struct cm_http_conf *hc, const struct cmd_hrq *rq, struct cmd_hans *a)
 {
-	struct cm_buf b;
-	enum MHD_Result rc;
+	enum lang l = pick_lang(rq);
 
-	enum lang l = pick_lang(mc);
-
-	cm_buf_init(&b, 64 * 1024);
-	denial_page(hc, mc, find_denial(mc), l, &b);
-	rc = send_buf(mc, MHD_HTTP_FORBIDDEN, "text/html; charset=utf-8", lang_tags[l], &b);
-	cm_buf_free(&b);
-	return rc;
+	a->code = 403;
+	a->type = "text/html; charset=utf-8";
+	a->body.len = 0;
+	denial_page(hc, rq, find_denial(rq), l, &a->body);
+	if (a->body.failed) {
+		cmd_hans_text(a, 500, "");
+		return;
+	}
+	cmd_hans_header(a, "Content-Language", lang_tags[l]);
+	cmd_hans_header(a, "Vary", "Accept-Language");
 }

@@ -17,13 +17,15 @@ certmapd_LDADD = libcertmap_audit.la libcertmap_internal.la $(JSONC_LIBS) $(OPEN
 # The HTTP forward-auth listener (service.http), with libmicrohttpd.
 certmapd_SOURCES += service/http_cert.c service/http_cert.h
 if HAVE_MICROHTTPD
-certmapd_SOURCES += service/http.c service/http_pages.c service/http_int.h
+certmapd_SOURCES += service/http.c service/http_answer.c service/http_answer.h \
+	service/http_pages.c service/http_metrics.c service/http_int.h
 certmapd_CFLAGS += $(MHD_CFLAGS)
 certmapd_LDADD += $(MHD_LIBS)
 else
 certmapd_SOURCES += service/http_off.c
 endif
-EXTRA_DIST += service/http_off.c service/http.c service/http_pages.c service/http_int.h \
+EXTRA_DIST += service/http_off.c service/http.c service/http_answer.c service/http_answer.h \
+	service/http_pages.c service/http_metrics.c service/http_int.h \
 	conf/http/nginx.conf conf/http/Caddyfile conf/http/haproxy.cfg conf/http/certmap-auth.lua \
 	conf/http/envoy.yaml conf/http/traefik.yml
 
@@ -114,6 +116,23 @@ tests_fuzz_fuzz_http_cert_SOURCES = tests/fuzz/fuzz_http_cert.c service/http_cer
 tests_fuzz_fuzz_http_cert_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
 tests_fuzz_fuzz_http_cert_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_http_cert_LDADD = libcertmap_fuzz.la $(OPENSSL_LIBS)
+endif
+
+# ---------------------------------------------------------------- fuzzing the HTTP request path
+# Method, path, headers in; status, headers, body or a Map frame out
+# (service/http_answer.c, without libmicrohttpd or a socket).
+HTTP_REQUEST_FUZZ_SOURCES = tests/fuzz/fuzz_http_request.c service/http_answer.c \
+	service/http_answer.h service/http_pages.c service/http_cert.c
+check_PROGRAMS += tests/fuzz/replay_http_request
+tests_fuzz_replay_http_request_SOURCES = $(HTTP_REQUEST_FUZZ_SOURCES) tests/fuzz/replay.c
+tests_fuzz_replay_http_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_fuzz_replay_http_request_LDADD = libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS)
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_http_request
+tests_fuzz_fuzz_http_request_SOURCES = $(HTTP_REQUEST_FUZZ_SOURCES)
+tests_fuzz_fuzz_http_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_fuzz_fuzz_http_request_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_fuzz_http_request_LDADD = libcertmap_fuzz.la $(JSONC_LIBS) $(OPENSSL_LIBS)
 endif
 
 # ---------------------------------------------------------------- example

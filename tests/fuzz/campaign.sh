@@ -18,7 +18,8 @@ runs=${FUZZ_RUNS:-10000000}
 nice=${FUZZ_NICE:-19}
 targets=${FUZZ_TARGETS:-}
 work=${FUZZ_WORKDIR:-$builddir/tests/fuzz/campaign}
-all="cert match map mapfile config cert_diff name_diff request request_diff hint cert_env hint_env"
+all="cert match map mapfile config cert_diff name_diff request request_diff hint http_cert
+	http_request cert_env hint_env"
 [ -n "$targets" ] || targets=$all
 
 # Prints the binary and corpus of a target name.

@@ -5,7 +5,8 @@ srcdir=${CERTMAP_SRCDIR:-.}
 builddir=${CERTMAP_BUILDDIR:-.}
 pass=0
 fail=0
-for t in cert cert_diff name_diff match map mapfile config request request_diff hint http_cert; do
+for t in cert cert_diff name_diff match map mapfile config request request_diff hint http_cert \
+	http_request; do
 	dir="$srcdir/tests/fuzz/corpus/$t"
 	if [ ! -d "$dir" ]; then
 		echo "FAIL: no corpus for $t"
