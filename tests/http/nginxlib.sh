@@ -108,6 +108,28 @@ ngx_start() {
 	return 1
 }
 
+# ngx_test_site: for the tests (needs tests/http/httplib.sh): certmapd with
+# cert_format nginx and a contact URL, and nginx on a free loopback port
+# ($port) asking for a client certificate (ssl_verify_client
+# optional_no_ca) in front of the application on $up, with
+# conf/http/nginx.conf's locations. Says ok/ko; returns 1 when either did
+# not start.
+ngx_test_site() {
+	port=$(free_port) || { ko "a free port"; return 1; }
+	up=$(free_port) || { ko "a second free port"; return 1; }
+	[ "$up" != "$port" ] || up=$((port + 1))
+	write_config "$tmp/certmap.conf" "socket = \"$hsock\"; cert_format = \"nginx\"; contact_url = \"mailto:help@example.com\";" "0, $(id -u), 65534"
+	if start_daemon "$tmp/certmap.conf"; then ok "certmapd starts"; else ko "certmapd starts"; cat "$tmp/log"; return 1; fi
+	ngx_write_conf "	server {
+		listen 127.0.0.1:$port ssl;
+		ssl_certificate $certs/serverauth.pem;
+		ssl_certificate_key $certs/serverauth.key;
+		ssl_verify_client optional_no_ca;
+$(ngx_locations "$hsock" "$up" '$ssl_client_escaped_cert')
+	}" "$(ngx_app "$up")"
+	if ngx_start "https://127.0.0.1:$port/" -k; then ok "nginx starts"; else ko "nginx starts (curl $rc)"; return 1; fi
+}
+
 ngx_stop() {
 	if [ -n "$ngx_pid" ]; then
 		kill -QUIT "$ngx_pid" 2>/dev/null

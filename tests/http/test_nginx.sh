@@ -15,23 +15,7 @@ set -u
 ngx_usable || exit 77
 cleanup_more() { ngx_stop; }
 
-port=$(free_port) || { ko "a free port"; finish; exit 1; }
-up=$(free_port) || { ko "a second free port"; finish; exit 1; }
-[ "$up" != "$port" ] || up=$((port + 1))
-
-conf="$tmp/certmap.conf"
-write_config "$conf" "socket = \"$hsock\"; cert_format = \"nginx\"; contact_url = \"mailto:help@example.com\";" "0, $(id -u), 65534"
-if start_daemon "$conf"; then ok "certmapd starts"; else ko "certmapd starts"; cat "$tmp/log"; finish; exit 1; fi
-
-# The site: conf/http/nginx.conf's locations, with this test's paths.
-ngx_write_conf "	server {
-		listen 127.0.0.1:$port ssl;
-		ssl_certificate $certs/serverauth.pem;
-		ssl_certificate_key $certs/serverauth.key;
-		ssl_verify_client optional_no_ca;
-$(ngx_locations "$hsock" "$up" '$ssl_client_escaped_cert')
-	}" "$(ngx_app "$up")"
-if ngx_start "https://127.0.0.1:$port/" -k; then ok "nginx starts"; else ko "nginx starts (curl $rc)"; finish; exit 1; fi
+ngx_test_site || { finish; exit 1; }
 
 # site NAME CERT [curl args]: GET / with CERT's key pair (or none: "-").
 site() {
