@@ -28,8 +28,14 @@
 #include "http_cert.h"
 #include "http_int.h"
 
-/* Headers of one request, with the certificate (several KiB of base64). */
-#define CONN_MEMORY (CMH_MAX_VALUE + 64 * 1024)
+/*
+ * libmicrohttpd's memory for one connection: the request's headers
+ * (certificate and chain included) must fit, and a larger request gets
+ * 431. libmicrohttpd clears it for each request on a kept-alive
+ * connection, so it is kept small: 64 KiB holds certificate headers of up
+ * to some 60 KiB, far more than proxies send for real certificates.
+ */
+#define CONN_MEMORY (64 * 1024)
 #define TOKEN_MAX 4096
 /* A Map frame: the certificates base64, the names, some JSON. */
 #define FRAME_MAX (CMP_MAX_REQUEST)

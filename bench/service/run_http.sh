@@ -4,6 +4,14 @@
 # to CPU 0, best of 3), and nginx with auth_request to certmapd (cached)
 # against nginx with auth_request to a location returning 204, same wrk,
 # same concurrency. Prints "ratio NAME VALUE" lines.
+#
+# The nginx comparison is like for like: one nginx (1 worker), the same
+# wrk (2 threads, BENCH_CONNECTIONS connections, default 16), the same
+# request with the certificate in X-Client-Cert, both paths behind
+# auth_request to an upstream application on a loopback port; only the
+# auth subrequest differs (an internal location's 204, or certmapd over
+# its Unix socket as conf/http/nginx.conf does it: kept-alive upstream
+# connections, HEAD). The faster of 3 runs of each counts.
 # Usage: run_http.sh BUILDDIR SRCDIR   (make bench-http passes both)
 set -u
 builddir=${1:?builddir}; srcdir=${2:?srcdir}
@@ -76,7 +84,7 @@ $(ngx_locations "$tmp/http.sock" "$up" '$http_x_client_cert')
 			internal;
 			return 204;
 		}
-	}" "$(ngx_app "$up")"
+	}" "$(ngx_upstream "$tmp/http.sock")" "$(ngx_app "$up")"
 ngx_start "http://127.0.0.1:$port/base" || exit 1
 c=${BENCH_CONNECTIONS:-16}
 wrkrun() { # URL: requests/s, or 0 when an answer was not 2xx

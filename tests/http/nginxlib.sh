@@ -18,10 +18,22 @@ ngx_usable() {
 	fi
 }
 
+# ngx_upstream HTTP-SOCKET: conf/http/nginx.conf's upstream "certmapd",
+# kept-alive connections to certmapd's HTTP Unix socket (goes in http {}).
+ngx_upstream() {
+	cat <<EOC
+	upstream certmapd {
+		server unix:$1;
+		keepalive 16;
+	}
+EOC
+}
+
 # ngx_locations HTTP-SOCKET UPSTREAM-PORT CERT-VARIABLE: conf/http/nginx.conf's
-# locations with these paths: auth_request to certmapd's /auth with the
-# certificate from CERT-VARIABLE (\$ssl_client_escaped_cert behind TLS),
-# X-Certmap-User/Groups to the upstream, 401/403/495/496 to /denied.
+# locations with these paths (certmapd is ngx_upstream's, which must be
+# there too): auth_request to certmapd's /auth with the certificate from
+# CERT-VARIABLE (\$ssl_client_escaped_cert behind TLS), X-Certmap-User/Groups
+# to the upstream, 401/403/495/496 to /denied.
 ngx_locations() {
 	cat <<EOC
 		location / {
@@ -35,7 +47,10 @@ ngx_locations() {
 		}
 		location = /certmap-auth {
 			internal;
-			proxy_pass http://unix:$1:/auth;
+			proxy_pass http://certmapd/auth;
+			proxy_method HEAD;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
 			proxy_pass_request_body off;
 			proxy_set_header Content-Length "";
 			proxy_set_header X-Client-Cert $3;
@@ -43,7 +58,9 @@ ngx_locations() {
 		error_page 401 403 495 496 /certmap-denied;
 		location = /certmap-denied {
 			internal;
-			proxy_pass http://unix:$1:/denied;
+			proxy_pass http://certmapd/denied;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
 			proxy_pass_request_body off;
 			proxy_set_header Content-Length "";
 			proxy_set_header X-Certmap-Reason \$certmap_reason;
@@ -126,7 +143,7 @@ ngx_test_site() {
 		ssl_certificate_key $certs/serverauth.key;
 		ssl_verify_client optional_no_ca;
 $(ngx_locations "$hsock" "$up" '$ssl_client_escaped_cert')
-	}" "$(ngx_app "$up")"
+	}" "$(ngx_upstream "$hsock")" "$(ngx_app "$up")"
 	if ngx_start "https://127.0.0.1:$port/" -k; then ok "nginx starts"; else ko "nginx starts (curl $rc)"; return 1; fi
 }
 
