@@ -26,6 +26,7 @@
 #include "file.h"
 #include "http_answer.h"
 #include "http_cert.h"
+#include "http_deadline.h"
 #include "http_int.h"
 
 /*
@@ -58,6 +59,7 @@ struct cmd_http {
 	char *unix_path;      /* removed at stop when we created it */
 	char *token;
 	size_t token_len;
+	struct cmd_hdl *deadlines; /* of the requests being read */
 };
 
 /* One connection: who is on the other end. */
@@ -66,6 +68,7 @@ struct conn {
 	int fd;
 	bool refused;
 	bool admitted; /* counted in the limits */
+	struct cmd_hdl_entry deadline;
 };
 
 /* One request. */
@@ -289,6 +292,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 	(void)version;
 	(void)upload_data;
 	if (hr == NULL) {
+		/* The headers are in: no deadline while the answer is made. */
+		ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		if (ci != NULL && ci->socket_context != NULL) {
+			cmd_hdl_set(l->http->deadlines,
+				    &((struct conn *)ci->socket_context)->deadline, 0);
+		}
 		if ((hr = calloc(1, sizeof(*hr))) == NULL) {
 			return MHD_NO;
 		}
@@ -319,11 +328,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 static void on_completed(void *cls, struct MHD_Connection *mc, void **req_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
+	struct listener *l = cls;
 	struct hreq *hr = *req_cls;
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
-	(void)cls;
-	(void)mc;
 	(void)toe;
+	/* The next request's headers are due within the timeout. */
+	if (ci != NULL && ci->socket_context != NULL) {
+		cmd_hdl_set(l->http->deadlines, &((struct conn *)ci->socket_context)->deadline,
+			    l->gen->cfg->service.timeout);
+	}
 	if (hr == NULL) {
 		return;
 	}
@@ -398,6 +413,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 {
 	struct listener *l = cls;
 	struct conn *cn = *socket_context;
+	const union MHD_ConnectionInfo *ci;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		if ((cn = calloc(1, sizeof(*cn))) == NULL) {
@@ -405,11 +421,17 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 		}
 		*socket_context = cn;
 		on_started(l, mc, cn);
+		ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci != NULL) {
+			cmd_hdl_add(l->http->deadlines, &cn->deadline, ci->connect_fd,
+				    l->gen->cfg->service.timeout);
+		}
 		return;
 	}
 	if (cn == NULL) {
 		return;
 	}
+	cmd_hdl_remove(l->http->deadlines, &cn->deadline);
 	if (cn->admitted) {
 		cmd_limits_release(cn->peer.uid);
 	}
@@ -524,6 +546,10 @@ int cmd_http_start(struct cmd_state *st)
 	if (h == NULL) {
 		return 0;
 	}
+	if ((h->deadlines = cmd_hdl_start()) == NULL) {
+		cmd_log(LOG_ERR, "cannot start the HTTP listener's deadline thread");
+		return -1;
+	}
 	for (size_t i = 0; i < CM_ARRAY_SIZE(h->l); i++) {
 		struct listener *l = &h->l[i];
 
@@ -586,6 +612,8 @@ void cmd_http_free(struct cmd_state *st)
 		}
 		pthread_mutex_destroy(&l->dispatch_lock);
 	}
+	/* After the daemons: their connections have left the list. */
+	cmd_hdl_stop(h->deadlines);
 	if (h->unix_path != NULL && unlink(h->unix_path) != 0) {
 		cmd_log(LOG_NOTICE, "cannot remove the HTTP socket %s: %m (the next start removes it)",
 			h->unix_path);

@@ -18,7 +18,8 @@ certmapd_LDADD = libcertmap_audit.la libcertmap_internal.la $(JSONC_LIBS) $(OPEN
 certmapd_SOURCES += service/http_cert.c service/http_cert.h
 if HAVE_MICROHTTPD
 certmapd_SOURCES += service/http.c service/http_answer.c service/http_answer.h \
-	service/http_pages.c service/http_metrics.c service/http_int.h
+	service/http_pages.c service/http_metrics.c service/http_int.h \
+	service/http_deadline.c service/http_deadline.h
 certmapd_CFLAGS += $(MHD_CFLAGS)
 certmapd_LDADD += $(MHD_LIBS)
 else
@@ -26,6 +27,7 @@ certmapd_SOURCES += service/http_off.c
 endif
 EXTRA_DIST += service/http_off.c service/http.c service/http_answer.c service/http_answer.h \
 	service/http_pages.c service/http_metrics.c service/http_int.h \
+	service/http_deadline.c service/http_deadline.h \
 	conf/http/nginx.conf conf/http/Caddyfile conf/http/haproxy.cfg conf/http/certmap-auth.lua \
 	conf/http/envoy.yaml conf/http/traefik.yml
 

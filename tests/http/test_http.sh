@@ -3,7 +3,8 @@
 # curl: /auth in every certificate header format, its answers (200, 401,
 # 403 with the reason, 400, 503), the peer check on the Unix socket, the
 # TCP listener and its bearer token, /healthz, /metrics (promtool when
-# installed), /denied, and a reload.
+# installed), /denied, slow clients and oversized headers cut off while
+# others are served, and a reload.
 set -u
 . "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
 . "$srcdir/tests/http/httplib.sh"
@@ -67,6 +68,7 @@ got=$(printf '%s\n' "$hdr" | head -1 | cut -d' ' -f2)
 case $got in 4*) ok "a 300 KB header is refused (HTTP $got)" ;; "") ok "a 300 KB header is cut off (curl $rc)" ;; *) ko "a 300 KB header is refused (HTTP $got)" ;; esac
 hget /auth -H "X-Client-Cert: $alice"
 expect_status "after an oversized header, others are served" 200
+
 hget /auth -X POST -H "X-Client-Cert: $alice"
 expect_status "POST: 405" 405
 hget /auth/some/path -H "X-Client-Cert: $alice"
@@ -117,11 +119,32 @@ expect_out "/metrics: decisions by verdict" 'certmapd_decisions_total{verdict="m
 expect_out "/metrics: cache hits (alice three times, /auth/... once)" "certmapd_cache_hits_total 3"
 expect_out "/metrics: the histogram's count" "certmapd_request_duration_seconds_count"
 expect_out "/metrics: cache size (alice twice with a requested user)" "certmapd_cache_entries 6"
+expect_out "/metrics: the backend of each domain" 'certmapd_backend_up{domain="local",type="local"} 1'
 if command -v promtool >/dev/null 2>&1; then
 	if lint=$(promtool check metrics < "$tmp/body" 2>&1); then ok "promtool check metrics"; else ko "promtool check metrics"; printf '%s\n' "$lint" | head; fi
 else
 	echo "SKIP: promtool check metrics (Debian package prometheus is not installed)"
 fi
+
+# ------------------------------------------------- slow clients
+# Slow clients (slowloris: headers trickled a byte at a time, which
+# libmicrohttpd's idle timeout never ends) are cut off once
+# service.timeout (5 s here) has passed; others are served meanwhile.
+bench_http="$CERTMAP_BUILDDIR/bench/service/bench_http"
+"$bench_http" slow "$hsock" 4 30 > "$tmp/slow.out" 2>&1 &
+slow_pid=$!
+sleep 1
+hget /auth -H "X-Client-Cert: $alice"
+expect_status "while slow clients trickle their headers, others are served" 200
+if "$bench_http" big "$hsock" 3 300000 > "$tmp/big.out" 2>&1; then
+	ok "while slow clients wait, oversized headers are refused ($(cat "$tmp/big.out"))"
+else
+	ko "while slow clients wait, oversized headers are refused"; cat "$tmp/big.out"
+fi
+if wait "$slow_pid"; then ok "slow clients are cut off ($(cat "$tmp/slow.out"))"; else ko "slow clients are cut off"; cat "$tmp/slow.out"; fi
+expect_out_log "the log says slow clients were cut off" "did not send a request's headers within service.timeout"
+hget /auth -H "X-Client-Cert: $alice"
+expect_status "after the slow clients, others are served" 200
 
 # ------------------------------------------------- reload: the new header name is used
 write_config "$conf" "socket = \"$hsock\"; cert_format = \"base64-der\"; cert_header = \"X-Other-Cert\";"
