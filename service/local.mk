@@ -168,6 +168,12 @@ EXTRA_DIST += bench/service/run_http.sh
 bench-http: certmapd bench/service/bench_client bench/service/bench_http tests/certs/out/stamp
 	$(SHELL) $(top_srcdir)/bench/service/run_http.sh $(abs_top_builddir) $(abs_top_srcdir)
 .PHONY: bench-http
+# Load on the HTTP listener (64 clients, 1 M /auth, slow clients and
+# oversized headers meanwhile): bench/service/load_http.sh. Not in make check.
+EXTRA_DIST += bench/service/load_http.sh
+load-http: certmapd bench/service/bench_http tests/certs/out/stamp
+	$(SHELL) $(top_srcdir)/bench/service/load_http.sh $(abs_top_builddir) $(abs_top_srcdir)
+.PHONY: load-http
 
 # ---------------------------------------------------------------- protocol tests
 check_PROGRAMS += tests/service/frames
