@@ -284,4 +284,35 @@ hget /auth -H "X-Client-Cert: $erin" -H "X-Certmap-Hint-Data: not base64!"
 expect_status "hint bytes that are not base64: 400" 400
 stop_daemon
 
+
+# ------------------------------------------------- a backend down: 503 and certmapd_backend_up 0
+dead=$(free_port) || dead=1
+cat > "$conf" <<EOC
+verify = { ca_file = "$certs/ca.pem"; };
+domains = ( { name = "local"; type = "local"; },
+  { name = "dir"; type = "ldap"; uri = ["ldap://127.0.0.1:$dead"]; base = "dc=example,dc=com"; } );
+rules = ( { name = "upn"; priority = 10; match = "<EKU>clientAuth";
+    map = "LDAP:(uid={subject_principal.short_name})"; domains = ["dir"]; } );
+service = { socket = "$sock"; user = "root"; allowed_uids = [0, $(id -u)]; timeout = 5;
+  http = { socket = "$hsock"; cert_format = "base64-der"; }; };
+EOC
+if start_daemon "$conf"; then
+	hget /metrics
+	out=$body
+	expect_out "/metrics: an ldap domain is up before its first lookup" 'certmapd_backend_up{domain="dir",type="ldap"} 1'
+	hget /auth -H "X-Client-Cert: $alice"
+	expect_status "the directory does not answer: 503" 503
+	expect_header "the directory does not answer: Retry-After" "Retry-After: 5"
+	hget /metrics
+	out=$body
+	expect_out "/metrics: the ldap domain that did not answer is down" 'certmapd_backend_up{domain="dir",type="ldap"} 0'
+	expect_out "/metrics: the local domain is up" 'certmapd_backend_up{domain="local",type="local"} 1'
+	if command -v promtool >/dev/null 2>&1; then
+		if lint=$(promtool check metrics < "$tmp/body" 2>&1); then ok "promtool check metrics (a backend down)"; else ko "promtool check metrics (a backend down)"; printf '%s\n' "$lint" | head; fi
+	fi
+	stop_daemon
+else
+	ko "certmapd starts with an ldap domain"; tail -5 "$tmp/log"
+fi
+
 finish
