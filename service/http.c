@@ -292,12 +292,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 	(void)version;
 	(void)upload_data;
 	if (hr == NULL) {
-		/* The headers are in: no deadline while the answer is made. */
-		ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-		if (ci != NULL && ci->socket_context != NULL) {
-			cmd_hdl_set(l->http->deadlines,
-				    &((struct conn *)ci->socket_context)->deadline, 0);
-		}
 		if ((hr = calloc(1, sizeof(*hr))) == NULL) {
 			return MHD_NO;
 		}
@@ -321,6 +315,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 	}
 	cmd_state_refresh_gen(l->http->st, &l->gen, &l->gen_seq);
 	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	/* The whole request is in (a body too): no deadline while the answer
+	 * is made. */
+	if (ci != NULL && ci->socket_context != NULL) {
+		cmd_hdl_set(l->http->deadlines, &((struct conn *)ci->socket_context)->deadline, 0);
+	}
 	return route(hr, ci != NULL ? (const struct conn *)ci->socket_context : NULL, url,
 		     method);
 }
