@@ -12,7 +12,9 @@
 # auth subrequest differs (an internal location's 204, or certmapd over
 # its Unix socket as conf/http/nginx.conf does it: kept-alive upstream
 # connections, HEAD). Each pair of runs (the 204, then certmapd) gives a
-# ratio; the median of BENCH_PAIRS (5) pairs counts.
+# ratio; the median of BENCH_PAIRS (5) pairs counts. Each pair also shows
+# nginx asking an upstream that only says 204 the same way: what nginx's
+# own proxying costs, the ceiling for any auth server asked over HTTP.
 # Usage: run_http.sh BUILDDIR SRCDIR   (make bench-http passes both)
 set -u
 builddir=${1:?builddir}; srcdir=${2:?srcdir}
@@ -71,7 +73,7 @@ echo "ratio http_auth_cached_vs_varlink $(echo "scale=2; $h / $v" | bc)"
 echo "== nginx auth_request: certmapd (cached) vs a location returning 204"
 if ! ngx_usable; then exit 0; fi
 if ! command -v wrk > /dev/null; then echo "SKIP: wrk is not installed (Debian wrk)"; exit 0; fi
-port=$(( ($$ % 20000) + 30000 )); up=$((port + 1))
+port=$(( ($$ % 20000) + 30000 )); up=$((port + 1)); noop=$((port + 2))
 # Plain HTTP (wrk sends no client certificate): the certificate comes in
 # the client's X-Client-Cert header, sent on both paths.
 NGX_ACCESS_LOG=off NGX_ERROR_LEVEL=warn NGX_CONNECTIONS=1024 ngx_write_conf "	server {
@@ -85,7 +87,25 @@ $(ngx_locations "$tmp/http.sock" "$up" '$http_x_client_cert')
 			internal;
 			return 204;
 		}
-	}" "$(ngx_upstream "$tmp/http.sock")" "$(ngx_app "$up")"
+		# The same auth subrequest to an upstream that only says 204 (a
+		# server of this nginx, kept-alive): what nginx's proxying alone
+		# costs, the ceiling for any auth server it asks over HTTP.
+		location /proxied {
+			auth_request /proxied-auth;
+			proxy_pass http://127.0.0.1:$up;
+		}
+		location = /proxied-auth {
+			internal;
+			proxy_pass http://noop/;
+			proxy_method HEAD;
+			proxy_http_version 1.1;
+			proxy_set_header Connection \"\";
+			proxy_pass_request_body off;
+			proxy_set_header Content-Length \"\";
+		}
+	}" "$(ngx_upstream "$tmp/http.sock")" "$(ngx_app "$up")" \
+	"	upstream noop { server 127.0.0.1:$noop; keepalive 16; }
+	server { listen 127.0.0.1:$noop; access_log off; location / { return 204; } }"
 ngx_start "http://127.0.0.1:$port/base" || exit 1
 c=${BENCH_CONNECTIONS:-16}
 wrkrun() { # URL: requests/s, or 0 when an answer was not 2xx
@@ -102,8 +122,10 @@ pairs=${BENCH_PAIRS:-5}; r=0; ratios=
 while [ $r -lt "$pairs" ]; do
 	b=$(wrkrun "http://127.0.0.1:$port/base")
 	m=$(wrkrun "http://127.0.0.1:$port/")
+	p=$(wrkrun "http://127.0.0.1:$port/proxied")
 	q=$(echo "scale=3; $m / $b" | bc)
-	echo "pair $((r + 1)): nginx + 204 auth: $b req/s, nginx + certmapd: $m req/s, $q"
+	echo "pair $((r + 1)): nginx + 204 auth: $b req/s, nginx + certmapd: $m req/s, $q" \
+		"(nginx + proxied 204 auth: $p req/s, $(echo "scale=3; $p / $b" | bc))"
 	ratios="$ratios $q"; r=$((r + 1))
 done
 echo "($c connections; the median of $pairs pairs)"
