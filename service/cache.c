@@ -1,25 +1,35 @@
-/* The answer cache: a chained hash table plus an LRU list. */
+/*
+ * The answer cache: a chained hash table plus a CLOCK list. A hit only
+ * sets the entry's reference bit (no relinking, so hits from several
+ * loops do not rewrite shared links); eviction walks from the oldest
+ * entry and gives a referenced one a second turn at the new end.
+ */
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "cache.h"
 
 struct cache_entry {
 	unsigned char key[32];
 	struct cache_entry *next_hash;
-	struct cache_entry *lru_prev, *lru_next; /* lru_next: more recently used */
+	struct cache_entry *lru_prev, *lru_next; /* lru_next: inserted later */
+	atomic_bool referenced;  /* hit since the clock hand last passed */
+	atomic_uint refs;        /* the table's, plus one per hit being served */
 	uint64_t expires_ms;     /* monotonic: the TTL */
 	int64_t until_ms;        /* wall clock: the answer's own limit */
+	struct cm_audit_pre *audit;
 	size_t len;
 	char frame[];
 };
 
 struct cm_cache {
-	pthread_mutex_t lock;    /* every loop reads and reorders the LRU */
+	pthread_mutex_t lock;    /* every loop looks up and inserts */
 	struct cache_entry **buckets;
 	size_t n_buckets;       /* a power of two */
 	size_t count;
@@ -108,6 +118,14 @@ static void lru_push(struct cm_cache *c, struct cache_entry *e)
 	c->newest = e;
 }
 
+static void entry_unref(struct cache_entry *e)
+{
+	if (atomic_fetch_sub(&e->refs, 1) == 1) {
+		cm_audit_pre_free(e->audit);
+		free(e);
+	}
+}
+
 static void entry_remove(struct cm_cache *c, struct cache_entry *e)
 {
 	struct cache_entry **pp = &c->buckets[bucket_of(c, e->key)];
@@ -118,7 +136,24 @@ static void entry_remove(struct cm_cache *c, struct cache_entry *e)
 	*pp = e->next_hash;
 	lru_unlink(c, e);
 	c->count--;
-	free(e);
+	entry_unref(e);
+}
+
+/* The clock hand: the oldest entry not hit since its last turn. */
+static void evict_one(struct cm_cache *c)
+{
+	struct cache_entry *e;
+
+	for (size_t turns = 0; (e = c->oldest) != NULL && turns < c->count; turns++) {
+		if (!atomic_exchange(&e->referenced, false)) {
+			break;
+		}
+		lru_unlink(c, e);
+		lru_push(c, e);
+	}
+	if (c->oldest != NULL) {
+		entry_remove(c, c->oldest);
+	}
 }
 
 static struct cache_entry *lookup(struct cm_cache *c, const unsigned char key[32])
@@ -132,25 +167,42 @@ static struct cache_entry *lookup(struct cm_cache *c, const unsigned char key[32
 }
 
 bool cm_cache_get(struct cm_cache *c, const unsigned char key[32], uint64_t now_ms,
-		  struct cm_buf *out)
+		  struct cm_cache_hit *hit)
 {
 	struct cache_entry *e;
-	bool hit = false;
 
+	memset(hit, 0, sizeof(*hit));
 	pthread_mutex_lock(&c->lock);
 	e = lookup(c, key);
 	if (e != NULL && (now_ms >= e->expires_ms ||
 			  (e->until_ms != INT64_MAX && wall_ms() >= e->until_ms))) {
 		entry_remove(c, e);
+		e = NULL;
 	} else if (e != NULL) {
-		lru_unlink(c, e);
-		lru_push(c, e);
-		/* Copied under the lock: another loop may evict it right after. */
-		cm_buf_add(out, e->frame, e->len);
-		hit = true;
+		/* Written only when it changes: hits keep the line shared. */
+		if (!atomic_load_explicit(&e->referenced, memory_order_relaxed)) {
+			atomic_store(&e->referenced, true);
+		}
+		/* Held past the lock: another loop may evict it meanwhile. */
+		atomic_fetch_add(&e->refs, 1);
 	}
 	pthread_mutex_unlock(&c->lock);
-	return hit;
+	if (e == NULL) {
+		return false;
+	}
+	hit->frame = e->frame;
+	hit->len = e->len;
+	hit->audit = e->audit;
+	hit->entry = e;
+	return true;
+}
+
+void cm_cache_release(struct cm_cache_hit *hit)
+{
+	if (hit->entry != NULL) {
+		entry_unref(hit->entry);
+	}
+	memset(hit, 0, sizeof(*hit));
 }
 
 /* With the lock held: replaces any entry for key, evicting the oldest. */
@@ -163,7 +215,7 @@ static void insert(struct cm_cache *c, struct cache_entry *e)
 		entry_remove(c, old);
 	}
 	while (c->count >= c->max_entries && c->oldest != NULL) {
-		entry_remove(c, c->oldest);
+		evict_one(c);
 	}
 	b = bucket_of(c, e->key);
 	e->next_hash = c->buckets[b];
@@ -173,19 +225,25 @@ static void insert(struct cm_cache *c, struct cache_entry *e)
 }
 
 int cm_cache_put(struct cm_cache *c, const unsigned char key[32],
-		 const char *frame, size_t len, uint64_t now_ms, int64_t valid_until)
+		 const char *frame, size_t len, uint64_t now_ms, int64_t valid_until,
+		 struct cm_audit_pre *audit)
 {
 	struct cache_entry *e;
 	int64_t until = limit_ms(valid_until);
 
 	if (c->max_entries == 0 || (until != INT64_MAX && wall_ms() >= until)) {
+		cm_audit_pre_free(audit);
 		return 0;
 	}
 	/* Built outside the lock, so the other loops wait only for the links. */
 	e = malloc(sizeof(*e) + len);
 	if (e == NULL) {
+		cm_audit_pre_free(audit);
 		return -1;
 	}
+	atomic_init(&e->referenced, false);
+	atomic_init(&e->refs, 1);
+	e->audit = audit;
 	memcpy(e->key, key, 32);
 	memcpy(e->frame, frame, len);
 	e->len = len;

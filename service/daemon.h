@@ -33,12 +33,17 @@
 #include "util.h"
 
 /*
- * syslog; lines reach journald through /dev/log. Each message is a whole
+ * log.c: syslog lines on /dev/log through one socket (journald reads it
+ * too), and on stderr in the foreground. Each message is a whole
  * sentence in an administrator's words (what happened, to which peer or
  * file, and the setting or file to change), with no function names, so
  * that it can be searched for without the source.
  */
-#define cmd_log(prio, ...) syslog((prio), __VA_ARGS__)
+/* Before any line; again after fork() is harmless. */
+void cmd_log_open(const char *ident, bool to_stderr);
+void cmd_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One line as it is (no format). */
+void cmd_log_line(int prio, const char *msg);
 
 /* ---------------------------------------------------------------- state.c */
 

@@ -7,7 +7,7 @@ certmapd_SOURCES = service/main.c service/loop.c service/loops.c service/limits.
 	service/dispatch.c service/peer.c service/state.c \
 	service/workers.c service/cache.c service/cache.h service/request.c \
 	service/request.h service/request_fast.c service/request_fast.h service/daemon.h \
-	service/sd_shim.c
+	service/sd_shim.c service/log.c
 # The D-Bus InfoPipe face (service.infopipe); a stub without libsystemd.
 certmapd_SOURCES += service/infopipe.c service/infopipe.h service/infopipe_users.c service/infopipe_accounts.c \
 	service/infopipe_objects.c service/infopipe_int.h
@@ -132,8 +132,13 @@ bench_service_bench_client_SOURCES = bench/service/bench_client.c bench/service/
 	bench/service/benchlib.h
 bench_service_bench_client_CFLAGS = $(AM_CFLAGS) -pthread
 bench_service_bench_client_LDADD = -lpthread
+check_PROGRAMS += bench/service/bench_first
+bench_service_bench_first_SOURCES = bench/service/bench_first.c bench/service/benchlib.c \
+	bench/service/benchlib.h
+bench_service_bench_first_LDADD = $(OPENSSL_LIBS)
 EXTRA_DIST += bench/service/run.sh
-bench-service: certmapd bench/service/bench_client tests/service/svc_client tests/certs/out/stamp
+bench-service: certmapd bench/service/bench_client bench/service/bench_first tests/service/svc_client \
+		tests/certs/out/stamp
 	$(SHELL) $(top_srcdir)/bench/service/run.sh $(abs_top_builddir) $(abs_top_srcdir)
 .PHONY: bench-service
 # The HTTP listener: /auth against varlink Map, nginx auth_request against a
