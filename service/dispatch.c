@@ -299,11 +299,8 @@ static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *cal
 		return CMD_REPLIED;
 	}
 	cmd_stats_add(cl->stats, CMD_C_MISSES, 1);
-	if (cmp_map_decode_certs(&job->map, &fail) != 0) {
-		cmd_job_free(job);
-		cmp_reply_error(out, &fail);
-		return CMD_REPLIED;
-	}
+	/* The certificates are decoded by the worker (job_run): base64 work
+	 * stays off the event loop. */
 	job->work.run = job_run;
 	job->work.done = job_done;
 	job->post = cl->post;
@@ -499,10 +496,15 @@ static void job_run(struct cmd_work *w)
 	struct cmd_job *job = (struct cmd_job *)((char *)w - offsetof(struct cmd_job, work));
 	struct certmap_request req;
 	struct certmap_answer *a = NULL;
+	struct cmp_fail fail;
 	char *json = NULL;
 	int rc;
 
 	job->verdict = -1;
+	if (cmp_map_decode_certs(&job->map, &fail) != 0) {
+		cmp_reply_error(&job->reply, &fail);
+		goto out;
+	}
 	cmp_map_request(&job->map, &req);
 	rc = certmap_map(job->gen->ctx, &req, &a);
 	if (rc != CERTMAP_OK) {
