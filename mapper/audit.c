@@ -373,6 +373,7 @@ static const char *message_id(const char *verdict)
 }
 
 struct cm_audit_pre {
+	atomic_uint refs;
 	struct record head;
 	char *ident;
 	char *verdict;
@@ -442,6 +443,7 @@ struct cm_audit_pre *cm_audit_prepare(const struct cm_audit *a)
 	if (p == NULL) {
 		return NULL;
 	}
+	atomic_init(&p->refs, 1);
 	record_head(&p->head, a);
 	p->ident = dup_or_null(a->ident);
 	p->verdict = dup_or_null(a->verdict);
@@ -456,9 +458,17 @@ struct cm_audit_pre *cm_audit_prepare(const struct cm_audit *a)
 	return p;
 }
 
+struct cm_audit_pre *cm_audit_pre_ref(struct cm_audit_pre *p)
+{
+	if (p != NULL) {
+		atomic_fetch_add(&p->refs, 1);
+	}
+	return p;
+}
+
 void cm_audit_pre_free(struct cm_audit_pre *p)
 {
-	if (p == NULL) {
+	if (p == NULL || atomic_fetch_sub(&p->refs, 1) != 1) {
 		return;
 	}
 	record_free(&p->head);

@@ -62,6 +62,8 @@ void cm_audit_log(const struct cm_audit *a, cm_audit_syslog_fn to_syslog, void *
  */
 struct cm_audit_pre;
 struct cm_audit_pre *cm_audit_prepare(const struct cm_audit *a);
+/* Shared, immutable: another reference (p may be NULL); each one is freed. */
+struct cm_audit_pre *cm_audit_pre_ref(struct cm_audit_pre *p);
 void cm_audit_pre_free(struct cm_audit_pre *p);
 /* Logs p's record with the rest taken from a (peer or PAM service and
  * host, cached, time_us); rate-limited like cm_audit_log. cm_audit_log is

@@ -5,8 +5,11 @@
  * second turn). Each entry also keeps its decision's audit words
  * (cm_audit_prepare), so a hit is logged without parsing the reply. An entry also dies at
  * its answer's own limit in wall-clock time (the certificate's notAfter,
- * a CRL's nextUpdate), whichever comes first. Every event loop
- * shares it, so each call takes the cache's mutex briefly; a hit holds a
+ * a CRL's nextUpdate), whichever comes first. The cache is split in
+ * shards, one per event loop (and one for the other callers: HTTP,
+ * D-Bus), each with its own lock, entries and share of max_entries on
+ * cache lines of its own: loops never wait for each other, and an answer
+ * is worked out once per loop that is asked for it. A hit holds a
  * reference to its entry until cm_cache_release.
  */
 #ifndef CERTMAP_SERVICE_CACHE_H
@@ -29,12 +32,14 @@ struct cm_cache_hit {
 	void *entry;
 };
 
-/* max_entries 0 or ttl_ms 0 gives a cache that stores nothing. */
-struct cm_cache *cm_cache_new(size_t max_entries, uint64_t ttl_ms);
+/* max_entries 0 or ttl_ms 0 gives a cache that stores nothing; shards 0
+ * is 1. Each shard holds max_entries / shards (rounded up). */
+struct cm_cache *cm_cache_new(size_t max_entries, uint64_t ttl_ms, unsigned int shards);
 void cm_cache_free(struct cm_cache *c);
 /* True on a hit, with *hit filled (release it); false and *hit empty. */
-bool cm_cache_get(struct cm_cache *c, const unsigned char key[32], uint64_t now_ms,
-		  struct cm_cache_hit *hit);
+/* shard: the caller's (taken modulo the number of shards). */
+bool cm_cache_get(struct cm_cache *c, unsigned int shard, const unsigned char key[32],
+		  uint64_t now_ms, struct cm_cache_hit *hit);
 void cm_cache_release(struct cm_cache_hit *hit);
 /*
  * Stores a copy of frame until now_ms + the TTL (monotonic milliseconds),
@@ -43,7 +48,7 @@ void cm_cache_release(struct cm_cache_hit *hit);
  * Takes audit (may be NULL) in every case. Returns 0 or -1 (out of
  * memory; the cache is unchanged).
  */
-int cm_cache_put(struct cm_cache *c, const unsigned char key[32],
+int cm_cache_put(struct cm_cache *c, unsigned int shard, const unsigned char key[32],
 		 const char *frame, size_t len, uint64_t now_ms, int64_t valid_until,
 		 struct cm_audit_pre *audit);
 void cm_cache_flush(struct cm_cache *c);

@@ -59,7 +59,8 @@ struct cmd_gen {
 	atomic_int refs;
 };
 
-struct cmd_gen *cmd_gen_load(const char *path, char **errmsg);
+/* cache_shards: one per event loop plus one (cache.h). */
+struct cmd_gen *cmd_gen_load(const char *path, unsigned int cache_shards, char **errmsg);
 struct cmd_gen *cmd_gen_ref(struct cmd_gen *g);
 void cmd_gen_unref(struct cmd_gen *g);
 
@@ -140,6 +141,7 @@ struct cmd_state {
 	int signal_fd; /* watched by loop 0 only */
 	atomic_bool stopping;
 	uint64_t started_ms;
+	unsigned int cache_shards; /* of each generation's answer cache */
 };
 
 /* Replaces *g (a reference held by the caller, or NULL) with the current
@@ -192,6 +194,8 @@ struct cmd_caller {
 	void (*post)(struct cmd_job *job, void *post_arg);
 	void *post_arg;
 	void *owner; /* given back by cmd_job_owner() */
+	/* The answer-cache shard: loop i uses i + 1, everyone else 0. */
+	unsigned int shard;
 };
 
 enum cmd_outcome {

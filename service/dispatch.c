@@ -67,6 +67,7 @@ struct cmd_job {
 	void (*post)(struct cmd_job *job, void *post_arg);
 	void *post_arg;
 	void *owner;
+	unsigned int shard; /* the caller's answer-cache shard */
 	struct cmd_gen *gen;
 	struct cmp_call call;
 	struct cmp_map map;
@@ -290,7 +291,7 @@ static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *cal
 		 * traced answer and this untraced one never share an entry. */
 		job->map.key[0] ^= 0x01;
 	}
-	if (cm_cache_get(cl->gen->cache, job->map.key, cmd_now_ms(), &hit)) {
+	if (cm_cache_get(cl->gen->cache, cl->shard, job->map.key, cmd_now_ms(), &hit)) {
 		cmd_stats_add(cl->stats, CMD_C_HITS, 1);
 		cm_buf_add(out, hit.frame, hit.len);
 		log_cached(cl, hit.audit, start_us);
@@ -306,6 +307,7 @@ static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *cal
 	job->post = cl->post;
 	job->post_arg = cl->post_arg;
 	job->owner = cl->owner;
+	job->shard = cl->shard;
 	job->gen = cmd_gen_ref(cl->gen);
 	job->call = *call;
 	memset(call, 0, sizeof(*call)); /* the job owns the strings now */
@@ -565,7 +567,7 @@ void cmd_job_finish(struct cmd_job *job, struct cmd_stats *stats, struct cm_buf 
 	/* The cache belongs to the job's generation: an answer made under
 	 * rules a reload has replaced goes away with them. */
 	if (job->cacheable && !job->reply.failed) {
-		cm_cache_put(job->gen->cache, job->map.key, job->reply.data, job->reply.len,
+		cm_cache_put(job->gen->cache, job->shard, job->map.key, job->reply.data, job->reply.len,
 			     cmd_now_ms(), job->valid_until, job->audit);
 		job->audit = NULL;
 	}

@@ -187,6 +187,11 @@ tests_service_test_request_fast_SOURCES = tests/service/test_request_fast.c serv
 	service/request_fast.c service/request_fast.h
 tests_service_test_request_fast_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
 tests_service_test_request_fast_LDADD = $(UNIT_LDADD) $(JSONC_LIBS)
+check_PROGRAMS += tests/service/test_cache
+TESTS += tests/service/test_cache
+tests_service_test_cache_SOURCES = tests/service/test_cache.c service/cache.c
+tests_service_test_cache_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_service_test_cache_LDADD = libcertmap_audit.la $(UNIT_LDADD)
 check_PROGRAMS += tests/unit/test_http_cert
 TESTS += tests/unit/test_http_cert
 tests_unit_test_http_cert_SOURCES = tests/unit/test_http_cert.c service/http_cert.c

@@ -405,7 +405,8 @@ int main(int argc, char **argv)
 	}
 	cmd_log_open("certmapd", o.foreground);
 	st.config_path = o.config;
-	if ((st.gen = cmd_gen_load(o.config, &err)) == NULL) {
+	st.cache_shards = o.loops + 1;
+	if ((st.gen = cmd_gen_load(o.config, st.cache_shards, &err)) == NULL) {
 		cmd_log(LOG_ERR, "cannot load %s: %s", o.config, err != NULL ? err : "unknown error");
 		goto out;
 	}
