@@ -604,22 +604,29 @@ static enum certmap_reason reason_msg(char **msg, enum certmap_reason r,
 	return r;
 }
 
+/* Exactly one DER certificate, nothing after it. */
+static X509 *x509_from_der(const unsigned char *der, size_t der_len)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)der_len);
+
+	if (x != NULL && p != der + der_len) {
+		X509_free(x);
+		x = NULL;
+	}
+	return x;
+}
+
 static X509 *x509_from(const unsigned char *data, size_t len)
 {
 	unsigned char *der = NULL;
 	size_t der_len = 0;
-	const unsigned char *p;
 	X509 *x = NULL;
 
 	if (cm_cert_to_der(data, len, &der, &der_len, NULL) != 0) {
 		return NULL;
 	}
-	p = der;
-	x = d2i_X509(NULL, &p, (long)der_len);
-	if (x != NULL && p != der + der_len) {
-		X509_free(x);
-		x = NULL;
-	}
+	x = x509_from_der(der, der_len);
 	free(der);
 	return x;
 }
@@ -747,7 +754,8 @@ static enum certmap_reason check_chain(const struct cm_verifier *v,
 	X509_STORE_CTX *ctx = NULL;
 	enum certmap_reason r;
 
-	leaf = x509_from(id->der, id->der_len);
+	/* The identity holds DER already: decoded straight, no copy. */
+	leaf = x509_from_der(id->der, id->der_len);
 	untrusted = sk_X509_new_null();
 	ctx = X509_STORE_CTX_new();
 	if (leaf == NULL || untrusted == NULL || ctx == NULL) {
