@@ -227,16 +227,6 @@ static bool memo_get(const char *sha, char **subject, char **issuer)
 	return found;
 }
 
-bool cm_audit_knows(const char *cert_sha256)
-{
-	char *s = NULL, *i = NULL;
-	bool found = sha256_ok(cert_sha256) && memo_get(cert_sha256, &s, &i);
-
-	free(s);
-	free(i);
-	return found;
-}
-
 /* ------------------------------------------------------------ the record */
 
 struct record {

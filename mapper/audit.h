@@ -71,10 +71,6 @@ void cm_audit_pre_free(struct cm_audit_pre *p);
 void cm_audit_log_pre(const struct cm_audit_pre *p, const struct cm_audit *a,
 		      cm_audit_syslog_fn to_syslog, void *arg);
 
-/* Whether a record with cert == NULL and this cert_sha256 still gets the
- * subject and issuer (remembered from an earlier record). */
-bool cm_audit_knows(const char *cert_sha256);
-
 /* Monotonic microseconds, for time_us. */
 uint64_t cm_audit_now_us(void);
 

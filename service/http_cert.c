@@ -23,18 +23,41 @@ void cmh_certs_clear(struct cmh_certs *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* The length and padding, looked at before the bytes (so the log says
+ * "truncated" for a value with a stray byte at its end); NULL if fine. */
+static const char *length_why(const char *s, size_t len)
+{
+	size_t data = len;
+
+	/* At most two '=' at the very end, and only to complete a quantum. */
+	while (data > 0 && len - data < 2 && s[data - 1] == '=') {
+		data--;
+	}
+	if (data != len && len % 4 != 0) {
+		return "base64 padding is misplaced";
+	}
+	if (data == 0) {
+		return "the base64 value is empty";
+	}
+	return data % 4 == 1 ? "the base64 value is truncated" : NULL;
+}
+
 /* Strict base64, padded or not, one encoding per value (the decoder is
  * mapper/util.c's; only the words are this file's). */
 unsigned char *cmh_base64_decode(const char *s, size_t len, size_t *out_len, const char **why)
 {
 	unsigned char *out = NULL;
 
+	*out_len = 0;
+	if ((*why = length_why(s, len)) != NULL) {
+		return NULL;
+	}
 	switch (cm_base64_decode(s, len, CM_B64_UNPADDED | CM_B64_CANONICAL, CMP_MAX_CERT, &out,
 				 out_len)) {
 	case CM_B64_OK: return out;
 	case CM_B64_EMPTY: *why = "the base64 value is empty"; break;
 	case CM_B64_BAD_CHAR: *why = "a byte that is not base64"; break;
-	case CM_B64_BAD_LENGTH: *why = "base64 padding is misplaced or the value is truncated"; break;
+	case CM_B64_BAD_LENGTH: *why = "a byte that is not base64"; break; /* "T===" */
 	case CM_B64_STRAY_BITS: *why = "base64 with stray bits at the end"; break;
 	case CM_B64_TOO_LARGE: *why = "the certificate is over 64 KiB"; break;
 	case CM_B64_NOMEM: *why = "out of memory"; break;

@@ -163,7 +163,7 @@ stop_sink
 
 # --- the syslog socket appears after certmapd started: found without a restart
 rm -f /dev/log
-if start_daemon; then ok "daemon starts without /dev/log"; else ko "daemon starts without /dev/log"; cat "$tmp/log"; fi
+if start_daemon "$tmp/certmap.conf"; then ok "daemon starts without /dev/log"; else ko "daemon starts without /dev/log"; cat "$tmp/log"; fi
 map "$certs/alice.pem"
 start_sink "$tmp/not-journald"
 i=0
