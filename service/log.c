@@ -95,8 +95,10 @@ static void log_send(const char *buf, size_t len)
 
 void cmd_log_line(int prio, const char *msg)
 {
+	/* The time stamp changes once a second: each thread keeps its own. */
+	static __thread time_t stamp_time = -1;
+	static __thread char stamp[32];
 	char buf[LOG_LINE_MAX];
-	char stamp[32];
 	struct tm tm;
 	time_t now = time(NULL);
 	int head, n;
@@ -104,8 +106,12 @@ void cmd_log_line(int prio, const char *msg)
 	if ((prio & LOG_FACMASK) == 0) {
 		prio |= LOG_DAEMON;
 	}
-	if (localtime_r(&now, &tm) == NULL || strftime(stamp, sizeof(stamp), "%h %e %T", &tm) == 0) {
-		stamp[0] = '\0';
+	if (now != stamp_time) {
+		if (localtime_r(&now, &tm) == NULL ||
+		    strftime(stamp, sizeof(stamp), "%h %e %T", &tm) == 0) {
+			stamp[0] = '\0';
+		}
+		stamp_time = now;
 	}
 	head = snprintf(buf, sizeof(buf), "<%d>%s ", prio, stamp);
 	n = snprintf(buf + head, sizeof(buf) - (size_t)head, "%s[%d]: %s", log_ident, (int)getpid(),
