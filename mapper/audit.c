@@ -7,6 +7,7 @@
 
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,8 @@ static size_t slot_of(const char *key)
 /* Only refusals of a known certificate are limited: a mapping is always
  * worth a line. Returns false when the record is to be dropped; otherwise
  * *suppressed says how many were dropped since the last one logged. */
-static bool rate_allow(const struct cm_audit *a, unsigned int *suppressed)
+static bool rate_allow(const char *verdict, const char *cert_sha256, const char *reason,
+		       unsigned int *suppressed)
 {
 	char key[sizeof(slots[0].key)];
 	time_t now = time(NULL);
@@ -61,12 +63,11 @@ static bool rate_allow(const struct cm_audit *a, unsigned int *suppressed)
 	bool allow = true;
 
 	*suppressed = 0;
-	if (a->verdict == NULL || strcmp(a->verdict, "refused") != 0 || a->cert_sha256 == NULL ||
-	    a->cert_sha256[0] == '\0') {
+	if (verdict == NULL || strcmp(verdict, "refused") != 0 || cert_sha256 == NULL ||
+	    cert_sha256[0] == '\0') {
 		return true;
 	}
-	snprintf(key, sizeof(key), "%.64s/%.30s", a->cert_sha256,
-		 a->reason != NULL ? a->reason : "-");
+	snprintf(key, sizeof(key), "%.64s/%.30s", cert_sha256, reason != NULL ? reason : "-");
 	pthread_mutex_lock(&slots_lock);
 	s = &slots[slot_of(key)];
 	if (strcmp(s->key, key) != 0 || now - s->window_start >= CM_AUDIT_WINDOW_S ||
@@ -226,16 +227,6 @@ static bool memo_get(const char *sha, char **subject, char **issuer)
 	return found;
 }
 
-bool cm_audit_knows(const char *cert_sha256)
-{
-	char *s = NULL, *i = NULL;
-	bool found = sha256_ok(cert_sha256) && memo_get(cert_sha256, &s, &i);
-
-	free(s);
-	free(i);
-	return found;
-}
-
 /* ------------------------------------------------------------ the record */
 
 struct record {
@@ -286,15 +277,17 @@ static void put_num(struct record *r, const char *word, const char *key, unsigne
 	put(r, word, key, num, false);
 }
 
-static void record_build(struct record *r, const struct cm_audit *a, unsigned int suppressed)
+/* The words that depend on the decision alone, up to the issuer. */
+static void record_head(struct record *r, const struct cm_audit *a)
 {
 	char *subject = NULL, *issuer = NULL;
 	bool mapped = a->verdict != NULL && strcmp(a->verdict, "mapped") == 0;
+	bool parsed = sha256_ok(a->cert_sha256);
 
 	/* Decoding a certificate costs more than the rest of the record. */
-	if (!sha256_ok(a->cert_sha256) || !memo_get(a->cert_sha256, &subject, &issuer)) {
+	if (!parsed || !memo_get(a->cert_sha256, &subject, &issuer)) {
 		cert_names(a->cert, a->cert_len, &subject, &issuer);
-		if (a->cert != NULL && sha256_ok(a->cert_sha256)) {
+		if (a->cert != NULL && parsed) {
 			memo_put(a->cert_sha256, subject, issuer);
 		}
 	}
@@ -325,6 +318,14 @@ static void record_build(struct record *r, const struct cm_audit *a, unsigned in
 	put(r, "cert_sha256", "CERT_SHA256", a->cert_sha256, false);
 	put(r, "subject", "SUBJECT", subject, true);
 	put(r, "issuer", "ISSUER", issuer, true);
+	free(subject);
+	free(issuer);
+}
+
+/* The words of this one call: who asked, whether cached, how long. */
+static void record_tail(struct record *r, const struct cm_audit *a, unsigned int suppressed)
+{
+	cm_buf_init(&r->line, 1024);
 	if (a->has_peer) {
 		put_num(r, "peer_uid", "PEER_UID", (unsigned long long)a->peer_uid);
 		put_num(r, "peer_pid", "PEER_PID", (unsigned long long)a->peer_pid);
@@ -337,8 +338,6 @@ static void record_build(struct record *r, const struct cm_audit *a, unsigned in
 	if (suppressed > 0) {
 		put_num(r, "suppressed", "SUPPRESSED", suppressed);
 	}
-	free(subject);
-	free(issuer);
 }
 
 static void record_free(struct record *r)
@@ -363,59 +362,194 @@ static const char *message_id(const char *verdict)
 	return CM_AUDIT_ID_ERROR;
 }
 
-#ifdef HAVE_SYSTEMD
-/* Returns 0 when journald took the record. */
-static int to_journal(struct record *r, const struct cm_audit *a, const char *line)
-{
-	struct iovec iov[MAX_FIELDS + 4];
-	char msg[8300], id[64], ident[64];
-	size_t n = 0;
+struct cm_audit_pre {
+	atomic_uint refs;
+	struct record head;
+	char *ident;
+	char *verdict;
+	char *reason;
+	char *cert_sha256;
+};
 
-	if (access(JOURNAL_SOCKET, F_OK) != 0) {
-		return -1;
+#ifdef HAVE_SYSTEMD
+/* Whether journald's socket is there: looked at most once a second, not
+ * for every record. */
+static bool journal_there(void)
+{
+	static _Atomic time_t checked;
+	static atomic_bool there;
+	time_t now = time(NULL);
+
+	if (atomic_load(&checked) != now) {
+		atomic_store(&there, access(JOURNAL_SOCKET, F_OK) == 0);
+		atomic_store(&checked, now);
 	}
-	snprintf(msg, sizeof(msg), "MESSAGE=%s", line);
-	snprintf(id, sizeof(id), "MESSAGE_ID=%s", message_id(a->verdict));
-	snprintf(ident, sizeof(ident), "SYSLOG_IDENTIFIER=%s",
-		 a->ident != NULL ? a->ident : "certmap");
-	iov[n++] = (struct iovec){msg, strlen(msg)};
-	iov[n++] = (struct iovec){id, strlen(id)};
-	iov[n++] = (struct iovec){(char *)"PRIORITY=5", 10};
-	iov[n++] = (struct iovec){ident, strlen(ident)};
+	return atomic_load(&there);
+}
+
+static void add_fields(struct iovec *iov, size_t *n, const struct record *r)
+{
 	for (size_t i = 0; i < r->n; i++) {
 		if (r->field[i].failed || r->field[i].data == NULL) {
 			continue;
 		}
-		iov[n++] = (struct iovec){r->field[i].data, r->field[i].len};
+		iov[(*n)++] = (struct iovec){r->field[i].data, r->field[i].len};
 	}
+}
+
+/* Returns 0 when journald took the record. */
+static int to_journal(const struct cm_audit_pre *p, const struct record *tail, const char *line)
+{
+	struct iovec iov[2 * MAX_FIELDS + 4];
+	char msg[8300], id[64], ident[64];
+	size_t n = 0;
+
+	if (!journal_there()) {
+		return -1;
+	}
+	snprintf(msg, sizeof(msg), "MESSAGE=%s", line);
+	snprintf(id, sizeof(id), "MESSAGE_ID=%s", message_id(p->verdict));
+	snprintf(ident, sizeof(ident), "SYSLOG_IDENTIFIER=%s",
+		 p->ident != NULL ? p->ident : "certmap");
+	iov[n++] = (struct iovec){msg, strlen(msg)};
+	iov[n++] = (struct iovec){id, strlen(id)};
+	iov[n++] = (struct iovec){(char *)"PRIORITY=5", 10};
+	iov[n++] = (struct iovec){ident, strlen(ident)};
+	add_fields(iov, &n, &p->head);
+	add_fields(iov, &n, tail);
 	return sd_journal_sendv(iov, (int)n) >= 0 ? 0 : -1;
 }
 #endif
 
-void cm_audit_log(const struct cm_audit *a, cm_audit_syslog_fn to_syslog, void *arg)
+static char *dup_or_null(const char *s)
 {
-	struct record r = {0};
-	unsigned int suppressed = 0;
-	char *line = NULL;
+	return s != NULL ? strdup(s) : NULL;
+}
 
-	if (!rate_allow(a, &suppressed)) {
+struct cm_audit_pre *cm_audit_prepare(const struct cm_audit *a)
+{
+	struct cm_audit_pre *p = calloc(1, sizeof(*p));
+
+	if (p == NULL) {
+		return NULL;
+	}
+	atomic_init(&p->refs, 1);
+	record_head(&p->head, a);
+	p->ident = dup_or_null(a->ident);
+	p->verdict = dup_or_null(a->verdict);
+	p->reason = dup_or_null(a->reason);
+	p->cert_sha256 = dup_or_null(a->cert_sha256);
+	if (p->head.line.failed || (a->ident != NULL && p->ident == NULL) ||
+	    (a->verdict != NULL && p->verdict == NULL) || (a->reason != NULL && p->reason == NULL) ||
+	    (a->cert_sha256 != NULL && p->cert_sha256 == NULL)) {
+		cm_audit_pre_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+struct cm_audit_pre *cm_audit_pre_ref(struct cm_audit_pre *p)
+{
+	if (p != NULL) {
+		atomic_fetch_add(&p->refs, 1);
+	}
+	return p;
+}
+
+void cm_audit_pre_free(struct cm_audit_pre *p)
+{
+	if (p == NULL || atomic_fetch_sub(&p->refs, 1) != 1) {
 		return;
 	}
-	record_build(&r, a, suppressed);
-	line = cm_buf_steal(&r.line, NULL);
-	if (line == NULL) {
+	record_free(&p->head);
+	free(p->ident);
+	free(p->verdict);
+	free(p->reason);
+	free(p->cert_sha256);
+	free(p);
+}
+
+/*
+ * The common case at the speed of a cache hit: certmapd's record (peer
+ * numbers, no strings to escape) to syslog when journald is not there,
+ * formatted on the stack with the same words record_tail puts. False
+ * when the record needs the general path.
+ */
+static bool syslog_peer_line(const struct cm_audit_pre *p, const struct cm_audit *a,
+			     unsigned int suppressed, cm_audit_syslog_fn to_syslog, void *arg)
+{
+	char line[8192];
+	int n;
+
+#ifdef HAVE_SYSTEMD
+	if (journal_there()) {
+		return false;
+	}
+#endif
+	if (!a->has_peer || p->head.line.failed || p->head.line.len >= sizeof(line) - 128) {
+		return false;
+	}
+	memcpy(line, p->head.line.data, p->head.line.len);
+	n = snprintf(line + p->head.line.len, sizeof(line) - p->head.line.len,
+		     " peer_uid=%llu peer_pid=%llu cached=%s time_us=%llu",
+		     (unsigned long long)a->peer_uid, (unsigned long long)a->peer_pid,
+		     a->cached ? "yes" : "no", (unsigned long long)a->time_us);
+	if (n < 0 || (size_t)n >= sizeof(line) - p->head.line.len - 32) {
+		return false;
+	}
+	if (suppressed > 0) {
+		snprintf(line + p->head.line.len + n, sizeof(line) - p->head.line.len - (size_t)n,
+			 " suppressed=%u", suppressed);
+	}
+	to_syslog(arg, line);
+	return true;
+}
+
+void cm_audit_log_pre(const struct cm_audit_pre *p, const struct cm_audit *a,
+		      cm_audit_syslog_fn to_syslog, void *arg)
+{
+	struct record tail = {0};
+	unsigned int suppressed = 0;
+	struct cm_buf line;
+	char *text = NULL;
+
+	if (p == NULL) {
+		to_syslog(arg, "decision (log line too long)");
+		return;
+	}
+	if (!rate_allow(p->verdict, p->cert_sha256, p->reason, &suppressed)) {
+		return;
+	}
+	if (syslog_peer_line(p, a, suppressed, to_syslog, arg)) {
+		return;
+	}
+	record_tail(&tail, a, suppressed);
+	cm_buf_init(&line, 8192);
+	cm_buf_add(&line, p->head.line.data, p->head.line.len);
+	cm_buf_add(&line, tail.line.data, tail.line.len);
+	text = cm_buf_steal(&line, NULL);
+	cm_buf_free(&line);
+	if (text == NULL || tail.line.failed) {
 		to_syslog(arg, "decision (log line too long)");
 		goto out;
 	}
 #ifdef HAVE_SYSTEMD
-	if (to_journal(&r, a, line) == 0) {
+	if (to_journal(p, &tail, text) == 0) {
 		goto out;
 	}
 #endif
-	to_syslog(arg, line);
+	to_syslog(arg, text);
 out:
-	free(line);
-	record_free(&r);
+	free(text);
+	record_free(&tail);
+}
+
+void cm_audit_log(const struct cm_audit *a, cm_audit_syslog_fn to_syslog, void *arg)
+{
+	struct cm_audit_pre *p = cm_audit_prepare(a);
+
+	cm_audit_log_pre(p, a, to_syslog, arg);
+	cm_audit_pre_free(p);
 }
 
 uint64_t cm_audit_now_us(void)

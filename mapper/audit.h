@@ -54,9 +54,22 @@ typedef void (*cm_audit_syslog_fn)(void *arg, const char *line);
 /* Logs one record (or counts it as suppressed). Thread-safe. */
 void cm_audit_log(const struct cm_audit *a, cm_audit_syslog_fn to_syslog, void *arg);
 
-/* Whether a record with cert == NULL and this cert_sha256 still gets the
- * subject and issuer (remembered from an earlier record). */
-bool cm_audit_knows(const char *cert_sha256);
+/*
+ * The words of a record that depend on the decision alone (verdict to
+ * issuer), rendered once: certmapd keeps them with a cached answer and
+ * logs each hit with cm_audit_log_pre, so that a hit neither parses its
+ * reply nor decodes the certificate. NULL when out of memory.
+ */
+struct cm_audit_pre;
+struct cm_audit_pre *cm_audit_prepare(const struct cm_audit *a);
+/* Shared, immutable: another reference (p may be NULL); each one is freed. */
+struct cm_audit_pre *cm_audit_pre_ref(struct cm_audit_pre *p);
+void cm_audit_pre_free(struct cm_audit_pre *p);
+/* Logs p's record with the rest taken from a (peer or PAM service and
+ * host, cached, time_us); rate-limited like cm_audit_log. cm_audit_log is
+ * cm_audit_prepare and this, so both forms are the same words. */
+void cm_audit_log_pre(const struct cm_audit_pre *p, const struct cm_audit *a,
+		      cm_audit_syslog_fn to_syslog, void *arg);
 
 /* Monotonic microseconds, for time_us. */
 uint64_t cm_audit_now_us(void);

@@ -47,6 +47,7 @@ static void entry_free(struct cm_cert_entry *e)
 	free(e->results);
 	cm_identity_free(e->id);
 	pthread_mutex_destroy(&e->lock);
+	cm_verify_memo_destroy(&e->verify);
 	free(e);
 }
 
@@ -170,6 +171,12 @@ static int entry_new(const struct cm_config *cfg, unsigned char *der, size_t len
 	int rc;
 
 	if (e == NULL || pthread_mutex_init(&e->lock, NULL) != 0) {
+		free(e);
+		free(der);
+		return CERTMAP_ERR_NOMEM;
+	}
+	if (cm_verify_memo_init(&e->verify) != 0) {
+		pthread_mutex_destroy(&e->lock);
 		free(e);
 		free(der);
 		return CERTMAP_ERR_NOMEM;

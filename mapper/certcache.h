@@ -4,7 +4,9 @@
  * Both are pure functions of the certificate bytes and the configuration,
  * so a context keeps them in a bounded cache keyed by the certificate's
  * SHA-256: a certificate seen before costs no parsing and no rule
- * evaluation. Account lookups and verification are never cached here.
+ * evaluation. An entry also keeps the chains that verified for it
+ * (cm_verify_memo, verify.h: keyed by the verifier, the leaf and chain
+ * digests, bounded in time); account lookups are never cached here.
  */
 #ifndef CERTMAP_CERTCACHE_H
 #define CERTMAP_CERTCACHE_H
@@ -17,6 +19,7 @@
 #include "conf.h"
 #include "identity.h"
 #include "util.h"
+#include "verify.h"
 
 #define CM_CERT_CACHE_SIZE 512
 
@@ -37,6 +40,7 @@ struct cm_cert_entry {
 	const struct cm_config *cfg;
 	struct cm_rule_result *results;  /* one per cfg->rules[i] */
 	pthread_mutex_t lock;            /* serialises evaluation of results */
+	struct cm_verify_memo verify;    /* chains that verified, see verify.h */
 	atomic_uint refs;
 	/* Cache bookkeeping, under the cache's lock. */
 	struct cm_cert_entry *hnext;

@@ -231,7 +231,8 @@ int certmap_map(const struct certmap_ctx *ctx, const struct certmap_request *req
 	}
 	hex_digest(a->cert_sha256, cert->sha256);
 	a->valid_until = answer_valid_until(ctx, cert->id, now);
-	reason = cm_verify(ctx->verifier, cert->id, req->chain, req->chain_len, req->n_chain, 0, &msg);
+	reason = cm_verify_memo(ctx->verifier, &cert->verify, cert->id, req->chain, req->chain_len,
+				req->n_chain, 0, &msg, NULL);
 	if (reason != CERTMAP_REASON_NONE) {
 		cm_answer_refuse(a, reason, "%s", msg != NULL ? msg : certmap_reason_name(reason));
 		goto done;

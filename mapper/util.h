@@ -111,4 +111,28 @@ bool cm_utf8_valid(const void *p, size_t len);
  */
 char *cm_utf8_sanitize(const void *p, size_t len);
 
+/*
+ * Strict base64 (RFC 4648 standard alphabet), decoded by OpenSSL. What is
+ * refused: any byte outside the alphabet (white space too unless a flag
+ * allows it), '=' anywhere but at the end or more than two of them, a
+ * length that is not whole quanta (unless CM_B64_UNPADDED), no data.
+ */
+#define CM_B64_SPACE 0x1u     /* ' ', '\t', '\r', '\n' anywhere are dropped */
+#define CM_B64_UNPADDED 0x4u  /* the final '=' may be left out */
+#define CM_B64_CANONICAL 0x8u /* the unused bits of the last digit must be zero */
+
+enum cm_b64_error {
+	CM_B64_OK,
+	CM_B64_EMPTY,	   /* no digits */
+	CM_B64_BAD_CHAR,   /* a byte outside the alphabet, or after the padding */
+	CM_B64_BAD_LENGTH, /* not whole quanta, a lone digit, more than two '=' */
+	CM_B64_STRAY_BITS, /* CM_B64_CANONICAL: non-zero bits past the data */
+	CM_B64_TOO_LARGE,  /* more than max_out bytes */
+	CM_B64_NOMEM,
+};
+
+/* Decodes s[0..len) into a malloc'd *out of *out_len (> 0) bytes. */
+enum cm_b64_error cm_base64_decode(const char *s, size_t len, unsigned int flags, size_t max_out,
+				   unsigned char **out, size_t *out_len);
+
 #endif

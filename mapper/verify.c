@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 
 struct cm_verifier {
 	struct cm_verify_policy p;
+	uint64_t gen;               /* unique per cm_verifier_new: keys cm_verify_memo */
 	X509_STORE *store;          /* NULL unless p.enabled */
 	struct cm_strv eku_oids;    /* p.require_eku resolved, same order */
 	/* When the store's verdicts change by time alone: the notBefore and
@@ -528,7 +530,12 @@ int cm_verifier_new(const struct cm_verify_policy *p, struct cm_verifier **out,
 	if (errmsg != NULL) {
 		*errmsg = NULL;
 	}
+	static atomic_uint_fast64_t generations;
+
 	v = calloc(1, sizeof(*v));
+	if (v != NULL) {
+		v->gen = atomic_fetch_add(&generations, 1) + 1;
+	}
 	if (v == NULL || copy_policy(&v->p, p) != 0) {
 		rv = vfail(errmsg, CERTMAP_ERR_NOMEM, "out of memory");
 		goto out;
@@ -597,22 +604,29 @@ static enum certmap_reason reason_msg(char **msg, enum certmap_reason r,
 	return r;
 }
 
+/* Exactly one DER certificate, nothing after it. */
+static X509 *x509_from_der(const unsigned char *der, size_t der_len)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)der_len);
+
+	if (x != NULL && p != der + der_len) {
+		X509_free(x);
+		x = NULL;
+	}
+	return x;
+}
+
 static X509 *x509_from(const unsigned char *data, size_t len)
 {
 	unsigned char *der = NULL;
 	size_t der_len = 0;
-	const unsigned char *p;
 	X509 *x = NULL;
 
 	if (cm_cert_to_der(data, len, &der, &der_len, NULL) != 0) {
 		return NULL;
 	}
-	p = der;
-	x = d2i_X509(NULL, &p, (long)der_len);
-	if (x != NULL && p != der + der_len) {
-		X509_free(x);
-		x = NULL;
-	}
+	x = x509_from_der(der, der_len);
 	free(der);
 	return x;
 }
@@ -701,18 +715,47 @@ static enum certmap_reason map_verify_error(X509_STORE_CTX *ctx, char **msg)
 	return r;
 }
 
+/* The earliest notAfter of the chain OpenSSL built (leaf to anchor), as
+ * seconds since the epoch; 0 when one cannot be read. */
+static int64_t chain_not_after(X509_STORE_CTX *ctx)
+{
+	STACK_OF(X509) *built = X509_STORE_CTX_get0_chain(ctx);
+	int64_t until = INT64_MAX;
+
+	if (built == NULL || sk_X509_num(built) < 1) {
+		return 0;
+	}
+	for (int i = 0; i < sk_X509_num(built); i++) {
+		struct tm tm;
+		const ASN1_TIME *t = X509_get0_notAfter(sk_X509_value(built, i));
+		int64_t s;
+
+		if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
+			return 0;
+		}
+		s = (int64_t)timegm(&tm);
+		if (s < until) {
+			until = s;
+		}
+	}
+	return until;
+}
+
+/* *until (may be NULL) gets, on success, the earliest notAfter of the
+ * built chain. */
 static enum certmap_reason check_chain(const struct cm_verifier *v,
 				       const struct cm_identity *id,
 				       const unsigned char *const *chain,
 				       const size_t *chain_len, size_t n_chain,
-				       time_t now, char **msg)
+				       time_t now, char **msg, int64_t *until)
 {
 	X509 *leaf = NULL;
 	STACK_OF(X509) *untrusted = NULL;
 	X509_STORE_CTX *ctx = NULL;
 	enum certmap_reason r;
 
-	leaf = x509_from(id->der, id->der_len);
+	/* The identity holds DER already: decoded straight, no copy. */
+	leaf = x509_from_der(id->der, id->der_len);
 	untrusted = sk_X509_new_null();
 	ctx = X509_STORE_CTX_new();
 	if (leaf == NULL || untrusted == NULL || ctx == NULL) {
@@ -739,6 +782,9 @@ static enum certmap_reason check_chain(const struct cm_verifier *v,
 	}
 	if (X509_verify_cert(ctx) == 1) {
 		r = CERTMAP_REASON_NONE;
+		if (until != NULL) {
+			*until = chain_not_after(ctx);
+		}
 	} else {
 		r = map_verify_error(ctx, msg);
 	}
@@ -808,7 +854,113 @@ enum certmap_reason cm_verify(const struct cm_verifier *v,
 		*msg = NULL;
 	}
 	if (v->p.enabled) {
-		r = check_chain(v, id, chain, chain_len, n_chain, now, msg);
+		r = check_chain(v, id, chain, chain_len, n_chain, now, msg, NULL);
+	}
+	if (r == CERTMAP_REASON_NONE) {
+		r = check_eku(v, id, msg);
+	}
+	if (r == CERTMAP_REASON_NONE) {
+		r = check_key(v, id, msg);
+	}
+	return r;
+}
+
+/* ---------------------------------------------------------------- the memo */
+
+#define MEMO_MAX_CHAIN 16 /* longer chains (refused by certmap_map anyway) are not kept */
+
+int cm_verify_memo_init(struct cm_verify_memo *m)
+{
+	memset(m, 0, sizeof(*m));
+	return pthread_mutex_init(&m->lock, NULL) == 0 ? 0 : -1;
+}
+
+void cm_verify_memo_destroy(struct cm_verify_memo *m)
+{
+	pthread_mutex_destroy(&m->lock);
+}
+
+/* SHA-256 over the count and each chain certificate's SHA-256, as sent. */
+static int chain_digest(const unsigned char *const *chain, const size_t *chain_len,
+			size_t n_chain, unsigned char out[32])
+{
+	unsigned char all[8 + 32 * MEMO_MAX_CHAIN];
+	uint64_t n = n_chain;
+
+	if (n_chain > MEMO_MAX_CHAIN) {
+		return -1;
+	}
+	memcpy(all, &n, sizeof(n));
+	for (size_t i = 0; i < n_chain; i++) {
+		if (cm_sha256(chain[i], chain_len[i], all + 8 + 32 * i) != 0) {
+			return -1;
+		}
+	}
+	return cm_sha256(all, 8 + 32 * n_chain, out);
+}
+
+static bool memo_find(struct cm_verify_memo *m, const struct cm_verify_memo_slot *want,
+		      int64_t now)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < CM_VERIFY_MEMO_SLOTS && !found; i++) {
+		const struct cm_verify_memo_slot *s = &m->slot[i];
+
+		found = s->used && s->verifier_gen == want->verifier_gen &&
+			memcmp(s->leaf_sha256, want->leaf_sha256, 32) == 0 &&
+			memcmp(s->chain_sha256, want->chain_sha256, 32) == 0 && now >= s->from &&
+			now < s->until;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return found;
+}
+
+static void memo_store(struct cm_verify_memo *m, const struct cm_verify_memo_slot *s)
+{
+	pthread_mutex_lock(&m->lock);
+	m->slot[m->next] = *s;
+	m->next = (m->next + 1) % CM_VERIFY_MEMO_SLOTS;
+	pthread_mutex_unlock(&m->lock);
+}
+
+enum certmap_reason cm_verify_memo(const struct cm_verifier *v, struct cm_verify_memo *m,
+				   const struct cm_identity *id,
+				   const unsigned char *const *chain,
+				   const size_t *chain_len, size_t n_chain,
+				   time_t now, char **msg, bool *hit)
+{
+	struct cm_verify_memo_slot s = {.used = true, .verifier_gen = v->gen};
+	enum certmap_reason r = CERTMAP_REASON_NONE;
+	/* Taken before the check: a bound it passed is still ahead. */
+	int64_t t = now != 0 ? (int64_t)now : (int64_t)time(NULL);
+	int64_t chain_until = 0, next;
+	bool keyed;
+
+	if (msg != NULL) {
+		*msg = NULL;
+	}
+	if (hit != NULL) {
+		*hit = false;
+	}
+	if (!v->p.enabled) {
+		return cm_verify(v, id, chain, chain_len, n_chain, now, msg);
+	}
+	memcpy(s.leaf_sha256, id->sha256, 32);
+	keyed = chain_digest(chain, chain_len, n_chain, s.chain_sha256) == 0;
+	if (keyed && memo_find(m, &s, t)) {
+		if (hit != NULL) {
+			*hit = true;
+		}
+	} else {
+		r = check_chain(v, id, chain, chain_len, n_chain, now, msg, &chain_until);
+		next = cm_verifier_next_change(v, t);
+		s.from = t;
+		s.until = chain_until < next ? chain_until : next;
+		if (r == CERTMAP_REASON_NONE && keyed && s.until > t) {
+			memo_store(m, &s);
+		}
 	}
 	if (r == CERTMAP_REASON_NONE) {
 		r = check_eku(v, id, msg);

@@ -5,6 +5,7 @@
 #ifndef CERTMAP_VERIFY_H
 #define CERTMAP_VERIFY_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,6 +73,47 @@ enum certmap_reason cm_verify(const struct cm_verifier *v,
 			      const unsigned char *const *chain,
 			      const size_t *chain_len, size_t n_chain,
 			      time_t now, char **msg);
+
+/*
+ * The chain verdicts of one certificate, kept with it in the certificate
+ * cache (certcache.h) so that a certificate seen before is not decoded
+ * and verified again. Only a chain that verified is kept, in a slot keyed
+ * by the verifier's generation (each cm_verifier_new is a new one: trust
+ * store, CRL and policy), the leaf's SHA-256 and the SHA-256 of the
+ * request's chain certificates (each one's digest, in order); it holds
+ * from the time of the check until the earliest notAfter in the built
+ * chain or the store's next change (a CRL's nextUpdate, an anchor's
+ * validity), whichever comes first. A clock set back before the check
+ * verifies again. The EKU and key checks run every time.
+ */
+#define CM_VERIFY_MEMO_SLOTS 4
+
+struct cm_verify_memo_slot {
+	bool used;
+	uint64_t verifier_gen;
+	unsigned char leaf_sha256[32];
+	unsigned char chain_sha256[32];
+	int64_t from, until; /* seconds since the epoch: valid for from <= now < until */
+};
+
+struct cm_verify_memo {
+	pthread_mutex_t lock;
+	struct cm_verify_memo_slot slot[CM_VERIFY_MEMO_SLOTS];
+	unsigned int next; /* the slot to replace next */
+};
+
+int cm_verify_memo_init(struct cm_verify_memo *m);
+void cm_verify_memo_destroy(struct cm_verify_memo *m);
+
+/*
+ * cm_verify through the memo m (which must only ever see the certificate
+ * id). *hit (may be NULL) says whether the chain verdict came from m.
+ */
+enum certmap_reason cm_verify_memo(const struct cm_verifier *v, struct cm_verify_memo *m,
+				   const struct cm_identity *id,
+				   const unsigned char *const *chain,
+				   const size_t *chain_len, size_t n_chain,
+				   time_t now, char **msg, bool *hit);
 
 /*
  * The earliest time after now (seconds since the epoch) at which a

@@ -11,9 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "pam_certmap.h"
+#include "util.h"
 
 #define PEM_BEGIN "-----BEGIN CERTIFICATE-----"
 #define PEM_END "-----END CERTIFICATE-----"
@@ -21,12 +20,6 @@
 static bool is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static bool is_b64(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '+' || c == '/';
 }
 
 static const char *skip_space(const char *p, const char *end)
@@ -69,45 +62,34 @@ static const char *body_find(const char *p, const char *end, const char **body_e
 	return p;
 }
 
-/* Copies the base64 characters of [p,end) into out, dropping white space. */
-static size_t body_collect(const char *p, const char *end, char *out, const char **why)
+/* The base64 between the PEM lines (white space dropped) into *der. */
+static enum cm_pam_cert_status body_decode(const char *body, const char *body_end,
+					   unsigned char **der, size_t *der_len, const char **why)
 {
-	size_t n = 0;
-	size_t pad = 0;
-
-	for (; p < end; p++) {
-		if (is_space(*p)) {
-			continue;
-		}
-		if (*p == '=') {
-			pad++;
-		} else if (!is_b64(*p) || pad > 0) {
-			*why = "the certificate text holds a character that is not base64";
-			return 0;
-		}
-		out[n++] = *p;
-	}
-	if (n == 0 || n % 4 != 0 || pad > 2) {
+	switch (cm_base64_decode(body, (size_t)(body_end - body), CM_B64_SPACE,
+				 CM_PAM_MAX_CERT_DER, der, der_len)) {
+	case CM_B64_OK: return CM_PAM_CERT_OK;
+	case CM_B64_NOMEM: return CM_PAM_CERT_NOMEM;
+	case CM_B64_BAD_CHAR:
+		*why = "the certificate text holds a character that is not base64";
+		return CM_PAM_CERT_MALFORMED;
+	case CM_B64_TOO_LARGE:
+		*why = "the certificate is over the size limit";
+		return CM_PAM_CERT_MALFORMED;
+	case CM_B64_EMPTY:
+	case CM_B64_BAD_LENGTH:
+	case CM_B64_STRAY_BITS:
+	default:
 		*why = "the base64 text of the certificate has a wrong length or padding";
-		return 0;
+		return CM_PAM_CERT_MALFORMED;
 	}
-	return n;
-}
-
-static size_t body_padding(const char *b64, size_t n)
-{
-	return (size_t)(b64[n - 1] == '=') + (size_t)(b64[n - 2] == '=');
 }
 
 enum cm_pam_cert_status cm_pam_cert_decode(const char *text, unsigned char **der, size_t *der_len,
 					   const char **why)
 {
-	enum cm_pam_cert_status st = CM_PAM_CERT_MALFORMED;
 	const char *p, *end, *body, *body_end = NULL;
-	char *b64 = NULL;
-	unsigned char *out = NULL;
-	size_t len, n;
-	int dec;
+	size_t len;
 
 	*der = NULL;
 	*der_len = 0;
@@ -126,40 +108,7 @@ enum cm_pam_cert_status cm_pam_cert_decode(const char *text, unsigned char **der
 		return CM_PAM_CERT_NONE;
 	}
 	if ((body = body_find(p, end, &body_end, why)) == NULL) {
-		goto out;
+		return CM_PAM_CERT_MALFORMED;
 	}
-	if ((b64 = malloc((size_t)(body_end - body) + 1)) == NULL) {
-		st = CM_PAM_CERT_NOMEM;
-		goto out;
-	}
-	if ((n = body_collect(body, body_end, b64, why)) == 0) {
-		goto out;
-	}
-	if (n / 4 * 3 > CM_PAM_MAX_CERT_DER + 2) {
-		*why = "the certificate is over the size limit";
-		goto out;
-	}
-	if ((out = malloc(n / 4 * 3 + 1)) == NULL) {
-		st = CM_PAM_CERT_NOMEM;
-		goto out;
-	}
-	/* EVP_DecodeBlock counts '=' padding as zero bytes: take them off. */
-	dec = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)n);
-	if (dec < 0 || (size_t)dec < body_padding(b64, n) + 1) {
-		*why = "the certificate text is not valid base64";
-		goto out;
-	}
-	*der_len = (size_t)dec - body_padding(b64, n);
-	if (*der_len > CM_PAM_MAX_CERT_DER) {
-		*der_len = 0;
-		*why = "the certificate is over the size limit";
-		goto out;
-	}
-	*der = out;
-	out = NULL;
-	st = CM_PAM_CERT_OK;
-out:
-	free(b64);
-	free(out);
-	return st;
+	return body_decode(body, body_end, der, der_len, why);
 }

@@ -45,24 +45,24 @@ check_PROGRAMS += tests/pam/replay_cert_env
 tests_pam_replay_cert_env_SOURCES = tests/pam/fuzz_cert_env.c tests/pam/fuzz_env.c tests/pam/fuzz_env.h tests/fuzz/replay.c \
 	pam_module/cert_env.c
 tests_pam_replay_cert_env_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam_module
-tests_pam_replay_cert_env_LDADD = $(OPENSSL_LIBS)
+tests_pam_replay_cert_env_LDADD = libcertmap_internal.la $(OPENSSL_LIBS)
 # The same for the user-mapping data decoder (tests/pam/fuzz_hint_env.c).
 check_PROGRAMS += tests/pam/replay_hint_env
 tests_pam_replay_hint_env_SOURCES = tests/pam/fuzz_hint_env.c tests/pam/fuzz_env.c tests/fuzz/replay.c \
 	pam_module/hint_env.c
 tests_pam_replay_hint_env_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam_module
-tests_pam_replay_hint_env_LDADD = $(OPENSSL_LIBS)
+tests_pam_replay_hint_env_LDADD = libcertmap_internal.la $(OPENSSL_LIBS)
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/pam/fuzz_hint_env
 tests_pam_fuzz_hint_env_SOURCES = tests/pam/fuzz_hint_env.c tests/pam/fuzz_env.c pam_module/hint_env.c
 tests_pam_fuzz_hint_env_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam_module
 tests_pam_fuzz_hint_env_CFLAGS = $(FUZZ_CFLAGS)
-tests_pam_fuzz_hint_env_LDADD = $(OPENSSL_LIBS)
+tests_pam_fuzz_hint_env_LDADD = libcertmap_fuzz.la $(OPENSSL_LIBS)
 noinst_PROGRAMS += tests/pam/fuzz_cert_env
 tests_pam_fuzz_cert_env_SOURCES = tests/pam/fuzz_cert_env.c tests/pam/fuzz_env.c pam_module/cert_env.c
 tests_pam_fuzz_cert_env_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/pam_module
 tests_pam_fuzz_cert_env_CFLAGS = $(FUZZ_CFLAGS)
-tests_pam_fuzz_cert_env_LDADD = $(OPENSSL_LIBS)
+tests_pam_fuzz_cert_env_LDADD = libcertmap_fuzz.la $(OPENSSL_LIBS)
 endif
 
 # A PAM module is loaded by file name: its libtool archive is of no use

@@ -1,25 +1,38 @@
-/* The answer cache: a chained hash table plus an LRU list. */
+/*
+ * The answer cache: a chained hash table plus a CLOCK list. A hit only
+ * sets the entry's reference bit (no relinking, so hits from several
+ * loops do not rewrite shared links); eviction walks from the oldest
+ * entry and gives a referenced one a second turn at the new end.
+ */
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "cache.h"
 
 struct cache_entry {
 	unsigned char key[32];
 	struct cache_entry *next_hash;
-	struct cache_entry *lru_prev, *lru_next; /* lru_next: more recently used */
+	struct cache_entry *lru_prev, *lru_next; /* lru_next: inserted later */
+	atomic_bool referenced;  /* hit since the clock hand last passed */
+	atomic_uint refs;        /* the table's, plus one per hit being served */
 	uint64_t expires_ms;     /* monotonic: the TTL */
 	int64_t until_ms;        /* wall clock: the answer's own limit */
+	struct cm_audit_pre *audit;
 	size_t len;
 	char frame[];
 };
 
-struct cm_cache {
-	pthread_mutex_t lock;    /* every loop reads and reorders the LRU */
+#define CACHE_LINE 64
+
+/* One loop's part: its own lock and entries, on cache lines of its own. */
+struct shard {
+	_Alignas(CACHE_LINE) pthread_mutex_t lock;    /* every loop looks up and inserts */
 	struct cache_entry **buckets;
 	size_t n_buckets;       /* a power of two */
 	size_t count;
@@ -28,27 +41,22 @@ struct cm_cache {
 	struct cache_entry *oldest, *newest;
 };
 
-struct cm_cache *cm_cache_new(size_t max_entries, uint64_t ttl_ms)
+static int shard_init(struct shard *c, size_t max_entries, uint64_t ttl_ms)
 {
-	struct cm_cache *c = calloc(1, sizeof(*c));
 	size_t n = 16;
 
-	if (c == NULL) {
-		return NULL;
-	}
 	while (n < max_entries && n < ((size_t)1 << 24)) {
 		n <<= 1;
 	}
 	c->buckets = calloc(n, sizeof(*c->buckets));
 	if (c->buckets == NULL) {
-		free(c);
-		return NULL;
+		return -1;
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	c->n_buckets = n;
 	c->max_entries = ttl_ms > 0 ? max_entries : 0;
 	c->ttl_ms = ttl_ms;
-	return c;
+	return 0;
 }
 
 /*
@@ -72,7 +80,7 @@ static int64_t limit_ms(int64_t valid_until)
 	return valid_until >= INT64_MAX / 1000 ? INT64_MAX : valid_until * 1000;
 }
 
-static size_t bucket_of(const struct cm_cache *c, const unsigned char key[32])
+static size_t bucket_of(const struct shard *c, const unsigned char key[32])
 {
 	size_t h;
 
@@ -81,7 +89,7 @@ static size_t bucket_of(const struct cm_cache *c, const unsigned char key[32])
 	return h & (c->n_buckets - 1);
 }
 
-static void lru_unlink(struct cm_cache *c, struct cache_entry *e)
+static void lru_unlink(struct shard *c, struct cache_entry *e)
 {
 	if (e->lru_prev != NULL) {
 		e->lru_prev->lru_next = e->lru_next;
@@ -96,7 +104,7 @@ static void lru_unlink(struct cm_cache *c, struct cache_entry *e)
 	e->lru_prev = e->lru_next = NULL;
 }
 
-static void lru_push(struct cm_cache *c, struct cache_entry *e)
+static void lru_push(struct shard *c, struct cache_entry *e)
 {
 	e->lru_prev = c->newest;
 	e->lru_next = NULL;
@@ -108,7 +116,15 @@ static void lru_push(struct cm_cache *c, struct cache_entry *e)
 	c->newest = e;
 }
 
-static void entry_remove(struct cm_cache *c, struct cache_entry *e)
+static void entry_unref(struct cache_entry *e)
+{
+	if (atomic_fetch_sub(&e->refs, 1) == 1) {
+		cm_audit_pre_free(e->audit);
+		free(e);
+	}
+}
+
+static void entry_remove(struct shard *c, struct cache_entry *e)
 {
 	struct cache_entry **pp = &c->buckets[bucket_of(c, e->key)];
 
@@ -118,10 +134,27 @@ static void entry_remove(struct cm_cache *c, struct cache_entry *e)
 	*pp = e->next_hash;
 	lru_unlink(c, e);
 	c->count--;
-	free(e);
+	entry_unref(e);
 }
 
-static struct cache_entry *lookup(struct cm_cache *c, const unsigned char key[32])
+/* The clock hand: the oldest entry not hit since its last turn. */
+static void evict_one(struct shard *c)
+{
+	struct cache_entry *e;
+
+	for (size_t turns = 0; (e = c->oldest) != NULL && turns < c->count; turns++) {
+		if (!atomic_exchange(&e->referenced, false)) {
+			break;
+		}
+		lru_unlink(c, e);
+		lru_push(c, e);
+	}
+	if (c->oldest != NULL) {
+		entry_remove(c, c->oldest);
+	}
+}
+
+static struct cache_entry *lookup(struct shard *c, const unsigned char key[32])
 {
 	struct cache_entry *e = c->buckets[bucket_of(c, key)];
 
@@ -131,30 +164,47 @@ static struct cache_entry *lookup(struct cm_cache *c, const unsigned char key[32
 	return e;
 }
 
-bool cm_cache_get(struct cm_cache *c, const unsigned char key[32], uint64_t now_ms,
-		  struct cm_buf *out)
+static bool shard_get(struct shard *c, const unsigned char key[32], uint64_t now_ms,
+		  struct cm_cache_hit *hit)
 {
 	struct cache_entry *e;
-	bool hit = false;
 
+	memset(hit, 0, sizeof(*hit));
 	pthread_mutex_lock(&c->lock);
 	e = lookup(c, key);
 	if (e != NULL && (now_ms >= e->expires_ms ||
 			  (e->until_ms != INT64_MAX && wall_ms() >= e->until_ms))) {
 		entry_remove(c, e);
+		e = NULL;
 	} else if (e != NULL) {
-		lru_unlink(c, e);
-		lru_push(c, e);
-		/* Copied under the lock: another loop may evict it right after. */
-		cm_buf_add(out, e->frame, e->len);
-		hit = true;
+		/* Written only when it changes: hits keep the line shared. */
+		if (!atomic_load_explicit(&e->referenced, memory_order_relaxed)) {
+			atomic_store(&e->referenced, true);
+		}
+		/* Held past the lock: another loop may evict it meanwhile. */
+		atomic_fetch_add(&e->refs, 1);
 	}
 	pthread_mutex_unlock(&c->lock);
-	return hit;
+	if (e == NULL) {
+		return false;
+	}
+	hit->frame = e->frame;
+	hit->len = e->len;
+	hit->audit = e->audit;
+	hit->entry = e;
+	return true;
+}
+
+void cm_cache_release(struct cm_cache_hit *hit)
+{
+	if (hit->entry != NULL) {
+		entry_unref(hit->entry);
+	}
+	memset(hit, 0, sizeof(*hit));
 }
 
 /* With the lock held: replaces any entry for key, evicting the oldest. */
-static void insert(struct cm_cache *c, struct cache_entry *e)
+static void insert(struct shard *c, struct cache_entry *e)
 {
 	struct cache_entry *old = lookup(c, e->key);
 	size_t b;
@@ -163,7 +213,7 @@ static void insert(struct cm_cache *c, struct cache_entry *e)
 		entry_remove(c, old);
 	}
 	while (c->count >= c->max_entries && c->oldest != NULL) {
-		entry_remove(c, c->oldest);
+		evict_one(c);
 	}
 	b = bucket_of(c, e->key);
 	e->next_hash = c->buckets[b];
@@ -172,20 +222,26 @@ static void insert(struct cm_cache *c, struct cache_entry *e)
 	c->count++;
 }
 
-int cm_cache_put(struct cm_cache *c, const unsigned char key[32],
-		 const char *frame, size_t len, uint64_t now_ms, int64_t valid_until)
+static int shard_put(struct shard *c, const unsigned char key[32],
+		 const char *frame, size_t len, uint64_t now_ms, int64_t valid_until,
+		 struct cm_audit_pre *audit)
 {
 	struct cache_entry *e;
 	int64_t until = limit_ms(valid_until);
 
 	if (c->max_entries == 0 || (until != INT64_MAX && wall_ms() >= until)) {
+		cm_audit_pre_free(audit);
 		return 0;
 	}
 	/* Built outside the lock, so the other loops wait only for the links. */
 	e = malloc(sizeof(*e) + len);
 	if (e == NULL) {
+		cm_audit_pre_free(audit);
 		return -1;
 	}
+	atomic_init(&e->referenced, false);
+	atomic_init(&e->refs, 1);
+	e->audit = audit;
 	memcpy(e->key, key, 32);
 	memcpy(e->frame, frame, len);
 	e->len = len;
@@ -198,7 +254,7 @@ int cm_cache_put(struct cm_cache *c, const unsigned char key[32],
 	return 0;
 }
 
-void cm_cache_flush(struct cm_cache *c)
+static void shard_flush(struct shard *c)
 {
 	if (c == NULL) {
 		return;
@@ -210,7 +266,7 @@ void cm_cache_flush(struct cm_cache *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-size_t cm_cache_count(struct cm_cache *c)
+static size_t shard_count(struct shard *c)
 {
 	size_t n;
 
@@ -220,13 +276,121 @@ size_t cm_cache_count(struct cm_cache *c)
 	return n;
 }
 
+struct cm_cache {
+	size_t n_shards;
+	struct shard shard[];
+};
+
+struct cm_cache *cm_cache_new(size_t max_entries, uint64_t ttl_ms, unsigned int shards)
+{
+	struct cm_cache *c;
+	size_t per;
+
+	if (shards == 0) {
+		shards = 1;
+	}
+	per = (max_entries + shards - 1) / shards;
+	if (posix_memalign((void **)&c, CACHE_LINE, sizeof(*c) + shards * sizeof(c->shard[0])) != 0) {
+		return NULL;
+	}
+	memset(c, 0, sizeof(*c) + shards * sizeof(c->shard[0]));
+	for (c->n_shards = 0; c->n_shards < shards; c->n_shards++) {
+		if (shard_init(&c->shard[c->n_shards], per, ttl_ms) != 0) {
+			cm_cache_free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+static struct shard *shard_of(struct cm_cache *c, unsigned int shard)
+{
+	return &c->shard[shard % c->n_shards];
+}
+
+/* A copy of e for another shard: the same frame and limits, the audit
+ * words shared. */
+static struct cache_entry *entry_copy(const struct cache_entry *e)
+{
+	struct cache_entry *n = malloc(sizeof(*n) + e->len);
+
+	if (n == NULL) {
+		return NULL;
+	}
+	memcpy(n->key, e->key, 32);
+	memcpy(n->frame, e->frame, e->len);
+	n->len = e->len;
+	n->expires_ms = e->expires_ms;
+	n->until_ms = e->until_ms;
+	n->audit = cm_audit_pre_ref(e->audit);
+	n->next_hash = NULL;
+	n->lru_prev = n->lru_next = NULL;
+	atomic_init(&n->referenced, false);
+	atomic_init(&n->refs, 1);
+	return n;
+}
+
+/*
+ * The caller's own shard first; a miss there asks the others (their
+ * locks, once), and an answer found elsewhere is copied into the own
+ * shard with its original limits, so that the next hit stays local.
+ */
+bool cm_cache_get(struct cm_cache *c, unsigned int shard, const unsigned char key[32],
+		  uint64_t now_ms, struct cm_cache_hit *hit)
+{
+	struct shard *own = shard_of(c, shard);
+	struct cache_entry *copy;
+
+	if (shard_get(own, key, now_ms, hit)) {
+		return true;
+	}
+	for (size_t i = 0; i < c->n_shards; i++) {
+		if (&c->shard[i] == own || !shard_get(&c->shard[i], key, now_ms, hit)) {
+			continue;
+		}
+		if (own->max_entries > 0 && (copy = entry_copy(hit->entry)) != NULL) {
+			pthread_mutex_lock(&own->lock);
+			insert(own, copy);
+			pthread_mutex_unlock(&own->lock);
+		}
+		return true;
+	}
+	return false;
+}
+
+int cm_cache_put(struct cm_cache *c, unsigned int shard, const unsigned char key[32],
+		 const char *frame, size_t len, uint64_t now_ms, int64_t valid_until,
+		 struct cm_audit_pre *audit)
+{
+	return shard_put(shard_of(c, shard), key, frame, len, now_ms, valid_until, audit);
+}
+
+void cm_cache_flush(struct cm_cache *c)
+{
+	for (size_t i = 0; c != NULL && i < c->n_shards; i++) {
+		shard_flush(&c->shard[i]);
+	}
+}
+
+size_t cm_cache_count(struct cm_cache *c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_shards; i++) {
+		n += shard_count(&c->shard[i]);
+	}
+	return n;
+}
+
 void cm_cache_free(struct cm_cache *c)
 {
 	if (c == NULL) {
 		return;
 	}
-	cm_cache_flush(c);
-	pthread_mutex_destroy(&c->lock);
-	free(c->buckets);
+	for (size_t i = 0; i < c->n_shards; i++) {
+		shard_flush(&c->shard[i]);
+		pthread_mutex_destroy(&c->shard[i].lock);
+		free(c->shard[i].buckets);
+	}
 	free(c);
 }

@@ -33,12 +33,17 @@
 #include "util.h"
 
 /*
- * syslog; lines reach journald through /dev/log. Each message is a whole
+ * log.c: syslog lines on /dev/log through one socket (journald reads it
+ * too), and on stderr in the foreground. Each message is a whole
  * sentence in an administrator's words (what happened, to which peer or
  * file, and the setting or file to change), with no function names, so
  * that it can be searched for without the source.
  */
-#define cmd_log(prio, ...) syslog((prio), __VA_ARGS__)
+/* Before any line; again after fork() is harmless. */
+void cmd_log_open(const char *ident, bool to_stderr);
+void cmd_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One line as it is (no format). */
+void cmd_log_line(int prio, const char *msg);
 
 /* ---------------------------------------------------------------- state.c */
 
@@ -54,7 +59,8 @@ struct cmd_gen {
 	atomic_int refs;
 };
 
-struct cmd_gen *cmd_gen_load(const char *path, char **errmsg);
+/* cache_shards: one per event loop plus one (cache.h). */
+struct cmd_gen *cmd_gen_load(const char *path, unsigned int cache_shards, char **errmsg);
 struct cmd_gen *cmd_gen_ref(struct cmd_gen *g);
 void cmd_gen_unref(struct cmd_gen *g);
 
@@ -135,6 +141,7 @@ struct cmd_state {
 	int signal_fd; /* watched by loop 0 only */
 	atomic_bool stopping;
 	uint64_t started_ms;
+	unsigned int cache_shards; /* of each generation's answer cache */
 };
 
 /* Replaces *g (a reference held by the caller, or NULL) with the current
@@ -187,6 +194,8 @@ struct cmd_caller {
 	void (*post)(struct cmd_job *job, void *post_arg);
 	void *post_arg;
 	void *owner; /* given back by cmd_job_owner() */
+	/* The answer-cache shard: loop i uses i + 1, everyone else 0. */
+	unsigned int shard;
 };
 
 enum cmd_outcome {

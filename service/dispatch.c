@@ -67,6 +67,7 @@ struct cmd_job {
 	void (*post)(struct cmd_job *job, void *post_arg);
 	void *post_arg;
 	void *owner;
+	unsigned int shard; /* the caller's answer-cache shard */
 	struct cmd_gen *gen;
 	struct cmp_call call;
 	struct cmp_map map;
@@ -79,6 +80,7 @@ struct cmd_job {
 	bool cacheable;
 	int64_t valid_until; /* the answer's own cache limit (cm_answer_valid_until) */
 	int verdict;	     /* enum certmap_verdict, or -1 for an error reply */
+	struct cm_audit_pre *audit; /* the decision's record words, for the cache */
 };
 
 /* ---------------------------------------------------------------- handlers */
@@ -263,7 +265,7 @@ static enum cmd_outcome do_reload(const struct cmd_caller *cl, struct cmp_call *
 static void job_run(struct cmd_work *w);
 static void job_done(struct cmd_work *w, bool ran);
 
-static void log_cached(const struct cmd_caller *cl, struct cmd_job *job, const char *frame,
+static void log_cached(const struct cmd_caller *cl, const struct cm_audit_pre *audit,
 		       uint64_t start_us);
 
 static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *call,
@@ -272,7 +274,7 @@ static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *cal
 	struct cmd_job *job = calloc(1, sizeof(*job));
 	uint64_t start_us = cmd_now_us();
 	struct cmp_fail fail;
-	size_t mark;
+	struct cm_cache_hit hit;
 
 	if (job == NULL) {
 		return reply_fail(out, CMP_E_BACKEND_UNAVAILABLE, NULL, "out of memory");
@@ -289,26 +291,23 @@ static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *cal
 		 * traced answer and this untraced one never share an entry. */
 		job->map.key[0] ^= 0x01;
 	}
-	mark = out->len;
-	if (cm_cache_get(cl->gen->cache, job->map.key, cmd_now_ms(), out)) {
+	if (cm_cache_get(cl->gen->cache, cl->shard, job->map.key, cmd_now_ms(), &hit)) {
 		cmd_stats_add(cl->stats, CMD_C_HITS, 1);
-		if (!out->failed && out->len > mark && out->data[out->len - 1] == '\0') {
-			log_cached(cl, job, out->data + mark, start_us);
-		}
+		cm_buf_add(out, hit.frame, hit.len);
+		log_cached(cl, hit.audit, start_us);
+		cm_cache_release(&hit);
 		cmd_job_free(job);
 		return CMD_REPLIED;
 	}
 	cmd_stats_add(cl->stats, CMD_C_MISSES, 1);
-	if (cmp_map_decode_certs(&job->map, &fail) != 0) {
-		cmd_job_free(job);
-		cmp_reply_error(out, &fail);
-		return CMD_REPLIED;
-	}
+	/* The certificates are decoded by the worker (job_run): base64 work
+	 * stays off the event loop. */
 	job->work.run = job_run;
 	job->work.done = job_done;
 	job->post = cl->post;
 	job->post_arg = cl->post_arg;
 	job->owner = cl->owner;
+	job->shard = cl->shard;
 	job->gen = cmd_gen_ref(cl->gen);
 	job->call = *call;
 	memset(call, 0, sizeof(*call)); /* the job owns the strings now */
@@ -441,11 +440,12 @@ enum cmd_outcome cmd_dispatch_frame(const struct cmd_caller *cl, const char *fra
 static void audit_syslog(void *arg, const char *line)
 {
 	(void)arg;
-	syslog(LOG_NOTICE, "%s", line);
+	cmd_log_line(LOG_NOTICE, line);
 }
 
-/* One record per decision (mapper/audit.c words it). */
-static void log_decision(const struct cmd_job *job, const struct certmap_answer *a)
+/* One record per decision (mapper/audit.c words it); its fixed words are
+ * kept in job->audit for the cache entry. */
+static void log_decision(struct cmd_job *job, const struct certmap_answer *a)
 {
 	struct cm_audit r = {
 	    .ident = "certmapd",
@@ -464,50 +464,23 @@ static void log_decision(const struct cmd_job *job, const struct certmap_answer 
 	    .time_us = cmd_now_us() - job->start_us,
 	};
 
-	cm_audit_log(&r, audit_syslog, NULL);
+	job->audit = cm_audit_prepare(&r);
+	cm_audit_log_pre(job->audit, &r, audit_syslog, NULL);
 }
 
-static const char *json_str(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string)) {
-		return NULL;
-	}
-	return json_object_get_string(v);
-}
-
-/* A cached answer is a decision too: its record comes from the stored
- * reply frame (at frame, NUL-terminated) and the certificate as sent. */
-static void log_cached(const struct cmd_caller *cl, struct cmd_job *job, const char *frame,
+/* A cached answer is a decision too: the words its decision was logged
+ * with, and this caller's peer, cached=yes and time. */
+static void log_cached(const struct cmd_caller *cl, const struct cm_audit_pre *audit,
 		       uint64_t start_us)
 {
-	json_object *o = json_tokener_parse(frame), *p = NULL;
-	struct cmp_fail fail;
-	struct cm_audit r = {.ident = "certmapd", .cached = true, .has_peer = true};
+	struct cm_audit r = {.ident = "certmapd",
+			     .cached = true,
+			     .has_peer = true,
+			     .peer_uid = cl->peer->uid,
+			     .peer_pid = cl->peer->pid,
+			     .time_us = cmd_now_us() - start_us};
 
-	if (o == NULL || !json_object_object_get_ex(o, CMP_F_PARAMETERS, &p)) {
-		goto out;
-	}
-	r.cert_sha256 = json_str(p, "cert_sha256");
-	/* The subject and issuer need the certificate, unless the audit trail
-	 * still knows them: decoded only to log, and only then. */
-	if (!cm_audit_knows(r.cert_sha256) && cmp_map_decode_certs(&job->map, &fail) == 0) {
-		r.cert = job->map.cert;
-		r.cert_len = job->map.cert_len;
-	}
-	r.verdict = json_str(p, "verdict");
-	r.reason = json_str(p, "reason");
-	r.message = json_str(p, "message");
-	r.user = json_str(p, "user");
-	r.rule = json_str(p, "rule");
-	r.domain = json_str(p, "domain");
-	r.peer_uid = cl->peer->uid;
-	r.peer_pid = cl->peer->pid;
-	r.time_us = cmd_now_us() - start_us;
-	cm_audit_log(&r, audit_syslog, NULL);
-out:
-	json_object_put(o);
+	cm_audit_log_pre(audit, &r, audit_syslog, NULL);
 }
 
 /* BackendUnavailable carries the refusal's fields so clients can still
@@ -525,10 +498,15 @@ static void job_run(struct cmd_work *w)
 	struct cmd_job *job = (struct cmd_job *)((char *)w - offsetof(struct cmd_job, work));
 	struct certmap_request req;
 	struct certmap_answer *a = NULL;
+	struct cmp_fail fail;
 	char *json = NULL;
 	int rc;
 
 	job->verdict = -1;
+	if (cmp_map_decode_certs(&job->map, &fail) != 0) {
+		cmp_reply_error(&job->reply, &fail);
+		goto out;
+	}
 	cmp_map_request(&job->map, &req);
 	rc = certmap_map(job->gen->ctx, &req, &a);
 	if (rc != CERTMAP_OK) {
@@ -589,8 +567,9 @@ void cmd_job_finish(struct cmd_job *job, struct cmd_stats *stats, struct cm_buf 
 	/* The cache belongs to the job's generation: an answer made under
 	 * rules a reload has replaced goes away with them. */
 	if (job->cacheable && !job->reply.failed) {
-		cm_cache_put(job->gen->cache, job->map.key, job->reply.data, job->reply.len,
-			     cmd_now_ms(), job->valid_until);
+		cm_cache_put(job->gen->cache, job->shard, job->map.key, job->reply.data, job->reply.len,
+			     cmd_now_ms(), job->valid_until, job->audit);
+		job->audit = NULL;
 	}
 	if (out != NULL && !job->oneway) {
 		cm_buf_add(out, job->reply.data, job->reply.len);
@@ -615,6 +594,7 @@ void cmd_job_free(struct cmd_job *job)
 	cmp_map_clear(&job->map);
 	cmp_call_clear(&job->call);
 	cm_buf_free(&job->reply);
+	cm_audit_pre_free(job->audit);
 	if (job->gen != NULL) {
 		cmd_gen_unref(job->gen);
 	}

@@ -23,97 +23,47 @@ void cmh_certs_clear(struct cmh_certs *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* A base64 digit's value plus one; 0 for every other byte. A table: the
- * decoder runs on every /auth request. */
-static const unsigned char b64_plus1[256] = {
-    ['A'] = 1,	['B'] = 2,  ['C'] = 3,	['D'] = 4,  ['E'] = 5,	['F'] = 6,  ['G'] = 7,	['H'] = 8,
-    ['I'] = 9,	['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
-    ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
-    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
-    ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
-    ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
-    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
-    ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64};
-
-static int b64_value(unsigned char ch)
+/* The length and padding, looked at before the bytes (so the log says
+ * "truncated" for a value with a stray byte at its end); NULL if fine. */
+static const char *length_why(const char *s, size_t len)
 {
-	return (int)b64_plus1[ch] - 1;
-}
+	size_t data = len;
 
-unsigned char *cmh_base64_decode(const char *s, size_t len, size_t *out_len, const char **why)
-{
-	unsigned char *out = NULL;
-	size_t data = len, n = 0, i = 0;
-	unsigned int acc = 0, bits = 0;
-
-	*out_len = 0;
 	/* At most two '=' at the very end, and only to complete a quantum. */
 	while (data > 0 && len - data < 2 && s[data - 1] == '=') {
 		data--;
 	}
 	if (data != len && len % 4 != 0) {
-		*why = "base64 padding is misplaced";
-		return NULL;
+		return "base64 padding is misplaced";
 	}
-	if (data == 0 || data % 4 == 1) {
-		*why = data == 0 ? "the base64 value is empty" : "the base64 value is truncated";
-		return NULL;
+	if (data == 0) {
+		return "the base64 value is empty";
 	}
-	if (data / 4 * 3 + 3 > CMP_MAX_CERT + 3) {
-		*why = "the certificate is over 64 KiB";
-		return NULL;
-	}
-	if ((out = malloc(data / 4 * 3 + 3)) == NULL) {
-		*why = "out of memory";
-		return NULL;
-	}
-	/* Whole quanta four digits at a time, then the last two or three
-	 * digits bit by bit. */
-	for (; i + 4 <= data; i += 4) {
-		const unsigned char *q = (const unsigned char *)s + i;
-		unsigned int a = b64_plus1[q[0]], b = b64_plus1[q[1]], c = b64_plus1[q[2]],
-			     d = b64_plus1[q[3]];
-		unsigned int v;
+	return data % 4 == 1 ? "the base64 value is truncated" : NULL;
+}
 
-		if (a == 0 || b == 0 || c == 0 || d == 0) {
-			*why = "a byte that is not base64";
-			free(out);
-			return NULL;
-		}
-		v = (a - 1) << 18 | (b - 1) << 12 | (c - 1) << 6 | (d - 1);
-		out[n++] = (unsigned char)(v >> 16);
-		out[n++] = (unsigned char)(v >> 8);
-		out[n++] = (unsigned char)v;
-	}
-	for (; i < data; i++) {
-		int v = b64_value((unsigned char)s[i]);
+/* Strict base64, padded or not, one encoding per value (the decoder is
+ * mapper/util.c's; only the words are this file's). */
+unsigned char *cmh_base64_decode(const char *s, size_t len, size_t *out_len, const char **why)
+{
+	unsigned char *out = NULL;
 
-		if (v < 0) {
-			*why = "a byte that is not base64";
-			free(out);
-			return NULL;
-		}
-		acc = (acc << 6) | (unsigned int)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[n++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	/* Leftover bits must be zero: one encoding per value. */
-	if (acc != 0) {
-		*why = "base64 with stray bits at the end";
-		free(out);
+	*out_len = 0;
+	if ((*why = length_why(s, len)) != NULL) {
 		return NULL;
 	}
-	if (n > CMP_MAX_CERT) {
-		*why = "the certificate is over 64 KiB";
-		free(out);
-		return NULL;
+	switch (cm_base64_decode(s, len, CM_B64_UNPADDED | CM_B64_CANONICAL, CMP_MAX_CERT, &out,
+				 out_len)) {
+	case CM_B64_OK: return out;
+	case CM_B64_EMPTY: *why = "the base64 value is empty"; break;
+	case CM_B64_BAD_CHAR: *why = "a byte that is not base64"; break;
+	case CM_B64_BAD_LENGTH: *why = "a byte that is not base64"; break; /* "T===" */
+	case CM_B64_STRAY_BITS: *why = "base64 with stray bits at the end"; break;
+	case CM_B64_TOO_LARGE: *why = "the certificate is over 64 KiB"; break;
+	case CM_B64_NOMEM: *why = "out of memory"; break;
+	default: *why = "not base64"; break;
 	}
-	*out_len = n;
-	return out;
+	return NULL;
 }
 
 static int hex_value(unsigned char ch)

@@ -7,7 +7,7 @@ certmapd_SOURCES = service/main.c service/loop.c service/loops.c service/limits.
 	service/dispatch.c service/peer.c service/state.c \
 	service/workers.c service/cache.c service/cache.h service/request.c \
 	service/request.h service/request_fast.c service/request_fast.h service/daemon.h \
-	service/sd_shim.c
+	service/sd_shim.c service/log.c
 # The D-Bus InfoPipe face (service.infopipe); a stub without libsystemd.
 certmapd_SOURCES += service/infopipe.c service/infopipe.h service/infopipe_users.c service/infopipe_accounts.c \
 	service/infopipe_objects.c service/infopipe_int.h
@@ -153,8 +153,13 @@ bench_service_bench_client_SOURCES = bench/service/bench_client.c bench/service/
 	bench/service/benchlib.h
 bench_service_bench_client_CFLAGS = $(AM_CFLAGS) -pthread
 bench_service_bench_client_LDADD = -lpthread
+check_PROGRAMS += bench/service/bench_first
+bench_service_bench_first_SOURCES = bench/service/bench_first.c bench/service/benchlib.c \
+	bench/service/benchlib.h
+bench_service_bench_first_LDADD = $(OPENSSL_LIBS)
 EXTRA_DIST += bench/service/run.sh
-bench-service: certmapd bench/service/bench_client tests/service/svc_client tests/certs/out/stamp
+bench-service: certmapd bench/service/bench_client bench/service/bench_first tests/service/svc_client \
+		tests/certs/out/stamp
 	$(SHELL) $(top_srcdir)/bench/service/run.sh $(abs_top_builddir) $(abs_top_srcdir)
 .PHONY: bench-service
 # The HTTP listener: /auth against varlink Map, nginx auth_request against a
@@ -209,6 +214,11 @@ tests_service_test_request_fast_SOURCES = tests/service/test_request_fast.c serv
 	service/request_fast.c service/request_fast.h
 tests_service_test_request_fast_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
 tests_service_test_request_fast_LDADD = $(UNIT_LDADD) $(JSONC_LIBS)
+check_PROGRAMS += tests/service/test_cache
+TESTS += tests/service/test_cache
+tests_service_test_cache_SOURCES = tests/service/test_cache.c service/cache.c
+tests_service_test_cache_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_service_test_cache_LDADD = libcertmap_audit.la $(UNIT_LDADD)
 check_PROGRAMS += tests/unit/test_http_cert
 TESTS += tests/unit/test_http_cert
 tests_unit_test_http_cert_SOURCES = tests/unit/test_http_cert.c service/http_cert.c

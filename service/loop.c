@@ -250,6 +250,7 @@ static bool conn_frame(struct cmd_loop *lp, struct conn *c, size_t len)
 	    .post = loop_post_job,
 	    .post_arg = lp,
 	    .owner = c,
+	    .shard = lp->id + 1,
 	};
 	enum cmd_outcome r;
 

@@ -403,9 +403,10 @@ int main(int argc, char **argv)
 	if (parse_opts(argc, argv, &o) != 0) {
 		return 2;
 	}
-	openlog("certmapd", LOG_PID | (o.foreground ? LOG_PERROR : 0), LOG_DAEMON);
+	cmd_log_open("certmapd", o.foreground);
 	st.config_path = o.config;
-	if ((st.gen = cmd_gen_load(o.config, &err)) == NULL) {
+	st.cache_shards = o.loops + 1;
+	if ((st.gen = cmd_gen_load(o.config, st.cache_shards, &err)) == NULL) {
 		cmd_log(LOG_ERR, "cannot load %s: %s", o.config, err != NULL ? err : "unknown error");
 		goto out;
 	}
@@ -448,6 +449,6 @@ out:
 	}
 	free(err);
 	free(socket_path);
-	closelog();
+
 	return rc;
 }

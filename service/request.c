@@ -1,7 +1,6 @@
 /* The certmapd request codec: frames, envelope, Map parameters, replies. */
 #include "config.h"
 
-#include <ctype.h>
 
 #include <json-c/json.h>
 #include <pthread.h>
@@ -279,49 +278,17 @@ static bool is_pem(const char *s, size_t len)
 	return len >= sizeof(begin) - 1 && memcmp(s, begin, sizeof(begin) - 1) == 0;
 }
 
-/* Only the base64 alphabet and white space, with '=' padding at the end:
- * OpenSSL's decoder would stop quietly at a '-' and ignore what follows. */
-static bool base64_text(const char *s, size_t len)
-{
-	size_t pad = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '=') {
-			pad++;
-		} else if (isspace(c)) {
-			continue;
-		} else if (pad > 0 || !(isalnum(c) || c == '+' || c == '/')) {
-			return false;
-		}
-	}
-	return pad <= 2;
-}
-
-/* Base64 (whitespace allowed) to bytes; -1 on a bad character or padding. */
+/* Base64 (space, tab, CR, LF allowed anywhere), padded, not empty; -1 on
+ * a bad character, length or padding. */
 static int base64_decode(const char *s, size_t len, unsigned char **out, size_t *out_len)
 {
-	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-	unsigned char *buf = malloc(len / 4 * 3 + 4);
-	int n1 = 0, n2 = 0, rv = -1;
-
-	if (ctx == NULL || buf == NULL || len > CMP_MAX_REQUEST || !base64_text(s, len)) {
-		goto out;
+	if (len > CMP_MAX_REQUEST) {
+		return -1;
 	}
-	EVP_DecodeInit(ctx);
-	if (EVP_DecodeUpdate(ctx, buf, &n1, (const unsigned char *)s, (int)len) < 0 ||
-	    EVP_DecodeFinal(ctx, buf + n1, &n2) < 0 || n1 + n2 == 0) {
-		goto out;
-	}
-	*out = buf;
-	*out_len = (size_t)(n1 + n2);
-	buf = NULL;
-	rv = 0;
-out:
-	EVP_ENCODE_CTX_free(ctx);
-	free(buf);
-	return rv;
+	return cm_base64_decode(s, len, CM_B64_SPACE, CMP_MAX_REQUEST, out,
+				out_len) == CM_B64_OK
+		   ? 0
+		   : -1;
 }
 
 /*

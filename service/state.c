@@ -53,7 +53,7 @@ void cmd_state_stats(struct cmd_state *st, struct cmd_stats *sum)
 
 /* ---------------------------------------------------------------- generations */
 
-struct cmd_gen *cmd_gen_load(const char *path, char **errmsg)
+struct cmd_gen *cmd_gen_load(const char *path, unsigned int cache_shards, char **errmsg)
 {
 	struct cmd_gen *g = calloc(1, sizeof(*g));
 
@@ -68,7 +68,8 @@ struct cmd_gen *cmd_gen_load(const char *path, char **errmsg)
 	}
 	g->cfg = cm_ctx_config(g->ctx);
 	g->cache =
-	    cm_cache_new(g->cfg->service.cache_size, (uint64_t)g->cfg->service.cache_ttl * 1000u);
+	    cm_cache_new(g->cfg->service.cache_size, (uint64_t)g->cfg->service.cache_ttl * 1000u,
+			 cache_shards);
 	if (g->cache == NULL) {
 		certmap_ctx_free(g->ctx);
 		free(g);
@@ -125,7 +126,7 @@ static struct cmd_gen *state_swap_gen(struct cmd_state *st, struct cmd_gen *g)
 
 int cmd_reload(struct cmd_state *st, struct cmd_stats *stats, char **errmsg)
 {
-	struct cmd_gen *g = cmd_gen_load(st->config_path, errmsg), *old;
+	struct cmd_gen *g = cmd_gen_load(st->config_path, st->cache_shards, errmsg), *old;
 	const struct cm_service_conf *was, *now;
 
 	if (g == NULL) {

@@ -142,6 +142,47 @@ else
 	ko "syslog: the same words on /dev/log"; cat "$sink"
 fi
 if grep -q '^MESSAGE' "$sink"; then ko "no journal entry without journald"; else ok "no journal entry without journald"; fi
+# A cached answer's record has the words of the decision it repeats: only
+# the peer's pid, cached and the time differ (a refusal's message too).
+: > "$sink"
+# (revoked.pem maps to alice here: this configuration has no CRL.)
+map "$certs/revoked.pem"; map "$certs/revoked.pem"
+map "$certs/untrusted.pem"; map "$certs/untrusted.pem"; settle
+words() { grep "^SYSLOG .*decision .*cached=$1 " "$sink" | grep -F -- "$2" |
+	sed 's/^SYSLOG <[0-9]*>[^]]*\]: //; s/ peer_pid=[0-9]*//; s/ cached=[a-z]*//; s/ time_us=[0-9]*//'; }
+for c in "$(sha256 "$certs/revoked.pem")" "$UNTRUSTED"; do
+	live=$(words no "$c"); cached=$(words yes "$c")
+	if [ -n "$cached" ] && [ -n "$live" ] && [ "$cached" = "$live" ]; then
+		ok "cached record, same words as the decision (${c%"${c#????????}"})"
+	else
+		ko "cached record, same words as the decision"; printf '%s\n--\n%s\n' "$live" "$cached"; cat "$sink"
+	fi
+done
+stop_daemon
+stop_sink
+
+# --- the syslog socket appears after certmapd started: found without a restart
+rm -f /dev/log
+if start_daemon "$tmp/certmap.conf"; then ok "daemon starts without /dev/log"; else ko "daemon starts without /dev/log"; cat "$tmp/log"; fi
+map "$certs/alice.pem"
+start_sink "$tmp/not-journald"
+i=0
+while ! grep -q "^SYSLOG .* decision " "$sink" && [ $i -lt 50 ]; do
+	map "$certs/alice.pem"; sleep 0.1; i=$((i + 1))
+done
+if grep -q "^SYSLOG <[0-9]*>.*certmapd\[[0-9]*\]: decision mapped user=\"alice\"" "$sink"; then
+	ok "records reach a /dev/log that appeared later"
+else
+	ko "records reach a /dev/log that appeared later"; cat "$sink"
+fi
+stop_sink
+# ... and one that is restarted (a new socket at the same path).
+start_sink "$tmp/not-journald"
+i=0
+while ! grep -q "^SYSLOG .* decision " "$sink" && [ $i -lt 50 ]; do
+	map "$certs/alice.pem"; sleep 0.1; i=$((i + 1))
+done
+if grep -q "^SYSLOG .* decision mapped" "$sink"; then ok "records reach a restarted syslog daemon"; else ko "records reach a restarted syslog daemon"; cat "$sink"; fi
 stop_daemon
 stop_sink
 

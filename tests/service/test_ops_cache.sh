@@ -2,7 +2,11 @@
 # certmapd's answer cache never outlives what the answer depends on: a
 # certificate that expires a few seconds from now, and a CRL whose
 # nextUpdate is a few seconds away, are not answered "mapped" from the
-# cache once that moment has passed, although cache_ttl is a minute.
+# cache once that moment has passed, although cache_ttl is a minute. Nor
+# is the verification kept with a certificate seen before (a new request
+# for it, with a requested user, misses the answer cache but finds the
+# certificate): not past notAfter or nextUpdate, and not across a reload
+# that replaced the CA file.
 set -u
 . "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
 
@@ -73,6 +77,9 @@ if [ "$(hits)" -gt "$h0" ]; then ok "the second answer came from the cache"; els
 sleep_past "$end"
 expect_exit "after notAfter: not mapped, although cache_ttl is 60 s" 1 client map "$sock" "$tmp/short.pem"
 expect_out "refused as expired" '"reason":"expired"'
+expect_exit "after notAfter, a new request for the certificate seen before: not mapped" 1 \
+	client map "$sock" "$tmp/short.pem" alice
+expect_no_out "not mapped from the kept verification" '"verdict":"mapped"'
 # A long-lived certificate is still cached for the whole TTL.
 expect_exit "alice mapped" 0 client map "$sock" "$certs/alice.pem"
 h0=$(hits)
@@ -95,6 +102,27 @@ if [ "$(hits)" -gt "$h0" ]; then ok "answered from the cache"; else ko "answered
 sleep_past "$crl_end"
 expect_exit "after the CRL's nextUpdate: not mapped from the cache" 1 client map "$sock" "$certs/alice.pem"
 expect_no_out "not mapped" '"verdict":"mapped"'
+expect_exit "after the CRL's nextUpdate, a new request: not mapped" 1 \
+	client map "$sock" "$certs/alice.pem" alice
+expect_no_out "not mapped from the kept verification" '"verdict":"mapped"'
+stop_daemon
+
+# ------------------------------------------------- a reload with another CA file
+cp "$certs/ca.pem" "$tmp/trust.pem"
+sed "s|$certs/ca.pem|$tmp/trust.pem|" "$tmp/certmap.conf" > "$tmp/trust.conf"
+: > "$tmp/log"
+if start_daemon "$tmp/trust.conf"; then ok "daemon starts with its own CA file"; else ko "daemon starts with its own CA file"; cat "$tmp/log"; finish; exit 1; fi
+expect_exit "alice mapped under the test CA" 0 client map "$sock" "$certs/alice.pem"
+expect_exit "alice mapped again with a requested user" 0 client map "$sock" "$certs/alice.pem" alice
+cp "$certs/rogue-ca.pem" "$tmp/trust.pem"
+kill -HUP "$pid"
+i=0
+while ! grep -q "reloaded" "$tmp/log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if grep -q "reloaded" "$tmp/log"; then ok "reloaded with the rogue CA only"; else ko "reloaded"; cat "$tmp/log"; fi
+expect_exit "after the reload: the same request is refused" 1 client map "$sock" "$certs/alice.pem"
+expect_out "as untrusted" '"reason":"untrusted"'
+expect_exit "after the reload: a new request is refused" 1 client map "$sock" "$certs/alice.pem" root
+expect_out "as untrusted" '"reason":"untrusted"'
 stop_daemon
 
 finish

@@ -159,6 +159,74 @@ static void test_utf8_sanitize(void **state)
 	}
 }
 
+
+/* The one base64 decoder: each flag's acceptance, and what it refuses. */
+static void test_base64(void **state)
+{
+	static const struct {
+		const char *in;
+		unsigned int flags;
+		size_t max;
+		enum cm_b64_error want;
+		const char *out;
+	} cases[] = {
+	    {"TWFu", 0, 10, CM_B64_OK, "Man"},
+	    {"TQ==", 0, 10, CM_B64_OK, "M"},
+	    {"TWE=", 0, 10, CM_B64_OK, "Ma"},
+	    {"TQ", 0, 10, CM_B64_BAD_LENGTH, NULL},
+	    {"TQ", CM_B64_UNPADDED, 10, CM_B64_OK, "M"},
+	    {"TWE", CM_B64_UNPADDED, 10, CM_B64_OK, "Ma"},
+	    {"T", CM_B64_UNPADDED, 10, CM_B64_BAD_LENGTH, NULL},
+	    {"TQ=", CM_B64_UNPADDED, 10, CM_B64_BAD_LENGTH, NULL},
+	    {"T===", 0, 10, CM_B64_BAD_LENGTH, NULL},
+	    {"==", 0, 10, CM_B64_BAD_LENGTH, NULL},
+	    {"TQ==TQ==", 0, 10, CM_B64_BAD_CHAR, NULL},
+	    {"=TQ=", 0, 10, CM_B64_BAD_CHAR, NULL},
+	    {"TW-u", 0, 10, CM_B64_BAD_CHAR, NULL},
+	    {"TW_u", 0, 10, CM_B64_BAD_CHAR, NULL},
+	    {"TW Fu", 0, 10, CM_B64_BAD_CHAR, NULL},
+	    {" TW\r\nF\tu ", CM_B64_SPACE, 10, CM_B64_OK, "Man"},
+	    {"TW\vFu", CM_B64_SPACE, 10, CM_B64_BAD_CHAR, NULL},
+	    {"TQ= =", CM_B64_SPACE, 10, CM_B64_OK, "M"},
+	    {"TQ= =A", CM_B64_SPACE, 10, CM_B64_BAD_CHAR, NULL},
+	    {"", 0, 10, CM_B64_EMPTY, NULL},
+	    {" \n", CM_B64_SPACE, 10, CM_B64_EMPTY, NULL},
+	    {"TR==", 0, 10, CM_B64_OK, "M"}, /* stray bits: only refused when asked */
+	    {"TR==", CM_B64_CANONICAL, 10, CM_B64_STRAY_BITS, NULL},
+	    {"TWF=", CM_B64_CANONICAL, 10, CM_B64_STRAY_BITS, NULL},
+	    {"TWFuTWFu", 0, 5, CM_B64_TOO_LARGE, NULL},
+	    {"TWFuTWE=", 0, 5, CM_B64_OK, "ManMa"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < CM_ARRAY_SIZE(cases); i++) {
+		unsigned char *out = (unsigned char *)"x";
+		size_t len = 99;
+		enum cm_b64_error e = cm_base64_decode(cases[i].in, strlen(cases[i].in), cases[i].flags,
+						       cases[i].max, &out, &len);
+		if (e != cases[i].want) {
+			fail_msg("case %zu (%s): error %d, want %d", i, cases[i].in, e, cases[i].want);
+		}
+		if (cases[i].out == NULL) {
+			assert_null(out);
+			assert_int_equal(len, 0);
+			continue;
+		}
+		assert_int_equal(len, strlen(cases[i].out));
+		assert_memory_equal(out, cases[i].out, len);
+		free(out);
+	}
+	/* A NUL is a byte like any other: not base64. */
+	{
+		unsigned char *out = NULL;
+		size_t len = 0;
+
+		assert_int_equal(cm_base64_decode("TW\0u", 4, CM_B64_SPACE, 10, &out, &len),
+				 CM_B64_BAD_CHAR);
+		assert_null(out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +236,7 @@ int main(void)
 		cmocka_unit_test(test_buf_escaped),
 		cmocka_unit_test(test_buf_escaped_utf8),
 		cmocka_unit_test(test_utf8_sanitize),
+		cmocka_unit_test(test_base64),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "certmap.h"
 #include "identity.h"
@@ -402,6 +404,187 @@ static void test_threads(void **state)
 	cm_verifier_free(v);
 }
 
+
+/* ------------------------------------------------ the verification memo */
+
+/* cm_verify_memo on one certificate with an optional chain file. */
+static enum certmap_reason memo_check(const struct cm_verifier *v, struct cm_verify_memo *m,
+				      const struct cm_identity *id, const char *chain_name,
+				      time_t now, bool *hit)
+{
+	unsigned char *chain = NULL;
+	size_t chain_len = 0;
+	const unsigned char *chains[1];
+	enum certmap_reason r;
+	char *msg = NULL;
+
+	if (chain_name != NULL) {
+		char *path = cmt_cert_path(chain_name);
+
+		assert_int_equal(cmt_read_file(path, &chain, &chain_len), 0);
+		free(path);
+	}
+	chains[0] = chain;
+	r = cm_verify_memo(v, m, id, chains, &chain_len, chain != NULL ? 1 : 0, now, &msg, hit);
+	if (r == CERTMAP_REASON_NONE) {
+		assert_null(msg);
+	} else {
+		assert_non_null(msg);
+	}
+	free(msg);
+	free(chain);
+	return r;
+}
+
+static void test_memo_keys(void **state)
+{
+	struct cm_verifier *v = verifier(true, NULL), *v2 = verifier(true, NULL);
+	struct cm_identity *alice = cmt_load_identity("alice.pem");
+	struct cm_identity *bob = cmt_load_identity("bob-ec.pem");
+	struct cm_identity *inter = cmt_load_identity("via-inter.pem");
+	struct cm_verify_memo m;
+	bool hit = true;
+
+	(void)state;
+	assert_int_equal(cm_verify_memo_init(&m), 0);
+	assert_int_equal(memo_check(v, &m, alice, NULL, 0, &hit), CERTMAP_REASON_NONE);
+	assert_false(hit);
+	assert_int_equal(memo_check(v, &m, alice, NULL, 0, &hit), CERTMAP_REASON_NONE);
+	assert_true(hit);
+	/* Another chain certificate is another key. */
+	assert_int_equal(memo_check(v, &m, alice, "chain.pem", 0, &hit), CERTMAP_REASON_NONE);
+	assert_false(hit);
+	assert_int_equal(memo_check(v, &m, alice, "chain.pem", 0, &hit), CERTMAP_REASON_NONE);
+	assert_true(hit);
+	assert_int_equal(memo_check(v, &m, alice, "rogue-ca.pem", 0, &hit), CERTMAP_REASON_NONE);
+	assert_false(hit);
+	/* Another verifier (a reload) is another generation, same files or not. */
+	assert_int_equal(memo_check(v2, &m, alice, NULL, 0, &hit), CERTMAP_REASON_NONE);
+	assert_false(hit);
+	/* Another leaf never matches a slot, even in the wrong memo. */
+	assert_int_equal(memo_check(v, &m, bob, NULL, 0, &hit), CERTMAP_REASON_NONE);
+	assert_false(hit);
+	cm_verify_memo_destroy(&m);
+
+	/* A chain that verified with its intermediate does not let the leaf
+	 * through without it, or with another certificate in its place. */
+	assert_int_equal(cm_verify_memo_init(&m), 0);
+	assert_int_equal(memo_check(v, &m, inter, "chain.pem", 0, &hit), CERTMAP_REASON_NONE);
+	assert_int_equal(memo_check(v, &m, inter, NULL, 0, &hit), CERTMAP_REASON_UNTRUSTED);
+	assert_false(hit);
+	assert_int_equal(memo_check(v, &m, inter, "rogue-ca.pem", 0, &hit),
+			 CERTMAP_REASON_UNTRUSTED);
+	assert_false(hit);
+	/* Refusals are not kept: each one is worked out again. */
+	assert_int_equal(memo_check(v, &m, inter, NULL, 0, &hit), CERTMAP_REASON_UNTRUSTED);
+	assert_false(hit);
+	cm_verify_memo_destroy(&m);
+	cm_identity_free(alice);
+	cm_identity_free(bob);
+	cm_identity_free(inter);
+	cm_verifier_free(v);
+	cm_verifier_free(v2);
+}
+
+static void test_memo_time(void **state)
+{
+	struct cm_verifier *v = verifier(true, NULL);
+	struct cm_identity *alice = cmt_load_identity("alice.pem");
+	time_t t = (time_t)alice->not_before + 100;
+	struct cm_verify_memo m;
+	bool hit = true;
+
+	(void)state;
+	assert_int_equal(cm_verify_memo_init(&m), 0);
+	assert_int_equal(memo_check(v, &m, alice, NULL, t, &hit), CERTMAP_REASON_NONE);
+	assert_false(hit);
+	assert_int_equal(memo_check(v, &m, alice, NULL, (time_t)alice->not_after - 1, &hit),
+			 CERTMAP_REASON_NONE);
+	assert_true(hit);
+	/* Never past the leaf's notAfter (the CA's ends then too: expired or
+	 * untrusted, never passed). */
+	assert_int_not_equal(memo_check(v, &m, alice, NULL, (time_t)alice->not_after + 1, &hit),
+			     CERTMAP_REASON_NONE);
+	assert_false(hit);
+	/* A clock set back before the check verifies again. */
+	assert_int_equal(memo_check(v, &m, alice, NULL, t - 50, &hit), CERTMAP_REASON_NONE);
+	assert_false(hit);
+	cm_verify_memo_destroy(&m);
+	cm_identity_free(alice);
+	cm_verifier_free(v);
+}
+
+/* A CRL by the test CA revoking nothing, valid from..until, in a file of
+ * its own directory (cm_file_read wants a directory others cannot write). */
+static char *short_crl(char *dir, time_t from, time_t until)
+{
+	char *ca_path = cmt_cert_path("ca.pem"), *key_path = cmt_cert_path("ca.key");
+	FILE *f = fopen(ca_path, "r"), *k = fopen(key_path, "r"), *out;
+	X509 *ca = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *key = k != NULL ? PEM_read_PrivateKey(k, NULL, NULL, NULL) : NULL;
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *t1 = ASN1_TIME_set(NULL, from), *t2 = ASN1_TIME_set(NULL, until);
+	char *path = NULL;
+
+	assert_non_null(ca);
+	assert_non_null(key);
+	assert_non_null(mkdtemp(dir));
+	assert_true(asprintf(&path, "%s/crl.pem", dir) > 0);
+	assert_int_equal(X509_CRL_set_version(crl, 1), 1);
+	assert_int_equal(X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)), 1);
+	assert_int_equal(X509_CRL_set1_lastUpdate(crl, t1), 1);
+	assert_int_equal(X509_CRL_set1_nextUpdate(crl, t2), 1);
+	assert_true(X509_CRL_sign(crl, key, EVP_sha256()) > 0);
+	out = fopen(path, "w");
+	assert_non_null(out);
+	assert_int_equal(PEM_write_X509_CRL(out, crl), 1);
+	fclose(out);
+	fclose(f);
+	fclose(k);
+	ASN1_TIME_free(t1);
+	ASN1_TIME_free(t2);
+	X509_CRL_free(crl);
+	X509_free(ca);
+	EVP_PKEY_free(key);
+	free(ca_path);
+	free(key_path);
+	return path;
+}
+
+static void test_memo_crl_next_update(void **state)
+{
+	char dir[] = "/tmp/certmap-crl.XXXXXX";
+	struct cm_identity *alice = cmt_load_identity("alice.pem");
+	time_t t = (time_t)alice->not_before + 1000;
+	char *crl = short_crl(dir, t - 10, t + 3600), *err = NULL;
+	struct cm_verify_policy p;
+	struct cm_verifier *v = NULL;
+	struct cm_verify_memo m;
+	bool hit = true;
+
+	(void)state;
+	policy_init(&p, true, "ca.pem", NULL);
+	p.crl_file = crl;
+	if (cm_verifier_new(&p, &v, &err) != 0) {
+		fail_msg("cm_verifier_new: %s", err);
+	}
+	assert_int_equal(cm_verify_memo_init(&m), 0);
+	assert_int_equal(memo_check(v, &m, alice, NULL, t, &hit), CERTMAP_REASON_NONE);
+	assert_false(hit);
+	assert_int_equal(memo_check(v, &m, alice, NULL, t + 3599, &hit), CERTMAP_REASON_NONE);
+	assert_true(hit);
+	/* Past the CRL's nextUpdate the chain is checked again (and fails:
+	 * the CRL has expired), though alice is valid for years. */
+	assert_int_equal(memo_check(v, &m, alice, NULL, t + 3601, &hit), CERTMAP_REASON_UNTRUSTED);
+	assert_false(hit);
+	cm_verify_memo_destroy(&m);
+	cm_verifier_free(v);
+	cm_verify_policy_clear(&p);
+	unlink(crl);
+	rmdir(dir);
+	cm_identity_free(alice);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +600,9 @@ int main(void)
 		cmocka_unit_test(test_file_errors_in_words),
 		cmocka_unit_test(test_leaf_is_not_a_ca),
 		cmocka_unit_test(test_refusals_name_issuer_and_date),
+		cmocka_unit_test(test_memo_keys),
+		cmocka_unit_test(test_memo_time),
+		cmocka_unit_test(test_memo_crl_next_update),
 	};
 
 	return cmocka_run_group_tests_name("verify", tests, NULL, NULL);

@@ -1,0 +1,142 @@
+/*
+ * certmapd's syslog writer. glibc's syslog() tries to connect to /dev/log
+ * again for every line while the socket is not there (socket, connect,
+ * close: a third of a cached answer's cost). Here one datagram socket is
+ * made once and connected when /dev/log answers; while it does not, a
+ * new connect is tried at most every LOG_RETRY_MS, so a syslog daemon
+ * that starts (or restarts) later is found without a cost per line. The
+ * socket is never closed while the daemon runs, so no thread can send on
+ * a descriptor another one has reused; connect() on a datagram socket
+ * just points it at the new listener. The line format is glibc's.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+#define LOG_RETRY_MS 250
+#define LOG_LINE_MAX 8192
+
+static int log_fd = -1;
+static atomic_bool log_connected;
+static _Atomic int64_t log_next_try_ms;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char log_ident[64] = "certmapd";
+static bool log_stderr;
+static struct sockaddr_un log_addr = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void cmd_log_open(const char *ident, bool to_stderr)
+{
+	snprintf(log_ident, sizeof(log_ident), "%s", ident);
+	log_stderr = to_stderr;
+	if (log_fd < 0) {
+		log_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	}
+	atomic_store(&log_connected, false);
+	atomic_store(&log_next_try_ms, 0);
+}
+
+/* Whether the socket is connected now: tries at most every LOG_RETRY_MS. */
+static bool log_connect(void)
+{
+	int64_t now = mono_ms();
+
+	if (log_fd < 0 || now < atomic_load(&log_next_try_ms)) {
+		return false;
+	}
+	pthread_mutex_lock(&log_lock);
+	if (!atomic_load(&log_connected) && now >= atomic_load(&log_next_try_ms)) {
+		if (connect(log_fd, (struct sockaddr *)&log_addr, sizeof(log_addr)) == 0) {
+			atomic_store(&log_connected, true);
+		} else {
+			atomic_store(&log_next_try_ms, now + LOG_RETRY_MS);
+		}
+	}
+	pthread_mutex_unlock(&log_lock);
+	return atomic_load(&log_connected);
+}
+
+static void log_send(const char *buf, size_t len)
+{
+	if (!atomic_load(&log_connected) && !log_connect()) {
+		return;
+	}
+	if (send(log_fd, buf, len, MSG_NOSIGNAL) >= 0) {
+		return;
+	}
+	if (errno == ECONNREFUSED || errno == ENOTCONN || errno == ENOENT ||
+	    errno == ECONNRESET) {
+		/* The listener went away (a restarted syslog daemon): once more. */
+		atomic_store(&log_connected, false);
+		if (log_connect()) {
+			(void)send(log_fd, buf, len, MSG_NOSIGNAL);
+		}
+	}
+}
+
+void cmd_log_line(int prio, const char *msg)
+{
+	/* The time stamp changes once a second: each thread keeps its own. */
+	static __thread time_t stamp_time = -1;
+	static __thread char stamp[32];
+	char buf[LOG_LINE_MAX];
+	struct tm tm;
+	time_t now = time(NULL);
+	int head, n;
+
+	if ((prio & LOG_FACMASK) == 0) {
+		prio |= LOG_DAEMON;
+	}
+	if (now != stamp_time) {
+		if (localtime_r(&now, &tm) == NULL ||
+		    strftime(stamp, sizeof(stamp), "%h %e %T", &tm) == 0) {
+			stamp[0] = '\0';
+		}
+		stamp_time = now;
+	}
+	head = snprintf(buf, sizeof(buf), "<%d>%s ", prio, stamp);
+	n = snprintf(buf + head, sizeof(buf) - (size_t)head, "%s[%d]: %s", log_ident, (int)getpid(),
+		     msg);
+	if (head < 0 || n < 0) {
+		return;
+	}
+	if ((size_t)(head + n) >= sizeof(buf)) {
+		n = (int)(sizeof(buf) - 1) - head;
+	}
+	if (log_stderr) {
+		struct iovec iov[2] = {{buf + head, (size_t)n}, {(char *)"\n", 1}};
+
+		(void)writev(STDERR_FILENO, iov, 2);
+	}
+	log_send(buf, (size_t)(head + n));
+}
+
+void cmd_log(int prio, const char *fmt, ...)
+{
+	char msg[LOG_LINE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cmd_log_line(prio, msg);
+}
