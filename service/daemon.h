@@ -41,6 +41,8 @@
  */
 /* Before any line; again after fork() is harmless. */
 void cmd_log_open(const char *ident, bool to_stderr);
+/* After daemon(): the pid the log lines carry is the new process's. */
+void cmd_log_forked(void);
 void cmd_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One line as it is (no format). */
 void cmd_log_line(int prio, const char *msg);

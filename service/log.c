@@ -34,6 +34,8 @@ static _Atomic int64_t log_next_try_ms;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char log_ident[64] = "certmapd";
 static bool log_stderr;
+/* getpid() is a system call: the pid is kept (cmd_log_forked after a fork). */
+static pid_t log_pid;
 static struct sockaddr_un log_addr = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
 
 static int64_t mono_ms(void)
@@ -48,11 +50,17 @@ void cmd_log_open(const char *ident, bool to_stderr)
 {
 	snprintf(log_ident, sizeof(log_ident), "%s", ident);
 	log_stderr = to_stderr;
+	log_pid = getpid();
 	if (log_fd < 0) {
 		log_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	}
 	atomic_store(&log_connected, false);
 	atomic_store(&log_next_try_ms, 0);
+}
+
+void cmd_log_forked(void)
+{
+	log_pid = getpid();
 }
 
 /* Whether the socket is connected now: tries at most every LOG_RETRY_MS. */
@@ -114,7 +122,7 @@ void cmd_log_line(int prio, const char *msg)
 		stamp_time = now;
 	}
 	head = snprintf(buf, sizeof(buf), "<%d>%s ", prio, stamp);
-	n = snprintf(buf + head, sizeof(buf) - (size_t)head, "%s[%d]: %s", log_ident, (int)getpid(),
+	n = snprintf(buf + head, sizeof(buf) - (size_t)head, "%s[%d]: %s", log_ident, (int)log_pid,
 		     msg);
 	if (head < 0 || n < 0) {
 		return;

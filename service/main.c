@@ -377,6 +377,7 @@ static int start(struct cmd_state *st, const struct opts *o, bool *created)
 		cmd_log(LOG_ERR, "cannot detach: %m");
 		return -1;
 	}
+	cmd_log_forked();
 	if ((st->signal_fd = setup_signals()) < 0) {
 		cmd_log(LOG_ERR, "cannot set up signal handling: %m");
 		return -1;
