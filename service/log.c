@@ -16,8 +16,10 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
@@ -46,10 +48,26 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* systemd connects standard error to the journal and says so in
+ * JOURNAL_STREAM ("device:inode"): copying there would log every line twice. */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (e == NULL || sscanf(e, "%llu:%llu%c", &dev, &ino, &end) != 2 ||
+	    fstat(STDERR_FILENO, &st) != 0) {
+		return false;
+	}
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void cmd_log_open(const char *ident, bool to_stderr)
 {
 	snprintf(log_ident, sizeof(log_ident), "%s", ident);
-	log_stderr = to_stderr;
+	log_stderr = to_stderr && !stderr_is_journal();
 	log_pid = getpid();
 	if (log_fd < 0) {
 		log_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);

@@ -198,4 +198,16 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 expect_exit "broken config at start" 1 "$CERTMAPD" -f -c "$tmp/nonexistent.conf"
 
+# --- under systemd, standard error is the journal (JOURNAL_STREAM names
+# it): --foreground must not copy the lines there a second time
+: > "$tmp/stderr"
+"$CERTMAPD" -f -c "$tmp/nonexistent.conf" 2> "$tmp/stderr"
+if grep -q "cannot load" "$tmp/stderr"; then ok "-f copies lines to stderr"; else ko "-f copies lines to stderr"; fi
+: > "$tmp/stderr"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$tmp/stderr") "$CERTMAPD" -f -c "$tmp/nonexistent.conf" 2> "$tmp/stderr"
+if [ ! -s "$tmp/stderr" ]; then ok "no copy when stderr is the journal"; else ko "no copy when stderr is the journal"; cat "$tmp/stderr"; fi
+: > "$tmp/stderr"
+JOURNAL_STREAM=1:2 "$CERTMAPD" -f -c "$tmp/nonexistent.conf" 2> "$tmp/stderr"
+if grep -q "cannot load" "$tmp/stderr"; then ok "another JOURNAL_STREAM: copied"; else ko "another JOURNAL_STREAM: copied"; fi
+
 finish
