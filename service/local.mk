@@ -54,7 +54,7 @@ EXTRA_DIST += tests/service/test_ops_cache.sh tests/service/test_ops_peers.sh \
 
 # The D-Bus InfoPipe face against a private dbus-daemon (tests/infopipe/).
 TESTS += tests/infopipe/test_infopipe.sh
-EXTRA_DIST += tests/infopipe/test_infopipe.sh
+EXTRA_DIST += tests/infopipe/test_infopipe.sh tests/infopipe/ifplib.sh
 # ... with an ldap domain on the suite's own slapd (skips without slapd).
 TESTS += tests/infopipe/test_infopipe_ldap.sh
 EXTRA_DIST += tests/infopipe/test_infopipe_ldap.sh

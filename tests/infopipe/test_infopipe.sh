@@ -7,80 +7,20 @@
 set -u
 . "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
 
-for t in dbus-daemon busctl; do
-	if ! command -v "$t" > /dev/null 2>&1; then
-		echo "SKIP: $t is not installed (apt-get install dbus systemd)"
-		exit 77
-	fi
-done
-if ! grep -q '^#define HAVE_SYSTEMD 1' "$builddir/config.h"; then
-	echo "SKIP: certmapd was built without libsystemd (no D-Bus face)"
-	exit 77
-fi
+. "$srcdir/tests/service/svclib.sh"
+. "$srcdir/tests/infopipe/ifplib.sh"
+ifp_require dbus-daemon busctl
 
-CERTMAPD=${CERTMAPD:-$builddir/certmapd}
-mkdir -p "$builddir/tests"
-tmp=$(mktemp -d "$builddir/tests/tmp-ifp.XXXXXX")
-chmod 755 "$tmp"
-sock="$tmp/sock"
-pid=
-bus_pid=
-stop_daemon() {
-	if [ -n "$pid" ]; then
-		kill -TERM "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		pid=
-	fi
-}
-trap 'stop_daemon; [ -n "$bus_pid" ] && kill "$bus_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
-
-printf 'alice:x:1000:1000:Alice Liddell:/home/alice:/bin/sh\nbob:x:1001:1001:Bob:/home/bob:/bin/sh\nerin:x:1002:1002::/home/erin:/bin/sh\nerin2:x:1003:1003::/home/erin2:/bin/sh\nroot:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\nlow:x:500:500::/home/low:/bin/sh\n' > "$tmp/passwd"
-printf 'alice:x:1000:\nbob:x:1001:\nerin:x:1002:\nerin2:x:1003:\ndev:x:2000:alice\nnogroup:x:65534:\n' > "$tmp/group"
-NSS_WRAPPER_PASSWD="$tmp/passwd"; NSS_WRAPPER_GROUP="$tmp/group"
-export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
+svc_setup ifp
+svc_passwd 'alice:x:1000:1000:Alice Liddell:/home/alice:/bin/sh' 'bob:x:1001:1001:Bob:/home/bob:/bin/sh' \
+	'erin:x:1002:1002::/home/erin:/bin/sh' 'erin2:x:1003:1003::/home/erin2:/bin/sh' \
+	'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534::/:/bin/sh' 'low:x:500:500::/home/low:/bin/sh'
+svc_group 'alice:x:1000:' 'bob:x:1001:' 'erin:x:1002:' 'erin2:x:1003:' 'dev:x:2000:alice' 'nogroup:x:65534:'
+cleanup_more() { ifp_bus_stop; }
 
 # ---------------------------------------------------------------- the bus
-# The system bus's default policy (deny every method call and every name),
-# then the shipped policy file, as /usr/share/dbus-1/system.conf includes
-# system.d/. When the suite does not run as root, its user stands in for
-# the service user in the policy.
-me=$(id -un)
-{
-	cat <<EOB
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$tmp/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <include>$srcdir/conf/certmapd-infopipe.conf</include>
-EOB
-	if [ "$(id -u)" -ne 0 ]; then
-		printf '  <policy user="%s"><allow own="org.freedesktop.sssd.infopipe"/></policy>\n' "$me"
-	fi
-	echo '</busconfig>'
-} > "$tmp/bus.conf"
-
-dbus-daemon --nofork --config-file="$tmp/bus.conf" --print-address=3 3> "$tmp/bus.addr" 2> "$tmp/bus.log" &
-bus_pid=$!
-i=0
-while [ ! -s "$tmp/bus.addr" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-if [ ! -s "$tmp/bus.addr" ]; then
+ifp_bus_conf "$tmp/bus.conf" "$tmp/bus"
+if ! ifp_bus_start "$tmp/bus.conf" "$tmp/bus" "$tmp/bus.log"; then
 	ko "dbus-daemon starts"; cat "$tmp/bus.log"; finish; exit 1
 fi
 # The path alone, without the daemon's guid: clients check a guid, and a
@@ -90,74 +30,37 @@ export DBUS_SYSTEM_BUS_ADDRESS
 ok "private dbus-daemon started"
 
 # ---------------------------------------------------------------- certmapd
-dom=local
-write_config() { # $1: extra service settings; the domain is $dom
-	cat > "$tmp/certmap.conf" <<EOC
-verify = { ca_file = "$certs/ca.pem"; };
-domains = ( { name = "$dom"; type = "local"; } );
-rules = (
-  { name = "upn"; priority = 10; match = "<EKU>clientAuth";
-    map = "LOCAL:{subject_principal.short_name}"; domains = ["$dom"]; }
-);
-service = { socket = "$sock"; user = "root"; timeout = 2; cache_ttl = 60; cache_size = 100;
-  $1 };
-EOC
+conf=$tmp/certmap.conf
+# The local domain's name.
+set_domain() {
+	SVC_DOMAINS="{ name = \"$1\"; type = \"local\"; }"
+	SVC_RULES="  { name = \"upn\"; priority = 10; match = \"<EKU>clientAuth\";
+    map = \"LOCAL:{subject_principal.short_name}\"; domains = [\"$1\"]; }"
 }
+set_domain local
 
-start_daemon() {
-	sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$tmp/certmap.conf" \
-		>> "$tmp/log" 2>&1 &
-	pid=$!
-	i=0
-	# Ready once the name is on the bus.
-	while [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null &&
-		! busctl --system list --no-legend 2>/dev/null | grep -q '^org\.freedesktop\.sssd\.infopipe '; do
-		sleep 0.1; i=$((i + 1))
-	done
-	busctl --system list --no-legend 2>/dev/null | grep -q '^org\.freedesktop\.sssd\.infopipe '
-}
-
-IFP=org.freedesktop.sssd.infopipe
-USERS=/org/freedesktop/sssd/infopipe/Users
+USERS=$IFP_ROOT/Users
 ALICE=$USERS/local/1000
 
-# call NAME WANT_EXIT ARGS... : busctl call on the face, output in $out
-# ("--": a PEM argument starts with dashes).
-call() {
-	name=$1; want=$2; shift 2
-	expect_exit "$name" "$want" busctl --system -- call "$IFP" "$@"
-}
-# fails NAME ERROR PATH IFACE.METHOD DBUS-SEND-ARGS... : the call fails
-# with that D-Bus error name (dbus-send prints it; busctl does not).
-fails() {
-	name=$1; err=$2; path=$3; meth=$4; shift 4
-	expect_exit "$name" 1 dbus-send --system --print-reply --dest="$IFP" "$path" "$meth" "$@"
-	expect_out "$name: $err" "Error $err: "
-}
-pem() { cat "$certs/$1.pem"; }
-
 # --- the setting: true or false, nothing else
-write_config 'infopipe = "yes";'
-expect_exit "infopipe = \"yes\" is a configuration error" 2 ctl check-config --config "$tmp/certmap.conf"
+write_config "$conf" 'infopipe = "yes";'
+expect_exit "infopipe = \"yes\" is a configuration error" 2 ctl check-config --config "$conf"
 expect_out "the error names the setting" "infopipe"
-write_config "infopipe = false;"
-expect_exit "infopipe = false is valid" 0 ctl check-config --config "$tmp/certmap.conf"
+write_config "$conf" "infopipe = false;"
+expect_exit "infopipe = false is valid" 0 ctl check-config --config "$conf"
 
 # --- the face is off by default
-write_config "allowed_uids = [0, $(id -u)];"
-sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$tmp/certmap.conf" >> "$tmp/log" 2>&1 &
-pid=$!
-i=0
-while [ ! -S "$sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-if busctl --system list --no-legend 2>/dev/null | grep -q "^$IFP "; then
+write_config "$conf"
+start_daemon "$conf"
+if ifp_owned; then
 	ko "off by default: the name is not taken"
 else
 	ok "off by default: the name is not taken"
 fi
 stop_daemon
 
-write_config "allowed_uids = [0, $(id -u)]; infopipe = true;"
-if start_daemon; then ok "certmapd owns $IFP"; else ko "certmapd owns $IFP"; cat "$tmp/log"; finish; exit 1; fi
+write_config "$conf" "infopipe = true;"
+if ifp_start "$conf"; then ok "certmapd owns $IFP"; else ko "certmapd owns $IFP"; cat "$tmp/log"; finish; exit 1; fi
 
 # --- Ping and introspection
 call "Ping" 0 /org/freedesktop/sssd/infopipe $IFP Ping s ping
@@ -323,8 +226,9 @@ fails "an SSSD method certmap lacks" org.freedesktop.DBus.Error.UnknownMethod "$
 # --- a domain name with bytes outside [A-Za-z0-9]: _%02x in the path, as SSSD
 stop_daemon
 dom=Corp.example-1_x
-write_config "allowed_uids = [0, $(id -u)]; infopipe = true;"
-if start_daemon; then ok "restarted with domain $dom"; else ko "restarted with domain $dom"; fi
+set_domain "$dom"
+write_config "$conf" "infopipe = true;"
+if ifp_start "$conf"; then ok "restarted with domain $dom"; else ko "restarted with domain $dom"; fi
 ESC=$USERS/Corp_2eexample_2d1_5fx/1000
 call "escaped domain: FindByCertificate" 0 "$USERS" $IFP.Users FindByCertificate s "$(pem alice)"
 expect_out "escaped domain: path" "o \"$ESC\""
@@ -335,19 +239,14 @@ expect_out "escaped domain: domainname" "s \"$dom\""
 fails "an underscore must be escaped too" $UI "$USERS/Corp_2eexample_2d1_x/1000" $GET string:$IFP.Users.User string:name
 fails "the old domain is gone" $UI "$ALICE" $GET string:$IFP.Users.User string:name
 stop_daemon
-dom=local
-write_config "allowed_uids = [0, $(id -u)]; infopipe = true;"
-if start_daemon; then ok "restarted with domain local"; else ko "restarted with domain local"; fi
+set_domain local
+write_config "$conf" "infopipe = true;"
+if ifp_start "$conf"; then ok "restarted with domain local"; else ko "restarted with domain local"; fi
 
 # --- the bus goes away and comes back: certmapd connects again
-kill "$bus_pid"; wait "$bus_pid" 2>/dev/null
-rm -f "$tmp/bus"
-dbus-daemon --nofork --config-file="$tmp/bus.conf" --print-address=3 3> "$tmp/bus.addr" 2>> "$tmp/bus.log" &
-bus_pid=$!
-i=0
-while [ $i -lt 100 ] && ! busctl --system list --no-legend 2>/dev/null | grep -q "^$IFP "; do
-	sleep 0.1; i=$((i + 1))
-done
+ifp_bus_stop
+ifp_bus_start "$tmp/bus.conf" "$tmp/bus" "$tmp/bus.log"
+svc_wait "$pid" ifp_owned
 call "after the bus restarted: Ping" 0 /org/freedesktop/sssd/infopipe $IFP Ping s ping
 call "after the bus restarted: mapping" 0 "$USERS" $IFP.Users FindByCertificate s "$(pem alice)"
 expect_out "after the bus restarted: alice" "o \"$ALICE\""
@@ -378,13 +277,15 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv > /dev/null 2>&1; then
 	if grep -q "refused a D-Bus call from uid 65534" "$tmp/log"; then ok "refusal logged"; else ko "refusal logged"; fi
 	# Allowed through a supplementary group, as the bus reports it.
 	stop_daemon
-	write_config "allowed_uids = [0]; allowed_gids = [2000]; infopipe = true;"
-	if start_daemon; then ok "restarted with allowed_gids"; else ko "restarted with allowed_gids"; fi
+	SVC_UIDS=0
+	write_config "$conf" "allowed_gids = [2000]; infopipe = true;"
+	if ifp_start "$conf"; then ok "restarted with allowed_gids"; else ko "restarted with allowed_gids"; fi
 	expect_exit "group 2000 allowed" 0 as_dev busctl --system -- call "$IFP" "$USERS" $IFP.Users FindByCertificate s "$(pem alice)"
 	expect_out "group 2000: alice" "o \"$ALICE\""
 	denied "without the group refused" "$USERS" $IFP.Users.FindByCertificate string:"$(pem alice)"
 	# A reload that takes uid 0 off the list applies to the next call.
-	write_config "allowed_uids = [1]; infopipe = true;"
+	SVC_UIDS=1
+	write_config "$conf" "infopipe = true;"
 	kill -HUP "$pid"
 	sleep 0.5
 	fails "after a reload uid 0 is refused" $AD /org/freedesktop/sssd/infopipe $IFP.Ping string:ping
@@ -396,18 +297,13 @@ fi
 # --- a certificate-only identity (domain of type certificate) has no uid,
 # so no User object: NotFound, with the reason in the message.
 stop_daemon
-cat > "$tmp/certmap.conf" <<EOC
-verify = { ca_file = "$certs/ca.pem"; };
-domains = ( { name = "local"; type = "local"; },
-  { name = "apps"; type = "certificate"; } );
-rules = (
-  { name = "upn"; priority = 10; map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; },
-  { name = "cn"; priority = 20; map = "LOCAL:{subject_dn_component.CN}"; domains = ["apps"]; }
-);
-service = { socket = "$sock"; user = "root"; timeout = 2; cache_ttl = 60; cache_size = 100;
-  allowed_uids = [0, $(id -u)]; infopipe = true; };
-EOC
-if start_daemon; then ok "started with a certificate domain"; else ko "started with a certificate domain"; fi
+SVC_UIDS="0, $(id -u)"
+SVC_DOMAINS='{ name = "local"; type = "local"; },
+  { name = "apps"; type = "certificate"; }'
+SVC_RULES='  { name = "upn"; priority = 10; map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; },
+  { name = "cn"; priority = 20; map = "LOCAL:{subject_dn_component.CN}"; domains = ["apps"]; }'
+write_config "$conf" "infopipe = true;"
+if ifp_start "$conf"; then ok "started with a certificate domain"; else ko "started with a certificate domain"; fi
 fails "certificate-only identity: FindByCertificate NotFound" $NF "$USERS" $IFP.Users.FindByCertificate string:"$(pem multi-ou)"
 expect_out "certificate-only identity: no_account in the message" "no_account"
 call "certificate-only identity: ListByCertificate" 0 "$USERS" $IFP.Users ListByCertificate su "$(pem multi-ou)" 0
@@ -420,14 +316,16 @@ call "an account next to it still maps" 0 "$USERS" $IFP.Users FindByCertificate 
 expect_out "an account next to it: alice" "o \"$ALICE\""
 stop_daemon
 
-write_config "allowed_uids = [0, $(id -u)]; infopipe = true;"
-if start_daemon; then ok "restarted without the certificate domain"; else ko "restarted without the certificate domain"; fi
+set_domain local
+write_config "$conf" "infopipe = true;"
+if ifp_start "$conf"; then ok "restarted without the certificate domain"; else ko "restarted without the certificate domain"; fi
 
 # --- the name is taken: a second certmapd fails to start and says why
 if [ "$(id -u)" -eq 0 ]; then
-	write_config "allowed_uids = [0]; infopipe = true;"
-	sed -i "s|$sock|$tmp/sock2|" "$tmp/certmap.conf"
-	expect_exit "a second face cannot start" 1 sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$tmp/certmap.conf"
+	SVC_UIDS=0
+	write_config "$conf" "infopipe = true;"
+	sed -i "s|$sock|$tmp/sock2|" "$conf"
+	expect_exit "a second face cannot start" 1 sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$conf"
 	expect_out "says the name is owned" "cannot own the name"
 fi
 

@@ -11,53 +11,29 @@ set -u
 . "$srcdir/tests/lib/slapd.sh"
 slapd_require
 
-for t in dbus-daemon busctl dbus-send; do
-	if ! command -v "$t" > /dev/null 2>&1; then
-		echo "SKIP: $t is not installed (apt-get install dbus systemd)"
-		exit 77
-	fi
-done
-if ! grep -q '^#define HAVE_SYSTEMD 1' "$builddir/config.h"; then
-	echo "SKIP: certmapd was built without libsystemd (no D-Bus face)"
-	exit 77
-fi
+. "$srcdir/tests/service/svclib.sh"
+. "$srcdir/tests/infopipe/ifplib.sh"
+ifp_require dbus-daemon busctl dbus-send
 
-CERTMAPD=${CERTMAPD:-$builddir/certmapd}
-mkdir -p "$builddir/tests"
-tmp=$(mktemp -d "$builddir/tests/tmp-ifpldap.XXXXXX")
-chmod 755 "$tmp"
-sock="$tmp/sock"
-# (slapd.sh's functions use $pid: certmapd's is $cmd_pid)
-cmd_pid=
-bus_pid=
-stop_daemon() {
-	if [ -n "$cmd_pid" ]; then
-		kill -TERM "$cmd_pid" 2>/dev/null
-		wait "$cmd_pid" 2>/dev/null
-		cmd_pid=
-	fi
-}
+svc_setup ifpldap
 # Stops certmapd and checks that it exits cleanly (under ASan: no leak,
 # no error report).
 stop_checked() {
-	kill -TERM "$cmd_pid" 2>/dev/null
-	wait "$cmd_pid"
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid"
 	rc=$?
-	cmd_pid=
+	pid=
 	if [ "$rc" -eq 0 ] && ! grep -Eq "Sanitizer|runtime error" "$tmp/log"; then
 		ok "$1: certmapd stops cleanly"
 	else
 		ko "$1: certmapd stops cleanly (exit $rc)"; tail -40 "$tmp/log"
 	fi
 }
-trap 'stop_daemon; slapd_stop_all; [ -n "$bus_pid" ] && kill "$bus_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
+cleanup_more() { stop_daemon; slapd_stop_all; ifp_bus_stop; }
 
 # NSS: a local alice with other ids than the directory's alice.
-printf 'alice:x:1000:1000:Alice Liddell:/home/alice:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n' > "$tmp/passwd"
-printf 'alice:x:1000:\nnogroup:x:65534:\n' > "$tmp/group"
-NSS_WRAPPER_PASSWD="$tmp/passwd"; NSS_WRAPPER_GROUP="$tmp/group"
-export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
+svc_passwd 'alice:x:1000:1000:Alice Liddell:/home/alice:/bin/sh' 'nobody:x:65534:65534::/:/bin/sh'
+svc_group 'alice:x:1000:' 'nogroup:x:65534:'
 
 # ---------------------------------------------------------------- the directory
 B="dc=example,dc=com"
@@ -119,41 +95,8 @@ U1=$(slapd_uri "$tmp/s1")
 ok "slapd started"
 
 # ---------------------------------------------------------------- the bus (as test_infopipe.sh)
-me=$(id -un)
-{
-	cat <<EOB
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$tmp/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <include>$srcdir/conf/certmapd-infopipe.conf</include>
-EOB
-	if [ "$(id -u)" -ne 0 ]; then
-		printf '  <policy user="%s"><allow own="org.freedesktop.sssd.infopipe"/></policy>\n' "$me"
-	fi
-	echo '</busconfig>'
-} > "$tmp/bus.conf"
-dbus-daemon --nofork --config-file="$tmp/bus.conf" --print-address=3 3> "$tmp/bus.addr" 2> "$tmp/bus.log" &
-bus_pid=$!
-i=0
-while [ ! -s "$tmp/bus.addr" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-if [ ! -s "$tmp/bus.addr" ]; then
+ifp_bus_conf "$tmp/bus.conf" "$tmp/bus"
+if ! ifp_bus_start "$tmp/bus.conf" "$tmp/bus" "$tmp/bus.log"; then
 	ko "dbus-daemon starts"; cat "$tmp/bus.log"; finish; exit 1
 fi
 DBUS_SYSTEM_BUS_ADDRESS=unix:path=$tmp/bus
@@ -163,58 +106,36 @@ export DBUS_SYSTEM_BUS_ADDRESS
 # The local domain first, then the directory (no cache: a stopped slapd
 # must show at once); the rule finds entries by the subject's CN, so
 # bob-ec's "bob" is two entries (bob, bobby).
+conf=$tmp/certmap.conf
+SVC_LIMITS="timeout = 5; cache_ttl = 0;"
 main_conf() {
-	cat > "$tmp/certmap.conf" <<EOC
-	verify = { ca_file = "$certs/ca.pem"; };
-	domains = (
-	  { name = "local"; type = "local"; },
-	  { name = "dir"; type = "ldap"; uri = ["$U1"]; base = "$B"; group_base = "ou=Groups,$B";
-	    cache_ttl = 0; negative_cache_ttl = 0; primary_group_ttl = 0; retry_interval = 0; }
-	);
-	rules = (
-	  { name = "cn"; priority = 1; match = "<EKU>clientAuth";
-	    map = "LDAPU1:(cn={subject_dn_component.cn})"; domains = ["dir"]; }
-	);
-	service = { socket = "$sock"; user = "root"; timeout = 5; cache_ttl = 0;
-	  allowed_uids = [0, $(id -u)]; infopipe = true; };
-EOC
+	SVC_DOMAINS="
+  { name = \"local\"; type = \"local\"; },
+  { name = \"dir\"; type = \"ldap\"; uri = [\"$U1\"]; base = \"$B\"; group_base = \"ou=Groups,$B\";
+    cache_ttl = 0; negative_cache_ttl = 0; primary_group_ttl = 0; retry_interval = 0; }
+"
+	SVC_RULES='  { name = "cn"; priority = 1; match = "<EKU>clientAuth";
+    map = "LDAPU1:(cn={subject_dn_component.cn})"; domains = ["dir"]; }'
+	write_config "$conf" "infopipe = true;"
 }
 main_conf
-expect_exit "configuration is valid" 0 ctl check-config --config "$tmp/certmap.conf"
+expect_exit "configuration is valid" 0 ctl check-config --config "$conf"
 
-IFP=org.freedesktop.sssd.infopipe
-ROOT=/org/freedesktop/sssd/infopipe
+ROOT=$IFP_ROOT
 USERS=$ROOT/Users
 DALICE=$USERS/dir/10001
 NF=sbus.Error.NotFound
 DOWN=org.freedesktop.DBus.Error.Disconnected
 
-start_daemon() {
-	sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$tmp/certmap.conf" >> "$tmp/log" 2>&1 &
-	cmd_pid=$!
-	i=0
-	while [ $i -lt 50 ] && kill -0 "$cmd_pid" 2>/dev/null &&
-		! busctl --system list --no-legend 2>/dev/null | grep -q "^$IFP "; do
-		sleep 0.1; i=$((i + 1))
-	done
-	if busctl --system list --no-legend 2>/dev/null | grep -q "^$IFP "; then
+start() {
+	if ifp_start "$conf"; then
 		ok "certmapd owns $IFP"
 	else
 		ko "certmapd owns $IFP"; cat "$tmp/log"; finish; exit 1
 	fi
 }
-start_daemon
+start
 
-call() { # NAME WANT-EXIT ARGS... : busctl call on the face
-	name=$1; want=$2; shift 2
-	expect_exit "$name" "$want" busctl --system -- call "$IFP" "$@"
-}
-fails() { # NAME ERROR PATH IFACE.METHOD DBUS-SEND-ARGS...
-	name=$1; err=$2; path=$3; meth=$4; shift 4
-	expect_exit "$name" 1 dbus-send --system --print-reply --dest="$IFP" "$path" "$meth" "$@"
-	expect_out "$name: $err" "Error $err: "
-}
-pem() { cat "$certs/$1.pem"; }
 prop() { # PATH NAME
 	expect_exit "Get $2 of $1" 0 busctl --system get-property "$IFP" "$1" $IFP.Users.User "$2"
 }
@@ -273,26 +194,20 @@ prop "$USERS/dir/10003" name; expect_out "bobby's name" 's "bobby"'
 
 # --- ids = "nss" and ids = "sid" (another configuration)
 stop_checked "directory phase"
-cat > "$tmp/certmap.conf" <<EOC
-verify = { ca_file = "$certs/ca.pem"; };
-domains = (
-  { name = "dnss"; type = "ldap"; uri = ["$U1"]; base = "ou=People,$B"; ids = "nss";
+SVC_DOMAINS="
+  { name = \"dnss\"; type = \"ldap\"; uri = [\"$U1\"]; base = \"ou=People,$B\"; ids = \"nss\";
     cache_ttl = 0; negative_cache_ttl = 0; },
-  { name = "dsid"; type = "ldap"; uri = ["$U1"]; base = "ou=AD,$B"; ids = "sid";
-    user_filter = "(objectClass=certmapTestADUser)"; groups = "rfc2307bis";
-    group_filter = "(objectClass=groupOfNames)"; cache_ttl = 0; negative_cache_ttl = 0; }
-);
-rules = (
-  { name = "uid"; priority = 1; match = "<EKU>clientAuth";
+  { name = \"dsid\"; type = \"ldap\"; uri = [\"$U1\"]; base = \"ou=AD,$B\"; ids = \"sid\";
+    user_filter = \"(objectClass=certmapTestADUser)\"; groups = \"rfc2307bis\";
+    group_filter = \"(objectClass=groupOfNames)\"; cache_ttl = 0; negative_cache_ttl = 0; }
+"
+SVC_RULES='  { name = "uid"; priority = 1; match = "<EKU>clientAuth";
     map = "LDAPU1:(uid={subject_dn_component.uid})"; domains = ["dnss"]; },
   { name = "ad"; priority = 1; match = "<EKU>clientAuth";
     map = "LDAPU1:(altSecurityIdentities=X509:<I>{issuer_dn!ad_x500}<SR>{serial_number!hex_ur})";
-    domains = ["dsid"]; }
-);
-service = { socket = "$sock"; user = "root"; timeout = 5; cache_ttl = 0;
-  allowed_uids = [0, $(id -u)]; infopipe = true; };
-EOC
-start_daemon
+    domains = ["dsid"]; }'
+write_config "$conf" "infopipe = true;"
+start
 call "ids nss: alice maps with NSS's uid" 0 "$USERS" $IFP.Users FindByValidCertificate s "$(pem alice)"
 expect_out "ids nss: path by NSS's uid" "o \"$USERS/dnss/1000\""
 prop "$USERS/dnss/1000" name; expect_out "ids nss: name" 's "alice"'
@@ -312,13 +227,13 @@ call "ids sid: GetUserGroups frank6" 0 $ROOT $IFP GetUserGroups s frank6
 expect_out "ids sid: primary group by SID" '"Domain Users"'
 fails "ids sid: a path never handed out" $NF "$USERS/dsid/12345" org.freedesktop.DBus.Properties.Get string:$IFP.Users.User string:name
 stop_checked "ids phase"
-start_daemon
+start
 fails "ids sid: paths are forgotten on restart" $NF "$sidpath" org.freedesktop.DBus.Properties.Get string:$IFP.Users.User string:name
 
 # --- the directory down: an error that says so, not NotFound
 stop_checked "restart phase"
 main_conf
-start_daemon
+start
 slapd_stop "$tmp/s1"
 fails "property of a directory user, slapd stopped" $DOWN "$DALICE" org.freedesktop.DBus.Properties.Get string:$IFP.Users.User string:name
 expect_out "the message says the backend is unavailable" "backend_unavailable: "
@@ -329,7 +244,7 @@ fails "FindByValidCertificate, slapd stopped" $DOWN "$USERS" $IFP.Users.FindByVa
 fails "ListByCertificate, slapd stopped" $DOWN "$USERS" $IFP.Users.ListByCertificate string:"$(pem bob-ec)" uint32:0
 call "FindByName alice still answers: the local domain comes first" 0 "$USERS" $IFP.Users FindByName s alice
 expect_out "local alice, directory down" "o \"$USERS/local/1000\""
-kill -0 "$cmd_pid" 2>/dev/null && ok "certmapd still running" || ko "certmapd still running"
+kill -0 "$pid" 2>/dev/null && ok "certmapd still running" || ko "certmapd still running"
 stop_checked "directory down"
 
 finish

@@ -212,17 +212,17 @@ slapd_resume() {
 
 slapd_stop() {
 	[ -f "$1/pid" ] || return 0
-	pid=$(cat "$1/pid")
+	sl_pid=$(cat "$1/pid")
 	rm -f "$1/pid"
-	kill -CONT "$pid" 2>/dev/null
-	kill -TERM "$pid" 2>/dev/null || return 0
+	kill -CONT "$sl_pid" 2>/dev/null
+	kill -TERM "$sl_pid" 2>/dev/null || return 0
 	n=0
-	while kill -0 "$pid" 2>/dev/null && [ $n -lt 50 ]; do
+	while kill -0 "$sl_pid" 2>/dev/null && [ $n -lt 50 ]; do
 		sleep 0.1
 		n=$((n + 1))
 	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	kill -KILL "$sl_pid" 2>/dev/null
+	wait "$sl_pid" 2>/dev/null
 	return 0
 }
 

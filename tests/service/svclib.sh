@@ -20,6 +20,7 @@
 # Knobs (set after svc_setup, before the function that reads them):
 #   SVC_USER (root), SVC_UIDS ("0, <this uid>"), SVC_CA ($certs/ca.pem),
 #   SVC_LIMITS ("timeout = 2; cache_ttl = 60; cache_size = 100;"),
+#   SVC_DOMAINS (the domains list's entries: one local domain "local"),
 #   SVC_RULES (one rule "upn": EKU clientAuth, subject_principal),
 #   SVC_FRESH=1 (every start begins with an empty log and no socket file),
 #   SVC_STRICT_STOP=1 (stop_daemon fails the test unless certmapd exits 0
@@ -41,6 +42,7 @@ svc_setup() { # $1: a name for the temporary directory
 	SVC_UIDS="0, $(id -u)"
 	SVC_CA="$certs/ca.pem"
 	SVC_LIMITS="timeout = 2; cache_ttl = 60; cache_size = 100;"
+	SVC_DOMAINS='{ name = "local"; type = "local"; }'
 	SVC_RULES='  { name = "upn"; priority = 10; match = "<EKU>clientAuth";
     map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; }'
 	svc_passwd 'alice:x:1000:1000:Alice:/home/alice:/bin/sh' 'bob:x:1001:1001:Bob:/home/bob:/bin/sh' \
@@ -64,7 +66,7 @@ svc_erin_accounts() {
 write_config() { # $1: file, $2: extra service settings, $3: extra verify settings
 	cat > "$1" <<EOC
 verify = { ca_file = "$SVC_CA"; ${3:-} };
-domains = ( { name = "local"; type = "local"; } );
+domains = ( $SVC_DOMAINS );
 rules = (
 $SVC_RULES
 );
