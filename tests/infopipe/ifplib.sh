@@ -24,7 +24,7 @@ bus_pid=
 ifp_require() {
 	for t in "$@"; do
 		if ! command -v "$t" > /dev/null 2>&1; then
-			echo "SKIP: $t is not installed (apt-get install dbus systemd)"
+			echo "SKIP: $t is not installed"
 			exit 77
 		fi
 	done

@@ -10,44 +10,25 @@ set -u
 
 APACHE=/usr/sbin/apache2
 MODS=/usr/lib/apache2/modules
-for t in dbus-daemon busctl curl "$APACHE"; do
-	if ! command -v "$t" > /dev/null 2>&1; then
-		echo "SKIP: $t is not installed"
-		exit 77
-	fi
-done
+. "$srcdir/tests/service/svclib.sh"
+. "$srcdir/tests/infopipe/ifplib.sh"
+ifp_require dbus-daemon busctl curl "$APACHE"
 if [ ! -f "$MODS/mod_lookup_identity.so" ] || [ ! -f "$MODS/mod_ssl.so" ]; then
 	echo "SKIP: mod_lookup_identity or mod_ssl missing (apt-get install apache2 libapache2-mod-lookup-identity)"
 	exit 77
 fi
-if ! grep -q '^#define HAVE_SYSTEMD 1' "$builddir/config.h"; then
-	echo "SKIP: certmapd was built without libsystemd (no D-Bus face)"
-	exit 77
-fi
 
-CERTMAPD=${CERTMAPD:-$builddir/certmapd}
-mkdir -p "$builddir/tests"
-tmp=$(mktemp -d "$builddir/tests/tmp-apache.XXXXXX")
-chmod 755 "$tmp"
-sock="$tmp/sock"
-pid=
-bus_pid=
+svc_setup apache
 httpd_started=
-stop_all() {
+cleanup_more() {
 	if [ -n "$httpd_started" ] && [ -f "$tmp/httpd.pid" ]; then
 		kill -TERM "$(cat "$tmp/httpd.pid")" 2>/dev/null
 		i=0
 		while [ -f "$tmp/httpd.pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 	fi
-	if [ -n "$pid" ]; then
-		kill -TERM "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	fi
-	[ -n "$bus_pid" ] && kill "$bus_pid" 2>/dev/null
-	rm -rf "$tmp"
+	stop_daemon
+	ifp_bus_stop
 }
-trap 'stop_all' EXIT
-trap 'exit 1' INT TERM HUP
 
 # Apache drops to User when started as root: www-data must resolve too.
 if [ "$(id -u)" -eq 0 ]; then
@@ -55,80 +36,30 @@ if [ "$(id -u)" -eq 0 ]; then
 else
 	web_user=$(id -un) web_uid=$(id -u) web_gid=$(id -g)
 fi
-{
-	printf 'alice:x:1000:1000:Alice Liddell:/home/alice:/bin/sh\nbob:x:1001:1001:Bob:/home/bob:/bin/sh\n'
-	printf 'erin:x:1002:1002:Erin:/home/erin:/bin/sh\nerin2:x:1003:1003:Erin Two:/home/erin2:/bin/sh\n'
-	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n'
-	[ "$web_uid" -ne 0 ] && [ "$web_user" != alice ] && printf '%s:x:%s:%s::/var/www:/bin/sh\n' "$web_user" "$web_uid" "$web_gid"
-} > "$tmp/passwd"
-printf 'alice:x:1000:\nbob:x:1001:\nerin:x:1002:\nerin2:x:1003:\ndev:x:2000:alice,erin2\nnogroup:x:65534:\nwebgrp:x:%s:\n' "$web_gid" > "$tmp/group"
-NSS_WRAPPER_PASSWD="$tmp/passwd"; NSS_WRAPPER_GROUP="$tmp/group"
-export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
+svc_passwd 'alice:x:1000:1000:Alice Liddell:/home/alice:/bin/sh' 'bob:x:1001:1001:Bob:/home/bob:/bin/sh' \
+	'erin:x:1002:1002:Erin:/home/erin:/bin/sh' 'erin2:x:1003:1003:Erin Two:/home/erin2:/bin/sh' \
+	'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534::/:/bin/sh'
+if [ "$web_uid" -ne 0 ] && [ "$web_user" != alice ]; then
+	printf '%s:x:%s:%s::/var/www:/bin/sh\n' "$web_user" "$web_uid" "$web_gid" >> "$tmp/passwd"
+fi
+svc_group 'alice:x:1000:' 'bob:x:1001:' 'erin:x:1002:' 'erin2:x:1003:' 'dev:x:2000:alice,erin2' \
+	'nogroup:x:65534:' "webgrp:x:$web_gid:"
 
 # ---------------------------------------------------------------- the bus
-{
-	cat <<EOB
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$tmp/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <include>$srcdir/conf/certmapd-infopipe.conf</include>
-EOB
-	if [ "$(id -u)" -ne 0 ]; then
-		printf '  <policy user="%s"><allow own="org.freedesktop.sssd.infopipe"/></policy>\n' "$(id -un)"
-	fi
-	echo '</busconfig>'
-} > "$tmp/bus.conf"
-dbus-daemon --nofork --config-file="$tmp/bus.conf" --print-address=3 3> "$tmp/bus.addr" 2> "$tmp/bus.log" &
-bus_pid=$!
-i=0
-while [ ! -s "$tmp/bus.addr" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+ifp_bus_conf "$tmp/bus.conf" "$tmp/bus"
+ifp_bus_start "$tmp/bus.conf" "$tmp/bus" "$tmp/bus.log" && ok "private dbus-daemon started" ||
+	{ ko "dbus-daemon"; cat "$tmp/bus.log"; finish; exit 1; }
 # The path alone, without the daemon's guid: clients check a guid, and a
 # restarted daemon has another one (as the real system bus address has none).
 DBUS_SYSTEM_BUS_ADDRESS=unix:path=$tmp/bus
 export DBUS_SYSTEM_BUS_ADDRESS
-[ -s "$tmp/bus.addr" ] && ok "private dbus-daemon started" || { ko "dbus-daemon"; cat "$tmp/bus.log"; finish; exit 1; }
 
 # ---------------------------------------------------------------- certmapd
-write_config() { # $1: allowed_uids
-	cat > "$tmp/certmap.conf" <<EOC
-verify = { ca_file = "$certs/ca.pem"; crl_file = "$certs/crl.pem"; };
-domains = ( { name = "local"; type = "local"; } );
-rules = (
-  { name = "upn"; priority = 10; match = "<EKU>clientAuth";
-    map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; }
-);
-service = { socket = "$sock"; user = "root"; allowed_uids = $1; infopipe = true; };
-EOC
-}
-start_certmapd() {
-	sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$tmp/certmap.conf" >> "$tmp/log" 2>&1 &
-	pid=$!
-	i=0
-	while [ $i -lt 50 ] && kill -0 "$pid" 2>/dev/null &&
-		! busctl --system list --no-legend 2>/dev/null | grep -q '^org\.freedesktop\.sssd\.infopipe '; do
-		sleep 0.1; i=$((i + 1))
-	done
-	busctl --system list --no-legend 2>/dev/null | grep -q '^org\.freedesktop\.sssd\.infopipe '
-}
-write_config "[0, $web_uid]"
-if start_certmapd; then ok "certmapd on the bus"; else ko "certmapd on the bus"; cat "$tmp/log"; finish; exit 1; fi
+conf=$tmp/certmap.conf
+SVC_LIMITS=
+SVC_UIDS="0, $web_uid"
+write_config "$conf" "infopipe = true;" "crl_file = \"$certs/crl.pem\";"
+if ifp_start "$conf"; then ok "certmapd on the bus"; else ko "certmapd on the bus"; cat "$tmp/log"; finish; exit 1; fi
 
 # ---------------------------------------------------------------- apache
 port=$(( 20000 + $$ % 20000 ))
@@ -244,9 +175,10 @@ unmapped "alice's certificate with ?user=bob"
 
 # --- the web server's uid is not allowed: nothing is mapped
 if [ "$web_uid" -ne 0 ]; then
-	kill -TERM "$pid"; wait "$pid" 2>/dev/null; pid=
-	write_config "[0]"
-	if start_certmapd; then ok "certmapd restarted without uid $web_uid"; else ko "restart"; fi
+	stop_daemon
+	SVC_UIDS=0
+	write_config "$conf" "infopipe = true;" "crl_file = \"$certs/crl.pem\";"
+	if ifp_start "$conf"; then ok "certmapd restarted without uid $web_uid"; else ko "restart"; fi
 	get alice
 	unmapped "uid $web_uid not allowed"
 	if grep -q "refused a D-Bus call from uid $web_uid" "$tmp/log"; then ok "refusal of uid $web_uid logged"; else ko "refusal logged"; fi
