@@ -24,8 +24,6 @@
 # skips (77) and says what is missing otherwise.
 set -u
 . "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
-
-CERTMAPD=${CERTMAPD:-$builddir/certmapd}
 LIBEXEC=/usr/lib/cockpit
 skip() { echo "SKIP: $*"; exit 77; }
 
@@ -87,14 +85,17 @@ T=/run/certmap-test
 mkdir -p $T/home/alice $T/home/bob /run/dbus /run/cockpit/wsinstance /run/cockpit/tls/server $T/xdg/cockpit
 chown 1000:1000 $T/home/alice
 chown 1001:1001 $T/home/bob
-log=$T/log
-pid=
-bus_pid=
+. "$srcdir/tests/service/svclib.sh"
+. "$srcdir/tests/infopipe/ifplib.sh"
+# certmapd's socket, configuration and log in $tmp.
+svc_setup cockpit
+cleanup_more() { ifp_bus_stop; }
 # Keeps the logs for a failing run in the build tree.
 keep_logs() {
 	mkdir -p "$builddir/tests/cockpit-logs"
 	rm -rf "$builddir/tests/cockpit-logs"; mkdir -p "$builddir/tests/cockpit-logs"
 	cp $T/*.log $T/*.log.* "$builddir/tests/cockpit-logs/" 2> /dev/null
+	cp "$tmp/log" "$builddir/tests/cockpit-logs/certmapd.log"
 }
 
 # ---------------------------------------------------------------- accounts, PAM
@@ -124,69 +125,20 @@ NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group
 export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
 
 # ---------------------------------------------------------------- the system bus
-cat > $T/bus.conf <<EOB
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=/run/dbus/system_bus_socket</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-  </policy>
-  <include>$srcdir/conf/certmapd-infopipe.conf</include>
-</busconfig>
-EOB
-dbus-daemon --nofork --config-file=$T/bus.conf 2> $T/bus.log &
-bus_pid=$!
-i=0
-while [ ! -S /run/dbus/system_bus_socket ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+ifp_bus_conf $T/bus.conf /run/dbus/system_bus_socket
+ifp_bus_start $T/bus.conf /run/dbus/system_bus_socket $T/bus.log
 unset DBUS_SYSTEM_BUS_ADDRESS
 if [ -S /run/dbus/system_bus_socket ]; then ok "private system bus at /run/dbus/system_bus_socket"; else
 	ko "private system bus"; cat $T/bus.log; keep_logs; finish; exit 1
 fi
 
 # ---------------------------------------------------------------- certmapd
-write_config() { # $1: allowed_uids
-	cat > $T/certmap.conf <<EOC
-verify = { ca_file = "$certs/ca.pem"; };
-domains = ( { name = "local"; type = "local"; } );
-rules = (
-  { name = "upn"; priority = 10; match = "<EKU>clientAuth";
-    map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; }
-);
-service = { socket = "$T/sock"; user = "root"; allowed_uids = $1; infopipe = true; };
-EOC
-}
-start_certmapd() {
-	sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config $T/certmap.conf >> $T/certmapd.log 2>&1 &
-	pid=$!
-	i=0
-	while [ $i -lt 50 ] && kill -0 "$pid" 2> /dev/null &&
-		! busctl --system list --no-legend 2> /dev/null | grep -q '^org\.freedesktop\.sssd\.infopipe '; do
-		sleep 0.1; i=$((i + 1))
-	done
-	busctl --system list --no-legend 2> /dev/null | grep -q '^org\.freedesktop\.sssd\.infopipe '
-}
-stop_certmapd() {
-	kill -TERM "$pid" 2> /dev/null
-	wait "$pid" 2> /dev/null
-	pid=
-}
-write_config "[0]"
-if start_certmapd; then ok "certmapd owns org.freedesktop.sssd.infopipe"; else
-	ko "certmapd on the bus"; cat $T/certmapd.log; keep_logs; finish; exit 1
+conf=$tmp/certmap.conf
+SVC_LIMITS=
+SVC_UIDS=0
+write_config "$conf" "infopipe = true;"
+if ifp_start "$conf"; then ok "certmapd owns $IFP"; else
+	ko "certmapd on the bus"; cat "$tmp/log"; keep_logs; finish; exit 1
 fi
 
 # ---------------------------------------------------------------- cockpit
@@ -246,13 +198,13 @@ expect_out "the login answer carries a CSRF token" '"csrf-token"'
 i=0
 while ! bridge_as alice 1000 && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 if bridge_as alice 1000; then ok "cockpit-bridge runs as alice (uid 1000)"; else ko "cockpit-bridge runs as alice"; fi
-if grep -q 'decision mapped.*user="alice"' $T/certmapd.log; then ok "certmapd decided for cockpit-session"; else ko "certmapd decided for cockpit-session"; fi
+if grep -q 'decision mapped.*user="alice"' "$tmp/log"; then ok "certmapd decided for cockpit-session"; else ko "certmapd decided for cockpit-session"; fi
 
 # --- a certificate certmap does not map: 401, no bridge
 login ec384 ec384
 if [ "$status" = 401 ]; then ok "unmapped certificate (no account): HTTP 401"; else ko "unmapped certificate: HTTP 401 (got $status)"; fi
 expect_no_out "unmapped: no session cookie" "Set-Cookie: cockpit="
-if grep -q 'decision refused.*no_account' $T/certmapd.log; then ok "certmapd refused it (no_account)"; else ko "certmapd refused it (no_account)"; fi
+if grep -q 'decision refused.*no_account' "$tmp/log"; then ok "certmapd refused it (no_account)"; else ko "certmapd refused it (no_account)"; fi
 bridge=
 for p in $(instance_pids ec384); do
 	[ "$(cat /proc/$p/comm 2> /dev/null)" = cockpit-bridge ] && bridge=$p
@@ -262,13 +214,13 @@ if [ -z "$bridge" ]; then ok "unmapped: no cockpit-bridge"; else ko "unmapped: n
 # --- an untrusted certificate (alice's subject, another CA): 401
 login untrusted untrusted
 if [ "$status" = 401 ]; then ok "untrusted certificate: HTTP 401"; else ko "untrusted certificate: HTTP 401 (got $status)"; fi
-if grep -q 'decision refused.*untrusted' $T/certmapd.log; then ok "certmapd refused it (untrusted)"; else ko "certmapd refused it (untrusted)"; fi
+if grep -q 'decision refused.*untrusted' "$tmp/log"; then ok "certmapd refused it (untrusted)"; else ko "certmapd refused it (untrusted)"; fi
 
 # --- several accounts for one certificate: FindByValidCertificate refuses
 # (ambiguous), so Cockpit does not pick one
 login erin multisan
 if [ "$status" = 401 ]; then ok "ambiguous certificate: HTTP 401"; else ko "ambiguous certificate: HTTP 401 (got $status)"; fi
-if grep -q 'decision ambiguous' $T/certmapd.log; then ok "certmapd found it ambiguous"; else ko "certmapd found it ambiguous"; fi
+if grep -q 'decision ambiguous' "$tmp/log"; then ok "certmapd found it ambiguous"; else ko "certmapd found it ambiguous"; fi
 
 # --- the stand-in matters: an instance outside its unit's cgroup (here
 # elsewhere/system.slice/...) is refused by cockpit-session itself, although
@@ -276,8 +228,7 @@ if grep -q 'decision ambiguous' $T/certmapd.log; then ok "certmapd found it ambi
 printf %s "$(fingerprint multirdn)" | CG_HOST="$CG/elsewhere" WSI_UID=$wsi_uid WSI_GID=$wsi_gid \
 	WS_UID=$ws_uid XDG_CONFIG_DIRS=$T/xdg FACTORY_LOG=$T/elsewhere.log G_MESSAGES_DEBUG=all \
 	sh "$srcdir/tests/infopipe/cockpit_factory.sh" > /dev/null
-expect_exit "certmapd maps carol's certificate" 0 busctl --system -- call org.freedesktop.sssd.infopipe \
-	/org/freedesktop/sssd/infopipe/Users org.freedesktop.sssd.infopipe.Users FindByValidCertificate s "$(cat "$certs/multirdn.pem")"
+call "certmapd maps carol's certificate" 0 "$IFP_ROOT/Users" $IFP.Users FindByValidCertificate s "$(pem multirdn)"
 expect_out "carol's User object" 'o "/org/freedesktop/sssd/infopipe/Users/local/1004"'
 login carol multirdn
 if [ "$status" = 401 ]; then ok "instance in another cgroup: HTTP 401"; else ko "instance in another cgroup: HTTP 401 (got $status)"; fi
@@ -288,15 +239,15 @@ else
 fi
 
 # --- cockpit-session (root) not among allowed_uids: refused, 401
-stop_certmapd
-write_config "[33]"
-if start_certmapd; then ok "certmapd restarted with allowed_uids = [33]"; else ko "certmapd restarted"; fi
+stop_daemon
+SVC_UIDS=33
+write_config "$conf" "infopipe = true;"
+if ifp_start "$conf"; then ok "certmapd restarted with allowed_uids = [33]"; else ko "certmapd restarted"; fi
 login bob bob-ec
 if [ "$status" = 401 ]; then ok "caller uid 0 not allowed: HTTP 401"; else ko "caller uid 0 not allowed: HTTP 401 (got $status)"; fi
-if grep -q "refused a D-Bus call from uid 0" $T/certmapd.log; then ok "certmapd refused cockpit-session's call (uid 0)"; else ko "certmapd refused cockpit-session's call"; fi
+if grep -q "refused a D-Bus call from uid 0" "$tmp/log"; then ok "certmapd refused cockpit-session's call (uid 0)"; else ko "certmapd refused cockpit-session's call"; fi
 if bridge_as bob-ec 1001; then ko "refused caller: no bridge for bob"; else ok "refused caller: no bridge for bob"; fi
 
-stop_certmapd
+stop_daemon
 [ "$fail" -eq 0 ] || keep_logs
-kill "$bus_pid" 2> /dev/null
 finish
