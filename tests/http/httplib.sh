@@ -1,31 +1,17 @@
 # Set-up shared by the HTTP listener tests (sourced after tests/lib/shlib.sh):
-# a temporary directory, nss_wrapper accounts, a configuration with
-# service.http, and certmapd started and stopped by its PID.
-CERTMAPD=${CERTMAPD:-$builddir/certmapd}
-mkdir -p "$builddir/tests"
-tmp=$(mktemp -d "$builddir/tests/tmp-http.XXXXXX")
-chmod 755 "$tmp"
-sock="$tmp/sock"
+# svclib's set-up (tests/service/svclib.sh: $tmp, accounts, write_config,
+# start_daemon, stop_daemon, cleanup_more) for certmapd with service.http
+# on $hsock; a test's configuration has "http = { ... };" as write_config's
+# second argument.
+. "$srcdir/tests/service/svclib.sh"
+svc_setup http
 hsock="$tmp/http.sock"
-pid=
-# certmapd exits 0 when stopped, 1 when it refuses to start: anything else
-# (an abort, a sanitizer's report at exit) fails the test.
-stop_daemon() {
-	if [ -n "$pid" ]; then
-		kill -TERM "$pid" 2>/dev/null
-		st=0
-		wait "$pid" 2>/dev/null || st=$?
-		pid=
-		if [ "$st" -gt 1 ]; then
-			ko "certmapd exits cleanly (status $st)"
-			grep -A20 "Sanitizer\|runtime error" "$tmp/log" | head -40
-		fi
-	fi
-}
-# A test adds its own servers to cleanup_more (a function) before this runs.
-cleanup_more() { :; }
-trap 'cleanup_more; stop_daemon; [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM HUP
+SVC_LIMITS="timeout = 5; cache_ttl = 60; cache_size = 100;"
+# Every start begins with an empty log; certmapd exits 0 when stopped, 1
+# when it refuses to start: anything else (an abort, a sanitizer's report
+# at exit) fails the test.
+SVC_FRESH=1
+SVC_STRICT_STOP=1
 
 if ! command -v curl >/dev/null 2>&1; then
 	echo "SKIP: curl is not installed"
@@ -36,38 +22,8 @@ if ! "$CERTMAPD" --help >/dev/null 2>&1 || ! grep -q '^#define HAVE_MICROHTTPD 1
 	exit 77
 fi
 
-printf 'alice:x:1000:1000:Alice:/home/alice:/bin/sh\nroot:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n' > "$tmp/passwd"
-printf 'alice:x:1000:\ndev:x:2000:alice\nnogroup:x:65534:\n' > "$tmp/group"
-NSS_WRAPPER_PASSWD="$tmp/passwd"; NSS_WRAPPER_GROUP="$tmp/group"
-export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
-
-# write_config FILE HTTP-SETTINGS [ALLOWED-UIDS]
-write_config() {
-	cat > "$1" <<EOC
-verify = { ca_file = "$certs/ca.pem"; };
-domains = ( { name = "local"; type = "local"; } );
-rules = (
-  { name = "upn"; priority = 10; match = "<EKU>clientAuth";
-    map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; }
-);
-service = { socket = "$sock"; user = "root"; allowed_uids = [${3:-0, $(id -u)}];
-  timeout = 5; cache_ttl = 60; cache_size = 100;
-  http = { $2 }; };
-EOC
-}
-
-# start_daemon CONFIG: waits until certmapd says it serves.
-start_daemon() {
-	rm -f "$sock" "$hsock"
-	: > "$tmp/log"
-	sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPD" --foreground --config "$1" >> "$tmp/log" 2>&1 &
-	pid=$!
-	i=0
-	while ! grep -q " serving " "$tmp/log" && [ $i -lt 100 ] && kill -0 "$pid" 2>/dev/null; do
-		sleep 0.1; i=$((i + 1))
-	done
-	grep -q " serving " "$tmp/log"
-}
+svc_passwd 'alice:x:1000:1000:Alice:/home/alice:/bin/sh' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534::/:/bin/sh'
+svc_group 'alice:x:1000:' 'dev:x:2000:alice' 'nogroup:x:65534:'
 
 # A TCP port on 127.0.0.1 nobody listens on (curl exit 7: refused).
 free_port() {

@@ -135,7 +135,8 @@ ngx_test_site() {
 	port=$(free_port) || { ko "a free port"; return 1; }
 	up=$(free_port) || { ko "a second free port"; return 1; }
 	[ "$up" != "$port" ] || up=$((port + 1))
-	write_config "$tmp/certmap.conf" "socket = \"$hsock\"; cert_format = \"nginx\"; contact_url = \"mailto:help@example.com\";" "0, $(id -u), 65534"
+	SVC_UIDS="0, $(id -u), 65534"
+	write_config "$tmp/certmap.conf" "http = { socket = \"$hsock\"; cert_format = \"nginx\"; contact_url = \"mailto:help@example.com\"; };"
 	if start_daemon "$tmp/certmap.conf"; then ok "certmapd starts"; else ko "certmapd starts"; cat "$tmp/log"; return 1; fi
 	ngx_write_conf "	server {
 		listen 127.0.0.1:$port ssl;

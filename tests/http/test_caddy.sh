@@ -34,7 +34,7 @@ up=$(free_port) || { ko "a second free port"; finish; exit 1; }
 [ "$up" != "$port" ] || up=$((port + 1))
 
 conf="$tmp/certmap.conf"
-write_config "$conf" "socket = \"$hsock\"; cert_format = \"base64-der\";"
+write_config "$conf" "http = { socket = \"$hsock\"; cert_format = \"base64-der\"; };"
 if start_daemon "$conf"; then ok "certmapd starts"; else ko "certmapd starts"; cat "$tmp/log"; finish; exit 1; fi
 
 # conf/http/Caddyfile, with this test's paths and ports.

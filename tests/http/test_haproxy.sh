@@ -35,7 +35,7 @@ up=$(free_port) || { ko "a second free port"; finish; exit 1; }
 cport=$(free_port) || { ko "a third free port"; finish; exit 1; }
 
 conf="$tmp/certmap.conf"
-write_config "$conf" "socket = \"$hsock\"; listen = \"127.0.0.1:$cport\"; cert_format = \"base64-der\";"
+write_config "$conf" "http = { socket = \"$hsock\"; listen = \"127.0.0.1:$cport\"; cert_format = \"base64-der\"; };"
 if start_daemon "$conf"; then ok "certmapd starts"; else ko "certmapd starts"; cat "$tmp/log"; finish; exit 1; fi
 
 cat "$certs/serverauth.pem" "$certs/serverauth.key" > "$hdir/server.pem"

@@ -13,7 +13,7 @@ conf="$tmp/certmap.conf"
 alice=$(b64der alice)
 
 # ------------------------------------------------- base64 DER (Caddy, HAProxy)
-write_config "$conf" "socket = \"$hsock\"; cert_format = \"base64-der\"; user_header = \"X-Certmap-Request-User\"; contact_url = \"https://help.example/cert?a=1&b=<2>\";"
+write_config "$conf" "http = { socket = \"$hsock\"; cert_format = \"base64-der\"; user_header = \"X-Certmap-Request-User\"; contact_url = \"https://help.example/cert?a=1&b=<2>\"; };"
 if start_daemon "$conf"; then ok "certmapd starts with service.http"; else ko "certmapd starts with service.http"; cat "$tmp/log"; finish; exit 1; fi
 expect_out_log() { if grep -qF -- "$2" "$tmp/log"; then ok "$1"; else ko "$1 (no '$2' in the log)"; tail -5 "$tmp/log"; fi; }
 expect_out_log "the log says where HTTP listens" "HTTP forward-auth listening on $hsock"
@@ -147,7 +147,7 @@ hget /auth -H "X-Client-Cert: $alice"
 expect_status "after the slow clients, others are served" 200
 
 # ------------------------------------------------- reload: the new header name is used
-write_config "$conf" "socket = \"$hsock\"; cert_format = \"base64-der\"; cert_header = \"X-Other-Cert\";"
+write_config "$conf" "http = { socket = \"$hsock\"; cert_format = \"base64-der\"; cert_header = \"X-Other-Cert\"; };"
 kill -HUP "$pid"
 i=0
 while ! grep -q "reloaded\|reload" "$tmp/log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
@@ -163,7 +163,7 @@ if [ ! -e "$hsock" ]; then ok "the HTTP socket is removed at stop"; else ko "the
 pem_escaped() { "${OPENSSL:-openssl}" x509 -in "$certs/$1.pem" | od -An -v -tx1 | tr -d ' \n' | sed 's/\(..\)/%\1/g'; }
 inter=$(b64der inter-ca)
 for f in rfc9440 nginx traefik envoy; do
-	write_config "$conf" "socket = \"$hsock\"; cert_format = \"$f\";"
+	write_config "$conf" "http = { socket = \"$hsock\"; cert_format = \"$f\"; };"
 	start_daemon "$conf" || { ko "start with cert_format $f"; continue; }
 	case $f in
 	rfc9440) hget /auth -H "Client-Cert: :$alice:" -H "Client-Cert-Chain: :$inter:" ;;
@@ -176,7 +176,7 @@ for f in rfc9440 nginx traefik envoy; do
 done
 
 # ------------------------------------------------- the proxy's verify result
-write_config "$conf" "socket = \"$hsock\"; cert_format = \"base64-der\"; verify_header = \"X-SSL-Verify\";"
+write_config "$conf" "http = { socket = \"$hsock\"; cert_format = \"base64-der\"; verify_header = \"X-SSL-Verify\"; };"
 start_daemon "$conf" || ko "start with verify_header"
 hget /auth -H "X-Client-Cert: $alice"
 expect_status "verify_header missing: 403" 403
@@ -188,7 +188,9 @@ expect_status "verify_header SUCCESS: 200" 200
 stop_daemon
 
 # ------------------------------------------------- a peer that is not allowed
-write_config "$conf" "socket = \"$hsock\"; cert_format = \"base64-der\";" "4242"
+SVC_UIDS=4242
+write_config "$conf" "http = { socket = \"$hsock\"; cert_format = \"base64-der\"; };"
+SVC_UIDS="0, $(id -u)"
 start_daemon "$conf" || ko "start with allowed_uids = [4242]"
 hget /auth -H "X-Client-Cert: $alice"
 if [ "$rc" -ne 0 ] && [ -z "$hdr" ]; then ok "a peer not in allowed_uids gets no answer"; else ko "a peer not in allowed_uids gets no answer (curl $rc)"; printf '%s\n' "$hdr" | head -3; fi
@@ -198,18 +200,18 @@ stop_daemon
 
 # ------------------------------------------------- TCP: loopback, token
 port=$(free_port) || { ko "a free port"; finish; exit 1; }
-write_config "$conf" "listen = \"127.0.0.1:$port\"; cert_format = \"base64-der\";"
+write_config "$conf" "http = { listen = \"127.0.0.1:$port\"; cert_format = \"base64-der\"; };"
 start_daemon "$conf" || ko "start with listen on loopback"
 out=$(curl -s --max-time 5 -H "X-Client-Cert: $alice" -D - -o /dev/null "http://127.0.0.1:$port/auth" | tr -d '\r')
 expect_out "listen on 127.0.0.1 without a token: mapped" "X-Certmap-User: alice"
 stop_daemon
-write_config "$conf" "listen = \"0.0.0.0:$port\"; cert_format = \"base64-der\";"
+write_config "$conf" "http = { listen = \"0.0.0.0:$port\"; cert_format = \"base64-der\"; };"
 if start_daemon "$conf"; then ko "a non-loopback listen without token_file is refused"; else ok "a non-loopback listen without token_file is refused"; fi
 expect_out_log "the error names token_file" "set token_file too"
 stop_daemon
 printf 'Zm9vYmFyYmF6cXV4cXV1eA\n' > "$tmp/token"
 chmod 600 "$tmp/token"
-write_config "$conf" "listen = \"127.0.0.1:$port\"; token_file = \"$tmp/token\"; cert_format = \"base64-der\";"
+write_config "$conf" "http = { listen = \"127.0.0.1:$port\"; token_file = \"$tmp/token\"; cert_format = \"base64-der\"; };"
 start_daemon "$conf" || ko "start with token_file"
 code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -H "X-Client-Cert: $alice" "http://127.0.0.1:$port/auth")
 if [ "$code" = 401 ]; then ok "token_file: no token, 401"; else ko "token_file: no token, 401 (got $code)"; fi
@@ -227,22 +229,15 @@ stop_daemon
 # UPNs erin@ and erin2@EXAMPLE.COM: two accounts, which only a hint
 # (hint_data_header, the raw UserMappingDataList in base64) can choose.
 printf 'erin:x:1002:1002::/home/erin:/bin/sh\nerin2:x:1003:1003::/home/erin2:/bin/sh\n' >> "$tmp/passwd"
-cat > "$conf" <<EOC
-verify = { ca_file = "$certs/ca.pem"; };
-domains = ( { name = "local"; type = "local"; },
+SVC_DOMAINS='{ name = "local"; type = "local"; },
   { name = "apps"; type = "certificate";
     group_from = [ "{subject_dn_component.O}", "{subject_dn_component.OU}" ];
     group_map = ( { value = "Example"; group = "example"; }, { value = "One"; group = "team-one"; },
-                  { value = "Two"; group = "team-two"; } ); } );
-rules = (
-  { name = "upn"; priority = 10; map = "LOCAL:{subject_nt_principal.short_name}"; domains = ["local"]; },
+                  { value = "Two"; group = "team-two"; } ); }'
+SVC_RULES='  { name = "upn"; priority = 10; map = "LOCAL:{subject_nt_principal.short_name}"; domains = ["local"]; },
   { name = "cn"; priority = 20; match = "<SUBJECT>.*OU=One"; map = "LOCAL:{subject_dn_component.CN}";
-    domains = ["apps"]; }
-);
-service = { socket = "$sock"; user = "root"; allowed_uids = [0, $(id -u)];
-  timeout = 5; cache_ttl = 60; cache_size = 100;
-  http = { socket = "$hsock"; cert_format = "base64-der"; hint_data_header = "X-Certmap-Hint-Data"; }; };
-EOC
+    domains = ["apps"]; }'
+write_config "$conf" "http = { socket = \"$hsock\"; cert_format = \"base64-der\"; hint_data_header = \"X-Certmap-Hint-Data\"; };"
 start_daemon "$conf" || { ko "start with a certificate domain and hint_data_header"; cat "$tmp/log"; }
 hget /auth -H "X-Client-Cert: $(b64der multi-ou)"
 expect_status "certificate-only: 200" 200
@@ -287,15 +282,12 @@ stop_daemon
 
 # ------------------------------------------------- a backend down: 503 and certmapd_backend_up 0
 dead=$(free_port) || dead=1
-cat > "$conf" <<EOC
-verify = { ca_file = "$certs/ca.pem"; };
-domains = ( { name = "local"; type = "local"; },
-  { name = "dir"; type = "ldap"; uri = ["ldap://127.0.0.1:$dead"]; base = "dc=example,dc=com"; } );
-rules = ( { name = "upn"; priority = 10; match = "<EKU>clientAuth";
-    map = "LDAP:(uid={subject_principal.short_name})"; domains = ["dir"]; } );
-service = { socket = "$sock"; user = "root"; allowed_uids = [0, $(id -u)]; timeout = 5;
-  http = { socket = "$hsock"; cert_format = "base64-der"; }; };
-EOC
+SVC_DOMAINS="{ name = \"local\"; type = \"local\"; },
+  { name = \"dir\"; type = \"ldap\"; uri = [\"ldap://127.0.0.1:$dead\"]; base = \"dc=example,dc=com\"; }"
+SVC_RULES='  { name = "upn"; priority = 10; match = "<EKU>clientAuth";
+    map = "LDAP:(uid={subject_principal.short_name})"; domains = ["dir"]; }'
+SVC_LIMITS="timeout = 5;"
+write_config "$conf" "http = { socket = \"$hsock\"; cert_format = \"base64-der\"; };"
 if start_daemon "$conf"; then
 	hget /metrics
 	out=$body
