@@ -5,6 +5,7 @@
 set -u
 . "${CERTMAP_SRCDIR:?}/tests/lib/shlib.sh"
 . "$srcdir/tests/lib/slapd.sh"
+. "$srcdir/tests/lib/adlib.sh"
 slapd_require
 
 tmp=$(mktemp -d "$builddir/tests/tmp-ldap.XXXXXX")
@@ -41,29 +42,6 @@ bisgroup() { # cn gid|- member-DN...
 }
 A="uid=alice,ou=People,$B"
 
-# AD strong mapping values, worked out here with openssl alone.
-rdn_reverse() { tr ',' '\n' | sed '1!G;h;$!d' | paste -sd, -; }
-cert_issuer_ad() { openssl x509 -in "$1" -noout -issuer -nameopt RFC2253 | sed 's/^issuer=//' | rdn_reverse; }
-cert_subject_ad() { openssl x509 -in "$1" -noout -subject -nameopt RFC2253 | sed 's/^subject=//' | rdn_reverse; }
-cert_serial_ur() { # serial bytes reversed, upper-case hex
-	s=$(openssl x509 -in "$1" -noout -serial | sed 's/^serial=//')
-	[ $(( ${#s} % 2 )) -eq 0 ] || s="0$s"
-	printf '%s' "$s" | fold -w2 | sed '1!G;h;$!d' | tr -d '\n' | tr a-f A-F
-}
-cert_ski() { openssl x509 -in "$1" -noout -ext subjectKeyIdentifier | tail -1 | tr -d ' :' | tr A-F a-f; }
-cert_sha1_u() { openssl x509 -in "$1" -outform DER | sha1sum | cut -d' ' -f1 | tr a-f A-F; }
-sid_b64() { # S-1-A-s1-s2... -> base64 of the binary SID
-	IFS=- read -r _ rev auth subs <<EOS
-$1
-EOS
-	n=$(printf '%s\n' "$subs" | tr '-' '\n' | wc -l)
-	{
-		printf '%02x%02x%012x' "$rev" "$n" "$auth"
-		for x in $(printf '%s' "$subs" | tr '-' ' '); do
-			printf '%08x' "$x" | fold -w2 | sed '1!G;h;$!d' | tr -d '\n'
-		done
-	} | sed 's/../\\x&/g' | xargs -0 printf '%b' | base64 -w0
-}
 FRANK_SID=S-1-5-21-2084710061-1330166313-3217380000-1105
 OTHER_SID=S-1-5-21-2084710061-1330166313-3217380000-1106
 ad_user() { # uid uidNumber sid|- altSecurityIdentities
