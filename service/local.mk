@@ -11,7 +11,10 @@ certmapd_SOURCES = service/main.c service/loop.c service/loops.c service/limits.
 # The D-Bus InfoPipe face (service.infopipe); a stub without libsystemd.
 certmapd_SOURCES += service/infopipe.c service/infopipe.h service/infopipe_users.c service/infopipe_accounts.c \
 	service/infopipe_objects.c service/infopipe_int.h
-certmapd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+# certmapd's headers (service/) and the protocol's (client/), for certmapd
+# and for the tests and fuzz targets built from its sources.
+SERVICE_INCLUDES = -I$(top_srcdir)/service -I$(top_srcdir)/client
+certmapd_CPPFLAGS = $(AM_CPPFLAGS) $(SERVICE_INCLUDES)
 certmapd_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) -pthread
 certmapd_LDADD = libcertmap_audit.la libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS) $(SYSTEMD_LIBS) -lpthread
 # The HTTP forward-auth listener (service.http), with libmicrohttpd.
@@ -68,16 +71,15 @@ EXTRA_DIST += tests/infopipe/test_cockpit.sh tests/infopipe/cockpit_factory.sh
 
 # ---------------------------------------------------------------- fuzzing the request decoder
 # tests/fuzz/replay.sh replays tests/fuzz/corpus/request through replay_request.
+REQUEST_DECODER = service/request.c service/request_fast.c
 check_PROGRAMS += tests/fuzz/replay_request
-tests_fuzz_replay_request_SOURCES = tests/fuzz/fuzz_request.c tests/fuzz/replay.c service/request.c \
-	service/request_fast.c
-tests_fuzz_replay_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_fuzz_replay_request_SOURCES = tests/fuzz/fuzz_request.c tests/fuzz/replay.c $(REQUEST_DECODER)
+tests_fuzz_replay_request_CPPFLAGS = $(AM_CPPFLAGS) $(SERVICE_INCLUDES)
 tests_fuzz_replay_request_LDADD = libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS)
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_request
-tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c service/request.c \
-	service/request_fast.c
-tests_fuzz_fuzz_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c $(REQUEST_DECODER)
+tests_fuzz_fuzz_request_CPPFLAGS = $(AM_CPPFLAGS) $(SERVICE_INCLUDES)
 tests_fuzz_fuzz_request_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_request_LDADD = libcertmap_fuzz.la $(JSONC_LIBS) $(OPENSSL_LIBS)
 endif
@@ -86,14 +88,13 @@ endif
 # frame must decode to the same call, tree, Map parameters and errors.
 check_PROGRAMS += tests/fuzz/replay_request_diff
 tests_fuzz_replay_request_diff_SOURCES = tests/fuzz/fuzz_request_diff.c tests/fuzz/replay.c \
-	service/request.c service/request_fast.c
-tests_fuzz_replay_request_diff_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+	$(REQUEST_DECODER)
+tests_fuzz_replay_request_diff_CPPFLAGS = $(AM_CPPFLAGS) $(SERVICE_INCLUDES)
 tests_fuzz_replay_request_diff_LDADD = libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS)
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_request_diff
-tests_fuzz_fuzz_request_diff_SOURCES = tests/fuzz/fuzz_request_diff.c service/request.c \
-	service/request_fast.c
-tests_fuzz_fuzz_request_diff_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_fuzz_fuzz_request_diff_SOURCES = tests/fuzz/fuzz_request_diff.c $(REQUEST_DECODER)
+tests_fuzz_fuzz_request_diff_CPPFLAGS = $(AM_CPPFLAGS) $(SERVICE_INCLUDES)
 tests_fuzz_fuzz_request_diff_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_request_diff_LDADD = libcertmap_fuzz.la $(JSONC_LIBS) $(OPENSSL_LIBS)
 endif
@@ -110,12 +111,12 @@ EXTRA_DIST += tests/http/test_http.sh tests/http/httplib.sh tests/http/test_ngin
 # tests/fuzz/replay.sh replays tests/fuzz/corpus/http_cert through replay_http_cert.
 check_PROGRAMS += tests/fuzz/replay_http_cert
 tests_fuzz_replay_http_cert_SOURCES = tests/fuzz/fuzz_http_cert.c tests/fuzz/replay.c service/http_cert.c
-tests_fuzz_replay_http_cert_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_fuzz_replay_http_cert_CPPFLAGS = $(AM_CPPFLAGS) $(SERVICE_INCLUDES)
 tests_fuzz_replay_http_cert_LDADD = libcertmap_internal.la $(OPENSSL_LIBS)
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_http_cert
 tests_fuzz_fuzz_http_cert_SOURCES = tests/fuzz/fuzz_http_cert.c service/http_cert.c
-tests_fuzz_fuzz_http_cert_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_fuzz_fuzz_http_cert_CPPFLAGS = $(AM_CPPFLAGS) $(SERVICE_INCLUDES)
 tests_fuzz_fuzz_http_cert_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_http_cert_LDADD = libcertmap_fuzz.la $(OPENSSL_LIBS)
 endif
@@ -127,12 +128,12 @@ HTTP_REQUEST_FUZZ_SOURCES = tests/fuzz/fuzz_http_request.c service/http_answer.c
 	service/http_answer.h service/http_pages.c service/http_cert.c
 check_PROGRAMS += tests/fuzz/replay_http_request
 tests_fuzz_replay_http_request_SOURCES = $(HTTP_REQUEST_FUZZ_SOURCES) tests/fuzz/replay.c
-tests_fuzz_replay_http_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_fuzz_replay_http_request_CPPFLAGS = $(AM_CPPFLAGS) $(SERVICE_INCLUDES)
 tests_fuzz_replay_http_request_LDADD = libcertmap_internal.la $(JSONC_LIBS) $(OPENSSL_LIBS)
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_http_request
 tests_fuzz_fuzz_http_request_SOURCES = $(HTTP_REQUEST_FUZZ_SOURCES)
-tests_fuzz_fuzz_http_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_fuzz_fuzz_http_request_CPPFLAGS = $(AM_CPPFLAGS) $(SERVICE_INCLUDES)
 tests_fuzz_fuzz_http_request_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_http_request_LDADD = libcertmap_fuzz.la $(JSONC_LIBS) $(OPENSSL_LIBS)
 endif
@@ -199,30 +200,30 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/service/test_workers
 TESTS += tests/service/test_workers
 tests_service_test_workers_SOURCES = tests/service/test_workers.c service/workers.c
-tests_service_test_workers_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_service_test_workers_CPPFLAGS = $(UNIT_CPPFLAGS) $(SERVICE_INCLUDES)
 tests_service_test_workers_CFLAGS = $(AM_CFLAGS) -pthread
 tests_service_test_workers_LDADD = $(CMOCKA_LIBS) -lpthread
 check_PROGRAMS += tests/service/test_request
 TESTS += tests/service/test_request
-tests_service_test_request_SOURCES = tests/service/test_request.c service/request.c \
-	service/request_fast.c service/request_fast.h
-tests_service_test_request_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_service_test_request_SOURCES = tests/service/test_request.c $(REQUEST_DECODER) \
+	service/request_fast.h
+tests_service_test_request_CPPFLAGS = $(UNIT_CPPFLAGS) $(SERVICE_INCLUDES)
 tests_service_test_request_LDADD = $(UNIT_LDADD) $(JSONC_LIBS)
 check_PROGRAMS += tests/service/test_request_fast
 TESTS += tests/service/test_request_fast
-tests_service_test_request_fast_SOURCES = tests/service/test_request_fast.c service/request.c \
-	service/request_fast.c service/request_fast.h
-tests_service_test_request_fast_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_service_test_request_fast_SOURCES = tests/service/test_request_fast.c $(REQUEST_DECODER) \
+	service/request_fast.h
+tests_service_test_request_fast_CPPFLAGS = $(UNIT_CPPFLAGS) $(SERVICE_INCLUDES)
 tests_service_test_request_fast_LDADD = $(UNIT_LDADD) $(JSONC_LIBS)
 check_PROGRAMS += tests/service/test_cache
 TESTS += tests/service/test_cache
 tests_service_test_cache_SOURCES = tests/service/test_cache.c service/cache.c
-tests_service_test_cache_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_service_test_cache_CPPFLAGS = $(UNIT_CPPFLAGS) $(SERVICE_INCLUDES)
 tests_service_test_cache_LDADD = libcertmap_audit.la $(UNIT_LDADD)
 check_PROGRAMS += tests/unit/test_http_cert
 TESTS += tests/unit/test_http_cert
 tests_unit_test_http_cert_SOURCES = tests/unit/test_http_cert.c service/http_cert.c
-tests_unit_test_http_cert_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/service -I$(top_srcdir)/client
+tests_unit_test_http_cert_CPPFLAGS = $(UNIT_CPPFLAGS) $(SERVICE_INCLUDES)
 tests_unit_test_http_cert_LDADD = $(UNIT_LDADD)
 endif
 
