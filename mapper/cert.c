@@ -4,8 +4,9 @@
  * d2i_X509 spends 100+ us decoding the public key through the providers).
  * One strict walk over the DER (mapper/der.c) locates every field, and
  * the walker reads them too (names in name.c; serial, validity, SKI, KU,
- * EKU, SAN, RSA key size here; an EC point in ec_point.c) wherever the
- * encoding is one whose decoding by OpenSSL is certain. Anything else
+ * EKU, SAN, RSA key size here; an EC point is decoded by OpenSSL on a
+ * group made once, ec_key.c) wherever the encoding is one whose decoding
+ * by OpenSSL is certain. Anything else
  * (a constructed string, a directoryName SAN, an odd time, a huge serial)
  * goes through OpenSSL's own d2i function for that piece, so each field
  * decodes exactly as it does inside d2i_X509. Acceptance: everything
@@ -53,7 +54,7 @@
 
 #include "certmap.h"
 #include "der.h"
-#include "ec_point.h"
+#include "ec_key.h"
 #include "identity.h"
 #include "name.h"
 
@@ -1639,29 +1640,6 @@ static const unsigned char oid_ec[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01
 static const unsigned char oid_ed25519[] = { 0x2b, 0x65, 0x70 };
 static const unsigned char oid_ed448[] = { 0x2b, 0x65, 0x71 };
 
-static struct ec_curve {
-	const unsigned char *oid;
-	size_t oid_len;
-	int nid;
-	EC_GROUP *group; /* made once, read-only afterwards */
-	struct cm_ec_field field; /* likewise */
-} ec_curves[] = {
-	{ (const unsigned char *)"\x2a\x86\x48\xce\x3d\x03\x01\x07", 8, NID_X9_62_prime256v1, NULL, { 0 } },
-	{ (const unsigned char *)"\x2b\x81\x04\x00\x22", 5, NID_secp384r1, NULL, { 0 } },
-	{ (const unsigned char *)"\x2b\x81\x04\x00\x23", 5, NID_secp521r1, NULL, { 0 } },
-	{ (const unsigned char *)"\x2b\x81\x04\x00\x0a", 5, NID_secp256k1, NULL, { 0 } },
-};
-static CRYPTO_ONCE ec_curves_once = CRYPTO_ONCE_STATIC_INIT;
-
-static void ec_curves_init(void)
-{
-	for (size_t i = 0; i < CM_ARRAY_SIZE(ec_curves); i++) {
-		ec_curves[i].group = EC_GROUP_new_by_curve_name(ec_curves[i].nid);
-		cm_ec_field_init(&ec_curves[i].field, ec_curves[i].group);
-	}
-	ERR_clear_error();
-}
-
 static const char *key_type_name(int base_id)
 {
 	switch (base_id) {
@@ -1766,34 +1744,11 @@ static int rsa_bits_exact(const unsigned char *p, size_t len)
 static int ec_bits(const struct cm_der *params, const unsigned char *p, size_t len)
 {
 	struct cm_der c = *params, oid;
-	const EC_GROUP *g = NULL;
-	const struct cm_ec_field *f = NULL;
-	EC_POINT *pt = NULL;
-	int bits = -1;
 
-	if (cm_der_expect(&c, 0x06, &oid, NULL) != 0 || c.len != 0 || len == 0 ||
-	    (p[0] != 0x02 && p[0] != 0x03 && p[0] != 0x04) ||
-	    !CRYPTO_THREAD_run_once(&ec_curves_once, ec_curves_init)) {
+	if (cm_der_expect(&c, 0x06, &oid, NULL) != 0 || c.len != 0) {
 		return -1;
 	}
-	for (size_t i = 0; i < CM_ARRAY_SIZE(ec_curves); i++) {
-		if (cm_der_equal(&oid, ec_curves[i].oid, ec_curves[i].oid_len)) {
-			g = ec_curves[i].group;
-			f = &ec_curves[i].field;
-		}
-	}
-	/* An uncompressed point on the curve, the usual key, is checked by
-	 * hand; OpenSSL judges every other case. */
-	if (g != NULL && cm_ec_point_on_curve(f, p, len) == 1) {
-		return EC_GROUP_order_bits(g);
-	}
-	if (g != NULL && (pt = EC_POINT_new(g)) != NULL &&
-	    EC_POINT_oct2point(g, pt, p, len, NULL) == 1) {
-		bits = EC_GROUP_order_bits(g);
-	}
-	EC_POINT_free(pt);
-	ERR_clear_error();
-	return bits;
+	return cm_ec_key_bits(oid.p, oid.len, p, len);
 }
 
 /* Fills key_type/key_bits by the fast path; returns 1 when it does not apply. */
