@@ -1058,32 +1058,16 @@ static int san_krb5(struct cm_san *san)
 	return rv;
 }
 
-static int san_upn(struct cm_san *san, const ASN1_TYPE *value)
-{
-	const ASN1_STRING *s;
-
-	if (ASN1_TYPE_get(value) != V_ASN1_UTF8STRING) {
-		return san_set_unusable_text(san, "the UPN is not a UTF8String");
-	}
-	s = value->value.utf8string;
-	return value_set_utf8(&san->text, ASN1_STRING_get0_data(s),
-			      (size_t)ASN1_STRING_length(s),
-			      "the UPN is not valid UTF-8");
-}
-
-static int san_other(const OTHERNAME *on, struct cm_san *san)
+/* An otherName's kind and text once its OID is known; the value counts
+ * only for a UPN (utf8: whether it is a UTF8String, then its bytes). */
+static int san_other_text(struct cm_san *san, bool utf8, const unsigned char *p, size_t len)
 {
 	int rv;
 
-	san->type = CM_SAN_OTHER_NAME;
-	san->other_oid = cm_oid_text(on->type_id);
-	DER_OF(ASN1_TYPE, on->value, &san->raw.data, &san->raw.len);
-	if (san->other_oid == NULL || san->raw.data == NULL) {
-		return -1;
-	}
 	if (strcmp(san->other_oid, OID_UPN) == 0) {
 		san->other_kind = CM_OTHER_UPN;
-		rv = san_upn(san, on->value);
+		rv = !utf8 ? san_set_unusable_text(san, "the UPN is not a UTF8String") :
+		     value_set_utf8(&san->text, p, len, "the UPN is not valid UTF-8");
 	} else if (strcmp(san->other_oid, OID_KRB5) == 0) {
 		san->other_kind = CM_OTHER_KRB5;
 		rv = san_krb5(san);
@@ -1092,6 +1076,23 @@ static int san_other(const OTHERNAME *on, struct cm_san *san)
 		return san_set_unusable_text(san, "an otherName of this type has no text form");
 	}
 	return rv != 0 ? rv : san_short_name(san, '@');
+}
+
+static int san_other(const OTHERNAME *on, struct cm_san *san)
+{
+	const ASN1_STRING *s;
+	bool utf8;
+
+	san->type = CM_SAN_OTHER_NAME;
+	san->other_oid = cm_oid_text(on->type_id);
+	DER_OF(ASN1_TYPE, on->value, &san->raw.data, &san->raw.len);
+	if (san->other_oid == NULL || san->raw.data == NULL) {
+		return -1;
+	}
+	utf8 = ASN1_TYPE_get(on->value) == V_ASN1_UTF8STRING;
+	s = utf8 ? on->value->value.utf8string : NULL;
+	return san_other_text(san, utf8, s != NULL ? ASN1_STRING_get0_data(s) : NULL,
+			      s != NULL ? (size_t)ASN1_STRING_length(s) : 0);
 }
 
 static int san_ip(const ASN1_OCTET_STRING *ip, struct cm_san *san)
@@ -1234,7 +1235,6 @@ static int san_other_fast(const struct cm_der *content, struct cm_san *san)
 {
 	struct cm_der c = *content, oid, val, tlv, inner;
 	unsigned char tag;
-	int rv;
 
 	/* san_fast_ok has checked this shape. */
 	if (cm_der_expect(&c, 0x06, &oid, NULL) != 0 || cm_der_expect(&c, 0xa0, &val, NULL) != 0 ||
@@ -1246,18 +1246,7 @@ static int san_other_fast(const struct cm_der *content, struct cm_san *san)
 	if (san->other_oid == NULL || cm_value_set(&san->raw, tlv.p, tlv.len) != 0) {
 		return -1;
 	}
-	if (strcmp(san->other_oid, OID_UPN) == 0) {
-		san->other_kind = CM_OTHER_UPN;
-		rv = tag != 0x0c ? san_set_unusable_text(san, "the UPN is not a UTF8String") :
-		     value_set_utf8(&san->text, inner.p, inner.len, "the UPN is not valid UTF-8");
-	} else if (strcmp(san->other_oid, OID_KRB5) == 0) {
-		san->other_kind = CM_OTHER_KRB5;
-		rv = san_krb5(san);
-	} else {
-		san->other_kind = CM_OTHER_GENERIC;
-		return san_set_unusable_text(san, "an otherName of this type has no text form");
-	}
-	return rv != 0 ? rv : san_short_name(san, '@');
+	return san_other_text(san, tag == 0x0c, inner.p, inner.len);
 }
 
 static int san_ia5_fast(const struct cm_der *content, struct cm_san *san)
