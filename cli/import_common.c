@@ -53,13 +53,11 @@ static void comment_text(struct cm_buf *b, const char *indent, const char *s)
 
 void imp_comment(struct cm_buf *b, const char *indent, const char *fmt, ...)
 {
-	char *s = NULL;
+	char *s;
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0) {
-		s = NULL;
-	}
+	s = cm_vasprintf(fmt, ap);
 	va_end(ap);
 	if (s == NULL) {
 		b->failed = true;
@@ -71,14 +69,12 @@ void imp_comment(struct cm_buf *b, const char *indent, const char *fmt, ...)
 
 void imp_warn(struct imp *im, struct cm_buf *b, bool affects, const char *fmt, ...)
 {
-	char *s = NULL;
+	char *s;
 	char *line = NULL;
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0) {
-		s = NULL;
-	}
+	s = cm_vasprintf(fmt, ap);
 	va_end(ap);
 	im->n_warnings++;
 	im->lost = im->lost || affects;
@@ -99,13 +95,11 @@ void imp_warn(struct imp *im, struct cm_buf *b, bool affects, const char *fmt, .
 
 void imp_note(struct imp *im, struct cm_buf *b, const char *fmt, ...)
 {
-	char *s = NULL;
+	char *s;
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0) {
-		s = NULL;
-	}
+	s = cm_vasprintf(fmt, ap);
 	va_end(ap);
 	if (s == NULL) {
 		b->failed = true;

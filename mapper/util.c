@@ -238,16 +238,23 @@ void cm_buf_hex(struct cm_buf *b, const unsigned char *p, size_t len, bool upper
 	}
 }
 
+char *cm_vasprintf(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+
+	/* vasprintf leaves s undefined when it fails. */
+	return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
+}
+
 char *cm_asprintf(const char *fmt, ...)
 {
 	va_list ap;
-	char *s = NULL;
-	int n;
+	char *s;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	s = cm_vasprintf(fmt, ap);
 	va_end(ap);
-	return n < 0 ? NULL : s;
+	return s;
 }
 
 size_t cm_utf8_seq_len(const unsigned char *p, size_t len)

@@ -5,6 +5,7 @@
 #ifndef CERTMAP_UTIL_H
 #define CERTMAP_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,6 +81,7 @@ void cm_buf_hex(struct cm_buf *b, const unsigned char *p, size_t len, bool upper
 
 /* malloc-or-NULL printf. */
 char *cm_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *cm_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* Appends untrusted bytes as a double-quoted log value: '"', '\\', control
  * bytes and bytes above 0x7e escaped, at most max bytes of input. A log
