@@ -6,6 +6,8 @@
 #ifndef CERTMAP_BACKEND_H
 #define CERTMAP_BACKEND_H
 
+#include <grp.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -73,5 +75,17 @@ int cm_cert_find(const struct cm_domain *d, const char *key, const struct cm_ide
 /* The NSS implementations behind the local domain. */
 int cm_local_lookup(const char *name, struct cm_account *acct, char **msg);
 int cm_local_groups(struct cm_account *acct, char **msg);
+
+/*
+ * NSS calls with their buffers grown on ERANGE (to 1 MiB); *buf is the
+ * caller's to free. cm_nss_getpw looks name up, or uid when name is NULL.
+ * The getpw/getgr forms return the call's error number (0 when it
+ * succeeded) with *found telling whether an entry came back, or -1 when
+ * the buffer cannot grow; *size 0 means "start small". cm_nss_grouplist
+ * returns the number of gids, -1 out of memory, -2 more than max.
+ */
+int cm_nss_getpw(const char *name, uid_t uid, struct passwd *pw, char **buf, bool *found);
+int cm_nss_getgr(gid_t gid, struct group *gr, char **buf, size_t *size, bool *found);
+int cm_nss_grouplist(const char *name, gid_t gid, int max, gid_t **gids);
 
 #endif

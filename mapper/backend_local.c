@@ -25,28 +25,95 @@ static size_t nss_initial_buf(int which)
 	return n > 0 && n < NSS_BUF_MAX ? (size_t)n : 16384;
 }
 
-int cm_local_lookup(const char *name, struct cm_account *acct, char **msg)
+int cm_nss_getpw(const char *name, uid_t uid, struct passwd *pw, char **buf, bool *found)
 {
-	struct passwd pw, *res = NULL;
 	size_t size = nss_initial_buf(_SC_GETPW_R_SIZE_MAX);
-	char *buf = NULL;
-	int rc, e;
+	struct passwd *res = NULL;
+	int e;
 
 	for (;;) {
-		char *nbuf = realloc(buf, size);
+		char *nbuf = realloc(*buf, size);
 
 		if (nbuf == NULL) {
-			rc = CERTMAP_ERR_NOMEM;
-			goto out;
+			*found = false;
+			return -1;
 		}
-		buf = nbuf;
-		e = getpwnam_r(name, &pw, buf, size, &res);
+		*buf = nbuf;
+		e = name != NULL ? getpwnam_r(name, pw, *buf, size, &res)
+				 : getpwuid_r(uid, pw, *buf, size, &res);
 		if (e != ERANGE || size >= NSS_BUF_MAX) {
 			break;
 		}
 		size *= 2;
 	}
-	if (res == NULL) {
+	*found = res != NULL;
+	return e;
+}
+
+int cm_nss_getgr(gid_t gid, struct group *gr, char **buf, size_t *size, bool *found)
+{
+	struct group *res = NULL;
+	int e;
+
+	if (*size == 0) {
+		*size = nss_initial_buf(_SC_GETGR_R_SIZE_MAX);
+	}
+	for (;;) {
+		char *nbuf = realloc(*buf, *size);
+
+		if (nbuf == NULL) {
+			*found = false;
+			return -1;
+		}
+		*buf = nbuf;
+		e = getgrgid_r(gid, gr, *buf, *size, &res);
+		if (e != ERANGE || *size >= NSS_BUF_MAX) {
+			break;
+		}
+		*size *= 2;
+	}
+	*found = res != NULL;
+	return e;
+}
+
+int cm_nss_grouplist(const char *name, gid_t gid, int max, gid_t **gids)
+{
+	int cap = 64;
+
+	for (;;) {
+		gid_t *ng = realloc(*gids, (size_t)cap * sizeof(**gids));
+		int n = cap;
+
+		if (ng == NULL) {
+			return -1;
+		}
+		*gids = ng;
+		if (getgrouplist(name, gid, *gids, &n) >= 0) {
+			return n;
+		}
+		if (n <= cap) {
+			n = cap * 2;
+		}
+		if (n > max) {
+			return -2;
+		}
+		cap = n;
+	}
+}
+
+int cm_local_lookup(const char *name, struct cm_account *acct, char **msg)
+{
+	struct passwd pw;
+	char *buf = NULL;
+	bool found;
+	int rc, e;
+
+	e = cm_nss_getpw(name, 0, &pw, &buf, &found);
+	if (e < 0) {
+		rc = CERTMAP_ERR_NOMEM;
+		goto out;
+	}
+	if (!found) {
 		/* POSIX lets "no such user" come back as 0, ENOENT, ESRCH, EBADF or EPERM. */
 		if (e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM) {
 			rc = CERTMAP_ERR_NOT_FOUND;
@@ -71,23 +138,13 @@ out:
 /* Appends the name of group gid; an unknown gid is not an error. */
 static int add_group_name(struct cm_account *acct, gid_t gid, char **buf, size_t *size)
 {
-	struct group gr, *res = NULL;
-	int e;
+	struct group gr;
+	bool found;
 
-	for (;;) {
-		e = getgrgid_r(gid, &gr, *buf, *size, &res);
-		if (e != ERANGE || *size >= NSS_BUF_MAX) {
-			break;
-		}
-		char *nbuf = realloc(*buf, *size * 2);
-
-		if (nbuf == NULL) {
-			return CERTMAP_ERR_NOMEM;
-		}
-		*buf = nbuf;
-		*size *= 2;
+	if (cm_nss_getgr(gid, &gr, buf, size, &found) < 0) {
+		return CERTMAP_ERR_NOMEM;
 	}
-	if (res == NULL || cm_strv_contains(&acct->groups, gr.gr_name)) {
+	if (!found || cm_strv_contains(&acct->groups, gr.gr_name)) {
 		return CERTMAP_OK;
 	}
 	return cm_strv_add(&acct->groups, gr.gr_name) == 0 ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
@@ -96,35 +153,21 @@ static int add_group_name(struct cm_account *acct, gid_t gid, char **buf, size_t
 int cm_local_groups(struct cm_account *acct, char **msg)
 {
 	gid_t *gids = NULL;
-	int ngroups = 64, rc = CERTMAP_OK;
-	size_t size = nss_initial_buf(_SC_GETGR_R_SIZE_MAX);
-	char *buf = malloc(size);
+	int ngroups, rc = CERTMAP_OK;
+	size_t size = 0;
+	char *buf = NULL;
 
-	if (buf == NULL) {
-		return CERTMAP_ERR_NOMEM;
+	ngroups = cm_nss_grouplist(acct->name, acct->gid, CM_MAX_GROUPS, &gids);
+	if (ngroups == -1) {
+		rc = CERTMAP_ERR_NOMEM;
+		goto out;
 	}
-	for (;;) {
-		gid_t *ng = realloc(gids, (size_t)ngroups * sizeof(*gids));
-		int want = ngroups;
-
-		if (ng == NULL) {
-			rc = CERTMAP_ERR_NOMEM;
-			goto out;
+	if (ngroups < 0) {
+		rc = CERTMAP_ERR_BACKEND;
+		if (msg != NULL) {
+			*msg = cm_asprintf("%s is in more than %d groups", acct->name, CM_MAX_GROUPS);
 		}
-		gids = ng;
-		if (getgrouplist(acct->name, acct->gid, gids, &ngroups) >= 0) {
-			break;
-		}
-		if (ngroups <= want) {
-			ngroups = want * 2;
-		}
-		if (ngroups > CM_MAX_GROUPS) {
-			rc = CERTMAP_ERR_BACKEND;
-			if (msg != NULL) {
-				*msg = cm_asprintf("%s is in more than %d groups", acct->name, CM_MAX_GROUPS);
-			}
-			goto out;
-		}
+		goto out;
 	}
 	/* The primary group first, as id(1) prints it. */
 	if ((rc = add_group_name(acct, acct->gid, &buf, &size)) != CERTMAP_OK) {

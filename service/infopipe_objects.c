@@ -18,9 +18,6 @@
 
 #include "infopipe_int.h"
 
-/* NSS buffers grow up to this; a bigger group is an error, not a crash. */
-#define GRP_BUF_MAX (1024 * 1024)
-
 /* ---------------------------------------------------------------- Domain objects */
 
 static const char *provider_name(const struct cm_domain *d)
@@ -179,28 +176,18 @@ static void group_clear(struct group_entry *g)
 /* 0, -ENOENT, or another negative errno. */
 static int group_get(struct group_entry *g, gid_t gid)
 {
-	size_t size = 4096;
-	struct group *res = NULL;
+	size_t size = 0;
+	bool found;
 	int r;
 
 	memset(g, 0, sizeof(*g));
-	for (;;) {
-		char *nb = realloc(g->buf, size);
-
-		if (nb == NULL) {
-			return -ENOMEM;
-		}
-		g->buf = nb;
-		r = getgrgid_r(gid, &g->gr, g->buf, size, &res);
-		if (r != ERANGE || size >= GRP_BUF_MAX) {
-			break;
-		}
-		size *= 2;
+	if ((r = cm_nss_getgr(gid, &g->gr, &g->buf, &size, &found)) < 0) {
+		return -ENOMEM;
 	}
 	if (r != 0) {
 		return -r;
 	}
-	return res != NULL ? 0 : -ENOENT;
+	return found ? 0 : -ENOENT;
 }
 
 /* The local domain and gid a Group object path names, or NULL. */

@@ -22,8 +22,6 @@
 
 /* Attributes asked for in one GetUserAttr. */
 #define MAX_ATTRS 64
-/* NSS buffers grow up to this; a bigger entry is an error, not a crash. */
-#define NSS_BUF_MAX (1024 * 1024)
 
 /* ---------------------------------------------------------------- accounts (NSS) */
 
@@ -35,29 +33,17 @@ void ifp_account_clear(struct account *a)
 
 int ifp_account_get(struct account *a, const char *name, uid_t uid)
 {
-	size_t size = 4096;
-	struct passwd *res = NULL;
+	bool found;
 	int r;
 
 	memset(a, 0, sizeof(*a));
-	for (;;) {
-		char *nb = realloc(a->buf, size);
-
-		if (nb == NULL) {
-			return -ENOMEM;
-		}
-		a->buf = nb;
-		r = name != NULL ? getpwnam_r(name, &a->pw, a->buf, size, &res)
-				 : getpwuid_r(uid, &a->pw, a->buf, size, &res);
-		if (r != ERANGE || size >= NSS_BUF_MAX) {
-			break;
-		}
-		size *= 2;
+	if ((r = cm_nss_getpw(name, uid, &a->pw, &a->buf, &found)) < 0) {
+		return -ENOMEM;
 	}
 	if (r != 0) {
 		return -r;
 	}
-	return res != NULL ? 0 : -ENOENT;
+	return found ? 0 : -ENOENT;
 }
 
 bool ifp_domain_accepts(const struct cm_domain *d, uid_t uid)
@@ -115,27 +101,16 @@ out:
 
 int ifp_account_gids(const struct account *a, gid_t **gids, int *n)
 {
-	int cap = 64;
+	int k;
 
 	*gids = NULL;
 	*n = 0;
-	for (;;) {
-		gid_t *ng = realloc(*gids, (size_t)cap * sizeof(**gids));
-		int want = cap;
-
-		if (ng == NULL) {
-			return -ENOMEM;
-		}
-		*gids = ng;
-		if (getgrouplist(a->pw.pw_name, a->pw.pw_gid, *gids, &want) >= 0) {
-			*n = want;
-			return 0;
-		}
-		if (want <= cap || want > MAX_GROUPS) {
-			return -E2BIG;
-		}
-		cap = want;
+	k = cm_nss_grouplist(a->pw.pw_name, a->pw.pw_gid, MAX_GROUPS, gids);
+	if (k < 0) {
+		return k == -1 ? -ENOMEM : -E2BIG;
 	}
+	*n = k;
+	return 0;
 }
 
 /* GetUserGroups: the names from the account's domain (NSS, or the ldap
