@@ -118,13 +118,10 @@ static int do_echo(const char *path, const char *reply_file)
 }
 
 struct runner {
+	struct bench_thread t;
 	const char *path;
 	const char *req;
 	size_t len;
-	double until;
-	atomic_bool *go;
-	long done;
-	int failed;
 };
 
 static void *run_thread(void *arg)
@@ -136,16 +133,14 @@ static void *run_thread(void *arg)
 	if (fd < 0) {
 		exit(3);
 	}
-	while (!atomic_load(r->go)) {
-		sched_yield();
-	}
-	while (bench_now_s() < r->until) {
+	bench_wait_go(&r->t);
+	while (bench_now_s() < r->t.until) {
 		for (int i = 0; i < 64; i++) {
 			if (round_trip(fd, r->req, r->len, buf, 1 << 20) != 0) {
-				r->failed = 1;
+				r->t.failed = 1;
 				goto out;
 			}
-			r->done++;
+			r->t.done++;
 		}
 	}
 out:
@@ -159,29 +154,17 @@ static int do_run(const char *path, const char *req_file, int clients, double se
 	size_t len;
 	char *req = bench_load(req_file, &len);
 	struct runner *r = calloc((size_t)clients, sizeof(*r));
-	pthread_t *t = calloc((size_t)clients, sizeof(*t));
-	atomic_bool go = false;
 	long total = 0;
-	double start;
 	int failed = 0;
 
 	for (int i = 0; i < clients; i++) {
-		r[i] = (struct runner){ path, req, len, 0, &go, 0, 0 };
+		r[i] = (struct runner){ .path = path, .req = req, .len = len };
 	}
-	start = bench_now_s();
+	seconds = bench_run_threads(r, sizeof(*r), clients, run_thread, seconds);
 	for (int i = 0; i < clients; i++) {
-		r[i].until = start + 0.2 + seconds;
-		pthread_create(&t[i], NULL, run_thread, &r[i]);
+		total += r[i].t.done;
+		failed |= r[i].t.failed;
 	}
-	usleep(200000);
-	start = bench_now_s();
-	atomic_store(&go, true);
-	for (int i = 0; i < clients; i++) {
-		pthread_join(t[i], NULL);
-		total += r[i].done;
-		failed |= r[i].failed;
-	}
-	seconds = bench_now_s() - start;
 	printf("clients=%d requests=%ld rps=%.0f mean_rtt_us=%.2f%s\n", clients, total,
 	       (double)total / seconds, seconds * 1e6 * clients / (double)total,
 	       failed ? " FAILED" : "");

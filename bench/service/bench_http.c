@@ -105,14 +105,12 @@ struct kind {
 };
 
 struct runner {
+	struct bench_thread t; /* run: a duration (t.until) */
 	const char *path;
 	const struct kind *kinds;
 	size_t n_kinds, next;
-	double until;   /* run: a duration */
 	atomic_long *left; /* load: a number of requests */
-	atomic_bool *go;
-	long done, wrong, reconnects;
-	int failed;
+	long wrong, reconnects;
 };
 
 static bool right(const char *hdr, int status, int want, const char *expect)
@@ -139,16 +137,14 @@ static void *run_thread(void *arg)
 	int fd = bench_connect(r->path), status = 0;
 
 	if (fd < 0 || buf == NULL) {
-		r->failed = 1;
+		r->t.failed = 1;
 		goto out;
 	}
-	while (!atomic_load(r->go)) {
-		sched_yield();
-	}
+	bench_wait_go(&r->t);
 	for (;;) {
 		const struct kind *k = &r->kinds[r->next++ % r->n_kinds];
 
-		if (r->left != NULL ? atomic_fetch_sub(r->left, 1) <= 0 : bench_now_s() >= r->until) {
+		if (r->left != NULL ? atomic_fetch_sub(r->left, 1) <= 0 : bench_now_s() >= r->t.until) {
 			break;
 		}
 		if (round_trip(fd, k->req, k->len, buf, BUF_MAX, &status) != 0) {
@@ -157,11 +153,11 @@ static void *run_thread(void *arg)
 			r->reconnects++;
 			if ((fd = bench_connect(r->path)) < 0 ||
 			    round_trip(fd, k->req, k->len, buf, BUF_MAX, &status) != 0) {
-				r->failed = 1;
+				r->t.failed = 1;
 				goto out;
 			}
 		}
-		r->done++;
+		r->t.done++;
 		if (k->expect != NULL && !right(buf, status, k->status, k->expect)) {
 			if (r->wrong++ == 0) {
 				fprintf(stderr, "wrong answer:\n%s\n", buf);
@@ -180,11 +176,8 @@ static int drive(const char *path, const struct kind *kinds, size_t n_kinds, int
 		 double seconds, long n)
 {
 	struct runner *r = calloc((size_t)clients, sizeof(*r));
-	pthread_t *t = calloc((size_t)clients, sizeof(*t));
-	atomic_bool go = false;
 	atomic_long left = n;
 	long total = 0, wrong = 0, reconnects = 0;
-	double start;
 	int failed = 0;
 
 	for (int i = 0; i < clients; i++) {
@@ -192,31 +185,20 @@ static int drive(const char *path, const struct kind *kinds, size_t n_kinds, int
 				       .kinds = kinds,
 				       .n_kinds = n_kinds,
 				       .next = (size_t)i,
-				       .left = n > 0 ? &left : NULL,
-				       .go = &go};
+				       .left = n > 0 ? &left : NULL};
 	}
-	start = bench_now_s();
+	seconds = bench_run_threads(r, sizeof(*r), clients, run_thread, seconds);
 	for (int i = 0; i < clients; i++) {
-		r[i].until = start + 0.2 + seconds;
-		pthread_create(&t[i], NULL, run_thread, &r[i]);
-	}
-	usleep(200000);
-	start = bench_now_s();
-	atomic_store(&go, true);
-	for (int i = 0; i < clients; i++) {
-		pthread_join(t[i], NULL);
-		total += r[i].done;
+		total += r[i].t.done;
 		wrong += r[i].wrong;
 		reconnects += r[i].reconnects;
-		failed |= r[i].failed;
+		failed |= r[i].t.failed;
 	}
-	seconds = bench_now_s() - start;
 	printf("clients=%d requests=%ld rps=%.0f mean_rtt_us=%.2f wrong=%ld reconnects=%ld%s\n",
 	       clients, total, (double)total / seconds,
 	       total > 0 ? seconds * 1e6 * clients / (double)total : 0.0, wrong, reconnects,
 	       failed ? " FAILED" : "");
 	free(r);
-	free(t);
 	return failed || wrong > 0;
 }
 

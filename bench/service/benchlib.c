@@ -1,6 +1,9 @@
 /* Helpers shared by the service load generators. */
 #include "config.h"
 
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -48,4 +51,39 @@ int bench_connect(const char *path)
 		return -1;
 	}
 	return fd;
+}
+
+double bench_run_threads(void *runners, size_t stride, int n, void *(*fn)(void *),
+			 double seconds)
+{
+	pthread_t *t = calloc((size_t)n, sizeof(*t));
+	atomic_bool go = false;
+	double start = bench_now_s();
+
+	if (t == NULL) {
+		fprintf(stderr, "bench: out of memory\n");
+		exit(2);
+	}
+	for (int i = 0; i < n; i++) {
+		struct bench_thread *h = (void *)((char *)runners + (size_t)i * stride);
+
+		h->until = start + 0.2 + seconds;
+		h->go = &go;
+		pthread_create(&t[i], NULL, fn, h);
+	}
+	usleep(200000);
+	start = bench_now_s();
+	atomic_store(&go, true);
+	for (int i = 0; i < n; i++) {
+		pthread_join(t[i], NULL);
+	}
+	free(t);
+	return bench_now_s() - start;
+}
+
+void bench_wait_go(const struct bench_thread *t)
+{
+	while (!atomic_load(t->go)) {
+		sched_yield();
+	}
 }
