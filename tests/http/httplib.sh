@@ -29,7 +29,7 @@ svc_group 'alice:x:1000:' 'dev:x:2000:alice' 'nogroup:x:65534:'
 free_port() {
 	i=0
 	while [ $i -lt 50 ]; do
-		p=$(( ($(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 30000) + 20000 ))
+		p=$(random_port)
 		rc=0
 		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$p/" || rc=$?
 		if [ "$rc" -eq 7 ]; then

@@ -42,3 +42,12 @@ finish() {
 	echo "$pass passed, $fail failed"
 	[ "$fail" -eq 0 ]
 }
+
+# A random TCP port below the kernel's ephemeral range: outgoing
+# connections take their local ports from that range, so a port picked
+# there can be taken between the check that it is free and the bind.
+random_port() {
+	rp_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) || rp_low=32768
+	[ "${rp_low:-0}" -gt 12000 ] 2>/dev/null || rp_low=32768
+	echo $(( $(od -An -N2 -tu2 /dev/urandom) % (rp_low - 10000) + 10000 ))
+}

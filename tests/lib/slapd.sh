@@ -138,7 +138,7 @@ slapd_load() {
 # A port nobody listens on now (the start below retries if it is taken).
 slapd_free_port() {
 	while :; do
-		p=$(( $(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000 ))
+		p=$(random_port)
 		if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
 			echo "$p"
 			return 0

@@ -154,7 +154,7 @@ expect_exit "allowed again after the next reload" 0 client map "$sock" "$certs/a
 # --- the TLS server example of doc/examples: a real handshake, then certmapd
 port=0
 for try in 1 2 3 4 5; do
-	port=$(( $(od -An -N2 -tu2 /dev/urandom) % 20000 + 30000 ))
+	port=$(random_port)
 	sh "$srcdir/tests/lib/nsswrap.sh" "$builddir/doc/examples/tls-server" "$port" \
 		"$certs/serverauth.pem" "$certs/serverauth.key" "$certs/ca.pem" "$sock" > "$tmp/tls.log" 2>&1 &
 	tls_pid=$!
