@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +82,43 @@ static char unescape(char e)
 	}
 }
 
+/* Bit tricks on 8 bytes at once: ONES * n is n in every byte; the
+ * result of has_below is non-zero exactly when some byte is below n
+ * (n <= 128). */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+static uint64_t has_below(uint64_t w, uint8_t n)
+{
+	return (w - ONES * n) & ~w & HIGHS;
+}
+
+static uint64_t has_byte(uint64_t w, uint8_t b)
+{
+	return has_below(w ^ (ONES * b), 1);
+}
+
+/*
+ * The first byte at or after p that is not plain or is a quote or a
+ * backslash, looked for 8 bytes at a time (a certificate is a 1-2 KB
+ * string of plain bytes); the bytes of a last short word are left to the
+ * caller.
+ */
+static const char *skip_plain_words(const char *p, const char *end)
+{
+	uint64_t w;
+
+	while (end - p >= 8) {
+		memcpy(&w, p, sizeof(w));
+		if ((w & HIGHS) != 0 || has_below(w, 0x20) != 0 || has_byte(w, 0x7f) != 0 ||
+		    has_byte(w, '"') != 0 || has_byte(w, '\\') != 0) {
+			break;
+		}
+		p += 8;
+	}
+	return p;
+}
+
 /*
  * Scans a string whose opening quote c->p is at, up to its closing quote.
  * Sets *body and *raw_len to its text as written and *n_esc to its
@@ -91,14 +129,20 @@ static int scan_string(struct cur *c, const char **body, size_t *raw_len, size_t
 	const char *p = c->p + 1;
 
 	*n_esc = 0;
-	for (; p < c->end && *p != '"'; p++) {
+	for (;;) {
+		p = skip_plain_words(p, c->end);
+		if (p >= c->end || *p == '"') {
+			break;
+		}
 		if (*p == '\\') {
 			if (p + 1 >= c->end || unescape(p[1]) == 0) {
 				return -1;
 			}
 			(*n_esc)++;
+			p += 2;
+		} else if (plain((unsigned char)*p)) {
 			p++;
-		} else if (!plain((unsigned char)*p)) {
+		} else {
 			return -1;
 		}
 	}
