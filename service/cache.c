@@ -10,13 +10,16 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "audit.h"
 #include "cache.h"
 
 struct cache_entry {
-	unsigned char key[32];
+	uint64_t hash;
+	const unsigned char *key; /* in frame[], after the frame */
+	size_t key_len;
 	struct cache_entry *next_hash;
 	struct cache_entry *lru_prev, *lru_next; /* lru_next: inserted later */
 	atomic_bool referenced;  /* hit since the clock hand last passed */
@@ -29,6 +32,10 @@ struct cache_entry {
 };
 
 #define CACHE_LINE 64
+/* A bucket holds at most this many entries; a new one pushes out the
+ * bucket's oldest. Requests are the callers' bytes: however they collide,
+ * a lookup compares at most this many keys. */
+#define CHAIN_MAX 8
 
 /* One loop's part: its own lock and entries, on cache lines of its own. */
 struct shard {
@@ -39,6 +46,13 @@ struct shard {
 	size_t max_entries;
 	uint64_t ttl_ms;
 	struct cache_entry *oldest, *newest;
+};
+
+/* A key as the callers give it, with its bucket hash. */
+struct cm_cache_key {
+	const unsigned char *bytes;
+	size_t len;
+	uint64_t hash;
 };
 
 static int shard_init(struct shard *c, size_t max_entries, uint64_t ttl_ms)
@@ -80,13 +94,9 @@ static int64_t limit_ms(int64_t valid_until)
 	return valid_until >= INT64_MAX / 1000 ? INT64_MAX : valid_until * 1000;
 }
 
-static size_t bucket_of(const struct shard *c, const unsigned char key[32])
+static size_t bucket_of(const struct shard *c, uint64_t hash)
 {
-	size_t h;
-
-	/* The key is a SHA-256: its bytes are already uniform. */
-	memcpy(&h, key, sizeof(h));
-	return h & (c->n_buckets - 1);
+	return (size_t)hash & (c->n_buckets - 1);
 }
 
 static void lru_unlink(struct shard *c, struct cache_entry *e)
@@ -126,7 +136,7 @@ static void entry_unref(struct cache_entry *e)
 
 static void entry_remove(struct shard *c, struct cache_entry *e)
 {
-	struct cache_entry **pp = &c->buckets[bucket_of(c, e->key)];
+	struct cache_entry **pp = &c->buckets[bucket_of(c, e->hash)];
 
 	while (*pp != e) {
 		pp = &(*pp)->next_hash;
@@ -154,24 +164,26 @@ static void evict_one(struct shard *c)
 	}
 }
 
-static struct cache_entry *lookup(struct shard *c, const unsigned char key[32])
+/* The whole key is compared: the hash only picks the bucket. */
+static struct cache_entry *lookup(struct shard *c, const struct cm_cache_key *k)
 {
-	struct cache_entry *e = c->buckets[bucket_of(c, key)];
+	struct cache_entry *e = c->buckets[bucket_of(c, k->hash)];
 
-	while (e != NULL && memcmp(e->key, key, 32) != 0) {
+	while (e != NULL && !(e->hash == k->hash && e->key_len == k->len &&
+			      memcmp(e->key, k->bytes, k->len) == 0)) {
 		e = e->next_hash;
 	}
 	return e;
 }
 
-static bool shard_get(struct shard *c, const unsigned char key[32], uint64_t now_ms,
+static bool shard_get(struct shard *c, const struct cm_cache_key *k, uint64_t now_ms,
 		  struct cm_cache_hit *hit)
 {
 	struct cache_entry *e;
 
 	memset(hit, 0, sizeof(*hit));
 	pthread_mutex_lock(&c->lock);
-	e = lookup(c, key);
+	e = lookup(c, k);
 	if (e != NULL && (now_ms >= e->expires_ms ||
 			  (e->until_ms != INT64_MAX && wall_ms() >= e->until_ms))) {
 		entry_remove(c, e);
@@ -203,26 +215,64 @@ void cm_cache_release(struct cm_cache_hit *hit)
 	memset(hit, 0, sizeof(*hit));
 }
 
-/* With the lock held: replaces any entry for key, evicting the oldest. */
+/* The last (oldest) entry of a bucket that is full, or NULL. */
+static struct cache_entry *bucket_full(struct shard *c, size_t b)
+{
+	struct cache_entry *e = c->buckets[b];
+	size_t n = 1;
+
+	for (; e != NULL && e->next_hash != NULL; e = e->next_hash) {
+		n++;
+	}
+	return n >= CHAIN_MAX ? e : NULL;
+}
+
+/* With the lock held: replaces any entry for the key, evicting the
+ * oldest (of the bucket when it is full, else of the shard). */
 static void insert(struct shard *c, struct cache_entry *e)
 {
-	struct cache_entry *old = lookup(c, e->key);
-	size_t b;
+	struct cm_cache_key k = {e->key, e->key_len, e->hash};
+	struct cache_entry *old = lookup(c, &k);
+	size_t b = bucket_of(c, e->hash);
 
 	if (old != NULL) {
+		entry_remove(c, old);
+	}
+	if ((old = bucket_full(c, b)) != NULL) {
 		entry_remove(c, old);
 	}
 	while (c->count >= c->max_entries && c->oldest != NULL) {
 		evict_one(c);
 	}
-	b = bucket_of(c, e->key);
 	e->next_hash = c->buckets[b];
 	c->buckets[b] = e;
 	lru_push(c, e);
 	c->count++;
 }
 
-static int shard_put(struct shard *c, const unsigned char key[32],
+/* A new entry holding frame and then the key's bytes. */
+static struct cache_entry *entry_new(const struct cm_cache_key *k, const char *frame, size_t len)
+{
+	struct cache_entry *e;
+
+	if (len > SIZE_MAX / 2 - sizeof(*e) || k->len > SIZE_MAX / 2 ||
+	    (e = malloc(sizeof(*e) + len + k->len)) == NULL) {
+		return NULL;
+	}
+	memcpy(e->frame, frame, len);
+	memcpy(e->frame + len, k->bytes, k->len);
+	e->len = len;
+	e->key = (const unsigned char *)e->frame + len;
+	e->key_len = k->len;
+	e->hash = k->hash;
+	e->next_hash = NULL;
+	e->lru_prev = e->lru_next = NULL;
+	atomic_init(&e->referenced, false);
+	atomic_init(&e->refs, 1);
+	return e;
+}
+
+static int shard_put(struct shard *c, const struct cm_cache_key *k,
 		 const char *frame, size_t len, uint64_t now_ms, int64_t valid_until,
 		 struct cm_audit_pre *audit)
 {
@@ -234,20 +284,13 @@ static int shard_put(struct shard *c, const unsigned char key[32],
 		return 0;
 	}
 	/* Built outside the lock, so the other loops wait only for the links. */
-	e = malloc(sizeof(*e) + len);
-	if (e == NULL) {
+	if ((e = entry_new(k, frame, len)) == NULL) {
 		cm_audit_pre_free(audit);
 		return -1;
 	}
-	atomic_init(&e->referenced, false);
-	atomic_init(&e->refs, 1);
 	e->audit = audit;
-	memcpy(e->key, key, 32);
-	memcpy(e->frame, frame, len);
-	e->len = len;
 	e->expires_ms = now_ms + c->ttl_ms;
 	e->until_ms = until;
-	e->lru_prev = e->lru_next = NULL;
 	pthread_mutex_lock(&c->lock);
 	insert(c, e);
 	pthread_mutex_unlock(&c->lock);
@@ -277,9 +320,59 @@ static size_t shard_count(struct shard *c)
 }
 
 struct cm_cache {
+	uint64_t seed[2]; /* the bucket hash's secret */
 	size_t n_shards;
 	struct shard shard[];
 };
+
+/* Two words folded through one wide multiply (as wyhash does). */
+static uint64_t fold(uint64_t a, uint64_t b)
+{
+#ifdef __SIZEOF_INT128__
+	unsigned __int128 m = (unsigned __int128)a * b;
+
+	return (uint64_t)m ^ (uint64_t)(m >> 64);
+#else
+	uint64_t m = a * (b | 1);
+
+	return m ^ (m >> 29) ^ b;
+#endif
+}
+
+/*
+ * The bucket hash: fast rather than cryptographic, keyed with a secret
+ * drawn at start so that callers cannot aim at one bucket, which
+ * CHAIN_MAX bounds anyway. Equality is always decided on all the bytes.
+ */
+static uint64_t key_hash(const struct cm_cache *c, const unsigned char *p, size_t len)
+{
+	uint64_t h = c->seed[0] ^ len, a, b;
+
+	for (; len >= 16; p += 16, len -= 16) {
+		memcpy(&a, p, 8);
+		memcpy(&b, p + 8, 8);
+		h = fold(a ^ c->seed[1], b ^ h);
+	}
+	a = b = 0;
+	memcpy(&a, p, len > 8 ? 8 : len);
+	if (len > 8) {
+		memcpy(&b, p + 8, len - 8);
+	}
+	h = fold(a ^ c->seed[1], b ^ h);
+	return fold(h ^ c->seed[0], UINT64_C(0x9e3779b97f4a7c15));
+}
+
+static void seed_init(struct cm_cache *c)
+{
+	if (getrandom(c->seed, sizeof(c->seed), GRND_NONBLOCK) != (ssize_t)sizeof(c->seed)) {
+		struct timespec ts;
+
+		/* Still a key per process: CHAIN_MAX keeps lookups short regardless. */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		c->seed[0] = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uintptr_t)c;
+		c->seed[1] = fold(c->seed[0], UINT64_C(0x2545f4914f6cdd1d));
+	}
+}
 
 struct cm_cache *cm_cache_new(size_t max_entries, uint64_t ttl_ms, unsigned int shards)
 {
@@ -294,6 +387,7 @@ struct cm_cache *cm_cache_new(size_t max_entries, uint64_t ttl_ms, unsigned int 
 		return NULL;
 	}
 	memset(c, 0, sizeof(*c) + shards * sizeof(c->shard[0]));
+	seed_init(c);
 	for (c->n_shards = 0; c->n_shards < shards; c->n_shards++) {
 		if (shard_init(&c->shard[c->n_shards], per, ttl_ms) != 0) {
 			cm_cache_free(c);
@@ -312,21 +406,15 @@ static struct shard *shard_of(struct cm_cache *c, unsigned int shard)
  * words shared. */
 static struct cache_entry *entry_copy(const struct cache_entry *e)
 {
-	struct cache_entry *n = malloc(sizeof(*n) + e->len);
+	struct cm_cache_key k = {e->key, e->key_len, e->hash};
+	struct cache_entry *n = entry_new(&k, e->frame, e->len);
 
 	if (n == NULL) {
 		return NULL;
 	}
-	memcpy(n->key, e->key, 32);
-	memcpy(n->frame, e->frame, e->len);
-	n->len = e->len;
 	n->expires_ms = e->expires_ms;
 	n->until_ms = e->until_ms;
 	n->audit = cm_audit_pre_ref(e->audit);
-	n->next_hash = NULL;
-	n->lru_prev = n->lru_next = NULL;
-	atomic_init(&n->referenced, false);
-	atomic_init(&n->refs, 1);
 	return n;
 }
 
@@ -335,17 +423,18 @@ static struct cache_entry *entry_copy(const struct cache_entry *e)
  * locks, once), and an answer found elsewhere is copied into the own
  * shard with its original limits, so that the next hit stays local.
  */
-bool cm_cache_get(struct cm_cache *c, unsigned int shard, const unsigned char key[32],
-		  uint64_t now_ms, struct cm_cache_hit *hit)
+bool cm_cache_get(struct cm_cache *c, unsigned int shard, const unsigned char *key,
+		  size_t key_len, uint64_t now_ms, struct cm_cache_hit *hit)
 {
 	struct shard *own = shard_of(c, shard);
+	struct cm_cache_key k = {key, key_len, key_hash(c, key, key_len)};
 	struct cache_entry *copy;
 
-	if (shard_get(own, key, now_ms, hit)) {
+	if (shard_get(own, &k, now_ms, hit)) {
 		return true;
 	}
 	for (size_t i = 0; i < c->n_shards; i++) {
-		if (&c->shard[i] == own || !shard_get(&c->shard[i], key, now_ms, hit)) {
+		if (&c->shard[i] == own || !shard_get(&c->shard[i], &k, now_ms, hit)) {
 			continue;
 		}
 		if (own->max_entries > 0 && (copy = entry_copy(hit->entry)) != NULL) {
@@ -358,11 +447,13 @@ bool cm_cache_get(struct cm_cache *c, unsigned int shard, const unsigned char ke
 	return false;
 }
 
-int cm_cache_put(struct cm_cache *c, unsigned int shard, const unsigned char key[32],
-		 const char *frame, size_t len, uint64_t now_ms, int64_t valid_until,
-		 struct cm_audit_pre *audit)
+int cm_cache_put(struct cm_cache *c, unsigned int shard, const unsigned char *key,
+		 size_t key_len, const char *frame, size_t len, uint64_t now_ms,
+		 int64_t valid_until, struct cm_audit_pre *audit)
 {
-	return shard_put(shard_of(c, shard), key, frame, len, now_ms, valid_until, audit);
+	struct cm_cache_key k = {key, key_len, key_hash(c, key, key_len)};
+
+	return shard_put(shard_of(c, shard), &k, frame, len, now_ms, valid_until, audit);
 }
 
 void cm_cache_flush(struct cm_cache *c)

@@ -1,6 +1,7 @@
 /*
- * The answer cache of certmapd: reply frames keyed by the SHA-256 of the
- * request (certificate DER plus request fields), with a TTL and an entry
+ * The answer cache of certmapd: reply frames keyed by the request as sent
+ * (the certificate's text plus the other fields, compared in full; a
+ * keyed fast hash only picks the bucket), with a TTL and an entry
  * limit; eviction is CLOCK (an entry hit since the hand last passed gets a
  * second turn). Each entry also keeps its decision's audit words
  * (cm_audit_prepare), so a hit is logged without parsing the reply. An entry also dies at
@@ -38,8 +39,8 @@ struct cm_cache *cm_cache_new(size_t max_entries, uint64_t ttl_ms, unsigned int 
 void cm_cache_free(struct cm_cache *c);
 /* True on a hit, with *hit filled (release it); false and *hit empty. */
 /* shard: the caller's (taken modulo the number of shards). */
-bool cm_cache_get(struct cm_cache *c, unsigned int shard, const unsigned char key[32],
-		  uint64_t now_ms, struct cm_cache_hit *hit);
+bool cm_cache_get(struct cm_cache *c, unsigned int shard, const unsigned char *key,
+		  size_t key_len, uint64_t now_ms, struct cm_cache_hit *hit);
 void cm_cache_release(struct cm_cache_hit *hit);
 /*
  * Stores a copy of frame until now_ms + the TTL (monotonic milliseconds),
@@ -48,9 +49,9 @@ void cm_cache_release(struct cm_cache_hit *hit);
  * Takes audit (may be NULL) in every case. Returns 0 or -1 (out of
  * memory; the cache is unchanged).
  */
-int cm_cache_put(struct cm_cache *c, unsigned int shard, const unsigned char key[32],
-		 const char *frame, size_t len, uint64_t now_ms, int64_t valid_until,
-		 struct cm_audit_pre *audit);
+int cm_cache_put(struct cm_cache *c, unsigned int shard, const unsigned char *key,
+		 size_t key_len, const char *frame, size_t len, uint64_t now_ms,
+		 int64_t valid_until, struct cm_audit_pre *audit);
 void cm_cache_flush(struct cm_cache *c);
 size_t cm_cache_count(struct cm_cache *c);
 

@@ -284,14 +284,17 @@ static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *cal
 		cmp_reply_error(out, &fail);
 		return CMD_REPLIED;
 	}
-	/* Traces show the rules: only administrators get them. */
+	/* Traces show the rules: only administrators get them; the key then
+	 * says "no trace", as the answer will. */
 	if (job->map.trace && !cl->peer->admin) {
 		job->map.trace = false;
-		/* The key still says "trace": flip a bit so that an administrator's
-		 * traced answer and this untraced one never share an entry. */
-		job->map.key[0] ^= 0x01;
+		if (cmp_map_key(&job->map) != 0) {
+			cmd_job_free(job);
+			return reply_fail(out, CMP_E_BACKEND_UNAVAILABLE, NULL, "out of memory");
+		}
 	}
-	if (cm_cache_get(cl->gen->cache, cl->shard, job->map.key, cmd_now_ms(), &hit)) {
+	if (cm_cache_get(cl->gen->cache, cl->shard, job->map.key, job->map.key_len, cmd_now_ms(),
+			 &hit)) {
 		cmd_stats_add(cl->stats, CMD_C_HITS, 1);
 		cm_buf_add(out, hit.frame, hit.len);
 		log_cached(cl, hit.audit, start_us);
@@ -567,8 +570,9 @@ void cmd_job_finish(struct cmd_job *job, struct cmd_stats *stats, struct cm_buf 
 	/* The cache belongs to the job's generation: an answer made under
 	 * rules a reload has replaced goes away with them. */
 	if (job->cacheable && !job->reply.failed) {
-		cm_cache_put(job->gen->cache, job->shard, job->map.key, job->reply.data, job->reply.len,
-			     cmd_now_ms(), job->valid_until, job->audit);
+		cm_cache_put(job->gen->cache, job->shard, job->map.key, job->map.key_len,
+			     job->reply.data, job->reply.len, cmd_now_ms(), job->valid_until,
+			     job->audit);
 		job->audit = NULL;
 	}
 	if (out != NULL && !job->oneway) {

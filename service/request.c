@@ -1,10 +1,8 @@
 /* The certmapd request codec: frames, envelope, Map parameters, replies. */
 #include "config.h"
 
-
 #include <json-c/json.h>
-#include <pthread.h>
-#include <openssl/evp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -453,73 +451,63 @@ static int decode_map_field(struct cmp_map *m, const char *key, json_object *v,
 	return invalid(fail, key, "unknown parameter");
 }
 
-static void key_add(EVP_MD_CTX *md, const void *p, size_t len)
+/* Length prefixes keep ("ab","c") and ("a","bc") apart; an absent field
+ * is the one byte 0xff, which no length prefix starts with. */
+static void key_add(struct cm_buf *k, const void *p, size_t len)
 {
 	uint64_t n = len;
 
-	/* Length prefixes keep ("ab","c") and ("a","bc") apart. */
-	EVP_DigestUpdate(md, &n, sizeof(n));
-	if (len > 0) {
-		EVP_DigestUpdate(md, p, len);
-	}
+	cm_buf_add(k, &n, sizeof(n));
+	cm_buf_add(k, p, len);
 }
 
-static void key_add_name(EVP_MD_CTX *md, const char *s)
+static void key_add_name(struct cm_buf *k, const char *s)
 {
-	unsigned char absent = 0xff;
-
 	if (s == NULL) {
-		EVP_DigestUpdate(md, &absent, 1);
+		cm_buf_add(k, "\xff", 1);
 		return;
 	}
-	key_add(md, s, strlen(s));
+	key_add(k, s, strlen(s));
 }
 
-static void key_add_json(EVP_MD_CTX *md, json_object *v)
+static void key_add_json(struct cm_buf *k, json_object *v)
 {
-	key_add(md, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+	key_add(k, json_object_get_string(v), (size_t)json_object_get_string_len(v));
 }
 
-static EVP_MD *key_md;
-static pthread_once_t key_md_once = PTHREAD_ONCE_INIT;
-
-static void key_md_init(void)
+int cmp_map_key(struct cmp_map *m)
 {
-	key_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-static int map_key(struct cmp_map *m)
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	struct cm_buf k;
 	unsigned char flag = m->trace ? 1 : 0;
 	uint64_t n_chain = m->n_chain;
-	int rv = -1;
 
-	if (md == NULL || pthread_once(&key_md_once, key_md_init) != 0 ||
-	    EVP_DigestInit_ex(md, key_md != NULL ? key_md : EVP_sha256(), NULL) != 1) {
-		goto out;
-	}
-	key_add_json(md, m->cert_json);
-	EVP_DigestUpdate(md, &n_chain, sizeof(n_chain));
+	free(m->key);
+	m->key = NULL;
+	m->key_len = 0;
+	cm_buf_init(&k, 0);
+	/* One allocation: the certificate is nearly all of it. */
+	cm_buf_room(&k, (size_t)json_object_get_string_len(m->cert_json) + 128);
+	key_add_json(&k, m->cert_json);
+	cm_buf_add(&k, &n_chain, sizeof(n_chain));
 	for (size_t i = 0; i < m->n_chain; i++) {
-		key_add_json(md, m->chain_json[i]);
+		key_add_json(&k, m->chain_json[i]);
 	}
-	key_add_name(md, m->user);
-	key_add_name(md, m->upn_hint);
-	key_add_name(md, m->domain_hint);
+	key_add_name(&k, m->user);
+	key_add_name(&k, m->upn_hint);
+	key_add_name(&k, m->domain_hint);
 	if (m->hint_json != NULL) {
-		key_add_json(md, m->hint_json);
+		key_add_json(&k, m->hint_json);
 	} else {
-		key_add_name(md, NULL);
+		key_add_name(&k, NULL);
 	}
-	EVP_DigestUpdate(md, &flag, 1);
-	if (EVP_DigestFinal_ex(md, m->key, NULL) != 1) {
-		goto out;
+	cm_buf_add(&k, &flag, 1);
+	if (k.failed || k.data == NULL) {
+		cm_buf_free(&k);
+		return -1;
 	}
-	rv = 0;
-out:
-	EVP_MD_CTX_free(md);
-	return rv;
+	m->key = (unsigned char *)k.data;
+	m->key_len = k.len;
+	return 0;
 }
 
 int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m, struct cmp_fail *fail)
@@ -535,7 +523,7 @@ int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m, struct cmp_fa
 		invalid(fail, CMP_P_CERTIFICATE, "the certificate is missing");
 		goto fail;
 	}
-	if (map_key(m) != 0) {
+	if (cmp_map_key(m) != 0) {
 		reject(fail, CMP_E_BACKEND_UNAVAILABLE, NULL, "cannot hash the request");
 		goto fail;
 	}
@@ -569,6 +557,7 @@ void cmp_map_clear(struct cmp_map *m)
 		free(m->chain[i]);
 	}
 	free(m->hint_data);
+	free(m->key);
 	memset(m, 0, sizeof(*m));
 }
 

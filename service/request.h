@@ -76,12 +76,18 @@ struct cmp_map {
 	unsigned char *hint_data;
 	size_t hint_len;
 	bool trace;
-	unsigned char key[32]; /* SHA-256 of the request as sent: the cache key */
+	/* The cache key: every field above as sent, length-prefixed, in one
+	 * string (the cache compares all of it). */
+	unsigned char *key;
+	size_t key_len;
 };
 
 /* Validates Map's parameters and computes the cache key; the certificates
  * are decoded only by cmp_map_decode_certs(). Returns 0, or -1 and *fail. */
 int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m, struct cmp_fail *fail);
+/* (Re)computes m->key from m's fields, e.g. after trace was turned off.
+ * Returns 0, or -1 when out of memory. */
+int cmp_map_key(struct cmp_map *m);
 /* Decodes the certificate and chain (PEM or base64 DER). Returns 0, or -1
  * and *fail. The call m came from must still be alive. */
 int cmp_map_decode_certs(struct cmp_map *m, struct cmp_fail *fail);

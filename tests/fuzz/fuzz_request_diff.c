@@ -140,8 +140,8 @@ static void check_map(const struct cmp_call *ca, const struct cmp_call *cb)
 		check_fail(&fa, &fb);
 		return;
 	}
-	if (memcmp(a.key, b.key, sizeof(a.key)) != 0 || !str_eq(a.user, b.user) ||
-	    !str_eq(a.upn_hint, b.upn_hint) || !str_eq(a.domain_hint, b.domain_hint) ||
+	if (a.key_len != b.key_len || memcmp(a.key, b.key, a.key_len) != 0 ||
+	    !str_eq(a.user, b.user) || !str_eq(a.upn_hint, b.upn_hint) || !str_eq(a.domain_hint, b.domain_hint) ||
 	    a.trace != b.trace || a.n_chain != b.n_chain || !json_str_eq(a.cert_json, b.cert_json) ||
 	    (a.hint_json == NULL) != (b.hint_json == NULL) ||
 	    (a.hint_json != NULL && !json_str_eq(a.hint_json, b.hint_json))) {

@@ -29,7 +29,7 @@ static void put(struct cm_cache *c, unsigned int shard, int n, uint64_t now_ms)
 
 	key_of(key, n);
 	snprintf(frame, sizeof(frame), "answer %d", n);
-	assert_int_equal(cm_cache_put(c, shard, key, frame, strlen(frame) + 1, now_ms, INT64_MAX,
+	assert_int_equal(cm_cache_put(c, shard, key, 32, frame, strlen(frame) + 1, now_ms, INT64_MAX,
 				      NULL),
 			 0);
 }
@@ -44,7 +44,7 @@ static bool has(struct cm_cache *c, unsigned int shard, int n, uint64_t now_ms)
 
 	key_of(key, n);
 	snprintf(want, sizeof(want), "answer %d", n);
-	found = cm_cache_get(c, shard, key, now_ms, &hit);
+	found = cm_cache_get(c, shard, key, 32, now_ms, &hit);
 	if (found) {
 		assert_string_equal(hit.frame, want);
 		cm_cache_release(&hit);
@@ -91,7 +91,7 @@ static void test_valid_until(void **state)
 	(void)state;
 	key_of(key, 1);
 	/* Already past: not stored. */
-	assert_int_equal(cm_cache_put(c, 0, key, "x", 2, 0, (int64_t)time(NULL) - 1, NULL), 0);
+	assert_int_equal(cm_cache_put(c, 0, key, 32, "x", 2, 0, (int64_t)time(NULL) - 1, NULL), 0);
 	assert_int_equal(cm_cache_count(c), 0);
 	assert_false(has(c, 1, 1, 0));
 	cm_cache_free(c);
@@ -132,8 +132,8 @@ static void test_hit_outlives_eviction(void **state)
 
 	(void)state;
 	key_of(key, 1);
-	assert_int_equal(cm_cache_put(c, 0, key, "one", 4, 0, INT64_MAX, cm_audit_prepare(&a)), 0);
-	assert_true(cm_cache_get(c, 1, key, 1, &hit)); /* copied into shard 1 */
+	assert_int_equal(cm_cache_put(c, 0, key, 32, "one", 4, 0, INT64_MAX, cm_audit_prepare(&a)), 0);
+	assert_true(cm_cache_get(c, 1, key, 32, 1, &hit)); /* copied into shard 1 */
 	assert_non_null(hit.audit);
 	cm_cache_flush(c);
 	assert_string_equal(hit.frame, "one");
@@ -153,11 +153,60 @@ static void test_disabled(void **state)
 	cm_cache_free(c);
 }
 
+
+/* Keys are compared in full: keys that differ in one byte, or only in
+ * length, or are prefixes of each other, never share an answer. */
+static void test_full_key(void **state)
+{
+	struct cm_cache *c = cm_cache_new(100, 100000, 1);
+	unsigned char key[2048];
+	struct cm_cache_hit hit;
+
+	(void)state;
+	memset(key, 'A', sizeof(key));
+	assert_int_equal(cm_cache_put(c, 0, key, sizeof(key), "long", 5, 0, INT64_MAX, NULL), 0);
+	assert_int_equal(cm_cache_put(c, 0, key, 100, "short", 6, 0, INT64_MAX, NULL), 0);
+	assert_false(cm_cache_get(c, 0, key, sizeof(key) - 1, 1, &hit));
+	assert_false(cm_cache_get(c, 0, key, 0, 1, &hit));
+	key[1500] = 'B';
+	assert_false(cm_cache_get(c, 0, key, sizeof(key), 1, &hit));
+	key[1500] = 'A';
+	assert_true(cm_cache_get(c, 0, key, sizeof(key), 1, &hit));
+	assert_string_equal(hit.frame, "long");
+	cm_cache_release(&hit);
+	assert_true(cm_cache_get(c, 0, key, 100, 1, &hit));
+	assert_string_equal(hit.frame, "short");
+	cm_cache_release(&hit);
+	cm_cache_free(c);
+}
+
+/* However many keys share a bucket (16 buckets here, 200 keys), the
+ * cache stays consistent: each key finds its own answer or none, and the
+ * count never passes the limit. */
+static void test_crowded_buckets(void **state)
+{
+	struct cm_cache *c = cm_cache_new(16, 100000, 1);
+	int found = 0;
+
+	(void)state;
+	for (int n = 0; n < 200; n++) {
+		put(c, 0, n, 0);
+		assert_true(cm_cache_count(c) <= 16);
+		assert_true(has(c, 0, n, 1));
+	}
+	for (int n = 0; n < 200; n++) {
+		found += has(c, 0, n, 1);
+	}
+	assert_int_equal(found, (int)cm_cache_count(c));
+	cm_cache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_shards),	    cmocka_unit_test(test_valid_until),
 	    cmocka_unit_test(test_clock),	    cmocka_unit_test(test_hit_outlives_eviction),
+	    cmocka_unit_test(test_full_key),	    cmocka_unit_test(test_crowded_buckets),
 	    cmocka_unit_test(test_disabled),
 	};
 
