@@ -14,9 +14,11 @@ struct candidate {
 	const struct cm_domain *domain;
 };
 
+/* The candidates of one priority level. The array grows as they come
+ * (most decisions weigh one or two, up to CM_MAX_CANDIDATES). */
 struct level {
-	struct candidate c[CM_MAX_CANDIDATES];
-	size_t n;
+	struct candidate *c;
+	size_t n, alloc;
 	/* Why the best-ranked dropped candidate was dropped. */
 	enum certmap_reason drop_reason;
 	char *drop_msg;
@@ -64,6 +66,26 @@ static bool level_has(const struct level *lv, const struct cm_domain *d,
 	return false;
 }
 
+/* Room for one more candidate; -1 when out of memory. */
+static int level_grow(struct level *lv)
+{
+	size_t alloc = lv->alloc == 0 ? 4 : lv->alloc * 2;
+	struct candidate *c;
+
+	if (lv->n < lv->alloc) {
+		return 0;
+	}
+	if (alloc > CM_MAX_CANDIDATES) {
+		alloc = CM_MAX_CANDIDATES;
+	}
+	if ((c = realloc(lv->c, alloc * sizeof(*c))) == NULL) {
+		return -1;
+	}
+	lv->c = c;
+	lv->alloc = alloc;
+	return 0;
+}
+
 /* Keeps one account found in a domain if the domain allows it; takes
  * acct over. Returns 0 or CERTMAP_ERR_NOMEM. */
 static int keep(struct certmap_answer *a, long t, struct level *lv,
@@ -98,6 +120,8 @@ static int keep(struct certmap_answer *a, long t, struct level *lv,
 		status = "dropped";
 		note = cm_asprintf("more than %d candidates", CM_MAX_CANDIDATES);
 		lv->truncated = true;
+	} else if (level_grow(lv) != 0) {
+		rc = CERTMAP_ERR_NOMEM;
 	} else {
 		lv->c[lv->n].acct = *acct;
 		lv->c[lv->n].rule = r;
@@ -323,14 +347,11 @@ int cm_decide(struct cm_cert_entry *cert, const struct certmap_request *req,
 	      struct certmap_answer *a)
 {
 	const struct cm_config *cfg = cert->cfg;
-	struct level *lv = calloc(1, sizeof(*lv));
+	struct level level = {0}, *lv = &level;
 	char *errmsg = NULL;
 	size_t i = 0;
 	int rc = CERTMAP_OK;
 
-	if (lv == NULL) {
-		return CERTMAP_ERR_NOMEM;
-	}
 	while (i < cfg->n_rules) {
 		int prio = cfg->rules[i].priority;
 		size_t end = i;
@@ -372,7 +393,7 @@ out:
 	level_clear(lv);
 	free(lv->drop_msg);
 	free(lv->sid_mismatch);
-	free(lv);
+	free(lv->c);
 	free(errmsg);
 	return rc;
 }
