@@ -42,13 +42,24 @@ static const char group_file[] =
 	"victim:x:1010:\n"
 	"developers:x:2000:alice,frank\n";
 
+/* Accounts many0 .. many299, for test_candidates_over_the_limit. */
+#define MANY 300
+
 static int setup(void **state)
 {
+	struct cm_buf pw;
 	char *p;
 
 	(void)state;
 	tmpdir = cmt_tmpdir("decision");
-	p = cmt_write_file(tmpdir, "passwd", passwd_file);
+	cm_buf_init(&pw, 0);
+	cm_buf_adds(&pw, passwd_file);
+	for (int i = 0; i < MANY; i++) {
+		cm_buf_printf(&pw, "many%d:x:%d:1001:Many:/home/many:/bin/sh\n", i, 3000 + i);
+	}
+	cm_buf_addc(&pw, '\0');
+	p = cmt_write_file(tmpdir, "passwd", pw.data);
+	cm_buf_free(&pw);
 	setenv("NSS_WRAPPER_PASSWD", p, 1);
 	free(p);
 	p = cmt_write_file(tmpdir, "group", group_file);
@@ -448,6 +459,34 @@ static void test_too_many_names(void **state)
 	certmap_ctx_free(ctx);
 }
 
+/* One rule giving MANY (300) accounts: the level grows to the 256 it weighs
+ * and the decision refuses rather than pick among part of them. */
+static void test_candidates_over_the_limit(void **state)
+{
+	struct cm_buf map;
+	char *map_path, *rules;
+	struct certmap_ctx *ctx;
+	struct certmap_answer *a;
+
+	(void)state;
+	cm_buf_init(&map, 0);
+	for (int i = 0; i < MANY; i++) {
+		cm_buf_printf(&map, "\"/DC=com/DC=example/O=Example/CN=bob\" many%d\n", i);
+	}
+	cm_buf_addc(&map, '\0');
+	map_path = cmt_write_file(tmpdir, "many.map", map.data);
+	rules = cm_asprintf("{ name = \"grid\"; map = \"MAPFILE:%s:{subject_dn!grid}\"; }", map_path);
+	ctx = ctx_with("", "", rules);
+	a = map_cert(ctx, "bob-ec.pem");
+	assert_refused(a, CERTMAP_REASON_AMBIGUOUS);
+	assert_non_null(strstr(certmap_answer_message(a), "more candidates than certmap weighs"));
+	certmap_answer_free(a);
+	certmap_ctx_free(ctx);
+	free(rules);
+	free(map_path);
+	cm_buf_free(&map);
+}
+
 static void test_no_rule_matched(void **state)
 {
 	struct certmap_ctx *ctx = ctx_with("", "",
@@ -672,7 +711,8 @@ int main(void)
 		cmocka_unit_test(test_uid0_and_min_uid),
 		cmocka_unit_test(test_unnamed_primary_group),
 		cmocka_unit_test(test_fall_through_levels),
-		cmocka_unit_test(test_too_many_names),
+		cmocka_unit_test(test_candidates_over_the_limit),
+	    cmocka_unit_test(test_too_many_names),
 		cmocka_unit_test(test_no_rule_matched),
 		cmocka_unit_test(test_hints_narrow),
 		cmocka_unit_test(test_invalid_certificate),
