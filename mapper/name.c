@@ -248,6 +248,7 @@ static const char *ava_type_name(int nid)
  * (unknown, or out of memory at set-up) takes the slow path.
  */
 static const char *x520_names[128];
+static const char *x520_sn[128]; /* OpenSSL's own short names */
 static char x520_oids[128][12]; /* "2.5.4.x" */
 static const int other_nids[] = {
 	NID_domainComponent, NID_userId, NID_rfc822Mailbox, NID_pkcs9_emailAddress,
@@ -259,6 +260,7 @@ static struct {
 	const unsigned char *der;
 	size_t len;
 	const char *name;
+	const char *sn;
 } other_names[CM_ARRAY_SIZE(other_nids)];
 static pthread_once_t names_once = PTHREAD_ONCE_INIT;
 
@@ -271,6 +273,7 @@ static void names_init(void)
 		int nid = obj != NULL ? OBJ_obj2nid(obj) : NID_undef;
 
 		x520_names[x] = nid != NID_undef ? ava_type_name(nid) : NULL;
+		x520_sn[x] = nid != NID_undef ? OBJ_nid2sn(nid) : NULL;
 		snprintf(x520_oids[x], sizeof(x520_oids[x]), "2.5.4.%u", x);
 		ASN1_OBJECT_free(obj);
 	}
@@ -281,6 +284,7 @@ static void names_init(void)
 			other_names[i].der = OBJ_get0_data(obj);
 			other_names[i].len = OBJ_length(obj);
 			other_names[i].name = ava_type_name(other_nids[i]);
+			other_names[i].sn = OBJ_nid2sn(other_nids[i]);
 		}
 	}
 	ERR_clear_error();
@@ -596,21 +600,29 @@ static void value_take(struct cm_name *n, struct cm_value *v, unsigned char *p, 
 	arena_trim(n, p, len + 1);
 }
 
-/* "#" and the upper-case hex of the TLV: how OpenSSL dumps a non-string. */
-static int value_dump(struct cm_name *n, const struct cm_der *tlv, struct cm_value *out)
+/* Writes "#" and the upper-case hex of the TLV at out (room for
+ * 2 * len + 1 bytes): how OpenSSL dumps a value. Returns the length. */
+static size_t dump_into(const struct cm_der *tlv, unsigned char *out)
 {
 	static const char hex[] = "0123456789ABCDEF";
+
+	out[0] = '#';
+	for (size_t i = 0; i < tlv->len; i++) {
+		out[1 + 2 * i] = (unsigned char)hex[tlv->p[i] >> 4];
+		out[2 + 2 * i] = (unsigned char)hex[tlv->p[i] & 0xf];
+	}
+	return 2 * tlv->len + 1;
+}
+
+/* The dump of a non-string in the arena. */
+static int value_dump(struct cm_name *n, const struct cm_der *tlv, struct cm_value *out)
+{
 	unsigned char *s = name_alloc(n, 2 * tlv->len + 2);
 
 	if (s == NULL) {
 		return -1;
 	}
-	s[0] = '#';
-	for (size_t i = 0; i < tlv->len; i++) {
-		s[1 + 2 * i] = (unsigned char)hex[tlv->p[i] >> 4];
-		s[2 + 2 * i] = (unsigned char)hex[tlv->p[i] & 0xf];
-	}
-	value_take(n, out, s, 2 * tlv->len + 1);
+	value_take(n, out, s, dump_into(tlv, s));
 	return 0;
 }
 
@@ -1032,6 +1044,209 @@ static int render_grid(struct cm_name *n, const struct ava_meta *meta)
 		}
 	}
 	return 0;
+}
+
+/* ---------------------------------------------------------------- OpenSSL's one line */
+
+/*
+ * The text X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 &
+ * ~ASN1_STRFLGS_ESC_MSB) prints, for the audit record (audit.c): do_name_ex
+ * and do_print_ex of crypto/asn1/a_strex.c (OpenSSL 3.0) with those flags.
+ * The AVAs come in reverse DER order, a multi-valued RDN's too, with ','
+ * between RDNs and '+' inside one (OpenSSL compares the RDN index, which
+ * empty RDNs count in). Each is TYPE=value: TYPE is OpenSSL's short name
+ * (not SSSD's renames); for an attribute OpenSSL does not know
+ * (OBJ_obj2nid is NID_undef), the dotted OID as OBJ_obj2txt writes it into
+ * do_name_ex's 80-byte buffer, so at most 79 characters, and the value as
+ * '#' and the hex of its DER (XN_FLAG_DUMP_UNKNOWN_FIELDS). A known
+ * attribute's string value is the rfc4514 rendering's: its UTF-8, escaped
+ * by escape() without msb.
+ *
+ * Only names whose every value is a character string are printed here (a
+ * BIT STRING, say, is dumped as OpenSSL re-encodes it, which this file
+ * does not), and only OIDs oid_text_into prints (arcs under 2^63).
+ * Anything else is left to OpenSSL; tests/fuzz/fuzz_name_diff.c compares
+ * every text this prints with OpenSSL's, byte for byte.
+ */
+
+/* OBJ_obj2txt writes an unknown type's OID into do_name_ex's char[80]. */
+#define PRINT_OID_MAX 79
+
+struct print_ava {
+	size_t rdn;
+	unsigned char tag;
+	struct cm_der oid, oid_tlv, value, value_tlv;
+	const char *sn; /* OpenSSL's short name, NULL when it does not know the type */
+};
+
+struct print_list {
+	struct print_ava *avas;
+	size_t n;
+};
+
+/* name_walk callback: keeps the next AVA (ava_count has counted them). */
+static int ava_keep(void *arg, size_t rdn, const struct cm_der *seq)
+{
+	struct print_list *l = arg;
+	struct print_ava *a = &l->avas[l->n];
+
+	if (ava_read(seq, &a->oid, &a->oid_tlv, &a->tag, &a->value, &a->value_tlv) != 0) {
+		return -1;
+	}
+	a->rdn = rdn;
+	l->n++;
+	return 0;
+}
+
+/*
+ * Sets a->sn to OpenSSL's short name of the type (NULL when OpenSSL does
+ * not know it). Returns false when out of memory or OpenSSL has a number
+ * but no short name for it.
+ */
+static bool print_type(struct print_ava *a)
+{
+	const struct cm_der *c = &a->oid;
+	ASN1_OBJECT *obj;
+	int nid;
+
+	a->sn = NULL;
+	if (pthread_once(&names_once, names_init) == 0) {
+		if (c->len == 3 && c->p[0] == 0x55 && c->p[1] == 0x04 &&
+		    c->p[2] < CM_ARRAY_SIZE(x520_sn) && x520_sn[c->p[2]] != NULL) {
+			a->sn = x520_sn[c->p[2]];
+			return true;
+		}
+		for (size_t i = 0; i < CM_ARRAY_SIZE(other_names); i++) {
+			if (other_names[i].sn != NULL &&
+			    cm_der_equal(c, other_names[i].der, other_names[i].len)) {
+				a->sn = other_names[i].sn;
+				return true;
+			}
+		}
+	}
+	if ((obj = oid_object(&a->oid_tlv)) == NULL) {
+		return false;
+	}
+	nid = OBJ_obj2nid(obj);
+	ASN1_OBJECT_free(obj);
+	if (nid == NID_undef) {
+		return true;
+	}
+	a->sn = OBJ_nid2sn(nid);
+	return a->sn != NULL;
+}
+
+/* Bytes print_one may write for a (3 per UTF-8 byte, 2 UTF-8 bytes per
+ * string byte at most). */
+static size_t print_room(const struct print_ava *a)
+{
+	if (a->sn != NULL) {
+		return 2 + strlen(a->sn) + 6 * a->value.len;
+	}
+	return 2 + OID_TEXT_CAP(a->oid.len) + 2 * a->value_tlv.len + 1;
+}
+
+/*
+ * Appends a as do_name_ex prints it at out + *o, utf8 being room for
+ * 2 * a->value.len bytes. Returns false when the name is OpenSSL's to
+ * print: a value that is no character string, an OID arc of 2^63 or more, or
+ * a string d2i_X509_NAME rejects (it checks every string, dumped or not).
+ */
+static bool print_one(const struct print_ava *a, unsigned char *utf8, unsigned char *out, size_t *o)
+{
+	size_t n = 0, k = *o, l;
+
+	if (!is_string_tag(a->tag) || !string_to_utf8(a->tag, a->value.p, a->value.len, utf8, &n)) {
+		return false;
+	}
+	if (a->sn != NULL) {
+		l = strlen(a->sn);
+		memcpy(out + k, a->sn, l);
+		k += l;
+		out[k++] = '=';
+		k += escape(utf8, n, false, out + k);
+	} else {
+		if ((l = oid_text_into(a->oid.p, a->oid.len, (char *)out + k)) == 0) {
+			return false;
+		}
+		k += l < PRINT_OID_MAX ? l : PRINT_OID_MAX;
+		out[k++] = '=';
+		k += dump_into(&a->value_tlv, out + k);
+	}
+	*o = k;
+	return true;
+}
+
+/* Prints the kept AVAs in reverse order at out; false as print_one. */
+static bool print_all(const struct print_list *l, unsigned char *utf8, unsigned char *out,
+		      size_t *len)
+{
+	size_t o = 0;
+
+	for (size_t k = 0; k < l->n; k++) {
+		size_t i = l->n - 1 - k;
+
+		if (k > 0) {
+			out[o++] = l->avas[i].rdn == l->avas[i + 1].rdn ? '+' : ',';
+		}
+		if (!print_one(&l->avas[i], utf8, out, &o)) {
+			return false;
+		}
+	}
+	*len = o;
+	return true;
+}
+
+char *cm_name_print_rfc2253(const unsigned char *der, size_t len, size_t cap)
+{
+	struct print_ava stack_avas[16];
+	unsigned char stack_out[2048], stack_utf8[512];
+	struct print_list l = { stack_avas, 0 };
+	unsigned char *out = stack_out, *utf8 = stack_utf8;
+	size_t count = 0, room = 1, vmax = 0, n = 0;
+	char *text = NULL;
+
+	if (len == 0 || len > CM_CERT_MAX_SIZE || !cm_der_validate(der, len) ||
+	    name_walk(der, len, ava_count, &count) != 0) {
+		return NULL;
+	}
+	if (count > CM_ARRAY_SIZE(stack_avas) &&
+	    (l.avas = calloc(count, sizeof(*l.avas))) == NULL) {
+		return NULL;
+	}
+	if (name_walk(der, len, ava_keep, &l) != 0) {
+		goto out;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		if (!print_type(&l.avas[i])) {
+			goto out;
+		}
+		room += print_room(&l.avas[i]);
+		vmax = l.avas[i].value.len > vmax ? l.avas[i].value.len : vmax;
+	}
+	if ((room > sizeof(stack_out) && (out = malloc(room)) == NULL) ||
+	    (2 * vmax > sizeof(stack_utf8) && (utf8 = malloc(2 * vmax)) == NULL) ||
+	    !print_all(&l, utf8, out, &n)) {
+		goto out;
+	}
+	/* The whole name is checked and printed before the cut, as OpenSSL
+	 * prints it whole (and prints nothing for a name it rejects). */
+	n = n < cap ? n : cap;
+	if ((text = malloc(n + 1)) != NULL) {
+		memcpy(text, out, n);
+		text[n] = '\0';
+	}
+out:
+	if (utf8 != stack_utf8) {
+		free(utf8);
+	}
+	if (out != stack_out) {
+		free(out);
+	}
+	if (l.avas != stack_avas) {
+		free(l.avas);
+	}
+	return text;
 }
 
 /* ---------------------------------------------------------------- API */

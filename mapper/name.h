@@ -31,6 +31,17 @@ int cm_name_parse_validated(const unsigned char *der, size_t len, struct cm_name
 /* Frees everything a cm_name owns and zeroes it; NULL is a no-op. */
 void cm_name_clear(struct cm_name *n);
 
+/*
+ * The Name at der (its whole DER, no trailing bytes) as
+ * X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB)
+ * prints it, cut after cap bytes: a malloc'd C string the caller frees.
+ * NULL when this is left to OpenSSL: a Name that is not DER or that
+ * d2i_X509_NAME rejects, a value that is no character string, an OID arc
+ * of 2^63 or more, or out of memory. Whenever it answers, the text is
+ * OpenSSL's byte for byte (tests/fuzz/fuzz_name_diff.c).
+ */
+char *cm_name_print_rfc2253(const unsigned char *der, size_t len, size_t cap);
+
 /* The dotted text of an OID (malloc'd), or NULL when out of memory or
  * the OID cannot be printed. */
 char *cm_oid_text(const ASN1_OBJECT *obj);

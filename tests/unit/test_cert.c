@@ -925,6 +925,231 @@ static void test_name_rdns(void **state)
 	cm_name_clear(&n);
 }
 
+/* ------------------------------------------------------------ audit text (X509_NAME_print_ex) */
+
+#define PRINT_FLAGS (XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB)
+
+/* What X509_NAME_print_ex prints for xn, NUL-terminated (OPENSSL_free). */
+static char *openssl_print(const X509_NAME *xn)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data = NULL, *s;
+	long n;
+
+	assert_non_null(bio);
+	assert_true(X509_NAME_print_ex(bio, xn, 0, PRINT_FLAGS) >= 0);
+	n = BIO_get_mem_data(bio, &data);
+	assert_true(n >= 0);
+	s = OPENSSL_strndup(data != NULL ? data : "", (size_t)n);
+	assert_non_null(s);
+	BIO_free(bio);
+	return s;
+}
+
+/* cm_name_print_rfc2253 of xn prints it as X509_NAME_print_ex does. */
+static void check_print_xn(const X509_NAME *xn, const char *where)
+{
+	const unsigned char *der = NULL;
+	size_t len = 0;
+	char *want = openssl_print(xn), *mine;
+
+	assert_int_equal(X509_NAME_get0_der((X509_NAME *)xn, &der, &len), 1);
+	mine = cm_name_print_rfc2253(der, len, SIZE_MAX);
+	if (mine == NULL || strcmp(mine, want) != 0) {
+		fail_msg("%s: name.c '%s' but X509_NAME_print_ex '%s'", where,
+			 mine != NULL ? mine : "(left to OpenSSL)", want);
+	}
+	free(mine);
+	OPENSSL_free(want);
+}
+
+/*
+ * The Name at der prints as want with X509_NAME_print_ex and, when fast,
+ * with cm_name_print_rfc2253 too (otherwise that one leaves it to
+ * OpenSSL); the text cut after a few lengths as well.
+ */
+static void check_print(const unsigned char *der, size_t len, const char *want, bool fast)
+{
+	const unsigned char *p = der;
+	X509_NAME *xn = d2i_X509_NAME(NULL, &p, (long)len);
+	char *got, *mine;
+
+	assert_non_null(xn);
+	assert_ptr_equal(p, der + len);
+	got = openssl_print(xn);
+	assert_string_equal(got, want);
+	if (!fast) {
+		assert_null(cm_name_print_rfc2253(der, len, SIZE_MAX));
+	}
+	for (size_t cap = 0; fast && cap <= strlen(want) + 1; cap++) {
+		mine = cm_name_print_rfc2253(der, len, cap);
+		assert_non_null(mine);
+		assert_int_equal(strlen(mine), cap < strlen(want) ? cap : strlen(want));
+		assert_memory_equal(mine, want, strlen(mine));
+		free(mine);
+	}
+	OPENSSL_free(got);
+	X509_NAME_free(xn);
+}
+
+/* check_print of CN=<tag v>. */
+static void check_print_cn(unsigned char tag, const char *v, size_t vlen, const char *want)
+{
+	unsigned char der[128];
+
+	check_print(der, one_ava_name(der, OID_CN, tag, v, vlen), want, true);
+}
+
+static void test_print_escaping(void **state)
+{
+	(void)state;
+	check_print_cn(0x0c, "#a b ", 5, "CN=\\#a b\\ ");
+	check_print_cn(0x0c, "#", 1, "CN=#");
+	check_print_cn(0x0c, " ", 1, "CN=\\ ");
+	check_print_cn(0x0c, " a ", 3, "CN=\\ a\\ ");
+	check_print_cn(0x0c, "\"+,;<>\\=", 8, "CN=\\\"\\+\\,\\;\\<\\>\\\\=");
+	check_print_cn(0x0c, "a\x01\x7f", 3, "CN=a\\01\\7F");
+	check_print_cn(0x0c, "a\0b", 3, "CN=a\\00b");
+	check_print_cn(0x0c, "", 0, "CN=");
+	/* UTF-8 stays as it is (no ESC_MSB); the other types become UTF-8. */
+	check_print_cn(0x0c, "J\xc3\xbcrgen, \xe2\x82\xac", 12, "CN=J\xc3\xbcrgen\\, \xe2\x82\xac");
+	check_print_cn(0x14, "\xe9#", 2, "CN=\xc3\xa9#");
+	check_print_cn(0x13, " \xff", 2, "CN=\\ \xc3\xbf");
+	check_print_cn(0x16, "a@b.c;", 6, "CN=a@b.c\\;");
+	check_print_cn(0x12, "0 1", 3, "CN=0 1");
+	check_print_cn(0x1e, "\x00\x41\x20\xac", 4, "CN=A\xe2\x82\xac");
+	check_print_cn(0x1e, "\x00#\x00,", 4, "CN=\\#\\,");
+	check_print_cn(0x1c, "\x00\x01\xf6\x00\x00\x00\x00 ", 8, "CN=\xf0\x9f\x98\x80\\ ");
+}
+
+static void test_print_types(void **state)
+{
+	/* 1.2 and 49 arcs 1: 101 characters, of which OpenSSL prints 79. */
+	static const char long_oid[] = "\x2a\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
+		"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
+		"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01";
+	char want[128];
+	unsigned char der[128];
+	size_t len;
+
+	(void)state;
+	/* OpenSSL's short names, not SSSD's renames. */
+	len = one_ava_name(der, "\x55\x04\x2a", 3, 0x0c, "Al", 2);
+	check_print(der, len, "GN=Al", true);
+	len = one_ava_name(der, "\x55\x04\x0d", 3, 0x0c, "d", 1);
+	check_print(der, len, "description=d", true);
+	len = one_ava_name(der, "\x55\x04\x09", 3, 0x0c, "s", 1);
+	check_print(der, len, "street=s", true);
+	len = one_ava_name(der, "\x2a\x86\x48\x86\xf7\x0d\x01\x09\x01", 9, 0x16, "a@b", 3);
+	check_print(der, len, "emailAddress=a@b", true);
+	len = one_ava_name(der, "\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x03", 10, 0x16, "a@b", 3);
+	check_print(der, len, "mail=a@b", true);
+	/* Known to OpenSSL, not among name.c's cached types. */
+	len = one_ava_name(der, "\x2a\x86\x48\x86\xf7\x0d\x01\x09\x07", 9, 0x0c, "pw", 2);
+	check_print(der, len, "challengePassword=pw", true);
+	/* Unknown: the OID and the value's DER in hex, escapes or not. */
+	len = one_ava_name(der, "\x2b\x06\x01\x04\x01\x86\x8d\x1f\x01", 9, 0x0c, "x,", 2);
+	check_print(der, len, "1.3.6.1.4.1.99999.1=#0C02782C", true);
+	len = one_ava_name(der, "\x55\x04\x7f", 3, 0x1e, "\x00\x41", 2);
+	check_print(der, len, "2.5.4.127=#1E020041", true);
+	len = one_ava_name(der, "\x00", 1, 0x13, "a", 1);
+	check_print(der, len, "0.0=#130161", true);
+	len = one_ava_name(der, long_oid, sizeof(long_oid) - 1, 0x0c, "x", 1);
+	snprintf(want, sizeof(want), "%.79s=#0C0178",
+		 "1.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1");
+	check_print(der, len, want, true);
+	/* Left to OpenSSL: a value that is no string, an arc of 2^63 or more
+	 * (2^56 + 1 is printed, 2^70 + 1 is not). */
+	len = one_ava_name(der, OID_CN, 0x03, "\x00\xff", 2);
+	check_print(der, len, "CN=#030200FF", false);
+	len = one_ava_name(der, OID_CN, 0x30, "", 0);
+	check_print(der, len, "CN=#3000", false);
+	len = one_ava_name(der, "\x2a\x81\x80\x80\x80\x80\x80\x80\x80\x01", 10, 0x0c, "x", 1);
+	check_print(der, len, "1.2.72057594037927937=#0C0178", true);
+	len = one_ava_name(der, "\x2a\x81\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 12,
+			   0x0c, "x", 1);
+	check_print(der, len, "1.2.1180591620717411303425=#0C0178", false);
+	/* Names OpenSSL rejects, or that are not DER: no text from name.c. */
+	len = one_ava_name(der, OID_CN, 0x0c, "\xc0\xaf", 2);
+	assert_null(cm_name_print_rfc2253(der, len, SIZE_MAX));
+	len = one_ava_name(der, OID_CN, 0x1e, "\xd8\x00", 2);
+	assert_null(cm_name_print_rfc2253(der, len, SIZE_MAX));
+	len = one_ava_name(der, OID_CN, 0x1a, "abc", 3);
+	assert_null(cm_name_print_rfc2253(der, len, SIZE_MAX));
+	len = one_ava_name(der, OID_CN, 0x0c, "abc", 3);
+	assert_null(cm_name_print_rfc2253(der, len - 1, SIZE_MAX));
+	assert_null(cm_name_print_rfc2253(der, 0, SIZE_MAX));
+}
+
+/* Reverse order, '+' inside a multi-valued RDN (reversed too), ','
+ * between RDNs, empty RDNs. */
+static void test_print_rdns(void **state)
+{
+	static const unsigned char mv[] =
+		"\x30\x3b\x31\x0b\x30\x09\x06\x03\x55\x04\x06\x13\x02" "DE"
+		"\x31\x0c\x30\x0a\x06\x03\x55\x04\x0a\x0c\x03" "Org"
+		"\x31\x1e\x30\x0c\x06\x03\x55\x04\x0b\x0c\x05" "Users"
+		"\x30\x0e\x06\x03\x55\x04\x03\x0c\x07" "a+b, cd";
+	static const unsigned char empty_rdns[] =
+		"\x30\x1c\x31\x00\x31\x0a\x30\x08\x06\x03\x55\x04\x03\x0c\x01" "a"
+		"\x31\x00\x31\x0a\x30\x08\x06\x03\x55\x04\x03\x0c\x01" "b";
+	static const unsigned char only_empty[] = "\x30\x04\x31\x00\x31\x00";
+
+	(void)state;
+	check_print(mv, sizeof(mv) - 1, "CN=a\\+b\\, cd+OU=Users,O=Org,C=DE", true);
+	check_print(empty_rdns, sizeof(empty_rdns) - 1, "CN=b,CN=a", true);
+	check_print(only_empty, sizeof(only_empty) - 1, "", true);
+	check_print((const unsigned char *)"\x30\x00", 2, "", true);
+}
+
+/* A name of 40 AVAs (more than name.c keeps on its stack), printed
+ * longer than its stack buffer, cut at every length. */
+static void test_print_long(void **state)
+{
+	unsigned char der[4096];
+	const unsigned char *p;
+	size_t o = 4, content;
+	X509_NAME *xn;
+	char *want;
+
+	(void)state;
+	for (int i = 0; i < 40; i++) {
+		der[o++] = 0x31;
+		der[o++] = 0x4f;
+		der[o++] = 0x30;
+		der[o++] = 0x4d;
+		memcpy(der + o, "\x06\x03\x55\x04\x03\x0c\x46", 7);
+		o += 7;
+		memset(der + o, i % 2 ? ',' : 'x', 70);
+		o += 70;
+	}
+	content = o - 4;
+	der[0] = 0x30;
+	der[1] = 0x82;
+	der[2] = (unsigned char)(content >> 8);
+	der[3] = (unsigned char)content;
+	p = der;
+	xn = d2i_X509_NAME(NULL, &p, (long)o);
+	assert_non_null(xn);
+	want = openssl_print(xn);
+	assert_true(strlen(want) > 4096);
+	check_print(der, o, want, true);
+	OPENSSL_free(want);
+	X509_NAME_free(xn);
+	/* One TeletexString of 300 'e' with an acute accent, 600 bytes of UTF-8. */
+	memcpy(der, "\x30\x82\x01\x3d\x31\x82\x01\x39\x30\x82\x01\x35\x06\x03\x55\x04\x03"
+		    "\x14\x82\x01\x2c", 21);
+	memset(der + 21, 0xe9, 300);
+	want = calloc(1, 3 + 600 + 1);
+	assert_non_null(want);
+	memcpy(want, "CN=", 3);
+	for (int i = 0; i < 300; i++) {
+		memcpy(want + 3 + 2 * i, "\xc3\xa9", 2);
+	}
+	check_print(der, 321, want, true);
+	free(want);
+}
+
 /* foreach_field: collect "field=value" lines. */
 struct lines {
 	char buf[16384];
@@ -966,7 +1191,9 @@ static void check_oneline(const X509_NAME *xn, const char *where)
 }
 
 /* Every name (subject, issuer, directoryName SANs) of every certificate
- * gen-certs.sh made renders exactly as X509_NAME_oneline prints it. */
+ * gen-certs.sh made renders exactly as X509_NAME_oneline prints it, and
+ * cm_name_print_rfc2253 prints it (none is left to OpenSSL) exactly as
+ * X509_NAME_print_ex does for the audit record. */
 static void test_grid_oneline_corpus(void **state)
 {
 	char *dir = cmt_cert_path("");
@@ -999,6 +1226,8 @@ static void test_grid_oneline_corpus(void **state)
 		certs++;
 		check_oneline(X509_get_subject_name(x), path);
 		check_oneline(X509_get_issuer_name(x), path);
+		check_print_xn(X509_get_subject_name(x), path);
+		check_print_xn(X509_get_issuer_name(x), path);
 		names += 2;
 		sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
 		for (int i = 0; i < sk_GENERAL_NAME_num(sans); i++) {
@@ -1006,6 +1235,7 @@ static void test_grid_oneline_corpus(void **state)
 
 			if (g->type == GEN_DIRNAME) {
 				check_oneline(g->d.directoryName, path);
+				check_print_xn(g->d.directoryName, path);
 				names++;
 			}
 		}
@@ -1356,6 +1586,10 @@ int main(void)
 		cmocka_unit_test(test_name_escaping),
 		cmocka_unit_test(test_name_values),
 		cmocka_unit_test(test_name_rdns),
+		cmocka_unit_test(test_print_escaping),
+		cmocka_unit_test(test_print_types),
+		cmocka_unit_test(test_print_rdns),
+		cmocka_unit_test(test_print_long),
 		cmocka_unit_test(test_foreach_field),
 		cmocka_unit_test(test_grid_oneline_corpus),
 		cmocka_unit_test(test_grid),
