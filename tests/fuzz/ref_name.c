@@ -317,3 +317,43 @@ out:
 	}
 	return rv;
 }
+
+/* audit.c's text of a name before name.c printed it: d2i_X509_NAME and
+ * X509_NAME_print_ex through a memory BIO, cut after cap bytes. */
+char *ref_name_print(const unsigned char *der, size_t len, size_t cap, size_t *out_len)
+{
+	const unsigned char *p = der;
+	X509_NAME *xn = NULL;
+	BIO *bio = NULL;
+	char *data = NULL, *out = NULL;
+	long n;
+
+	*out_len = 0;
+	if (len == 0 || len > CM_CERT_MAX_SIZE) {
+		return NULL;
+	}
+	xn = d2i_X509_NAME(NULL, &p, (long)len);
+	if (xn == NULL || p != der + len || (bio = BIO_new(BIO_s_mem())) == NULL ||
+	    X509_NAME_print_ex(bio, xn, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0 ||
+	    (n = BIO_get_mem_data(bio, &data)) < 0) {
+		goto out;
+	}
+	/* An empty BIO has no data at all: audit.c had no text then, which its
+	 * record shows as "-", like the empty text name.c prints. */
+	if (n == 0) {
+		data = (char *)"";
+	}
+	if ((size_t)n > cap) {
+		n = (long)cap;
+	}
+	if ((out = malloc((size_t)n + 1)) != NULL) {
+		memcpy(out, data, (size_t)n);
+		out[n] = '\0';
+		*out_len = (size_t)n;
+	}
+out:
+	ERR_clear_error();
+	BIO_free(bio);
+	X509_NAME_free(xn);
+	return out;
+}
