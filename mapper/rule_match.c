@@ -1186,8 +1186,43 @@ static bool eval_san(const struct comp *c, const struct cm_identity *id, struct 
 	return seen > 0;
 }
 
+/*
+ * True when the DN component c cannot match n because n's text differs
+ * from the literal every match starts with, in its first bytes or its
+ * length: what most rules of a large configuration are told by. Only
+ * when the RFC 4514 form is the SSSD one (eval_dn tries both).
+ */
+static inline bool dn_head_differs(const struct comp *c, const struct cm_name *n)
+{
+	const struct cm_value *v = &n->sssd;
+
+	if (c->prefix == NULL || !cm_value_usable(v) || n->rfc4514.data != v->data) {
+		return false;
+	}
+	if (v->len < c->prefix_len) {
+		return true;
+	}
+	for (size_t i = 0; i < c->head_len; i++) {
+		if (v->data[i] != c->head[i]) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The usual failure: c is a DN component whose literal start differs. */
+static inline bool comp_fails_fast(const struct comp *c, const struct cm_identity *id)
+{
+	return (c->kind == COMP_ISSUER || c->kind == COMP_SUBJECT) &&
+	       dn_head_differs(c, c->kind == COMP_ISSUER ? &id->issuer : &id->subject);
+}
+
 static bool eval_comp(const struct comp *c, const struct cm_identity *id, bool is_or, struct cm_buf *why)
 {
+	/* Told before any call; a trace needs eval_dn's sentence. */
+	if (why == NULL && comp_fails_fast(c, id)) {
+		return false;
+	}
 	switch (c->kind) {
 	case COMP_ISSUER:
 		return eval_dn(c, &id->issuer, why);
@@ -1204,7 +1239,12 @@ static bool eval_comp(const struct comp *c, const struct cm_identity *id, bool i
 	}
 }
 
-bool cm_match_eval(const struct cm_match *m, const struct cm_identity *id, struct cm_buf *why)
+/* Not inlined into cm_match_eval: its frame would then be set up for the
+ * fast failure too. */
+static bool match_eval(const struct cm_match *m, const struct cm_identity *id, struct cm_buf *why)
+	__attribute__((noinline));
+
+static bool match_eval(const struct cm_match *m, const struct cm_identity *id, struct cm_buf *why)
 {
 	size_t mark = why != NULL ? why->len : 0;
 
@@ -1230,4 +1270,15 @@ bool cm_match_eval(const struct cm_match *m, const struct cm_identity *id, struc
 		}
 	}
 	return !m->is_or;
+}
+
+bool cm_match_eval(const struct cm_match *m, const struct cm_identity *id, struct cm_buf *why)
+{
+	/* Most rules of a large configuration fail on their first component's
+	 * first bytes: told here, before the general loop and its frame. An
+	 * || rule fails so only when that component is its only one. */
+	if (why == NULL && m->n > 0 && (!m->is_or || m->n == 1) && comp_fails_fast(&m->comps[0], id)) {
+		return false;
+	}
+	return match_eval(m, id, why);
 }
