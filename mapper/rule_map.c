@@ -1060,6 +1060,26 @@ static int tpl_values(struct exp *e, const struct tpl *t, struct cm_strv *vals)
 	}
 }
 
+/* The filter's size when its templates are {cert!bin} only (the default
+ * rule's), else a lower bound: one allocation of the right size instead
+ * of growing through 256, 512 ... for a filter three times the
+ * certificate. */
+static size_t ldap_size_hint(const struct cm_map *m, const struct cm_identity *id)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n; i++) {
+		const struct part *pt = &m->parts[i];
+
+		if (!pt->is_tpl) {
+			n += strlen(pt->lit);
+		} else if (pt->t.def->f == F_CERT && pt->t.cert == CERT_BIN) {
+			n += 3 * id->der_len;
+		}
+	}
+	return n;
+}
+
 static int expand_ldap(const struct cm_map *m, struct exp *e, struct cm_strv *out)
 {
 	struct cm_buf b;
@@ -1067,6 +1087,8 @@ static int expand_ldap(const struct cm_map *m, struct exp *e, struct cm_strv *ou
 	int r = 0;
 
 	cm_buf_init(&b, 0);
+	/* A hint over the cap fails here as the filter itself would below. */
+	(void)cm_buf_room(&b, ldap_size_hint(m, e->id));
 	for (size_t i = 0; i < m->n && r == 0; i++) {
 		const struct part *pt = &m->parts[i];
 		struct cm_strv vals = { 0 };
@@ -1209,13 +1231,13 @@ int cm_map_expand(const struct cm_map *m, const struct cm_identity *id, struct c
 	int r;
 
 	if (m->kind == CM_MAP_LDAP || m->kind == CM_MAP_LDAPU1) {
-		r = expand_ldap(m, &e, &res);
-	} else {
-		e.all = true;
-		r = expand_multi(m, &e, &acc);
-		if (r == 0) {
-			r = keep_results(m, &e, &acc, &res);
-		}
+		/* One filter, added to out only when complete. */
+		return expand_ldap(m, &e, out);
+	}
+	e.all = true;
+	r = expand_multi(m, &e, &acc);
+	if (r == 0) {
+		r = keep_results(m, &e, &acc, &res);
 	}
 	if (r != 0) {
 		goto out;
