@@ -74,14 +74,22 @@ static bool primitive_ok(unsigned char tag, const struct cm_der *v)
 	}
 }
 
-/* One TLV header at p (avail bytes): tag, contents length, header length. */
-static bool header(const unsigned char *p, size_t avail, unsigned char *tag, size_t *n,
-		   size_t *hdr)
+/* One TLV header at p (avail bytes): tag, contents length, header length.
+ * Inline, with the short form first: most of a certificate's TLVs are
+ * shorter than 128 bytes, and cm_der_validate reads every one of them. */
+static inline bool header(const unsigned char *p, size_t avail, unsigned char *tag, size_t *n,
+			  size_t *hdr)
 {
 	size_t h;
 
 	if (avail < 2 || (p[0] & 0x1f) == 0x1f) {
 		return false;
+	}
+	if (!(p[1] & 0x80)) {
+		*n = p[1];
+		*tag = p[0];
+		*hdr = 2;
+		return *n <= avail - 2;
 	}
 	h = cm_der_length(p + 1, avail - 1, n);
 	if (h == 0 || *n > avail - 1 - h) {
