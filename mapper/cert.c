@@ -31,6 +31,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -661,6 +662,27 @@ static int get_name(const struct cm_der *tlv, struct cm_name *out, const char *w
 	return rv;
 }
 
+/* One base-1e9 limb in decimal at out, nine digits with leading zeros
+ * when padded (a lower limb), else without them; returns the count.
+ * Written by hand: sprintf cost as much as the division. */
+static size_t limb_digits(uint32_t v, bool padded, char *out)
+{
+	char tmp[9];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	while (padded && n < 9) {
+		tmp[n++] = '0';
+	}
+	for (size_t i = 0; i < n; i++) {
+		out[i] = tmp[n - 1 - i];
+	}
+	return n;
+}
+
 /*
  * Decimal text of a big-endian magnitude (at most 64 bytes) into out
  * (room for 160 bytes), as BN_bn2dec prints a positive number.
@@ -690,10 +712,11 @@ static void serial_decimal(const unsigned char *p, size_t len, char *out)
 		memmove(work, work + k, wl - k);
 		wl -= k;
 	}
-	o = (size_t)sprintf(out, "%u", n > 0 ? limbs[n - 1] : 0);
+	o = limb_digits(n > 0 ? limbs[n - 1] : 0, false, out);
 	for (size_t i = n - 1; n > 0 && i-- > 0;) {
-		o += (size_t)sprintf(out + o, "%09u", limbs[i]);
+		o += limb_digits(limbs[i], true, out + o);
 	}
+	out[o] = '\0';
 }
 
 /* The serial by the DER walker: cm_der_validate has checked that the
@@ -1441,21 +1464,37 @@ static int get_sid(const struct cert_parts *cp, struct cm_identity *id, char **e
 /* ---------------------------------------------------------------- time, digests */
 
 /* The digests, fetched once: an implicit fetch per EVP_Digest call costs
- * as much as hashing the certificate. */
+ * as much as hashing the certificate. A digest context is kept too
+ * (EVP_Digest makes and frees one, and its provider context, per call):
+ * one, taken with trylock; a thread that finds it busy uses EVP_Digest.
+ * Both live as long as the process, like ec_key.c's groups. */
 static EVP_MD *md_sha1, *md_sha256;
+static EVP_MD_CTX *md_scratch; /* under md_scratch_lock */
+static pthread_mutex_t md_scratch_lock = PTHREAD_MUTEX_INITIALIZER;
 static CRYPTO_ONCE md_once = CRYPTO_ONCE_STATIC_INIT;
 
 static void md_init(void)
 {
 	md_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
 	md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	md_scratch = EVP_MD_CTX_new();
 	ERR_clear_error();
 }
 
 static bool digest(const void *p, size_t len, unsigned char *out, const EVP_MD *fetched,
 		   const EVP_MD *fallback)
 {
-	return EVP_Digest(p, len, out, NULL, fetched != NULL ? fetched : fallback, NULL) == 1;
+	const EVP_MD *md = fetched != NULL ? fetched : fallback;
+	bool ok;
+
+	if (md_scratch == NULL || pthread_mutex_trylock(&md_scratch_lock) != 0) {
+		return EVP_Digest(p, len, out, NULL, md, NULL) == 1;
+	}
+	ok = EVP_DigestInit_ex2(md_scratch, md, NULL) == 1 &&
+	     EVP_DigestUpdate(md_scratch, p, len) == 1 &&
+	     EVP_DigestFinal_ex(md_scratch, out, NULL) == 1;
+	pthread_mutex_unlock(&md_scratch_lock);
+	return ok;
 }
 
 int cm_sha256(const void *p, size_t len, unsigned char out[32])
