@@ -148,8 +148,3 @@ bool cm_der_validate(const unsigned char *p, size_t len)
 		cur = v.p;
 	}
 }
-
-bool cm_der_equal(const struct cm_der *a, const unsigned char *p, size_t len)
-{
-	return a->len == len && memcmp(a->p, p, len) == 0;
-}
