@@ -30,7 +30,9 @@ static void identity_init(void)
 	fuzz_set(&id.subject.sssd, "CN=J\\C3\\BCrgen,O=Example", 24);
 	fuzz_set(&id.subject.rfc4514, "CN=J\xc3\xbcrgen,O=Example", 20);
 	fuzz_set(&id.issuer.sssd, "CN=CA", 5);
-	fuzz_set(&id.issuer.rfc4514, "CN=CA", 5);
+	/* One value for both, as name.c keeps an ASCII DN: cm_match_eval's
+	 * fast failure applies only then. */
+	id.issuer.rfc4514 = id.issuer.sssd;
 	id.has_ku = true;
 	id.ku = 0x80;
 	id.has_eku = true;
@@ -60,9 +62,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	cm_buf_init(&why, 4096);
-	if (cm_match_parse(rule, &m, &err) == 0) {
-		(void)cm_match_eval(m, &id, &why);
-		(void)cm_match_eval(m, &id, NULL);
+	/* With a trace or without (the fast failure), the same outcome. */
+	if (cm_match_parse(rule, &m, &err) == 0 &&
+	    cm_match_eval(m, &id, &why) != cm_match_eval(m, &id, NULL)) {
+		abort();
 	}
 	cm_buf_free(&why);
 	cm_match_free(m);
