@@ -7,8 +7,6 @@
  */
 #include "config.h"
 
-#include <string.h>
-
 #include "der.h"
 
 bool cm_der_oid_ok(const unsigned char *p, size_t len)
