@@ -1412,13 +1412,17 @@ int cm_ldap_groups(const struct cm_domain *d, struct cm_account *acct, char **ms
 	if (lc->ids == CM_LDAP_IDS_NSS) {
 		return cm_local_groups(acct, msg);
 	}
-	key = cm_asprintf("%s\n%u", acct->dn != NULL ? acct->dn : "", (unsigned)acct->gid);
-	if (key == NULL) {
-		return CERTMAP_ERR_NOMEM;
-	}
-	if (lc->cache != NULL &&
-	    ((rc = cm_ldap_cache_get_groups(lc->cache, key, &acct->groups, &hit)) != CERTMAP_OK || hit)) {
-		goto out;
+	/* An account's groups are kept for cache_ttl: with 0 never, so no key
+	 * and no lookup. */
+	if (lc->cache != NULL && lc->cache_ttl > 0) {
+		key = cm_asprintf("%s\n%u", acct->dn != NULL ? acct->dn : "", (unsigned)acct->gid);
+		if (key == NULL) {
+			return CERTMAP_ERR_NOMEM;
+		}
+		if ((rc = cm_ldap_cache_get_groups(lc->cache, key, &acct->groups, &hit)) != CERTMAP_OK ||
+		    hit) {
+			goto out;
+		}
 	}
 	/* groups = "none" with the primary group's name kept: no connection. */
 	if (lc->groups == CM_LDAP_GROUPS_NONE &&
@@ -1454,7 +1458,7 @@ int cm_ldap_groups(const struct cm_domain *d, struct cm_account *acct, char **ms
 		free(*msg);
 		*msg = m;
 	}
-	if (rc == CERTMAP_OK && lc->cache != NULL) {
+	if (rc == CERTMAP_OK && key != NULL) {
 		rc = cm_ldap_cache_put_groups(lc->cache, key, &acct->groups, lc->cache_ttl);
 	}
 out:
