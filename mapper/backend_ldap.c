@@ -35,7 +35,6 @@
 #include <ldap.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +81,38 @@ struct cm_ldap_pool {
 #define CONN_LOST (-1)    /* the connection broke: try another */
 #define CONN_TIMEOUT (-2) /* no answer in time: pass the URI over */
 
+/*
+ * The process id, kept up to date by a fork handler: glibc no longer
+ * caches getpid(), and the pool checks it on every take and give back (a
+ * system call each time, twice per lookup). 0 until the first pool.
+ */
+static _Atomic pid_t self_pid;
+static pthread_once_t self_pid_once = PTHREAD_ONCE_INIT;
+
+static void self_pid_after_fork(void)
+{
+	self_pid = getpid();
+}
+
+static void self_pid_init(void)
+{
+	self_pid = getpid();
+	/* Without the handler a child would take the parent's sessions for
+	 * its own: then ask the kernel every time (my_pid). */
+	if (pthread_atfork(NULL, NULL, self_pid_after_fork) != 0) {
+		self_pid = 0;
+	}
+}
+
+static pid_t my_pid(void)
+{
+	pid_t pid;
+
+	pthread_once(&self_pid_once, self_pid_init);
+	pid = self_pid;
+	return pid != 0 ? pid : getpid();
+}
+
 struct cm_ldap_pool *cm_ldap_pool_new(void)
 {
 	struct cm_ldap_pool *p = calloc(1, sizeof(*p));
@@ -91,7 +122,7 @@ struct cm_ldap_pool *cm_ldap_pool_new(void)
 		p = NULL;
 	}
 	if (p != NULL) {
-		p->pid = getpid();
+		p->pid = my_pid();
 	}
 	return p;
 }
@@ -124,7 +155,7 @@ static void forget_inherited(LDAP *ld)
  */
 static void pool_after_fork(struct cm_ldap_pool *p)
 {
-	pid_t me = getpid();
+	pid_t me = my_pid();
 
 	if (p->pid == me) {
 		return;
@@ -301,6 +332,11 @@ static int tio_ctrl(Sockbuf_IO_Desc *sbiod, int opt, void *arg)
  * so the poll (a system call per read and write) is only paid when it
  * would block. Then poll bounds the wait. This layer sits right on the
  * socket (TLS goes above it), so the calls go to the descriptor.
+ *
+ * Every byte certmap writes to a directory goes through tio_write, always
+ * with MSG_NOSIGNAL: a server that closed the connection gives EPIPE, never
+ * SIGPIPE, so a library caller that did not ignore SIGPIPE is not killed,
+ * and no lookup has to block and consume the signal (four system calls).
  */
 static ber_slen_t tio_read(Sockbuf_IO_Desc *sbiod, void *buf, ber_len_t len)
 {
@@ -323,15 +359,24 @@ static ber_slen_t tio_write(Sockbuf_IO_Desc *sbiod, void *buf, ber_len_t len)
 	ber_socket_t fd = -1;
 	ssize_t n;
 
-	if (ber_sockbuf_ctrl(sbiod->sbiod_sb, LBER_SB_OPT_GET_FD, &fd) == 1 && fd >= 0) {
-		do {
-			n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-		} while (n < 0 && errno == EINTR);
-		if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
-			return n;
-		}
+	if (ber_sockbuf_ctrl(sbiod->sbiod_sb, LBER_SB_OPT_GET_FD, &fd) != 1 || fd < 0) {
+		errno = EBADF;
+		return -1;
 	}
-	return wait_fd(sbiod, POLLOUT) != 0 ? -1 : LBER_SBIOD_WRITE_NEXT(sbiod, buf, len);
+	do {
+		n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+		return n;
+	}
+	if (wait_fd(sbiod, POLLOUT) != 0) {
+		return -1;
+	}
+	/* As the layer below would write: blocking or not as the socket is. */
+	do {
+		n = send(fd, buf, len, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	return n;
 }
 
 static int tio_close(Sockbuf_IO_Desc *sbiod)
@@ -360,9 +405,18 @@ static int conn_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *ad
 		ms = (long)tv->tv_sec * 1000 + tv->tv_usec / 1000;
 	}
 	ldap_memfree(tv);
-	/* TLS, added later at the same level, goes above this layer. */
-	return ber_sockbuf_add_io(sb, &timed_io, LBER_SBIOD_LEVEL_TRANSPORT, (void *)(intptr_t)ms) == 0
-		       ? 0 : -1;
+	/*
+	 * TLS, added later at the same level, goes above these layers. The
+	 * read-ahead buffer above the socket takes a whole answer (the entry
+	 * and the search's result, or a TLS record's header and body) in one
+	 * read where libldap alone reads each message's header and body apart:
+	 * four system calls per search become one or two.
+	 */
+	if (ber_sockbuf_add_io(sb, &timed_io, LBER_SBIOD_LEVEL_TRANSPORT, (void *)(intptr_t)ms) != 0 ||
+	    ber_sockbuf_add_io(sb, &ber_sockbuf_io_readahead, LBER_SBIOD_LEVEL_TRANSPORT, NULL) != 0) {
+		return -1;
+	}
+	return 0;
 }
 
 static void conn_del(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
@@ -550,11 +604,14 @@ static int open_conn(const struct cm_ldap_conf *lc, bool *tried, struct conn *c,
 static bool idle_alive(LDAP *ld)
 {
 	struct pollfd pfd = { .fd = -1, .events = POLLIN };
+	Sockbuf *sb = NULL;
 
-	if (ldap_get_option(ld, LDAP_OPT_DESC, &pfd.fd) != LDAP_OPT_SUCCESS || pfd.fd < 0) {
+	if (ldap_get_option(ld, LDAP_OPT_DESC, &pfd.fd) != LDAP_OPT_SUCCESS || pfd.fd < 0 ||
+	    ldap_get_option(ld, LDAP_OPT_SOCKBUF, &sb) != LDAP_OPT_SUCCESS || sb == NULL) {
 		return false;
 	}
-	return poll(&pfd, 1, 0) == 0;
+	/* Bytes already read ahead (a notice of disconnection) count too. */
+	return ber_sockbuf_ctrl(sb, LBER_SB_OPT_DATA_READY, NULL) == 0 && poll(&pfd, 1, 0) == 0;
 }
 
 /* Takes an idle connection, or returns false. Connections to a later URI
@@ -599,6 +656,7 @@ static void give_back(const struct cm_ldap_conf *lc, struct conn *c)
 
 	pthread_mutex_lock(&p->lock);
 	pool_after_fork(p);
+	p->unreachable = false; /* a server answered on c */
 	if (p->n_idle < lc->pool_size) {
 		if (p->n_idle == p->cap) {
 			size_t ncap = p->cap == 0 ? 4 : p->cap * 2;
@@ -650,24 +708,17 @@ typedef int conn_op(const struct cm_ldap_conf *lc, LDAP *ld, void *arg, char **m
 /*
  * Runs op on a connection of the domain, failing over as the top of this
  * file says. op returns a certmap code (the connection is kept) or
- * CONN_LOST / CONN_TIMEOUT (it is closed and the next URI tried).
- * SIGPIPE from a write to a closed socket is blocked and consumed here, so
- * a library caller that did not ignore it is not killed.
+ * CONN_LOST / CONN_TIMEOUT (it is closed and the next URI tried). A write
+ * to a closed socket raises no SIGPIPE (tio_write).
  */
 static int with_conn(const struct cm_ldap_conf *lc, conn_op *op, void *arg, size_t *used,
 		     char **msg)
 {
 	bool tried[CM_LDAP_MAX_URIS] = { false };
-	sigset_t pipe_set, old, pending;
-	bool pipe_was_pending, answered = false;
+	bool answered = false;
 	char *err = NULL;
 	int rc = CERTMAP_ERR_BACKEND;
 
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	sigpending(&pending);
-	pipe_was_pending = sigismember(&pending, SIGPIPE) == 1;
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
 	for (size_t attempt = 0; attempt <= lc->n_uri + 1; attempt++) {
 		struct conn c = { 0 };
 		char *m = NULL;
@@ -699,16 +750,11 @@ static int with_conn(const struct cm_ldap_conf *lc, conn_op *op, void *arg, size
 		free(m);
 		rc = CERTMAP_ERR_BACKEND;
 	}
-	pthread_mutex_lock(&lc->pool->lock);
-	lc->pool->unreachable = !answered;
-	pthread_mutex_unlock(&lc->pool->lock);
-	sigpending(&pending);
-	if (!pipe_was_pending && sigismember(&pending, SIGPIPE) == 1) {
-		struct timespec zero = { 0, 0 };
-
-		(void)sigtimedwait(&pipe_set, NULL, &zero);
+	if (!answered) {
+		pthread_mutex_lock(&lc->pool->lock);
+		lc->pool->unreachable = true;
+		pthread_mutex_unlock(&lc->pool->lock);
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc == CERTMAP_ERR_BACKEND && err == NULL) {
 		err = cm_asprintf("directory unavailable");
 	}
@@ -1006,13 +1052,16 @@ static int search_users(const struct cm_ldap_conf *lc, const char *filter,
 			struct cm_account_list *out, char **msg)
 {
 	struct find_arg arg = { .filter = filter, .out = out };
+	/* With both list TTLs 0 (the cache is there for primary groups) no
+	 * list is ever kept: no lookup (a hash of the whole filter, a lock). */
+	bool lists = lc->cache != NULL && (lc->cache_ttl > 0 || lc->negative_cache_ttl > 0);
 	size_t used = 0;
 	bool hit = false;
 	long t0 = now_ms();
 	char *t;
 	int rc;
 
-	if (lc->cache != NULL && (rc = cm_ldap_cache_get_list(lc->cache, filter, out, &hit)) != CERTMAP_OK) {
+	if (lists && (rc = cm_ldap_cache_get_list(lc->cache, filter, out, &hit)) != CERTMAP_OK) {
 		return rc;
 	}
 	if (hit) {
@@ -1033,7 +1082,7 @@ static int search_users(const struct cm_ldap_conf *lc, const char *filter,
 	if (out->trace == NULL) {
 		return CERTMAP_ERR_NOMEM;
 	}
-	if (lc->cache != NULL) {
+	if (lists) {
 		rc = cm_ldap_cache_put_list(lc->cache, filter, out,
 					    out->n + out->skipped.n > 0 ? lc->cache_ttl
 									: lc->negative_cache_ttl);
@@ -1363,13 +1412,17 @@ int cm_ldap_groups(const struct cm_domain *d, struct cm_account *acct, char **ms
 	if (lc->ids == CM_LDAP_IDS_NSS) {
 		return cm_local_groups(acct, msg);
 	}
-	key = cm_asprintf("%s\n%u", acct->dn != NULL ? acct->dn : "", (unsigned)acct->gid);
-	if (key == NULL) {
-		return CERTMAP_ERR_NOMEM;
-	}
-	if (lc->cache != NULL &&
-	    ((rc = cm_ldap_cache_get_groups(lc->cache, key, &acct->groups, &hit)) != CERTMAP_OK || hit)) {
-		goto out;
+	/* An account's groups are kept for cache_ttl: with 0 never, so no key
+	 * and no lookup. */
+	if (lc->cache != NULL && lc->cache_ttl > 0) {
+		key = cm_asprintf("%s\n%u", acct->dn != NULL ? acct->dn : "", (unsigned)acct->gid);
+		if (key == NULL) {
+			return CERTMAP_ERR_NOMEM;
+		}
+		if ((rc = cm_ldap_cache_get_groups(lc->cache, key, &acct->groups, &hit)) != CERTMAP_OK ||
+		    hit) {
+			goto out;
+		}
 	}
 	/* groups = "none" with the primary group's name kept: no connection. */
 	if (lc->groups == CM_LDAP_GROUPS_NONE &&
@@ -1405,7 +1458,7 @@ int cm_ldap_groups(const struct cm_domain *d, struct cm_account *acct, char **ms
 		free(*msg);
 		*msg = m;
 	}
-	if (rc == CERTMAP_OK && lc->cache != NULL) {
+	if (rc == CERTMAP_OK && key != NULL) {
 		rc = cm_ldap_cache_put_groups(lc->cache, key, &acct->groups, lc->cache_ttl);
 	}
 out:
@@ -1451,17 +1504,11 @@ int cm_ldap_check(const struct cm_domain *d, struct cm_ldap_check_result *out, s
 		  size_t *n)
 {
 	const struct cm_ldap_conf *lc = d->ldap;
-	sigset_t pipe_set, old, pending;
-	bool pipe_was_pending;
 	int rc = CERTMAP_OK;
 
+	/* A server that drops the connection does not end the caller either:
+	 * every write goes through tio_write. */
 	*n = 0;
-	/* A server that drops the connection must not end the caller. */
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	sigpending(&pending);
-	pipe_was_pending = sigismember(&pending, SIGPIPE) == 1;
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
 	for (size_t i = 0; lc != NULL && i < lc->n_uri && i < max; i++) {
 		struct cm_ldap_check_result *r = &out[(*n)++];
 		LDAP *ld = NULL;
@@ -1485,12 +1532,5 @@ int cm_ldap_check(const struct cm_domain *d, struct cm_ldap_check_result *out, s
 			ldap_unbind_ext(ld, NULL, NULL);
 		}
 	}
-	sigpending(&pending);
-	if (!pipe_was_pending && sigismember(&pending, SIGPIPE) == 1) {
-		struct timespec zero = { 0, 0 };
-
-		(void)sigtimedwait(&pipe_set, NULL, &zero);
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
