@@ -160,7 +160,7 @@ bench_service_bench_first_SOURCES = bench/service/bench_first.c bench/service/be
 bench_service_bench_first_LDADD = $(OPENSSL_LIBS)
 EXTRA_DIST += bench/service/run.sh
 bench-service: certmapd bench/service/bench_client bench/service/bench_first tests/service/svc_client \
-		tests/certs/out/stamp
+		tests/lib/logsink tests/certs/out/stamp
 	$(SHELL) $(top_srcdir)/bench/service/run.sh $(abs_top_builddir) $(abs_top_srcdir)
 .PHONY: bench-service
 # The HTTP listener: /auth against varlink Map, nginx auth_request against a
