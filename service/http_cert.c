@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,8 +429,8 @@ static size_t trim(const char **s, size_t len)
 	return len;
 }
 
-enum cmh_result cmh_decode(enum cm_http_format f, const char *value, size_t len,
-			   struct cmh_certs *out, const char **why)
+static enum cmh_result decode(enum cm_http_format f, const char *value, size_t len,
+			      struct cmh_certs *out, const char **why)
 {
 	enum cmh_result r = CMH_BAD;
 	int rc = -1;
@@ -502,4 +503,108 @@ enum cmh_result cmh_decode_chain(const char *value, size_t len, struct cmh_certs
 		}
 	}
 	return CMH_OK;
+}
+
+/* ---------------------------------------------------------------- memo */
+
+/*
+ * The last certificate header value a thread decoded and the certificates
+ * it gave: a proxy sends one client's header with each of its requests,
+ * and decoding it (percent escapes, PEM, base64) was most of the cost of
+ * an /auth answered from the cache. The whole value is compared; only a
+ * value that decoded is kept; decoding is a function of the value, so a
+ * hit gives what decoding would.
+ */
+struct decode_memo {
+	enum cm_http_format f;
+	char *value;
+	size_t len;
+	struct cmh_certs certs;
+};
+
+static pthread_key_t memo_key;
+static bool memo_usable;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+
+static void memo_free(void *p)
+{
+	struct decode_memo *m = p;
+
+	if (m != NULL) {
+		free(m->value);
+		cmh_certs_clear(&m->certs);
+		free(m);
+	}
+}
+
+static void memo_init(void)
+{
+	memo_usable = pthread_key_create(&memo_key, memo_free) == 0;
+}
+
+/* A copy of src in dst (cleared first); -1 when out of memory. */
+static int certs_copy(struct cmh_certs *dst, const struct cmh_certs *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	for (size_t i = 0; i < src->n; i++) {
+		if ((dst->der[i] = malloc(src->len[i])) == NULL) {
+			cmh_certs_clear(dst);
+			return -1;
+		}
+		memcpy(dst->der[i], src->der[i], src->len[i]);
+		dst->len[i] = src->len[i];
+		dst->n++;
+	}
+	return 0;
+}
+
+static struct decode_memo *memo_get(void)
+{
+	struct decode_memo *m;
+
+	if (pthread_once(&memo_once, memo_init) != 0 || !memo_usable) {
+		return NULL;
+	}
+	if ((m = pthread_getspecific(memo_key)) == NULL && (m = calloc(1, sizeof(*m))) != NULL &&
+	    pthread_setspecific(memo_key, m) != 0) {
+		free(m);
+		m = NULL;
+	}
+	return m;
+}
+
+static void memo_put(struct decode_memo *m, enum cm_http_format f, const char *value, size_t len,
+		     const struct cmh_certs *certs)
+{
+	char *v = malloc(len);
+
+	free(m->value);
+	cmh_certs_clear(&m->certs);
+	m->value = NULL;
+	if (v == NULL || certs_copy(&m->certs, certs) != 0) {
+		free(v);
+		return;
+	}
+	memcpy(v, value, len);
+	m->f = f;
+	m->value = v;
+	m->len = len;
+}
+
+enum cmh_result cmh_decode(enum cm_http_format f, const char *value, size_t len,
+			   struct cmh_certs *out, const char **why)
+{
+	struct decode_memo *m = len <= CMH_MAX_VALUE ? memo_get() : NULL;
+	enum cmh_result r;
+
+	if (m != NULL && m->value != NULL && m->f == f && m->len == len &&
+	    memcmp(m->value, value, len) == 0 && certs_copy(out, &m->certs) == 0) {
+		*why = NULL;
+		return CMH_OK;
+	}
+	r = decode(f, value, len, out, why);
+	if (r == CMH_OK && m != NULL) {
+		memo_put(m, f, value, len, out);
+	}
+	return r;
 }

@@ -5,7 +5,9 @@
  * Client-Cert-Chain); the rest is the header value. Besides memory errors
  * it checks the decoders' promises and aborts when one is broken:
  * - CMH_OK gives 1 to 9 certificates, each non-empty and at most 64 KiB;
- * - CMH_BAD says why and leaves nothing behind; CMH_ABSENT leaves nothing.
+ * - CMH_BAD says why and leaves nothing behind; CMH_ABSENT leaves nothing;
+ * - the same value decoded again (then from the thread's memo of the last
+ *   value that decoded) gives the same result and the same bytes.
  */
 #include "config.h"
 
@@ -44,6 +46,23 @@ static void check(enum cmh_result r, const struct cmh_certs *c, const char *why)
 	}
 }
 
+static void same_again(enum cm_http_format f, const char *v, size_t len, enum cmh_result r,
+		       const struct cmh_certs *c)
+{
+	struct cmh_certs again;
+	const char *why = NULL;
+
+	if (cmh_decode(f, v, len, &again, &why) != r || again.n != c->n) {
+		abort();
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		if (again.len[i] != c->len[i] || memcmp(again.der[i], c->der[i], c->len[i]) != 0) {
+			abort();
+		}
+	}
+	cmh_certs_clear(&again);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cmh_certs c;
@@ -61,6 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nl = f == CM_HTTP_RFC9440 ? memchr(v, '\n', len) : NULL;
 	r = cmh_decode(f, v, nl != NULL ? (size_t)(nl - v) : len, &c, &why);
 	check(r, &c, why);
+	same_again(f, v, nl != NULL ? (size_t)(nl - v) : len, r, &c);
 	if (r == CMH_OK && nl != NULL) {
 		size_t rest = len - (size_t)(nl - v) - 1;
 		size_t n0 = c.n;

@@ -236,6 +236,43 @@ static void test_base64_der(void **state)
 	free(d.data);
 }
 
+/* The per-thread memo of the last decoded value: the same value again
+ * gives the same certificates; another value, another format, or a value
+ * that differs in its last byte is decoded on its own. */
+static void test_memo(void **state)
+{
+	struct der a = load_der("alice.der"), b = pem_to_der("bob-ec.pem");
+	char *va = b64(&a), *vb = b64(&b);
+	struct cmh_certs c;
+	size_t n = strlen(va);
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(decode(CM_HTTP_BASE64_DER, va, &c), CMH_OK);
+		assert_certs(&c, &a, 1);
+		cmh_certs_clear(&c);
+	}
+	assert_int_equal(decode(CM_HTTP_BASE64_DER, vb, &c), CMH_OK);
+	assert_certs(&c, &b, 1);
+	cmh_certs_clear(&c);
+	/* Another format for the same bytes: not base64 in colons. */
+	assert_int_equal(decode(CM_HTTP_RFC9440, vb, &c), CMH_BAD);
+	assert_int_equal(decode(CM_HTTP_BASE64_DER, vb, &c), CMH_OK);
+	cmh_certs_clear(&c);
+	/* One byte off at the end: refused, never the kept answer. */
+	vb[strlen(vb) - 1] = '-';
+	assert_int_equal(decode(CM_HTTP_BASE64_DER, vb, &c), CMH_BAD);
+	/* A prefix of the kept value. */
+	va[n - 4] = '\0';
+	assert_int_equal(decode(CM_HTTP_BASE64_DER, va, &c), CMH_OK);
+	assert_true(c.n == 1 && c.len[0] < a.len);
+	cmh_certs_clear(&c);
+	free(va);
+	free(vb);
+	free(a.data);
+	free(b.data);
+}
+
 static void test_base64_strict(void **state)
 {
 	static const struct {
@@ -405,7 +442,7 @@ int main(void)
 	    cmocka_unit_test(test_rfc9440),   cmocka_unit_test(test_nginx),
 	    cmocka_unit_test(test_base64_der), cmocka_unit_test(test_base64_strict),
 	    cmocka_unit_test(test_traefik),   cmocka_unit_test(test_envoy),
-	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_limits),    cmocka_unit_test(test_memo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
