@@ -457,7 +457,11 @@ static enum cm_b64_error b64_pack(const char *s, size_t len, unsigned int flags,
 enum cm_b64_error cm_base64_decode(const char *s, size_t len, unsigned int flags, size_t max_out,
 				   unsigned char **out, size_t *out_len)
 {
-	char *packed = malloc(len + 4);
+	/* A certificate's text fits on the stack: no heap block of 1 KB or
+	 * more, whose allocation makes glibc consolidate its small free
+	 * blocks first. */
+	char small[4096];
+	char *packed = len < sizeof(small) - 4 ? small : malloc(len + 4);
 	unsigned char *buf = NULL;
 	size_t n, pad, data;
 	enum cm_b64_error e;
@@ -510,7 +514,9 @@ enum cm_b64_error cm_base64_decode(const char *s, size_t len, unsigned int flags
 	buf = NULL;
 	e = CM_B64_OK;
 out:
-	free(packed);
+	if (packed != small) {
+		free(packed);
+	}
 	free(buf);
 	return e;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "util.h"
 
@@ -224,6 +225,28 @@ static void test_base64(void **state)
 		assert_int_equal(cm_base64_decode("TW\0u", 4, CM_B64_SPACE, 10, &out, &len),
 				 CM_B64_BAD_CHAR);
 		assert_null(out);
+	}
+	/* Texts on both sides of the stack buffer (4096 bytes), with and
+	 * without line breaks, against OpenSSL's encoder. */
+	for (size_t n = 3000; n <= 3300; n += 3) {
+		unsigned char in[3300], *out = NULL;
+		char text[4 * 3300 / 3 + 200];
+		size_t len = 0;
+		int w;
+
+		for (size_t i = 0; i < n; i++) {
+			in[i] = (unsigned char)(i * 7 + n);
+		}
+		w = EVP_EncodeBlock((unsigned char *)text, in, (int)n);
+		assert_int_equal(cm_base64_decode(text, (size_t)w, 0, n, &out, &len), CM_B64_OK);
+		assert_int_equal(len, n);
+		assert_memory_equal(out, in, n);
+		free(out);
+		text[w] = '\n'; /* one more byte of white space */
+		assert_int_equal(cm_base64_decode(text, (size_t)w + 1, CM_B64_SPACE, n, &out, &len),
+				 CM_B64_OK);
+		assert_memory_equal(out, in, n);
+		free(out);
 	}
 }
 
