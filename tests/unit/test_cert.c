@@ -1022,60 +1022,70 @@ static void test_print_escaping(void **state)
 	check_print_cn(0x1c, "\x00\x01\xf6\x00\x00\x00\x00 ", 8, "CN=\xf0\x9f\x98\x80\\ ");
 }
 
+/* One AVA of type oid (olen bytes) and a value of tag, and what OpenSSL
+ * prints for it; fast: whether name.c prints it too. */
+struct print_case {
+	const char *oid;
+	size_t olen;
+	unsigned char tag;
+	const char *v;
+	size_t vlen;
+	const char *want;
+	bool fast;
+};
+
 static void test_print_types(void **state)
 {
 	/* 1.2 and 49 arcs 1: 101 characters, of which OpenSSL prints 79. */
 	static const char long_oid[] = "\x2a\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
 		"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01"
 		"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01";
-	char want[128];
+	static const struct print_case cases[] = {
+		/* OpenSSL's short names, not SSSD's renames. */
+		{"\x55\x04\x2a", 3, 0x0c, "Al", 2, "GN=Al", true},
+		{"\x55\x04\x0d", 3, 0x0c, "d", 1, "description=d", true},
+		{"\x55\x04\x09", 3, 0x0c, "s", 1, "street=s", true},
+		{"\x2a\x86\x48\x86\xf7\x0d\x01\x09\x01", 9, 0x16, "a@b", 3, "emailAddress=a@b", true},
+		{"\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x03", 10, 0x16, "a@b", 3, "mail=a@b", true},
+		/* Known to OpenSSL, not among name.c's cached types. */
+		{"\x2a\x86\x48\x86\xf7\x0d\x01\x09\x07", 9, 0x0c, "pw", 2, "challengePassword=pw", true},
+		/* Unknown: the OID and the value's DER in hex, escapes or not. */
+		{"\x2b\x06\x01\x04\x01\x86\x8d\x1f\x01", 9, 0x0c, "x,", 2, "1.3.6.1.4.1.99999.1=#0C02782C", true},
+		{"\x55\x04\x7f", 3, 0x1e, "\x00\x41", 2, "2.5.4.127=#1E020041", true},
+		{"\x00", 1, 0x13, "a", 1, "0.0=#130161", true},
+		{long_oid, sizeof(long_oid) - 1, 0x0c, "x", 1,
+		 "1.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1=#0C0178", true},
+		/* Left to OpenSSL: a value that is no string, an arc of 2^63 or more
+		 * (2^56 + 1 is printed, 2^70 + 1 is not). */
+		{OID_CN, 0x03, "\x00\xff", 2, "CN=#030200FF", false},
+		{OID_CN, 0x30, "", 0, "CN=#3000", false},
+		{"\x2a\x81\x80\x80\x80\x80\x80\x80\x80\x01", 10, 0x0c, "x", 1,
+		 "1.2.72057594037927937=#0C0178", true},
+		{"\x2a\x81\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 12, 0x0c, "x", 1,
+		 "1.2.1180591620717411303425=#0C0178", false},
+	};
+	/* Names OpenSSL rejects, or that are not DER: no text from name.c. */
+	static const struct print_case rejected[] = {
+		{OID_CN, 0x0c, "\xc0\xaf", 2, NULL, false},
+		{OID_CN, 0x1e, "\xd8\x00", 2, NULL, false},
+		{OID_CN, 0x1a, "abc", 3, NULL, false},
+	};
 	unsigned char der[128];
 	size_t len;
 
 	(void)state;
-	/* OpenSSL's short names, not SSSD's renames. */
-	len = one_ava_name(der, "\x55\x04\x2a", 3, 0x0c, "Al", 2);
-	check_print(der, len, "GN=Al", true);
-	len = one_ava_name(der, "\x55\x04\x0d", 3, 0x0c, "d", 1);
-	check_print(der, len, "description=d", true);
-	len = one_ava_name(der, "\x55\x04\x09", 3, 0x0c, "s", 1);
-	check_print(der, len, "street=s", true);
-	len = one_ava_name(der, "\x2a\x86\x48\x86\xf7\x0d\x01\x09\x01", 9, 0x16, "a@b", 3);
-	check_print(der, len, "emailAddress=a@b", true);
-	len = one_ava_name(der, "\x09\x92\x26\x89\x93\xf2\x2c\x64\x01\x03", 10, 0x16, "a@b", 3);
-	check_print(der, len, "mail=a@b", true);
-	/* Known to OpenSSL, not among name.c's cached types. */
-	len = one_ava_name(der, "\x2a\x86\x48\x86\xf7\x0d\x01\x09\x07", 9, 0x0c, "pw", 2);
-	check_print(der, len, "challengePassword=pw", true);
-	/* Unknown: the OID and the value's DER in hex, escapes or not. */
-	len = one_ava_name(der, "\x2b\x06\x01\x04\x01\x86\x8d\x1f\x01", 9, 0x0c, "x,", 2);
-	check_print(der, len, "1.3.6.1.4.1.99999.1=#0C02782C", true);
-	len = one_ava_name(der, "\x55\x04\x7f", 3, 0x1e, "\x00\x41", 2);
-	check_print(der, len, "2.5.4.127=#1E020041", true);
-	len = one_ava_name(der, "\x00", 1, 0x13, "a", 1);
-	check_print(der, len, "0.0=#130161", true);
-	len = one_ava_name(der, long_oid, sizeof(long_oid) - 1, 0x0c, "x", 1);
-	snprintf(want, sizeof(want), "%.79s=#0C0178",
-		 "1.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1");
-	check_print(der, len, want, true);
-	/* Left to OpenSSL: a value that is no string, an arc of 2^63 or more
-	 * (2^56 + 1 is printed, 2^70 + 1 is not). */
-	len = one_ava_name(der, OID_CN, 0x03, "\x00\xff", 2);
-	check_print(der, len, "CN=#030200FF", false);
-	len = one_ava_name(der, OID_CN, 0x30, "", 0);
-	check_print(der, len, "CN=#3000", false);
-	len = one_ava_name(der, "\x2a\x81\x80\x80\x80\x80\x80\x80\x80\x01", 10, 0x0c, "x", 1);
-	check_print(der, len, "1.2.72057594037927937=#0C0178", true);
-	len = one_ava_name(der, "\x2a\x81\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 12,
-			   0x0c, "x", 1);
-	check_print(der, len, "1.2.1180591620717411303425=#0C0178", false);
-	/* Names OpenSSL rejects, or that are not DER: no text from name.c. */
-	len = one_ava_name(der, OID_CN, 0x0c, "\xc0\xaf", 2);
-	assert_null(cm_name_print_rfc2253(der, len, SIZE_MAX));
-	len = one_ava_name(der, OID_CN, 0x1e, "\xd8\x00", 2);
-	assert_null(cm_name_print_rfc2253(der, len, SIZE_MAX));
-	len = one_ava_name(der, OID_CN, 0x1a, "abc", 3);
-	assert_null(cm_name_print_rfc2253(der, len, SIZE_MAX));
+	for (size_t i = 0; i < CM_ARRAY_SIZE(cases); i++) {
+		const struct print_case *c = &cases[i];
+
+		len = one_ava_name(der, c->oid, c->olen, c->tag, c->v, c->vlen);
+		check_print(der, len, c->want, c->fast);
+	}
+	for (size_t i = 0; i < CM_ARRAY_SIZE(rejected); i++) {
+		const struct print_case *c = &rejected[i];
+
+		len = one_ava_name(der, c->oid, c->olen, c->tag, c->v, c->vlen);
+		assert_null(cm_name_print_rfc2253(der, len, SIZE_MAX));
+	}
 	len = one_ava_name(der, OID_CN, 0x0c, "abc", 3);
 	assert_null(cm_name_print_rfc2253(der, len - 1, SIZE_MAX));
 	assert_null(cm_name_print_rfc2253(der, 0, SIZE_MAX));
