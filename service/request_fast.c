@@ -315,3 +315,144 @@ struct json_object *cmp_fast_parse(const char *frame, size_t len)
 	}
 	return root;
 }
+
+/* ---------------------------------------------------------------- the cache key alone */
+
+/* Map's parameters as the key needs them: slices of the frame. */
+struct key_fields {
+	const char *val[CM_ARRAY_SIZE(param_keys)];
+	size_t len[CM_ARRAY_SIZE(param_keys)];
+	bool trace;
+};
+
+enum { P_CERTIFICATE, P_CHAIN, P_USER, P_UPN_HINT, P_DOMAIN_HINT, P_HINT_DATA, P_TRACE };
+
+/* A string with no escape, the cursor at its quote. */
+static bool plain_string(struct cur *c, const char **body, size_t *len)
+{
+	size_t n_esc;
+
+	return c->p < c->end && *c->p == '"' && scan_string(c, body, len, &n_esc) == 0 &&
+	       n_esc == 0;
+}
+
+/* The parameters object, the cursor after its '{': certificate, user,
+ * upn_hint, domain_hint as plain strings, trace as true or false; any
+ * other key or value is for the full decoder. */
+static bool key_params(struct cur *c, struct key_fields *f)
+{
+	unsigned int seen = 0;
+	int k;
+
+	if (eat(c, '}')) {
+		return false; /* no certificate: the full decoder says so */
+	}
+	do {
+		skip_ws(c);
+		if ((k = key_index(c, &params)) < 0 || (seen & 1U << k) != 0 || !eat(c, ':')) {
+			return false;
+		}
+		seen |= 1U << k;
+		skip_ws(c);
+		if (k == P_TRACE) {
+			if (!(f->trace = literal(c, "true")) && !literal(c, "false")) {
+				return false;
+			}
+		} else if (k == P_CHAIN || k == P_HINT_DATA || !plain_string(c, &f->val[k], &f->len[k]) ||
+			   (k != P_CERTIFICATE && (f->len[k] == 0 || f->len[k] > CMP_MAX_NAME))) {
+			return false;
+		}
+	} while (eat(c, ','));
+	return eat(c, '}') && f->val[P_CERTIFICATE] != NULL;
+}
+
+/* The frame {"method":"<Map>","parameters":{...}} (either order). */
+static bool key_frame(struct cur *c, struct key_fields *f)
+{
+	unsigned int seen = 0;
+	const char *m;
+	size_t m_len;
+	int k;
+
+	if (!eat(c, '{')) {
+		return false;
+	}
+	do {
+		skip_ws(c);
+		if ((k = key_index(c, &envelope)) < 0 || (seen & 1U << k) != 0 || !eat(c, ':')) {
+			return false;
+		}
+		seen |= 1U << k;
+		skip_ws(c);
+		if (k == KEY_PARAMETERS) {
+			if (!eat(c, '{') || !key_params(c, f)) {
+				return false;
+			}
+		} else if (k != 0 || !plain_string(c, &m, &m_len) || m_len != strlen(CMP_M_MAP) ||
+			   memcmp(m, CMP_M_MAP, m_len) != 0) {
+			return false; /* oneway, more, upgrade, or another method */
+		}
+	} while (eat(c, ','));
+	if (!eat(c, '}')) {
+		return false;
+	}
+	skip_ws(c);
+	return c->p == c->end && seen == (1U | 1U << KEY_PARAMETERS);
+}
+
+/* The key being written into the caller's room. */
+struct key_out {
+	unsigned char *p;
+	size_t cap, len;
+	bool full;
+};
+
+static void key_add(struct key_out *k, const void *p, size_t len)
+{
+	if (k->full || len > k->cap - k->len) {
+		k->full = true;
+		return;
+	}
+	memcpy(k->p + k->len, p, len);
+	k->len += len;
+}
+
+static void key_put(struct key_out *k, const char *s, size_t len)
+{
+	uint64_t n = len;
+
+	if (s == NULL) {
+		key_add(k, "\xff", 1);
+		return;
+	}
+	key_add(k, &n, sizeof(n));
+	key_add(k, s, len);
+}
+
+bool cmp_fast_map_key(const char *frame, size_t len, bool admin, unsigned char *key, size_t cap,
+		      size_t *key_len)
+{
+	struct cur c = {frame, frame + len};
+	struct key_out k = {key, cap, 0, false};
+	struct key_fields f;
+	uint64_t no_chain = 0;
+	unsigned char flag;
+
+	memset(&f, 0, sizeof(f));
+	*key_len = 0;
+	if (!fast_enabled || len + 1 > CMP_MAX_REQUEST || !key_frame(&c, &f) ||
+	    f.len[P_CERTIFICATE] == 0) {
+		return false;
+	}
+	/* As cmp_map_key() lays it out, trace as do_map() leaves it. */
+	flag = f.trace && admin ? 1 : 0;
+	key_put(&k, f.val[P_CERTIFICATE], f.len[P_CERTIFICATE]);
+	key_add(&k, &no_chain, sizeof(no_chain));
+	key_put(&k, f.val[P_USER], f.len[P_USER]);
+	key_put(&k, f.val[P_UPN_HINT], f.len[P_UPN_HINT]);
+	key_put(&k, f.val[P_DOMAIN_HINT], f.len[P_DOMAIN_HINT]);
+	key_put(&k, NULL, 0);
+	key_add(&k, &flag, 1);
+	*key_len = k.len;
+	return !k.full;
+}

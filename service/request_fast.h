@@ -26,6 +26,19 @@ struct json_object;
  */
 struct json_object *cmp_fast_parse(const char *frame, size_t len);
 
+/*
+ * The answer-cache key of a Map frame of the commonest shape, without
+ * building anything: {"method":"org.certmap.Mapper.Map","parameters":{...}}
+ * with certificate, user, upn_hint, domain_hint as strings without escapes
+ * and trace as true or false (nothing else, each once, any order). key
+ * (cap bytes) gets the *key_len bytes cmp_map_key() would compute for the
+ * decoded request, with trace kept only for an administrator (admin), as
+ * do_map() does. Returns false for any other frame (the full decoder then
+ * decides) and when the key is longer than cap.
+ */
+bool cmp_fast_map_key(const char *frame, size_t len, bool admin, unsigned char *key, size_t cap,
+		      size_t *key_len);
+
 /* Turns the fast path off (or back on) for the whole process: for the
  * differential fuzz target and the benchmark, before any decode runs. */
 void cmp_fast_set_enabled(bool on);

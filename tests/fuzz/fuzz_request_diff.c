@@ -6,6 +6,9 @@
  * order, every string byte for byte), the same envelope and, from the
  * Map parameters, the same fields, cache key, errors and decoded bytes.
  * A frame the fast path builds a tree for must be one json-c parses.
+ * And a frame cmp_fast_map_key() takes (the cache's key without a
+ * decode) must be a Map call json-c accepts whose decoded key is the
+ * same bytes, for an administrator and for anyone else.
  * Aborts on the first difference.
  */
 #include "config.h"
@@ -169,6 +172,50 @@ static void check_calls(const struct cmp_call *a, const struct cmp_call *b)
 	}
 }
 
+/* What cmp_fast_map_key gives must be what the full decode gives. */
+static void check_fast_key(const char *frame, size_t len, bool admin)
+{
+	static unsigned char key[CMP_MAX_REQUEST + 64];
+	size_t key_len;
+	struct cmp_call call;
+	struct cmp_fail fail;
+	struct cmp_map m;
+
+	cmp_fast_set_enabled(true);
+	/* A room one byte short must be refused, not overrun (ASan). */
+	if (cmp_fast_map_key(frame, len, admin, key, sizeof(key), &key_len) && key_len > 0) {
+		unsigned char *tight = malloc(key_len - 1);
+		size_t n;
+
+		if (tight == NULL || cmp_fast_map_key(frame, len, admin, tight, key_len - 1, &n)) {
+			differ("a key longer than its room");
+		}
+		free(tight);
+	}
+	if (!cmp_fast_map_key(frame, len, admin, key, sizeof(key), &key_len)) {
+		return;
+	}
+	cmp_fast_set_enabled(false);
+	if (cmp_call_decode(frame, len, &call, &fail) != 0 || call.invalid.error != NULL ||
+	    strcmp(call.method, CMP_M_MAP) != 0 || call.oneway) {
+		differ("a key without decoding for a frame that is no plain Map call");
+	}
+	if (cmp_map_decode(&call, &m, &fail) != 0) {
+		differ("a key without decoding for Map parameters the decoder refuses");
+	}
+	if (m.trace && !admin) {
+		m.trace = false;
+		if (cmp_map_key(&m) != 0) {
+			abort();
+		}
+	}
+	if (m.key_len != key_len || memcmp(m.key, key, key_len) != 0) {
+		differ("the key without decoding is not the decoded request's");
+	}
+	cmp_map_clear(&m);
+	cmp_call_clear(&call);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *frame = (const char *)data;
@@ -204,5 +251,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cmp_call_clear(&ref_call);
 	}
 	json_object_put(fast);
+	check_fast_key(frame, len, true);
+	check_fast_key(frame, len, false);
 	return 0;
 }

@@ -68,6 +68,33 @@ sleep_past() { while [ "$(date +%s)" -le "$1" ]; do sleep 0.2; done; }
 # ------------------------------------------------- a certificate that expires
 write_config "$tmp/certmap.conf"
 require_daemon "daemon starts" "$tmp/certmap.conf"
+
+# ------------------------------------------------- hits without a decode
+# Frames of the commonest shape (base64 DER, plain strings) are answered
+# from the cache by their bytes: the same answers as a decode would give.
+b64=$(base64 -w0 "$certs/alice.der")
+frame() { printf '%s\0' "$1" > "$tmp/frame"; client raw "$sock" < "$tmp/frame" | tr -d '\0'; }
+plain="{\"method\":\"org.certmap.Mapper.Map\",\"parameters\":{\"certificate\":\"$b64\"}}"
+first=$(frame "$plain")
+h0=$(hits)
+again=$(frame "$plain")
+if [ "$(hits)" -eq $((h0 + 1)) ] && [ "$again" = "$first" ]; then
+	ok "a plain frame again: a hit, the same reply"
+else
+	ko "a plain frame again: a hit, the same reply"; echo "$first"; echo "$again"
+fi
+out=$(frame "{ \"parameters\" : {\"certificate\":\"$b64\"} , \"method\":\"org.certmap.Mapper.Map\" }")
+h1=$(hits)
+if [ "$h1" -eq $((h0 + 2)) ] && [ "$out" = "$first" ]; then ok "keys in another order: the same entry"; else ko "keys in another order: the same entry"; fi
+out=$(frame "{\"method\":\"org.certmap.Mapper.Map\",\"parameters\":{\"certificate\":\"$b64\",\"trace\":true}}")
+expect_out "trace asked by root: a traced answer, not the cached plain one" '"trace":['
+out=$(frame "{\"method\":\"org.certmap.Mapper.Map\",\"parameters\":{\"trace\":true,\"certificate\":\"$b64\"}}")
+if [ "$(hits)" -eq $((h1 + 1)) ]; then ok "the traced answer is a hit the second time"; else ko "the traced answer is a hit the second time"; fi
+expect_out "and still traced" '"trace":['
+out=$(frame "{\"method\":\"org.certmap.Mapper.Map\",\"parameters\":{\"certificate\":\"$b64\",\"user\":\"root\"}}")
+expect_out "another requested user: its own answer" '"reason":"not_candidate"'
+out=$(frame "{\"method\":\"org.certmap.Mapper.Map\",\"parameters\":{\"certificate\":\"$b64\",\"bogus\":1}}")
+expect_out "an unknown parameter is still refused" 'InvalidParameter'
 end=$(short_cert short 5) || { ko "short-lived certificate made"; finish; exit 1; }
 expect_exit "short-lived certificate mapped" 0 client map "$sock" "$tmp/short.pem"
 expect_out "mapped to alice" '"user":"alice"'
