@@ -36,8 +36,10 @@ static _Atomic int64_t log_next_try_ms;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char log_ident[64] = "certmapd";
 static bool log_stderr;
-/* getpid() is a system call: the pid is kept (cmd_log_forked after a fork). */
-static pid_t log_pid;
+/* "ident[pid]: ", made when the pid is known (getpid() is a system call:
+ * cmd_log_forked after a fork), and copied into every line. */
+static char log_prefix[96];
+static size_t log_prefix_len;
 static struct sockaddr_un log_addr = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
 
 static int64_t mono_ms(void)
@@ -64,11 +66,18 @@ static bool stderr_is_journal(void)
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
+static void make_prefix(void)
+{
+	int n = snprintf(log_prefix, sizeof(log_prefix), "%s[%d]: ", log_ident, (int)getpid());
+
+	log_prefix_len = n < 0 ? 0 : (size_t)n >= sizeof(log_prefix) ? sizeof(log_prefix) - 1 : (size_t)n;
+}
+
 void cmd_log_open(const char *ident, bool to_stderr)
 {
 	snprintf(log_ident, sizeof(log_ident), "%s", ident);
 	log_stderr = to_stderr && !stderr_is_journal();
-	log_pid = getpid();
+	make_prefix();
 	if (log_fd < 0) {
 		log_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	}
@@ -78,7 +87,7 @@ void cmd_log_open(const char *ident, bool to_stderr)
 
 void cmd_log_forked(void)
 {
-	log_pid = getpid();
+	make_prefix();
 }
 
 /* Whether the socket is connected now: tries at most every LOG_RETRY_MS. */
@@ -127,7 +136,8 @@ void cmd_log_line(int prio, const char *msg)
 	char buf[LOG_LINE_MAX];
 	struct tm tm;
 	time_t now = time(NULL);
-	int head, n;
+	size_t msg_len = strlen(msg), n;
+	int head;
 
 	if ((prio & LOG_FACMASK) == 0) {
 		prio |= LOG_DAEMON;
@@ -140,20 +150,24 @@ void cmd_log_line(int prio, const char *msg)
 		stamp_time = now;
 	}
 	head = snprintf(buf, sizeof(buf), "<%d>%s ", prio, stamp);
-	n = snprintf(buf + head, sizeof(buf) - (size_t)head, "%s[%d]: %s", log_ident, (int)log_pid,
-		     msg);
-	if (head < 0 || n < 0) {
+	if (head < 0 || (size_t)head + log_prefix_len >= sizeof(buf)) {
 		return;
 	}
-	if ((size_t)(head + n) >= sizeof(buf)) {
-		n = (int)(sizeof(buf) - 1) - head;
+	/* Copied, not printed: the message is most of the line. */
+	memcpy(buf + head, log_prefix, log_prefix_len);
+	n = log_prefix_len;
+	if (msg_len > sizeof(buf) - 1 - (size_t)head - n) {
+		msg_len = sizeof(buf) - 1 - (size_t)head - n;
 	}
+	memcpy(buf + head + n, msg, msg_len);
+	n += msg_len;
+	buf[head + n] = '\0';
 	if (log_stderr) {
-		struct iovec iov[2] = {{buf + head, (size_t)n}, {(char *)"\n", 1}};
+		struct iovec iov[2] = {{buf + head, n}, {(char *)"\n", 1}};
 
 		(void)writev(STDERR_FILENO, iov, 2);
 	}
-	log_send(buf, (size_t)(head + n));
+	log_send(buf, (size_t)head + n);
 }
 
 void cmd_log(int prio, const char *fmt, ...)
