@@ -451,62 +451,94 @@ static int decode_map_field(struct cmp_map *m, const char *key, json_object *v,
 	return invalid(fail, key, "unknown parameter");
 }
 
+/* The key being written: what fits in cap, and the length it needs. */
+struct key_out {
+	unsigned char *p;
+	size_t cap, len;
+};
+
+static void key_add(struct key_out *k, const void *p, size_t len)
+{
+	if (k->len <= k->cap && len <= k->cap - k->len) {
+		memcpy(k->p + k->len, p, len);
+	}
+	k->len += len;
+}
+
 /* Length prefixes keep ("ab","c") and ("a","bc") apart; an absent field
  * is the one byte 0xff, which no length prefix starts with. */
-static void key_add(struct cm_buf *k, const void *p, size_t len)
+static void key_field(struct key_out *k, const struct cmp_slice *f)
 {
-	uint64_t n = len;
+	uint64_t n = f->len;
 
-	cm_buf_add(k, &n, sizeof(n));
-	cm_buf_add(k, p, len);
-}
-
-static void key_add_name(struct cm_buf *k, const char *s)
-{
-	if (s == NULL) {
-		cm_buf_add(k, "\xff", 1);
+	if (f->p == NULL) {
+		key_add(k, "\xff", 1);
 		return;
 	}
-	key_add(k, s, strlen(s));
+	key_add(k, &n, sizeof(n));
+	key_add(k, f->p, f->len);
 }
 
-static void key_add_json(struct cm_buf *k, json_object *v)
+size_t cmp_key_write(const struct cmp_key_fields *f, unsigned char *out, size_t cap)
 {
-	key_add(k, json_object_get_string(v), (size_t)json_object_get_string_len(v));
+	struct key_out k = {out, out != NULL ? cap : 0, 0};
+	uint64_t n_chain = f->n_chain;
+	unsigned char flag = f->trace ? 1 : 0;
+
+	key_field(&k, &f->cert);
+	key_add(&k, &n_chain, sizeof(n_chain));
+	for (size_t i = 0; i < f->n_chain; i++) {
+		key_field(&k, &f->chain[i]);
+	}
+	key_field(&k, &f->user);
+	key_field(&k, &f->upn_hint);
+	key_field(&k, &f->domain_hint);
+	key_field(&k, &f->hint_data);
+	key_add(&k, &flag, 1);
+	return k.len;
+}
+
+static struct cmp_slice json_slice(json_object *v)
+{
+	struct cmp_slice s = {NULL, 0};
+
+	if (v != NULL) {
+		s.p = json_object_get_string(v);
+		s.len = (size_t)json_object_get_string_len(v);
+	}
+	return s;
+}
+
+static struct cmp_slice name_slice(const char *name)
+{
+	struct cmp_slice s = {name, name != NULL ? strlen(name) : 0};
+
+	return s;
 }
 
 int cmp_map_key(struct cmp_map *m)
 {
-	struct cm_buf k;
-	unsigned char flag = m->trace ? 1 : 0;
-	uint64_t n_chain = m->n_chain;
+	struct cmp_key_fields f = {
+	    .cert = json_slice(m->cert_json),
+	    .n_chain = m->n_chain,
+	    .user = name_slice(m->user),
+	    .upn_hint = name_slice(m->upn_hint),
+	    .domain_hint = name_slice(m->domain_hint),
+	    .hint_data = json_slice(m->hint_json),
+	    .trace = m->trace,
+	};
+	size_t n;
 
-	free(m->key);
-	m->key = NULL;
-	m->key_len = 0;
-	cm_buf_init(&k, 0);
-	/* One allocation: the certificate is nearly all of it. */
-	cm_buf_room(&k, (size_t)json_object_get_string_len(m->cert_json) + 128);
-	key_add_json(&k, m->cert_json);
-	cm_buf_add(&k, &n_chain, sizeof(n_chain));
 	for (size_t i = 0; i < m->n_chain; i++) {
-		key_add_json(&k, m->chain_json[i]);
+		f.chain[i] = json_slice(m->chain_json[i]);
 	}
-	key_add_name(&k, m->user);
-	key_add_name(&k, m->upn_hint);
-	key_add_name(&k, m->domain_hint);
-	if (m->hint_json != NULL) {
-		key_add_json(&k, m->hint_json);
-	} else {
-		key_add_name(&k, NULL);
-	}
-	cm_buf_add(&k, &flag, 1);
-	if (k.failed || k.data == NULL) {
-		cm_buf_free(&k);
+	free(m->key);
+	m->key_len = 0;
+	n = cmp_key_write(&f, NULL, 0);
+	if ((m->key = malloc(n)) == NULL) {
 		return -1;
 	}
-	m->key = (unsigned char *)k.data;
-	m->key_len = k.len;
+	m->key_len = cmp_key_write(&f, m->key, n);
 	return 0;
 }
 

@@ -82,6 +82,27 @@ struct cmp_map {
 	size_t key_len;
 };
 
+/* A piece of a request as sent: p NULL when the field is absent. */
+struct cmp_slice {
+	const char *p;
+	size_t len;
+};
+
+/* The fields of a Map request the answer-cache key is made of. */
+struct cmp_key_fields {
+	struct cmp_slice cert;
+	struct cmp_slice chain[CMP_MAX_CHAIN];
+	size_t n_chain;
+	struct cmp_slice user, upn_hint, domain_hint, hint_data;
+	bool trace;
+};
+
+/* The cache key of f: each field length-prefixed (0xff when absent), in
+ * one string. Writes what fits in cap bytes of out (out may be NULL) and
+ * returns the whole length, as snprintf does. The one layout of the key,
+ * for the full decoder and for cmp_fast_map_key(). */
+size_t cmp_key_write(const struct cmp_key_fields *f, unsigned char *out, size_t cap);
+
 /* Validates Map's parameters and computes the cache key; the certificates
  * are decoded only by cmp_map_decode_certs(). Returns 0, or -1 and *fail. */
 int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m, struct cmp_fail *fail);

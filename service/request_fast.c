@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "protocol.h"
+#include "request.h"
 #include "request_fast.h"
 #include "util.h"
 
@@ -24,13 +25,17 @@ struct cur {
 
 /* The keys an object of the fast shape may hold; the tree points to these
  * constant strings instead of copies. */
-enum { KEY_PARAMETERS = 1, KEY_CHAIN = 1 };
-static const char *const envelope_keys[] = {
-    CMP_F_METHOD, CMP_F_PARAMETERS, CMP_F_ONEWAY, CMP_F_MORE, CMP_F_UPGRADE,
+enum { E_METHOD, E_PARAMETERS, E_ONEWAY, E_MORE, E_UPGRADE, E_N };
+static const char *const envelope_keys[E_N] = {
+    [E_METHOD] = CMP_F_METHOD, [E_PARAMETERS] = CMP_F_PARAMETERS, [E_ONEWAY] = CMP_F_ONEWAY,
+    [E_MORE] = CMP_F_MORE,     [E_UPGRADE] = CMP_F_UPGRADE,
 };
-static const char *const param_keys[] = {
-    CMP_P_CERTIFICATE, CMP_P_CHAIN,		  CMP_P_USER,  CMP_P_UPN_HINT,
-    CMP_P_DOMAIN_HINT, CMP_P_USER_MAPPING_DATA, CMP_P_TRACE,
+enum { P_CERTIFICATE, P_CHAIN, P_USER, P_UPN_HINT, P_DOMAIN_HINT, P_HINT_DATA, P_TRACE, P_N };
+static const char *const param_keys[P_N] = {
+    [P_CERTIFICATE] = CMP_P_CERTIFICATE, [P_CHAIN] = CMP_P_CHAIN,
+    [P_USER] = CMP_P_USER,		 [P_UPN_HINT] = CMP_P_UPN_HINT,
+    [P_DOMAIN_HINT] = CMP_P_DOMAIN_HINT, [P_HINT_DATA] = CMP_P_USER_MAPPING_DATA,
+    [P_TRACE] = CMP_P_TRACE,
 };
 
 struct scope {
@@ -233,6 +238,22 @@ static json_object *string_list(struct cur *c)
 	return a;
 }
 
+/* The next key of an object of scope sc and its ':', each key at most
+ * once (json-c keeps a repeated key's place and its last value); the
+ * cursor ends at the value. Its index in sc, or -1: not fast. */
+static int next_key(struct cur *c, const struct scope *sc, unsigned int *seen)
+{
+	int k;
+
+	skip_ws(c);
+	if ((k = key_index(c, sc)) < 0 || (*seen & 1U << k) != 0 || !eat(c, ':')) {
+		return -1;
+	}
+	*seen |= 1U << k;
+	skip_ws(c);
+	return k;
+}
+
 static json_object *object(struct cur *c, const struct scope *sc);
 
 /*
@@ -253,19 +274,18 @@ static int value(struct cur *c, const struct scope *sc, int k, json_object **v)
 	case 'n': return literal(c, "null") ? 0 : -1;
 	case '{':
 		c->p++;
-		*v = sc == &envelope && k == KEY_PARAMETERS ? object(c, &params) : NULL;
+		*v = sc == &envelope && k == E_PARAMETERS ? object(c, &params) : NULL;
 		break;
 	case '[':
 		c->p++;
-		*v = sc == &params && k == KEY_CHAIN ? string_list(c) : NULL;
+		*v = sc == &params && k == P_CHAIN ? string_list(c) : NULL;
 		break;
 	default: break;
 	}
 	return *v != NULL ? 0 : -1;
 }
 
-/* An object of scope sc, the cursor after its '{'. Each key at most once:
- * json-c keeps a repeated key's place and its last value. */
+/* An object of scope sc, the cursor after its '{'. */
 static json_object *object(struct cur *c, const struct scope *sc)
 {
 	json_object *o = json_object_new_object(), *v = NULL;
@@ -276,12 +296,9 @@ static json_object *object(struct cur *c, const struct scope *sc)
 		return o;
 	}
 	do {
-		skip_ws(c);
-		if ((k = key_index(c, sc)) < 0 || (seen & 1U << k) != 0 || !eat(c, ':')) {
+		if ((k = next_key(c, sc, &seen)) < 0) {
 			goto fail;
 		}
-		seen |= 1U << k;
-		skip_ws(c);
 		if (value(c, sc, k, &v) != 0 ||
 		    json_object_object_add_ex(o, sc->keys[k], v,
 					      JSON_C_OBJECT_ADD_KEY_IS_NEW |
@@ -318,29 +335,22 @@ struct json_object *cmp_fast_parse(const char *frame, size_t len)
 
 /* ---------------------------------------------------------------- the cache key alone */
 
-/* Map's parameters as the key needs them: slices of the frame. */
-struct key_fields {
-	const char *val[CM_ARRAY_SIZE(param_keys)];
-	size_t len[CM_ARRAY_SIZE(param_keys)];
-	bool trace;
-};
-
-enum { P_CERTIFICATE, P_CHAIN, P_USER, P_UPN_HINT, P_DOMAIN_HINT, P_HINT_DATA, P_TRACE };
-
 /* A string with no escape, the cursor at its quote. */
-static bool plain_string(struct cur *c, const char **body, size_t *len)
+static bool plain_string(struct cur *c, struct cmp_slice *out)
 {
 	size_t n_esc;
 
-	return c->p < c->end && *c->p == '"' && scan_string(c, body, len, &n_esc) == 0 &&
+	return c->p < c->end && *c->p == '"' && scan_string(c, &out->p, &out->len, &n_esc) == 0 &&
 	       n_esc == 0;
 }
 
 /* The parameters object, the cursor after its '{': certificate, user,
  * upn_hint, domain_hint as plain strings, trace as true or false; any
  * other key or value is for the full decoder. */
-static bool key_params(struct cur *c, struct key_fields *f)
+static bool key_params(struct cur *c, struct cmp_key_fields *f)
 {
+	struct cmp_slice *names[P_N] = {
+	    [P_USER] = &f->user, [P_UPN_HINT] = &f->upn_hint, [P_DOMAIN_HINT] = &f->domain_hint};
 	unsigned int seen = 0;
 	int k;
 
@@ -348,48 +358,45 @@ static bool key_params(struct cur *c, struct key_fields *f)
 		return false; /* no certificate: the full decoder says so */
 	}
 	do {
-		skip_ws(c);
-		if ((k = key_index(c, &params)) < 0 || (seen & 1U << k) != 0 || !eat(c, ':')) {
+		if ((k = next_key(c, &params, &seen)) < 0) {
 			return false;
 		}
-		seen |= 1U << k;
-		skip_ws(c);
 		if (k == P_TRACE) {
 			if (!(f->trace = literal(c, "true")) && !literal(c, "false")) {
 				return false;
 			}
-		} else if (k == P_CHAIN || k == P_HINT_DATA || !plain_string(c, &f->val[k], &f->len[k]) ||
-			   (k != P_CERTIFICATE && (f->len[k] == 0 || f->len[k] > CMP_MAX_NAME))) {
-			return false;
+		} else if (k == P_CERTIFICATE) {
+			if (!plain_string(c, &f->cert) || f->cert.len == 0) {
+				return false;
+			}
+		} else if (names[k] == NULL || !plain_string(c, names[k]) || names[k]->len == 0 ||
+			   names[k]->len > CMP_MAX_NAME) {
+			return false; /* chain, user_mapping_data, or a name the decoder refuses */
 		}
 	} while (eat(c, ','));
-	return eat(c, '}') && f->val[P_CERTIFICATE] != NULL;
+	return eat(c, '}') && f->cert.p != NULL;
 }
 
 /* The frame {"method":"<Map>","parameters":{...}} (either order). */
-static bool key_frame(struct cur *c, struct key_fields *f)
+static bool key_frame(struct cur *c, struct cmp_key_fields *f)
 {
 	unsigned int seen = 0;
-	const char *m;
-	size_t m_len;
+	struct cmp_slice m;
 	int k;
 
 	if (!eat(c, '{')) {
 		return false;
 	}
 	do {
-		skip_ws(c);
-		if ((k = key_index(c, &envelope)) < 0 || (seen & 1U << k) != 0 || !eat(c, ':')) {
+		if ((k = next_key(c, &envelope, &seen)) < 0) {
 			return false;
 		}
-		seen |= 1U << k;
-		skip_ws(c);
-		if (k == KEY_PARAMETERS) {
+		if (k == E_PARAMETERS) {
 			if (!eat(c, '{') || !key_params(c, f)) {
 				return false;
 			}
-		} else if (k != 0 || !plain_string(c, &m, &m_len) || m_len != strlen(CMP_M_MAP) ||
-			   memcmp(m, CMP_M_MAP, m_len) != 0) {
+		} else if (k != E_METHOD || !plain_string(c, &m) || m.len != strlen(CMP_M_MAP) ||
+			   memcmp(m.p, CMP_M_MAP, m.len) != 0) {
 			return false; /* oneway, more, upgrade, or another method */
 		}
 	} while (eat(c, ','));
@@ -397,62 +404,22 @@ static bool key_frame(struct cur *c, struct key_fields *f)
 		return false;
 	}
 	skip_ws(c);
-	return c->p == c->end && seen == (1U | 1U << KEY_PARAMETERS);
-}
-
-/* The key being written into the caller's room. */
-struct key_out {
-	unsigned char *p;
-	size_t cap, len;
-	bool full;
-};
-
-static void key_add(struct key_out *k, const void *p, size_t len)
-{
-	if (k->full || len > k->cap - k->len) {
-		k->full = true;
-		return;
-	}
-	memcpy(k->p + k->len, p, len);
-	k->len += len;
-}
-
-static void key_put(struct key_out *k, const char *s, size_t len)
-{
-	uint64_t n = len;
-
-	if (s == NULL) {
-		key_add(k, "\xff", 1);
-		return;
-	}
-	key_add(k, &n, sizeof(n));
-	key_add(k, s, len);
+	return c->p == c->end && seen == (1U << E_METHOD | 1U << E_PARAMETERS);
 }
 
 bool cmp_fast_map_key(const char *frame, size_t len, bool admin, unsigned char *key, size_t cap,
 		      size_t *key_len)
 {
 	struct cur c = {frame, frame + len};
-	struct key_out k = {key, cap, 0, false};
-	struct key_fields f;
-	uint64_t no_chain = 0;
-	unsigned char flag;
+	struct cmp_key_fields f;
 
 	memset(&f, 0, sizeof(f));
 	*key_len = 0;
-	if (!fast_enabled || len + 1 > CMP_MAX_REQUEST || !key_frame(&c, &f) ||
-	    f.len[P_CERTIFICATE] == 0) {
+	if (!fast_enabled || len + 1 > CMP_MAX_REQUEST || !key_frame(&c, &f)) {
 		return false;
 	}
-	/* As cmp_map_key() lays it out, trace as do_map() leaves it. */
-	flag = f.trace && admin ? 1 : 0;
-	key_put(&k, f.val[P_CERTIFICATE], f.len[P_CERTIFICATE]);
-	key_add(&k, &no_chain, sizeof(no_chain));
-	key_put(&k, f.val[P_USER], f.len[P_USER]);
-	key_put(&k, f.val[P_UPN_HINT], f.len[P_UPN_HINT]);
-	key_put(&k, f.val[P_DOMAIN_HINT], f.len[P_DOMAIN_HINT]);
-	key_put(&k, NULL, 0);
-	key_add(&k, &flag, 1);
-	*key_len = k.len;
-	return !k.full;
+	/* trace as do_map() leaves it. */
+	f.trace = f.trace && admin;
+	*key_len = cmp_key_write(&f, key, cap);
+	return *key_len <= cap;
 }
