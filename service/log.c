@@ -68,9 +68,8 @@ static bool stderr_is_journal(void)
 
 static void make_prefix(void)
 {
-	int n = snprintf(log_prefix, sizeof(log_prefix), "%s[%d]: ", log_ident, (int)getpid());
-
-	log_prefix_len = n < 0 ? 0 : (size_t)n >= sizeof(log_prefix) ? sizeof(log_prefix) - 1 : (size_t)n;
+	snprintf(log_prefix, sizeof(log_prefix), "%s[%d]: ", log_ident, (int)getpid());
+	log_prefix_len = strlen(log_prefix);
 }
 
 void cmd_log_open(const char *ident, bool to_stderr)
@@ -161,7 +160,6 @@ void cmd_log_line(int prio, const char *msg)
 	}
 	memcpy(buf + head + n, msg, msg_len);
 	n += msg_len;
-	buf[head + n] = '\0';
 	if (log_stderr) {
 		struct iovec iov[2] = {{buf + head, n}, {(char *)"\n", 1}};
 
