@@ -158,7 +158,7 @@ check_PROGRAMS += bench/service/bench_first
 bench_service_bench_first_SOURCES = bench/service/bench_first.c bench/service/benchlib.c \
 	bench/service/benchlib.h
 bench_service_bench_first_LDADD = $(OPENSSL_LIBS)
-EXTRA_DIST += bench/service/run.sh
+EXTRA_DIST += bench/service/run.sh bench/service/benchlib.sh
 bench-service: certmapd bench/service/bench_client bench/service/bench_first tests/service/svc_client \
 		tests/lib/logsink tests/certs/out/stamp
 	$(SHELL) $(top_srcdir)/bench/service/run.sh $(abs_top_builddir) $(abs_top_srcdir)

@@ -55,18 +55,10 @@ if [ "${CERTMAP_BENCH_NS:-}" = 1 ]; then
 else
 	echo "decision records: to certmapd's standard error, a file (BENCH_LOG=journal: to a journald stand-in)"
 fi
-printf 'alice:x:1000:1000:Alice:/home/alice:/bin/sh\n' > "$tmp/passwd"
-printf 'alice:x:1000:\ndev:x:2000:alice\n' > "$tmp/group"
-NSS_WRAPPER_PASSWD="$tmp/passwd"; NSS_WRAPPER_GROUP="$tmp/group"
-export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
+. "$srcdir/bench/service/benchlib.sh"
+bench_accounts "$tmp"
 conf() { # file socket ttl
-	cat > "$1" <<EOC
-verify = { ca_file = "$certs/ca.pem"; };
-domains = ( { name = "local"; type = "local"; } );
-rules = ( { name = "upn"; priority = 10; match = "<EKU>clientAuth";
-  map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; } );
-service = { socket = "$2"; user = "root"; allowed_uids = [$(id -u)]; timeout = 60; cache_ttl = $3; };
-EOC
+	bench_conf "$1" "socket = \"$2\"; user = \"root\"; allowed_uids = [$(id -u)]; timeout = 60; cache_ttl = $3;"
 }
 conf "$tmp/cached.conf" "$tmp/cached.sock" 300
 conf "$tmp/uncached.conf" "$tmp/uncached.sock" 0

@@ -29,19 +29,11 @@ cleanup() { ngx_stop; [ -z "$pid" ] || { kill "$pid"; wait "$pid"; } 2>/dev/null
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-printf 'alice:x:1000:1000:Alice:/home/alice:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n' > "$tmp/passwd"
-printf 'alice:x:1000:\ndev:x:2000:alice\nnogroup:x:65534:\n' > "$tmp/group"
-NSS_WRAPPER_PASSWD="$tmp/passwd"; NSS_WRAPPER_GROUP="$tmp/group"
-export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
-cat > "$tmp/certmap.conf" <<EOC
-verify = { ca_file = "$certs/ca.pem"; };
-domains = ( { name = "local"; type = "local"; } );
-rules = ( { name = "upn"; priority = 10; match = "<EKU>clientAuth";
-  map = "LOCAL:{subject_principal.short_name}"; domains = ["local"]; } );
-service = { socket = "$tmp/sock"; user = "root"; allowed_uids = [0, $(id -u), 65534];
+. "$srcdir/bench/service/benchlib.sh"
+bench_accounts "$tmp" 'nobody:x:65534:65534::/:/bin/sh'
+bench_conf "$tmp/certmap.conf" "socket = \"$tmp/sock\"; user = \"root\"; allowed_uids = [0, $(id -u), 65534];
   timeout = 60; cache_ttl = 300; max_connections = 512; max_connections_per_uid = 512;
-  http = { socket = "$tmp/http.sock"; cert_format = "nginx"; }; };
-EOC
+  http = { socket = \"$tmp/http.sock\"; cert_format = \"nginx\"; };"
 sh "$srcdir/tests/lib/nsswrap.sh" "$builddir/certmapd" -f -c "$tmp/certmap.conf" > "$tmp/log" 2>&1 &
 pid=$!
 i=0; while ! grep -q " serving " "$tmp/log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
