@@ -23,3 +23,12 @@ rules = ( { name = "upn"; priority = 10; match = "<EKU>clientAuth";
 service = { $2 };
 EOC
 }
+
+# bench_certmapd CONF LOG: starts certmapd -f on CONF (its lines in LOG)
+# and waits until it serves; sets pid (the wrapper's) and daemon (certmapd's).
+bench_certmapd() {
+	sh "$srcdir/tests/lib/nsswrap.sh" "$builddir/certmapd" -f -c "$1" > "$2" 2>&1 &
+	pid=$!
+	b_i=0; while ! grep -q " serving " "$2" && [ $b_i -lt 50 ]; do sleep 0.1; b_i=$((b_i + 1)); done
+	daemon=$(pgrep -P "$pid" certmapd || echo "$pid")
+}

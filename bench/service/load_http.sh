@@ -28,10 +28,7 @@ bench_conf "$tmp/certmap.conf" "socket = \"$tmp/sock\"; user = \"root\"; allowed
   timeout = 5; cache_ttl = 300; max_connections = 512; max_connections_per_uid = 512;
   http = { socket = \"$tmp/http.sock\"; cert_format = \"base64-der\"; };"
 # The audit lines (one per answer) go to a file nobody reads.
-sh "$srcdir/tests/lib/nsswrap.sh" "$builddir/certmapd" -f -c "$tmp/certmap.conf" > "$tmp/log" 2>&1 &
-pid=$!
-i=0; while ! grep -q " serving " "$tmp/log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-daemon=$(pgrep -P "$pid" certmapd || echo "$pid")
+bench_certmapd "$tmp/certmap.conf" "$tmp/log"
 
 req() { # NAME CERT: a request file with CERT's DER, base64
 	printf 'GET /auth HTTP/1.1\r\nHost: certmapd\r\nX-Client-Cert: %s\r\n\r\n' \

@@ -34,10 +34,7 @@ bench_accounts "$tmp" 'nobody:x:65534:65534::/:/bin/sh'
 bench_conf "$tmp/certmap.conf" "socket = \"$tmp/sock\"; user = \"root\"; allowed_uids = [0, $(id -u), 65534];
   timeout = 60; cache_ttl = 300; max_connections = 512; max_connections_per_uid = 512;
   http = { socket = \"$tmp/http.sock\"; cert_format = \"nginx\"; };"
-sh "$srcdir/tests/lib/nsswrap.sh" "$builddir/certmapd" -f -c "$tmp/certmap.conf" > "$tmp/log" 2>&1 &
-pid=$!
-i=0; while ! grep -q " serving " "$tmp/log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-daemon=$(pgrep -P "$pid" certmapd || echo "$pid")
+bench_certmapd "$tmp/certmap.conf" "$tmp/log"
 
 # The certificate as nginx's $ssl_client_escaped_cert.
 esc=$(sed -e 's/%/%25/g; s/+/%2B/g; s#/#%2F#g; s/=/%3D/g; s/ /%20/g' "$certs/alice.pem" | awk '{printf "%s%%0A", $0}')
