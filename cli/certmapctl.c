@@ -14,6 +14,7 @@
 #include "answer.h"
 #include "certmap.h"
 #include "cli.h"
+#include "x509_libctx.h"
 
 /* The JSON object a command prints when it fails before its own. */
 enum json_shape {
@@ -268,6 +269,7 @@ int main(int argc, char **argv)
 	const struct command *cmd = NULL;
 	int rc;
 
+	cm_x509_libctx_enable();
 	cli_json = wants_json(argc, argv);
 	rc = run(argc, argv, &cmd);
 	if (cli_json && !json_printed) {

@@ -28,10 +28,12 @@
 
 #include "file.h"
 #include "verify.h"
+#include "x509_libctx.h"
 
 struct cm_verifier {
 	struct cm_verify_policy p;
 	uint64_t gen;               /* unique per cm_verifier_new: keys cm_verify_memo */
+	OSSL_LIB_CTX *libctx;       /* of every certificate and CRL it decodes */
 	X509_STORE *store;          /* NULL unless p.enabled */
 	struct cm_strv eku_oids;    /* p.require_eku resolved, same order */
 	/* When the store's verdicts change by time alone: the notBefore and
@@ -212,6 +214,7 @@ static const char *pem_article(const char *type)
  * type, and the type of the first other block. */
 struct pem_walk {
 	const struct cm_verify_policy *p;
+	OSSL_LIB_CTX *libctx;
 	const char *setting;
 	const char *path;
 	int line;
@@ -219,12 +222,31 @@ struct pem_walk {
 	char other[64];
 };
 
+/* A certificate decoded in libctx (the documented way: a new X509 of that
+ * context, filled by d2i), with its trust settings when aux; NULL when
+ * the bytes are not one. */
+static X509 *d2i_cert(OSSL_LIB_CTX *libctx, const unsigned char **p, long len, bool aux)
+{
+	X509 *x = X509_new_ex(libctx, NULL);
+	X509 *r;
+
+	if (x == NULL) {
+		return NULL;
+	}
+	/* A failed d2i frees *a and clears it, but a failed AUX part does not. */
+	r = aux ? d2i_X509_AUX(&x, p, len) : d2i_X509(&x, p, len);
+	if (r == NULL) {
+		X509_free(x);
+	}
+	return r;
+}
+
 /* Adds one CA certificate (DER) from the CA file to the store. */
 static int add_ca_cert(X509_STORE *store, struct pem_walk *w, bool trusted_form,
 		       const unsigned char *der, long der_len, char **errmsg)
 {
 	const unsigned char *q = der;
-	X509 *x = trusted_form ? d2i_X509_AUX(NULL, &q, der_len) : d2i_X509(NULL, &q, der_len);
+	X509 *x = d2i_cert(w->libctx, &q, der_len, trusted_form);
 	struct cm_buf b;
 	int rc = 0;
 
@@ -265,8 +287,13 @@ static int add_crl(X509_STORE *store, struct pem_walk *w, const unsigned char *d
 		   long der_len, char **errmsg)
 {
 	const unsigned char *q = der;
-	X509_CRL *crl = d2i_X509_CRL(NULL, &q, der_len);
+	X509_CRL *crl = X509_CRL_new_ex(w->libctx, NULL);
 	int rc = 0;
+
+	if (crl != NULL && d2i_X509_CRL(&crl, &q, der_len) == NULL) {
+		X509_CRL_free(crl); /* NULL unless d2i kept it */
+		crl = NULL;
+	}
 
 	if (crl == NULL || q != der + der_len) {
 		rc = vfail_at(w->p, errmsg, CERTMAP_ERR_CONFIG, w->line, w->setting,
@@ -362,7 +389,7 @@ static int read_setting_file(const struct cm_verify_policy *p, const char *setti
 static int load_ca_file(struct cm_verifier *v, char **errmsg)
 {
 	struct pem_walk w = {
-		.p = &v->p, .setting = "verify.ca_file", .path = v->p.ca_file,
+		.p = &v->p, .libctx = v->libctx, .setting = "verify.ca_file", .path = v->p.ca_file,
 		.line = v->p.ca_file_line,
 	};
 	char *data = NULL;
@@ -407,7 +434,7 @@ static int load_ca_dir(struct cm_verifier *v, char **errmsg)
 static int load_crl(struct cm_verifier *v, char **errmsg)
 {
 	struct pem_walk w = {
-		.p = &v->p, .setting = "verify.crl_file", .path = v->p.crl_file,
+		.p = &v->p, .libctx = v->libctx, .setting = "verify.crl_file", .path = v->p.crl_file,
 		.line = v->p.crl_file_line,
 	};
 	char *data = NULL;
@@ -535,6 +562,7 @@ int cm_verifier_new(const struct cm_verify_policy *p, struct cm_verifier **out,
 	v = calloc(1, sizeof(*v));
 	if (v != NULL) {
 		v->gen = atomic_fetch_add(&generations, 1) + 1;
+		v->libctx = cm_x509_libctx();
 	}
 	if (v == NULL || copy_policy(&v->p, p) != 0) {
 		rv = vfail(errmsg, CERTMAP_ERR_NOMEM, "out of memory");
@@ -605,10 +633,10 @@ static enum certmap_reason reason_msg(char **msg, enum certmap_reason r,
 }
 
 /* Exactly one DER certificate, nothing after it. */
-static X509 *x509_from_der(const unsigned char *der, size_t der_len)
+static X509 *x509_from_der(OSSL_LIB_CTX *libctx, const unsigned char *der, size_t der_len)
 {
 	const unsigned char *p = der;
-	X509 *x = d2i_X509(NULL, &p, (long)der_len);
+	X509 *x = d2i_cert(libctx, &p, (long)der_len, false);
 
 	if (x != NULL && p != der + der_len) {
 		X509_free(x);
@@ -617,7 +645,7 @@ static X509 *x509_from_der(const unsigned char *der, size_t der_len)
 	return x;
 }
 
-static X509 *x509_from(const unsigned char *data, size_t len)
+static X509 *x509_from(OSSL_LIB_CTX *libctx, const unsigned char *data, size_t len)
 {
 	unsigned char *der = NULL;
 	size_t der_len = 0;
@@ -626,7 +654,7 @@ static X509 *x509_from(const unsigned char *data, size_t len)
 	if (cm_cert_to_der(data, len, &der, &der_len, NULL) != 0) {
 		return NULL;
 	}
-	x = x509_from_der(der, der_len);
+	x = x509_from_der(libctx, der, der_len);
 	free(der);
 	return x;
 }
@@ -755,16 +783,16 @@ static enum certmap_reason check_chain(const struct cm_verifier *v,
 	enum certmap_reason r;
 
 	/* The identity holds DER already: decoded straight, no copy. */
-	leaf = x509_from_der(id->der, id->der_len);
+	leaf = x509_from_der(v->libctx, id->der, id->der_len);
 	untrusted = sk_X509_new_null();
-	ctx = X509_STORE_CTX_new();
+	ctx = X509_STORE_CTX_new_ex(v->libctx, NULL);
 	if (leaf == NULL || untrusted == NULL || ctx == NULL) {
 		r = reason_msg(msg, CERTMAP_REASON_INVALID_CERTIFICATE,
 			       "the certificate cannot be prepared for verification");
 		goto out;
 	}
 	for (size_t i = 0; i < n_chain; i++) {
-		X509 *x = x509_from(chain[i], chain_len[i]);
+		X509 *x = x509_from(v->libctx, chain[i], chain_len[i]);
 
 		if (x == NULL || !sk_X509_push(untrusted, x)) {
 			X509_free(x);

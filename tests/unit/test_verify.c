@@ -21,6 +21,7 @@
 #include "identity.h"
 #include "testlib.h"
 #include "verify.h"
+#include "x509_libctx.h"
 
 /* A policy with every path under $CERTMAP_TEST_CERTS. */
 static void policy_init(struct cm_verify_policy *p, bool enabled, const char *ca,
@@ -605,5 +606,10 @@ int main(void)
 		cmocka_unit_test(test_memo_crl_next_update),
 	};
 
+#ifdef CM_TEST_X509_LIBCTX
+	/* test_verify_libctx: the same tests in certmapd's context. */
+	cm_x509_libctx_enable();
+	assert_non_null(cm_x509_libctx());
+#endif
 	return cmocka_run_group_tests_name("verify", tests, NULL, NULL);
 }
