@@ -113,6 +113,44 @@ static void test_chain_and_time(void **state)
 	cm_verifier_free(v);
 }
 
+/* A hashed CA directory (openssl-rehash(1)): OpenSSL reads the anchor
+ * from it by name while it verifies, in the verifier's library context. */
+static void test_ca_dir(void **state)
+{
+	char *dir = cmt_tmpdir("cadir"), *ca = cmt_cert_path("ca.pem"), *link;
+	unsigned char *pem = NULL;
+	size_t len = 0;
+	struct cm_verify_policy p;
+	struct cm_verifier *v = NULL;
+	char *err = NULL, name[32];
+	FILE *f = fopen(ca, "r");
+	X509 *x = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+
+	(void)state;
+	assert_non_null(x);
+	fclose(f);
+	snprintf(name, sizeof(name), "%08lx.0", X509_subject_name_hash(x));
+	X509_free(x);
+	assert_int_equal(cmt_read_file(ca, &pem, &len), 0);
+	link = cmt_write_file(dir, name, (const char *)pem);
+	policy_init(&p, true, NULL, NULL);
+	p.ca_dir = strdup(dir);
+	if (cm_verifier_new(&p, &v, &err) != 0) {
+		fail_msg("cm_verifier_new: %s", err);
+	}
+	expect(v, "alice.pem", NULL, CERTMAP_REASON_NONE, NULL);
+	expect(v, "bob-ec.pem", NULL, CERTMAP_REASON_NONE, NULL);
+	expect(v, "expired.pem", NULL, CERTMAP_REASON_EXPIRED, "expired");
+	expect(v, "untrusted.pem", NULL, CERTMAP_REASON_UNTRUSTED, "issuer");
+	expect(v, "via-inter.pem", "chain.pem", CERTMAP_REASON_NONE, NULL);
+	cm_verifier_free(v);
+	cm_verify_policy_clear(&p);
+	free(link);
+	free(pem);
+	free(ca);
+	free(dir);
+}
+
 static void test_crl(void **state)
 {
 	struct cm_verifier *v = verifier(true, "crl.pem");
@@ -590,6 +628,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chain_and_time),
+		cmocka_unit_test(test_ca_dir),
 		cmocka_unit_test(test_crl),
 		cmocka_unit_test(test_now),
 		cmocka_unit_test(test_eku_and_key),
