@@ -383,6 +383,18 @@ struct cm_audit_pre {
 };
 
 #ifdef HAVE_SYSTEMD
+static int sd_sendv(const struct iovec *fields, size_t n)
+{
+	return sd_journal_sendv(fields, (int)n) >= 0 ? 0 : -1;
+}
+
+static _Atomic(cm_audit_journal_fn) journal_send = sd_sendv;
+
+void cm_audit_set_journal(cm_audit_journal_fn fn)
+{
+	atomic_store(&journal_send, fn != NULL ? fn : sd_sendv);
+}
+
 /* Whether journald's socket is there: looked at most once a second, not
  * for every record. */
 static bool journal_there(void)
@@ -408,16 +420,14 @@ static void add_fields(struct iovec *iov, size_t *n, const struct record *r)
 	}
 }
 
-/* Returns 0 when journald took the record. */
-static int to_journal(const struct cm_audit_pre *p, const struct record *tail, const char *line)
+/* Returns 0 when journald took the record: p's fields, then tail's. */
+static int to_journal(const struct cm_audit_pre *p, const struct iovec *tail, size_t n_tail,
+		      const char *line)
 {
 	struct iovec iov[2 * MAX_FIELDS + 4];
 	char msg[8300], id[64], ident[64];
 	size_t n = 0;
 
-	if (!journal_there()) {
-		return -1;
-	}
 	snprintf(msg, sizeof(msg), "MESSAGE=%s", line);
 	snprintf(id, sizeof(id), "MESSAGE_ID=%s", message_id(p->verdict));
 	snprintf(ident, sizeof(ident), "SYSLOG_IDENTIFIER=%s",
@@ -427,8 +437,10 @@ static int to_journal(const struct cm_audit_pre *p, const struct record *tail, c
 	iov[n++] = (struct iovec){(char *)"PRIORITY=5", 10};
 	iov[n++] = (struct iovec){ident, strlen(ident)};
 	add_fields(iov, &n, &p->head);
-	add_fields(iov, &n, tail);
-	return sd_journal_sendv(iov, (int)n) >= 0 ? 0 : -1;
+	for (size_t i = 0; i < n_tail && i < MAX_FIELDS; i++) {
+		iov[n++] = tail[i];
+	}
+	return atomic_load(&journal_send)(iov, n);
 }
 #endif
 
@@ -481,37 +493,69 @@ void cm_audit_pre_free(struct cm_audit_pre *p)
 }
 
 /*
- * The common case at the speed of a cache hit: certmapd's record (peer
- * numbers, no strings to escape) to syslog when journald is not there,
- * formatted on the stack with the same words record_tail puts. False
- * when the record needs the general path.
+ * The common case at the speed of a cache hit: certmapd's tail words (peer
+ * numbers, no strings to escape) formatted on the stack, the same words
+ * and fields record_tail puts, for the journal or syslog. False when the
+ * record needs the general path.
  */
-static bool syslog_peer_line(const struct cm_audit_pre *p, const struct cm_audit *a,
-			     unsigned int suppressed, cm_audit_syslog_fn to_syslog, void *arg)
-{
-	char line[8192];
-	int n;
+struct peer_tail {
+	char line[160];
+	char field[5][48];
+	struct iovec iov[5];
+	size_t n;
+};
 
-#ifdef HAVE_SYSTEMD
-	if (journal_there()) {
+static void peer_field(struct peer_tail *t, const char *word, const char *key,
+		       unsigned long long v, const char *text)
+{
+	char num[24], *f = t->field[t->n];
+	size_t used = strlen(t->line);
+	int l;
+
+	if (text == NULL) {
+		snprintf(num, sizeof(num), "%llu", v);
+		text = num;
+	}
+	l = snprintf(f, sizeof(t->field[0]), "CERTMAP_%s=%s", key, text);
+	t->iov[t->n++] = (struct iovec){f, (size_t)l};
+	snprintf(t->line + used, sizeof(t->line) - used, " %s=%s", word, text);
+}
+
+static void peer_tail(struct peer_tail *t, const struct cm_audit *a, unsigned int suppressed)
+{
+	t->line[0] = '\0';
+	t->n = 0;
+	peer_field(t, "peer_uid", "PEER_UID", (unsigned long long)a->peer_uid, NULL);
+	peer_field(t, "peer_pid", "PEER_PID", (unsigned long long)a->peer_pid, NULL);
+	peer_field(t, "cached", "CACHED", 0, a->cached ? "yes" : "no");
+	peer_field(t, "time_us", "TIME_US", (unsigned long long)a->time_us, NULL);
+	if (suppressed > 0) {
+		peer_field(t, "suppressed", "SUPPRESSED", suppressed, NULL);
+	}
+}
+
+static bool peer_record(const struct cm_audit_pre *p, const struct cm_audit *a,
+			unsigned int suppressed, cm_audit_syslog_fn to_syslog, void *arg)
+{
+	struct peer_tail t;
+	char line[8192];
+	size_t tl;
+
+	if (!a->has_peer || p->head.line.failed) {
 		return false;
 	}
-#endif
-	if (!a->has_peer || p->head.line.failed || p->head.line.len >= sizeof(line) - 128) {
+	peer_tail(&t, a, suppressed);
+	tl = strlen(t.line);
+	if (p->head.line.len + tl >= sizeof(line)) {
 		return false;
 	}
 	memcpy(line, p->head.line.data, p->head.line.len);
-	n = snprintf(line + p->head.line.len, sizeof(line) - p->head.line.len,
-		     " peer_uid=%llu peer_pid=%llu cached=%s time_us=%llu",
-		     (unsigned long long)a->peer_uid, (unsigned long long)a->peer_pid,
-		     a->cached ? "yes" : "no", (unsigned long long)a->time_us);
-	if (n < 0 || (size_t)n >= sizeof(line) - p->head.line.len - 32) {
-		return false;
+	memcpy(line + p->head.line.len, t.line, tl + 1);
+#ifdef HAVE_SYSTEMD
+	if (journal_there() && to_journal(p, t.iov, t.n, line) == 0) {
+		return true;
 	}
-	if (suppressed > 0) {
-		snprintf(line + p->head.line.len + n, sizeof(line) - p->head.line.len - (size_t)n,
-			 " suppressed=%u", suppressed);
-	}
+#endif
 	to_syslog(arg, line);
 	return true;
 }
@@ -531,7 +575,7 @@ void cm_audit_log_pre(const struct cm_audit_pre *p, const struct cm_audit *a,
 	if (!rate_allow(p->verdict, p->cert_sha256, p->reason, &suppressed)) {
 		return;
 	}
-	if (syslog_peer_line(p, a, suppressed, to_syslog, arg)) {
+	if (peer_record(p, a, suppressed, to_syslog, arg)) {
 		return;
 	}
 	record_tail(&tail, a, suppressed);
@@ -545,8 +589,14 @@ void cm_audit_log_pre(const struct cm_audit_pre *p, const struct cm_audit *a,
 		goto out;
 	}
 #ifdef HAVE_SYSTEMD
-	if (to_journal(p, &tail, text) == 0) {
-		goto out;
+	if (journal_there()) {
+		struct iovec iov[MAX_FIELDS];
+		size_t n = 0;
+
+		add_fields(iov, &n, &tail);
+		if (to_journal(p, iov, n, text) == 0) {
+			goto out;
+		}
 	}
 #endif
 	to_syslog(arg, text);

@@ -71,6 +71,14 @@ void cm_audit_pre_free(struct cm_audit_pre *p);
 void cm_audit_log_pre(const struct cm_audit_pre *p, const struct cm_audit *a,
 		      cm_audit_syslog_fn to_syslog, void *arg);
 
+/* How a record reaches journald: fn gets the entry's "KEY=value" fields,
+ * as sd_journal_sendv does, and returns 0 when journald took it.
+ * sd_journal_sendv by default (NULL restores it); certmapd gives its own
+ * (service/journal.c). Set before any record is logged. */
+struct iovec;
+typedef int (*cm_audit_journal_fn)(const struct iovec *fields, size_t n);
+void cm_audit_set_journal(cm_audit_journal_fn fn);
+
 /* Monotonic microseconds, for time_us. */
 uint64_t cm_audit_now_us(void);
 

@@ -46,6 +46,8 @@ void cmd_log_forked(void);
 void cmd_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One line as it is (no format). */
 void cmd_log_line(int prio, const char *msg);
+/* journal.c: decision records go to journald on one connected socket. */
+void cmd_journal_use(void);
 
 /* ---------------------------------------------------------------- state.c */
 

@@ -7,7 +7,7 @@ certmapd_SOURCES = service/main.c service/loop.c service/loops.c service/limits.
 	service/dispatch.c service/peer.c service/state.c \
 	service/workers.c service/cache.c service/cache.h service/request.c \
 	service/request.h service/request_fast.c service/request_fast.h service/daemon.h \
-	service/sd_shim.c service/log.c
+	service/sd_shim.c service/log.c service/journal.c
 # The D-Bus InfoPipe face (service.infopipe); a stub without libsystemd.
 certmapd_SOURCES += service/infopipe.c service/infopipe.h service/infopipe_users.c service/infopipe_accounts.c \
 	service/infopipe_objects.c service/infopipe_int.h

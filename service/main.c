@@ -408,6 +408,7 @@ int main(int argc, char **argv)
 	cmd_log_open("certmapd", o.foreground);
 	/* Certificates never seen cost half as much to decode (x509_libctx.c). */
 	cm_x509_libctx_enable();
+	cmd_journal_use();
 	st.config_path = o.config;
 	st.cache_shards = o.loops + 1;
 	if ((st.gen = cmd_gen_load(o.config, st.cache_shards, &err)) == NULL) {

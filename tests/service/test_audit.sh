@@ -114,6 +114,15 @@ else
 	ko "MESSAGE is the syslog line"; cat "$sink"
 fi
 if grep -q "^SYSLOG .* decision " "$sink"; then ko "nothing to syslog while journald listens"; else ok "nothing to syslog while journald listens"; fi
+# journald restarted (a new socket at the same path): certmapd's connected
+# socket is pointed at it, and no record is lost meanwhile.
+stop_sink
+start_sink /run/systemd/journal/socket
+for i in 1 2 3 4 5 6; do map "$certs/alice.pem"; sleep 0.1; done
+settle
+snap
+expect_entries "records reach a restarted journald" 6 "MESSAGE_ID=$ID_MAPPED" CERTMAP_USER=alice \
+    CERTMAP_CACHED=yes CERTMAP_PEER_UID=0
 
 # --- repeated refusals: 5 per certificate and reason in 10 s, then a count
 : > "$sink"
@@ -201,7 +210,7 @@ expect_entries "PAM mapped: journal fields" 1 "MESSAGE_ID=$ID_MAPPED" SYSLOG_IDE
     CERTMAP_CACHED=no
 expect_entries "PAM refused: journal fields" 1 "MESSAGE_ID=$ID_REFUSED" CERTMAP_REASON=untrusted \
     CERTMAP_PAM_SERVICE=audit-svc CERTMAP_PAM_RHOST=other.example "CERTMAP_CERT_SHA256=$UNTRUSTED"
-if grep -q '^MESSAGE=PAM_SUCCESS verdict=mapped user="alice"' "$sink"; then ok "PAM MESSAGE"; else ko "PAM MESSAGE"; cat "$sink"; fi
+if grep -q '^MESSAGE=PAM_SUCCESS verdict=mapped user="alice"' "$sink"; then ok "PAM MESSAGE"; else ko "PAM MESSAGE"; cat "$sink" "$tmp/pam.out"; fi
 stop_sink
 start_sink "$tmp/not-journald"
 pam client.example "$certs/alice.pem"; settle
