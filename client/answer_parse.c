@@ -14,8 +14,10 @@
 #include "answer_parse.h"
 
 /* Candidate statuses are static strings in an answer. */
+/* What decision.c writes (certmap.h, struct certmap_candidate); any other
+ * status reads as "unknown". */
 static const char *const candidate_statuses[] = {
-	"kept", "no_account", "uid_refused", "invalid_name", "not_requested", "not_hinted",
+	"kept", "no_account", "uid_refused", "duplicate", "dropped", "sid_mismatch",
 };
 
 static const char *get_str(json_object *o, const char *key, bool required, bool *bad)

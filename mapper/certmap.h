@@ -153,7 +153,8 @@ struct certmap_answer;
 struct certmap_candidate {
 	const char *user;
 	const char *domain;
-	const char *status;  /* "kept", "no_account", "uid_refused", "invalid_name", "not_requested", "not_hinted" */
+	const char *status;  /* "kept", "no_account", "uid_refused", "duplicate", "dropped" (over the
+			      * limits), "sid_mismatch" */
 	const char *note;    /* a sentence, may be NULL */
 };
 

@@ -316,6 +316,25 @@ call "an account next to it still maps" 0 "$USERS" $IFP.Users FindByCertificate 
 expect_out "an account next to it: alice" "o \"$ALICE\""
 stop_daemon
 
+# --- more candidates than certmap weighs (256): LimitsExceeded, never a
+# partial list that could leave out the account meant.
+i=0
+while [ $i -lt 300 ]; do
+	printf 'many%d:x:%d:1001:Many:/home/many:/bin/sh\n' $i $((3000 + i)) >> "$tmp/passwd"
+	printf '"/DC=com/DC=example/O=Example/CN=bob" many%d\n' $i
+	i=$((i + 1))
+done > "$tmp/many.map"
+SVC_DOMAINS='{ name = "local"; type = "local"; }'
+SVC_RULES="  { name = \"grid\"; priority = 10; map = \"MAPFILE:$tmp/many.map:{subject_dn!grid}\"; domains = [\"local\"]; }"
+write_config "$conf" "infopipe = true;"
+if ifp_start "$conf"; then ok "started with a rule giving 300 accounts"; else ko "started with a rule giving 300 accounts"; fi
+fails "300 candidates: ListByCertificate" org.freedesktop.DBus.Error.LimitsExceeded "$USERS" \
+	$IFP.Users.ListByCertificate string:"$(pem bob-ec)" uint32:0
+expect_out "300 candidates: the message says why" "more candidates than certmap weighs"
+fails "300 candidates: FindByCertificate is ambiguous" org.freedesktop.DBus.Error.InvalidArgs "$USERS" \
+	$IFP.Users.FindByCertificate string:"$(pem bob-ec)"
+stop_daemon
+
 set_domain local
 write_config "$conf" "infopipe = true;"
 if ifp_start "$conf"; then ok "restarted without the certificate domain"; else ko "restarted without the certificate domain"; fi

@@ -289,6 +289,38 @@ static void test_answer_json_certificate_only(void **state)
 	certmap_answer_free(a);
 }
 
+/* Every candidate status the decision writes crosses the wire as it is
+ * (InfoPipe's ListByCertificate refuses a list with a "dropped" one); one
+ * the client does not know reads as "unknown". */
+static void test_answer_json_candidate_statuses(void **state)
+{
+	static const char *const statuses[] = { "kept", "no_account", "uid_refused", "duplicate",
+						 "dropped", "sid_mismatch", "something_new" };
+	struct certmap_answer *a = cm_answer_new(), *b = NULL;
+	json_object *o;
+	char *s;
+	long t;
+
+	(void)state;
+	assert_int_equal(cm_answer_refuse(a, CERTMAP_REASON_AMBIGUOUS, "several"), 0);
+	t = cm_answer_trace_add(a, "grid", 10, true, "");
+	for (size_t i = 0; i < CM_ARRAY_SIZE(statuses); i++) {
+		assert_int_equal(cm_answer_candidate_add(a, t, "u", "local", statuses[i], NULL), 0);
+	}
+	s = certmap_answer_to_json(a, true);
+	o = strict_parse(s);
+	assert_int_equal(cm_answer_from_json(o, &b), 0);
+	assert_int_equal(certmap_answer_trace(b, 0)->n_candidates, CM_ARRAY_SIZE(statuses));
+	for (size_t i = 0; i + 1 < CM_ARRAY_SIZE(statuses); i++) {
+		assert_string_equal(certmap_answer_trace(b, 0)->candidates[i].status, statuses[i]);
+	}
+	assert_string_equal(certmap_answer_trace(b, 0)->candidates[6].status, "unknown");
+	certmap_answer_free(b);
+	json_object_put(o);
+	free(s);
+	certmap_answer_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_answer_json_refusal_utf8),
 		cmocka_unit_test(test_answer_json_mapped_not_utf8),
 		cmocka_unit_test(test_answer_json_certificate_only),
+		cmocka_unit_test(test_answer_json_candidate_statuses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
