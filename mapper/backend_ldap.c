@@ -812,80 +812,171 @@ static int search(const struct cm_ldap_conf *lc, LDAP *ld, const char *base, int
 	return search_rc(ld, lrc, msg);
 }
 
-/* The only value of attr as a C string: NULL when absent, several, too
- * long or holding a NUL byte (*why says which). */
-static char *single_value(LDAP *ld, LDAPMessage *e, const char *attr, const char **why)
-{
-	struct berval **vals = ldap_get_values_len(ld, e, attr);
-	char *s = NULL;
+/*
+ * An entry read in one pass: its DN and the values of the attributes asked
+ * for, pointing into the message (valid while it is). ldap_get_values_len
+ * scans the entry from its start for every attribute asked for, copying
+ * each attribute name and value it passes; an account reads five or six.
+ * As there, the first occurrence of an attribute is the one used.
+ */
+#define ENTRY_ATTRS 8
 
+struct entry {
+	BerElement *ber;
+	struct berval dn;
+	BerVarray vals[ENTRY_ATTRS]; /* of want[i]: NULL when absent */
+	bool seen[ENTRY_ATTRS];
+	bool owned[ENTRY_ATTRS]; /* vals[i] is freed with the entry (two names
+				  * asked for the same attribute share one) */
+};
+
+static bool attr_is(const char *want, const struct berval *attr)
+{
+	return want != NULL && strlen(want) == attr->bv_len &&
+	       strncasecmp(want, attr->bv_val, attr->bv_len) == 0;
+}
+
+static void entry_clear(struct entry *en)
+{
+	for (size_t i = 0; i < ENTRY_ATTRS; i++) {
+		if (en->owned[i]) {
+			ldap_memfree(en->vals[i]);
+		}
+	}
+	if (en->ber != NULL) {
+		ber_free(en->ber, 0);
+	}
+	memset(en, 0, sizeof(*en));
+}
+
+/* Gives vals to every name of want[0..n) that is attr and was not seen
+ * yet; returns vals when nobody took it. */
+static BerVarray entry_take(struct entry *en, char *const *want, size_t n,
+			    const struct berval *attr, BerVarray vals)
+{
+	BerVarray left = vals;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!en->seen[i] && attr_is(want[i], attr)) {
+			en->seen[i] = true;
+			en->vals[i] = vals;
+			en->owned[i] = left != NULL;
+			left = NULL;
+		}
+	}
+	return left;
+}
+
+/* Reads e for want[0..n) (n <= ENTRY_ATTRS; NULL names are skipped).
+ * Returns 0, CERTMAP_ERR_NOMEM, or CERTMAP_ERR_NOT_FOUND when the DN
+ * cannot be read or holds a NUL byte; an attribute that cannot be decoded
+ * is absent, as it was for ldap_get_values_len. */
+static int entry_read(LDAP *ld, LDAPMessage *e, char *const *want, size_t n, struct entry *en)
+{
+	struct berval attr;
+	BerVarray vals = NULL;
+	int lrc;
+
+	memset(en, 0, sizeof(*en));
+	lrc = ldap_get_dn_ber(ld, e, &en->ber, &en->dn);
+	if (lrc == LDAP_NO_MEMORY) {
+		return CERTMAP_ERR_NOMEM;
+	}
+	if (lrc != LDAP_SUCCESS || en->dn.bv_val == NULL ||
+	    memchr(en->dn.bv_val, '\0', en->dn.bv_len) != NULL) {
+		entry_clear(en);
+		return CERTMAP_ERR_NOT_FOUND;
+	}
+	while (ldap_get_attribute_ber(ld, e, en->ber, &attr, &vals) == LDAP_SUCCESS &&
+	       attr.bv_val != NULL) {
+		ldap_memfree(entry_take(en, want, n, &attr, vals));
+		vals = NULL;
+	}
+	ldap_memfree(vals);
+	return CERTMAP_OK;
+}
+
+/* The only value in vals: NULL when absent, several, too long or holding a
+ * NUL byte (*why says which). */
+static const struct berval *single_bv(const BerVarray vals, const char **why)
+{
 	*why = NULL;
-	if (vals == NULL || vals[0] == NULL) {
+	if (vals == NULL || vals[0].bv_val == NULL) {
 		*why = "has no";
-	} else if (vals[1] != NULL) {
+	} else if (vals[1].bv_val != NULL) {
 		*why = "has several values of";
-	} else if (vals[0]->bv_len > LDAP_MAX_VALUE ||
-		   memchr(vals[0]->bv_val, '\0', vals[0]->bv_len) != NULL) {
+	} else if (vals[0].bv_len > LDAP_MAX_VALUE ||
+		   memchr(vals[0].bv_val, '\0', vals[0].bv_len) != NULL) {
 		*why = "has an unusable value of";
-	} else if ((s = strndup(vals[0]->bv_val, vals[0]->bv_len)) == NULL) {
+	} else {
+		return &vals[0];
+	}
+	return NULL;
+}
+
+/* The only value in vals as a C string, or NULL (*why says why). */
+static char *single_value(const BerVarray vals, const char **why)
+{
+	const struct berval *v = single_bv(vals, why);
+	char *s = v != NULL ? strndup(v->bv_val, v->bv_len) : NULL;
+
+	if (v != NULL && s == NULL) {
 		*why = "out of memory reading";
 	}
-	ldap_value_free_len(vals);
 	return s;
 }
 
-static bool parse_id(const char *s, unsigned int *out)
+/* A decimal id below 0xffffffff, digits only (leading zeros allowed). */
+static bool parse_id(const struct berval *v, unsigned int *out)
 {
-	char *end = NULL;
-	unsigned long v;
+	unsigned long long n = 0;
 
-	if (s == NULL || s[0] < '0' || s[0] > '9') {
+	if (v == NULL || v->bv_len == 0) {
 		return false;
 	}
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v >= 0xffffffffUL) {
-		return false;
+	for (size_t i = 0; i < v->bv_len; i++) {
+		unsigned char c = (unsigned char)v->bv_val[i];
+
+		if (c < '0' || c > '9') {
+			return false;
+		}
+		n = n * 10 + (c - '0');
+		if (n >= 0xffffffffULL) {
+			return false;
+		}
 	}
-	*out = (unsigned int)v;
+	*out = (unsigned int)n;
 	return true;
 }
 
-static int add_values(LDAP *ld, LDAPMessage *e, const char *attr, struct cm_strv *out)
+static int add_values(const BerVarray vals, struct cm_strv *out)
 {
-	struct berval **vals = ldap_get_values_len(ld, e, attr);
 	int rc = CERTMAP_OK;
 
-	for (size_t i = 0; vals != NULL && vals[i] != NULL && rc == CERTMAP_OK; i++) {
-		if (vals[i]->bv_len > LDAP_MAX_VALUE || out->n >= LDAP_MAX_GROUP_ENTRIES ||
-		    memchr(vals[i]->bv_val, '\0', vals[i]->bv_len) != NULL) {
+	for (size_t i = 0; vals != NULL && vals[i].bv_val != NULL && rc == CERTMAP_OK; i++) {
+		if (vals[i].bv_len > LDAP_MAX_VALUE || out->n >= LDAP_MAX_GROUP_ENTRIES ||
+		    memchr(vals[i].bv_val, '\0', vals[i].bv_len) != NULL) {
 			continue;
 		}
-		if (cm_strv_addn(out, vals[i]->bv_val, vals[i]->bv_len) != 0) {
+		if (cm_strv_addn(out, vals[i].bv_val, vals[i].bv_len) != 0) {
 			rc = CERTMAP_ERR_NOMEM;
 		}
 	}
-	ldap_value_free_len(vals);
 	return rc;
 }
 
 /* The entry's attr_sid, if it has one. A malformed or repeated value makes
  * the entry unusable: a strong mapping check must not be skipped. */
-static int entry_sid(const struct cm_ldap_conf *lc, LDAP *ld, LDAPMessage *e,
-		     struct cm_account *a, char **why_out)
+static int entry_sid(const struct cm_ldap_conf *lc, const BerVarray vals, struct cm_account *a,
+		     char **why_out)
 {
-	struct berval **vals = ldap_get_values_len(ld, e, lc->attr_sid);
-	int rc = CERTMAP_OK;
-
-	if (vals != NULL && vals[0] != NULL) {
-		if (vals[1] != NULL ||
-		    (a->sid = cm_sid_text((const unsigned char *)vals[0]->bv_val, vals[0]->bv_len)) == NULL) {
-			*why_out = cm_asprintf("entry %s has an unusable %s", a->dn, lc->attr_sid);
-			rc = CERTMAP_ERR_NOT_FOUND;
-		}
+	if (vals != NULL && vals[0].bv_val != NULL &&
+	    (vals[1].bv_val != NULL ||
+	     (a->sid = cm_sid_text((const unsigned char *)vals[0].bv_val, vals[0].bv_len)) == NULL)) {
+		*why_out = cm_asprintf("entry %s has an unusable %s", a->dn, lc->attr_sid);
+		return CERTMAP_ERR_NOT_FOUND;
 	}
-	ldap_value_free_len(vals);
-	return rc;
+	return CERTMAP_OK;
 }
 
 /* The id of another RID in the domain of sid (ids = "sid"). */
@@ -902,6 +993,50 @@ static int sid_rid_to_id(const char *sid, unsigned int rid, unsigned int *id)
 	return rc;
 }
 
+/* The attributes find_op asks for, in this order (user_attrs). */
+enum { UA_NAME, UA_UID, UA_GID, UA_HOME, UA_SID, UA_PRIMARY, UA_MEMBER_OF, UA_N };
+
+static void user_attrs(const struct cm_ldap_conf *lc, char *attrs[UA_N + 1])
+{
+	attrs[UA_NAME] = lc->attr_name;
+	attrs[UA_UID] = lc->attr_uid;
+	attrs[UA_GID] = lc->attr_gid;
+	attrs[UA_HOME] = lc->attr_home;
+	attrs[UA_SID] = lc->attr_sid;
+	attrs[UA_PRIMARY] = lc->attr_primary_group;
+	attrs[UA_MEMBER_OF] = lc->groups == CM_LDAP_GROUPS_MEMBEROF ? lc->attr_member_of : NULL;
+	attrs[UA_N] = NULL;
+}
+
+/* uid and gid from the entry (ids = "posix" or "sid"): the attribute that
+ * failed, with *why, or NULL. */
+static const char *entry_ids(const struct cm_ldap_conf *lc, const struct entry *en,
+			     struct cm_account *a, unsigned int *u, unsigned int *g,
+			     const char **why)
+{
+	const struct berval *v;
+
+	if (lc->ids == CM_LDAP_IDS_SID) {
+		/* uid from objectSid, gid from the primary group's RID in the
+		 * same domain, both as SSSD's ldap_id_mapping computes them. */
+		v = single_bv(en->vals[UA_PRIMARY], why);
+		if (a->sid == NULL || cm_sid_to_id(a->sid, u) != 0) {
+			*why = a->sid == NULL ? "has no" : "has an unmappable";
+			return lc->attr_sid;
+		}
+		if (v == NULL || !parse_id(v, g) || sid_rid_to_id(a->sid, *g, g) != 0) {
+			return lc->attr_primary_group;
+		}
+		return NULL;
+	}
+	v = single_bv(en->vals[UA_UID], why);
+	if (v == NULL || !parse_id(v, u)) {
+		return lc->attr_uid;
+	}
+	v = single_bv(en->vals[UA_GID], why);
+	return v == NULL || !parse_id(v, g) ? lc->attr_gid : NULL;
+}
+
 /*
  * Makes an account from an entry. Returns 0, CERTMAP_ERR_NOT_FOUND with a
  * sentence in *why_out (the entry is not usable), or CERTMAP_ERR_NOMEM.
@@ -909,69 +1044,57 @@ static int sid_rid_to_id(const char *sid, unsigned int rid, unsigned int *id)
 static int entry_account(const struct cm_ldap_conf *lc, LDAP *ld, LDAPMessage *e,
 			 struct cm_account *a, char **why_out)
 {
-	const char *why = NULL, *bad = NULL;
-	char *uid = NULL, *gid = NULL, *dn = ldap_get_dn(ld, e);
+	char *attrs[UA_N + 1];
+	const char *why = NULL, *bad;
+	struct entry en;
 	unsigned int u = 0, g = 0;
-	int rc = CERTMAP_ERR_NOT_FOUND;
+	int rc;
 
-	if (dn == NULL || (a->dn = strdup(dn)) == NULL) {
+	user_attrs(lc, attrs);
+	if ((rc = entry_read(ld, e, attrs, UA_N, &en)) != CERTMAP_OK) {
+		if (rc == CERTMAP_ERR_NOT_FOUND) {
+			*why_out = cm_asprintf("an entry has an unusable DN");
+		}
+		return rc;
+	}
+	rc = CERTMAP_ERR_NOT_FOUND;
+	if ((a->dn = strndup(en.dn.bv_val, en.dn.bv_len)) == NULL) {
 		rc = CERTMAP_ERR_NOMEM;
 		goto out;
 	}
-	a->name = single_value(ld, e, lc->attr_name, &why);
+	a->name = single_value(en.vals[UA_NAME], &why);
 	if (a->name == NULL) {
-		*why_out = cm_asprintf("entry %s %s %s", dn, why, lc->attr_name);
+		*why_out = cm_asprintf("entry %s %s %s", a->dn, why, lc->attr_name);
 		goto out;
 	}
 	if (!cm_username_valid(a->name, strlen(a->name))) {
-		*why_out = cm_asprintf("entry %s: %s is not a valid user name", dn, lc->attr_name);
+		*why_out = cm_asprintf("entry %s: %s is not a valid user name", a->dn, lc->attr_name);
 		goto out;
 	}
-	if ((rc = entry_sid(lc, ld, e, a, why_out)) != CERTMAP_OK) {
+	if ((rc = entry_sid(lc, en.vals[UA_SID], a, why_out)) != CERTMAP_OK) {
 		goto out;
 	}
-	rc = CERTMAP_ERR_NOT_FOUND;
 	if (lc->ids == CM_LDAP_IDS_NSS) {
-		rc = CERTMAP_OK;
 		goto out;
 	}
-	if (lc->ids == CM_LDAP_IDS_SID) {
-		/* uid from objectSid, gid from the primary group's RID in the
-		 * same domain, both as SSSD's ldap_id_mapping computes them. */
-		gid = single_value(ld, e, lc->attr_primary_group, &why);
-		if (a->sid == NULL || cm_sid_to_id(a->sid, &u) != 0) {
-			bad = lc->attr_sid;
-			why = a->sid == NULL ? "has no" : "has an unmappable";
-		} else if (gid == NULL || !parse_id(gid, &g) || sid_rid_to_id(a->sid, g, &g) != 0) {
-			bad = lc->attr_primary_group;
-		}
-	} else {
-		uid = single_value(ld, e, lc->attr_uid, &why);
-		bad = uid == NULL || !parse_id(uid, &u) ? lc->attr_uid : NULL;
-		if (bad == NULL) {
-			gid = single_value(ld, e, lc->attr_gid, &why);
-			bad = gid == NULL || !parse_id(gid, &g) ? lc->attr_gid : NULL;
-		}
-	}
-	if (bad != NULL) {
-		*why_out = cm_asprintf("entry %s %s %s", dn, why != NULL ? why : "has a non-numeric", bad);
+	if ((bad = entry_ids(lc, &en, a, &u, &g, &why)) != NULL) {
+		*why_out = cm_asprintf("entry %s %s %s", a->dn, why != NULL ? why : "has a non-numeric",
+				       bad);
+		rc = CERTMAP_ERR_NOT_FOUND;
 		goto out;
 	}
 	a->uid = (uid_t)u;
 	a->gid = (gid_t)g;
-	a->home = single_value(ld, e, lc->attr_home, &why);
+	a->home = single_value(en.vals[UA_HOME], &why);
 	if (a->home == NULL && (a->home = strdup("")) == NULL) {
 		rc = CERTMAP_ERR_NOMEM;
 		goto out;
 	}
-	rc = CERTMAP_OK;
 	if (lc->groups == CM_LDAP_GROUPS_MEMBEROF) {
-		rc = add_values(ld, e, lc->attr_member_of, &a->member_of);
+		rc = add_values(en.vals[UA_MEMBER_OF], &a->member_of);
 	}
 out:
-	ldap_memfree(dn);
-	free(uid);
-	free(gid);
+	entry_clear(&en);
 	return rc;
 }
 
@@ -1003,12 +1126,11 @@ static int find_op(const struct cm_ldap_conf *lc, LDAP *ld, void *argp, char **m
 {
 	struct find_arg *arg = argp;
 	struct cm_account_list *out = arg->out;
-	char *attrs[] = { lc->attr_name, lc->attr_uid, lc->attr_gid, lc->attr_home, lc->attr_sid,
-			  lc->attr_primary_group,
-			  lc->groups == CM_LDAP_GROUPS_MEMBEROF ? lc->attr_member_of : NULL, NULL };
+	char *attrs[UA_N + 1];
 	LDAPMessage *res = NULL;
 	int rc, n;
 
+	user_attrs(lc, attrs);
 	rc = search(lc, ld, lc->base, lc->scope, arg->filter, attrs, (int)lc->size_limit,
 		    &res, &out->truncated, msg);
 	if (rc != CERTMAP_OK || res == NULL) {
@@ -1155,13 +1277,22 @@ struct group_ctx {
 static int take_group(const struct cm_ldap_conf *lc, LDAP *ld, LDAPMessage *e,
 		      struct group_ctx *g)
 {
+	enum { GA_NAME, GA_GID, GA_SID, GA_N };
+	char *attrs[GA_N] = { lc->attr_group_name, lc->attr_gid, lc->attr_sid };
+	const struct berval *v;
 	const char *why = NULL;
-	char *dn = ldap_get_dn(ld, e), *name = NULL, *gid = NULL;
+	char *dn = NULL, *name = NULL, *gid = NULL;
+	struct entry en;
 	unsigned int id;
-	int rc = CERTMAP_OK;
+	int rc;
 
-	if (dn == NULL) {
-		return CERTMAP_ERR_NOMEM;
+	if ((rc = entry_read(ld, e, attrs, GA_N, &en)) != CERTMAP_OK) {
+		/* A group whose DN cannot be read is not one of its groups. */
+		return rc == CERTMAP_ERR_NOT_FOUND ? CERTMAP_OK : rc;
+	}
+	if ((dn = strndup(en.dn.bv_val, en.dn.bv_len)) == NULL) {
+		rc = CERTMAP_ERR_NOMEM;
+		goto out;
 	}
 	if (cm_strv_contains(&g->seen, dn) || ++g->entries > LDAP_MAX_GROUP_ENTRIES) {
 		goto out;
@@ -1170,19 +1301,18 @@ static int take_group(const struct cm_ldap_conf *lc, LDAP *ld, LDAPMessage *e,
 		rc = CERTMAP_ERR_NOMEM;
 		goto out;
 	}
-	name = single_value(ld, e, lc->attr_group_name, &why);
+	name = single_value(en.vals[GA_NAME], &why);
 	if (lc->ids == CM_LDAP_IDS_SID) {
 		/* With ids from SIDs, a group with a mappable objectSid is POSIX. */
-		struct berval **v = ldap_get_values_len(ld, e, lc->attr_sid);
+		BerVarray sv = en.vals[GA_SID];
 
-		gid = v != NULL && v[0] != NULL && v[1] == NULL
-			      ? cm_sid_text((const unsigned char *)v[0]->bv_val, v[0]->bv_len)
+		gid = sv != NULL && sv[0].bv_val != NULL && sv[1].bv_val == NULL
+			      ? cm_sid_text((const unsigned char *)sv[0].bv_val, sv[0].bv_len)
 			      : NULL;
-		ldap_value_free_len(v);
 		if (gid == NULL || cm_sid_to_id(gid, &id) != 0) {
 			goto out;
 		}
-	} else if ((gid = single_value(ld, e, lc->attr_gid, &why)) == NULL || !parse_id(gid, &id)) {
+	} else if ((v = single_bv(en.vals[GA_GID], &why)) == NULL || !parse_id(v, &id)) {
 		goto out;
 	}
 	if (name == NULL || cm_strv_contains(&g->acct->groups, name)) {
@@ -1192,7 +1322,8 @@ static int take_group(const struct cm_ldap_conf *lc, LDAP *ld, LDAPMessage *e,
 		rc = g->acct->groups.n >= CM_MAX_GROUPS ? CERTMAP_OK : CERTMAP_ERR_NOMEM;
 	}
 out:
-	ldap_memfree(dn);
+	entry_clear(&en);
+	free(dn);
 	free(name);
 	free(gid);
 	return rc;

@@ -97,6 +97,13 @@ EOG
 		[ -z "$grid" ] || printf 'objectClass: certmapTestADUser\nobjectSid:: %s\n' "$(sid_b64 "$D-$grid")"
 		printf 'cn: %s\nmember: %s\n\n' "$gn" "$([ "$gm" = - ] && echo "cn=nobody" || echo "$gm")"
 	done
+	# attribute reading: description stands for the uid in some rules
+	for a in "attrs1:description: 0010041" "attrs2:description: 10042
+description: 10043" "attrs3:description: 10x44"; do
+		printf 'dn: uid=%s,ou=Other,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\n' "${a%%:*}" "$B"
+		printf 'uid: %s\ncn: %s\nsn: %s\nuidNumber: 10031\ngidNumber: 20031\nhomeDirectory: /home/%s\n%s\n\n' \
+			"${a%%:*}" "${a%%:*}" "${a%%:*}" "${a%%:*}" "${a#*:}"
+	done
 	posixgroup alice 10001
 	posixgroup devs 20001 alice
 	posixgroup web 20002 bob
@@ -331,6 +338,27 @@ expect_out "no ldap domain named" 'needs ldap domains, and there is none'
 conf local "\"$U1\"" '' 'LOCAL:{subject_dn_component.uid}'
 t "LOCAL: name found in the directory" 0 local alice
 expect_out "LOCAL alice uid" '"uid": 10001'
+
+# --- attributes of an entry: names in any case, one attribute for two
+# settings, one value only, digits only (leading zeros allowed)
+conf at "\"$U1\"" 'attr_uid = "description";' 'LOCAL:attrs1'
+t "attr_uid description: 0010041 is uid 10041" 0 at alice
+expect_out "description uid" '"uid": 10041'
+expect_out "gid still gidNumber" '"gid": 20031'
+conf at "\"$U1\"" 'attr_uid = "description";' 'LOCAL:attrs2'
+t "two values of the uid attribute: not used" 1 at alice
+expect_out "two values named" 'entry uid=attrs2,ou=Other,dc=example,dc=com has several values of description'
+conf at "\"$U1\"" 'attr_uid = "description";' 'LOCAL:attrs3'
+t "a uid that is not a number: not used" 1 at alice
+expect_out "not a number named" 'entry uid=attrs3,ou=Other,dc=example,dc=com has a non-numeric description'
+conf at "\"$U1\"" 'attr_uid = "UIDNUMBER"; attr_home = "homedirectory";' 'LOCAL:attrs1'
+t "attribute names in another case" 0 at alice
+expect_out "UIDNUMBER read" '"uid": 10031'
+expect_out "homedirectory read" '"home": "/home/attrs1"'
+conf at "\"$U1\"" 'attr_gid = "uidNumber";' 'LOCAL:attrs1'
+t "one attribute for uid and gid" 0 at alice
+expect_out "uid from uidNumber" '"uid": 10031'
+expect_out "gid from uidNumber too" '"gid": 10031'
 
 # --- simple bind with a password file
 printf 'reader-secret\n' > "$tmp/pw"
