@@ -1168,6 +1168,42 @@ out:
 	return rc;
 }
 
+static void buf_add_num(struct cm_buf *b, unsigned long long v)
+{
+	char num[24];
+	size_t i = sizeof(num);
+
+	do {
+		num[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	cm_buf_add(b, num + i, sizeof(num) - i);
+}
+
+/* "URI answered FILTER with N entries in T ms", the filter cut at
+ * TRACE_FILTER_MAX; made for every search, so without printf. */
+static char *search_trace(const char *uri, const char *filter, const struct cm_account_list *l,
+			  long ms)
+{
+	size_t flen = strlen(filter), found = l->n + l->skipped.n;
+	struct cm_buf b;
+
+	cm_buf_init(&b, 4096 + strlen(uri));
+	cm_buf_adds(&b, uri);
+	cm_buf_adds(&b, " answered ");
+	cm_buf_add(&b, filter, flen > TRACE_FILTER_MAX ? TRACE_FILTER_MAX : flen);
+	cm_buf_adds(&b, flen > TRACE_FILTER_MAX ? "... with " : " with ");
+	buf_add_num(&b, found);
+	cm_buf_adds(&b, found == 1 ? " entry" : " entries");
+	if (l->truncated) {
+		cm_buf_adds(&b, " (more than size_limit)");
+	}
+	cm_buf_adds(&b, ms < 0 ? " in -" : " in ");
+	buf_add_num(&b, ms < 0 ? 0ULL - (unsigned long long)ms : (unsigned long long)ms);
+	cm_buf_adds(&b, " ms");
+	return cm_buf_steal(&b, NULL);
+}
+
 /* The entries for a filter: from the cache, or from the directory (and
  * then kept: cache_ttl, or negative_cache_ttl when nothing was found). */
 static int search_users(const struct cm_ldap_conf *lc, const char *filter,
@@ -1196,11 +1232,7 @@ static int search_users(const struct cm_ldap_conf *lc, const char *filter,
 	if (rc != CERTMAP_OK) {
 		return rc;
 	}
-	out->trace = cm_asprintf("%s answered %.*s%s with %zu entr%s%s in %ld ms", lc->uri[used],
-				 TRACE_FILTER_MAX, filter, strlen(filter) > TRACE_FILTER_MAX ? "..." : "",
-				 out->n + out->skipped.n,
-				 out->n + out->skipped.n == 1 ? "y" : "ies",
-				 out->truncated ? " (more than size_limit)" : "", now_ms() - t0);
+	out->trace = search_trace(lc->uri[used], filter, out, now_ms() - t0);
 	if (out->trace == NULL) {
 		return CERTMAP_ERR_NOMEM;
 	}
@@ -1223,11 +1255,14 @@ int cm_ldap_find(const struct cm_domain *d, const char *key, bool is_filter,
 	memset(out, 0, sizeof(*out));
 	/* {cert!bin} of a 64 KiB certificate is three times that. */
 	cm_buf_init(&f, CM_BUF_DEFAULT_CAP);
-	cm_buf_printf(&f, "(&%s", lc->user_filter);
+	cm_buf_adds(&f, "(&");
+	cm_buf_adds(&f, lc->user_filter);
 	if (is_filter) {
 		cm_buf_adds(&f, key);
 	} else {
-		cm_buf_printf(&f, "(%s=", lc->attr_name);
+		cm_buf_addc(&f, '(');
+		cm_buf_adds(&f, lc->attr_name);
+		cm_buf_addc(&f, '=');
 		cm_ldap_escape(&f, (const unsigned char *)key, strlen(key));
 		cm_buf_adds(&f, ")");
 	}
