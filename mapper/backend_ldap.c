@@ -64,6 +64,7 @@ struct conn {
 	LDAP *ld;
 	size_t uri;       /* index into the domain's uri list */
 	time_t opened;
+	long given_back;  /* now_coarse_ms() when it went back to the pool */
 	bool fresh;       /* opened by this lookup */
 };
 
@@ -187,6 +188,15 @@ static time_t now_mono(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec;
+}
+
+/* Milliseconds of a clock read without a system call, a few ms coarse. */
+static long now_coarse_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static long now_ms(void)
@@ -600,7 +610,13 @@ static int open_conn(const struct cm_ldap_conf *lc, bool *tried, struct conn *c,
 }
 
 /* Whether an idle connection still looks alive: a server that closed it
- * (restart, idle timeout) makes the socket readable or hung up. */
+ * (restart, idle timeout) makes the socket readable or hung up. A
+ * connection given back less than IDLE_CHECK_MS ago is not looked at (a
+ * system call per lookup under load): if the server closed it meanwhile,
+ * the search fails as CONN_LOST and with_conn takes another, as it does
+ * for a server that closes a connection right after this check. */
+#define IDLE_CHECK_MS 200
+
 static bool idle_alive(LDAP *ld)
 {
 	struct pollfd pfd = { .fd = -1, .events = POLLIN };
@@ -638,7 +654,7 @@ static bool take_idle(const struct cm_ldap_conf *lc, struct conn *c)
 					  e.opened + (time_t)lc->retry_interval <= now);
 		}
 		pthread_mutex_unlock(&p->lock);
-		if (stale || !idle_alive(e.ld)) {
+		if (stale || (now_coarse_ms() - e.given_back > IDLE_CHECK_MS && !idle_alive(e.ld))) {
 			ldap_unbind_ext(e.ld, NULL, NULL);
 			continue;
 		}
@@ -654,6 +670,7 @@ static void give_back(const struct cm_ldap_conf *lc, struct conn *c)
 	struct cm_ldap_pool *p = lc->pool;
 	bool kept = false;
 
+	c->given_back = now_coarse_ms();
 	pthread_mutex_lock(&p->lock);
 	pool_after_fork(p);
 	p->unreachable = false; /* a server answered on c */
