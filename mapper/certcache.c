@@ -35,16 +35,14 @@ struct cm_cert_cache *cm_cert_cache_new(size_t max_entries)
 
 static void entry_free(struct cm_cert_entry *e)
 {
-	if (e->results != NULL) {
-		for (size_t i = 0; i < e->cfg->n_rules; i++) {
-			/* Most rules of a large configuration did not match. */
-			if (e->results[i].matched) {
-				free(e->results[i].note);
-				cm_strv_clear(&e->results[i].names);
-			}
+	for (size_t i = 0; i < e->cfg->n_rules; i++) {
+		/* Most rules of a large configuration did not match. */
+		if (e->results[i].matched) {
+			free(e->results[i].note);
+			cm_strv_clear(&e->results[i].names);
 		}
 	}
-	free(e->results);
+	/* The results live in the entry's own block (entry_new). */
 	cm_identity_free(e->id);
 	pthread_mutex_destroy(&e->lock);
 	cm_verify_memo_destroy(&e->verify);
@@ -122,7 +120,10 @@ static struct cm_cert_entry *lookup_locked(struct cm_cert_cache *c, const unsign
 	return NULL;
 }
 
-static void evict_locked(struct cm_cert_cache *c)
+/* Takes the least recently used entry out; the caller drops the cache's
+ * reference once the lock is released (freeing an entry is dozens of
+ * free() calls on memory no thread has touched for a while). */
+static struct cm_cert_entry *evict_locked(struct cm_cert_cache *c)
 {
 	struct cm_cert_entry *e = c->tail, **pp;
 
@@ -134,20 +135,20 @@ static void evict_locked(struct cm_cert_cache *c)
 		}
 	}
 	c->n--;
-	cm_cert_entry_put(e);
+	return e;
 }
 
 /* Inserts e (the cache takes one reference), or returns the entry another
  * thread inserted meanwhile. */
 static struct cm_cert_entry *insert(struct cm_cert_cache *c, struct cm_cert_entry *e)
 {
-	struct cm_cert_entry *old;
+	struct cm_cert_entry *old, *gone = NULL;
 
 	pthread_mutex_lock(&c->lock);
 	old = lookup_locked(c, e->sha256);
 	if (old == NULL) {
 		if (c->n == c->max) {
-			evict_locked(c);
+			gone = evict_locked(c);
 		}
 		atomic_fetch_add(&e->refs, 1);
 		e->hnext = c->buckets[bucket_of(e->sha256)];
@@ -156,6 +157,7 @@ static struct cm_cert_entry *insert(struct cm_cert_cache *c, struct cm_cert_entr
 		c->n++;
 	}
 	pthread_mutex_unlock(&c->lock);
+	cm_cert_entry_put(gone);
 	if (old != NULL) {
 		cm_cert_entry_put(e);
 		return old;
@@ -167,7 +169,9 @@ static struct cm_cert_entry *insert(struct cm_cert_cache *c, struct cm_cert_entr
 static int entry_new(const struct cm_config *cfg, unsigned char *der, size_t len,
 		     const unsigned char sha[32], struct cm_cert_entry **out, char **errmsg)
 {
-	struct cm_cert_entry *e = calloc(1, sizeof(*e));
+	/* One block for the entry and its results: one allocation and one
+	 * free per certificate instead of two. */
+	struct cm_cert_entry *e = calloc(1, sizeof(*e) + (cfg->n_rules + 1) * sizeof(*e->results));
 	int rc;
 
 	if (e == NULL || pthread_mutex_init(&e->lock, NULL) != 0) {
@@ -184,12 +188,7 @@ static int entry_new(const struct cm_config *cfg, unsigned char *der, size_t len
 	e->cfg = cfg;
 	atomic_init(&e->refs, 1);
 	memcpy(e->sha256, sha, 32);
-	e->results = calloc(cfg->n_rules + 1, sizeof(*e->results));
-	if (e->results == NULL) {
-		entry_free(e);
-		free(der);
-		return CERTMAP_ERR_NOMEM;
-	}
+	e->results = (struct cm_rule_result *)(e + 1);
 	if ((rc = cm_identity_parse_der(der, len, sha, &e->id, errmsg)) != CERTMAP_OK) {
 		entry_free(e);
 		return rc;
