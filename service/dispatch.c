@@ -269,6 +269,14 @@ static void job_done(struct cmd_work *w, bool ran);
 static void log_cached(const struct cmd_caller *cl, const struct cm_audit_pre *audit,
 		       uint64_t start_us);
 
+/* Whether the answer cache keeps anything: with cache_size or cache_ttl 0
+ * it stores nothing (cm_cache_new), so no lookup can hit and none is made
+ * (a key, and a lock per shard for the miss). */
+static bool cache_on(const struct cmd_gen *gen)
+{
+	return gen->cfg->service.cache_size > 0 && gen->cfg->service.cache_ttl > 0;
+}
+
 static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *call,
 			       struct cm_buf *out)
 {
@@ -294,8 +302,8 @@ static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *cal
 			return reply_fail(out, CMP_E_BACKEND_UNAVAILABLE, NULL, "out of memory");
 		}
 	}
-	if (cm_cache_get(cl->gen->cache, cl->shard, job->map.key, job->map.key_len, cmd_now_ms(),
-			 &hit)) {
+	if (cache_on(cl->gen) && cm_cache_get(cl->gen->cache, cl->shard, job->map.key,
+					      job->map.key_len, cmd_now_ms(), &hit)) {
 		cmd_stats_add(cl->stats, CMD_C_HITS, 1);
 		cm_buf_add(out, hit.frame, hit.len);
 		log_cached(cl, hit.audit, start_us);
@@ -419,7 +427,7 @@ static bool answer_from_cache(const struct cmd_caller *cl, const char *frame, si
 	struct cm_cache_hit hit;
 	size_t key_len;
 
-	if (!peer_allowed(cl) ||
+	if (!cache_on(cl->gen) || !peer_allowed(cl) ||
 	    !cmp_fast_map_key(frame, len, cl->peer->admin, key, sizeof(key), &key_len) ||
 	    !cm_cache_get(cl->gen->cache, cl->shard, key, key_len, start_us / 1000u, &hit)) {
 		return false;
@@ -504,6 +512,11 @@ static void log_decision(struct cmd_job *job, const struct certmap_answer *a)
 
 	job->audit = cm_audit_prepare(&r);
 	cm_audit_log_pre(job->audit, &r, audit_syslog, NULL);
+	/* Only an answer cache keeps the words; freed by the thread that made them. */
+	if (!cache_on(job->gen)) {
+		cm_audit_pre_free(job->audit);
+		job->audit = NULL;
+	}
 }
 
 /* A cached answer is a decision too: the words its decision was logged
@@ -604,7 +617,7 @@ void cmd_job_finish(struct cmd_job *job, struct cmd_stats *stats, struct cm_buf 
 	cmd_stats_latency(stats, cmd_now_us() - job->start_us);
 	/* The cache belongs to the job's generation: an answer made under
 	 * rules a reload has replaced goes away with them. */
-	if (job->cacheable && !job->reply.failed) {
+	if (job->cacheable && !job->reply.failed && cache_on(job->gen)) {
 		cm_cache_put(job->gen->cache, job->shard, job->map.key, job->map.key_len,
 			     job->reply.data, job->reply.len, cmd_now_ms(), job->valid_until,
 			     job->audit);
