@@ -242,42 +242,71 @@ static bool memo_get(const char *sha, char **subject, char **issuer)
 
 struct record {
 	struct cm_buf line;
-	struct cm_buf field[MAX_FIELDS];
+	/* The journal's fields one after the other, field i at off[i] for
+	 * len[i] bytes: one buffer a record, not one each. */
+	struct cm_buf fields;
+	size_t off[MAX_FIELDS], len[MAX_FIELDS];
 	size_t n;
 };
 
+#define FIELD_CAP (4 * VALUE_CAP + 64) /* one field's bytes, at most */
+#define TEXT_CAP (4 * VALUE_CAP + 16)  /* one value's text, at most */
+
+static void record_init(struct record *r, size_t line_cap)
+{
+	memset(r, 0, sizeof(*r));
+	cm_buf_init(&r->line, line_cap);
+	cm_buf_init(&r->fields, MAX_FIELDS * FIELD_CAP);
+	/* Room for the usual record at once, rather than doubling up to it. */
+	(void)cm_buf_room(&r->line, 600);
+	(void)cm_buf_room(&r->fields, 1000);
+}
+
 /* One field: " word=<quoted>" in the line, CERTMAP_KEY=<escaped> in the
- * journal (the same text without its quotes). */
+ * journal (the same text without its quotes). The value is escaped once,
+ * into the field, and the line takes a copy (no printf, no heap block of
+ * its own). */
 static void put(struct record *r, const char *word, const char *key, const char *value,
 		bool quoted)
 {
-	struct cm_buf v;
-	char *text;
+	struct cm_buf *f = &r->fields;
+	size_t start = f->len, text, l;
 
-	cm_buf_init(&v, 4 * VALUE_CAP + 16);
-	if (quoted) {
-		add_escaped(&v, value);
-	} else {
-		cm_buf_adds(&v, value != NULL && value[0] != '\0' ? value : "-");
+	if (!quoted && value != NULL && strlen(value) > TEXT_CAP) {
+		return; /* over the text's cap: left out, line and field */
 	}
-	text = cm_buf_steal(&v, NULL);
-	cm_buf_free(&v);
-	if (text == NULL) {
+	cm_buf_adds(f, "CERTMAP_");
+	cm_buf_adds(f, key);
+	cm_buf_addc(f, '=');
+	text = f->len;
+	if (quoted) {
+		add_escaped(f, value);
+	} else {
+		cm_buf_adds(f, value != NULL && value[0] != '\0' ? value : "-");
+	}
+	if (f->failed) {
 		return;
 	}
+	l = f->len - text;
 	if (word != NULL) {
-		cm_buf_printf(&r->line, " %s=%s", word, text);
+		cm_buf_addc(&r->line, ' ');
+		cm_buf_adds(&r->line, word);
+		cm_buf_addc(&r->line, '=');
+		cm_buf_add(&r->line, f->data + text, l);
 	}
-	if (r->n < MAX_FIELDS) {
-		size_t l = strlen(text);
-		bool q = quoted && l >= 2 && text[0] == '"';
-
-		cm_buf_init(&r->field[r->n], 4 * VALUE_CAP + 64);
-		cm_buf_printf(&r->field[r->n], "CERTMAP_%s=%.*s", key, (int)(q ? l - 2 : l),
-			      q ? text + 1 : text);
-		r->n++;
+	if (quoted && l >= 2 && f->data[text] == '"') {
+		memmove(f->data + text, f->data + text + 1, l - 2);
+		f->len = text + l - 2;
+		f->data[f->len] = '\0';
 	}
-	free(text);
+	if (r->n >= MAX_FIELDS || f->len - start > FIELD_CAP) {
+		f->len = start;
+		f->data[start] = '\0';
+		return;
+	}
+	r->off[r->n] = start;
+	r->len[r->n] = f->len - start;
+	r->n++;
 }
 
 static void put_num(struct record *r, const char *word, const char *key, unsigned long long v)
@@ -302,13 +331,14 @@ static void record_head(struct record *r, const struct cm_audit *a)
 			memo_put(a->cert_sha256, subject, issuer);
 		}
 	}
-	cm_buf_init(&r->line, 8192);
+	record_init(r, 8192);
 	if (a->prefix != NULL) {
-		cm_buf_printf(&r->line, "%s verdict=%s", a->prefix,
-			      a->verdict != NULL ? a->verdict : "error");
+		cm_buf_adds(&r->line, a->prefix);
+		cm_buf_adds(&r->line, " verdict=");
 	} else {
-		cm_buf_printf(&r->line, "decision %s", a->verdict != NULL ? a->verdict : "error");
+		cm_buf_adds(&r->line, "decision ");
 	}
+	cm_buf_adds(&r->line, a->verdict != NULL ? a->verdict : "error");
 	put(r, NULL, "VERDICT", a->verdict != NULL ? a->verdict : "error", false);
 	/* The order of the words is the one certmapd has always logged. */
 	if (mapped) {
@@ -336,7 +366,7 @@ static void record_head(struct record *r, const struct cm_audit *a)
 /* The words of this one call: who asked, whether cached, how long. */
 static void record_tail(struct record *r, const struct cm_audit *a, unsigned int suppressed)
 {
-	cm_buf_init(&r->line, 1024);
+	record_init(r, 1024);
 	if (a->has_peer) {
 		put_num(r, "peer_uid", "PEER_UID", (unsigned long long)a->peer_uid);
 		put_num(r, "peer_pid", "PEER_PID", (unsigned long long)a->peer_pid);
@@ -354,9 +384,7 @@ static void record_tail(struct record *r, const struct cm_audit *a, unsigned int
 static void record_free(struct record *r)
 {
 	cm_buf_free(&r->line);
-	for (size_t i = 0; i < r->n; i++) {
-		cm_buf_free(&r->field[i]);
-	}
+	cm_buf_free(&r->fields);
 }
 
 static const char *message_id(const char *verdict)
@@ -412,11 +440,8 @@ static bool journal_there(void)
 
 static void add_fields(struct iovec *iov, size_t *n, const struct record *r)
 {
-	for (size_t i = 0; i < r->n; i++) {
-		if (r->field[i].failed || r->field[i].data == NULL) {
-			continue;
-		}
-		iov[(*n)++] = (struct iovec){r->field[i].data, r->field[i].len};
+	for (size_t i = 0; i < r->n && !r->fields.failed && r->fields.data != NULL; i++) {
+		iov[(*n)++] = (struct iovec){r->fields.data + r->off[i], r->len[i]};
 	}
 }
 
