@@ -58,6 +58,10 @@ int cm_answer_set_mapped(struct certmap_answer *a, struct cm_account *acct,
 struct json_object;
 int cm_json_make_utf8(struct json_object *o);
 
+/* certmap_answer_to_json through json-c's objects, which it uses for a
+ * trace; without one it writes the same text itself (test_decision). */
+char *cm_answer_to_json_c(const struct certmap_answer *a, bool with_trace);
+
 /* The message of a mapped answer whose identity JSON cannot carry. */
 #define CM_ANSWER_NOT_UTF8 \
 	"the account's name, home, groups, rule or domain is not valid UTF-8 and cannot be sent as JSON"

@@ -196,7 +196,7 @@ static int add_mapped(json_object *o, const struct certmap_answer *a)
 	return 0;
 }
 
-char *certmap_answer_to_json(const struct certmap_answer *a, bool with_trace)
+char *cm_answer_to_json_c(const struct certmap_answer *a, bool with_trace)
 {
 	json_object *o = json_object_new_object();
 	char *out = NULL;
@@ -239,4 +239,151 @@ char *certmap_answer_to_json(const struct certmap_answer *a, bool with_trace)
 out:
 	json_object_put(o);
 	return out;
+}
+
+/* ---------------------------------------------------------------- without json-c */
+
+/*
+ * The answer without a trace (every answer certmapd sends) is written
+ * straight into one buffer, byte for byte as json-c writes the objects
+ * above with JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE
+ * (test_decision compares the two): building and printing the objects
+ * took a dozen heap blocks and a hash table per answer.
+ */
+
+/* s as a JSON string: made valid UTF-8 first (cm_utf8_sanitize, as
+ * cm_json_make_utf8 does), then escaped as json-c escapes: the two-letter
+ * forms of \b \t \n \f \r " and \\, other bytes below 0x20 as \u00xx,
+ * everything else (0x7f and UTF-8 sequences included) as it is. */
+static void put_string(struct cm_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *fixed = NULL;
+	size_t len, run = 0;
+
+	s = s != NULL ? s : "";
+	len = strlen(s);
+	if (!cm_utf8_valid(s, len)) {
+		if ((fixed = cm_utf8_sanitize(s, len)) == NULL) {
+			b->failed = true;
+			return;
+		}
+		s = fixed;
+		len = strlen(s);
+	}
+	cm_buf_addc(b, '"');
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[6] = { '\\', 0 };
+		size_t n = 2;
+
+		switch (c) {
+		case '\b': esc[1] = 'b'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '"':
+		case '\\': esc[1] = (char)c; break;
+		default:
+			if (c >= 0x20) {
+				continue;
+			}
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xf];
+			n = 6;
+			break;
+		}
+		cm_buf_add(b, s + run, i - run);
+		cm_buf_add(b, esc, n);
+		run = i + 1;
+	}
+	cm_buf_add(b, s + run, len - run);
+	cm_buf_addc(b, '"');
+	free(fixed);
+}
+
+static void put_member(struct cm_buf *b, const char *key, const char *value)
+{
+	cm_buf_adds(b, ",\"");
+	cm_buf_adds(b, key);
+	cm_buf_adds(b, "\":");
+	put_string(b, value);
+}
+
+static void put_int(struct cm_buf *b, const char *key, int64_t v)
+{
+	char num[24];
+	size_t i = sizeof(num);
+	uint64_t m = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		num[--i] = (char)('0' + m % 10);
+		m /= 10;
+	} while (m > 0);
+	if (v < 0) {
+		num[--i] = '-';
+	}
+	cm_buf_adds(b, ",\"");
+	cm_buf_adds(b, key);
+	cm_buf_adds(b, "\":");
+	cm_buf_add(b, num + i, sizeof(num) - i);
+}
+
+static void put_mapped(struct cm_buf *b, const struct certmap_answer *a)
+{
+	bool acct = !a->account.no_account;
+
+	put_member(b, "user", a->account.name);
+	if (acct) {
+		put_int(b, "uid", a->account.uid);
+		put_int(b, "gid", a->account.gid);
+	}
+	cm_buf_adds(b, ",\"groups\":[");
+	for (size_t i = 0; i < a->account.groups.n; i++) {
+		if (i > 0) {
+			cm_buf_addc(b, ',');
+		}
+		put_string(b, a->account.groups.v[i]);
+	}
+	cm_buf_addc(b, ']');
+	if (acct) {
+		put_member(b, "home", a->account.home);
+	}
+	put_member(b, "rule", a->rule);
+	put_member(b, "domain", a->domain);
+}
+
+static char *answer_json_plain(const struct certmap_answer *a)
+{
+	struct cm_buf b;
+
+	/* No cap of its own: json-c had none (certmapd caps its replies). */
+	cm_buf_init(&b, SIZE_MAX / 2);
+	(void)cm_buf_room(&b, 512);
+	cm_buf_adds(&b, "{\"verdict\":");
+	if (a->verdict == CERTMAP_VERDICT_MAPPED && !identity_is_utf8(a)) {
+		put_string(&b, certmap_verdict_name(CERTMAP_VERDICT_REFUSED));
+		put_member(&b, "reason", certmap_reason_name(CERTMAP_REASON_NO_ACCOUNT));
+		put_member(&b, "message", CM_ANSWER_NOT_UTF8);
+	} else if (a->verdict == CERTMAP_VERDICT_MAPPED) {
+		put_string(&b, certmap_verdict_name(a->verdict));
+		put_mapped(&b, a);
+	} else {
+		put_string(&b, certmap_verdict_name(a->verdict));
+		put_member(&b, "reason", certmap_reason_name(a->reason));
+		put_member(&b, "message", a->message);
+	}
+	put_member(&b, "cert_sha256", a->cert_sha256);
+	cm_buf_addc(&b, '}');
+	return cm_buf_steal(&b, NULL);
+}
+
+char *certmap_answer_to_json(const struct certmap_answer *a, bool with_trace)
+{
+	if (a == NULL) {
+		return NULL;
+	}
+	return with_trace ? cm_answer_to_json_c(a, true) : answer_json_plain(a);
 }

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "answer.h"
 #include "certmap.h"
 #include "testlib.h"
 #include "util.h"
@@ -226,6 +227,68 @@ static void test_json_answer(void **state)
 	free(json);
 	certmap_answer_free(a);
 	certmap_ctx_free(ctx);
+}
+
+/* A random string for test_json_plain: short, with quotes, backslashes,
+ * slashes, control bytes, UTF-8 and bytes that are not UTF-8; or NULL. */
+static char *json_rand_string(unsigned int *seed)
+{
+	static const char *const bits[] = { "a", "Z", "0", "\"", "\\", "/", "\b", "\f", "\n",
+					    "\r", "\t", "\x01", "\x1f", "\x7f", " ", "\xc3\xa9",
+					    "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc3", "\xff",
+					    "\xed\xa0\x80", "\xc0\xaf" };
+	size_t n = (size_t)(rand_r(seed) % 12);
+	char *s;
+
+	if (rand_r(seed) % 9 == 0) {
+		return NULL;
+	}
+	s = calloc(1, 4 * n + 1);
+	for (size_t i = 0; s != NULL && i < n; i++) {
+		strcat(s, bits[(size_t)rand_r(seed) % CM_ARRAY_SIZE(bits)]);
+	}
+	return s;
+}
+
+/* certmap_answer_to_json without a trace writes the answer itself: the
+ * text must be json-c's for every verdict, reason and string. */
+static void test_json_plain(void **state)
+{
+	unsigned int seed = 20261130;
+
+	(void)state;
+	for (int round = 0; round < 20000; round++) {
+		struct certmap_answer *a = cm_answer_new();
+		char *mine, *theirs;
+		size_t groups = (size_t)(rand_r(&seed) % 4);
+
+		assert_non_null(a);
+		a->verdict = (enum certmap_verdict)(rand_r(&seed) % 4);
+		a->reason = (enum certmap_reason)(rand_r(&seed) % CERTMAP_REASON__MAX);
+		a->message = json_rand_string(&seed);
+		a->account.name = json_rand_string(&seed);
+		a->account.home = json_rand_string(&seed);
+		a->account.uid = (uid_t)rand_r(&seed) * 3u;
+		a->account.gid = (gid_t)rand_r(&seed) * 5u;
+		a->account.no_account = rand_r(&seed) % 4 == 0;
+		for (size_t i = 0; i < groups; i++) {
+			char *g = json_rand_string(&seed);
+
+			assert_int_equal(cm_strv_add(&a->account.groups, g != NULL ? g : "g"), 0);
+			free(g);
+		}
+		a->rule = json_rand_string(&seed);
+		a->domain = json_rand_string(&seed);
+		snprintf(a->cert_sha256, sizeof(a->cert_sha256), "%064x", (unsigned)round);
+		mine = certmap_answer_to_json(a, false);
+		theirs = cm_answer_to_json_c(a, false);
+		assert_non_null(mine);
+		assert_non_null(theirs);
+		assert_string_equal(mine, theirs);
+		free(mine);
+		free(theirs);
+		certmap_answer_free(a);
+	}
 }
 
 /* An rfc822Name "victim@example.com\0.evil" never maps to victim. */
@@ -721,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_certdom_identity),
 		cmocka_unit_test(test_certdom_needs_naming),
 		cmocka_unit_test(test_certdom_name_checked),
+		cmocka_unit_test(test_json_plain),
 	};
 
 	return cmocka_run_group_tests_name("decision", tests, setup, teardown);
