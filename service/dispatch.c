@@ -544,6 +544,25 @@ static void reply_backend(struct cmd_job *job, const char *answer_json)
 	cmp_reply_raw(&job->reply, head, answer_json, strlen(answer_json));
 }
 
+/* The decoded certificates (and hint data) are needed by the worker
+ * alone: it frees them itself, where they were allocated (a block freed by
+ * another thread goes back through the lock of the allocating thread's
+ * arena). */
+static void drop_decoded(struct cmp_map *m)
+{
+	free(m->cert);
+	m->cert = NULL;
+	m->cert_len = 0;
+	for (size_t i = 0; i < m->n_chain; i++) {
+		free(m->chain[i]);
+		m->chain[i] = NULL;
+		m->chain_len[i] = 0;
+	}
+	free(m->hint_data);
+	m->hint_data = NULL;
+	m->hint_len = 0;
+}
+
 static void job_run(struct cmd_work *w)
 {
 	struct cmd_job *job = (struct cmd_job *)((char *)w - offsetof(struct cmd_job, work));
@@ -588,6 +607,7 @@ out:
 	}
 	free(json);
 	certmap_answer_free(a);
+	drop_decoded(&job->map);
 }
 
 static void job_done(struct cmd_work *w, bool ran)
