@@ -91,18 +91,17 @@ enum cmd_counter {
 	CMD_C_COUNT = CMD_C_LATENCY + CMD_LAT_BUCKETS + 1
 };
 
-/* Each loop has its own copy, written by that loop's thread only and read
- * by GetStats on any loop: relaxed atomics make that read safe without a
- * locked instruction on the fast path. */
+/* Each loop has its own copy, written by that loop's thread and by the
+ * workers that answer its connections themselves (loop.c), and read by
+ * GetStats on any loop: relaxed atomic adds, on a line the loop's own
+ * thread mostly has. */
 struct cmd_stats {
 	_Atomic uint64_t c[CMD_C_COUNT];
 };
 
 static inline void cmd_stats_add(struct cmd_stats *s, enum cmd_counter i, uint64_t n)
 {
-	uint64_t v = atomic_load_explicit(&s->c[i], memory_order_relaxed);
-
-	atomic_store_explicit(&s->c[i], v + n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->c[i], n, memory_order_relaxed);
 }
 
 static inline uint64_t cmd_stats_get(const struct cmd_stats *s, enum cmd_counter i)
@@ -211,8 +210,10 @@ enum cmd_outcome {
 /* Decodes and answers one frame (len bytes, the NUL not included). */
 enum cmd_outcome cmd_dispatch_frame(const struct cmd_caller *cl, const char *frame, size_t len,
 				    struct cm_buf *out);
-/* In the owning loop's thread: counts the job, caches its answer and, if
- * out is not NULL (the connection is still open), appends its reply. */
+/* Counts the job, caches its answer and, if out is not NULL (the
+ * connection is still open), appends its reply: in the owning loop's
+ * thread, or in the worker's when it answers the connection itself. Once
+ * per job: a second call does nothing. */
 void cmd_job_finish(struct cmd_job *job, struct cmd_stats *stats, struct cm_buf *out);
 void *cmd_job_owner(const struct cmd_job *job);
 /* The link a mailbox may use while it holds a job posted to it. */

@@ -82,6 +82,7 @@ struct cmd_job {
 	int64_t valid_until; /* the answer's own cache limit (cm_answer_valid_until) */
 	int verdict;	     /* enum certmap_verdict, or -1 for an error reply */
 	struct cm_audit_pre *audit; /* the decision's record words, for the cache */
+	bool finished;		    /* cmd_job_finish was called */
 };
 
 /* ---------------------------------------------------------------- handlers */
@@ -626,6 +627,10 @@ void cmd_job_finish(struct cmd_job *job, struct cmd_stats *stats, struct cm_buf 
 {
 	enum cmd_counter verdict;
 
+	if (job->finished) {
+		return;
+	}
+	job->finished = true;
 	switch (job->verdict) {
 	case CERTMAP_VERDICT_MAPPED: verdict = CMD_C_MAPPED; break;
 	case CERTMAP_VERDICT_REFUSED: verdict = CMD_C_REFUSED; break;
