@@ -47,6 +47,9 @@ struct conn {
 	struct conn *prev, *next; /* the loop's deadline list, oldest first */
 	uint32_t events;	  /* what epoll watches now */
 	bool busy;		  /* a Map is out with a worker */
+	/* Set once the loop is done with a busy connection (the job was
+	 * submitted before): only then may its worker answer it. */
+	atomic_bool handed;
 	bool eof;		  /* the peer will send no more */
 	bool close_after_write;
 	bool dead; /* closed while a job was out: free on its return */
@@ -284,6 +287,7 @@ static bool conn_frame(struct cmd_loop *lp, struct conn *c, size_t len)
 		c->busy = true;
 		deadline_unlink(lp, c);
 		conn_watch(lp, c, 0);
+		atomic_store_explicit(&c->handed, true, memory_order_release);
 		return false;
 	}
 	if (r == CMD_REPLIED_CLOSE) {
@@ -443,7 +447,9 @@ static bool answer_directly(struct cmd_loop *lp, struct cmd_job *job)
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &c->watch};
 	bool armed;
 
-	if (atomic_load(&lp->st->stopping) || c->in_len != 0 || c->eof || c->close_after_write) {
+	/* The job may finish before the loop has let go of the connection. */
+	if (!atomic_load_explicit(&c->handed, memory_order_acquire) ||
+	    atomic_load(&lp->st->stopping) || c->in_len != 0 || c->eof || c->close_after_write) {
 		return false;
 	}
 	cmd_job_finish(job, &lp->stats, &c->out);
@@ -508,6 +514,7 @@ static void job_returned(struct cmd_loop *lp, struct cmd_job *job)
 	struct conn *c = cmd_job_owner(job);
 
 	c->busy = false;
+	atomic_store(&c->handed, false);
 	if (c->dead) {
 		cmd_job_finish(job, &lp->stats, NULL);
 		conn_free(lp, c);
@@ -537,6 +544,7 @@ static void loop_take_returned(struct cmd_loop *lp)
 		struct conn *c = cmd_job_owner(jobs);
 
 		c->busy = false;
+		atomic_store(&c->handed, false);
 		deadline_reset(lp, c);
 		conn_watch(lp, c, EPOLLIN); /* done unless the worker's epoll_ctl failed */
 		cmd_job_free(jobs);
