@@ -49,6 +49,9 @@ TESTS += tests/service/test_certmapd.sh
 # Operations: cache limits, refused peers, privileges, files (tests/service/test_ops*.sh).
 TESTS += tests/service/test_ops_cache.sh tests/service/test_ops_peers.sh \
 	tests/service/test_ops_root.sh
+# Decision records written in batches, whole and in order (service/log.c).
+TESTS += tests/service/test_log_batch.sh
+EXTRA_DIST += tests/service/test_log_batch.sh
 # RFC 4681 hints as the Map parameter user_mapping_data.
 TESTS += tests/hint/test_hint_varlink.sh
 EXTRA_DIST += tests/hint/test_hint_varlink.sh
@@ -203,6 +206,12 @@ tests_service_test_workers_SOURCES = tests/service/test_workers.c service/worker
 tests_service_test_workers_CPPFLAGS = $(UNIT_CPPFLAGS) $(SERVICE_INCLUDES)
 tests_service_test_workers_CFLAGS = $(AM_CFLAGS) -pthread
 tests_service_test_workers_LDADD = $(CMOCKA_LIBS) -lpthread
+check_PROGRAMS += tests/service/test_log
+TESTS += tests/service/test_log
+tests_service_test_log_SOURCES = tests/service/test_log.c service/log.c
+tests_service_test_log_CPPFLAGS = $(UNIT_CPPFLAGS) $(SERVICE_INCLUDES)
+tests_service_test_log_CFLAGS = $(AM_CFLAGS) -pthread
+tests_service_test_log_LDADD = $(CMOCKA_LIBS) -lpthread
 check_PROGRAMS += tests/service/test_request
 TESTS += tests/service/test_request
 tests_service_test_request_SOURCES = tests/service/test_request.c $(REQUEST_DECODER) \

@@ -8,10 +8,20 @@
  * socket is never closed while the daemon runs, so no thread can send on
  * a descriptor another one has reused; connect() on a datagram socket
  * just points it at the new listener. The line format is glibc's.
+ *
+ * Standard error (certmapd -f, a regular file in containers) costs a
+ * write() per line, and with several event loops the loops queue on the
+ * file's inode lock. So an event loop's thread keeps its lines in a
+ * buffer of its own (cmd_log_batch_start) and writes them with one
+ * write() when the next does not fit, or when the oldest is LOG_BATCH_MS
+ * old (the loop asks cmd_log_flush_due before it sleeps), or when the loop
+ * stops. Warnings and worse go at once, after what is buffered. Other
+ * threads write each line at once. Syslog datagrams are never held back.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -20,7 +30,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +38,11 @@
 
 #define LOG_RETRY_MS 250
 #define LOG_LINE_MAX 8192
+/* A loop's buffer for standard error when that is a regular file: one
+ * write() for some fifty decision records. */
+#define LOG_BATCH_FILE 16384
+/* The longest a line waits in a loop's buffer. */
+#define LOG_BATCH_MS 2
 
 static int log_fd = -1;
 static atomic_bool log_connected;
@@ -41,6 +55,18 @@ static bool log_stderr;
 static char log_prefix[96];
 static size_t log_prefix_len;
 static struct sockaddr_un log_addr = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
+/* A write() to a pipe or a socket is whole only up to PIPE_BUF bytes
+ * (other threads and processes write there too): a batch is no larger. */
+static size_t log_batch_size = LOG_BATCH_FILE;
+
+/* The lines an event loop's thread has not written yet; data is NULL on
+ * every other thread. */
+struct log_batch {
+	char *data;
+	size_t len, cap;
+	uint64_t oldest_ms; /* cmd_now_ms() when the first line of data came */
+};
+static __thread struct log_batch log_batch;
 
 static int64_t mono_ms(void)
 {
@@ -72,16 +98,62 @@ static void make_prefix(void)
 	log_prefix_len = strlen(log_prefix);
 }
 
+/* Writes len bytes to standard error, the rest too after a short write
+ * (a signal, a full pipe); gives up on an error, as a lost line must not
+ * stop the service. */
+static void stderr_write(const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(STDERR_FILENO, p, len);
+
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) {
+			return;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void batch_flush(struct log_batch *b)
+{
+	if (b->len > 0) {
+		stderr_write(b->data, b->len);
+		b->len = 0;
+	}
+}
+
+/* The child of a fork has no loop to write its lines: at once, then. */
+static void batch_in_child(void)
+{
+	log_batch.data = NULL;
+	log_batch.len = 0;
+}
+
+/* A fork in a loop's thread: what it holds is written once, by the parent. */
+static void register_fork_handlers(void)
+{
+	(void)pthread_atfork(cmd_log_flush, NULL, batch_in_child);
+}
+
 void cmd_log_open(const char *ident, bool to_stderr)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct stat st;
+
 	snprintf(log_ident, sizeof(log_ident), "%s", ident);
 	log_stderr = to_stderr && !stderr_is_journal();
+	log_batch_size =
+	    fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode) ? LOG_BATCH_FILE : PIPE_BUF;
 	make_prefix();
 	if (log_fd < 0) {
 		log_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	}
 	atomic_store(&log_connected, false);
 	atomic_store(&log_next_try_ms, 0);
+	(void)pthread_once(&once, register_fork_handlers);
 }
 
 void cmd_log_forked(void)
@@ -127,6 +199,73 @@ static void log_send(const char *buf, size_t len)
 	}
 }
 
+void cmd_log_batch_start(void)
+{
+	if (log_stderr && log_batch.data == NULL) {
+		/* Without the memory, lines are written at once: no harm. */
+		log_batch.data = malloc(log_batch_size);
+		log_batch.len = 0;
+		log_batch.cap = log_batch_size;
+	}
+}
+
+void cmd_log_batch_stop(void)
+{
+	if (log_batch.data != NULL) {
+		batch_flush(&log_batch);
+		free(log_batch.data);
+		log_batch.data = NULL;
+	}
+}
+
+void cmd_log_flush(void)
+{
+	if (log_batch.data != NULL) {
+		batch_flush(&log_batch);
+	}
+}
+
+uint64_t cmd_log_flush_due(uint64_t now_ms)
+{
+	struct log_batch *b = &log_batch;
+
+	if (b->data == NULL || b->len == 0) {
+		return 0;
+	}
+	if (now_ms >= b->oldest_ms + LOG_BATCH_MS) {
+		batch_flush(b);
+		return 0;
+	}
+	return b->oldest_ms + LOG_BATCH_MS;
+}
+
+/* One line (newline included) for standard error: into this thread's
+ * batch when it has one, else written now. */
+static void stderr_line(int prio, const char *line, size_t len)
+{
+	struct log_batch *b = &log_batch;
+
+	if (b->data == NULL) {
+		stderr_write(line, len);
+		return;
+	}
+	if (LOG_PRI(prio) <= LOG_WARNING || len > b->cap) {
+		/* Not held back; what is held goes first, to keep the order. */
+		batch_flush(b);
+		stderr_write(line, len);
+		return;
+	}
+	/* A line is never split: when it does not fit, the batch goes first. */
+	if (len > b->cap - b->len) {
+		batch_flush(b);
+	}
+	if (b->len == 0) {
+		b->oldest_ms = cmd_now_ms();
+	}
+	memcpy(b->data + b->len, line, len);
+	b->len += len;
+}
+
 void cmd_log_line(int prio, const char *msg)
 {
 	/* The time stamp changes once a second: each thread keeps its own. */
@@ -160,10 +299,10 @@ void cmd_log_line(int prio, const char *msg)
 	}
 	memcpy(buf + head + n, msg, msg_len);
 	n += msg_len;
+	/* The room for it was kept above; syslog gets the line without it. */
+	buf[head + n] = '\n';
 	if (log_stderr) {
-		struct iovec iov[2] = {{buf + head, n}, {(char *)"\n", 1}};
-
-		(void)writev(STDERR_FILENO, iov, 2);
+		stderr_line(prio, buf + head, n + 1);
 	}
 	log_send(buf, (size_t)head + n);
 }

@@ -659,11 +659,15 @@ static void run_timer(struct cmd_loop *lp)
 	fn(lp, lp->timer_arg);
 }
 
+/* Also writes the loop's log lines that are due: the loop is about to sleep. */
 static int next_timeout(const struct cmd_loop *lp)
 {
-	uint64_t now = cmd_now_ms(), next = UINT64_MAX;
+	uint64_t now = cmd_now_ms(), next = cmd_log_flush_due(now);
 
-	if (lp->deadline_head != NULL) {
+	if (next == 0) {
+		next = UINT64_MAX;
+	}
+	if (lp->deadline_head != NULL && lp->deadline_head->deadline_ms < next) {
 		next = lp->deadline_head->deadline_ms;
 	}
 	if (lp->timer_ms != 0 && lp->timer_ms < next) {
@@ -680,6 +684,7 @@ int cmd_loop_run(struct cmd_loop *lp)
 	struct epoll_event evs[64];
 	int rc = 0;
 
+	cmd_log_batch_start();
 	while (!atomic_load(&lp->st->stopping)) {
 		int n = epoll_wait(lp->epfd, evs, CM_ARRAY_SIZE(evs), next_timeout(lp));
 
@@ -703,6 +708,7 @@ int cmd_loop_run(struct cmd_loop *lp)
 	 * comes back through the mailbox, which cmd_loop_free drains. */
 	loop_close_all(lp);
 	loop_bury(lp);
+	cmd_log_batch_stop();
 	return rc;
 }
 

@@ -126,9 +126,13 @@ static struct cmd_gen *state_swap_gen(struct cmd_state *st, struct cmd_gen *g)
 
 int cmd_reload(struct cmd_state *st, struct cmd_stats *stats, char **errmsg)
 {
-	struct cmd_gen *g = cmd_gen_load(st->config_path, st->cache_shards, errmsg), *old;
+	struct cmd_gen *g, *old;
 	const struct cm_service_conf *was, *now;
 
+	/* Loading may take a while (files, trust anchors): the records of the
+	 * answers before it are not held back meanwhile. */
+	cmd_log_flush();
+	g = cmd_gen_load(st->config_path, st->cache_shards, errmsg);
 	if (g == NULL) {
 		cmd_stats_add(stats, CMD_C_RELOAD_FAILURES, 1);
 		cmd_log(LOG_ERR, "reload of %s failed, keeping the running configuration: %s",

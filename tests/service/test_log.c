@@ -1,0 +1,281 @@
+/*
+ * Unit tests for service/log.c's batches of standard-error lines, on a
+ * clock of the test's own (cmd_now_ms): an event loop's lines wait until
+ * they are due, the buffer is full, a warning comes, or the loop stops;
+ * they are written whole and in order; other threads write at once.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "daemon.h"
+
+static uint64_t fake_now = 1000;
+
+uint64_t cmd_now_ms(void)
+{
+	return fake_now;
+}
+
+/* Standard error goes to out_fd (a file or a pipe) during a test. */
+static int saved_stderr = -1, out_fd = -1;
+static char prefix[64];
+
+static void use_stderr(int fd)
+{
+	fflush(stderr);
+	saved_stderr = dup(STDERR_FILENO);
+	assert_true(saved_stderr >= 0);
+	assert_true(dup2(fd, STDERR_FILENO) == STDERR_FILENO);
+	unsetenv("JOURNAL_STREAM");
+	cmd_log_open("t", true);
+	snprintf(prefix, sizeof(prefix), "t[%d]: ", (int)getpid());
+}
+
+static int setup_file(void **state)
+{
+	char path[] = "/tmp/certmap-test-log.XXXXXX";
+
+	(void)state;
+	out_fd = mkstemp(path);
+	if (out_fd < 0) {
+		return -1;
+	}
+	unlink(path);
+	use_stderr(out_fd);
+	fake_now = 1000;
+	return 0;
+}
+
+static int setup_pipe(void **state)
+{
+	int p[2];
+
+	(void)state;
+	if (pipe2(p, O_CLOEXEC) != 0 || fcntl(p[0], F_SETFL, O_NONBLOCK) != 0) {
+		return -1;
+	}
+	use_stderr(p[1]);
+	close(p[1]);
+	out_fd = p[0];
+	fake_now = 1000;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	cmd_log_batch_stop();
+	dup2(saved_stderr, STDERR_FILENO);
+	close(saved_stderr);
+	close(out_fd);
+	return 0;
+}
+
+/* What the file holds now (the caller frees it). */
+static char *file_text(void)
+{
+	off_t len = lseek(out_fd, 0, SEEK_END);
+	char *s = calloc(1, (size_t)len + 1);
+
+	assert_non_null(s);
+	assert_int_equal(pread(out_fd, s, (size_t)len, 0), len);
+	return s;
+}
+
+/* The lines of msgs as the file should hold them, each with the prefix. */
+static void assert_file_is(const char *const *msgs, size_t n)
+{
+	char want[65536] = "", *got = file_text();
+
+	for (size_t i = 0; i < n; i++) {
+		strcat(want, prefix);
+		strcat(want, msgs[i]);
+		strcat(want, "\n");
+	}
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_held_until_due(void **state)
+{
+	const char *const msgs[] = {"one", "two"};
+
+	(void)state;
+	cmd_log_batch_start();
+	cmd_log_line(LOG_NOTICE, "one");
+	assert_file_is(NULL, 0);
+	fake_now = 1001;
+	cmd_log_line(LOG_INFO, "two");
+	/* Due when the oldest line is LOG_BATCH_MS (2) old, not the newest. */
+	assert_int_equal(cmd_log_flush_due(1001), 1002);
+	assert_file_is(NULL, 0);
+	assert_int_equal(cmd_log_flush_due(1002), 0);
+	assert_file_is(msgs, 2);
+	/* Nothing held: no deadline. */
+	assert_int_equal(cmd_log_flush_due(5000), 0);
+}
+
+static void test_warning_not_held(void **state)
+{
+	const char *const msgs[] = {"a", "b", "c", "d"};
+
+	(void)state;
+	cmd_log_batch_start();
+	cmd_log_line(LOG_NOTICE, "a");
+	cmd_log_line(LOG_DEBUG, "b");
+	cmd_log_line(LOG_WARNING, "c");
+	assert_file_is(msgs, 3);
+	assert_int_equal(cmd_log_flush_due(1000), 0);
+	cmd_log_line(LOG_ERR | LOG_DAEMON, "d");
+	assert_file_is(msgs, 4);
+}
+
+/* Lines of 1000 bytes: a full batch is written before the line that does
+ * not fit, and ends with a whole line. */
+static void test_full_batch_whole_lines(void **state)
+{
+	char line[1000 - 8], *got;
+	size_t len = strlen(prefix) + sizeof(line) - 1 + 1, fit = 16384 / len, i;
+
+	(void)state;
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	cmd_log_batch_start();
+	for (i = 0; i < fit; i++) {
+		cmd_log_line(LOG_NOTICE, line);
+	}
+	got = file_text();
+	assert_int_equal(strlen(got), 0);
+	free(got);
+	cmd_log_line(LOG_NOTICE, line);
+	got = file_text();
+	assert_int_equal(strlen(got), fit * len);
+	assert_int_equal(got[strlen(got) - 1], '\n');
+	free(got);
+	cmd_log_batch_stop();
+	got = file_text();
+	assert_int_equal(strlen(got), (fit + 1) * len);
+	free(got);
+}
+
+static void test_stop_writes_then_at_once(void **state)
+{
+	const char *const msgs[] = {"held", "after"};
+
+	(void)state;
+	cmd_log_batch_start();
+	cmd_log_line(LOG_NOTICE, "held");
+	cmd_log_batch_stop();
+	assert_file_is(msgs, 1);
+	cmd_log_line(LOG_NOTICE, "after");
+	assert_file_is(msgs, 2);
+	assert_int_equal(cmd_log_flush_due(9999), 0);
+}
+
+static void test_flush_now(void **state)
+{
+	const char *const msgs[] = {"before a reload"};
+
+	(void)state;
+	cmd_log_batch_start();
+	cmd_log_line(LOG_NOTICE, "before a reload");
+	cmd_log_flush();
+	assert_file_is(msgs, 1);
+}
+
+static void *other_thread(void *arg)
+{
+	(void)arg;
+	cmd_log_line(LOG_NOTICE, "worker");
+	return NULL;
+}
+
+static void test_other_threads_at_once(void **state)
+{
+	const char *const msgs[] = {"worker", "loop"};
+	pthread_t t;
+
+	(void)state;
+	cmd_log_batch_start();
+	cmd_log_line(LOG_NOTICE, "loop");
+	assert_int_equal(pthread_create(&t, NULL, other_thread, NULL), 0);
+	pthread_join(t, NULL);
+	assert_file_is(msgs, 1);
+	cmd_log_flush();
+	assert_file_is(msgs, 2);
+}
+
+/* Without standard error (certmapd in the background) nothing is held. */
+static void test_no_batch_without_stderr(void **state)
+{
+	(void)state;
+	cmd_log_open("t", false);
+	cmd_log_batch_start();
+	cmd_log_line(LOG_NOTICE, "syslog only");
+	assert_int_equal(cmd_log_flush_due(1000), 0);
+	cmd_log_batch_stop();
+	assert_file_is(NULL, 0);
+}
+
+/* Reads one write's worth from the pipe: what is there now. */
+static size_t pipe_read(char *buf, size_t size)
+{
+	ssize_t n = read(out_fd, buf, size);
+
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* A pipe's write is whole only up to PIPE_BUF: no batch is larger, and a
+ * longer line goes alone, after what is held. */
+static void test_pipe_batches(void **state)
+{
+	static char buf[65536], big[5000];
+	char line[1000];
+	size_t len = strlen(prefix) + sizeof(line), n;
+
+	(void)state;
+	memset(line, 'y', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	cmd_log_batch_start();
+	for (int i = 0; i < 5; i++) {
+		cmd_log_line(LOG_NOTICE, line);
+	}
+	n = pipe_read(buf, sizeof(buf));
+	assert_int_equal(n, (PIPE_BUF / len) * len);
+	assert_int_equal(buf[n - 1], '\n');
+	memset(big, 'z', sizeof(big) - 1);
+	cmd_log_line(LOG_NOTICE, big);
+	n = pipe_read(buf, sizeof(buf));
+	assert_int_equal(n, (5 - PIPE_BUF / len) * len + strlen(prefix) + sizeof(big));
+	assert_int_equal(buf[n - 1], '\n');
+	assert_int_equal(buf[n - 2], 'z');
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_held_until_due, setup_file, teardown),
+	    cmocka_unit_test_setup_teardown(test_warning_not_held, setup_file, teardown),
+	    cmocka_unit_test_setup_teardown(test_full_batch_whole_lines, setup_file, teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_writes_then_at_once, setup_file, teardown),
+	    cmocka_unit_test_setup_teardown(test_flush_now, setup_file, teardown),
+	    cmocka_unit_test_setup_teardown(test_other_threads_at_once, setup_file, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_batch_without_stderr, setup_file, teardown),
+	    cmocka_unit_test_setup_teardown(test_pipe_batches, setup_pipe, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
