@@ -149,8 +149,7 @@ expect_status "after the slow clients, others are served" 200
 # ------------------------------------------------- reload: the new header name is used
 write_config "$conf" "http = { socket = \"$hsock\"; cert_format = \"base64-der\"; cert_header = \"X-Other-Cert\"; };"
 kill -HUP "$pid"
-i=0
-while ! grep -q "reloaded\|reload" "$tmp/log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+wait_grep "reload" "$tmp/log" || true
 sleep 0.3
 hget /auth -H "X-Other-Cert: $alice"
 expect_status "after a reload, cert_header is the new one" 200

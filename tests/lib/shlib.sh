@@ -51,3 +51,17 @@ random_port() {
 	[ "${rp_low:-0}" -gt 12000 ] 2>/dev/null || rp_low=32768
 	echo $(( $(od -An -N2 -tu2 /dev/urandom) % (rp_low - 10000) + 10000 ))
 }
+
+# wait_grep PATTERN FILE [SECONDS]: true as soon as FILE has a line that
+# matches PATTERN (grep's basic regular expression), false when SECONDS
+# (default 5) pass first. certmapd's event loops write their log lines to
+# standard error in batches, a few milliseconds after the reply: a test
+# that looks for a line right after a reply waits for it with this.
+wait_grep() {
+	wg_left=$(( ${3:-5} * 20 ))
+	while ! grep -q -- "$1" "$2" 2>/dev/null; do
+		[ "$wg_left" -gt 0 ] || return 1
+		wg_left=$((wg_left - 1))
+		sleep 0.05
+	done
+}

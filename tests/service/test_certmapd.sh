@@ -118,7 +118,7 @@ cp "$tmp/certmap.conf" "$tmp/good.conf"
 printf 'rules = ( { name = "x"; match = "<BROKEN"; } );\n' > "$tmp/certmap.conf"
 kill -HUP "$pid"; sleep 0.5
 expect_exit "broken SIGHUP: still mapping" 0 client map "$sock" "$certs/alice.pem"
-if grep -q "keeping the running configuration" "$tmp/log"; then ok "broken reload logged"; else ko "broken reload logged"; fi
+if wait_grep "keeping the running configuration" "$tmp/log"; then ok "broken reload logged"; else ko "broken reload logged"; fi
 expect_exit "Reload method with a broken file" 1 client reload "$sock"
 cp "$tmp/good.conf" "$tmp/certmap.conf"
 sed -i 's/LOCAL:{subject_principal.short_name}/LOCAL:bob/' "$tmp/certmap.conf"
@@ -131,7 +131,7 @@ expect_exit "Reload method" 0 client reload "$sock"
 expect_exit "stats" 0 client stats "$sock"
 expect_out "reloads counted" '"reloads":2'
 expect_out "hits counted" '"hits":'
-if grep -q 'decision mapped user="alice" rule="upn" domain="local" cert_sha256=' "$tmp/log"; then ok "decision logged"; else ko "decision logged"; fi
+if wait_grep 'decision mapped user="alice" rule="upn" domain="local" cert_sha256=' "$tmp/log"; then ok "decision logged"; else ko "decision logged"; fi
 
 # --- a reload that drops a peer's uid ends its open connection's service
 printf '{"method":"org.certmap.Mapper.GetStats"}\0' > "$tmp/stats-req"

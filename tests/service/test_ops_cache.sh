@@ -143,9 +143,7 @@ expect_exit "alice mapped under the test CA" 0 client map "$sock" "$certs/alice.
 expect_exit "alice mapped again with a requested user" 0 client map "$sock" "$certs/alice.pem" alice
 cp "$certs/rogue-ca.pem" "$tmp/trust.pem"
 kill -HUP "$pid"
-i=0
-while ! grep -q "reloaded" "$tmp/log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-if grep -q "reloaded" "$tmp/log"; then ok "reloaded with the rogue CA only"; else ko "reloaded"; cat "$tmp/log"; fi
+if wait_grep "reloaded" "$tmp/log"; then ok "reloaded with the rogue CA only"; else ko "reloaded"; cat "$tmp/log"; fi
 expect_exit "after the reload: the same request is refused" 1 client map "$sock" "$certs/alice.pem"
 expect_out "as untrusted" '"reason":"untrusted"'
 expect_exit "after the reload: a new request is refused" 1 client map "$sock" "$certs/alice.pem" root

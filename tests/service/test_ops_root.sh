@@ -74,7 +74,8 @@ expect_out "warns about the CA file in a private directory" \
 	"service.user svc (uid 4300) cannot read $tmp/private/ca.pem (the directory $tmp/private is not searchable: mode 0700"
 expect_out "and points at the directories" "g+x on each directory above it that svc cannot search"
 # The warning is right: a reload as svc fails.
-kill -HUP "$pid"; sleep 0.5
+kill -HUP "$pid"
+wait_grep "keeping the running configuration" "$tmp/log"
 out=$(cat "$tmp/log")
 expect_out "the reload indeed fails" "keeping the running configuration"
 stop_daemon
