@@ -50,17 +50,17 @@ void cmd_log_line(int prio, const char *msg);
  * An event loop's thread calls cmd_log_batch_start when it starts: from
  * then on its lines for standard error (NOTICE and below) wait in a buffer
  * of its own, written whole and in order with one write() when full, when
- * the oldest line is a few milliseconds old, or at cmd_log_batch_stop
+ * the oldest line is 2 ms old, or at cmd_log_batch_stop
  * (which the thread calls before it ends). Other threads write at once.
  */
 void cmd_log_batch_start(void);
 void cmd_log_batch_stop(void);
 /* Writes this thread's buffer now (before a reload); nothing elsewhere. */
 void cmd_log_flush(void);
-/* Writes this thread's buffer if its oldest line is due at now_ms
- * (cmd_now_ms clock); returns when it will be, or 0 when nothing waits.
+/* Writes this thread's buffer if its oldest line is due; returns the
+ * milliseconds until it will be (rounded up), or -1 when nothing waits.
  * A loop calls it before it sleeps, and sleeps no longer than that. */
-uint64_t cmd_log_flush_due(uint64_t now_ms);
+int cmd_log_flush_due(void);
 /* journal.c: decision records go to journald on one connected socket. */
 void cmd_journal_use(void);
 

@@ -13,7 +13,7 @@
  * write() per line, and with several event loops the loops queue on the
  * file's inode lock. So an event loop's thread keeps its lines in a
  * buffer of its own (cmd_log_batch_start) and writes them with one
- * write() when the next does not fit, or when the oldest is LOG_BATCH_MS
+ * write() when the next does not fit, or when the oldest is LOG_BATCH_US
  * old (the loop asks cmd_log_flush_due before it sleeps), or when the loop
  * stops. Warnings and worse go at once, after what is buffered. Other
  * threads write each line at once. Syslog datagrams are never held back.
@@ -41,8 +41,9 @@
 /* A loop's buffer for standard error when that is a regular file: one
  * write() for some fifty decision records. */
 #define LOG_BATCH_FILE 16384
-/* The longest a line waits in a loop's buffer. */
-#define LOG_BATCH_MS 2
+/* How long a line may wait in a loop's buffer (µs): the loop wakes up
+ * within a millisecond after, so a line is out 2 to 3 ms after it came. */
+#define LOG_BATCH_US 2000
 
 static int log_fd = -1;
 static atomic_bool log_connected;
@@ -64,7 +65,7 @@ static size_t log_batch_size = LOG_BATCH_FILE;
 struct log_batch {
 	char *data;
 	size_t len, cap;
-	uint64_t oldest_ms; /* cmd_now_ms() when the first line of data came */
+	uint64_t oldest_us; /* cmd_now_us() when the first line of data came */
 };
 static __thread struct log_batch log_batch;
 
@@ -225,18 +226,21 @@ void cmd_log_flush(void)
 	}
 }
 
-uint64_t cmd_log_flush_due(uint64_t now_ms)
+int cmd_log_flush_due(void)
 {
 	struct log_batch *b = &log_batch;
+	uint64_t now;
 
 	if (b->data == NULL || b->len == 0) {
-		return 0;
+		return -1;
 	}
-	if (now_ms >= b->oldest_ms + LOG_BATCH_MS) {
+	now = cmd_now_us();
+	if (now >= b->oldest_us + LOG_BATCH_US) {
 		batch_flush(b);
-		return 0;
+		return -1;
 	}
-	return b->oldest_ms + LOG_BATCH_MS;
+	/* Rounded up: a loop that wakes up early would only sleep again. */
+	return (int)((b->oldest_us + LOG_BATCH_US - now + 999) / 1000);
 }
 
 /* One line (newline included) for standard error: into this thread's
@@ -260,7 +264,7 @@ static void stderr_line(int prio, const char *line, size_t len)
 		batch_flush(b);
 	}
 	if (b->len == 0) {
-		b->oldest_ms = cmd_now_ms();
+		b->oldest_us = cmd_now_us();
 	}
 	memcpy(b->data + b->len, line, len);
 	b->len += len;

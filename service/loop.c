@@ -659,15 +659,11 @@ static void run_timer(struct cmd_loop *lp)
 	fn(lp, lp->timer_arg);
 }
 
-/* Also writes the loop's log lines that are due: the loop is about to sleep. */
 static int next_timeout(const struct cmd_loop *lp)
 {
-	uint64_t now = cmd_now_ms(), next = cmd_log_flush_due(now);
+	uint64_t now = cmd_now_ms(), next = UINT64_MAX;
 
-	if (next == 0) {
-		next = UINT64_MAX;
-	}
-	if (lp->deadline_head != NULL && lp->deadline_head->deadline_ms < next) {
+	if (lp->deadline_head != NULL) {
 		next = lp->deadline_head->deadline_ms;
 	}
 	if (lp->timer_ms != 0 && lp->timer_ms < next) {
@@ -679,6 +675,15 @@ static int next_timeout(const struct cmd_loop *lp)
 	return next <= now ? 0 : (int)(next - now) + 1;
 }
 
+/* The loop is about to sleep: its log lines that are due go now, and it
+ * wakes up in time for the others. */
+static int sleep_ms(const struct cmd_loop *lp)
+{
+	int ms = next_timeout(lp), log_ms = cmd_log_flush_due();
+
+	return log_ms >= 0 && (ms < 0 || log_ms < ms) ? log_ms : ms;
+}
+
 int cmd_loop_run(struct cmd_loop *lp)
 {
 	struct epoll_event evs[64];
@@ -686,7 +691,7 @@ int cmd_loop_run(struct cmd_loop *lp)
 
 	cmd_log_batch_start();
 	while (!atomic_load(&lp->st->stopping)) {
-		int n = epoll_wait(lp->epfd, evs, CM_ARRAY_SIZE(evs), next_timeout(lp));
+		int n = epoll_wait(lp->epfd, evs, CM_ARRAY_SIZE(evs), sleep_ms(lp));
 
 		if (n < 0 && errno != EINTR) {
 			cmd_log(LOG_ERR, "epoll_wait: %m");

@@ -1,6 +1,6 @@
 /*
  * Unit tests for service/log.c's batches of standard-error lines, on a
- * clock of the test's own (cmd_now_ms): an event loop's lines wait until
+ * clock of the test's own (cmd_now_us): an event loop's lines wait until
  * they are due, the buffer is full, a warning comes, or the loop stops;
  * they are written whole and in order; other threads write at once.
  */
@@ -22,9 +22,9 @@
 
 #include "daemon.h"
 
-static uint64_t fake_now = 1000;
+static uint64_t fake_now = 1000000;
 
-uint64_t cmd_now_ms(void)
+uint64_t cmd_now_us(void)
 {
 	return fake_now;
 }
@@ -55,7 +55,7 @@ static int setup_file(void **state)
 	}
 	unlink(path);
 	use_stderr(out_fd);
-	fake_now = 1000;
+	fake_now = 1000000;
 	return 0;
 }
 
@@ -70,7 +70,7 @@ static int setup_pipe(void **state)
 	use_stderr(p[1]);
 	close(p[1]);
 	out_fd = p[0];
-	fake_now = 1000;
+	fake_now = 1000000;
 	return 0;
 }
 
@@ -117,15 +117,20 @@ static void test_held_until_due(void **state)
 	cmd_log_batch_start();
 	cmd_log_line(LOG_NOTICE, "one");
 	assert_file_is(NULL, 0);
-	fake_now = 1001;
+	fake_now += 1000;
 	cmd_log_line(LOG_INFO, "two");
-	/* Due when the oldest line is LOG_BATCH_MS (2) old, not the newest. */
-	assert_int_equal(cmd_log_flush_due(1001), 1002);
+	/* Due when the oldest line is 2 ms old, not the newest. */
+	assert_int_equal(cmd_log_flush_due(), 1);
+	fake_now += 500;
+	/* Rounded up: 500 µs to wait is 1 ms. */
+	assert_int_equal(cmd_log_flush_due(), 1);
 	assert_file_is(NULL, 0);
-	assert_int_equal(cmd_log_flush_due(1002), 0);
+	fake_now += 500;
+	assert_int_equal(cmd_log_flush_due(), -1);
 	assert_file_is(msgs, 2);
 	/* Nothing held: no deadline. */
-	assert_int_equal(cmd_log_flush_due(5000), 0);
+	fake_now += 5000000;
+	assert_int_equal(cmd_log_flush_due(), -1);
 }
 
 static void test_warning_not_held(void **state)
@@ -138,7 +143,7 @@ static void test_warning_not_held(void **state)
 	cmd_log_line(LOG_DEBUG, "b");
 	cmd_log_line(LOG_WARNING, "c");
 	assert_file_is(msgs, 3);
-	assert_int_equal(cmd_log_flush_due(1000), 0);
+	assert_int_equal(cmd_log_flush_due(), -1);
 	cmd_log_line(LOG_ERR | LOG_DAEMON, "d");
 	assert_file_is(msgs, 4);
 }
@@ -182,7 +187,8 @@ static void test_stop_writes_then_at_once(void **state)
 	assert_file_is(msgs, 1);
 	cmd_log_line(LOG_NOTICE, "after");
 	assert_file_is(msgs, 2);
-	assert_int_equal(cmd_log_flush_due(9999), 0);
+	fake_now += 9000000;
+	assert_int_equal(cmd_log_flush_due(), -1);
 }
 
 static void test_flush_now(void **state)
@@ -225,7 +231,7 @@ static void test_no_batch_without_stderr(void **state)
 	cmd_log_open("t", false);
 	cmd_log_batch_start();
 	cmd_log_line(LOG_NOTICE, "syslog only");
-	assert_int_equal(cmd_log_flush_due(1000), 0);
+	assert_int_equal(cmd_log_flush_due(), -1);
 	cmd_log_batch_stop();
 	assert_file_is(NULL, 0);
 }
