@@ -525,6 +525,7 @@ void cm_audit_pre_free(struct cm_audit_pre *p)
  */
 struct peer_tail {
 	char line[160];
+	size_t line_len;
 	char field[5][48];
 	struct iovec iov[5];
 	size_t n;
@@ -533,22 +534,31 @@ struct peer_tail {
 static void peer_field(struct peer_tail *t, const char *word, const char *key,
 		       unsigned long long v, const char *text)
 {
-	char num[24], *f = t->field[t->n];
-	size_t used = strlen(t->line);
-	int l;
+	char num[CM_U64_TEXT], *f = t->field[t->n], *l = t->line + t->line_len;
+	size_t kl = strlen(key), wl = strlen(word), tl;
 
+	/* Copied, not printed: the sizes are the few words below. */
+	tl = text != NULL ? strlen(text) : cm_u64_text(num, v);
 	if (text == NULL) {
-		snprintf(num, sizeof(num), "%llu", v);
 		text = num;
 	}
-	l = snprintf(f, sizeof(t->field[0]), "CERTMAP_%s=%s", key, text);
-	t->iov[t->n++] = (struct iovec){f, (size_t)l};
-	snprintf(t->line + used, sizeof(t->line) - used, " %s=%s", word, text);
+	memcpy(f, "CERTMAP_", 8);
+	memcpy(f + 8, key, kl);
+	f[8 + kl] = '=';
+	memcpy(f + 9 + kl, text, tl);
+	t->iov[t->n++] = (struct iovec){f, 9 + kl + tl};
+	l[0] = ' ';
+	memcpy(l + 1, word, wl);
+	l[1 + wl] = '=';
+	memcpy(l + 2 + wl, text, tl);
+	t->line_len += 2 + wl + tl;
+	t->line[t->line_len] = '\0';
 }
 
 static void peer_tail(struct peer_tail *t, const struct cm_audit *a, unsigned int suppressed)
 {
 	t->line[0] = '\0';
+	t->line_len = 0;
 	t->n = 0;
 	peer_field(t, "peer_uid", "PEER_UID", (unsigned long long)a->peer_uid, NULL);
 	peer_field(t, "peer_pid", "PEER_PID", (unsigned long long)a->peer_pid, NULL);
@@ -570,7 +580,7 @@ static bool peer_record(const struct cm_audit_pre *p, const struct cm_audit *a,
 		return false;
 	}
 	peer_tail(&t, a, suppressed);
-	tl = strlen(t.line);
+	tl = t.line_len;
 	if (p->head.line.len + tl >= sizeof(line)) {
 		return false;
 	}

@@ -1187,14 +1187,9 @@ out:
 
 static void buf_add_num(struct cm_buf *b, unsigned long long v)
 {
-	char num[24];
-	size_t i = sizeof(num);
+	char num[CM_U64_TEXT];
 
-	do {
-		num[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	cm_buf_add(b, num + i, sizeof(num) - i);
+	cm_buf_add(b, num, cm_u64_text(num, v));
 }
 
 /* "URI answered FILTER with N entries in T ms", the filter cut at

@@ -66,19 +66,6 @@ static const char not_a_string[] =
 
 /* ---------------------------------------------------------------- OIDs */
 
-/* Writes v in decimal at out (room for 20 bytes); returns the length. */
-static size_t put_u64(char *out, uint64_t v)
-{
-	char d[20];
-	size_t i = sizeof(d);
-
-	do {
-		d[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	memcpy(out, d + i, sizeof(d) - i);
-	return sizeof(d) - i;
-}
 
 /* Room oid_text_into needs for len bytes of OID contents. */
 #define OID_TEXT_CAP(len) (18 * (len) + 5)
@@ -113,7 +100,7 @@ static size_t oid_text_into(const unsigned char *p, size_t len, char *buf)
 			first = false;
 		}
 		buf[o++] = '.';
-		o += put_u64(buf + o, v);
+		o += cm_u64_text(buf + o, v);
 		v = 0;
 	}
 	buf[o] = '\0';

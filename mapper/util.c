@@ -238,6 +238,19 @@ void cm_buf_hex(struct cm_buf *b, const unsigned char *p, size_t len, bool upper
 	}
 }
 
+size_t cm_u64_text(char *out, uint64_t v)
+{
+	char d[CM_U64_TEXT];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	memcpy(out, d + i, sizeof(d) - i);
+	return sizeof(d) - i;
+}
+
 char *cm_vasprintf(const char *fmt, va_list ap)
 {
 	char *s = NULL;

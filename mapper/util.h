@@ -82,6 +82,10 @@ void cm_buf_hex(struct cm_buf *b, const unsigned char *p, size_t len, bool upper
 /* malloc-or-NULL printf. */
 char *cm_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *cm_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+/* v in decimal at out (room for CM_U64_TEXT bytes, no NUL); returns the
+ * length. By hand: printf costs more than the divisions. */
+#define CM_U64_TEXT 20
+size_t cm_u64_text(char *out, uint64_t v);
 
 /* Appends untrusted bytes as a double-quoted log value: '"', '\\', control
  * bytes and bytes above 0x7e escaped, at most max bytes of input. A log

@@ -250,6 +250,26 @@ static void test_base64(void **state)
 	}
 }
 
+/* cm_u64_text against printf, at the edges of each digit count. */
+static void test_u64_text(void **state)
+{
+	char got[CM_U64_TEXT + 1], want[32];
+	uint64_t v = 1;
+
+	(void)state;
+	for (int d = 0; d < 20; d++, v *= 10) {
+		uint64_t probes[] = { v - 1, v, v + 1, d == 19 ? UINT64_MAX : v * 10 - 1 };
+
+		for (size_t i = 0; i < 4; i++) {
+			size_t n = cm_u64_text(got, probes[i]);
+
+			got[n] = '\0';
+			snprintf(want, sizeof(want), "%llu", (unsigned long long)probes[i]);
+			assert_string_equal(got, want);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_buf_escaped_utf8),
 		cmocka_unit_test(test_utf8_sanitize),
 		cmocka_unit_test(test_base64),
+		cmocka_unit_test(test_u64_text),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
