@@ -272,10 +272,13 @@ static void stderr_line(int prio, const char *line, size_t len)
 
 void cmd_log_line(int prio, const char *msg)
 {
-	/* The time stamp changes once a second: each thread keeps its own. */
+	/* "<prio>time " changes once a second (or with the priority): each
+	 * thread keeps its own, printed when it changes. */
 	static __thread time_t stamp_time = -1;
-	static __thread char stamp[32];
-	char buf[LOG_LINE_MAX];
+	static __thread int stamp_prio = -1;
+	static __thread char stamp[48];
+	static __thread int stamp_len;
+	char buf[LOG_LINE_MAX], when[32];
 	struct tm tm;
 	time_t now = time(NULL);
 	size_t msg_len = strlen(msg), n;
@@ -284,17 +287,20 @@ void cmd_log_line(int prio, const char *msg)
 	if ((prio & LOG_FACMASK) == 0) {
 		prio |= LOG_DAEMON;
 	}
-	if (now != stamp_time) {
+	if (now != stamp_time || prio != stamp_prio) {
 		if (localtime_r(&now, &tm) == NULL ||
-		    strftime(stamp, sizeof(stamp), "%h %e %T", &tm) == 0) {
-			stamp[0] = '\0';
+		    strftime(when, sizeof(when), "%h %e %T", &tm) == 0) {
+			when[0] = '\0';
 		}
+		stamp_len = snprintf(stamp, sizeof(stamp), "<%d>%s ", prio, when);
 		stamp_time = now;
+		stamp_prio = prio;
 	}
-	head = snprintf(buf, sizeof(buf), "<%d>%s ", prio, stamp);
+	head = stamp_len;
 	if (head < 0 || (size_t)head + log_prefix_len >= sizeof(buf)) {
 		return;
 	}
+	memcpy(buf, stamp, (size_t)head);
 	/* Copied, not printed: the message is most of the line. */
 	memcpy(buf + head, log_prefix, log_prefix_len);
 	n = log_prefix_len;
