@@ -57,10 +57,11 @@ void cmd_log_batch_start(void);
 void cmd_log_batch_stop(void);
 /* Writes this thread's buffer now (before a reload); nothing elsewhere. */
 void cmd_log_flush(void);
-/* Writes this thread's buffer if its oldest line is due; returns the
- * milliseconds until it will be (rounded up), or -1 when nothing waits.
- * A loop calls it before it sleeps, and sleeps no longer than that. */
-int cmd_log_flush_due(void);
+/* Writes this thread's buffer if its oldest line is due at now_us
+ * (cmd_now_us); returns the milliseconds until it will be (rounded up),
+ * or -1 when nothing waits. A loop calls it before it sleeps, and sleeps
+ * no longer than that. */
+int cmd_log_flush_due(uint64_t now_us);
 /* journal.c: decision records go to journald on one connected socket. */
 void cmd_journal_use(void);
 
@@ -214,6 +215,9 @@ struct cmd_caller {
 	void *owner; /* given back by cmd_job_owner() */
 	/* The answer-cache shard: loop i uses i + 1, everyone else 0. */
 	unsigned int shard;
+	/* When the frame was read (cmd_now_us), or 0 for now: a loop reads the
+	 * clock once per wake-up, not once per use. */
+	uint64_t now_us;
 };
 
 enum cmd_outcome {

@@ -267,8 +267,8 @@ static enum cmd_outcome do_reload(const struct cmd_caller *cl, struct cmp_call *
 static void job_run(struct cmd_work *w);
 static void job_done(struct cmd_work *w, bool ran);
 
-static void log_cached(const struct cmd_caller *cl, const struct cm_audit_pre *audit,
-		       uint64_t start_us);
+static uint64_t log_cached(const struct cmd_caller *cl, const struct cm_audit_pre *audit,
+			   uint64_t start_us);
 
 /* Whether the answer cache keeps anything: with cache_size or cache_ttl 0
  * it stores nothing (cm_cache_new), so no lookup can hit and none is made
@@ -282,7 +282,7 @@ static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *cal
 			       struct cm_buf *out)
 {
 	struct cmd_job *job = calloc(1, sizeof(*job));
-	uint64_t start_us = cmd_now_us();
+	uint64_t start_us = cl->now_us != 0 ? cl->now_us : cmd_now_us();
 	struct cmp_fail fail;
 	struct cm_cache_hit hit;
 
@@ -422,7 +422,7 @@ static bool peer_allowed(const struct cmd_caller *cl)
  * Anything else, a miss included, takes the full path.
  */
 static bool answer_from_cache(const struct cmd_caller *cl, const char *frame, size_t len,
-			      uint64_t start_us, struct cm_buf *out)
+			      uint64_t start_us, uint64_t *end_us, struct cm_buf *out)
 {
 	unsigned char key[4096]; /* a certificate of up to 3 KB of text */
 	struct cm_cache_hit hit;
@@ -435,7 +435,7 @@ static bool answer_from_cache(const struct cmd_caller *cl, const char *frame, si
 	}
 	cmd_stats_add(cl->stats, CMD_C_HITS, 1);
 	cm_buf_add(out, hit.frame, hit.len);
-	log_cached(cl, hit.audit, start_us);
+	*end_us = log_cached(cl, hit.audit, start_us);
 	cm_cache_release(&hit);
 	return true;
 }
@@ -445,13 +445,13 @@ enum cmd_outcome cmd_dispatch_frame(const struct cmd_caller *cl, const char *fra
 {
 	struct cmp_call call;
 	struct cmp_fail fail;
-	uint64_t start = cmd_now_us();
+	uint64_t start = cl->now_us != 0 ? cl->now_us : cmd_now_us(), end;
 	size_t mark = out->len;
 	enum cmd_outcome rv;
 
 	cmd_stats_add(cl->stats, CMD_C_REQUESTS, 1);
-	if (answer_from_cache(cl, frame, len, start, out)) {
-		cmd_stats_latency(cl->stats, cmd_now_us() - start);
+	if (answer_from_cache(cl, frame, len, start, &end, out)) {
+		cmd_stats_latency(cl->stats, end - start);
 		return CMD_REPLIED;
 	}
 	if (cmp_call_decode(frame, len, &call, &fail) != 0) {
@@ -521,18 +521,21 @@ static void log_decision(struct cmd_job *job, const struct certmap_answer *a)
 }
 
 /* A cached answer is a decision too: the words its decision was logged
- * with, and this caller's peer, cached=yes and time. */
-static void log_cached(const struct cmd_caller *cl, const struct cm_audit_pre *audit,
-		       uint64_t start_us)
+ * with, and this caller's peer, cached=yes and time. Returns the time it
+ * took the answer to (cmd_now_us), for the latency counters too. */
+static uint64_t log_cached(const struct cmd_caller *cl, const struct cm_audit_pre *audit,
+			   uint64_t start_us)
 {
+	uint64_t end = cmd_now_us();
 	struct cm_audit r = {.ident = "certmapd",
 			     .cached = true,
 			     .has_peer = true,
 			     .peer_uid = cl->peer->uid,
 			     .peer_pid = cl->peer->pid,
-			     .time_us = cmd_now_us() - start_us};
+			     .time_us = end - start_us};
 
 	cm_audit_log_pre(audit, &r, audit_syslog, NULL);
+	return end;
 }
 
 /* BackendUnavailable carries the refusal's fields so clients can still

@@ -226,15 +226,13 @@ void cmd_log_flush(void)
 	}
 }
 
-int cmd_log_flush_due(void)
+int cmd_log_flush_due(uint64_t now)
 {
 	struct log_batch *b = &log_batch;
-	uint64_t now;
 
 	if (b->data == NULL || b->len == 0) {
 		return -1;
 	}
-	now = cmd_now_us();
 	if (now >= b->oldest_us + LOG_BATCH_US) {
 		batch_flush(b);
 		return -1;

@@ -69,6 +69,7 @@ struct cmd_loop {
 	int wake_fd; /* eventfd: mail arrived, or the service stops */
 	struct cmd_watch wake_watch;
 	struct cmd_gen *gen; /* this loop's reference to the configuration */
+	uint64_t now_us;     /* cmd_now_us() when epoll_wait last returned */
 	unsigned int gen_seq;
 	atomic_uint n_conns; /* read by other loops to pick the least busy */
 	struct cmd_stats stats;
@@ -113,7 +114,7 @@ static void deadline_unlink(struct cmd_loop *lp, struct conn *c)
 static void deadline_reset(struct cmd_loop *lp, struct conn *c)
 {
 	deadline_unlink(lp, c);
-	c->deadline_ms = cmd_now_ms() + (uint64_t)lp->gen->cfg->service.timeout * 1000u;
+	c->deadline_ms = lp->now_us / 1000u + (uint64_t)lp->gen->cfg->service.timeout * 1000u;
 	c->prev = lp->deadline_tail;
 	if (lp->deadline_tail != NULL) {
 		lp->deadline_tail->next = c;
@@ -272,6 +273,7 @@ static bool conn_frame(struct cmd_loop *lp, struct conn *c, size_t len)
 	    .post_arg = lp,
 	    .owner = c,
 	    .shard = lp->id + 1,
+	    .now_us = lp->now_us,
 	};
 	enum cmd_outcome r;
 
@@ -635,7 +637,7 @@ unsigned int cmd_loop_conns(struct cmd_loop *lp)
 
 static void expire(struct cmd_loop *lp)
 {
-	uint64_t now = cmd_now_ms();
+	uint64_t now = lp->now_us / 1000u;
 
 	while (lp->deadline_head != NULL && lp->deadline_head->deadline_ms <= now) {
 		struct conn *c = lp->deadline_head;
@@ -659,9 +661,9 @@ static void run_timer(struct cmd_loop *lp)
 	fn(lp, lp->timer_arg);
 }
 
-static int next_timeout(const struct cmd_loop *lp)
+static int next_timeout(const struct cmd_loop *lp, uint64_t now)
 {
-	uint64_t now = cmd_now_ms(), next = UINT64_MAX;
+	uint64_t next = UINT64_MAX;
 
 	if (lp->deadline_head != NULL) {
 		next = lp->deadline_head->deadline_ms;
@@ -679,7 +681,8 @@ static int next_timeout(const struct cmd_loop *lp)
  * wakes up in time for the others. */
 static int sleep_ms(const struct cmd_loop *lp)
 {
-	int ms = next_timeout(lp), log_ms = cmd_log_flush_due();
+	uint64_t now_us = cmd_now_us();
+	int ms = next_timeout(lp, now_us / 1000u), log_ms = cmd_log_flush_due(now_us);
 
 	return log_ms >= 0 && (ms < 0 || log_ms < ms) ? log_ms : ms;
 }
@@ -693,6 +696,7 @@ int cmd_loop_run(struct cmd_loop *lp)
 	while (!atomic_load(&lp->st->stopping)) {
 		int n = epoll_wait(lp->epfd, evs, CM_ARRAY_SIZE(evs), sleep_ms(lp));
 
+		lp->now_us = cmd_now_us();
 		if (n < 0 && errno != EINTR) {
 			cmd_log(LOG_ERR, "epoll_wait: %m");
 			rc = -1;
@@ -728,6 +732,7 @@ struct cmd_loop *cmd_loop_new(struct cmd_state *st, unsigned int id)
 	}
 	lp->st = st;
 	lp->id = id;
+	lp->now_us = cmd_now_us();
 	pthread_mutex_init(&lp->mail_lock, NULL);
 	lp->epfd = epoll_create1(EPOLL_CLOEXEC);
 	lp->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

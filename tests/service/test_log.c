@@ -120,17 +120,17 @@ static void test_held_until_due(void **state)
 	fake_now += 1000;
 	cmd_log_line(LOG_INFO, "two");
 	/* Due when the oldest line is 2 ms old, not the newest. */
-	assert_int_equal(cmd_log_flush_due(), 1);
+	assert_int_equal(cmd_log_flush_due(cmd_now_us()), 1);
 	fake_now += 500;
 	/* Rounded up: 500 µs to wait is 1 ms. */
-	assert_int_equal(cmd_log_flush_due(), 1);
+	assert_int_equal(cmd_log_flush_due(cmd_now_us()), 1);
 	assert_file_is(NULL, 0);
 	fake_now += 500;
-	assert_int_equal(cmd_log_flush_due(), -1);
+	assert_int_equal(cmd_log_flush_due(cmd_now_us()), -1);
 	assert_file_is(msgs, 2);
 	/* Nothing held: no deadline. */
 	fake_now += 5000000;
-	assert_int_equal(cmd_log_flush_due(), -1);
+	assert_int_equal(cmd_log_flush_due(cmd_now_us()), -1);
 }
 
 static void test_warning_not_held(void **state)
@@ -143,7 +143,7 @@ static void test_warning_not_held(void **state)
 	cmd_log_line(LOG_DEBUG, "b");
 	cmd_log_line(LOG_WARNING, "c");
 	assert_file_is(msgs, 3);
-	assert_int_equal(cmd_log_flush_due(), -1);
+	assert_int_equal(cmd_log_flush_due(cmd_now_us()), -1);
 	cmd_log_line(LOG_ERR | LOG_DAEMON, "d");
 	assert_file_is(msgs, 4);
 }
@@ -188,7 +188,7 @@ static void test_stop_writes_then_at_once(void **state)
 	cmd_log_line(LOG_NOTICE, "after");
 	assert_file_is(msgs, 2);
 	fake_now += 9000000;
-	assert_int_equal(cmd_log_flush_due(), -1);
+	assert_int_equal(cmd_log_flush_due(cmd_now_us()), -1);
 }
 
 static void test_flush_now(void **state)
@@ -231,7 +231,7 @@ static void test_no_batch_without_stderr(void **state)
 	cmd_log_open("t", false);
 	cmd_log_batch_start();
 	cmd_log_line(LOG_NOTICE, "syslog only");
-	assert_int_equal(cmd_log_flush_due(), -1);
+	assert_int_equal(cmd_log_flush_due(cmd_now_us()), -1);
 	cmd_log_batch_stop();
 	assert_file_is(NULL, 0);
 }
