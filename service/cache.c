@@ -348,6 +348,21 @@ static uint64_t key_hash(const struct cm_cache *c, const unsigned char *p, size_
 {
 	uint64_t h = c->seed[0] ^ len, a, b;
 
+	/* A request is 1-2 KB: four lanes of 16 bytes, whose multiplies do
+	 * not wait for each other, then one. */
+	if (len >= 64) {
+		uint64_t lane[4] = { h, h ^ UINT64_C(0x9e3779b97f4a7c15), h ^ UINT64_C(0xbf58476d1ce4e5b9),
+				     h ^ UINT64_C(0x94d049bb133111eb) };
+
+		for (; len >= 64; p += 64, len -= 64) {
+			for (size_t i = 0; i < 4; i++) {
+				memcpy(&a, p + 16 * i, 8);
+				memcpy(&b, p + 16 * i + 8, 8);
+				lane[i] = fold(a ^ c->seed[1], b ^ lane[i]);
+			}
+		}
+		h = fold(lane[0] ^ c->seed[1], lane[1]) ^ fold(lane[2] ^ c->seed[0], lane[3]);
+	}
 	for (; len >= 16; p += 16, len -= 16) {
 		memcpy(&a, p, 8);
 		memcpy(&b, p + 8, 8);

@@ -1,6 +1,9 @@
 /* The request decoder's fast path: see request_fast.h. */
 #include "config.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <json-c/json.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -105,14 +108,30 @@ static uint64_t has_byte(uint64_t w, uint8_t b)
 
 /*
  * The first byte at or after p that is not plain or is a quote or a
- * backslash, looked for 8 bytes at a time (a certificate is a 1-2 KB
- * string of plain bytes); the bytes of a last short word are left to the
- * caller.
+ * backslash, looked for 16 bytes at a time with SSE2 (every x86-64 has
+ * it), then 8 at a time (a certificate is a 1-2 KB string of plain
+ * bytes); the bytes of a last short word are left to the caller.
  */
 static const char *skip_plain_words(const char *p, const char *end)
 {
 	uint64_t w;
 
+#ifdef __SSE2__
+	/* Signed bytes: below 0x20 is a control byte or one of 0x80-0xff. */
+	const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f),
+		      quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+
+	while (end - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(x, space), _mm_cmpeq_epi8(x, del)),
+					   _mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)));
+
+		if (_mm_movemask_epi8(bad) != 0) {
+			break;
+		}
+		p += 16;
+	}
+#endif
 	while (end - p >= 8) {
 		memcpy(&w, p, sizeof(w));
 		if ((w & HIGHS) != 0 || has_below(w, 0x20) != 0 || has_byte(w, 0x7f) != 0 ||
