@@ -62,7 +62,25 @@ void cmd_log_flush(void);
  * or -1 when nothing waits. A loop calls it before it sleeps, and sleeps
  * no longer than that. */
 int cmd_log_flush_due(uint64_t now_us);
-/* journal.c: decision records go to journald on one connected socket. */
+/* A datagram socket to a Unix path (syslog's, journald's), made once and
+ * never closed (no thread can send on a reused descriptor), connected
+ * when the listener answers and again after it restarts, a connect tried
+ * at most four times a second while it does not. */
+struct cmd_dgram {
+	const char *path;
+	int fd;
+	atomic_bool connected;
+	_Atomic int64_t next_try_ms;
+	pthread_mutex_t lock;
+};
+#define CMD_DGRAM_INIT(p) { .path = (p), .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER }
+/* Makes the socket (sndbuf > 0: that send buffer) unless it exists, and
+ * forgets any connection. */
+void cmd_dgram_open(struct cmd_dgram *d, int sndbuf);
+/* One datagram; 0 when it was sent. */
+int cmd_dgram_send(struct cmd_dgram *d, const void *buf, size_t len);
+/* journal.c: decision records go to journald on one connected socket.
+ * At start (its socket's large send buffer needs the privileges). */
 void cmd_journal_use(void);
 
 /* ---------------------------------------------------------------- state.c */

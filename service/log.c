@@ -45,17 +45,13 @@
  * within a millisecond after, so a line is out 2 to 3 ms after it came. */
 #define LOG_BATCH_US 2000
 
-static int log_fd = -1;
-static atomic_bool log_connected;
-static _Atomic int64_t log_next_try_ms;
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cmd_dgram syslog_sock = CMD_DGRAM_INIT("/dev/log");
 static char log_ident[64] = "certmapd";
 static bool log_stderr;
 /* "ident[pid]: ", made when the pid is known (getpid() is a system call:
  * cmd_log_forked after a fork), and copied into every line. */
 static char log_prefix[96];
 static size_t log_prefix_len;
-static struct sockaddr_un log_addr = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
 /* A write() to a pipe or a socket is whole only up to PIPE_BUF bytes
  * (other threads and processes write there too): a batch is no larger. */
 static size_t log_batch_size = LOG_BATCH_FILE;
@@ -149,11 +145,7 @@ void cmd_log_open(const char *ident, bool to_stderr)
 	log_batch_size =
 	    fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode) ? LOG_BATCH_FILE : PIPE_BUF;
 	make_prefix();
-	if (log_fd < 0) {
-		log_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	}
-	atomic_store(&log_connected, false);
-	atomic_store(&log_next_try_ms, 0);
+	cmd_dgram_open(&syslog_sock, 0);
 	(void)pthread_once(&once, register_fork_handlers);
 }
 
@@ -162,42 +154,59 @@ void cmd_log_forked(void)
 	make_prefix();
 }
 
-/* Whether the socket is connected now: tries at most every LOG_RETRY_MS. */
-static bool log_connect(void)
+void cmd_dgram_open(struct cmd_dgram *d, int sndbuf)
 {
-	int64_t now = mono_ms();
-
-	if (log_fd < 0 || now < atomic_load(&log_next_try_ms)) {
-		return false;
-	}
-	pthread_mutex_lock(&log_lock);
-	if (!atomic_load(&log_connected) && now >= atomic_load(&log_next_try_ms)) {
-		if (connect(log_fd, (struct sockaddr *)&log_addr, sizeof(log_addr)) == 0) {
-			atomic_store(&log_connected, true);
-		} else {
-			atomic_store(&log_next_try_ms, now + LOG_RETRY_MS);
+	if (d->fd < 0) {
+		d->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		/* FORCE needs CAP_NET_ADMIN; without it, up to the system's limit. */
+		if (d->fd >= 0 && sndbuf > 0 &&
+		    setsockopt(d->fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) != 0) {
+			(void)setsockopt(d->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 		}
 	}
-	pthread_mutex_unlock(&log_lock);
-	return atomic_load(&log_connected);
+	atomic_store(&d->connected, false);
+	atomic_store(&d->next_try_ms, 0);
 }
 
-static void log_send(const char *buf, size_t len)
+/* Whether the socket is connected now: tries at most every LOG_RETRY_MS. */
+static bool dgram_connect(struct cmd_dgram *d)
 {
-	if (!atomic_load(&log_connected) && !log_connect()) {
-		return;
+	int64_t now = mono_ms();
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	if (d->fd < 0 || now < atomic_load(&d->next_try_ms)) {
+		return false;
 	}
-	if (send(log_fd, buf, len, MSG_NOSIGNAL) >= 0) {
-		return;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->path);
+	pthread_mutex_lock(&d->lock);
+	if (!atomic_load(&d->connected) && now >= atomic_load(&d->next_try_ms)) {
+		if (connect(d->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			atomic_store(&d->connected, true);
+		} else {
+			atomic_store(&d->next_try_ms, now + LOG_RETRY_MS);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	return atomic_load(&d->connected);
+}
+
+int cmd_dgram_send(struct cmd_dgram *d, const void *buf, size_t len)
+{
+	if (!atomic_load(&d->connected) && !dgram_connect(d)) {
+		return -1;
+	}
+	if (send(d->fd, buf, len, MSG_NOSIGNAL) >= 0) {
+		return 0;
 	}
 	if (errno == ECONNREFUSED || errno == ENOTCONN || errno == ENOENT ||
 	    errno == ECONNRESET) {
-		/* The listener went away (a restarted syslog daemon): once more. */
-		atomic_store(&log_connected, false);
-		if (log_connect()) {
-			(void)send(log_fd, buf, len, MSG_NOSIGNAL);
+		/* The listener went away (a restarted daemon): once more. */
+		atomic_store(&d->connected, false);
+		if (dgram_connect(d) && send(d->fd, buf, len, MSG_NOSIGNAL) >= 0) {
+			return 0;
 		}
 	}
+	return -1;
 }
 
 void cmd_log_batch_start(void)
@@ -312,7 +321,7 @@ void cmd_log_line(int prio, const char *msg)
 	if (log_stderr) {
 		stderr_line(prio, buf + head, n + 1);
 	}
-	log_send(buf, (size_t)head + n);
+	(void)cmd_dgram_send(&syslog_sock, buf, (size_t)head + n);
 }
 
 void cmd_log(int prio, const char *fmt, ...)
