@@ -28,6 +28,7 @@
 #define NAME_CAP 1024 /* bytes of a printed subject or issuer before the cap */
 #define SLOTS 256     /* certificates tracked by the rate limit at once */
 #define MAX_FIELDS 24
+#define LINE_CAP 8192 /* bytes of a record's line */
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 /* ------------------------------------------------------------ rate limit */
@@ -331,7 +332,7 @@ static void record_head(struct record *r, const struct cm_audit *a)
 			memo_put(a->cert_sha256, subject, issuer);
 		}
 	}
-	record_init(r, 8192);
+	record_init(r, LINE_CAP);
 	if (a->prefix != NULL) {
 		cm_buf_adds(&r->line, a->prefix);
 		cm_buf_adds(&r->line, " verdict=");
@@ -363,17 +364,13 @@ static void record_head(struct record *r, const struct cm_audit *a)
 	free(issuer);
 }
 
-/* The words of this one call: who asked, whether cached, how long. */
+/* The words of this one PAM call (peer_tail puts certmapd's): which
+ * service and host asked, whether cached, how long. */
 static void record_tail(struct record *r, const struct cm_audit *a, unsigned int suppressed)
 {
 	record_init(r, 1024);
-	if (a->has_peer) {
-		put_num(r, "peer_uid", "PEER_UID", (unsigned long long)a->peer_uid);
-		put_num(r, "peer_pid", "PEER_PID", (unsigned long long)a->peer_pid);
-	} else {
-		put(r, "service", "PAM_SERVICE", a->service, true);
-		put(r, "rhost", "PAM_RHOST", a->rhost, true);
-	}
+	put(r, "service", "PAM_SERVICE", a->service, true);
+	put(r, "rhost", "PAM_RHOST", a->rhost, true);
 	put(r, "cached", "CACHED", a->cached ? "yes" : "no", false);
 	put_num(r, "time_us", "TIME_US", (unsigned long long)a->time_us);
 	if (suppressed > 0) {
@@ -518,10 +515,9 @@ void cm_audit_pre_free(struct cm_audit_pre *p)
 }
 
 /*
- * The common case at the speed of a cache hit: certmapd's tail words (peer
- * numbers, no strings to escape) formatted on the stack, the same words
- * and fields record_tail puts, for the journal or syslog. False when the
- * record needs the general path.
+ * certmapd's tail words (peer numbers, no strings to escape), at the speed
+ * of a cache hit: formatted on the stack, for the journal or syslog.
+ * record_tail puts PAM's.
  */
 struct peer_tail {
 	char line[160];
@@ -569,30 +565,26 @@ static void peer_tail(struct peer_tail *t, const struct cm_audit *a, unsigned in
 	}
 }
 
-static bool peer_record(const struct cm_audit_pre *p, const struct cm_audit *a,
+static void peer_record(const struct cm_audit_pre *p, const struct cm_audit *a,
 			unsigned int suppressed, cm_audit_syslog_fn to_syslog, void *arg)
 {
 	struct peer_tail t;
-	char line[8192];
-	size_t tl;
+	char line[LINE_CAP + 1];
+	size_t hl = p->head.line.data != NULL ? p->head.line.len : 0;
 
-	if (!a->has_peer || p->head.line.failed) {
-		return false;
-	}
 	peer_tail(&t, a, suppressed);
-	tl = t.line_len;
-	if (p->head.line.len + tl >= sizeof(line)) {
-		return false;
+	if (hl + t.line_len > LINE_CAP) {
+		to_syslog(arg, "decision (log line too long)");
+		return;
 	}
-	memcpy(line, p->head.line.data, p->head.line.len);
-	memcpy(line + p->head.line.len, t.line, tl + 1);
+	memcpy(line, p->head.line.data != NULL ? p->head.line.data : "", hl);
+	memcpy(line + hl, t.line, t.line_len + 1);
 #ifdef HAVE_SYSTEMD
 	if (journal_there() && to_journal(p, t.iov, t.n, line) == 0) {
-		return true;
+		return;
 	}
 #endif
 	to_syslog(arg, line);
-	return true;
 }
 
 void cm_audit_log_pre(const struct cm_audit_pre *p, const struct cm_audit *a,
@@ -610,11 +602,12 @@ void cm_audit_log_pre(const struct cm_audit_pre *p, const struct cm_audit *a,
 	if (!rate_allow(p->verdict, p->cert_sha256, p->reason, &suppressed)) {
 		return;
 	}
-	if (peer_record(p, a, suppressed, to_syslog, arg)) {
+	if (a->has_peer) {
+		peer_record(p, a, suppressed, to_syslog, arg);
 		return;
 	}
 	record_tail(&tail, a, suppressed);
-	cm_buf_init(&line, 8192);
+	cm_buf_init(&line, LINE_CAP);
 	cm_buf_add(&line, p->head.line.data, p->head.line.len);
 	cm_buf_add(&line, tail.line.data, tail.line.len);
 	text = cm_buf_steal(&line, NULL);
