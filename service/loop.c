@@ -52,7 +52,6 @@ struct conn {
 	atomic_bool handed;
 	bool eof;		  /* the peer will send no more */
 	bool close_after_write;
-	bool dead; /* closed while a job was out: free on its return */
 };
 
 /* A connection accepted by one loop for another. */
@@ -153,11 +152,9 @@ static void conn_close(struct cmd_loop *lp, struct conn *c)
 	c->fd = -1;
 	atomic_fetch_sub(&lp->n_conns, 1);
 	cmd_limits_release(c->peer.uid);
-	if (c->busy) {
-		c->dead = true; /* the worker still points at it */
-	} else {
-		conn_free(lp, c);
-	}
+	/* Never a busy one: it is on no list and gets no event until its
+	 * job comes back. */
+	conn_free(lp, c);
 	/* A descriptor is free again: whoever accepts may want to know. */
 	if (lp->close_fn != NULL) {
 		lp->close_fn(lp, lp->close_arg);
@@ -446,7 +443,6 @@ void cmd_loop_wake(struct cmd_loop *lp)
 static bool answer_directly(struct cmd_loop *lp, struct cmd_job *job)
 {
 	struct conn *c = cmd_job_owner(job);
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &c->watch};
 	bool armed;
 
 	/* The job may finish before the loop has let go of the connection. */
@@ -462,10 +458,7 @@ static bool answer_directly(struct cmd_loop *lp, struct cmd_job *job)
 	*cmd_job_link(job) = lp->returned;
 	lp->returned = job;
 	atomic_store(&lp->has_returned, true);
-	armed = epoll_ctl(lp->epfd, EPOLL_CTL_ADD, c->fd, &ev) == 0;
-	if (armed) {
-		c->events = EPOLLIN;
-	}
+	armed = conn_watch(lp, c, EPOLLIN) == 0;
 	pthread_mutex_unlock(&lp->mail_lock);
 	if (!armed) {
 		/* Not expected; the loop re-arms it when it reads the note. */
@@ -508,19 +501,18 @@ bool cmd_loop_hand_over(struct cmd_loop *lp, int fd, const struct cmd_peer *peer
 	return true;
 }
 
-/* Answers (or, if its connection is gone, just counts) one finished job
- * (its worker may have answered part of it: cmd_job_finish then does
- * nothing, and what it queued is still to send). */
+/* Answers one finished job (its worker may have answered part of it:
+ * cmd_job_finish then does nothing, and what it queued is still to send).
+ * While the service stops, the connection closes after the reply: a frame
+ * it holds must not go to workers that are gone. */
 static void job_returned(struct cmd_loop *lp, struct cmd_job *job)
 {
 	struct conn *c = cmd_job_owner(job);
 
 	c->busy = false;
 	atomic_store(&c->handed, false);
-	if (c->dead) {
-		cmd_job_finish(job, &lp->stats, NULL);
-		conn_free(lp, c);
-		return;
+	if (atomic_load(&lp->st->stopping)) {
+		c->close_after_write = true;
 	}
 	deadline_reset(lp, c);
 	cmd_job_finish(job, &lp->stats, &c->out);
@@ -713,8 +705,8 @@ int cmd_loop_run(struct cmd_loop *lp)
 		expire(lp);
 		loop_bury(lp);
 	}
-	/* A busy connection is only marked dead: its job still points at it and
-	 * comes back through the mailbox, which cmd_loop_free drains. */
+	/* A busy connection is on no list: its job comes back through the
+	 * mailbox, which cmd_loop_free drains before it closes the rest. */
 	loop_close_all(lp);
 	loop_bury(lp);
 	cmd_log_batch_stop();

@@ -569,6 +569,22 @@ expect_exit "certmapd: still serving many clients" 0 client stress "$sock" "$cer
 kill -TERM "$dpid"
 wait "$dpid"
 
+# --- stopped while a Map waits on a hung directory, with a second Map of the
+# same connection already read: the first is answered when its lookup gives
+# up, the second is not given to the workers that are gone, and certmapd
+# exits cleanly.
+start_certmapd "$tmp/svc.conf"
+slapd_pause "$tmp/s2"
+frame=$(printf '{"method":"org.certmap.Mapper.Map","parameters":{"certificate":"%s"}}' "$(base64 -w0 "$certs/alice.der")")
+{ printf '%s\0%s\0' "$frame" "$frame" | client raw "$sock" > /dev/null 2>&1; } &
+rawpid=$!
+sleep 0.5
+kill -TERM "$dpid"
+wait "$dpid" && rc=0 || rc=$?
+slapd_resume "$tmp/s2"
+wait "$rawpid" 2>/dev/null
+if [ "$rc" -eq 0 ]; then ok "stopped with a Map out and another read: clean exit"; else ko "stopped with a Map out and another read: exit $rc"; tail -20 "$tmp/svc.log"; fi
+
 # --- the primary group's name is kept per gid (primary_group_ttl), user
 # answers are not (cache_ttl = 0): a directory change to the user shows at
 # once, the primary group's name is not searched again
