@@ -278,13 +278,37 @@ static bool cache_on(const struct cmd_gen *gen)
 	return gen->cfg->service.cache_size > 0 && gen->cfg->service.cache_ttl > 0;
 }
 
+/* When the caller read the frame (a loop says), else now. */
+static uint64_t frame_start(const struct cmd_caller *cl)
+{
+	return cl->now_us != 0 ? cl->now_us : cmd_now_us();
+}
+
+/* The cached answer for key, if there is one: copied to out, counted and
+ * logged. Returns when that was done (cmd_now_us), or 0 on a miss. */
+static uint64_t answer_cached(const struct cmd_caller *cl, const unsigned char *key,
+			      size_t key_len, uint64_t start_us, struct cm_buf *out)
+{
+	struct cm_cache_hit hit;
+	uint64_t end;
+
+	if (!cache_on(cl->gen) ||
+	    !cm_cache_get(cl->gen->cache, cl->shard, key, key_len, start_us / 1000u, &hit)) {
+		return 0;
+	}
+	cmd_stats_add(cl->stats, CMD_C_HITS, 1);
+	cm_buf_add(out, hit.frame, hit.len);
+	end = log_cached(cl, hit.audit, start_us);
+	cm_cache_release(&hit);
+	return end;
+}
+
 static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *call,
 			       struct cm_buf *out)
 {
 	struct cmd_job *job = calloc(1, sizeof(*job));
-	uint64_t start_us = cl->now_us != 0 ? cl->now_us : cmd_now_us();
+	uint64_t start_us = frame_start(cl);
 	struct cmp_fail fail;
-	struct cm_cache_hit hit;
 
 	if (job == NULL) {
 		return reply_fail(out, CMP_E_BACKEND_UNAVAILABLE, NULL, "out of memory");
@@ -303,12 +327,7 @@ static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *cal
 			return reply_fail(out, CMP_E_BACKEND_UNAVAILABLE, NULL, "out of memory");
 		}
 	}
-	if (cache_on(cl->gen) && cm_cache_get(cl->gen->cache, cl->shard, job->map.key,
-					      job->map.key_len, cmd_now_ms(), &hit)) {
-		cmd_stats_add(cl->stats, CMD_C_HITS, 1);
-		cm_buf_add(out, hit.frame, hit.len);
-		log_cached(cl, hit.audit, start_us);
-		cm_cache_release(&hit);
+	if (answer_cached(cl, job->map.key, job->map.key_len, start_us, out) != 0) {
 		cmd_job_free(job);
 		return CMD_REPLIED;
 	}
@@ -425,19 +444,14 @@ static bool answer_from_cache(const struct cmd_caller *cl, const char *frame, si
 			      uint64_t start_us, uint64_t *end_us, struct cm_buf *out)
 {
 	unsigned char key[4096]; /* a certificate of up to 3 KB of text */
-	struct cm_cache_hit hit;
 	size_t key_len;
 
 	if (!cache_on(cl->gen) || !peer_allowed(cl) ||
-	    !cmp_fast_map_key(frame, len, cl->peer->admin, key, sizeof(key), &key_len) ||
-	    !cm_cache_get(cl->gen->cache, cl->shard, key, key_len, start_us / 1000u, &hit)) {
+	    !cmp_fast_map_key(frame, len, cl->peer->admin, key, sizeof(key), &key_len)) {
 		return false;
 	}
-	cmd_stats_add(cl->stats, CMD_C_HITS, 1);
-	cm_buf_add(out, hit.frame, hit.len);
-	*end_us = log_cached(cl, hit.audit, start_us);
-	cm_cache_release(&hit);
-	return true;
+	*end_us = answer_cached(cl, key, key_len, start_us, out);
+	return *end_us != 0;
 }
 
 enum cmd_outcome cmd_dispatch_frame(const struct cmd_caller *cl, const char *frame, size_t len,
@@ -445,7 +459,7 @@ enum cmd_outcome cmd_dispatch_frame(const struct cmd_caller *cl, const char *fra
 {
 	struct cmp_call call;
 	struct cmp_fail fail;
-	uint64_t start = cl->now_us != 0 ? cl->now_us : cmd_now_us(), end;
+	uint64_t start = frame_start(cl), end;
 	size_t mark = out->len;
 	enum cmd_outcome rv;
 
@@ -548,25 +562,6 @@ static void reply_backend(struct cmd_job *job, const char *answer_json)
 	cmp_reply_raw(&job->reply, head, answer_json, strlen(answer_json));
 }
 
-/* The decoded certificates (and hint data) are needed by the worker
- * alone: it frees them itself, where they were allocated (a block freed by
- * another thread goes back through the lock of the allocating thread's
- * arena). */
-static void drop_decoded(struct cmp_map *m)
-{
-	free(m->cert);
-	m->cert = NULL;
-	m->cert_len = 0;
-	for (size_t i = 0; i < m->n_chain; i++) {
-		free(m->chain[i]);
-		m->chain[i] = NULL;
-		m->chain_len[i] = 0;
-	}
-	free(m->hint_data);
-	m->hint_data = NULL;
-	m->hint_len = 0;
-}
-
 static void job_run(struct cmd_work *w)
 {
 	struct cmd_job *job = (struct cmd_job *)((char *)w - offsetof(struct cmd_job, work));
@@ -611,7 +606,10 @@ out:
 	}
 	free(json);
 	certmap_answer_free(a);
-	drop_decoded(&job->map);
+	/* Needed by the worker alone: freed where they were allocated (a block
+	 * freed by another thread goes back through the lock of the allocating
+	 * thread's arena). */
+	cmp_map_drop_decoded(&job->map);
 }
 
 static void job_done(struct cmd_work *w, bool ran)

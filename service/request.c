@@ -582,13 +582,24 @@ int cmp_map_decode_certs(struct cmp_map *m, struct cmp_fail *fail)
 	return 0;
 }
 
-void cmp_map_clear(struct cmp_map *m)
+void cmp_map_drop_decoded(struct cmp_map *m)
 {
 	free(m->cert);
+	m->cert = NULL;
+	m->cert_len = 0;
 	for (size_t i = 0; i < m->n_chain; i++) {
 		free(m->chain[i]);
+		m->chain[i] = NULL;
+		m->chain_len[i] = 0;
 	}
 	free(m->hint_data);
+	m->hint_data = NULL;
+	m->hint_len = 0;
+}
+
+void cmp_map_clear(struct cmp_map *m)
+{
+	cmp_map_drop_decoded(m);
 	free(m->key);
 	memset(m, 0, sizeof(*m));
 }

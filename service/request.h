@@ -112,6 +112,8 @@ int cmp_map_key(struct cmp_map *m);
 /* Decodes the certificate and chain (PEM or base64 DER). Returns 0, or -1
  * and *fail. The call m came from must still be alive. */
 int cmp_map_decode_certs(struct cmp_map *m, struct cmp_fail *fail);
+/* Frees what cmp_map_decode_certs() made (the rest stays). */
+void cmp_map_drop_decoded(struct cmp_map *m);
 void cmp_map_clear(struct cmp_map *m);
 /* Fills a library request from m (pointers into m). */
 void cmp_map_request(const struct cmp_map *m, struct certmap_request *req);
