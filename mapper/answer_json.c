@@ -314,14 +314,10 @@ static void put_member(struct cm_buf *b, const char *key, const char *value)
 
 static void put_int(struct cm_buf *b, const char *key, int64_t v)
 {
-	char num[1 + CM_U64_TEXT];
-	size_t sign = v < 0;
-
-	num[0] = '-';
 	cm_buf_adds(b, ",\"");
 	cm_buf_adds(b, key);
 	cm_buf_adds(b, "\":");
-	cm_buf_add(b, num + !sign, sign + cm_u64_text(num + 1, v < 0 ? 0 - (uint64_t)v : (uint64_t)v));
+	cm_buf_add_i64(b, v);
 }
 
 static void put_mapped(struct cm_buf *b, const struct certmap_answer *a)

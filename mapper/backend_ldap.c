@@ -1185,13 +1185,6 @@ out:
 	return rc;
 }
 
-static void buf_add_num(struct cm_buf *b, unsigned long long v)
-{
-	char num[CM_U64_TEXT];
-
-	cm_buf_add(b, num, cm_u64_text(num, v));
-}
-
 /* "URI answered FILTER with N entries in T ms", the filter cut at
  * TRACE_FILTER_MAX; made for every search, so without printf. */
 static char *search_trace(const char *uri, const char *filter, const struct cm_account_list *l,
@@ -1205,13 +1198,13 @@ static char *search_trace(const char *uri, const char *filter, const struct cm_a
 	cm_buf_adds(&b, " answered ");
 	cm_buf_add(&b, filter, flen > TRACE_FILTER_MAX ? TRACE_FILTER_MAX : flen);
 	cm_buf_adds(&b, flen > TRACE_FILTER_MAX ? "... with " : " with ");
-	buf_add_num(&b, found);
+	cm_buf_add_i64(&b, (int64_t)found);
 	cm_buf_adds(&b, found == 1 ? " entry" : " entries");
 	if (l->truncated) {
 		cm_buf_adds(&b, " (more than size_limit)");
 	}
-	cm_buf_adds(&b, ms < 0 ? " in -" : " in ");
-	buf_add_num(&b, ms < 0 ? 0ULL - (unsigned long long)ms : (unsigned long long)ms);
+	cm_buf_adds(&b, " in ");
+	cm_buf_add_i64(&b, ms);
 	cm_buf_adds(&b, " ms");
 	return cm_buf_steal(&b, NULL);
 }

@@ -251,6 +251,16 @@ size_t cm_u64_text(char *out, uint64_t v)
 	return sizeof(d) - i;
 }
 
+void cm_buf_add_i64(struct cm_buf *b, int64_t v)
+{
+	char num[CM_U64_TEXT];
+
+	if (v < 0) {
+		cm_buf_addc(b, '-');
+	}
+	cm_buf_add(b, num, cm_u64_text(num, v < 0 ? 0 - (uint64_t)v : (uint64_t)v));
+}
+
 char *cm_vasprintf(const char *fmt, va_list ap)
 {
 	char *s = NULL;

@@ -86,6 +86,8 @@ char *cm_vasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1,
  * length. By hand: printf costs more than the divisions. */
 #define CM_U64_TEXT 20
 size_t cm_u64_text(char *out, uint64_t v);
+/* v in decimal, "-" first when negative. */
+void cm_buf_add_i64(struct cm_buf *b, int64_t v);
 
 /* Appends untrusted bytes as a double-quoted log value: '"', '\\', control
  * bytes and bytes above 0x7e escaped, at most max bytes of input. A log

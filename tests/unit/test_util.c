@@ -270,6 +270,24 @@ static void test_u64_text(void **state)
 	}
 }
 
+static void test_buf_add_i64(void **state)
+{
+	static const int64_t probes[] = { 0, -1, 42, -42, INT64_MAX, INT64_MIN };
+	char want[32];
+
+	(void)state;
+	for (size_t i = 0; i < CM_ARRAY_SIZE(probes); i++) {
+		struct cm_buf b;
+
+		cm_buf_init(&b, 64);
+		cm_buf_add_i64(&b, probes[i]);
+		snprintf(want, sizeof(want), "%lld", (long long)probes[i]);
+		assert_int_equal(b.len, strlen(want));
+		assert_memory_equal(b.data, want, b.len);
+		cm_buf_free(&b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +299,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_sanitize),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_u64_text),
+		cmocka_unit_test(test_buf_add_i64),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
