@@ -1,7 +1,7 @@
 /*
  * The answer cache: a chained hash table plus a CLOCK list. A hit only
  * sets the entry's reference bit (no relinking, so hits from several
- * loops do not rewrite shared links); eviction walks from the oldest
+ * threads do not rewrite shared links); eviction walks from the oldest
  * entry and gives a referenced one a second turn at the new end.
  */
 #include "config.h"
@@ -37,9 +37,9 @@ struct cache_entry {
  * a lookup compares at most this many keys. */
 #define CHAIN_MAX 8
 
-/* One loop's part: its own lock and entries, on cache lines of its own. */
+/* One shard: its own lock and entries, on cache lines of its own. */
 struct shard {
-	_Alignas(CACHE_LINE) pthread_mutex_t lock;    /* every loop looks up and inserts */
+	_Alignas(CACHE_LINE) pthread_mutex_t lock;    /* every thread looks up and inserts */
 	struct cache_entry **buckets;
 	size_t n_buckets;       /* a power of two */
 	size_t count;
@@ -193,7 +193,7 @@ static bool shard_get(struct shard *c, const struct cm_cache_key *k, uint64_t no
 		if (!atomic_load_explicit(&e->referenced, memory_order_relaxed)) {
 			atomic_store(&e->referenced, true);
 		}
-		/* Held past the lock: another loop may evict it meanwhile. */
+		/* Held past the lock: another thread may evict it meanwhile. */
 		atomic_fetch_add(&e->refs, 1);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -283,7 +283,7 @@ static int shard_put(struct shard *c, const struct cm_cache_key *k,
 		cm_audit_pre_free(audit);
 		return 0;
 	}
-	/* Built outside the lock, so the other loops wait only for the links. */
+	/* Built outside the lock, so the other threads wait only for the links. */
 	if ((e = entry_new(k, frame, len)) == NULL) {
 		cm_audit_pre_free(audit);
 		return -1;

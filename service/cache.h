@@ -7,10 +7,11 @@
  * (cm_audit_prepare), so a hit is logged without parsing the reply. An entry also dies at
  * its answer's own limit in wall-clock time (the certificate's notAfter,
  * a CRL's nextUpdate), whichever comes first. The cache is split in
- * shards, one per event loop (and one for the other callers: HTTP,
- * D-Bus), each with its own lock, entries and share of max_entries on
- * cache lines of its own: loops never wait for each other, and an answer
- * is worked out once per loop that is asked for it. A hit holds a
+ * shards, one per event set for its varlink connections (serve.c) and
+ * one for the other callers (HTTP, D-Bus), each with its
+ * own lock, entries and share of max_entries on cache lines of its own:
+ * connections on different shards never wait for each other, and an
+ * answer is worked out once per shard that is asked for it. A hit holds a
  * reference to its entry until cm_cache_release.
  */
 #ifndef CERTMAP_SERVICE_CACHE_H

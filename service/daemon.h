@@ -2,25 +2,28 @@
  * certmapd internals. The parts depend on each other in one direction:
  *
  *   main.c      start-up, privileges, the listening socket
- *   loops.c     the set of event loops: accepting (peer credentials,
- *               limits, spare descriptors), balancing, signals
- *   loop.c      one event loop: its connections, framing, timeouts and
- *               mailbox; hands each frame to dispatch
- *   dispatch.c  the methods: decodes a frame, answers it or hands a Map to
- *               the workers; the Map job itself
- *   workers.c   a plain thread pool: runs a job, calls its completion
+ *   serve.c     the serving threads on one epoll set: accepting (peer
+ *               credentials, limits, the spare descriptor), signals, the
+ *               tick for idle connections
+ *   conns.c     the connections: ownership, framing, timeouts; hands each
+ *               frame to dispatch, in the thread that read it
+ *   dispatch.c  the methods: decodes a frame, answers it or starts a Map's
+ *               lookup; the Map job itself
+ *   lookups.c   how many lookups run at once, and the queue of the others
  *   state.c     what every part shares: configuration generations,
  *               counters, the clock
  *
  * plus limits.c (connection counts), peer.c (who may connect), cache.c
- * (answers) and request.c (the wire codec); infopipe.c, the D-Bus face,
- * sits beside the loops and calls dispatch as they do. A lower part never calls a higher one: a finished job
- * comes back to its loop through the completion the loop registered.
+ * (answers) and request.c (the wire codec); infopipe.c and http.c, the
+ * D-Bus and HTTP faces, sit beside conns.c and call dispatch as it does.
+ * A lower part never calls a higher one: a finished lookup comes back to
+ * its connection through the completion the caller lent dispatch.
  */
 #ifndef CERTMAP_SERVICE_DAEMON_H
 #define CERTMAP_SERVICE_DAEMON_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -47,20 +50,27 @@ void cmd_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* One line as it is (no format). */
 void cmd_log_line(int prio, const char *msg);
 /*
- * An event loop's thread calls cmd_log_batch_start when it starts: from
- * then on its lines for standard error (NOTICE and below) wait in a buffer
- * of its own, written whole and in order with one write() when full, when
- * the oldest line is 2 ms old, or at cmd_log_batch_stop
- * (which the thread calls before it ends). Other threads write at once.
+ * A buffer for the lines of some threads (an epoll set's) for standard
+ * error: a serving thread calls cmd_log_batch_start with its set's when
+ * it starts, and from then on its lines (NOTICE and below) wait there,
+ * written whole and in order with one write() when full, when the oldest
+ * line is 2 ms old (the buffer's timer, cmd_log_batch_fd, fires then:
+ * call cmd_log_batch_on_timer), or at cmd_log_batch_free. Other threads
+ * write at once. cmd_log_batch_new returns NULL without standard error.
  */
-void cmd_log_batch_start(void);
+struct cmd_log_batch;
+struct cmd_log_batch *cmd_log_batch_new(void);
+void cmd_log_batch_free(struct cmd_log_batch *b);
+int cmd_log_batch_fd(const struct cmd_log_batch *b);
+void cmd_log_batch_on_timer(struct cmd_log_batch *b);
+void cmd_log_batch_start(struct cmd_log_batch *b);
+/* Writes this thread's buffer; its lines go at once from now on. */
 void cmd_log_batch_stop(void);
-/* Writes this thread's buffer now (before a reload); nothing elsewhere. */
+/* Writes this thread's buffer now (before a reload). */
 void cmd_log_flush(void);
 /* Writes this thread's buffer if its oldest line is due at now_us
- * (cmd_now_us); returns the milliseconds until it will be (rounded up),
- * or -1 when nothing waits. A loop calls it before it sleeps, and sleeps
- * no longer than that. */
+ * (cmd_now_us); returns the milliseconds until it will be (rounded up;
+ * the timer is set for then), or -1 when nothing waits. */
 int cmd_log_flush_due(uint64_t now_us);
 /* A datagram socket to a Unix path (syslog's, journald's), made once and
  * never closed (no thread can send on a reused descriptor), connected
@@ -87,8 +97,8 @@ void cmd_journal_use(void);
 
 struct cm_cache;
 
-/* One loaded configuration and the answers made under it. Loops and
- * workers hold a reference while they use it, so a reload never frees a
+/* One loaded configuration and the answers made under it. Serving
+ * threads and jobs hold a reference while they use it, so a reload never frees a
  * context in use; the cache dies with its rules. */
 struct cmd_gen {
 	struct certmap_ctx *ctx;
@@ -97,7 +107,7 @@ struct cmd_gen {
 	atomic_int refs;
 };
 
-/* cache_shards: one per event loop plus one (cache.h). */
+/* cache_shards: --loops for the connections, plus one (cache.h). */
 struct cmd_gen *cmd_gen_load(const char *path, unsigned int cache_shards, char **errmsg);
 struct cmd_gen *cmd_gen_ref(struct cmd_gen *g);
 void cmd_gen_unref(struct cmd_gen *g);
@@ -106,7 +116,7 @@ void cmd_gen_unref(struct cmd_gen *g);
 #define CMD_LAT_BUCKETS 12
 extern const unsigned int cmd_lat_bounds_us[CMD_LAT_BUCKETS];
 
-/* Counters; an array so that GetStats can sum the loops' copies. */
+/* Counters; an array so that GetStats can sum the threads' copies. */
 enum cmd_counter {
 	CMD_C_REQUESTS,
 	CMD_C_HITS,
@@ -125,10 +135,9 @@ enum cmd_counter {
 	CMD_C_COUNT = CMD_C_LATENCY + CMD_LAT_BUCKETS + 1
 };
 
-/* Each loop has its own copy, written by that loop's thread and by the
- * workers that answer its connections themselves (loop.c), and read by
- * GetStats on any loop: relaxed atomic adds, on a line the loop's own
- * thread mostly has. */
+/* Each serving thread has its own copy, written by that thread and
+ * read by GetStats on any: relaxed atomic adds, on a line the thread
+ * mostly has to itself. */
 struct cmd_stats {
 	_Atomic uint64_t c[CMD_C_COUNT];
 };
@@ -156,26 +165,26 @@ struct cmd_peer {
 	bool admin; /* may Reload and see traces */
 };
 
-struct cmd_workers;
-struct cmd_loops;
+struct cmd_lookups;
+struct cmd_server;
 struct cmd_http;
 
-/* Counter blocks besides the loops' own: the HTTP listeners (http.c). */
+/* Counter blocks besides the serving threads' own: the HTTP listeners (http.c). */
 #define CMD_EXTRA_STATS 2
 
 /* The whole service. */
 struct cmd_state {
 	const char *config_path;
-	pthread_mutex_t gen_lock; /* guards gen; loops copy it with a reference */
+	pthread_mutex_t gen_lock; /* guards gen; threads copy it with a reference */
 	struct cmd_gen *gen;
-	atomic_uint gen_seq; /* bumped by each reload, so loops notice without the lock */
-	struct cmd_workers *workers;
-	struct cmd_stats **stats; /* one block per loop, summed by GetStats */
+	atomic_uint gen_seq; /* bumped by each reload, so threads notice without the lock */
+	struct cmd_lookups *lookups;
+	struct cmd_stats **stats; /* one block per thread, summed by GetStats */
 	unsigned int n_stats;
-	struct cmd_loops *loops; /* loops.c's own */
+	struct cmd_server *server; /* serve.c's own */
 	struct cmd_http *http;	 /* http.c's own, NULL without service.http */
 	int listen_fd;
-	int signal_fd; /* watched by loop 0 only */
+	int signal_fd; /* on the serving threads' epoll set */
 	atomic_bool stopping;
 	uint64_t started_ms;
 	unsigned int cache_shards; /* of each generation's answer cache */
@@ -184,38 +193,50 @@ struct cmd_state {
 /* Replaces *g (a reference held by the caller, or NULL) with the current
  * generation if a reload happened since *seq; cheap when none did. */
 void cmd_state_refresh_gen(struct cmd_state *st, struct cmd_gen **g, unsigned int *seq);
-/* Reloads the configuration for every loop; keeps the old one on failure
+/* Reloads the configuration for every thread; keeps the old one on failure
  * (counted in stats, *errmsg says why). Returns 0 or -1. */
 int cmd_reload(struct cmd_state *st, struct cmd_stats *stats, char **errmsg);
-/* Sums every loop's counters into sum. */
+/* Sums every thread's counters into sum. */
 void cmd_state_stats(struct cmd_state *st, struct cmd_stats *sum);
 
-/* ---------------------------------------------------------------- workers.c */
+/* ---------------------------------------------------------------- lookups.c */
 
-/* A unit of work. run is called in a worker thread, then done (also in the
- * worker thread); a job never run because the pool stopped gets
- * done(work, false) from cmd_workers_stop. */
+/* A Map's lookup. run, then done, are called in a serving thread; a job
+ * never run because the service stopped gets done(work, false). */
 struct cmd_work {
 	struct cmd_work *next;
 	void (*run)(struct cmd_work *w);
 	void (*done)(struct cmd_work *w, bool ran);
 };
 
-struct cmd_workers *cmd_workers_start(unsigned int n);
-void cmd_workers_submit(struct cmd_workers *w, struct cmd_work *work);
-/* Joins the threads; jobs never run get done(work, false). */
-void cmd_workers_stop(struct cmd_workers *w);
+struct cmd_lookups;
+
+/* At most max lookups at once; before_run and after_run (if not NULL) are
+ * called in the thread that runs one, around it. */
+struct cmd_lookups *cmd_lookups_new(unsigned int max, void (*before_run)(void),
+				    void (*after_run)(void));
+/* The eventfd serve.c watches: a job waits and a turn is free. */
+int cmd_lookups_fd(const struct cmd_lookups *l);
+/* Runs w now, in this thread, when here is true (a serving thread), no
+ * job waits and a turn is free; else queues it for a serving thread. */
+void cmd_lookups_submit(struct cmd_lookups *l, struct cmd_work *w, bool here);
+/* In a serving thread, on the eventfd: runs waiting jobs while turns are free. */
+void cmd_lookups_on_wake(struct cmd_lookups *l);
+/* No job runs from now on: those waiting, and any submitted later, get
+ * done(work, false) in the caller's thread. */
+void cmd_lookups_stop(struct cmd_lookups *l);
+void cmd_lookups_free(struct cmd_lookups *l);
 
 /* ---------------------------------------------------------------- dispatch.c */
 
-/* A Map that missed the cache, out with a worker. */
+/* A Map that missed the cache: its lookup. */
 struct cmd_job;
 
-/* What a loop lends dispatch for one frame. */
+/* What a caller (a serving thread, HTTP, D-Bus) lends dispatch for one frame. */
 struct cmd_caller {
 	struct cmd_state *st;
-	struct cmd_gen *gen;	 /* the loop's current generation */
-	struct cmd_stats *stats; /* the loop's counters */
+	struct cmd_gen *gen;	 /* the caller's current generation */
+	struct cmd_stats *stats; /* the caller's counters */
 	const struct cmd_peer *peer;
 	/* The peer's socket, for its supplementary groups; -1 for a peer
 	 * without credentials that its listener admitted (HTTP over TCP:
@@ -226,91 +247,91 @@ struct cmd_caller {
 	bool groups_given;
 	const gid_t *groups;
 	size_t n_groups;
-	/* Where a job goes when its worker is done, called in the worker's
-	 * thread (or at shutdown): the loop's mailbox. */
+	/* Where a job goes when its lookup is done, called in the thread
+	 * that ran it (or in the stopping one, for a job never run). */
 	void (*post)(struct cmd_job *job, void *post_arg);
 	void *post_arg;
 	void *owner; /* given back by cmd_job_owner() */
-	/* The answer-cache shard: loop i uses i + 1, everyone else 0. */
+	/* The answer-cache shard: 1 to --loops for connections, 0 for the rest. */
 	unsigned int shard;
-	/* When the frame was read (cmd_now_us), or 0 for now: a loop reads the
-	 * clock once per wake-up, not once per use. */
+	/* When the frame was read (cmd_now_us), or 0 for now: a serving
+	 * thread reads the clock once per wake-up, not once per use. */
 	uint64_t now_us;
+	/* The caller may block: the lookup runs in its thread when a turn is
+	 * free (serving threads; HTTP and D-Bus must not block). */
+	bool run_here;
 };
 
 enum cmd_outcome {
 	CMD_REPLIED,	   /* the reply (if any: oneway) is in out */
 	CMD_REPLIED_CLOSE, /* an error is in out; close after sending it */
-	CMD_PENDING,	   /* a job is out; the reply comes through post */
+	CMD_PENDING,	   /* a job is out (or done: post was called already) */
 };
 
 /* Decodes and answers one frame (len bytes, the NUL not included). */
 enum cmd_outcome cmd_dispatch_frame(const struct cmd_caller *cl, const char *frame, size_t len,
 				    struct cm_buf *out);
 /* Counts the job, caches its answer and, if out is not NULL (the
- * connection is still open), appends its reply: in the owning loop's
- * thread, or in the worker's when it answers the connection itself. Once
- * per job: a second call does nothing. */
+ * connection is still open), appends its reply, in whichever thread
+ * serves the connection. Once per job: a second call does nothing. */
 void cmd_job_finish(struct cmd_job *job, struct cmd_stats *stats, struct cm_buf *out);
 void *cmd_job_owner(const struct cmd_job *job);
-/* The link a mailbox may use while it holds a job posted to it. */
+/* The link a mailbox may use while it holds a job posted to it (D-Bus). */
 struct cmd_job **cmd_job_link(struct cmd_job *job);
 void cmd_job_free(struct cmd_job *job);
 
-/* ---------------------------------------------------------------- loop.c */
+/* ---------------------------------------------------------------- serve.c */
 
-struct cmd_loop;
-
-/* A descriptor of the caller's on a loop (the listener, the signalfd). */
-struct cmd_watch {
-	void (*fn)(struct cmd_loop *lp, void *arg, uint32_t events);
-	void *arg;
+/* A serving thread's own: what the connections it serves use. */
+struct cmd_thread {
+	struct cmd_state *st;
+	/* serve.c's: the set it serves, and its turn at waiting on it */
+	unsigned int set;
+	sem_t wake;
+	struct cmd_thread *next_idle;
+	pthread_t tid;
+	struct cmd_stats stats;
+	struct cmd_gen *gen; /* its reference to the configuration */
+	unsigned int gen_seq;
+	uint64_t now_us; /* cmd_now_us() when epoll_wait last returned */
 };
 
-struct cmd_loop *cmd_loop_new(struct cmd_state *st, unsigned int id);
-/* After the loop stopped and the workers too: drains the mailbox, closes
- * every connection and frees the loop. */
-void cmd_loop_free(struct cmd_loop *lp);
-unsigned int cmd_loop_id(const struct cmd_loop *lp);
-struct cmd_stats *cmd_loop_stats(struct cmd_loop *lp);
-/* The loop's current configuration (valid until its next wake-up). */
-struct cmd_gen *cmd_loop_gen(struct cmd_loop *lp);
-/* Adds fd to the loop's epoll set; w must outlive the watch. Removes it
- * (EPOLLEXCLUSIVE watches cannot be modified, only removed and added).
- * Return 0 or -1. */
-int cmd_loop_watch(struct cmd_loop *lp, int fd, uint32_t events, struct cmd_watch *w);
-int cmd_loop_unwatch(struct cmd_loop *lp, int fd);
-/* One timer per loop: fn(lp, arg) is called once at_ms has passed
- * (cmd_now_ms clock); at_ms 0 cancels. */
-void cmd_loop_set_timer(struct cmd_loop *lp, uint64_t at_ms,
-			void (*fn)(struct cmd_loop *lp, void *arg), void *arg);
-/* fn(lp, arg) is called in the loop's thread after each connection closes. */
-void cmd_loop_on_close(struct cmd_loop *lp, void (*fn)(struct cmd_loop *lp, void *arg), void *arg);
-/* The loop's thread body; returns 0 once st->stopping is set, -1 on error. */
-int cmd_loop_run(struct cmd_loop *lp);
-/* Any thread: makes the loop look at st->stopping and its mailbox. */
-void cmd_loop_wake(struct cmd_loop *lp);
-/* Connections, read by other loops to pick the least busy. */
-unsigned int cmd_loop_conns(struct cmd_loop *lp);
-/* In lp's thread: takes a connection already counted in the limits. */
-void cmd_loop_adopt(struct cmd_loop *lp, int fd, const struct cmd_peer *peer);
-/* Any thread: gives a connection (counted in the limits) to lp through its
- * mailbox; false if it could not (fd is still the caller's). */
-bool cmd_loop_hand_over(struct cmd_loop *lp, int fd, const struct cmd_peer *peer);
+/* The calling serving thread's; on any other thread (a completion at
+ * stop), one kept for that. */
+struct cmd_thread *cmd_thread_current(struct cmd_state *st);
+/* loops epoll sets, each with 1 + workers threads, on st->listen_fd and
+ * st->signal_fd; makes st->lookups (workers turns). */
+int cmd_serve_new(struct cmd_state *st, unsigned int loops, unsigned int workers);
+/* Runs thread 0 here and the others in threads, until SIGTERM. */
+int cmd_serve_run(struct cmd_state *st);
+/* Any thread: every serving thread ends after what it is doing. */
+void cmd_serve_stop(struct cmd_state *st);
+/* After cmd_serve_run and the other faces quiesced: lookups that never
+ * ran come back, every connection closes, everything is freed. */
+void cmd_serve_free(struct cmd_state *st);
 
-/* ---------------------------------------------------------------- loops.c */
+/* ---------------------------------------------------------------- conns.c */
 
-/* Creates n loops on st->listen_fd (loop 0 also gets st->signal_fd). */
-int cmd_loops_new(struct cmd_state *st, unsigned int n);
-/* Runs loop 0 here and the others in threads, until SIGTERM. */
-int cmd_loops_run(struct cmd_state *st);
-void cmd_loops_stop(struct cmd_state *st);
-/* After cmd_workers_stop: drains the mailboxes and frees everything. */
-void cmd_loops_free(struct cmd_state *st);
+struct cmd_conns;
+
+/* Connections go to the n_sets epoll sets (set i uses answer-cache shard
+ * i + 1); on_close is called after each close, in the closing thread. */
+struct cmd_conns *cmd_conns_new(struct cmd_state *st, const int *epfds, unsigned int n_sets,
+				void (*on_close)(struct cmd_thread *t));
+/* Takes an accepted connection, already counted in the limits. */
+void cmd_conns_add(struct cmd_thread *t, struct cmd_conns *cs, int fd,
+		   const struct cmd_peer *peer);
+/* An epoll event of a connection (its tag, as conns.c set it). */
+void cmd_conns_event(struct cmd_thread *t, struct cmd_conns *cs, uint64_t tag, uint32_t events);
+/* Closes idle connections past their deadline; returns how many are open. */
+unsigned int cmd_conns_expire(struct cmd_thread *t, struct cmd_conns *cs);
+unsigned int cmd_conns_open(struct cmd_conns *cs);
+/* When no thread serves any more: closes every connection. */
+void cmd_conns_free(struct cmd_thread *t, struct cmd_conns *cs);
 
 /* ---------------------------------------------------------------- limits.c */
 
-/* Connection counts, global and per uid, shared by the loops. */
+/* Connection counts, global and per uid, shared by the serving threads. */
 bool cmd_limits_admit(uid_t uid, unsigned int max, unsigned int max_per_uid);
 void cmd_limits_release(uid_t uid);
 unsigned int cmd_limits_count(void);
@@ -335,8 +356,8 @@ int cmd_bind_socket(const char *path, const char *user);
 
 /* http.c (http_off.c without libmicrohttpd): the HTTP forward-auth
  * listeners of service.http. Bound before privileges are dropped, started
- * after the loops; quiesced (no new Map) before the workers stop, freed
- * after. Each returns 0 or -1 (logged); nothing happens without
+ * after the serving threads; quiesced (no new Map) before the lookups
+ * stop, freed after. Each returns 0 or -1 (logged); nothing happens without
  * service.http. */
 int cmd_http_bind(struct cmd_state *st);
 int cmd_http_start(struct cmd_state *st);

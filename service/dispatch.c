@@ -1,9 +1,9 @@
 /*
  * certmapd's methods: one frame in, one reply out. The dispatch table
  * {method, who may call, handler}, the cache in front of Map, and the Map
- * job that runs in a worker thread. A loop lends what a call needs in a
- * struct cmd_caller, including where a finished job must go: dispatch
- * never calls back into the loops.
+ * job: its lookup, run by lookups.c (mostly in the caller's own thread).
+ * A caller lends what a call needs in a struct cmd_caller, including where
+ * a finished job must go: dispatch never calls back into its callers.
  */
 #include "config.h"
 
@@ -63,7 +63,7 @@ static const char service_idl[] =
     "error InvalidParameter (parameter: string)\n";
 
 struct cmd_job {
-	struct cmd_work work; /* what the worker pool sees */
+	struct cmd_work work; /* what lookups.c sees */
 	struct cmd_job *next; /* the owner's mailbox, once posted */
 	void (*post)(struct cmd_job *job, void *post_arg);
 	void *post_arg;
@@ -76,7 +76,7 @@ struct cmd_job {
 	pid_t peer_pid;
 	bool oneway;
 	uint64_t start_us;
-	/* Filled by the worker. */
+	/* Filled by the lookup. */
 	struct cm_buf reply;
 	bool cacheable;
 	int64_t valid_until; /* the answer's own cache limit (cm_answer_valid_until) */
@@ -278,7 +278,7 @@ static bool cache_on(const struct cmd_gen *gen)
 	return gen->cfg->service.cache_size > 0 && gen->cfg->service.cache_ttl > 0;
 }
 
-/* When the caller read the frame (a loop says), else now. */
+/* When the caller read the frame (a serving thread says), else now. */
 static uint64_t frame_start(const struct cmd_caller *cl)
 {
 	return cl->now_us != 0 ? cl->now_us : cmd_now_us();
@@ -332,8 +332,8 @@ static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *cal
 		return CMD_REPLIED;
 	}
 	cmd_stats_add(cl->stats, CMD_C_MISSES, 1);
-	/* The certificates are decoded by the worker (job_run): base64 work
-	 * stays off the event loop. */
+	/* The certificates are decoded by the lookup (job_run), which may run
+	 * in another thread. */
 	job->work.run = job_run;
 	job->work.done = job_done;
 	job->post = cl->post;
@@ -348,7 +348,7 @@ static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *cal
 	job->peer_pid = cl->peer->pid;
 	job->oneway = job->call.oneway;
 	cm_buf_init(&job->reply, CMP_MAX_REPLY);
-	cmd_workers_submit(cl->st->workers, &job->work);
+	cmd_lookups_submit(cl->st->lookups, &job->work, cl->run_here);
 	return CMD_PENDING;
 }
 
@@ -496,7 +496,7 @@ enum cmd_outcome cmd_dispatch_frame(const struct cmd_caller *cl, const char *fra
 	return rv;
 }
 
-/* ---------------------------------------------------------------- Map, in a worker */
+/* ---------------------------------------------------------------- Map, the lookup */
 
 static void audit_syslog(void *arg, const char *line)
 {
@@ -606,7 +606,7 @@ out:
 	}
 	free(json);
 	certmap_answer_free(a);
-	/* Needed by the worker alone: freed where they were allocated (a block
+	/* Needed by the lookup alone: freed where they were allocated (a block
 	 * freed by another thread goes back through the lock of the allocating
 	 * thread's arena). */
 	cmp_map_drop_decoded(&job->map);

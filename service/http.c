@@ -7,9 +7,9 @@
  * Each listener (the Unix socket, the TCP port) is a libmicrohttpd daemon
  * with one thread of its own. A Map goes through the very path varlink
  * uses: the request becomes a Map frame for cmd_dispatch_frame (same
- * limits, cache, worker pool, reload and counters), and the reply frame
+ * limits, cache, lookups, reload and counters), and the reply frame
  * becomes the HTTP answer. A Map that misses the cache suspends the
- * connection; the worker's post resumes it.
+ * connection; the lookup's post resumes it.
  */
 #include "config.h"
 
@@ -49,7 +49,7 @@ struct listener {
 	struct cmd_stats stats;		/* written by this daemon's thread only */
 	struct cmd_gen *gen;		/* this thread's current configuration */
 	unsigned int gen_seq;
-	pthread_mutex_t dispatch_lock;	/* closing vs. a Map being handed to the workers */
+	pthread_mutex_t dispatch_lock;	/* closing vs. a Map being handed to lookups.c */
 	bool closing;
 };
 
@@ -75,7 +75,7 @@ struct conn {
 struct hreq {
 	struct listener *l;
 	struct MHD_Connection *mc;
-	pthread_mutex_t lock; /* job, done, suspended: the worker's post vs. the daemon */
+	pthread_mutex_t lock; /* job, done, suspended: the lookup's post vs. the daemon */
 	struct cmd_job *job;
 	bool done;
 	bool suspended;
@@ -175,7 +175,7 @@ static enum MHD_Result send_answer(struct MHD_Connection *mc, struct cmd_hans *a
 	return rc;
 }
 
-/* A worker is done with the Map (its thread, or the main thread at stop). */
+/* The Map's lookup is done (in a serving thread, or the main thread at stop). */
 static void post_job(struct cmd_job *job, void *arg)
 {
 	struct hreq *hr = arg;
@@ -209,7 +209,7 @@ static enum MHD_Result finish_job(struct hreq *hr, const struct cmd_hrq *rq)
 }
 
 /* Hands the Map frame to the dispatcher: answered now (a cache hit), or
- * the connection waits for a worker. */
+ * the connection waits for its lookup. */
 static enum MHD_Result do_map(struct hreq *hr, const struct conn *cn, const struct cmd_hsite *s,
 			      const struct cmd_hrq *rq, char *frame, struct cmd_hans *a)
 {
@@ -309,7 +309,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 	if (hr->dispatched) {
 		struct cmd_hrq rq;
 
-		/* Resumed: the worker is done. */
+		/* Resumed: the lookup is done. */
 		request_of(mc, url, method, hr->body, &rq);
 		return hr->job != NULL ? finish_job(hr, &rq) : MHD_NO;
 	}

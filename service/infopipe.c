@@ -19,22 +19,20 @@
  *
  * One mapping path: a certificate method becomes the very Map call a
  * varlink client sends, handed to dispatch.c with a struct cmd_caller of
- * this face's, so the cache, the workers, the verify policy, the decision
+ * this face's, so the cache, the lookups, the verify policy, the decision
  * log and the counters are the ones every face shares. Unlike SSSD,
  * FindByCertificate verifies the certificate too: certmap never maps a
  * certificate its verify policy refuses.
  *
  * Threading: one dedicated thread owns the sd-bus connection. An sd_bus
- * is not thread-safe, and folding it into the event loops would tie a
- * loop to one connection that cannot move between loops and to sd-bus's
- * own timeouts (a loop has one timer, which loops.c already uses). The
- * thread never maps: a Map goes to the worker pool like any other and
+ * is not thread-safe, and sd-bus keeps timeouts of its own. The thread
+ * never maps: a Map's lookup waits for a serving thread (lookups.c) and
  * comes back through this face's mailbox (an eventfd), so a slow account
- * lookup never stalls the bus nor the varlink loops. Only the account
+ * lookup never stalls the bus nor the varlink clients. Only the account
  * lookups of FindByName, GetUserGroups, GetUserAttr and the User
  * properties run on the bus thread, and only for allowed callers: NSS,
  * or an ldap domain's directory bounded by its timeout (sd-bus wants a
- * property's value at once, so these cannot wait for a worker).
+ * property's value at once, so these cannot wait for a serving thread).
  *
  * Callers are checked on every method and property read against
  * service.allowed_uids/allowed_gids with the credentials the bus reports
@@ -587,7 +585,7 @@ static void pending_free(struct pending *pd)
 	}
 }
 
-/* Any thread (a worker): a finished Map comes home. */
+/* Any thread (the serving thread that ran the lookup): a finished Map comes home. */
 static void post_job(struct cmd_job *job, void *arg)
 {
 	struct cmd_infopipe *ip = arg;
@@ -657,7 +655,7 @@ static int start_map(struct cmd_infopipe *ip, sd_bus_message *m, const char *pem
 	}
 	/* Any allowed caller can send many calls at once over one bus
 	 * connection (the socket allows one per connection): the face as a
-	 * whole has at most max_connections out with the workers. */
+	 * whole has at most max_connections lookups out. */
 	if (ip->in_flight >= ip->gen->cfg->service.max_connections) {
 		r = sd_bus_error_setf(
 		    err, SD_BUS_ERROR_LIMITS_EXCEEDED,

@@ -3,9 +3,9 @@
 
 # ---------------------------------------------------------------- certmapd
 sbin_PROGRAMS += certmapd
-certmapd_SOURCES = service/main.c service/loop.c service/loops.c service/limits.c \
+certmapd_SOURCES = service/main.c service/serve.c service/conns.c service/limits.c \
 	service/dispatch.c service/peer.c service/state.c \
-	service/workers.c service/cache.c service/cache.h service/request.c \
+	service/lookups.c service/cache.c service/cache.h service/request.c \
 	service/request.h service/request_fast.c service/request_fast.h service/daemon.h \
 	service/sd_shim.c service/log.c service/journal.c
 # The D-Bus InfoPipe face (service.infopipe); a stub without libsystemd.
@@ -200,12 +200,12 @@ EXTRA_DIST += tests/service/test_fd_exhaustion.sh
 
 # ---------------------------------------------------------------- unit tests of the service's parts
 if HAVE_CMOCKA
-check_PROGRAMS += tests/service/test_workers
-TESTS += tests/service/test_workers
-tests_service_test_workers_SOURCES = tests/service/test_workers.c service/workers.c
-tests_service_test_workers_CPPFLAGS = $(UNIT_CPPFLAGS) $(SERVICE_INCLUDES)
-tests_service_test_workers_CFLAGS = $(AM_CFLAGS) -pthread
-tests_service_test_workers_LDADD = $(CMOCKA_LIBS) -lpthread
+check_PROGRAMS += tests/service/test_lookups
+TESTS += tests/service/test_lookups
+tests_service_test_lookups_SOURCES = tests/service/test_lookups.c service/lookups.c
+tests_service_test_lookups_CPPFLAGS = $(UNIT_CPPFLAGS) $(SERVICE_INCLUDES)
+tests_service_test_lookups_CFLAGS = $(AM_CFLAGS) -pthread
+tests_service_test_lookups_LDADD = $(CMOCKA_LIBS) -lpthread
 check_PROGRAMS += tests/service/test_log
 TESTS += tests/service/test_log
 tests_service_test_log_SOURCES = tests/service/test_log.c service/log.c

@@ -10,13 +10,18 @@
  * just points it at the new listener. The line format is glibc's.
  *
  * Standard error (certmapd -f, a regular file in containers) costs a
- * write() per line, and with several event loops the loops queue on the
- * file's inode lock. So an event loop's thread keeps its lines in a
- * buffer of its own (cmd_log_batch_start) and writes them with one
- * write() when the next does not fit, or when the oldest is LOG_BATCH_US
- * old (the loop asks cmd_log_flush_due before it sleeps), or when the loop
- * stops. Warnings and worse go at once, after what is buffered. Other
- * threads write each line at once. Syslog datagrams are never held back.
+ * write() per line, and several threads writing queue on the file's inode
+ * lock. So the threads of each of serve.c's epoll sets put their lines in
+ * the set's buffer (cmd_log_batch_start), in the order they come, written
+ * with one write() when the next does not fit, when the oldest is
+ * LOG_BATCH_US old (the buffer's timer, which the set's leader watches,
+ * says when: no thread has to stay awake for it, and a thread in a lookup
+ * holds nothing back), or when the service stops. A connection stays in
+ * its set, so its records keep the order of its requests, whichever thread
+ * served each; a buffer per set, not one for all, because the sets'
+ * threads would queue on one buffer's lock. Warnings and worse go at once,
+ * after what is buffered. Other threads write each line at once. Syslog
+ * datagrams are never held back.
  */
 #include "config.h"
 
@@ -30,6 +35,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,11 +44,10 @@
 
 #define LOG_RETRY_MS 250
 #define LOG_LINE_MAX 8192
-/* A loop's buffer for standard error when that is a regular file: one
- * write() for some fifty decision records. */
+/* The buffer for standard error when that is a regular file: one write()
+ * for some fifty decision records. */
 #define LOG_BATCH_FILE 16384
-/* How long a line may wait in a loop's buffer (µs): the loop wakes up
- * within a millisecond after, so a line is out 2 to 3 ms after it came. */
+/* How long a line may wait in the buffer (µs). */
 #define LOG_BATCH_US 2000
 
 static struct cmd_dgram syslog_sock = CMD_DGRAM_INIT("/dev/log");
@@ -56,14 +61,20 @@ static size_t log_prefix_len;
  * (other threads and processes write there too): a batch is no larger. */
 static size_t log_batch_size = LOG_BATCH_FILE;
 
-/* The lines an event loop's thread has not written yet; data is NULL on
- * every other thread. */
-struct log_batch {
-	char *data;
+/* The lines of one epoll set's threads that are not written yet. */
+struct cmd_log_batch {
+	pthread_mutex_t lock;
+	char *data; /* NULL in a forked child */
 	size_t len, cap;
 	uint64_t oldest_us; /* cmd_now_us() when the first line of data came */
+	int timer_fd;	    /* fires when the oldest line is due */
+	struct cmd_log_batch *next;
 };
-static __thread struct log_batch log_batch;
+/* Every batch, for a fork. */
+static pthread_mutex_t batches_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cmd_log_batch *batches;
+/* Where this thread's lines go; NULL: at once. */
+static __thread struct cmd_log_batch *my_batch;
 
 static int64_t mono_ms(void)
 {
@@ -114,25 +125,56 @@ static void stderr_write(const char *p, size_t len)
 	}
 }
 
-static void batch_flush(struct log_batch *b)
+/* Under the lock. */
+static void batch_flush(struct cmd_log_batch *b)
 {
-	if (b->len > 0) {
+	if (b->data != NULL && b->len > 0) {
 		stderr_write(b->data, b->len);
 		b->len = 0;
 	}
 }
 
-/* The child of a fork has no loop to write its lines: at once, then. */
-static void batch_in_child(void)
+/* Under the lock: the timer fires in us microseconds (0: never). */
+static void batch_timer(struct cmd_log_batch *b, uint64_t us)
 {
-	log_batch.data = NULL;
-	log_batch.len = 0;
+	struct itimerspec its = {.it_value = {.tv_sec = (time_t)(us / 1000000u),
+					      .tv_nsec = (long)(us % 1000000u) * 1000L}};
+
+	(void)timerfd_settime(b->timer_fd, 0, &its, NULL);
 }
 
-/* A fork in a loop's thread: what it holds is written once, by the parent. */
+/* A fork: what is held is written once, by the parent; the child (which
+ * has no serving threads) writes its lines at once. */
+static void batch_before_fork(void)
+{
+	pthread_mutex_lock(&batches_lock);
+	for (struct cmd_log_batch *b = batches; b != NULL; b = b->next) {
+		pthread_mutex_lock(&b->lock);
+		batch_flush(b);
+	}
+}
+
+static void batch_after_fork(void)
+{
+	for (struct cmd_log_batch *b = batches; b != NULL; b = b->next) {
+		pthread_mutex_unlock(&b->lock);
+	}
+	pthread_mutex_unlock(&batches_lock);
+}
+
+static void batch_in_child(void)
+{
+	for (struct cmd_log_batch *b = batches; b != NULL; b = b->next) {
+		b->data = NULL;
+		b->len = 0;
+	}
+	batch_after_fork();
+	my_batch = NULL;
+}
+
 static void register_fork_handlers(void)
 {
-	(void)pthread_atfork(cmd_log_flush, NULL, batch_in_child);
+	(void)pthread_atfork(batch_before_fork, batch_after_fork, batch_in_child);
 }
 
 void cmd_log_open(const char *ident, bool to_stderr)
@@ -209,36 +251,83 @@ int cmd_dgram_send(struct cmd_dgram *d, const void *buf, size_t len)
 	return -1;
 }
 
-void cmd_log_batch_start(void)
+struct cmd_log_batch *cmd_log_batch_new(void)
 {
-	if (log_stderr && log_batch.data == NULL) {
-		/* Without the memory, lines are written at once: no harm. */
-		log_batch.data = malloc(log_batch_size);
-		log_batch.len = 0;
-		log_batch.cap = log_batch_size;
+	struct cmd_log_batch *b;
+
+	if (!log_stderr || (b = calloc(1, sizeof(*b))) == NULL) {
+		return NULL;
 	}
+	pthread_mutex_init(&b->lock, NULL);
+	b->cap = log_batch_size;
+	b->data = malloc(b->cap);
+	b->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (b->data == NULL || b->timer_fd < 0) {
+		/* Without them, lines are written at once: no harm. */
+		cmd_log_batch_free(b);
+		return NULL;
+	}
+	pthread_mutex_lock(&batches_lock);
+	b->next = batches;
+	batches = b;
+	pthread_mutex_unlock(&batches_lock);
+	return b;
+}
+
+void cmd_log_batch_free(struct cmd_log_batch *b)
+{
+	if (b == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&batches_lock);
+	for (struct cmd_log_batch **p = &batches; *p != NULL; p = &(*p)->next) {
+		if (*p == b) {
+			*p = b->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&batches_lock);
+	batch_flush(b);
+	if (b->timer_fd >= 0) {
+		close(b->timer_fd);
+	}
+	pthread_mutex_destroy(&b->lock);
+	free(b->data);
+	free(b);
+}
+
+int cmd_log_batch_fd(const struct cmd_log_batch *b)
+{
+	return b->timer_fd;
+}
+
+void cmd_log_batch_start(struct cmd_log_batch *b)
+{
+	my_batch = b;
 }
 
 void cmd_log_batch_stop(void)
 {
-	if (log_batch.data != NULL) {
-		batch_flush(&log_batch);
-		free(log_batch.data);
-		log_batch.data = NULL;
-	}
+	cmd_log_flush();
+	my_batch = NULL;
 }
 
 void cmd_log_flush(void)
 {
-	if (log_batch.data != NULL) {
-		batch_flush(&log_batch);
+	struct cmd_log_batch *b = my_batch;
+
+	if (b != NULL) {
+		pthread_mutex_lock(&b->lock);
+		batch_flush(b);
+		batch_timer(b, 0);
+		pthread_mutex_unlock(&b->lock);
 	}
 }
 
-int cmd_log_flush_due(uint64_t now)
+/* Under the lock: writes the batch if its oldest line is due; else the
+ * milliseconds until it will be, and the timer is set for then. */
+static int batch_due(struct cmd_log_batch *b, uint64_t now)
 {
-	struct log_batch *b = &log_batch;
-
 	if (b->data == NULL || b->len == 0) {
 		return -1;
 	}
@@ -246,35 +335,65 @@ int cmd_log_flush_due(uint64_t now)
 		batch_flush(b);
 		return -1;
 	}
-	/* Rounded up: a loop that wakes up early would only sleep again. */
+	batch_timer(b, b->oldest_us + LOG_BATCH_US - now);
+	/* Rounded up: a caller that wakes up early would only sleep again. */
 	return (int)((b->oldest_us + LOG_BATCH_US - now + 999) / 1000);
+}
+
+int cmd_log_flush_due(uint64_t now)
+{
+	struct cmd_log_batch *b = my_batch;
+	int ms;
+
+	if (b == NULL) {
+		return -1;
+	}
+	pthread_mutex_lock(&b->lock);
+	ms = batch_due(b, now);
+	pthread_mutex_unlock(&b->lock);
+	return ms;
+}
+
+void cmd_log_batch_on_timer(struct cmd_log_batch *b)
+{
+	uint64_t n;
+
+	if (read(b->timer_fd, &n, sizeof(n)) < 0 && errno != EAGAIN) {
+		return;
+	}
+	pthread_mutex_lock(&b->lock);
+	(void)batch_due(b, cmd_now_us());
+	pthread_mutex_unlock(&b->lock);
 }
 
 /* One line (newline included) for standard error: into this thread's
  * batch when it has one, else written now. */
 static void stderr_line(int prio, const char *line, size_t len)
 {
-	struct log_batch *b = &log_batch;
+	struct cmd_log_batch *b = my_batch;
 
-	if (b->data == NULL) {
+	if (b == NULL) {
 		stderr_write(line, len);
 		return;
 	}
-	if (LOG_PRI(prio) <= LOG_WARNING || len > b->cap) {
+	pthread_mutex_lock(&b->lock);
+	if (LOG_PRI(prio) <= LOG_WARNING || len > b->cap || b->data == NULL) {
 		/* Not held back; what is held goes first, to keep the order. */
 		batch_flush(b);
 		stderr_write(line, len);
-		return;
+	} else {
+		/* A line is never split: when it does not fit, the batch goes first. */
+		if (len > b->cap - b->len) {
+			batch_flush(b);
+		}
+		if (b->len == 0) {
+			b->oldest_us = cmd_now_us();
+			batch_timer(b, LOG_BATCH_US);
+		}
+		memcpy(b->data + b->len, line, len);
+		b->len += len;
 	}
-	/* A line is never split: when it does not fit, the batch goes first. */
-	if (len > b->cap - b->len) {
-		batch_flush(b);
-	}
-	if (b->len == 0) {
-		b->oldest_us = cmd_now_us();
-	}
-	memcpy(b->data + b->len, line, len);
-	b->len += len;
+	pthread_mutex_unlock(&b->lock);
 }
 
 void cmd_log_line(int prio, const char *msg)

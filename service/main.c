@@ -24,8 +24,8 @@
 
 #define DEFAULT_WORKERS 4
 #define MAX_WORKERS 64
-/* By default one loop per CPU: a cached answer is CPU-bound on its loop.
- * Past 8, the shared cache lock and socket wake-ups gain little. */
+/* Event sets (serve.c): by default one per CPU, as a cached answer is CPU
+ * work. Past 8, the shared cache locks and socket wake-ups gain little. */
 #define DEFAULT_MAX_LOOPS 8
 #define MAX_LOOPS 64
 
@@ -41,8 +41,9 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: certmapd [--config FILE] [--foreground] [--workers N] [--loops N]\n"
 		   "  -c, --config FILE   configuration (default %s)\n"
 		   "  -f, --foreground    stay in the foreground and log to stderr too\n"
-		   "  -w, --workers N     threads for lookups (default %d, 1-%d)\n"
-		   "  -l, --loops N       event-loop threads (default: online CPUs, at most %d; 1-%d)\n"
+		   "  -w, --workers N     account lookups at once (default %d, 1-%d)\n"
+		   "  -l, --loops N       event sets, each with 1 + workers threads (default: online CPUs,\n"
+		   "                      at most %d; 1-%d)\n"
 		   "  -V, --version       print the version\n"
 		   "  -h, --help          print this help\n",
 		certmap_default_config(), DEFAULT_WORKERS, MAX_WORKERS, DEFAULT_MAX_LOOPS, MAX_LOOPS);
@@ -383,8 +384,7 @@ static int start(struct cmd_state *st, const struct opts *o, bool *created)
 		cmd_log(LOG_ERR, "cannot set up signal handling: %m");
 		return -1;
 	}
-	st->workers = cmd_workers_start(o->workers);
-	if (st->workers == NULL || cmd_loops_new(st, o->loops) != 0 || cmd_http_start(st) != 0) {
+	if (cmd_serve_new(st, o->loops, o->workers) != 0 || cmd_http_start(st) != 0) {
 		cmd_log(LOG_ERR, "cannot start: out of memory, threads or descriptors");
 		return -1;
 	}
@@ -418,9 +418,9 @@ int main(int argc, char **argv)
 	if (start(&st, &o, &created) != 0) {
 		goto out;
 	}
-	cmd_log(LOG_NOTICE, "certmapd %s serving %s as uid %u with %u loops and %u workers",
+	cmd_log(LOG_NOTICE, "certmapd %s serving %s as uid %u with %u threads, %u lookups at once",
 		PACKAGE_VERSION, created ? st.gen->cfg->service.socket : "an activated socket",
-		(unsigned)geteuid(), o.loops, o.workers);
+		(unsigned)geteuid(), o.loops * (1 + o.workers), o.workers);
 	/* A reload may name another socket; the one to remove is this one. */
 	socket_path = created ? strdup(st.gen->cfg->service.socket) : NULL;
 	/* service.infopipe is read at start only: a reload does not start or stop it. */
@@ -428,7 +428,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	cmd_notify("READY=1");
-	rc = cmd_loops_run(&st) == 0 ? 0 : 1;
+	rc = cmd_serve_run(&st) == 0 ? 0 : 1;
 	cmd_infopipe_stop(ip);
 	cmd_notify("STOPPING=1");
 	if (socket_path != NULL && unlink(socket_path) != 0) {
@@ -438,13 +438,13 @@ int main(int argc, char **argv)
 out:
 	/* What the rate limit held back is said before the service goes. */
 	cmd_peer_log_summaries(true);
-	/* No new Map from HTTP; then workers: the jobs they still hold point
-	 * into the loops and the HTTP requests. */
+	/* No new Map from HTTP; then the lookups that never ran come back to
+	 * their connections and HTTP requests, before those go. */
 	cmd_http_quiesce(&st);
-	cmd_workers_stop(st.workers);
+	cmd_lookups_stop(st.lookups);
 	cmd_infopipe_free(ip);
 	cmd_http_free(&st);
-	cmd_loops_free(&st);
+	cmd_serve_free(&st);
 	cmd_gen_unref(st.gen);
 	if (st.listen_fd >= 0) {
 		close(st.listen_fd);

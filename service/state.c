@@ -1,7 +1,7 @@
 /*
  * What every part of certmapd shares: the configuration generations and
- * their reload, the counters of every loop, the clock. Nothing here calls
- * the loops, dispatch or the workers.
+ * their reload, the counters of every serving thread, the clock. Nothing
+ * here calls the serving threads, dispatch or the lookups.
  */
 #include "config.h"
 
@@ -110,7 +110,7 @@ void cmd_state_refresh_gen(struct cmd_state *st, struct cmd_gen **g, unsigned in
 	cmd_gen_unref(old);
 }
 
-/* Swaps in g for every loop (takes the caller's reference); returns the
+/* Swaps in g for every thread (takes the caller's reference); returns the
  * generation it replaced, for the caller to release. */
 static struct cmd_gen *state_swap_gen(struct cmd_state *st, struct cmd_gen *g)
 {

@@ -1,13 +1,16 @@
 /*
  * Unit tests for service/log.c's batches of standard-error lines, on a
- * clock of the test's own (cmd_now_us): an event loop's lines wait until
- * they are due, the buffer is full, a warning comes, or the loop stops;
- * they are written whole and in order; other threads write at once.
+ * clock of the test's own (cmd_now_us): a serving thread's lines wait in
+ * its set's buffer until they are due (the buffer's timer fires), the
+ * buffer is full, a warning comes, or the thread stops; they are written
+ * whole and in order, the lines of two threads of one set too; other
+ * threads write at once.
  */
 #include "config.h"
 
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,6 +35,8 @@ uint64_t cmd_now_us(void)
 /* Standard error goes to out_fd (a file or a pipe) during a test. */
 static int saved_stderr = -1, out_fd = -1;
 static char prefix[64];
+/* The buffer of the test's "set". */
+static struct cmd_log_batch *batch;
 
 static void use_stderr(int fd)
 {
@@ -42,6 +47,8 @@ static void use_stderr(int fd)
 	unsetenv("JOURNAL_STREAM");
 	cmd_log_open("t", true);
 	snprintf(prefix, sizeof(prefix), "t[%d]: ", (int)getpid());
+	batch = cmd_log_batch_new();
+	assert_non_null(batch);
 }
 
 static int setup_file(void **state)
@@ -78,6 +85,8 @@ static int teardown(void **state)
 {
 	(void)state;
 	cmd_log_batch_stop();
+	cmd_log_batch_free(batch);
+	batch = NULL;
 	dup2(saved_stderr, STDERR_FILENO);
 	close(saved_stderr);
 	close(out_fd);
@@ -114,7 +123,7 @@ static void test_held_until_due(void **state)
 	const char *const msgs[] = {"one", "two"};
 
 	(void)state;
-	cmd_log_batch_start();
+	cmd_log_batch_start(batch);
 	cmd_log_line(LOG_NOTICE, "one");
 	assert_file_is(NULL, 0);
 	fake_now += 1000;
@@ -138,7 +147,7 @@ static void test_warning_not_held(void **state)
 	const char *const msgs[] = {"a", "b", "c", "d"};
 
 	(void)state;
-	cmd_log_batch_start();
+	cmd_log_batch_start(batch);
 	cmd_log_line(LOG_NOTICE, "a");
 	cmd_log_line(LOG_DEBUG, "b");
 	cmd_log_line(LOG_WARNING, "c");
@@ -158,7 +167,7 @@ static void test_full_batch_whole_lines(void **state)
 	(void)state;
 	memset(line, 'x', sizeof(line) - 1);
 	line[sizeof(line) - 1] = '\0';
-	cmd_log_batch_start();
+	cmd_log_batch_start(batch);
 	for (i = 0; i < fit; i++) {
 		cmd_log_line(LOG_NOTICE, line);
 	}
@@ -181,7 +190,7 @@ static void test_stop_writes_then_at_once(void **state)
 	const char *const msgs[] = {"held", "after"};
 
 	(void)state;
-	cmd_log_batch_start();
+	cmd_log_batch_start(batch);
 	cmd_log_line(LOG_NOTICE, "held");
 	cmd_log_batch_stop();
 	assert_file_is(msgs, 1);
@@ -196,7 +205,7 @@ static void test_flush_now(void **state)
 	const char *const msgs[] = {"before a reload"};
 
 	(void)state;
-	cmd_log_batch_start();
+	cmd_log_batch_start(batch);
 	cmd_log_line(LOG_NOTICE, "before a reload");
 	cmd_log_flush();
 	assert_file_is(msgs, 1);
@@ -215,7 +224,7 @@ static void test_other_threads_at_once(void **state)
 	pthread_t t;
 
 	(void)state;
-	cmd_log_batch_start();
+	cmd_log_batch_start(batch);
 	cmd_log_line(LOG_NOTICE, "loop");
 	assert_int_equal(pthread_create(&t, NULL, other_thread, NULL), 0);
 	pthread_join(t, NULL);
@@ -224,12 +233,47 @@ static void test_other_threads_at_once(void **state)
 	assert_file_is(msgs, 2);
 }
 
+static void *set_thread(void *arg)
+{
+	cmd_log_batch_start(arg);
+	cmd_log_line(LOG_NOTICE, "second thread");
+	cmd_log_batch_start(NULL);
+	return NULL;
+}
+
+/* Two threads of one set share its buffer: their lines keep the order in
+ * which they came, and the buffer's timer says when they are due. */
+static void test_set_shares_one_buffer(void **state)
+{
+	const char *const msgs[] = {"first thread", "second thread", "first again"};
+	struct pollfd p = {.fd = cmd_log_batch_fd(batch), .events = POLLIN};
+	pthread_t t;
+
+	(void)state;
+	cmd_log_batch_start(batch);
+	cmd_log_line(LOG_NOTICE, "first thread");
+	assert_int_equal(pthread_create(&t, NULL, set_thread, batch), 0);
+	pthread_join(t, NULL);
+	cmd_log_line(LOG_NOTICE, "first again");
+	assert_file_is(NULL, 0);
+	/* Set for 2 ms of the real clock; on the test's clock, not due yet. */
+	assert_int_equal(poll(&p, 1, 1000), 1);
+	fake_now += 1000;
+	cmd_log_batch_on_timer(batch);
+	assert_file_is(NULL, 0);
+	assert_int_equal(poll(&p, 1, 1000), 1);
+	fake_now += 1000;
+	cmd_log_batch_on_timer(batch);
+	assert_file_is(msgs, 3);
+}
+
 /* Without standard error (certmapd in the background) nothing is held. */
 static void test_no_batch_without_stderr(void **state)
 {
 	(void)state;
 	cmd_log_open("t", false);
-	cmd_log_batch_start();
+	assert_null(cmd_log_batch_new());
+	cmd_log_batch_start(NULL);
 	cmd_log_line(LOG_NOTICE, "syslog only");
 	assert_int_equal(cmd_log_flush_due(cmd_now_us()), -1);
 	cmd_log_batch_stop();
@@ -255,7 +299,7 @@ static void test_pipe_batches(void **state)
 	(void)state;
 	memset(line, 'y', sizeof(line) - 1);
 	line[sizeof(line) - 1] = '\0';
-	cmd_log_batch_start();
+	cmd_log_batch_start(batch);
 	for (int i = 0; i < 5; i++) {
 		cmd_log_line(LOG_NOTICE, line);
 	}
@@ -278,6 +322,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_full_batch_whole_lines, setup_file, teardown),
 	    cmocka_unit_test_setup_teardown(test_stop_writes_then_at_once, setup_file, teardown),
 	    cmocka_unit_test_setup_teardown(test_flush_now, setup_file, teardown),
+	    cmocka_unit_test_setup_teardown(test_set_shares_one_buffer, setup_file, teardown),
 	    cmocka_unit_test_setup_teardown(test_other_threads_at_once, setup_file, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_batch_without_stderr, setup_file, teardown),
 	    cmocka_unit_test_setup_teardown(test_pipe_batches, setup_pipe, teardown),
