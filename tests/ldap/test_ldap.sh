@@ -585,6 +585,31 @@ slapd_resume "$tmp/s2"
 wait "$rawpid" 2>/dev/null
 if [ "$rc" -eq 0 ]; then ok "stopped with a Map out and another read: clean exit"; else ko "stopped with a Map out and another read: exit $rc"; tail -20 "$tmp/svc.log"; fi
 
+# --- every lookup hangs on a paused directory, every lookup turn is taken
+# (--workers 4) and more Maps wait: each event set still has a thread that
+# answers the rest at once (new connections go to the sets in turn).
+start_certmapd "$tmp/svc.conf"
+slapd_pause "$tmp/s2"
+hung=
+for i in 1 2 3 4 5 6; do
+	client map "$sock" "$certs/alice.pem" > /dev/null 2>&1 &
+	hung="$hung $!"
+done
+sleep 0.5
+printf '{"method":"org.varlink.service.GetInfo"}\0' > "$tmp/getinfo"
+i=0; late=0
+while [ $i -lt 8 ]; do
+	timeout 1 sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" raw "$sock" < "$tmp/getinfo" > /dev/null 2>&1 ||
+		late=$((late + 1))
+	i=$((i + 1))
+done
+if [ $late -eq 0 ]; then ok "lookups hung: GetInfo answered within a second, 8 of 8"; else ko "lookups hung: $late of 8 GetInfo calls late"; fi
+slapd_resume "$tmp/s2"
+for p in $hung; do wait "$p" 2>/dev/null; done
+kill -TERM "$dpid"
+wait "$dpid" && rc=0 || rc=$?
+if [ "$rc" -eq 0 ]; then ok "hung lookups: clean exit"; else ko "hung lookups: exit $rc"; fi
+
 # --- the primary group's name is kept per gid (primary_group_ttl), user
 # answers are not (cache_ttl = 0): a directory change to the user shows at
 # once, the primary group's name is not searched again

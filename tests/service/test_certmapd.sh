@@ -67,6 +67,14 @@ head -c 300000 /dev/zero | tr '\0' 'a' > "$tmp/big"; printf '\0' >> "$tmp/big"
 check_error "oversized" org.certmap.Mapper.TooLarge "$tmp/big"
 printf '{"method":"org.certmap.Mapper.Map","parameters":{"certif' > "$tmp/trunc"
 check_error "truncated" org.varlink.service.InvalidParameter "$tmp/trunc"
+# Bytes and the end of the stream in one wake-up: a short read must not
+# hide the end (with edge-triggered events, no second one would come).
+i=0; late=0
+while [ $i -lt 50 ]; do
+	client raw "$sock" < "$tmp/trunc" >/dev/null 2>&1 || late=$((late + 1))
+	i=$((i + 1))
+done
+if [ $late -eq 0 ]; then ok "50 truncated requests in a row answered at once"; else ko "truncated requests answered: $late of 50 were not"; fi
 printf 'hello world\0' > "$tmp/nonjson"
 check_error "non-JSON" org.varlink.service.InvalidParameter "$tmp/nonjson"
 printf '{"method":"org.certmap.Mapper.Unmap","parameters":{}}\0' > "$tmp/wrong"
