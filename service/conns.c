@@ -32,6 +32,9 @@
 #include "daemon.h"
 
 #define READ_CHUNK 4096
+/* Reads per turn of a connection whose peer keeps sending: then it goes
+ * behind the other connections of its set, as in an event loop. */
+#define READ_TURN 8
 /* Slots come in chunks that are never freed: a stale event may still
  * point into one. service.max_connections is at most 65536. */
 #define CHUNK 64
@@ -48,6 +51,7 @@ enum step {
 	STEP_IDLE,    /* waits for bytes, or for room to send */
 	STEP_CLOSED,
 	STEP_LOOKUP,  /* its Map waits for a lookup turn: the job owns it */
+	STEP_YIELD,   /* read READ_TURN times: the others' turn */
 };
 
 struct conn {
@@ -209,6 +213,18 @@ static int conn_watch(struct cmd_conns *cs, struct conn *c, uint32_t events)
 	return 0;
 }
 
+static int conn_rearm(struct cmd_conns *cs, struct conn *c)
+{
+	struct epoll_event ev = {.events = c->events | EPOLLRDHUP | EPOLLET,
+				 .data.u64 = conn_tag(c)};
+
+	if (epoll_ctl(cs->epfds[c->set], EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+		cmd_log(LOG_ERR, "epoll_ctl: %m");
+		return -1;
+	}
+	return 0;
+}
+
 /* Writes what it can; 0 when all is out, 1 when the socket is full, -1 to close. */
 static int conn_flush(struct conn *c)
 {
@@ -269,8 +285,8 @@ static void refuse_frame(struct cmd_thread *t, struct conn *c, const char *error
 
 static void conn_post_job(struct cmd_job *job, void *arg);
 
-/* Appends a finished job's reply; false while the service stops (the
- * connection then closes after it: no more frames for lookups). */
+/* Appends a finished job's reply; while the service stops, the
+ * connection then closes after it (no more frames for lookups). */
 static void conn_take_job(struct cmd_thread *t, struct conn *c, struct cmd_job *job)
 {
 	cmd_job_finish(job, &t->stats, &c->out);
@@ -297,8 +313,13 @@ static enum step conn_frame(struct cmd_thread *t, struct cmd_conns *cs, struct c
 	    .now_us = t->now_us,
 	    .run_here = true,
 	};
-	enum cmd_outcome r = cmd_dispatch_frame(&cl, c->in, len, &c->out);
+	enum cmd_outcome r;
 	uintptr_t job;
+
+	/* A reload applies to every frame read from here on. */
+	cmd_state_refresh_gen(t->st, &t->gen, &t->gen_seq);
+	cl.gen = t->gen;
+	r = cmd_dispatch_frame(&cl, c->in, len, &c->out);
 
 	/* The call owns copies of its strings: the frame can go now. */
 	c->in_len -= len + 1;
@@ -354,7 +375,9 @@ static bool conn_read(struct conn *c)
 	}
 	/* A stream socket gives all it holds up to room: a short read emptied
 	 * it, and the next bytes bring a new edge. Not the end of the stream,
-	 * though: data and the peer's shutdown may come in one edge. */
+	 * though: data and the peer's shutdown may come in one edge. (Nor
+	 * bytes after ancillary data, SCM_RIGHTS or MSG_OOB, where a read
+	 * stops: a peer that sends those waits for its own timeout.) */
 	c->drained = (size_t)n < room && !(atomic_load(&c->state) & S_HUP);
 	c->in_len += (size_t)n;
 	return true;
@@ -367,6 +390,8 @@ static bool conn_read(struct conn *c)
  */
 static enum step conn_work(struct cmd_thread *t, struct cmd_conns *cs, struct conn *c)
 {
+	unsigned int reads = 0;
+
 	for (;;) {
 		char *nul;
 		int r = conn_send(cs, c);
@@ -387,6 +412,8 @@ static enum step conn_work(struct cmd_thread *t, struct cmd_conns *cs, struct co
 			return STEP_CLOSED;
 		} else if (c->drained) {
 			return STEP_IDLE;
+		} else if (reads++ == READ_TURN) {
+			return STEP_YIELD;
 		} else if (!conn_read(c)) {
 			return STEP_CLOSED;
 		}
@@ -404,6 +431,13 @@ static void conn_serve(struct cmd_thread *t, struct cmd_conns *cs, struct conn *
 			return;
 		}
 		if (s == STEP_LOOKUP) {
+			return;
+		}
+		/* Bytes wait in the socket: watched again, it is at the end of
+		 * the set's ready list (or, if its event reached a thread that
+		 * found it still owned, AGAIN makes this thread go on). */
+		if (s == STEP_YIELD && conn_rearm(cs, c) != 0) {
+			conn_close(t, cs, c);
 			return;
 		}
 		atomic_store(&c->deadline_ms, t->now_us / 1000u +
@@ -433,6 +467,7 @@ static void conn_post_job(struct cmd_job *job, void *arg)
 	}
 	atomic_store(&c->finished, 0);
 	t->now_us = cmd_now_us();
+	cmd_state_refresh_gen(t->st, &t->gen, &t->gen_seq);
 	conn_take_job(t, c, job);
 	conn_serve(t, cs, c);
 }

@@ -2,9 +2,9 @@
  * certmapd internals. The parts depend on each other in one direction:
  *
  *   main.c      start-up, privileges, the listening socket
- *   serve.c     the serving threads on one epoll set: accepting (peer
- *               credentials, limits, the spare descriptor), signals, the
- *               tick for idle connections
+ *   serve.c     the serving threads: --loops epoll sets, each with
+ *               threads taking turns; accepting (peer credentials,
+ *               limits, the spare descriptor), signals, the tick
  *   conns.c     the connections: ownership, framing, timeouts; hands each
  *               frame to dispatch, in the thread that read it
  *   dispatch.c  the methods: decodes a frame, answers it or starts a Map's
@@ -202,7 +202,8 @@ void cmd_state_stats(struct cmd_state *st, struct cmd_stats *sum);
 /* ---------------------------------------------------------------- lookups.c */
 
 /* A Map's lookup. run, then done, are called in a serving thread; a job
- * never run because the service stopped gets done(work, false). */
+ * never run because the service stops gets done(work, false), in the
+ * thread that stops it or that submits it. */
 struct cmd_work {
 	struct cmd_work *next;
 	void (*run)(struct cmd_work *w);
@@ -306,7 +307,10 @@ int cmd_serve_new(struct cmd_state *st, unsigned int loops, unsigned int workers
 int cmd_serve_run(struct cmd_state *st);
 /* Any thread: every serving thread ends after what it is doing. */
 void cmd_serve_stop(struct cmd_state *st);
-/* After cmd_serve_run and the other faces quiesced: lookups that never
+/* The buffer for the HTTP threads' lines for standard error (NULL
+ * without): cmd_log_batch_start it in each; serve.c watches its timer. */
+struct cmd_log_batch *cmd_serve_face_log(struct cmd_state *st);
+/* After cmd_serve_run and the other faces ended: lookups that never
  * ran come back, every connection closes, everything is freed. */
 void cmd_serve_free(struct cmd_state *st);
 

@@ -18,10 +18,12 @@
  * says when: no thread has to stay awake for it, and a thread in a lookup
  * holds nothing back), or when the service stops. A connection stays in
  * its set, so its records keep the order of its requests, whichever thread
- * served each; a buffer per set, not one for all, because the sets'
+ * served each (but for a Map that waited for a lookup turn: the thread
+ * that ran it may be another set's); a buffer per set, not one for all, because the sets'
  * threads would queue on one buffer's lock. Warnings and worse go at once,
- * after what is buffered. Other threads write each line at once. Syslog
- * datagrams are never held back.
+ * after what is buffered. The HTTP threads share a buffer of their own
+ * (serve.c's); other threads write each line at once. Syslog datagrams
+ * are never held back.
  */
 #include "config.h"
 

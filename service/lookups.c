@@ -4,14 +4,14 @@
  * own for lookups: the serving thread that read a Map runs it (serve.c),
  * so a lookup costs no hand-off to another thread and no wake-up. A
  * lookup may block on NSS or a directory for as long as its timeout; the
- * limit keeps at least --loops serving threads free for everything else
+ * limit keeps a thread of every event set free for everything else
  * (cache hits, GetInfo, new connections) while the lookups wait.
  *
- * A Map that finds every turn taken, and every Map of the HTTP and D-Bus
- * faces (their threads must not block), waits in the queue. A serving
- * thread that ends a lookup, or one woken through the eventfd, runs what
- * waits there; the eventfd is written only when a job waits and a turn is
- * free.
+ * A Map that finds every turn taken or others waiting, and every Map of
+ * the HTTP and D-Bus faces (their threads must not block), waits in the
+ * queue. The eventfd wakes a serving thread to run what waits there; it
+ * is written when a job waits and a turn is free: by the submitter, or
+ * by the thread that ends a lookup.
  */
 #include "config.h"
 
@@ -157,7 +157,7 @@ void cmd_lookups_on_wake(struct cmd_lookups *l)
 		if (w == NULL) {
 			return;
 		}
-		/* Other free turns go to other threads, not after this one. */
+		/* Another free turn goes to another thread now, not after this job. */
 		if (more) {
 			wake_one(l);
 		}

@@ -1,10 +1,12 @@
 /*
  * certmapd's serving threads. There are --loops epoll sets, each served
  * by 1 + --workers threads. A set holds its share of the connections
- * (conns.c) and the listening socket (EPOLLEXCLUSIVE: a new peer wakes one
- * set); the first set also holds the signalfd, the lookup queue's eventfd
- * (lookups.c), the tick and the log timer. Every watch but the stop
- * eventfd is edge-triggered.
+ * (conns.c) and its log buffer's timer; every set also watches the
+ * listening socket, the signalfd, the lookup queue's eventfd (lookups.c),
+ * the tick and the HTTP threads' log timer, with EPOLLEXCLUSIVE: an event
+ * of those wakes one set that has a thread waiting, so no set is needed
+ * for the service's own work. Every watch but the stop eventfd is
+ * edge-triggered.
  *
  * Turns. A thread serves what it gets from epoll itself, a Map's lookup
  * included, so a request is served from the read to the reply by the
@@ -19,7 +21,10 @@
  * follower to wait in its place. While lookups run, threads that end one
  * wait on epoll too, with no sleep as a follower first: under a load of
  * lookups, a request costs no wake-up but its own. At most --workers
- * threads are in a lookup at once, so a set always has a thread to wait.
+ * threads are in a lookup at once, so a set always has a thread to wait;
+ * a reload counts as a lookup. A connection that keeps sending goes
+ * behind the set's other connections after a few reads (conns.c), and
+ * the listener after 64 accepts.
  *
  * This file is also the accepting side: peer credentials and limits are
  * checked before any byte is read. A spare descriptor lets certmapd
@@ -51,6 +56,8 @@
 #define RETRY_MS 1000
 /* At most one "out of descriptors" line per this many milliseconds. */
 #define SHORTAGE_LOG_MS 10000
+/* Accepts per turn: then the listener goes behind the set's other events. */
+#define ACCEPT_TURN 64
 
 /* Tags of the watches that are not connections (those use slot numbers). */
 #define TAG_LISTEN (UINT64_MAX - 0)
@@ -59,6 +66,7 @@
 #define TAG_TICK (UINT64_MAX - 3)
 #define TAG_STOP (UINT64_MAX - 4)
 #define TAG_LOG (UINT64_MAX - 5)
+#define TAG_FACE_LOG (UINT64_MAX - 6)
 
 /* An epoll set and the threads that take turns waiting on it. */
 struct set {
@@ -76,6 +84,9 @@ struct cmd_server {
 	struct set *sets;
 	int *epfds;
 	int stop_fd;  /* eventfd, level-triggered, written once: every thread wakes */
+	/* The HTTP threads' lines for standard error; every set watches its
+	 * timer. */
+	struct cmd_log_batch *face_log;
 	int tick_fd;  /* timerfd */
 	atomic_bool ticking;
 	unsigned int n;
@@ -90,9 +101,128 @@ struct cmd_server {
 
 static _Thread_local struct cmd_thread *self;
 
+struct cmd_log_batch *cmd_serve_face_log(struct cmd_state *st)
+{
+	return st->server != NULL ? st->server->face_log : NULL;
+}
+
 struct cmd_thread *cmd_thread_current(struct cmd_state *st)
 {
 	return self != NULL ? self : &st->server->spare_ctx;
+}
+
+/* ---------------------------------------------------------------- turns */
+
+static void sem_wait_retry(sem_t *sem)
+{
+	while (sem_wait(sem) != 0 && errno == EINTR) {
+	}
+}
+
+static struct set *set_of(const struct cmd_thread *t)
+{
+	return &t->st->server->sets[t->set];
+}
+
+/* A follower holds no configuration while it sleeps: a reload frees the
+ * old one without waiting for every thread to wake. */
+static void drop_gen(struct cmd_thread *t)
+{
+	cmd_gen_unref(t->gen);
+	t->gen = NULL;
+}
+
+/* Before epoll_wait: waits on the set if nobody does, or while lookups
+ * run; else sleeps as a follower until it is woken to wait. False when
+ * woken because the service stops. */
+static bool take_turn(struct cmd_thread *t)
+{
+	struct set *s = set_of(t);
+
+	pthread_mutex_lock(&s->lock);
+	/* cmd_serve_stop sets stopping before wake_followers takes the lock. */
+	if (atomic_load(&t->st->stopping)) {
+		pthread_mutex_unlock(&s->lock);
+		return false;
+	}
+	if (s->waiting == 0 || s->looking_up > 0) {
+		s->waiting++;
+		pthread_mutex_unlock(&s->lock);
+		return true;
+	}
+	t->next_idle = s->idle;
+	s->idle = t;
+	pthread_mutex_unlock(&s->lock);
+	drop_gen(t);
+	sem_wait_retry(&t->wake);
+	/* Woken to wait (counted by the waker), or because the service stops. */
+	return !atomic_load(&t->st->stopping);
+}
+
+static void end_turn(struct cmd_thread *t)
+{
+	struct set *s = set_of(t);
+
+	pthread_mutex_lock(&s->lock);
+	s->waiting--;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Before work that may block (lookups.c calls it before a lookup): a set
+ * nobody waits on any more gets a follower to wait. */
+static void blocking_starts(void)
+{
+	struct cmd_thread *t = self, *f = NULL;
+	struct set *s;
+
+	if (t == NULL) {
+		return;
+	}
+	s = set_of(t);
+	pthread_mutex_lock(&s->lock);
+	s->looking_up++;
+	if (s->waiting == 0 && (f = s->idle) != NULL) {
+		s->idle = f->next_idle;
+		s->waiting++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (f != NULL) {
+		sem_post(&f->wake);
+	}
+}
+
+static void blocking_ends(void)
+{
+	struct cmd_thread *t = self;
+	struct set *s;
+
+	if (t == NULL) {
+		return;
+	}
+	s = set_of(t);
+	pthread_mutex_lock(&s->lock);
+	s->looking_up--;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Wakes the followers of every set: the service stops. */
+static void wake_followers(struct cmd_server *sv)
+{
+	for (unsigned int i = 0; i < sv->n_sets; i++) {
+		struct set *s = &sv->sets[i];
+		struct cmd_thread *f;
+
+		pthread_mutex_lock(&s->lock);
+		f = s->idle;
+		s->idle = NULL;
+		pthread_mutex_unlock(&s->lock);
+		while (f != NULL) {
+			struct cmd_thread *next = f->next_idle;
+
+			sem_post(&f->wake);
+			f = next;
+		}
+	}
 }
 
 /* ---------------------------------------------------------------- tick */
@@ -258,11 +388,32 @@ static void pause_accepting(struct cmd_thread *t, int err)
 	tick_on(sv);
 }
 
+static int watch(int epfd, int fd, uint32_t events, uint64_t tag);
+
+#define SERVICE_EVENTS (EPOLLIN | EPOLLET | EPOLLEXCLUSIVE)
+
+/* The backlog may still hold peers: watched again (an EPOLLEXCLUSIVE
+ * watch cannot be modified), the listener is at the end of the ready list. */
+static void listener_yield(struct cmd_thread *t)
+{
+	int epfd = set_of(t)->epfd;
+
+	if (epoll_ctl(epfd, EPOLL_CTL_DEL, t->st->listen_fd, NULL) != 0 ||
+	    watch(epfd, t->st->listen_fd, SERVICE_EVENTS, TAG_LISTEN) != 0) {
+		cmd_log(LOG_ERR, "cannot watch the socket again: %m");
+	}
+}
+
 static void accept_all(struct cmd_thread *t)
 {
-	for (;;) {
-		int fd = accept4(t->st->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	for (unsigned int n = 0;; n++) {
+		int fd;
 
+		if (n == ACCEPT_TURN) {
+			listener_yield(t);
+			return;
+		}
+		fd = accept4(t->st->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
 			accept_one(t, fd);
 			continue;
@@ -319,10 +470,13 @@ static void on_signal(struct cmd_thread *t)
 		switch (si.ssi_signo) {
 		case SIGHUP:
 			cmd_notify("RELOADING=1");
+			/* Loading may take a while: another thread waits meanwhile. */
+			blocking_starts();
 			if (cmd_reload(st, &t->stats, &err) != 0) {
 				free(err);
 				err = NULL;
 			}
+			blocking_ends();
 			cmd_notify("READY=1");
 			break;
 		case SIGTERM:
@@ -359,111 +513,9 @@ static void on_event(struct cmd_thread *t, uint64_t tag, uint32_t events)
 	case TAG_LOOKUPS: cmd_lookups_on_wake(t->st->lookups); break;
 	case TAG_TICK: on_tick(t); break;
 	case TAG_LOG: cmd_log_batch_on_timer(sv->sets[t->set].log); break;
+	case TAG_FACE_LOG: cmd_log_batch_on_timer(sv->face_log); break;
 	case TAG_STOP: break;
 	default: cmd_conns_event(t, sv->conns, tag, events); break;
-	}
-}
-
-static void sem_wait_retry(sem_t *sem)
-{
-	while (sem_wait(sem) != 0 && errno == EINTR) {
-	}
-}
-
-static struct set *set_of(const struct cmd_thread *t)
-{
-	return &t->st->server->sets[t->set];
-}
-
-/* Before epoll_wait: waits on the set if nobody does, or while lookups
- * run; else sleeps as a follower until it is woken to wait. False when
- * woken because the service stops. */
-static bool take_turn(struct cmd_thread *t)
-{
-	struct set *s = set_of(t);
-
-	pthread_mutex_lock(&s->lock);
-	/* wake_followers sets stopping before it takes the lock. */
-	if (atomic_load(&t->st->stopping)) {
-		pthread_mutex_unlock(&s->lock);
-		return false;
-	}
-	if (s->waiting == 0 || s->looking_up > 0) {
-		s->waiting++;
-		pthread_mutex_unlock(&s->lock);
-		return true;
-	}
-	t->next_idle = s->idle;
-	s->idle = t;
-	pthread_mutex_unlock(&s->lock);
-	sem_wait_retry(&t->wake);
-	/* Woken to wait (counted by the waker), or because the service stops. */
-	return !atomic_load(&t->st->stopping);
-}
-
-static void end_turn(struct cmd_thread *t)
-{
-	struct set *s = set_of(t);
-
-	pthread_mutex_lock(&s->lock);
-	s->waiting--;
-	pthread_mutex_unlock(&s->lock);
-}
-
-/* lookups.c calls this before a lookup, which may block: a set nobody
- * waits on any more gets a follower to wait. */
-static void lookup_starts(void)
-{
-	struct cmd_thread *t = self, *f = NULL;
-	struct set *s;
-
-	if (t == NULL) {
-		return;
-	}
-	s = set_of(t);
-	pthread_mutex_lock(&s->lock);
-	s->looking_up++;
-	if (s->waiting == 0 && (f = s->idle) != NULL) {
-		s->idle = f->next_idle;
-		s->waiting++;
-	}
-	pthread_mutex_unlock(&s->lock);
-	if (f != NULL) {
-		sem_post(&f->wake);
-	}
-}
-
-static void lookup_ends(void)
-{
-	struct cmd_thread *t = self;
-	struct set *s;
-
-	if (t == NULL) {
-		return;
-	}
-	s = set_of(t);
-	pthread_mutex_lock(&s->lock);
-	s->looking_up--;
-	pthread_mutex_unlock(&s->lock);
-}
-
-/* Wakes the followers of every set: the service stops. */
-static void wake_followers(struct cmd_server *sv)
-{
-	for (unsigned int i = 0; i < sv->n_sets; i++) {
-		struct set *s = &sv->sets[i];
-		struct cmd_thread *f;
-
-		pthread_mutex_lock(&s->lock);
-		f = s->idle;
-		s->idle = NULL;
-		pthread_mutex_unlock(&s->lock);
-		while (f != NULL) {
-			struct cmd_thread *next = f->next_idle;
-
-			sem_post(&f->wake);
-			f = next;
-		}
 	}
 }
 
@@ -517,24 +569,22 @@ static void thread_init(struct cmd_state *st, struct cmd_thread *t)
 static int server_watch_all(struct cmd_server *sv)
 {
 	struct cmd_state *st = sv->st;
-	int first = sv->sets[0].epfd;
-
 	for (unsigned int i = 0; i < sv->n_sets; i++) {
 		struct set *s = &sv->sets[i];
 
-		if (watch(s->epfd, st->listen_fd, EPOLLIN | EPOLLET | EPOLLEXCLUSIVE, TAG_LISTEN) !=
-			0 ||
+		if (watch(s->epfd, st->listen_fd, SERVICE_EVENTS, TAG_LISTEN) != 0 ||
+		    watch(s->epfd, st->signal_fd, SERVICE_EVENTS, TAG_SIGNAL) != 0 ||
+		    watch(s->epfd, cmd_lookups_fd(st->lookups), SERVICE_EVENTS, TAG_LOOKUPS) != 0 ||
+		    watch(s->epfd, sv->tick_fd, SERVICE_EVENTS, TAG_TICK) != 0 ||
+		    (sv->face_log != NULL &&
+		     watch(s->epfd, cmd_log_batch_fd(sv->face_log), SERVICE_EVENTS, TAG_FACE_LOG) !=
+			 0) ||
 		    /* Never read: level-triggered, it wakes every thread in turn. */
 		    watch(s->epfd, sv->stop_fd, EPOLLIN, TAG_STOP) != 0 ||
 		    (s->log != NULL &&
 		     watch(s->epfd, cmd_log_batch_fd(s->log), EPOLLIN | EPOLLET, TAG_LOG) != 0)) {
 			return -1;
 		}
-	}
-	if (watch(first, st->signal_fd, EPOLLIN | EPOLLET, TAG_SIGNAL) != 0 ||
-	    watch(first, cmd_lookups_fd(st->lookups), EPOLLIN | EPOLLET, TAG_LOOKUPS) != 0 ||
-	    watch(first, sv->tick_fd, EPOLLIN | EPOLLET, TAG_TICK) != 0) {
-		return -1;
 	}
 	return 0;
 }
@@ -589,14 +639,16 @@ int cmd_serve_new(struct cmd_state *st, unsigned int loops, unsigned int workers
 	sv->spare_fd = -1;
 	sv->stop_fd = sv->tick_fd = -1;
 	pthread_mutex_init(&sv->accept_lock, NULL);
-	thread_init(st, &sv->spare_ctx);
+	/* Its configuration is taken when it is used (conns.c). */
+	sv->spare_ctx.st = st;
 	if (make_sets(sv, loops, workers) != 0 ||
-	    (st->lookups = cmd_lookups_new(workers, lookup_starts, lookup_ends)) == NULL) {
+	    (st->lookups = cmd_lookups_new(workers, blocking_starts, blocking_ends)) == NULL) {
 		cmd_log(LOG_ERR, "cannot set up the serving threads: %m");
 		return -1;
 	}
 	sv->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	sv->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	sv->face_log = cmd_log_batch_new();
 	/* Without a spare the service still works; it is opened again when
 	 * accepting resumes after a shortage. */
 	sv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -622,6 +674,9 @@ void cmd_serve_stop(struct cmd_state *st)
 		cmd_log(LOG_ERR, "cannot stop the serving threads: %m");
 	}
 	wake_followers(st->server);
+	/* Waiting lookups never run now: they answer "the service is
+	 * stopping" here, and any submitted later at once. */
+	cmd_lookups_stop(st->lookups);
 }
 
 int cmd_serve_run(struct cmd_state *st)
@@ -683,6 +738,8 @@ void cmd_serve_free(struct cmd_state *st)
 	}
 	free(sv->sets);
 	free(sv->epfds);
+	/* After the HTTP threads ended (cmd_http_free): what they left goes now. */
+	cmd_log_batch_free(sv->face_log);
 	close_fd(sv->stop_fd);
 	close_fd(sv->tick_fd);
 	close_fd(sv->spare_fd);

@@ -59,7 +59,7 @@ site forged-cert - -H "X-Client-Cert: $(b64der alice)"
 expect_code "no certificate but a forged X-Client-Cert: 401" 401
 expect_no_out "a forged X-Client-Cert never reaches the application" "app:"
 
-if grep -q 'decision mapped user="alice"' "$tmp/log"; then ok "certmapd logged the decision"; else ko "certmapd logged the decision"; fi
+if wait_grep 'decision mapped user="alice"' "$tmp/log"; then ok "certmapd logged the decision"; else ko "certmapd logged the decision"; fi
 
 was=$ngx_pid
 ngx_stop

@@ -160,7 +160,7 @@ unmapped() {
 # handshake; certmap's verify policy (crl_file) refuses it.
 get revoked
 unmapped "a revoked certificate (certmap's verify policy)"
-if grep -q 'decision refused reason="revoked"' "$tmp/log"; then ok "refused as revoked by certmapd"; else ko "refused as revoked by certmapd"; fi
+if wait_grep 'decision refused reason="revoked"' "$tmp/log"; then ok "refused as revoked by certmapd"; else ko "refused as revoked by certmapd"; fi
 get root
 unmapped "root's certificate (uid 0 refused by certmap)"
 get multisan
@@ -181,7 +181,7 @@ if [ "$web_uid" -ne 0 ]; then
 	if ifp_start "$conf"; then ok "certmapd restarted without uid $web_uid"; else ko "restart"; fi
 	get alice
 	unmapped "uid $web_uid not allowed"
-	if grep -q "refused a D-Bus call from uid $web_uid" "$tmp/log"; then ok "refusal of uid $web_uid logged"; else ko "refusal logged"; fi
+	if wait_grep "refused a D-Bus call from uid $web_uid" "$tmp/log"; then ok "refusal of uid $web_uid logged"; else ko "refusal logged"; fi
 else
 	echo "SKIP: the web server runs as root here; no other uid to refuse"
 fi

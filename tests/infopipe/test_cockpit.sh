@@ -198,13 +198,13 @@ expect_out "the login answer carries a CSRF token" '"csrf-token"'
 i=0
 while ! bridge_as alice 1000 && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 if bridge_as alice 1000; then ok "cockpit-bridge runs as alice (uid 1000)"; else ko "cockpit-bridge runs as alice"; fi
-if grep -q 'decision mapped.*user="alice"' "$tmp/log"; then ok "certmapd decided for cockpit-session"; else ko "certmapd decided for cockpit-session"; fi
+if wait_grep 'decision mapped.*user="alice"' "$tmp/log"; then ok "certmapd decided for cockpit-session"; else ko "certmapd decided for cockpit-session"; fi
 
 # --- a certificate certmap does not map: 401, no bridge
 login ec384 ec384
 if [ "$status" = 401 ]; then ok "unmapped certificate (no account): HTTP 401"; else ko "unmapped certificate: HTTP 401 (got $status)"; fi
 expect_no_out "unmapped: no session cookie" "Set-Cookie: cockpit="
-if grep -q 'decision refused.*no_account' "$tmp/log"; then ok "certmapd refused it (no_account)"; else ko "certmapd refused it (no_account)"; fi
+if wait_grep 'decision refused.*no_account' "$tmp/log"; then ok "certmapd refused it (no_account)"; else ko "certmapd refused it (no_account)"; fi
 bridge=
 for p in $(instance_pids ec384); do
 	[ "$(cat /proc/$p/comm 2> /dev/null)" = cockpit-bridge ] && bridge=$p
@@ -214,13 +214,13 @@ if [ -z "$bridge" ]; then ok "unmapped: no cockpit-bridge"; else ko "unmapped: n
 # --- an untrusted certificate (alice's subject, another CA): 401
 login untrusted untrusted
 if [ "$status" = 401 ]; then ok "untrusted certificate: HTTP 401"; else ko "untrusted certificate: HTTP 401 (got $status)"; fi
-if grep -q 'decision refused.*untrusted' "$tmp/log"; then ok "certmapd refused it (untrusted)"; else ko "certmapd refused it (untrusted)"; fi
+if wait_grep 'decision refused.*untrusted' "$tmp/log"; then ok "certmapd refused it (untrusted)"; else ko "certmapd refused it (untrusted)"; fi
 
 # --- several accounts for one certificate: FindByValidCertificate refuses
 # (ambiguous), so Cockpit does not pick one
 login erin multisan
 if [ "$status" = 401 ]; then ok "ambiguous certificate: HTTP 401"; else ko "ambiguous certificate: HTTP 401 (got $status)"; fi
-if grep -q 'decision ambiguous' "$tmp/log"; then ok "certmapd found it ambiguous"; else ko "certmapd found it ambiguous"; fi
+if wait_grep 'decision ambiguous' "$tmp/log"; then ok "certmapd found it ambiguous"; else ko "certmapd found it ambiguous"; fi
 
 # --- the stand-in matters: an instance outside its unit's cgroup (here
 # elsewhere/system.slice/...) is refused by cockpit-session itself, although
@@ -245,7 +245,7 @@ write_config "$conf" "infopipe = true;"
 if ifp_start "$conf"; then ok "certmapd restarted with allowed_uids = [33]"; else ko "certmapd restarted"; fi
 login bob bob-ec
 if [ "$status" = 401 ]; then ok "caller uid 0 not allowed: HTTP 401"; else ko "caller uid 0 not allowed: HTTP 401 (got $status)"; fi
-if grep -q "refused a D-Bus call from uid 0" "$tmp/log"; then ok "certmapd refused cockpit-session's call (uid 0)"; else ko "certmapd refused cockpit-session's call"; fi
+if wait_grep "refused a D-Bus call from uid 0" "$tmp/log"; then ok "certmapd refused cockpit-session's call (uid 0)"; else ko "certmapd refused cockpit-session's call"; fi
 if bridge_as bob-ec 1001; then ko "refused caller: no bridge for bob"; else ok "refused caller: no bridge for bob"; fi
 
 stop_daemon

@@ -137,7 +137,7 @@ expect_out "uid 0: reason code" "uid_refused"
 # The same certificate twice: the second answer comes from the shared cache.
 call "FindByCertificate again (cache)" 0 "$USERS" $IFP.Users FindByCertificate s "$(pem alice)"
 expect_out "cached: same path" "o \"$ALICE\""
-if grep -q "decision mapped.*user=\"alice\"" "$tmp/log"; then ok "decisions logged as for varlink"; else ko "decisions logged"; fi
+if wait_grep "decision mapped.*user=\"alice\"" "$tmp/log"; then ok "decisions logged as for varlink"; else ko "decisions logged"; fi
 
 # --- the same path as varlink: certmapctl query agrees
 out=$(sh "$srcdir/tests/lib/nsswrap.sh" "$CERTMAPCTL" query --socket "$sock" "$certs/alice.pem" 2>&1)
@@ -250,7 +250,7 @@ svc_wait "$pid" ifp_owned
 call "after the bus restarted: Ping" 0 /org/freedesktop/sssd/infopipe $IFP Ping s ping
 call "after the bus restarted: mapping" 0 "$USERS" $IFP.Users FindByCertificate s "$(pem alice)"
 expect_out "after the bus restarted: alice" "o \"$ALICE\""
-if grep -q "lost the system bus" "$tmp/log"; then ok "the lost bus is logged"; else ko "the lost bus is logged"; fi
+if wait_grep "lost the system bus" "$tmp/log"; then ok "the lost bus is logged"; else ko "the lost bus is logged"; fi
 if kill -0 "$pid" 2>/dev/null; then ok "certmapd kept running"; else ko "certmapd kept running"; fi
 
 # --- callers not allowed (needs another uid: root only)
@@ -274,7 +274,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv > /dev/null 2>&1; then
 	denied "uid 65534 refused (Group property)" "$GRPS/local/2000" $GET string:$IFP.Groups.Group string:name
 	denied "uid 65534 refused (Domain property)" "$DOMS/local" $GET string:$IFP.Domains string:name
 	denied "uid 65534 refused (ListDomains)" /org/freedesktop/sssd/infopipe $IFP.ListDomains
-	if grep -q "refused a D-Bus call from uid 65534" "$tmp/log"; then ok "refusal logged"; else ko "refusal logged"; fi
+	if wait_grep "refused a D-Bus call from uid 65534" "$tmp/log"; then ok "refusal logged"; else ko "refusal logged"; fi
 	# Allowed through a supplementary group, as the bus reports it.
 	stop_daemon
 	SVC_UIDS=0

@@ -10,6 +10,8 @@
  *                                         frame; exit 0 reply, 1 closed, 3 refused
  *   svc_client stall SOCKET WAIT_S        sends half a request, then waits:
  *                                         exit 0 when the service drops it in time
+ *   svc_client flood SOCKET SECONDS       sends oneway GetInfo frames (no
+ *                                         replies) as fast as it can for SECONDS
  *   svc_client stats SOCKET | reload SOCKET
  */
 #include "config.h"
@@ -223,6 +225,48 @@ static int do_raw(const char *sock)
 	return rc;
 }
 
+struct flood {
+	int fd;
+	volatile bool stop;
+	size_t sent;
+};
+
+static void *flood_writer(void *arg)
+{
+	static const char frame[] = "{\"method\":\"org.varlink.service.GetInfo\",\"oneway\":true}";
+	struct flood *f = arg;
+	char burst[64 * sizeof(frame)];
+
+	for (size_t i = 0; i < 64; i++) {
+		memcpy(burst + i * sizeof(frame), frame, sizeof(frame)); /* NUL included */
+	}
+	ssize_t n;
+
+	while (!f->stop && (n = send(f->fd, burst, sizeof(burst), MSG_NOSIGNAL)) > 0) {
+		f->sent += (size_t)n;
+	}
+	return NULL;
+}
+
+/* A client that never stops sending and needs no reply: certmapd has
+ * bytes of it to read whenever it looks. */
+static int do_flood(const char *sock, int secs)
+{
+	struct flood f = { .fd = raw_connect(sock) };
+	pthread_t w;
+
+	if (pthread_create(&w, NULL, flood_writer, &f) != 0) {
+		return 2;
+	}
+	sleep((unsigned int)secs);
+	f.stop = true;
+	shutdown(f.fd, SHUT_RDWR);
+	pthread_join(w, NULL);
+	close(f.fd);
+	printf("%zu bytes sent\n", f.sent);
+	return f.sent > 0 ? 0 : 1;
+}
+
 static int do_stall(const char *sock, int wait_s)
 {
 	static const char half[] = "{\"method\": \"org.certmap.Mapper.Ma";
@@ -303,12 +347,15 @@ int main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "pause") == 0) {
 		return do_pause(argv[2], argv[3]);
 	}
+	if (argc == 4 && strcmp(argv[1], "flood") == 0) {
+		return do_flood(argv[2], atoi(argv[3]));
+	}
 	if (argc == 4 && strcmp(argv[1], "stall") == 0) {
 		return do_stall(argv[2], atoi(argv[3]));
 	}
 	if (argc == 3 && (strcmp(argv[1], "stats") == 0 || strcmp(argv[1], "reload") == 0)) {
 		return do_admin(argv[2], argv[1][0] == 'r');
 	}
-	fprintf(stderr, "usage: svc_client map|stress|raw|stall|stats|reload SOCKET ...\n");
+	fprintf(stderr, "usage: svc_client map|stress|raw|flood|stall|stats|reload SOCKET ...\n");
 	return 2;
 }
