@@ -596,13 +596,7 @@ for i in 1 2 3 4 5 6; do
 	hung="$hung $!"
 done
 sleep 0.5
-printf '{"method":"org.varlink.service.GetInfo"}\0' > "$tmp/getinfo"
-i=0; late=0
-while [ $i -lt 8 ]; do
-	timeout 1 sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" raw "$sock" < "$tmp/getinfo" > /dev/null 2>&1 ||
-		late=$((late + 1))
-	i=$((i + 1))
-done
+late=$(late_getinfo "$sock" 8)
 if [ $late -eq 0 ]; then ok "lookups hung: GetInfo answered within a second, 8 of 8"; else ko "lookups hung: $late of 8 GetInfo calls late"; fi
 slapd_resume "$tmp/s2"
 for p in $hung; do wait "$p" 2>/dev/null; done

@@ -54,9 +54,23 @@ random_port() {
 
 # wait_grep PATTERN FILE [SECONDS]: true as soon as FILE has a line that
 # matches PATTERN (grep's basic regular expression), false when SECONDS
-# (default 5) pass first. certmapd's event loops write their log lines to
+# (default 5) pass first. certmapd's serving threads write their log lines to
 # standard error in batches, a few milliseconds after the reply: a test
 # that looks for a line right after a reply waits for it with this.
+# late_getinfo SOCKET COUNT: how many of COUNT GetInfo calls, each on a
+# connection of its own, certmapd did not answer within a second (CLIENT
+# is the suite's svc_client).
+late_getinfo() {
+	printf '{"method":"org.varlink.service.GetInfo"}\0' > "$tmp/getinfo"
+	lg_i=0; lg_late=0
+	while [ $lg_i -lt "$2" ]; do
+		timeout 1 sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" raw "$1" < "$tmp/getinfo" \
+			> /dev/null 2>&1 || lg_late=$((lg_late + 1))
+		lg_i=$((lg_i + 1))
+	done
+	echo "$lg_late"
+}
+
 wait_grep() {
 	wg_left=$(( ${3:-5} * 20 ))
 	while ! grep -q -- "$1" "$2" 2>/dev/null; do

@@ -83,13 +83,7 @@ require_daemon "daemon with one event set" "$tmp/certmap.conf" --loops 1
 client flood "$sock" 3 > "$tmp/flood.out" 2>&1 &
 fpid=$!
 sleep 0.5
-printf '{"method":"org.varlink.service.GetInfo"}\0' > "$tmp/getinfo"
-i=0; late=0
-while [ $i -lt 10 ]; do
-	timeout 1 sh "$srcdir/tests/lib/nsswrap.sh" "$CLIENT" raw "$sock" < "$tmp/getinfo" > /dev/null 2>&1 ||
-		late=$((late + 1))
-	i=$((i + 1))
-done
+late=$(late_getinfo "$sock" 10)
 if [ $late -eq 0 ]; then ok "beside a flooding client, GetInfo answered within a second, 10 of 10"; else ko "beside a flooding client, $late of 10 GetInfo calls late"; fi
 if wait "$fpid"; then ok "the flooding client was read"; else ko "the flooding client was read"; cat "$tmp/flood.out"; fi
 stop_daemon
