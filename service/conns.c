@@ -198,14 +198,13 @@ static void conn_close(struct cmd_thread *t, struct cmd_conns *cs, struct conn *
 
 /* ---------------------------------------------------------------- sending */
 
-static int conn_watch(struct cmd_conns *cs, struct conn *c, uint32_t events)
+/* Adds the connection to its set, or changes what is watched (the same
+ * events again put it at the end of the ready list if it is ready). */
+static int conn_ctl(struct cmd_conns *cs, struct conn *c, int op, uint32_t events)
 {
 	struct epoll_event ev = {.events = events | EPOLLRDHUP | EPOLLET, .data.u64 = conn_tag(c)};
 
-	if (events == c->events) {
-		return 0;
-	}
-	if (epoll_ctl(cs->epfds[c->set], EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+	if (epoll_ctl(cs->epfds[c->set], op, c->fd, &ev) != 0) {
 		cmd_log(LOG_ERR, "epoll_ctl: %m");
 		return -1;
 	}
@@ -213,16 +212,9 @@ static int conn_watch(struct cmd_conns *cs, struct conn *c, uint32_t events)
 	return 0;
 }
 
-static int conn_rearm(struct cmd_conns *cs, struct conn *c)
+static int conn_watch(struct cmd_conns *cs, struct conn *c, uint32_t events)
 {
-	struct epoll_event ev = {.events = c->events | EPOLLRDHUP | EPOLLET,
-				 .data.u64 = conn_tag(c)};
-
-	if (epoll_ctl(cs->epfds[c->set], EPOLL_CTL_MOD, c->fd, &ev) != 0) {
-		cmd_log(LOG_ERR, "epoll_ctl: %m");
-		return -1;
-	}
-	return 0;
+	return events == c->events ? 0 : conn_ctl(cs, c, EPOLL_CTL_MOD, events);
 }
 
 /* Writes what it can; 0 when all is out, 1 when the socket is full, -1 to close. */
@@ -420,6 +412,12 @@ static enum step conn_work(struct cmd_thread *t, struct cmd_conns *cs, struct co
 	}
 }
 
+/* When a connection left idle now is dropped (service.timeout). */
+static uint64_t idle_deadline(const struct cmd_thread *t)
+{
+	return t->now_us / 1000u + (uint64_t)t->gen->cfg->service.timeout * 1000u;
+}
+
 /* Serves an owned connection until it waits, then lets it go (or closes it). */
 static void conn_serve(struct cmd_thread *t, struct cmd_conns *cs, struct conn *c)
 {
@@ -436,12 +434,11 @@ static void conn_serve(struct cmd_thread *t, struct cmd_conns *cs, struct conn *
 		/* Bytes wait in the socket: watched again, it is at the end of
 		 * the set's ready list (or, if its event reached a thread that
 		 * found it still owned, AGAIN makes this thread go on). */
-		if (s == STEP_YIELD && conn_rearm(cs, c) != 0) {
+		if (s == STEP_YIELD && conn_ctl(cs, c, EPOLL_CTL_MOD, c->events) != 0) {
 			conn_close(t, cs, c);
 			return;
 		}
-		atomic_store(&c->deadline_ms, t->now_us / 1000u +
-						  (uint64_t)t->gen->cfg->service.timeout * 1000u);
+		atomic_store(&c->deadline_ms, idle_deadline(t));
 		if (conn_release(c)) {
 			return;
 		}
@@ -502,7 +499,6 @@ static unsigned int next_set(struct cmd_conns *cs)
 void cmd_conns_add(struct cmd_thread *t, struct cmd_conns *cs, int fd, const struct cmd_peer *peer)
 {
 	struct conn *c = slot_take(cs);
-	struct epoll_event ev;
 	uint64_t s;
 
 	if (c == NULL || (c->in = malloc(READ_CHUNK)) == NULL) {
@@ -519,20 +515,15 @@ void cmd_conns_add(struct cmd_thread *t, struct cmd_conns *cs, int fd, const str
 	c->fd = fd;
 	c->peer = *peer;
 	c->set = next_set(cs);
-	c->events = EPOLLIN;
 	c->out_off = 0;
 	c->drained = c->eof = c->close_after_write = false;
 	atomic_store(&c->finished, 0);
 	cm_buf_init(&c->out, CMP_MAX_REPLY);
-	atomic_store(&c->deadline_ms, t->now_us / 1000u +
-					  (uint64_t)t->gen->cfg->service.timeout * 1000u);
+	atomic_store(&c->deadline_ms, idle_deadline(t));
 	s = atomic_load(&c->state);
 	atomic_store(&c->state, (s & ~(uint64_t)0xffffffffu) | S_OPEN);
 	atomic_fetch_add(&cs->n_open, 1);
-	ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
-	ev.data.u64 = conn_tag(c);
-	if (epoll_ctl(cs->epfds[c->set], EPOLL_CTL_ADD, fd, &ev) != 0) {
-		cmd_log(LOG_ERR, "epoll_ctl: %m");
+	if (conn_ctl(cs, c, EPOLL_CTL_ADD, EPOLLIN) != 0) {
 		atomic_fetch_or(&c->state, S_OWNED);
 		conn_close(t, cs, c);
 	}

@@ -68,9 +68,8 @@
 #define TAG_LOG (UINT64_MAX - 5)
 #define TAG_FACE_LOG (UINT64_MAX - 6)
 
-/* An epoll set and the threads that take turns waiting on it. */
+/* The threads that take turns waiting on one epoll set (epfds[i]). */
 struct set {
-	int epfd;
 	struct cmd_log_batch *log; /* its threads' lines for standard error */
 	pthread_mutex_t lock;
 	unsigned int waiting;	 /* threads in epoll_wait, or on their way */
@@ -82,7 +81,7 @@ struct cmd_server {
 	struct cmd_state *st;
 	unsigned int n_sets;
 	struct set *sets;
-	int *epfds;
+	int *epfds; /* sets[i]'s epoll set; conns.c has a copy */
 	int stop_fd;  /* eventfd, level-triggered, written once: every thread wakes */
 	/* The HTTP threads' lines for standard error; every set watches its
 	 * timer. */
@@ -396,7 +395,7 @@ static int watch(int epfd, int fd, uint32_t events, uint64_t tag);
  * watch cannot be modified), the listener is at the end of the ready list. */
 static void listener_yield(struct cmd_thread *t)
 {
-	int epfd = set_of(t)->epfd;
+	int epfd = t->st->server->epfds[t->set];
 
 	if (epoll_ctl(epfd, EPOLL_CTL_DEL, t->st->listen_fd, NULL) != 0 ||
 	    watch(epfd, t->st->listen_fd, SERVICE_EVENTS, TAG_LISTEN) != 0) {
@@ -533,7 +532,7 @@ static void *thread_main(void *arg)
 		if (!take_turn(t)) {
 			continue;
 		}
-		n = epoll_wait(set_of(t)->epfd, &ev, 1, -1);
+		n = epoll_wait(st->server->epfds[t->set], &ev, 1, -1);
 		end_turn(t);
 		t->now_us = cmd_now_us();
 		if (n < 0 && errno != EINTR) {
@@ -569,20 +568,22 @@ static void thread_init(struct cmd_state *st, struct cmd_thread *t)
 static int server_watch_all(struct cmd_server *sv)
 {
 	struct cmd_state *st = sv->st;
+
 	for (unsigned int i = 0; i < sv->n_sets; i++) {
 		struct set *s = &sv->sets[i];
+		int epfd = sv->epfds[i];
 
-		if (watch(s->epfd, st->listen_fd, SERVICE_EVENTS, TAG_LISTEN) != 0 ||
-		    watch(s->epfd, st->signal_fd, SERVICE_EVENTS, TAG_SIGNAL) != 0 ||
-		    watch(s->epfd, cmd_lookups_fd(st->lookups), SERVICE_EVENTS, TAG_LOOKUPS) != 0 ||
-		    watch(s->epfd, sv->tick_fd, SERVICE_EVENTS, TAG_TICK) != 0 ||
+		if (watch(epfd, st->listen_fd, SERVICE_EVENTS, TAG_LISTEN) != 0 ||
+		    watch(epfd, st->signal_fd, SERVICE_EVENTS, TAG_SIGNAL) != 0 ||
+		    watch(epfd, cmd_lookups_fd(st->lookups), SERVICE_EVENTS, TAG_LOOKUPS) != 0 ||
+		    watch(epfd, sv->tick_fd, SERVICE_EVENTS, TAG_TICK) != 0 ||
 		    (sv->face_log != NULL &&
-		     watch(s->epfd, cmd_log_batch_fd(sv->face_log), SERVICE_EVENTS, TAG_FACE_LOG) !=
+		     watch(epfd, cmd_log_batch_fd(sv->face_log), SERVICE_EVENTS, TAG_FACE_LOG) !=
 			 0) ||
 		    /* Never read: level-triggered, it wakes every thread in turn. */
-		    watch(s->epfd, sv->stop_fd, EPOLLIN, TAG_STOP) != 0 ||
+		    watch(epfd, sv->stop_fd, EPOLLIN, TAG_STOP) != 0 ||
 		    (s->log != NULL &&
-		     watch(s->epfd, cmd_log_batch_fd(s->log), EPOLLIN | EPOLLET, TAG_LOG) != 0)) {
+		     watch(epfd, cmd_log_batch_fd(s->log), EPOLLIN | EPOLLET, TAG_LOG) != 0)) {
 			return -1;
 		}
 	}
@@ -607,7 +608,7 @@ static int make_sets(struct cmd_server *sv, unsigned int loops, unsigned int wor
 
 		pthread_mutex_init(&s->lock, NULL);
 		s->log = cmd_log_batch_new();
-		if ((s->epfd = sv->epfds[sv->n_sets] = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		if ((sv->epfds[sv->n_sets] = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 			sv->n_sets++;
 			return -1;
 		}
@@ -732,7 +733,7 @@ void cmd_serve_free(struct cmd_state *st)
 	}
 	cmd_gen_unref(sv->spare_ctx.gen);
 	for (unsigned int i = 0; i < sv->n_sets; i++) {
-		close_fd(sv->sets[i].epfd);
+		close_fd(sv->epfds[i]);
 		pthread_mutex_destroy(&sv->sets[i].lock);
 		cmd_log_batch_free(sv->sets[i].log);
 	}
