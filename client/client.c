@@ -25,6 +25,7 @@
 #include "answer.h"
 #include "answer_parse.h"
 #include "certmap_client.h"
+#include "map_frame.h"
 #include "protocol.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
@@ -39,6 +40,7 @@ struct certmap_client {
 	uid_t server_uid; /* the service user, or (uid_t)-1 */
 	bool fine_codes;  /* made by certmap_client_open(): the 0.1.1 codes */
 	char *message;    /* what the last failure was, or NULL */
+	json_tokener *tok; /* kept between replies (under lock), made on first use */
 };
 
 /* Sets the client's message about the last failure and returns rv. */
@@ -247,22 +249,21 @@ static long read_frame(struct certmap_client *c, int64_t deadline)
 
 static int decode_reply(struct certmap_client *c, size_t len, json_object **reply)
 {
-	json_tokener *tok = json_tokener_new_ex(32);
 	json_object *o = NULL;
 	int rv = CERTMAP_ERR_PROTOCOL;
 
-	if (tok == NULL) {
+	if (c->tok == NULL && (c->tok = json_tokener_new_ex(32)) == NULL) {
 		return CERTMAP_ERR_NOMEM;
 	}
-	o = json_tokener_parse_ex(tok, c->in, (int)len - 1);
-	if (o != NULL && json_tokener_get_error(tok) == json_tokener_success &&
-	    json_tokener_get_parse_end(tok) == len - 1 && json_object_is_type(o, json_type_object)) {
+	json_tokener_reset(c->tok);
+	o = json_tokener_parse_ex(c->tok, c->in, (int)len - 1);
+	if (o != NULL && json_tokener_get_error(c->tok) == json_tokener_success &&
+	    json_tokener_get_parse_end(c->tok) == len - 1 && json_object_is_type(o, json_type_object)) {
 		*reply = o;
 		o = NULL;
 		rv = 0;
 	}
 	json_object_put(o);
-	json_tokener_free(tok);
 	c->in_len -= len;
 	memmove(c->in, c->in + len, c->in_len);
 	return rv;
@@ -311,6 +312,21 @@ static int call_locked(struct certmap_client *c, const char *frame, size_t len,
 		    c->path);
 }
 
+/* Sends frame (len bytes, its NUL included) and returns the reply. */
+static int call_frame(struct certmap_client *c, const char *frame, size_t len,
+		      json_object **reply)
+{
+	int rv;
+
+	if (len > CMP_MAX_REQUEST) {
+		return CERTMAP_ERR_TOO_LARGE;
+	}
+	pthread_mutex_lock(&c->lock);
+	rv = call_locked(c, frame, len, reply);
+	pthread_mutex_unlock(&c->lock);
+	return rv;
+}
+
 /* Sends {"method": m, "parameters": params} (taking params) and returns the reply. */
 static int call(struct certmap_client *c, const char *method, json_object *params,
 		json_object **reply)
@@ -332,13 +348,7 @@ static int call(struct certmap_client *c, const char *method, json_object *param
 		goto out;
 	}
 	len = strlen(s) + 1; /* the NUL terminates the frame */
-	if (len > CMP_MAX_REQUEST) {
-		rv = CERTMAP_ERR_TOO_LARGE;
-		goto out;
-	}
-	pthread_mutex_lock(&c->lock);
-	rv = call_locked(c, s, len, reply);
-	pthread_mutex_unlock(&c->lock);
+	rv = call_frame(c, s, len, reply);
 out:
 	json_object_put(msg);
 	return rv;
@@ -541,6 +551,9 @@ void certmap_client_free(struct certmap_client *c)
 	free(c->in);
 	free(c->path);
 	free(c->message);
+	if (c->tok != NULL) {
+		json_tokener_free(c->tok);
+	}
 	free(c);
 }
 
@@ -636,6 +649,23 @@ static json_object *map_params(const struct certmap_request *req)
 	return p;
 }
 
+/* The Map call, its frame written directly when it can be (map_frame.h). */
+static int call_map(struct certmap_client *c, const struct certmap_request *req,
+		    json_object **reply)
+{
+	size_t len;
+	char *frame = cmp_map_frame(req, &len);
+	int rv;
+
+	if (frame == NULL) {
+		return call(c, CMP_M_MAP, map_params(req), reply);
+	}
+	*reply = NULL;
+	rv = call_frame(c, frame, len, reply);
+	free(frame);
+	return rv;
+}
+
 static bool utf8_name(const char *s)
 {
 	return s == NULL || cm_utf8_valid(s, strlen(s));
@@ -704,7 +734,7 @@ int certmap_client_map(struct certmap_client *client, const struct certmap_reque
 		return fail(client, CERTMAP_ERR_INVALID_ARG,
 			    "the requested user or a hint is not valid UTF-8");
 	}
-	if ((rv = call(client, CMP_M_MAP, map_params(req), &reply)) != 0) {
+	if ((rv = call_map(client, req, &reply)) != 0) {
 		goto out;
 	}
 	rv = reply_error(client, reply, &err);

@@ -3,6 +3,7 @@
 # only speaks to the socket. protocol.h defines the wire names and limits
 # once, for this client and for certmapd.
 libcertmap_internal_la_SOURCES += client/client.c client/answer_parse.c \
+	client/map_frame.c client/map_frame.h \
 	client/answer_parse.h client/protocol.h client/certmap_client.h
 include_certmap_HEADERS += client/certmap_client.h
 

@@ -21,10 +21,13 @@
 
 #include <cmocka.h>
 #include <json-c/json.h>
+#include <openssl/evp.h>
 
 #include "answer.h"
 #include "answer_parse.h"
 #include "certmap_client.h"
+#include "map_frame.h"
+#include "protocol.h"
 
 struct fixture {
 	char dir[64];
@@ -289,6 +292,100 @@ static void test_answer_json_certificate_only(void **state)
 	certmap_answer_free(a);
 }
 
+/* The frame json-c writes for req (the client's other path). */
+static char *json_c_frame(const struct certmap_request *req)
+{
+	json_object *f = json_object_new_object(), *p = json_object_new_object(), *chain;
+	char b64[4096];
+	char *s;
+
+	json_object_object_add(f, CMP_F_METHOD, json_object_new_string(CMP_M_MAP));
+	json_object_object_add(f, CMP_F_PARAMETERS, p);
+	EVP_EncodeBlock((unsigned char *)b64, req->cert, (int)req->cert_len);
+	json_object_object_add(p, CMP_P_CERTIFICATE, json_object_new_string(b64));
+	if (req->n_chain > 0) {
+		chain = json_object_new_array();
+		for (size_t i = 0; i < req->n_chain; i++) {
+			EVP_EncodeBlock((unsigned char *)b64, req->chain[i], (int)req->chain_len[i]);
+			json_object_array_add(chain, json_object_new_string(b64));
+		}
+		json_object_object_add(p, CMP_P_CHAIN, chain);
+	}
+	if (req->user != NULL) {
+		json_object_object_add(p, CMP_P_USER, json_object_new_string(req->user));
+	}
+	if (req->upn_hint != NULL) {
+		json_object_object_add(p, CMP_P_UPN_HINT, json_object_new_string(req->upn_hint));
+	}
+	if (req->domain_hint != NULL) {
+		json_object_object_add(p, CMP_P_DOMAIN_HINT, json_object_new_string(req->domain_hint));
+	}
+	if (req->flags & CERTMAP_REQ_HINT_DATA) {
+		EVP_EncodeBlock((unsigned char *)b64, req->user_mapping_data,
+				(int)req->user_mapping_data_len);
+		json_object_object_add(p, CMP_P_USER_MAPPING_DATA, json_object_new_string(b64));
+	}
+	if (req->flags & CERTMAP_REQ_TRACE) {
+		json_object_object_add(p, CMP_P_TRACE, json_object_new_boolean(true));
+	}
+	s = strdup(json_object_to_json_string_ext(f, JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(f);
+	return s;
+}
+
+/* cmp_map_frame() writes byte for byte what json-c would, and declines
+ * every request that would need a JSON escape. */
+static void test_map_frame(void **state)
+{
+	static const unsigned char der[] = { 0x30, 0x03, 0x02, 0x01, 0x05, 0xff, 0xfe };
+	static const unsigned char pem[] = "-----BEGIN CERTIFICATE-----\nMAMCAQU=\n"
+					   "-----END CERTIFICATE-----\n";
+	const unsigned char *chain[] = { der, der + 1 };
+	size_t chain_len[] = { 7, 5 };
+	struct certmap_request r = { .cert = der, .cert_len = sizeof(der) };
+	const char *bad[] = { "a\"b", "a\\b", "a\nb", "a\x7f", "\x01" };
+	size_t len;
+	char *got, *want;
+
+	(void)state;
+	for (int step = 0; step < 6; step++) {
+		switch (step) {
+		case 1: r.chain = chain, r.chain_len = chain_len, r.n_chain = 2; break;
+		case 2: r.user = "j\xc3\xbcrgen"; break;
+		case 3: r.upn_hint = "jurgen@EXAMPLE.COM", r.domain_hint = "example.com/'x'"; break;
+		case 4:
+			r.flags |= CERTMAP_REQ_HINT_DATA;
+			r.user_mapping_data = der, r.user_mapping_data_len = 4;
+			break;
+		case 5: r.flags |= CERTMAP_REQ_TRACE; break;
+		}
+		got = cmp_map_frame(&r, &len);
+		want = json_c_frame(&r);
+		assert_non_null(got);
+		assert_string_equal(got, want);
+		assert_int_equal(len, strlen(want) + 1);
+		free(got);
+		free(want);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct certmap_request b = { .cert = der, .cert_len = sizeof(der), .user = bad[i] };
+
+		assert_null(cmp_map_frame(&b, &len));
+		b.user = NULL;
+		b.domain_hint = bad[i];
+		assert_null(cmp_map_frame(&b, &len));
+	}
+	r.cert = pem;
+	r.cert_len = sizeof(pem) - 1;
+	assert_null(cmp_map_frame(&r, &len));
+	r.cert = der;
+	r.cert_len = sizeof(der);
+	chain[1] = pem;
+	chain_len[1] = sizeof(pem) - 1;
+	assert_null(cmp_map_frame(&r, &len));
+}
+
 /* Every candidate status the decision writes crosses the wire as it is
  * (InfoPipe's ListByCertificate refuses a list with a "dropped" one); one
  * the client does not know reads as "unknown". */
@@ -333,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_answer_json_mapped_not_utf8),
 		cmocka_unit_test(test_answer_json_certificate_only),
 		cmocka_unit_test(test_answer_json_candidate_statuses),
+		cmocka_unit_test(test_map_frame),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
