@@ -410,15 +410,21 @@ void cm_buf_add_quoted(struct cm_buf *b, const unsigned char *p, size_t len, siz
 	cm_buf_addc(b, '"');
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = p[i];
+		size_t run = i;
 
-		if (c == '"' || c == '\\') {
+		/* Plain bytes go in runs: an audit record is mostly names. */
+		while (run < n && p[run] >= 0x20 && p[run] <= 0x7e && p[run] != '"' && p[run] != '\\') {
+			run++;
+		}
+		if (run > i) {
+			cm_buf_add(b, p + i, run - i);
+			i = run - 1;
+		} else if (c == '"' || c == '\\') {
 			char esc[2] = { '\\', (char)c };
 
 			cm_buf_add(b, esc, 2);
-		} else if (c < 0x20 || c > 0x7e) {
-			buf_add_hex_escape(b, c);
 		} else {
-			cm_buf_addc(b, (char)c);
+			buf_add_hex_escape(b, c);
 		}
 	}
 	if (n < len) {
@@ -459,9 +465,17 @@ static bool b64_space(unsigned char c, unsigned int flags)
 static enum cm_b64_error b64_pack(const char *s, size_t len, unsigned int flags, char *packed,
 				  size_t *n, size_t *pad)
 {
-	*n = 0;
+	size_t i = 0;
+
+	/* The run of digits (all of a certificate's text but the padding)
+	 * is copied in one go. */
+	while (i < len && b64_plus1[(unsigned char)s[i]] != 0) {
+		i++;
+	}
+	memcpy(packed, s, i);
+	*n = i;
 	*pad = 0;
-	for (size_t i = 0; i < len; i++) {
+	for (; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (b64_space(c, flags)) {

@@ -102,6 +102,31 @@ static void test_buf_escaped(void **state)
 	free(s);
 }
 
+/* A log value: quoted, '"' and '\\' after a backslash, every byte outside
+ * ' '..'~' as \xHH, plain runs kept, cut after max bytes. */
+static void test_buf_quoted(void **state)
+{
+	struct cm_buf b;
+	char *s;
+
+	(void)state;
+	cm_buf_init(&b, 0);
+	cm_buf_add_quoted(&b, (const unsigned char *)"CN=a \"b\"\\c\0\n\xc3\xbc~z", 16, 100);
+	s = cm_buf_steal(&b, NULL);
+	assert_string_equal(s, "\"CN=a \\\"b\\\"\\\\c\\x00\\x0a\\xc3\\xbc~z\"");
+	free(s);
+	cm_buf_init(&b, 0);
+	cm_buf_add_quoted(&b, (const unsigned char *)"\"abcdef", 7, 3);
+	s = cm_buf_steal(&b, NULL);
+	assert_string_equal(s, "\"\\\"ab...\"");
+	free(s);
+	cm_buf_init(&b, 0);
+	cm_buf_add_quoted(&b, (const unsigned char *)"", 0, 3);
+	s = cm_buf_steal(&b, NULL);
+	assert_string_equal(s, "\"\"");
+	free(s);
+}
+
 /* Bytes over 0x7f stay only as well-formed UTF-8; the rest is \xHH. */
 static void test_buf_escaped_utf8(void **state)
 {
@@ -295,6 +320,7 @@ int main(void)
 		cmocka_unit_test(test_strv),
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_buf_escaped),
+		cmocka_unit_test(test_buf_quoted),
 		cmocka_unit_test(test_buf_escaped_utf8),
 		cmocka_unit_test(test_utf8_sanitize),
 		cmocka_unit_test(test_base64),
