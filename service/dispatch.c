@@ -71,6 +71,7 @@ struct cmd_job {
 	unsigned int shard; /* the caller's answer-cache shard */
 	struct cmd_gen *gen;
 	struct cmp_call call;
+	char *frame; /* or a copy of the frame, which map points into */
 	struct cmp_map map;
 	uid_t peer_uid;
 	pid_t peer_pid;
@@ -303,6 +304,28 @@ static uint64_t answer_cached(const struct cmd_caller *cl, const unsigned char *
 	return end;
 }
 
+/* Starts the lookup of a Map whose answer is not cached: job's map is
+ * decoded, its certificates are decoded by the lookup (job_run), which
+ * may run in another thread. */
+static enum cmd_outcome start_lookup(const struct cmd_caller *cl, struct cmd_job *job,
+				     uint64_t start_us)
+{
+	cmd_stats_add(cl->stats, CMD_C_MISSES, 1);
+	job->work.run = job_run;
+	job->work.done = job_done;
+	job->post = cl->post;
+	job->post_arg = cl->post_arg;
+	job->owner = cl->owner;
+	job->shard = cl->shard;
+	job->gen = cmd_gen_ref(cl->gen);
+	job->start_us = start_us;
+	job->peer_uid = cl->peer->uid;
+	job->peer_pid = cl->peer->pid;
+	cm_buf_init(&job->reply, CMP_MAX_REPLY);
+	cmd_lookups_submit(cl->st->lookups, &job->work, cl->run_here);
+	return CMD_PENDING;
+}
+
 static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *call,
 			       struct cm_buf *out)
 {
@@ -331,25 +354,10 @@ static enum cmd_outcome do_map(const struct cmd_caller *cl, struct cmp_call *cal
 		cmd_job_free(job);
 		return CMD_REPLIED;
 	}
-	cmd_stats_add(cl->stats, CMD_C_MISSES, 1);
-	/* The certificates are decoded by the lookup (job_run), which may run
-	 * in another thread. */
-	job->work.run = job_run;
-	job->work.done = job_done;
-	job->post = cl->post;
-	job->post_arg = cl->post_arg;
-	job->owner = cl->owner;
-	job->shard = cl->shard;
-	job->gen = cmd_gen_ref(cl->gen);
 	job->call = *call;
 	memset(call, 0, sizeof(*call)); /* the job owns the strings now */
-	job->start_us = start_us;
-	job->peer_uid = cl->peer->uid;
-	job->peer_pid = cl->peer->pid;
 	job->oneway = job->call.oneway;
-	cm_buf_init(&job->reply, CMP_MAX_REPLY);
-	cmd_lookups_submit(cl->st->lookups, &job->work, cl->run_here);
-	return CMD_PENDING;
+	return start_lookup(cl, job, start_us);
 }
 
 struct cmd_method {
@@ -434,24 +442,60 @@ static bool peer_allowed(const struct cmd_caller *cl)
 				: cl->fd < 0 || cmd_peer_allowed(&cl->gen->cfg->service, cl->peer, cl->fd);
 }
 
+/* A Map job for fields cmp_fast_map_fields() read in frame: its own copy
+ * of the frame, no JSON tree. NULL when out of memory. */
+static struct cmd_job *fast_job(const struct cmp_key_fields *f, const char *frame, size_t len)
+{
+	struct cmd_job *job = calloc(1, sizeof(*job));
+
+	if (job == NULL || (job->frame = malloc(len + 1)) == NULL) {
+		free(job);
+		return NULL;
+	}
+	memcpy(job->frame, frame, len);
+	job->frame[len] = '\0';
+	if (cmp_map_from_fields(f, frame, job->frame, &job->map) != 0) {
+		cmd_job_free(job);
+		return NULL;
+	}
+	return job;
+}
+
 /*
- * A Map of the commonest shape whose answer is in the cache: answered
- * from the frame's bytes, nothing decoded or built (cmp_fast_map_key()
- * gives the key the full decode would, which fuzz_request_diff checks).
- * Anything else, a miss included, takes the full path.
+ * A Map of the commonest shape (cmp_fast_map_fields()) is read from the
+ * frame's bytes: a cached answer is found with nothing decoded or built,
+ * a lookup starts without a JSON tree (fuzz_request_diff checks both
+ * against the full decoder). False: the full path decides (any other
+ * frame, a peer no longer allowed, a key over 4 KB, out of memory).
  */
-static bool answer_from_cache(const struct cmd_caller *cl, const char *frame, size_t len,
-			      uint64_t start_us, uint64_t *end_us, struct cm_buf *out)
+static bool fast_map(const struct cmd_caller *cl, const char *frame, size_t len,
+		     uint64_t start_us, struct cm_buf *out, enum cmd_outcome *rv)
 {
 	unsigned char key[4096]; /* a certificate of up to 3 KB of text */
+	struct cmp_key_fields f;
+	struct cmd_job *job;
 	size_t key_len;
+	uint64_t end;
 
-	if (!cache_on(cl->gen) || !peer_allowed(cl) ||
-	    !cmp_fast_map_key(frame, len, cl->peer->admin, key, sizeof(key), &key_len)) {
+	if (!peer_allowed(cl) || !cmp_fast_map_fields(frame, len, &f)) {
 		return false;
 	}
-	*end_us = answer_cached(cl, key, key_len, start_us, out);
-	return *end_us != 0;
+	f.trace = f.trace && cl->peer->admin; /* as do_map() leaves it */
+	if (cache_on(cl->gen)) {
+		if ((key_len = cmp_key_write(&f, key, sizeof(key))) > sizeof(key)) {
+			return false;
+		}
+		if ((end = answer_cached(cl, key, key_len, start_us, out)) != 0) {
+			cmd_stats_latency(cl->stats, end - start_us);
+			*rv = CMD_REPLIED;
+			return true;
+		}
+	}
+	if ((job = fast_job(&f, frame, len)) == NULL) {
+		return false;
+	}
+	*rv = start_lookup(cl, job, start_us);
+	return true;
 }
 
 enum cmd_outcome cmd_dispatch_frame(const struct cmd_caller *cl, const char *frame, size_t len,
@@ -459,14 +503,13 @@ enum cmd_outcome cmd_dispatch_frame(const struct cmd_caller *cl, const char *fra
 {
 	struct cmp_call call;
 	struct cmp_fail fail;
-	uint64_t start = frame_start(cl), end;
+	uint64_t start = frame_start(cl);
 	size_t mark = out->len;
 	enum cmd_outcome rv;
 
 	cmd_stats_add(cl->stats, CMD_C_REQUESTS, 1);
-	if (answer_from_cache(cl, frame, len, start, &end, out)) {
-		cmd_stats_latency(cl->stats, end - start);
-		return CMD_REPLIED;
+	if (fast_map(cl, frame, len, start, out, &rv)) {
+		return rv;
 	}
 	if (cmp_call_decode(frame, len, &call, &fail) != 0) {
 		/* After a malformed frame the stream cannot be trusted: say why, then close. */
@@ -671,6 +714,7 @@ void cmd_job_free(struct cmd_job *job)
 	}
 	cmp_map_clear(&job->map);
 	cmp_call_clear(&job->call);
+	free(job->frame);
 	cm_buf_free(&job->reply);
 	cm_audit_pre_free(job->audit);
 	if (job->gen != NULL) {

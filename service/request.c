@@ -294,11 +294,11 @@ static int base64_decode(const char *s, size_t len, unsigned char **out, size_t 
  * kept as given so that the library answers invalid_certificate, as
  * certmapctl test does; base64 that does not decode is a bad parameter.
  */
-static int decode_cert(json_object *v, const char *name, unsigned char **out, size_t *out_len,
-		       struct cmp_fail *fail)
+static int decode_cert(const struct cmp_slice *text, const char *name, unsigned char **out,
+		       size_t *out_len, struct cmp_fail *fail)
 {
-	const char *s = json_object_get_string(v);
-	size_t len = (size_t)json_object_get_string_len(v);
+	const char *s = text->p;
+	size_t len = text->len;
 
 	if (is_pem(s, len)) {
 		if (cm_cert_to_der((const unsigned char *)s, len, out, out_len, NULL) == 0) {
@@ -324,8 +324,16 @@ static int decode_cert(json_object *v, const char *name, unsigned char **out, si
 	return 0;
 }
 
+static struct cmp_slice json_slice(json_object *v)
+{
+	struct cmp_slice s = {json_object_get_string(v), (size_t)json_object_get_string_len(v)};
+
+	return s;
+}
+
 /* A certificate parameter: a non-empty string, kept as sent. */
-static int take_cert(json_object *v, const char *name, json_object **out, struct cmp_fail *fail)
+static int take_cert(json_object *v, const char *name, struct cmp_slice *out,
+		     struct cmp_fail *fail)
 {
 	if (!json_object_is_type(v, json_type_string)) {
 		return invalid(fail, name, "a certificate must be a string");
@@ -333,7 +341,7 @@ static int take_cert(json_object *v, const char *name, json_object **out, struct
 	if (json_object_get_string_len(v) == 0) {
 		return invalid(fail, name, "the certificate is empty");
 	}
-	*out = v;
+	*out = json_slice(v);
 	return 0;
 }
 
@@ -353,7 +361,7 @@ static int decode_chain(json_object *v, struct cmp_map *m, struct cmp_fail *fail
 			      "the chain has too many certificates");
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (take_cert(json_object_array_get_idx(v, i), CMP_P_CHAIN, &m->chain_json[i],
+		if (take_cert(json_object_array_get_idx(v, i), CMP_P_CHAIN, &m->chain_text[i],
 			      fail) != 0) {
 			return -1;
 		}
@@ -386,7 +394,7 @@ static int decode_name(json_object *v, const char *name, const char **out, struc
 
 /* user_mapping_data: null, or a string kept as sent (decoded, like the
  * certificates, only when the cache has no answer). */
-static int take_hint_data(json_object *v, json_object **out, struct cmp_fail *fail)
+static int take_hint_data(json_object *v, struct cmp_slice *out, struct cmp_fail *fail)
 {
 	if (json_object_is_type(v, json_type_null)) {
 		return 0;
@@ -395,7 +403,7 @@ static int take_hint_data(json_object *v, json_object **out, struct cmp_fail *fa
 		return invalid(fail, CMP_P_USER_MAPPING_DATA,
 			       "user_mapping_data must be a base64 string");
 	}
-	*out = v;
+	*out = json_slice(v);
 	return 0;
 }
 
@@ -404,13 +412,10 @@ static int take_hint_data(json_object *v, json_object **out, struct cmp_fail *fa
  * included, is the refusal hint_invalid, as in-process. */
 static int decode_hint_data(struct cmp_map *m, struct cmp_fail *fail)
 {
-	const char *s = json_object_get_string(m->hint_json);
-	size_t len = (size_t)json_object_get_string_len(m->hint_json);
-
-	if (len == 0) {
+	if (m->hint_text.len == 0) {
 		return 0;
 	}
-	if (base64_decode(s, len, &m->hint_data, &m->hint_len) != 0) {
+	if (base64_decode(m->hint_text.p, m->hint_text.len, &m->hint_data, &m->hint_len) != 0) {
 		return invalid(fail, CMP_P_USER_MAPPING_DATA, "user_mapping_data is not base64");
 	}
 	if (m->hint_len > CMP_MAX_HINT_DATA) {
@@ -424,7 +429,7 @@ static int decode_map_field(struct cmp_map *m, const char *key, json_object *v,
 			    struct cmp_fail *fail)
 {
 	if (strcmp(key, CMP_P_CERTIFICATE) == 0) {
-		return take_cert(v, CMP_P_CERTIFICATE, &m->cert_json, fail);
+		return take_cert(v, CMP_P_CERTIFICATE, &m->cert_text, fail);
 	}
 	if (strcmp(key, CMP_P_CHAIN) == 0) {
 		return decode_chain(v, m, fail);
@@ -439,7 +444,7 @@ static int decode_map_field(struct cmp_map *m, const char *key, json_object *v,
 		return decode_name(v, CMP_P_DOMAIN_HINT, &m->domain_hint, fail);
 	}
 	if (strcmp(key, CMP_P_USER_MAPPING_DATA) == 0) {
-		return take_hint_data(v, &m->hint_json, fail);
+		return take_hint_data(v, &m->hint_text, fail);
 	}
 	if (strcmp(key, CMP_P_TRACE) == 0) {
 		if (!json_object_is_type(v, json_type_boolean)) {
@@ -498,17 +503,6 @@ size_t cmp_key_write(const struct cmp_key_fields *f, unsigned char *out, size_t 
 	return k.len;
 }
 
-static struct cmp_slice json_slice(json_object *v)
-{
-	struct cmp_slice s = {NULL, 0};
-
-	if (v != NULL) {
-		s.p = json_object_get_string(v);
-		s.len = (size_t)json_object_get_string_len(v);
-	}
-	return s;
-}
-
 static struct cmp_slice name_slice(const char *name)
 {
 	struct cmp_slice s = {name, name != NULL ? strlen(name) : 0};
@@ -519,18 +513,18 @@ static struct cmp_slice name_slice(const char *name)
 int cmp_map_key(struct cmp_map *m)
 {
 	struct cmp_key_fields f = {
-	    .cert = json_slice(m->cert_json),
+	    .cert = m->cert_text,
 	    .n_chain = m->n_chain,
 	    .user = name_slice(m->user),
 	    .upn_hint = name_slice(m->upn_hint),
 	    .domain_hint = name_slice(m->domain_hint),
-	    .hint_data = json_slice(m->hint_json),
+	    .hint_data = m->hint_text,
 	    .trace = m->trace,
 	};
 	size_t n;
 
 	for (size_t i = 0; i < m->n_chain; i++) {
-		f.chain[i] = json_slice(m->chain_json[i]);
+		f.chain[i] = m->chain_text[i];
 	}
 	free(m->key);
 	m->key_len = 0;
@@ -551,7 +545,7 @@ int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m, struct cmp_fa
 			goto fail;
 		}
 	}
-	if (m->cert_json == NULL) {
+	if (m->cert_text.p == NULL) {
 		invalid(fail, CMP_P_CERTIFICATE, "the certificate is missing");
 		goto fail;
 	}
@@ -565,18 +559,50 @@ fail:
 	return -1;
 }
 
+/* f's slice as the same bytes in copy; a name also ends in a NUL there. */
+static struct cmp_slice rebase(struct cmp_slice f, const char *frame, char *copy, bool name)
+{
+	struct cmp_slice s = {NULL, 0};
+
+	if (f.p != NULL) {
+		s.p = copy + (f.p - frame);
+		s.len = f.len;
+		if (name) {
+			copy[f.p - frame + f.len] = '\0';
+		}
+	}
+	return s;
+}
+
+int cmp_map_from_fields(const struct cmp_key_fields *f, const char *frame, char *copy,
+			struct cmp_map *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->cert_text = rebase(f->cert, frame, copy, false);
+	m->n_chain = f->n_chain;
+	for (size_t i = 0; i < f->n_chain; i++) {
+		m->chain_text[i] = rebase(f->chain[i], frame, copy, false);
+	}
+	m->user = rebase(f->user, frame, copy, true).p;
+	m->upn_hint = rebase(f->upn_hint, frame, copy, true).p;
+	m->domain_hint = rebase(f->domain_hint, frame, copy, true).p;
+	m->hint_text = rebase(f->hint_data, frame, copy, false);
+	m->trace = f->trace;
+	return cmp_map_key(m);
+}
+
 int cmp_map_decode_certs(struct cmp_map *m, struct cmp_fail *fail)
 {
-	if (decode_cert(m->cert_json, CMP_P_CERTIFICATE, &m->cert, &m->cert_len, fail) != 0) {
+	if (decode_cert(&m->cert_text, CMP_P_CERTIFICATE, &m->cert, &m->cert_len, fail) != 0) {
 		return -1;
 	}
 	for (size_t i = 0; i < m->n_chain; i++) {
-		if (decode_cert(m->chain_json[i], CMP_P_CHAIN, &m->chain[i], &m->chain_len[i],
+		if (decode_cert(&m->chain_text[i], CMP_P_CHAIN, &m->chain[i], &m->chain_len[i],
 				fail) != 0) {
 			return -1;
 		}
 	}
-	if (m->hint_json != NULL && decode_hint_data(m, fail) != 0) {
+	if (m->hint_text.p != NULL && decode_hint_data(m, fail) != 0) {
 		return -1;
 	}
 	return 0;
@@ -616,7 +642,7 @@ void cmp_map_request(const struct cmp_map *m, struct certmap_request *req)
 	req->upn_hint = m->upn_hint;
 	req->domain_hint = m->domain_hint;
 	req->flags = m->trace ? CERTMAP_REQ_TRACE : 0;
-	if (m->hint_json != NULL) {
+	if (m->hint_text.p != NULL) {
 		req->flags |= CERTMAP_REQ_HINT_DATA;
 		req->user_mapping_data = m->hint_data;
 		req->user_mapping_data_len = m->hint_len;

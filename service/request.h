@@ -55,12 +55,19 @@ struct cmp_call {
 int cmp_call_decode(const char *frame, size_t len, struct cmp_call *call, struct cmp_fail *fail);
 void cmp_call_clear(struct cmp_call *call);
 
+/* A piece of a request as sent: p NULL when the field is absent. */
+struct cmp_slice {
+	const char *p;
+	size_t len;
+};
+
 /* The decoded parameters of org.certmap.Mapper.Map. */
 struct cmp_map {
-	/* The certificates as sent, borrowed from the call: the cache key is
+	/* The certificates as sent (PEM or base64 text), borrowed from the
+	 * call or from the frame cmp_map_from_fields() read: the cache key is
 	 * taken over them, so that a cache hit decodes nothing. */
-	struct json_object *cert_json;
-	struct json_object *chain_json[CMP_MAX_CHAIN];
+	struct cmp_slice cert_text;
+	struct cmp_slice chain_text[CMP_MAX_CHAIN];
 	/* Filled by cmp_map_decode_certs(). */
 	unsigned char *cert; /* DER, or the raw bytes of an unreadable PEM */
 	size_t cert_len;
@@ -70,9 +77,9 @@ struct cmp_map {
 	const char *user; /* borrowed from the call, or NULL */
 	const char *upn_hint;
 	const char *domain_hint;
-	/* user_mapping_data as sent (or NULL), and its bytes once
+	/* user_mapping_data as sent (p NULL when absent), and its bytes once
 	 * cmp_map_decode_certs() has decoded them. */
-	struct json_object *hint_json;
+	struct cmp_slice hint_text;
 	unsigned char *hint_data;
 	size_t hint_len;
 	bool trace;
@@ -80,12 +87,6 @@ struct cmp_map {
 	 * string (the cache compares all of it). */
 	unsigned char *key;
 	size_t key_len;
-};
-
-/* A piece of a request as sent: p NULL when the field is absent. */
-struct cmp_slice {
-	const char *p;
-	size_t len;
 };
 
 /* The fields of a Map request the answer-cache key is made of. */
@@ -106,6 +107,15 @@ size_t cmp_key_write(const struct cmp_key_fields *f, unsigned char *out, size_t 
 /* Validates Map's parameters and computes the cache key; the certificates
  * are decoded only by cmp_map_decode_certs(). Returns 0, or -1 and *fail. */
 int cmp_map_decode(const struct cmp_call *call, struct cmp_map *m, struct cmp_fail *fail);
+/*
+ * Fills m from the fields cmp_fast_map_fields() found in frame, without a
+ * JSON tree: its strings point into copy, a copy of frame's len bytes
+ * plus one that the caller keeps as long as m (each name ends in a NUL
+ * written over its closing quote there). Returns 0, or -1 when out of
+ * memory.
+ */
+int cmp_map_from_fields(const struct cmp_key_fields *f, const char *frame, char *copy,
+			struct cmp_map *m);
 /* (Re)computes m->key from m's fields, e.g. after trace was turned off.
  * Returns 0, or -1 when out of memory. */
 int cmp_map_key(struct cmp_map *m);

@@ -426,15 +426,21 @@ static bool key_frame(struct cur *c, struct cmp_key_fields *f)
 	return c->p == c->end && seen == (1U << E_METHOD | 1U << E_PARAMETERS);
 }
 
+bool cmp_fast_map_fields(const char *frame, size_t len, struct cmp_key_fields *f)
+{
+	struct cur c = {frame, frame + len};
+
+	memset(f, 0, sizeof(*f));
+	return fast_enabled && len + 1 <= CMP_MAX_REQUEST && key_frame(&c, f);
+}
+
 bool cmp_fast_map_key(const char *frame, size_t len, bool admin, unsigned char *key, size_t cap,
 		      size_t *key_len)
 {
-	struct cur c = {frame, frame + len};
 	struct cmp_key_fields f;
 
-	memset(&f, 0, sizeof(f));
 	*key_len = 0;
-	if (!fast_enabled || len + 1 > CMP_MAX_REQUEST || !key_frame(&c, &f)) {
+	if (!cmp_fast_map_fields(frame, len, &f)) {
 		return false;
 	}
 	/* trace as do_map() leaves it. */

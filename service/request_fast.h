@@ -27,10 +27,20 @@ struct json_object;
 struct json_object *cmp_fast_parse(const char *frame, size_t len);
 
 /*
- * The answer-cache key of a Map frame of the commonest shape, without
- * building anything: {"method":"org.certmap.Mapper.Map","parameters":{...}}
- * with certificate, user, upn_hint, domain_hint as strings without escapes
- * and trace as true or false (nothing else, each once, any order). key
+ * The fields of a Map frame of the commonest shape, without building
+ * anything: {"method":"org.certmap.Mapper.Map","parameters":{...}} with
+ * certificate, user, upn_hint, domain_hint as strings without escapes
+ * and trace as true or false (nothing else, each once, any order), each
+ * value one the full decoder takes as it is (a non-empty certificate,
+ * names of 1 to CMP_MAX_NAME bytes). *f gets them as slices of frame,
+ * trace as sent. Returns false for any other frame: the full decoder then
+ * decides.
+ */
+struct cmp_key_fields;
+bool cmp_fast_map_fields(const char *frame, size_t len, struct cmp_key_fields *f);
+
+/*
+ * The answer-cache key of a Map frame cmp_fast_map_fields() takes. key
  * (cap bytes) gets the *key_len bytes cmp_map_key() would compute for the
  * decoded request, with trace kept only for an administrator (admin), as
  * do_map() does. Returns false for any other frame (the full decoder then

@@ -8,7 +8,9 @@
  * A frame the fast path builds a tree for must be one json-c parses.
  * And a frame cmp_fast_map_key() takes (the cache's key without a
  * decode) must be a Map call json-c accepts whose decoded key is the
- * same bytes, for an administrator and for anyone else.
+ * same bytes, for an administrator and for anyone else, and the Map
+ * cmp_map_from_fields() reads from it (a cache miss's job) the decoded
+ * Map, certificate bytes included.
  * Aborts on the first difference.
  */
 #include "config.h"
@@ -40,6 +42,12 @@ static bool json_str_eq(json_object *a, json_object *b)
 	return json_object_get_string_len(a) == json_object_get_string_len(b) &&
 	       memcmp(json_object_get_string(a), json_object_get_string(b),
 		      (size_t)json_object_get_string_len(a)) == 0;
+}
+
+static bool slice_eq(const struct cmp_slice *a, const struct cmp_slice *b)
+{
+	return (a->p == NULL) == (b->p == NULL) && a->len == b->len &&
+	       (a->len == 0 || memcmp(a->p, b->p, a->len) == 0);
 }
 
 static bool tree_eq(json_object *a, json_object *b);
@@ -145,13 +153,12 @@ static void check_map(const struct cmp_call *ca, const struct cmp_call *cb)
 	}
 	if (a.key_len != b.key_len || memcmp(a.key, b.key, a.key_len) != 0 ||
 	    !str_eq(a.user, b.user) || !str_eq(a.upn_hint, b.upn_hint) || !str_eq(a.domain_hint, b.domain_hint) ||
-	    a.trace != b.trace || a.n_chain != b.n_chain || !json_str_eq(a.cert_json, b.cert_json) ||
-	    (a.hint_json == NULL) != (b.hint_json == NULL) ||
-	    (a.hint_json != NULL && !json_str_eq(a.hint_json, b.hint_json))) {
+	    a.trace != b.trace || a.n_chain != b.n_chain || !slice_eq(&a.cert_text, &b.cert_text) ||
+	    !slice_eq(&a.hint_text, &b.hint_text)) {
 		differ("Map parameters");
 	}
 	for (size_t i = 0; i < a.n_chain; i++) {
-		if (!json_str_eq(a.chain_json[i], b.chain_json[i])) {
+		if (!slice_eq(&a.chain_text[i], &b.chain_text[i])) {
 			differ("chain");
 		}
 	}
@@ -170,6 +177,37 @@ static void check_calls(const struct cmp_call *a, const struct cmp_call *b)
 	if (a->invalid.error == NULL) {
 		check_map(a, b);
 	}
+}
+
+/* The Map read from the frame's fields (the service's job for a cache
+ * miss) must be full, the full decode's (trace as do_map() leaves it). */
+static void check_from_fields(const char *frame, size_t len, bool admin, struct cmp_map *full)
+{
+	struct cmp_key_fields f;
+	struct cmp_map m;
+	char *copy = malloc(len + 1);
+
+	cmp_fast_set_enabled(true);
+	if (copy == NULL || !cmp_fast_map_fields(frame, len, &f)) {
+		differ("fields for a frame that has a key");
+	}
+	memcpy(copy, frame, len);
+	copy[len] = '\0';
+	f.trace = f.trace && admin;
+	if (cmp_map_from_fields(&f, frame, copy, &m) != 0) {
+		abort();
+	}
+	if (m.key_len != full->key_len || memcmp(m.key, full->key, m.key_len) != 0 ||
+	    !str_eq(m.user, full->user) || !str_eq(m.upn_hint, full->upn_hint) ||
+	    !str_eq(m.domain_hint, full->domain_hint) || m.trace != full->trace ||
+	    m.n_chain != full->n_chain || !slice_eq(&m.cert_text, &full->cert_text) ||
+	    !slice_eq(&m.hint_text, &full->hint_text)) {
+		differ("the Map read from the fields is not the decoded one");
+	}
+	check_certs(&m, full);
+	cmp_map_clear(&m);
+	free(copy);
+	cmp_fast_set_enabled(false);
 }
 
 /* What cmp_fast_map_key gives must be what the full decode gives. */
@@ -212,6 +250,7 @@ static void check_fast_key(const char *frame, size_t len, bool admin)
 	if (m.key_len != key_len || memcmp(m.key, key, key_len) != 0) {
 		differ("the key without decoding is not the decoded request's");
 	}
+	check_from_fields(frame, len, admin, &m);
 	cmp_map_clear(&m);
 	cmp_call_clear(&call);
 }

@@ -103,9 +103,57 @@ static void test_fast_call_fields(void **state)
 	assert_int_equal(cmp_map_decode(&call, &m, &fail), 0);
 	assert_string_equal(m.user, "a\nb");
 	assert_true(m.trace);
-	assert_string_equal(json_object_get_string(m.cert_json), "QUJD");
+	assert_int_equal(m.cert_text.len, 4);
+	assert_memory_equal(m.cert_text.p, "QUJD", 4);
 	cmp_map_clear(&m);
 	cmp_call_clear(&call);
+}
+
+/* A Map of the commonest shape read from the frame (no tree) is the Map
+ * the full decoder gives: the same fields, names as C strings in the
+ * caller's copy, the same key, the same certificate bytes. */
+static void test_map_from_fields(void **state)
+{
+	static const char frame[] = MAP "\"parameters\":{\"user\":\"alice\",\"certificate\":"
+					"\"MAMCAQU=\",\"upn_hint\":\"a@B\",\"trace\":true}}";
+	static const char *const others[] = {
+	    MAP "\"parameters\":{\"certificate\":\"QUJD\",\"chain\":[]}}",
+	    MAP "\"parameters\":{\"certificate\":\"QUJD\",\"user\":\"\"}}",
+	    MAP "\"parameters\":{\"certificate\":\"QUJD\",\"user\":\"a\\\"b\"}}",
+	    MAP "\"oneway\":true,\"parameters\":{\"certificate\":\"QUJD\"}}",
+	};
+	char copy[sizeof(frame)];
+	struct cmp_key_fields f;
+	struct cmp_map fast, full;
+	struct cmp_call call;
+	struct cmp_fail fail;
+
+	(void)state;
+	assert_true(cmp_fast_map_fields(frame, strlen(frame), &f));
+	assert_true(f.trace);
+	memcpy(copy, frame, sizeof(frame));
+	assert_int_equal(cmp_map_from_fields(&f, frame, copy, &fast), 0);
+	assert_int_equal(cmp_call_decode(frame, strlen(frame), &call, &fail), 0);
+	assert_int_equal(cmp_map_decode(&call, &full, &fail), 0);
+	assert_string_equal(fast.user, "alice");
+	assert_string_equal(fast.upn_hint, "a@B");
+	assert_null(fast.domain_hint);
+	assert_true(fast.user >= copy && fast.user < copy + sizeof(copy));
+	assert_int_equal(fast.cert_text.len, full.cert_text.len);
+	assert_memory_equal(fast.cert_text.p, full.cert_text.p, full.cert_text.len);
+	assert_true(fast.trace && full.trace);
+	assert_int_equal(fast.key_len, full.key_len);
+	assert_memory_equal(fast.key, full.key, full.key_len);
+	assert_int_equal(cmp_map_decode_certs(&fast, &fail), 0);
+	assert_int_equal(fast.cert_len, 5);
+	assert_memory_equal(fast.cert, "\x30\x03\x02\x01\x05", 5);
+	cmp_map_clear(&fast);
+	cmp_map_clear(&full);
+	cmp_call_clear(&call);
+	/* Nothing else: a chain, an empty or escaped name, oneway. */
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		assert_false(cmp_fast_map_fields(others[i], strlen(others[i]), &f));
+	}
 }
 
 /* Everything else goes to json-c, which keeps deciding: the fast path
@@ -195,6 +243,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_common_frames_are_fast),
 	    cmocka_unit_test(test_fast_call_fields),
+	    cmocka_unit_test(test_map_from_fields),
 	    cmocka_unit_test(test_unusual_frames_go_to_json_c),
 	    cmocka_unit_test(test_same_errors),
 	    cmocka_unit_test(test_switch),
