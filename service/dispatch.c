@@ -71,7 +71,7 @@ struct cmd_job {
 	unsigned int shard; /* the caller's answer-cache shard */
 	struct cmd_gen *gen;
 	struct cmp_call call;
-	char *frame; /* or a copy of the frame, which map points into */
+	char *frame; /* map points into call, or into this copy of the frame */
 	struct cmp_map map;
 	uid_t peer_uid;
 	pid_t peer_pid;

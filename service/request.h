@@ -101,7 +101,7 @@ struct cmp_key_fields {
 /* The cache key of f: each field length-prefixed (0xff when absent), in
  * one string. Writes what fits in cap bytes of out (out may be NULL) and
  * returns the whole length, as snprintf does. The one layout of the key,
- * for the full decoder and for cmp_fast_map_key(). */
+ * for the full decoder and for cmp_fast_map_fields()'s. */
 size_t cmp_key_write(const struct cmp_key_fields *f, unsigned char *out, size_t cap);
 
 /* Validates Map's parameters and computes the cache key; the certificates

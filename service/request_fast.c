@@ -433,18 +433,3 @@ bool cmp_fast_map_fields(const char *frame, size_t len, struct cmp_key_fields *f
 	memset(f, 0, sizeof(*f));
 	return fast_enabled && len + 1 <= CMP_MAX_REQUEST && key_frame(&c, f);
 }
-
-bool cmp_fast_map_key(const char *frame, size_t len, bool admin, unsigned char *key, size_t cap,
-		      size_t *key_len)
-{
-	struct cmp_key_fields f;
-
-	*key_len = 0;
-	if (!cmp_fast_map_fields(frame, len, &f)) {
-		return false;
-	}
-	/* trace as do_map() leaves it. */
-	f.trace = f.trace && admin;
-	*key_len = cmp_key_write(&f, key, cap);
-	return *key_len <= cap;
-}

@@ -39,16 +39,6 @@ struct json_object *cmp_fast_parse(const char *frame, size_t len);
 struct cmp_key_fields;
 bool cmp_fast_map_fields(const char *frame, size_t len, struct cmp_key_fields *f);
 
-/*
- * The answer-cache key of a Map frame cmp_fast_map_fields() takes. key
- * (cap bytes) gets the *key_len bytes cmp_map_key() would compute for the
- * decoded request, with trace kept only for an administrator (admin), as
- * do_map() does. Returns false for any other frame (the full decoder then
- * decides) and when the key is longer than cap.
- */
-bool cmp_fast_map_key(const char *frame, size_t len, bool admin, unsigned char *key, size_t cap,
-		      size_t *key_len);
-
 /* Turns the fast path off (or back on) for the whole process: for the
  * differential fuzz target and the benchmark, before any decode runs. */
 void cmp_fast_set_enabled(bool on);
