@@ -74,7 +74,7 @@ struct cmp_map {
 	unsigned char *chain[CMP_MAX_CHAIN];
 	size_t chain_len[CMP_MAX_CHAIN];
 	size_t n_chain;
-	const char *user; /* borrowed from the call, or NULL */
+	const char *user; /* borrowed like the texts above, or NULL */
 	const char *upn_hint;
 	const char *domain_hint;
 	/* user_mapping_data as sent (p NULL when absent), and its bytes once
