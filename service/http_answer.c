@@ -352,7 +352,8 @@ static char *map_frame(const struct cm_http_conf *hc, const struct cmd_hrq *rq,
 
 	if (!name_given(rq, hc->user_header) && !name_given(rq, hc->upn_hint_header) &&
 	    !name_given(rq, hc->domain_hint_header) && !name_given(rq, hc->hint_data_header)) {
-		/* The commonest frames, certificates only, written as is (map_frame.h). */
+		/* The commonest frames, certificates only, written as is
+		 * (map_frame.h); json-c below for bytes that look like PEM. */
 		struct certmap_request r = {.cert = certs->der[0],
 					    .cert_len = certs->len[0],
 					    .chain = (const unsigned char *const *)certs->der + 1,
@@ -360,7 +361,9 @@ static char *map_frame(const struct cm_http_conf *hc, const struct cmd_hrq *rq,
 					    .n_chain = certs->n - 1};
 		size_t len;
 
-		return cmp_map_frame(&r, &len);
+		if ((s = cmp_map_frame(&r, &len)) != NULL) {
+			return s;
+		}
 	}
 	frame = json_object_new_object();
 	params = json_object_new_object();

@@ -133,6 +133,11 @@ else
 	echo "SKIP: promtool check metrics (Debian package prometheus is not installed)"
 fi
 
+# Bytes that decode to PEM text are still a certificate to judge, not a bad header.
+hget /auth -H "X-Client-Cert: $(printf '%s' '-----BEGIN CERTIFICATE-----' | openssl base64 -A)"
+expect_status "base64 of PEM-looking bytes: 403" 403
+expect_header "base64 of PEM-looking bytes: reason" "X-Certmap-Reason: invalid_certificate"
+
 # ------------------------------------------------- slow clients
 # Slow clients (slowloris: headers trickled a byte at a time, which
 # libmicrohttpd's idle timeout never ends) are cut off once
