@@ -56,7 +56,7 @@ enum step {
 
 struct conn {
 	_Atomic uint64_t state;	      /* generation << 32 | S_* */
-	_Atomic uint64_t deadline_ms; /* when an idle one is dropped */
+	_Atomic uint64_t deadline_ms; /* when it is dropped (service.timeout) */
 	/* The job of a Map out for a lookup, or OUT_DETACHED once its
 	 * thread left the connection to whoever runs the lookup. */
 	_Atomic uintptr_t finished;
@@ -65,13 +65,14 @@ struct conn {
 	int fd;
 	struct cmd_peer peer;
 	char *in;
-	size_t in_len, in_alloc;
+	size_t in_off, in_len, in_alloc; /* bytes not yet served: in[in_off..in_len) */
 	struct cm_buf out;
 	size_t out_off;
 	uint32_t events;	/* what epoll watches now */
 	bool drained;		/* the last read emptied the socket */
 	bool eof;		/* the peer will send no more */
 	bool close_after_write;
+	bool waiting_on_peer; /* a half request or an untaken reply: its deadline runs */
 	struct conn *next_free;
 };
 
@@ -311,11 +312,15 @@ static enum step conn_frame(struct cmd_thread *t, struct cmd_conns *cs, struct c
 	/* A reload applies to every frame read from here on. */
 	cmd_state_refresh_gen(t->st, &t->gen, &t->gen_seq);
 	cl.gen = t->gen;
-	r = cmd_dispatch_frame(&cl, c->in, len, &c->out);
+	r = cmd_dispatch_frame(&cl, c->in + c->in_off, len, &c->out);
 
-	/* The call owns copies of its strings: the frame can go now. */
-	c->in_len -= len + 1;
-	memmove(c->in, c->in + len + 1, c->in_len);
+	/* The call owns copies of its strings: the frame can go now. What
+	 * follows moves down once per read (conn_read), not once per frame:
+	 * thousands of small frames may follow one large one. */
+	c->in_off += len + 1;
+	if (c->in_off == c->in_len) {
+		c->in_off = c->in_len = 0;
+	}
 	if (r == CMD_REPLIED_CLOSE) {
 		c->close_after_write = true;
 	}
@@ -340,6 +345,11 @@ static bool conn_read(struct conn *c)
 	size_t room;
 	ssize_t n;
 
+	if (c->in_off > 0) {
+		c->in_len -= c->in_off;
+		memmove(c->in, c->in + c->in_off, c->in_len);
+		c->in_off = 0;
+	}
 	if (c->in_alloc - c->in_len < READ_CHUNK && c->in_alloc < CMP_MAX_REQUEST) {
 		size_t na = c->in_alloc * 2 < CMP_MAX_REQUEST ? c->in_alloc * 2 : CMP_MAX_REQUEST;
 		char *p = realloc(c->in, na);
@@ -385,20 +395,23 @@ static enum step conn_work(struct cmd_thread *t, struct cmd_conns *cs, struct co
 	unsigned int reads = 0;
 
 	for (;;) {
-		char *nul;
+		char *head, *nul;
+		size_t held;
 		int r = conn_send(cs, c);
 
 		if (r != 0) {
 			return r < 0 ? STEP_CLOSED : STEP_IDLE;
 		}
-		nul = c->in_len > 0 ? memchr(c->in, '\0', c->in_len) : NULL;
+		head = c->in + c->in_off;
+		held = c->in_len - c->in_off;
+		nul = held > 0 ? memchr(head, '\0', held) : NULL;
 		if (nul != NULL) {
-			if (conn_frame(t, cs, c, (size_t)(nul - c->in)) == STEP_LOOKUP) {
+			if (conn_frame(t, cs, c, (size_t)(nul - head)) == STEP_LOOKUP) {
 				return STEP_LOOKUP;
 			}
-		} else if (c->in_len >= CMP_MAX_REQUEST) {
+		} else if (held >= CMP_MAX_REQUEST) {
 			refuse_frame(t, c, CMP_E_TOO_LARGE, NULL, "the request is over the size limit");
-		} else if (c->eof && c->in_len > 0) {
+		} else if (c->eof && held > 0) {
 			refuse_frame(t, c, CMP_E_INVALID_PARAMETER, "", "the request is truncated");
 		} else if (c->eof) {
 			return STEP_CLOSED;
@@ -416,6 +429,22 @@ static enum step conn_work(struct cmd_thread *t, struct cmd_conns *cs, struct co
 static uint64_t idle_deadline(const struct cmd_thread *t)
 {
 	return t->now_us / 1000u + (uint64_t)t->gen->cfg->service.timeout * 1000u;
+}
+
+/*
+ * service.timeout runs from the moment a connection goes idle, or from the
+ * first byte of a request, or from a reply it does not take at once: a
+ * peer trickling a request (or reading its reply) a byte at a time does
+ * not restart it.
+ */
+static void set_deadline(const struct cmd_thread *t, struct conn *c)
+{
+	bool waits = c->in_len > c->in_off || c->out.len > c->out_off;
+
+	if (!waits || !c->waiting_on_peer) {
+		atomic_store(&c->deadline_ms, idle_deadline(t));
+	}
+	c->waiting_on_peer = waits;
 }
 
 /* Serves an owned connection until it waits, then lets it go (or closes it). */
@@ -438,7 +467,7 @@ static void conn_serve(struct cmd_thread *t, struct cmd_conns *cs, struct conn *
 			conn_close(t, cs, c);
 			return;
 		}
-		atomic_store(&c->deadline_ms, idle_deadline(t));
+		set_deadline(t, c);
 		if (conn_release(c)) {
 			return;
 		}
@@ -511,12 +540,12 @@ void cmd_conns_add(struct cmd_thread *t, struct cmd_conns *cs, int fd, const str
 		return;
 	}
 	c->in_alloc = READ_CHUNK;
-	c->in_len = 0;
+	c->in_off = c->in_len = 0;
 	c->fd = fd;
 	c->peer = *peer;
 	c->set = next_set(cs);
 	c->out_off = 0;
-	c->drained = c->eof = c->close_after_write = false;
+	c->drained = c->eof = c->close_after_write = c->waiting_on_peer = false;
 	atomic_store(&c->finished, 0);
 	cm_buf_init(&c->out, CMP_MAX_REPLY);
 	atomic_store(&c->deadline_ms, idle_deadline(t));

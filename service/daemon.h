@@ -216,6 +216,10 @@ struct cmd_lookups;
  * called in the thread that runs one, around it. */
 struct cmd_lookups *cmd_lookups_new(unsigned int max, void (*before_run)(void),
 				    void (*after_run)(void));
+/* Around other work that may block its thread for long (a reload asked
+ * over the socket): the hooks a lookup gets, so that another thread of
+ * the set waits for events meanwhile. Takes no turn. */
+void cmd_lookups_blocking(struct cmd_lookups *l, bool starts);
 /* The eventfd serve.c watches: a job waits and a turn is free. */
 int cmd_lookups_fd(const struct cmd_lookups *l);
 /* Runs w now, in this thread, when here is true (a serving thread), no

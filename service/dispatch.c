@@ -250,13 +250,18 @@ static enum cmd_outcome do_reload(const struct cmd_caller *cl, struct cmp_call *
 				  struct cm_buf *out)
 {
 	char *err = NULL;
+	int rc;
 
 	if (only_params(call, no_params, out) != 0) {
 		return CMD_REPLIED;
 	}
 	cmd_log(LOG_NOTICE, "reload asked by uid %u pid %d", (unsigned)cl->peer->uid,
 		(int)cl->peer->pid);
-	if (cmd_reload(cl->st, cl->stats, &err) != 0) {
+	/* Loading may take a while: another thread of the set waits meanwhile. */
+	cmd_lookups_blocking(cl->st->lookups, true);
+	rc = cmd_reload(cl->st, cl->stats, &err);
+	cmd_lookups_blocking(cl->st->lookups, false);
+	if (rc != 0) {
 		reply_fail(out, CMP_E_RELOAD_FAILED, NULL, err != NULL ? err : "reload failed");
 		free(err);
 		return CMD_REPLIED;

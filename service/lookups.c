@@ -85,6 +85,15 @@ static struct cmd_work *take_locked(struct cmd_lookups *l)
 	return w;
 }
 
+void cmd_lookups_blocking(struct cmd_lookups *l, bool starts)
+{
+	void (*hook)(void) = l == NULL ? NULL : starts ? l->before_run : l->after_run;
+
+	if (hook != NULL) {
+		hook();
+	}
+}
+
 /* Runs a job whose turn is taken, then gives the turn back before its
  * completion, which may serve the connection on and start the next lookup. */
 static void run(struct cmd_lookups *l, struct cmd_work *w)

@@ -8,7 +8,8 @@
  *                                         half share one client, half own one
  *   svc_client raw SOCKET                 sends stdin as is, prints the reply
  *                                         frame; exit 0 reply, 1 closed, 3 refused
- *   svc_client stall SOCKET WAIT_S        sends half a request, then waits:
+ *   svc_client stall SOCKET WAIT_S [MS]   sends half a request, then waits
+ *                                         (sending a byte more every MS ms):
  *                                         exit 0 when the service drops it in time
  *   svc_client flood SOCKET SECONDS       sends oneway GetInfo frames (no
  *                                         replies) as fast as it can for SECONDS
@@ -267,19 +268,31 @@ static int do_flood(const char *sock, int secs)
 	return f.sent > 0 ? 0 : 1;
 }
 
-static int do_stall(const char *sock, int wait_s)
+/* Sends half a request, then (every trickle_ms when not 0) one byte more
+ * of it; 0 when the service drops the connection within wait_s seconds. */
+static int do_stall(const char *sock, int wait_s, int trickle_ms)
 {
 	static const char half[] = "{\"method\": \"org.certmap.Mapper.Ma";
 	int fd = raw_connect(sock);
 	char c;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int step = trickle_ms > 0 ? trickle_ms : wait_s * 1000;
 	int rc = 1;
 
 	if (write(fd, half, sizeof(half) - 1) < 0) {
 		return 2;
 	}
-	if (poll(&p, 1, wait_s * 1000) == 1 && read(fd, &c, 1) == 0) {
-		rc = 0; /* dropped by the service */
+	for (int waited = 0; waited < wait_s * 1000; waited += step) {
+		if (poll(&p, 1, step) == 1) {
+			if (read(fd, &c, 1) == 0) {
+				rc = 0; /* dropped by the service */
+			}
+			break;
+		}
+		if (trickle_ms > 0 && write(fd, "a", 1) != 1) {
+			rc = 0; /* dropped while writing */
+			break;
+		}
 	}
 	close(fd);
 	return rc;
@@ -350,8 +363,8 @@ int main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "flood") == 0) {
 		return do_flood(argv[2], atoi(argv[3]));
 	}
-	if (argc == 4 && strcmp(argv[1], "stall") == 0) {
-		return do_stall(argv[2], atoi(argv[3]));
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "stall") == 0) {
+		return do_stall(argv[2], atoi(argv[3]), argc == 5 ? atoi(argv[4]) : 0);
 	}
 	if (argc == 3 && (strcmp(argv[1], "stats") == 0 || strcmp(argv[1], "reload") == 0)) {
 		return do_admin(argv[2], argv[1][0] == 'r');

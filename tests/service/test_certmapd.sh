@@ -117,6 +117,16 @@ expect_exit "served while a client stalls" 0 client map "$sock" "$certs/alice.pe
 t1=$(date +%s%N)
 if [ $(( (t1 - t0) / 1000000 )) -lt 1000 ]; then ok "no wait behind the stalled client"; else ko "waited $(( (t1 - t0) / 1000000 )) ms"; fi
 if wait "$stall"; then ok "stalled client dropped after the timeout"; else ko "stalled client not dropped"; fi
+# A byte every half second does not restart the timeout (2 s): the request
+# must arrive whole in time.
+t0=$(date +%s%N)
+if client stall "$sock" 8 500; then
+	t1=$(date +%s%N)
+	ms=$(( (t1 - t0) / 1000000 ))
+	if [ "$ms" -lt 4000 ]; then ok "trickled request dropped after the timeout ($ms ms)"; else ko "trickled request dropped after $ms ms"; fi
+else
+	ko "a request trickled a byte at a time is never dropped"
+fi
 
 # --- peers not in allowed_uids are refused
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
