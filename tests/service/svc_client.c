@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,7 +229,7 @@ static int do_raw(const char *sock)
 
 struct flood {
 	int fd;
-	volatile bool stop;
+	atomic_bool stop;
 	size_t sent;
 };
 
@@ -243,7 +244,7 @@ static void *flood_writer(void *arg)
 	}
 	ssize_t n;
 
-	while (!f->stop && (n = send(f->fd, burst, sizeof(burst), MSG_NOSIGNAL)) > 0) {
+	while (!atomic_load(&f->stop) && (n = send(f->fd, burst, sizeof(burst), MSG_NOSIGNAL)) > 0) {
 		f->sent += (size_t)n;
 	}
 	return NULL;
@@ -260,7 +261,7 @@ static int do_flood(const char *sock, int secs)
 		return 2;
 	}
 	sleep((unsigned int)secs);
-	f.stop = true;
+	atomic_store(&f.stop, true);
 	shutdown(f.fd, SHUT_RDWR);
 	pthread_join(w, NULL);
 	close(f.fd);
