@@ -73,6 +73,7 @@ struct conn {
 	bool eof;		/* the peer will send no more */
 	bool close_after_write;
 	bool waiting_on_peer; /* a half request or an untaken reply: its deadline runs */
+	bool progressed;      /* a frame was served or a reply taken since the last release */
 	struct conn *next_free;
 };
 
@@ -236,6 +237,7 @@ static int conn_flush(struct conn *c)
 		}
 		c->out_off += (size_t)n;
 	}
+	c->progressed |= c->out.len > 0;
 	c->out.len = 0;
 	c->out_off = 0;
 	return 0;
@@ -321,6 +323,7 @@ static enum step conn_frame(struct cmd_thread *t, struct cmd_conns *cs, struct c
 	if (c->in_off == c->in_len) {
 		c->in_off = c->in_len = 0;
 	}
+	c->progressed = true;
 	if (r == CMD_REPLIED_CLOSE) {
 		c->close_after_write = true;
 	}
@@ -432,19 +435,20 @@ static uint64_t idle_deadline(const struct cmd_thread *t)
 }
 
 /*
- * service.timeout runs from the moment a connection goes idle, or from the
- * first byte of a request, or from a reply it does not take at once: a
- * peer trickling a request (or reading its reply) a byte at a time does
- * not restart it.
+ * service.timeout runs from the moment a connection goes idle, from the
+ * first byte of a request, and from the last frame served or reply taken:
+ * a peer that trickles a request (or reads its reply) a byte at a time
+ * does not restart it, a peer whose requests keep arriving whole does.
  */
 static void set_deadline(const struct cmd_thread *t, struct conn *c)
 {
 	bool waits = c->in_len > c->in_off || c->out.len > c->out_off;
 
-	if (!waits || !c->waiting_on_peer) {
+	if (!waits || !c->waiting_on_peer || c->progressed) {
 		atomic_store(&c->deadline_ms, idle_deadline(t));
 	}
 	c->waiting_on_peer = waits;
+	c->progressed = false;
 }
 
 /* Serves an owned connection until it waits, then lets it go (or closes it). */
@@ -545,7 +549,7 @@ void cmd_conns_add(struct cmd_thread *t, struct cmd_conns *cs, int fd, const str
 	c->peer = *peer;
 	c->set = next_set(cs);
 	c->out_off = 0;
-	c->drained = c->eof = c->close_after_write = c->waiting_on_peer = false;
+	c->drained = c->eof = c->close_after_write = c->waiting_on_peer = c->progressed = false;
 	atomic_store(&c->finished, 0);
 	cm_buf_init(&c->out, CMP_MAX_REPLY);
 	atomic_store(&c->deadline_ms, idle_deadline(t));
