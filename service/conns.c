@@ -35,6 +35,10 @@
 /* Reads per turn of a connection whose peer keeps sending: then it goes
  * behind the other connections of its set, as in an event loop. */
 #define READ_TURN 8
+/* Bytes read or sent that count as progress, as a whole request or reply
+ * does: a large request or reply moving steadily is no trickle (and the
+ * size limits bound how often it may restart the timeout). */
+#define PROGRESS_BYTES (64 * 1024)
 /* Slots come in chunks that are never freed: a stale event may still
  * point into one. service.max_connections is at most 65536. */
 #define CHUNK 64
@@ -74,6 +78,7 @@ struct conn {
 	bool close_after_write;
 	bool waiting_on_peer; /* a half request or an untaken reply: its deadline runs */
 	bool progressed;      /* a frame was served or a reply taken since the last release */
+	size_t moved;         /* bytes read or sent since the deadline last restarted */
 	struct conn *next_free;
 };
 
@@ -236,6 +241,7 @@ static int conn_flush(struct conn *c)
 			return -1;
 		}
 		c->out_off += (size_t)n;
+		c->moved += (size_t)n;
 	}
 	c->progressed |= c->out.len > 0;
 	c->out.len = 0;
@@ -327,10 +333,10 @@ static enum step conn_frame(struct cmd_thread *t, struct cmd_conns *cs, struct c
 	if (r == CMD_REPLIED_CLOSE) {
 		c->close_after_write = true;
 	}
+	t->now_us = cmd_now_us(); /* a lookup or a reload took its time */
 	if (r != CMD_PENDING) {
 		return STEP_IDLE;
 	}
-	t->now_us = cmd_now_us(); /* the lookup took its time */
 	/* Mostly the lookup ran in this thread and is done; else whoever runs
 	 * it finds OUT_DETACHED and serves the connection on. */
 	job = atomic_exchange(&c->finished, OUT_DETACHED);
@@ -385,6 +391,7 @@ static bool conn_read(struct conn *c)
 	 * stops: a peer that sends those waits for its own timeout.) */
 	c->drained = (size_t)n < room && !(atomic_load(&c->state) & S_HUP);
 	c->in_len += (size_t)n;
+	c->moved += (size_t)n;
 	return true;
 }
 
@@ -436,16 +443,20 @@ static uint64_t idle_deadline(const struct cmd_thread *t)
 
 /*
  * service.timeout runs from the moment a connection goes idle, from the
- * first byte of a request, and from the last frame served or reply taken:
- * a peer that trickles a request (or reads its reply) a byte at a time
- * does not restart it, a peer whose requests keep arriving whole does.
+ * first byte of a request, and from the last frame served, reply taken or
+ * PROGRESS_BYTES moved: a peer that trickles a request (or reads its
+ * reply) a byte at a time does not restart it, a peer whose requests keep
+ * arriving does. A connection that yielded its turn (bytes wait in its
+ * socket) waits for certmapd, not for its peer.
  */
-static void set_deadline(const struct cmd_thread *t, struct conn *c)
+static void set_deadline(const struct cmd_thread *t, struct conn *c, bool yielded)
 {
 	bool waits = c->in_len > c->in_off || c->out.len > c->out_off;
 
-	if (!waits || !c->waiting_on_peer || c->progressed) {
+	if (!waits || !c->waiting_on_peer || c->progressed || yielded ||
+	    c->moved >= PROGRESS_BYTES) {
 		atomic_store(&c->deadline_ms, idle_deadline(t));
+		c->moved = 0;
 	}
 	c->waiting_on_peer = waits;
 	c->progressed = false;
@@ -471,7 +482,7 @@ static void conn_serve(struct cmd_thread *t, struct cmd_conns *cs, struct conn *
 			conn_close(t, cs, c);
 			return;
 		}
-		set_deadline(t, c);
+		set_deadline(t, c, s == STEP_YIELD);
 		if (conn_release(c)) {
 			return;
 		}
@@ -550,6 +561,7 @@ void cmd_conns_add(struct cmd_thread *t, struct cmd_conns *cs, int fd, const str
 	c->set = next_set(cs);
 	c->out_off = 0;
 	c->drained = c->eof = c->close_after_write = c->waiting_on_peer = c->progressed = false;
+	c->moved = 0;
 	atomic_store(&c->finished, 0);
 	cm_buf_init(&c->out, CMP_MAX_REPLY);
 	atomic_store(&c->deadline_ms, idle_deadline(t));

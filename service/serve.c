@@ -21,8 +21,10 @@
  * follower to wait in its place. While lookups run, threads that end one
  * wait on epoll too, with no sleep as a follower first: under a load of
  * lookups, a request costs no wake-up but its own. At most --workers
- * threads are in a lookup at once, so a set always has a thread to wait;
- * a reload counts as a lookup. A connection that keeps sending goes
+ * threads are in a lookup at once, so a set always has a thread to wait
+ * (a reload gets a lookup's hooks, not a turn: while every turn is taken
+ * in its set, it may leave the set without one until a lookup ends). A
+ * connection that keeps sending goes
  * behind the set's other connections after a few reads (conns.c), and
  * the listener after 64 accepts.
  *

@@ -299,7 +299,7 @@ static int do_stall(const char *sock, int wait_s, int trickle_ms)
 			}
 			break;
 		}
-		if (trickle_ms > 0 && write(fd, "a", 1) != 1) {
+		if (trickle_ms > 0 && send(fd, "a", 1, MSG_NOSIGNAL) != 1) {
 			rc = 0; /* dropped while writing */
 			break;
 		}
