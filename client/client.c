@@ -573,7 +573,7 @@ static json_object *cert_json(const unsigned char *p, size_t len)
 	json_object *s;
 	char *b64;
 
-	if (len >= 11 && memcmp(p, "-----BEGIN ", 11) == 0 && printable_text(p, len)) {
+	if (cmp_is_pem(p, len) && printable_text(p, len)) {
 		return json_object_new_string_len((const char *)p, (int)len);
 	}
 	if (len > CMP_MAX_REQUEST) {

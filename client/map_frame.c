@@ -11,11 +11,6 @@
 #include "protocol.h"
 #include "util.h"
 
-static bool is_pem(const unsigned char *p, size_t len)
-{
-	return len >= 11 && memcmp(p, "-----BEGIN ", 11) == 0;
-}
-
 static void add_b64(struct cm_buf *b, const unsigned char *p, size_t len)
 {
 	size_t n = 4 * ((len + 2) / 3);
@@ -45,11 +40,11 @@ static bool add_name(struct cm_buf *b, const char *key, const char *value)
 char *cmp_map_frame(const struct certmap_request *req, size_t *len)
 {
 	struct cm_buf b;
-	bool ok = !is_pem(req->cert, req->cert_len);
+	bool ok = !cmp_is_pem(req->cert, req->cert_len);
 	char *s;
 
 	for (size_t i = 0; ok && i < req->n_chain; i++) {
-		ok = !is_pem(req->chain[i], req->chain_len[i]);
+		ok = !cmp_is_pem(req->chain[i], req->chain_len[i]);
 	}
 	if (!ok) {
 		return NULL;

@@ -7,6 +7,10 @@
 #ifndef CERTMAP_PROTOCOL_H
 #define CERTMAP_PROTOCOL_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
 /* Interfaces. A breaking change gets a new interface name. */
 #define CMP_IFACE_SERVICE "org.varlink.service"
 #define CMP_IFACE_MAPPER "org.certmap.Mapper"
@@ -61,5 +65,15 @@
 #define CMP_MAX_NAME 256               /* bytes of user / upn_hint / domain_hint */
 #define CMP_MAX_JSON_DEPTH 8           /* nesting of a request */
 #define CMP_MAX_HINT_DATA 65537        /* decoded bytes of user_mapping_data */
+
+/* A certificate parameter that starts so is PEM text; any other is base64
+ * of DER. */
+#define CMP_PEM_PREFIX "-----BEGIN "
+
+static inline bool cmp_is_pem(const void *text, size_t len)
+{
+	return len >= sizeof(CMP_PEM_PREFIX) - 1 &&
+	       memcmp(text, CMP_PEM_PREFIX, sizeof(CMP_PEM_PREFIX) - 1) == 0;
+}
 
 #endif

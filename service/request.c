@@ -269,13 +269,6 @@ void cmp_call_clear(struct cmp_call *call)
 
 /* ---------------------------------------------------------------- Map */
 
-static bool is_pem(const char *s, size_t len)
-{
-	static const char begin[] = "-----BEGIN ";
-
-	return len >= sizeof(begin) - 1 && memcmp(s, begin, sizeof(begin) - 1) == 0;
-}
-
 /* Base64 (space, tab, CR, LF allowed anywhere), padded, not empty; -1 on
  * a bad character, length or padding. */
 static int base64_decode(const char *s, size_t len, unsigned char **out, size_t *out_len)
@@ -300,7 +293,7 @@ static int decode_cert(const struct cmp_slice *text, const char *name, unsigned 
 	const char *s = text->p;
 	size_t len = text->len;
 
-	if (is_pem(s, len)) {
+	if (cmp_is_pem(s, len)) {
 		if (cm_cert_to_der((const unsigned char *)s, len, out, out_len, NULL) == 0) {
 			return 0;
 		}
