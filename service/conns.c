@@ -76,8 +76,9 @@ struct conn {
 	bool drained;		/* the last read emptied the socket */
 	bool eof;		/* the peer will send no more */
 	bool close_after_write;
-	bool waiting_on_peer; /* a half request or an untaken reply: its deadline runs */
-	bool progressed;      /* a frame was served or a reply taken since the last release */
+	/* The deadline runs for a half request or an untaken reply; cleared
+	 * when a frame is served or a reply taken (what waits then is new). */
+	bool waiting_on_peer;
 	size_t moved;         /* bytes read or sent since the deadline last restarted */
 	struct conn *next_free;
 };
@@ -243,7 +244,9 @@ static int conn_flush(struct conn *c)
 		c->out_off += (size_t)n;
 		c->moved += (size_t)n;
 	}
-	c->progressed |= c->out.len > 0;
+	if (c->out.len > 0) {
+		c->waiting_on_peer = false;
+	}
 	c->out.len = 0;
 	c->out_off = 0;
 	return 0;
@@ -329,7 +332,7 @@ static enum step conn_frame(struct cmd_thread *t, struct cmd_conns *cs, struct c
 	if (c->in_off == c->in_len) {
 		c->in_off = c->in_len = 0;
 	}
-	c->progressed = true;
+	c->waiting_on_peer = false;
 	if (r == CMD_REPLIED_CLOSE) {
 		c->close_after_write = true;
 	}
@@ -453,13 +456,11 @@ static void set_deadline(const struct cmd_thread *t, struct conn *c, bool yielde
 {
 	bool waits = c->in_len > c->in_off || c->out.len > c->out_off;
 
-	if (!waits || !c->waiting_on_peer || c->progressed || yielded ||
-	    c->moved >= PROGRESS_BYTES) {
+	if (!waits || !c->waiting_on_peer || yielded || c->moved >= PROGRESS_BYTES) {
 		atomic_store(&c->deadline_ms, idle_deadline(t));
 		c->moved = 0;
 	}
 	c->waiting_on_peer = waits;
-	c->progressed = false;
 }
 
 /* Serves an owned connection until it waits, then lets it go (or closes it). */
@@ -560,7 +561,7 @@ void cmd_conns_add(struct cmd_thread *t, struct cmd_conns *cs, int fd, const str
 	c->peer = *peer;
 	c->set = next_set(cs);
 	c->out_off = 0;
-	c->drained = c->eof = c->close_after_write = c->waiting_on_peer = c->progressed = false;
+	c->drained = c->eof = c->close_after_write = c->waiting_on_peer = false;
 	c->moved = 0;
 	atomic_store(&c->finished, 0);
 	cm_buf_init(&c->out, CMP_MAX_REPLY);

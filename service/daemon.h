@@ -98,8 +98,8 @@ void cmd_journal_use(void);
 struct cm_cache;
 
 /* One loaded configuration and the answers made under it. Serving
- * threads and jobs hold a reference while they use it, so a reload never frees a
- * context in use; the cache dies with its rules. */
+ * threads and jobs hold a reference while they use it, so a reload never
+ * frees a context in use; the cache dies with its rules. */
 struct cmd_gen {
 	struct certmap_ctx *ctx;
 	const struct cm_config *cfg;
@@ -210,15 +210,13 @@ struct cmd_work {
 	void (*done)(struct cmd_work *w, bool ran);
 };
 
-struct cmd_lookups;
-
 /* At most max lookups at once; before_run and after_run (if not NULL) are
  * called in the thread that runs one, around it. */
 struct cmd_lookups *cmd_lookups_new(unsigned int max, void (*before_run)(void),
 				    void (*after_run)(void));
-/* Around other work that may block its thread for long (a reload asked
- * over the socket): the hooks a lookup gets, so that another thread of
- * the set waits for events meanwhile. Takes no turn. */
+/* Around a lookup, and other work that may block its thread for long (a
+ * reload): the hooks, so that another thread of the set waits for events
+ * meanwhile. Takes no turn. */
 void cmd_lookups_blocking(struct cmd_lookups *l, bool starts);
 /* The eventfd serve.c watches: a job waits and a turn is free. */
 int cmd_lookups_fd(const struct cmd_lookups *l);

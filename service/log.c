@@ -14,16 +14,16 @@
  * lock. So the threads of each of serve.c's epoll sets put their lines in
  * the set's buffer (cmd_log_batch_start), in the order they come, written
  * with one write() when the next does not fit, when the oldest is
- * LOG_BATCH_US old (the buffer's timer, which the set's leader watches,
+ * LOG_BATCH_US old (the buffer's timer, which the set's epoll watches,
  * says when: no thread has to stay awake for it, and a thread in a lookup
  * holds nothing back), or when the service stops. A connection stays in
  * its set, so its records keep the order of its requests, whichever thread
  * served each (but for a Map that waited for a lookup turn: the thread
- * that ran it may be another set's); a buffer per set, not one for all, because the sets'
- * threads would queue on one buffer's lock. Warnings and worse go at once,
- * after what is buffered. The HTTP threads share a buffer of their own
- * (serve.c's); other threads write each line at once. Syslog datagrams
- * are never held back.
+ * that ran it may be another set's). A buffer per set, not one for all:
+ * the sets' threads would queue on one buffer's lock. Warnings and worse
+ * go at once, after what is buffered. The HTTP threads share a buffer of
+ * their own (serve.c's); other threads write each line at once. Syslog
+ * datagrams are never held back.
  */
 #include "config.h"
 

@@ -100,13 +100,9 @@ static void run(struct cmd_lookups *l, struct cmd_work *w)
 {
 	bool waiting;
 
-	if (l->before_run != NULL) {
-		l->before_run();
-	}
+	cmd_lookups_blocking(l, true);
 	w->run(w);
-	if (l->after_run != NULL) {
-		l->after_run();
-	}
+	cmd_lookups_blocking(l, false);
 	pthread_mutex_lock(&l->lock);
 	l->busy--;
 	waiting = l->head != NULL && !l->stopped;

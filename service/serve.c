@@ -24,9 +24,8 @@
  * threads are in a lookup at once, so a set always has a thread to wait
  * (a reload gets a lookup's hooks, not a turn: while every turn is taken
  * in its set, it may leave the set without one until a lookup ends). A
- * connection that keeps sending goes
- * behind the set's other connections after a few reads (conns.c), and
- * the listener after 64 accepts.
+ * connection that keeps sending goes behind the set's other connections
+ * after a few reads (conns.c), and the listener after 64 accepts.
  *
  * This file is also the accepting side: peer credentials and limits are
  * checked before any byte is read. A spare descriptor lets certmapd
